@@ -1,0 +1,384 @@
+//! `blobsync plugin build DIR`: compile a plugin crate to wasm32 and wrap the module into
+//! a component.
+//!
+//! Two toolchains are supported, detected in this order:
+//! 1. rustup with the `wasm32-unknown-unknown` target installed (a plain `cargo build`);
+//! 2. Debian's `rustc-web`/`cargo-web` with `rust-web-src` and `lld` (std is built from
+//!    source with `-Z build-std`, which needs `RUSTC_BOOTSTRAP=1`).
+//!
+//! `BLOBSYNC_WASM_TOOLCHAIN=rustup|debian` forces one. The build is reproducible: the
+//! release profile is fixed on the command line and source paths are remapped, so the
+//! same source gives the same bytes on any machine with the same toolchain.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::inspect::{self, ComponentInfo};
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The plugin crate's directory (holds its Cargo.toml).
+    pub dir: PathBuf,
+    /// Where to write the component; default `<target-dir>/blobsync/<package>.wasm`.
+    pub out: Option<PathBuf>,
+    /// Cargo's target directory; default `<dir>/target`.
+    pub target_dir: Option<PathBuf>,
+    /// Suppress cargo's progress output.
+    pub quiet: bool,
+}
+
+/// A built component.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// Where it was written.
+    pub path: PathBuf,
+    /// What it is.
+    pub info: ComponentInfo,
+}
+
+/// Why a build failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The directory is not a usable plugin crate.
+    #[error("{dir}: {reason}")]
+    Crate {
+        /// The crate directory.
+        dir: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No wasm toolchain was found.
+    #[error("no toolchain that can build wasm32-unknown-unknown was found.\n{0}")]
+    NoToolchain(String),
+    /// cargo failed.
+    #[error("cargo build failed for {dir} (see the compiler output above)")]
+    Cargo {
+        /// The crate directory.
+        dir: String,
+    },
+    /// The module could not be wrapped into a component.
+    #[error("cannot make a component of {module}: {reason}")]
+    Componentize {
+        /// The core module.
+        module: String,
+        /// Why.
+        reason: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// A detected wasm toolchain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Toolchain {
+    /// rustup's cargo with the wasm32-unknown-unknown target installed.
+    Rustup,
+    /// Debian's rustc-web + rust-web-src, with a wasm linker.
+    Debian {
+        /// `/usr/bin/rustc`.
+        rustc: PathBuf,
+        /// `/usr/bin/cargo`.
+        cargo: PathBuf,
+        /// The std sources (`/usr/src/rustc-VERSION`).
+        src: PathBuf,
+        /// A `wasm-ld` (or `wasm-ld-NN`) on PATH.
+        linker: PathBuf,
+    },
+}
+
+const TARGET: &str = "wasm32-unknown-unknown";
+
+const HOW_TO_INSTALL: &str = "Install one of:\n  \
+    - rustup:  rustup target add wasm32-unknown-unknown\n  \
+    - Debian:  apt-get install rustc-web cargo-web rust-web-src lld-22\n\
+    (set BLOBSYNC_WASM_TOOLCHAIN=rustup|debian to choose when both are present)";
+
+/// Finds a toolchain, or says what is missing.
+pub fn detect_toolchain() -> Result<Toolchain, BuildError> {
+    let forced = std::env::var("BLOBSYNC_WASM_TOOLCHAIN").ok();
+    let mut notes = Vec::new();
+    if forced.as_deref() != Some("debian") {
+        match rustup_has_target() {
+            Ok(()) => return Ok(Toolchain::Rustup),
+            Err(note) => notes.push(note),
+        }
+    }
+    if forced.as_deref() != Some("rustup") {
+        match debian_toolchain() {
+            Ok(t) => return Ok(t),
+            Err(note) => notes.push(note),
+        }
+    }
+    notes.push(HOW_TO_INSTALL.to_string());
+    Err(BuildError::NoToolchain(notes.join("\n")))
+}
+
+fn rustup_has_target() -> Result<(), String> {
+    let out = Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", TARGET])
+        .output()
+        .map_err(|e| format!("rustup: cannot run rustc: {e}"))?;
+    let libdir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let has_std = out.status.success()
+        && std::fs::read_dir(&libdir)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with("libstd-"))
+            })
+            .unwrap_or(false);
+    if has_std {
+        Ok(())
+    } else {
+        Err(format!(
+            "rustup: the {TARGET} target is not installed (no std in {})",
+            libdir.display()
+        ))
+    }
+}
+
+fn debian_toolchain() -> Result<Toolchain, String> {
+    let rustc = PathBuf::from("/usr/bin/rustc");
+    let cargo = PathBuf::from("/usr/bin/cargo");
+    if !rustc.exists() || !cargo.exists() {
+        return Err(
+            "Debian: /usr/bin/rustc or /usr/bin/cargo is missing (rustc-web, cargo-web)".into(),
+        );
+    }
+    let out = Command::new(&rustc)
+        .arg("-V")
+        .output()
+        .map_err(|e| format!("Debian: cannot run /usr/bin/rustc: {e}"))?;
+    let version = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    let src = PathBuf::from(format!("/usr/src/rustc-{version}"));
+    if !src.join("library").is_dir() {
+        return Err(format!(
+            "Debian: rustc {version} has no matching std source in {}/library (rust-web-src must \
+             be the same version as rustc-web)",
+            src.display()
+        ));
+    }
+    let linker = find_wasm_linker()
+        .ok_or("Debian: no wasm-ld or wasm-ld-NN on PATH (lld-22)".to_string())?;
+    Ok(Toolchain::Debian {
+        rustc,
+        cargo,
+        src,
+        linker,
+    })
+}
+
+/// The newest `wasm-ld[-NN]` on PATH.
+fn find_wasm_linker() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let mut best: Option<(u32, PathBuf)> = None;
+    for dir in std::env::split_paths(&path) {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let rank = if name == "wasm-ld" {
+                1
+            } else if let Some(v) = name.strip_prefix("wasm-ld-") {
+                match v.parse::<u32>() {
+                    Ok(v) => v + 1,
+                    Err(_) => continue,
+                }
+            } else {
+                continue;
+            };
+            if best.as_ref().is_none_or(|(r, _)| rank > *r) {
+                best = Some((rank, entry.path()));
+            }
+        }
+    }
+    best.map(|(_, p)| p)
+}
+
+/// The package and library names from a plugin's Cargo.toml.
+fn crate_names(dir: &Path) -> Result<(String, String), BuildError> {
+    let manifest = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).map_err(|e| BuildError::Crate {
+        dir: dir.display().to_string(),
+        reason: format!("cannot read Cargo.toml: {e}"),
+    })?;
+    let doc: toml::Table = text.parse().map_err(|e| BuildError::Crate {
+        dir: dir.display().to_string(),
+        reason: format!("Cargo.toml is not valid TOML: {e}"),
+    })?;
+    let bad = |reason: &str| BuildError::Crate {
+        dir: dir.display().to_string(),
+        reason: reason.to_string(),
+    };
+    let package = doc
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .ok_or_else(|| bad("Cargo.toml has no [package] name"))?
+        .to_string();
+    let lib = doc.get("lib");
+    let is_cdylib = lib
+        .and_then(|l| l.get("crate-type"))
+        .and_then(|t| t.as_array())
+        .is_some_and(|t| t.iter().any(|v| v.as_str() == Some("cdylib")));
+    if !is_cdylib {
+        return Err(bad(
+            "a plugin crate needs `[lib] crate-type = [\"cdylib\"]` in Cargo.toml",
+        ));
+    }
+    let lib_name = lib
+        .and_then(|l| l.get("name"))
+        .and_then(|n| n.as_str())
+        .map(String::from)
+        .unwrap_or_else(|| package.replace('-', "_"));
+    Ok((package, lib_name))
+}
+
+/// The directory whose path is remapped away: the enclosing git work tree, else the crate.
+fn source_root(dir: &Path) -> PathBuf {
+    let mut cur = Some(dir);
+    while let Some(d) = cur {
+        if d.join(".git").exists() {
+            return d.to_path_buf();
+        }
+        cur = d.parent();
+    }
+    dir.to_path_buf()
+}
+
+/// Builds the plugin crate in `opts.dir` and writes its component.
+pub fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
+    let dir = std::fs::canonicalize(&opts.dir).map_err(|e| BuildError::Io {
+        path: opts.dir.display().to_string(),
+        source: e,
+    })?;
+    let (package, lib_name) = crate_names(&dir)?;
+    let toolchain = detect_toolchain()?;
+    let target_dir = match &opts.target_dir {
+        Some(t) => std::path::absolute(t).unwrap_or_else(|_| t.clone()),
+        None => dir.join("target"),
+    };
+
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| dirs::home_dir().map(|h| h.join(".cargo")));
+    let mut remaps: Vec<(PathBuf, &str)> = vec![(source_root(&dir), "/src")];
+    if let Some(home) = &cargo_home {
+        remaps.push((home.clone(), "/cargo"));
+    }
+    let mut cmd;
+    match &toolchain {
+        Toolchain::Rustup => {
+            cmd = Command::new("cargo");
+            cmd.arg("build");
+        }
+        Toolchain::Debian {
+            rustc,
+            cargo,
+            src,
+            linker,
+        } => {
+            cmd = Command::new(cargo);
+            cmd.arg("build")
+                .args(["-Z", "build-std=std,panic_abort"])
+                .arg("--config")
+                .arg(format!(
+                    "target.{TARGET}.linker={:?}",
+                    linker.display().to_string()
+                ))
+                .env("RUSTC_BOOTSTRAP", "1")
+                .env("RUSTC", rustc)
+                .env("RUSTDOC", rustc.with_file_name("rustdoc"))
+                .env_remove("RUSTUP_TOOLCHAIN")
+                .env_remove("RUSTC_WRAPPER");
+            remaps.push((src.clone(), "/rustc-src"));
+        }
+    }
+    let rustflags: Vec<String> = remaps
+        .iter()
+        .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
+        .collect();
+    cmd.current_dir(&dir)
+        .args(["--release", "--lib", "--target", TARGET])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .args(["--config", "profile.release.opt-level=\"s\""])
+        .args(["--config", "profile.release.lto=true"])
+        .args(["--config", "profile.release.codegen-units=1"])
+        .args(["--config", "profile.release.panic=\"abort\""])
+        .args(["--config", "profile.release.strip=true"])
+        .args(["--config", "profile.release.debug=false"])
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\x1f"))
+        .env_remove("RUSTFLAGS");
+    if opts.quiet {
+        cmd.arg("--quiet");
+    }
+    tracing::debug!("running {cmd:?}");
+    let status = cmd.status().map_err(|e| BuildError::Io {
+        path: format!("{:?}", cmd.get_program()),
+        source: e,
+    })?;
+    if !status.success() {
+        return Err(BuildError::Cargo {
+            dir: dir.display().to_string(),
+        });
+    }
+
+    let module_path = target_dir
+        .join(TARGET)
+        .join("release")
+        .join(format!("{lib_name}.wasm"));
+    let module = std::fs::read(&module_path).map_err(|e| BuildError::Io {
+        path: module_path.display().to_string(),
+        source: e,
+    })?;
+    let component = componentize(&module).map_err(|reason| BuildError::Componentize {
+        module: module_path.display().to_string(),
+        reason,
+    })?;
+    let out = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| target_dir.join("blobsync").join(format!("{package}.wasm")));
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| BuildError::Io {
+            path: parent.display().to_string(),
+            source: e,
+        })?;
+    }
+    std::fs::write(&out, &component).map_err(|e| BuildError::Io {
+        path: out.display().to_string(),
+        source: e,
+    })?;
+    let info = inspect::describe(&component).map_err(|reason| BuildError::Componentize {
+        module: module_path.display().to_string(),
+        reason,
+    })?;
+    Ok(Built { path: out, info })
+}
+
+/// Wraps a core module carrying wit-bindgen's component-type sections into a component.
+pub fn componentize(module: &[u8]) -> Result<Vec<u8>, String> {
+    let mut encoder = wit_component::ComponentEncoder::default()
+        .module(module)
+        .map_err(|e| {
+            format!(
+                "{e:#} (does the crate call one of blobsync_plugin's export macros, such as \
+                 `blobsync_plugin::export_filter!`?)"
+            )
+        })?
+        .validate(true);
+    encoder.encode().map_err(|e| format!("{e:#}"))
+}

@@ -1,0 +1,135 @@
+//! What a component is: which plugin world it targets, against which interface version,
+//! and what it imports. Used by `blobsync plugin inspect` and when loading a plugin.
+
+use std::fmt;
+
+use wit_component::DecodedWasm;
+use wit_parser::WorldItem;
+
+use super::PluginKind;
+use super::runtime::sha256;
+
+/// A component's plugin-relevant facts.
+#[derive(Debug, Clone)]
+pub struct ComponentInfo {
+    /// The plugin kind and the `blobsync:plugin` version of its export, if it exports one.
+    pub plugin: Option<(PluginKind, String)>,
+    /// Imported interfaces and functions, by name.
+    pub imports: Vec<String>,
+    /// Exported interfaces and functions, by name.
+    pub exports: Vec<String>,
+    /// Size in bytes.
+    pub size: usize,
+    /// sha256 of the bytes.
+    pub sha256: [u8; 32],
+}
+
+impl fmt::Display for ComponentInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.plugin {
+            Some((kind, version)) => {
+                writeln!(f, "world:     {kind}")?;
+                writeln!(f, "interface: blobsync:plugin@{version}")?;
+            }
+            None => writeln!(f, "world:     (not a blobsync plugin)")?,
+        }
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "(none)".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        writeln!(f, "exports:   {}", list(&self.exports))?;
+        writeln!(f, "imports:   {}", list(&self.imports))?;
+        writeln!(f, "size:      {} bytes", self.size)?;
+        write!(f, "sha256:    {}", hex::encode(self.sha256))
+    }
+}
+
+const PACKAGE_PREFIX: &str = "blobsync:plugin/";
+
+/// Reads a component's imports and exports. The error says what the bytes are instead.
+pub fn describe(bytes: &[u8]) -> Result<ComponentInfo, String> {
+    if !bytes.starts_with(b"\0asm") {
+        return Err("it is not a WebAssembly file".into());
+    }
+    if wasmparser::Parser::is_core_wasm(bytes) {
+        return Err(
+            "it is a core WebAssembly module, not a component; wrap it into a \
+                    component with `blobsync plugin build` (or `wasm-tools component new`)"
+                .into(),
+        );
+    }
+    let decoded =
+        wit_component::decode(bytes).map_err(|e| format!("it is not a valid component: {e:#}"))?;
+    let (resolve, world) = match decoded {
+        DecodedWasm::Component(resolve, world) => (resolve, world),
+        DecodedWasm::WitPackage(..) => {
+            return Err("it is a WIT package, not a plugin component".into());
+        }
+    };
+    let world = &resolve.worlds[world];
+    let names = |items: &mut dyn Iterator<Item = (&wit_parser::WorldKey, &WorldItem)>| {
+        items
+            .filter(|(_, item)| !matches!(item, WorldItem::Type { .. }))
+            .map(|(key, _)| resolve.name_world_key(key))
+            .collect::<Vec<String>>()
+    };
+    let imports = names(&mut world.imports.iter());
+    let exports = names(&mut world.exports.iter());
+
+    let mut plugin = None;
+    for export in &exports {
+        let Some((interface, version)) = split_name(export) else {
+            continue;
+        };
+        let kind = match interface {
+            "filter-plugin" => PluginKind::Filter,
+            "comparator-plugin" => PluginKind::Comparator,
+            "hook-plugin" => PluginKind::Hook,
+            _ => continue,
+        };
+        if plugin.is_some() {
+            return Err(
+                "it exports more than one plugin interface; a plugin is exactly one \
+                        of filter, comparator or hook"
+                    .into(),
+            );
+        }
+        plugin = Some((kind, version.to_string()));
+    }
+    Ok(ComponentInfo {
+        plugin,
+        imports,
+        exports,
+        size: bytes.len(),
+        sha256: sha256(bytes),
+    })
+}
+
+/// Splits `blobsync:plugin/NAME@VERSION` into its name and version.
+fn split_name(name: &str) -> Option<(&str, &str)> {
+    name.strip_prefix(PACKAGE_PREFIX)?.split_once('@')
+}
+
+/// True for the imports the host provides: `blobsync:plugin/{host,output,types}`.
+pub(crate) fn is_host_import(name: &str) -> bool {
+    matches!(split_name(name), Some(("host" | "output" | "types", _)))
+}
+
+fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
+    let core = v.split(['-', '+']).next()?;
+    let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+    let version = (parts.next()??, parts.next()??, parts.next()??);
+    parts.next().is_none().then_some(version)
+}
+
+/// Semver compatibility of a plugin's interface version with the host's: the same major
+/// version, and for 0.x the same minor version.
+pub fn compatible(plugin: &str, host: &str) -> bool {
+    match (parse_version(plugin), parse_version(host)) {
+        (Some(p), Some(h)) => p.0 == h.0 && (h.0 != 0 || p.1 == h.1),
+        _ => false,
+    }
+}

@@ -1,0 +1,382 @@
+//! The plugin manifest (`--plugins FILE`): TOML, unknown fields rejected, paths relative
+//! to the manifest.
+//!
+//! ```toml
+//! version = 1
+//!
+//! [[filter]]
+//! name    = "compliance"
+//! source  = "plugins/compliance.wasm"   # or builtin:glob-filter
+//! sha256  = "…"                         # optional pin; a mismatch refuses to load
+//! failure = "fail-closed"               # or fail-open
+//! limits  = { memory-mb = 64, call-timeout-ms = 2000 }
+//! config  = { deny-extensions = "pem;pfx;key" }
+//!
+//! [comparator]
+//! source = "builtin:md5-compare"
+//!
+//! [[hook]]
+//! name   = "audit"
+//! source = "plugins/audit.wasm"
+//! output = "audit.jsonl"                # the hook's append-only output file
+//! ```
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{FailurePolicy, Limits, PluginKind, PluginSource, PluginSpec, builtin};
+
+/// The manifest format version this blobsync reads.
+pub const MANIFEST_VERSION: i64 = 1;
+
+/// A manifest that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("plugin manifest {path}: {reason}")]
+pub struct ManifestError {
+    /// The manifest file.
+    pub path: String,
+    /// What is wrong, and where.
+    pub reason: String,
+}
+
+/// The plugins a manifest lists, resolved to specs.
+#[derive(Debug, Clone, Default)]
+pub struct Manifest {
+    /// `[[filter]]` entries in order.
+    pub filters: Vec<PluginSpec>,
+    /// The `[comparator]`, if any.
+    pub comparator: Option<PluginSpec>,
+    /// `[[hook]]` entries in order.
+    pub hooks: Vec<PluginSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    version: i64,
+    #[serde(default)]
+    filter: Vec<RawPlugin>,
+    comparator: Option<RawPlugin>,
+    #[serde(default)]
+    hook: Vec<RawPlugin>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPlugin {
+    name: Option<String>,
+    source: String,
+    sha256: Option<String>,
+    failure: Option<RawFailure>,
+    limits: Option<RawLimits>,
+    #[serde(default)]
+    config: toml::Table,
+    output: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RawFailure {
+    FailClosed,
+    FailOpen,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLimits {
+    memory_mb: Option<u64>,
+    call_timeout_ms: Option<u64>,
+}
+
+impl Manifest {
+    /// Reads and validates a manifest file.
+    pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ManifestError {
+            path: path.display().to_string(),
+            reason: format!("cannot read it: {e}"),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Manifest::parse(&text, base, &path.display().to_string())
+    }
+
+    /// Parses manifest text; relative paths resolve against `base`.
+    pub fn parse(text: &str, base: &Path, label: &str) -> Result<Manifest, ManifestError> {
+        let err = |reason: String| ManifestError {
+            path: label.to_string(),
+            reason,
+        };
+        let raw: RawManifest = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        if raw.version != MANIFEST_VERSION {
+            return Err(err(format!(
+                "`version = {}` is not supported; this blobsync reads version {MANIFEST_VERSION}",
+                raw.version
+            )));
+        }
+        let origin = format!("manifest {label}");
+        let mut names = HashSet::new();
+        let mut convert = |kind: PluginKind, index: usize, raw: RawPlugin| {
+            let spec = convert(kind, raw, base, &origin).map_err(|reason| {
+                let at = match kind {
+                    PluginKind::Comparator => "[comparator]".to_string(),
+                    _ => format!("{} #{}", kind.manifest_section(), index + 1),
+                };
+                err(format!("{at}: {reason}"))
+            })?;
+            if !names.insert(spec.name.clone()) {
+                return Err(err(format!(
+                    "two plugins are named `{}`; give each a unique `name`",
+                    spec.name
+                )));
+            }
+            Ok(spec)
+        };
+        let filters = raw
+            .filter
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| convert(PluginKind::Filter, i, p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let comparator = raw
+            .comparator
+            .map(|p| convert(PluginKind::Comparator, 0, p))
+            .transpose()?;
+        let hooks = raw
+            .hook
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| convert(PluginKind::Hook, i, p))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Manifest {
+            filters,
+            comparator,
+            hooks,
+        })
+    }
+}
+
+fn convert(
+    kind: PluginKind,
+    raw: RawPlugin,
+    base: &Path,
+    origin: &str,
+) -> Result<PluginSpec, String> {
+    let source = match raw.source.strip_prefix("builtin:") {
+        Some(name) => {
+            let known = builtin::BUILTINS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(n, _)| *n);
+            PluginSource::Builtin(known.ok_or_else(|| {
+                format!(
+                    "there is no built-in plugin `{name}` (built-ins: {})",
+                    builtin::names().join(", ")
+                )
+            })?)
+        }
+        None => PluginSource::File(base.join(&raw.source)),
+    };
+    let name = match raw.name {
+        Some(n) if n.trim().is_empty() => return Err("`name` is empty".into()),
+        Some(n) => n,
+        None => match &source {
+            PluginSource::Builtin(n) => n.to_string(),
+            PluginSource::File(p) => p
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .ok_or("cannot derive a name from `source`; set `name`")?,
+        },
+    };
+    let sha256 = raw
+        .sha256
+        .map(|hexed| {
+            let bytes = hex::decode(hexed.trim())
+                .map_err(|_| format!("`sha256` of `{name}` is not hex"))?;
+            <[u8; 32]>::try_from(bytes.as_slice())
+                .map_err(|_| format!("`sha256` of `{name}` must be 64 hex digits"))
+        })
+        .transpose()?;
+    let failure = match raw.failure {
+        None => kind.default_failure(),
+        Some(RawFailure::FailClosed) => FailurePolicy::FailClosed,
+        Some(RawFailure::FailOpen) => FailurePolicy::FailOpen,
+    };
+    let mut limits = Limits::default();
+    if let Some(l) = raw.limits {
+        if let Some(mb) = l.memory_mb {
+            if !(1..=4096).contains(&mb) {
+                return Err(format!("`limits.memory-mb` of `{name}` must be 1..=4096"));
+            }
+            limits.memory_bytes = (mb as usize) << 20;
+        }
+        if let Some(ms) = l.call_timeout_ms {
+            if !(1..=3_600_000).contains(&ms) {
+                return Err(format!(
+                    "`limits.call-timeout-ms` of `{name}` must be 1..=3600000"
+                ));
+            }
+            limits.call_timeout = Duration::from_millis(ms);
+        }
+    }
+    if raw.output.is_some() && kind != PluginKind::Hook {
+        return Err(format!(
+            "`output` is only available to hooks, and `{name}` is a {kind}"
+        ));
+    }
+    let config = config_pairs(&raw.config).map_err(|e| format!("`config` of `{name}`: {e}"))?;
+    Ok(PluginSpec {
+        name,
+        kind,
+        source,
+        sha256,
+        failure,
+        limits,
+        config,
+        output: raw.output.map(|p| base.join(p)),
+        origin: origin.to_string(),
+    })
+}
+
+/// Flattens a `config` table to the string pairs plugins receive: scalars as text,
+/// arrays of scalars joined with `;` (the list separator plugins split on).
+fn config_pairs(table: &toml::Table) -> Result<Vec<(String, String)>, String> {
+    fn scalar(key: &str, v: &toml::Value) -> Result<String, String> {
+        match v {
+            toml::Value::String(s) => Ok(s.clone()),
+            toml::Value::Integer(i) => Ok(i.to_string()),
+            toml::Value::Float(f) => Ok(f.to_string()),
+            toml::Value::Boolean(b) => Ok(b.to_string()),
+            toml::Value::Datetime(d) => Ok(d.to_string()),
+            toml::Value::Array(_) | toml::Value::Table(_) => Err(format!(
+                "`{key}` must be a string, number, boolean or a list of them"
+            )),
+        }
+    }
+    table
+        .iter()
+        .map(|(key, value)| {
+            let text = match value {
+                toml::Value::Array(items) => items
+                    .iter()
+                    .map(|v| scalar(key, v))
+                    .collect::<Result<Vec<_>, _>>()?
+                    .join(";"),
+                other => scalar(key, other)?,
+            };
+            Ok((key.clone(), text))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest, ManifestError> {
+        Manifest::parse(text, Path::new("/etc/blobsync"), "test.toml")
+    }
+
+    #[test]
+    fn full_manifest() {
+        let m = parse(
+            r#"
+            version = 1
+            [[filter]]
+            name = "patterns"
+            source = "builtin:glob-filter"
+            config = { include-pattern = ["*.json", "*.csv"], exclude-path = "build" }
+
+            [[filter]]
+            source = "plugins/compliance.wasm"
+            sha256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+            failure = "fail-open"
+            limits = { memory-mb = 64, call-timeout-ms = 2000 }
+            config = { max-size = 1024, strict = true }
+
+            [comparator]
+            source = "builtin:md5-compare"
+
+            [[hook]]
+            name = "audit"
+            source = "audit.wasm"
+            output = "logs/audit.jsonl"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(m.filters.len(), 2);
+        let patterns = &m.filters[0];
+        assert_eq!(patterns.source, PluginSource::Builtin("glob-filter"));
+        assert!(
+            patterns
+                .config
+                .contains(&("include-pattern".into(), "*.json;*.csv".into()))
+        );
+        let compliance = &m.filters[1];
+        assert_eq!(compliance.name, "compliance");
+        assert_eq!(
+            compliance.source,
+            PluginSource::File("/etc/blobsync/plugins/compliance.wasm".into())
+        );
+        assert_eq!(compliance.failure, FailurePolicy::FailOpen);
+        assert_eq!(compliance.limits.memory_bytes, 64 << 20);
+        assert_eq!(compliance.limits.call_timeout, Duration::from_secs(2));
+        assert!(
+            compliance
+                .config
+                .contains(&("max-size".into(), "1024".into()))
+        );
+        assert_eq!(m.comparator.unwrap().failure, FailurePolicy::FailClosed);
+        let audit = &m.hooks[0];
+        assert_eq!(audit.failure, FailurePolicy::FailOpen);
+        assert_eq!(
+            audit.output.as_deref(),
+            Some(Path::new("/etc/blobsync/logs/audit.jsonl"))
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_their_location() {
+        let e = parse("version = 1\n[[filter]]\nsource = \"builtin:glob-filter\"\nconfg = {}\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("confg"), "{e}");
+        assert!(e.to_string().contains("line 4"), "{e}");
+    }
+
+    #[test]
+    fn wrong_version_missing_source_and_bad_values() {
+        assert!(
+            parse("version = 2")
+                .unwrap_err()
+                .to_string()
+                .contains("version = 2")
+        );
+        assert!(parse("").unwrap_err().to_string().contains("version"));
+        let e = parse("version = 1\n[[hook]]\nname = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("source"), "{e}");
+        let e = parse("version = 1\n[[filter]]\nsource = \"builtin:nope\"\n").unwrap_err();
+        assert!(e.to_string().contains("no built-in plugin `nope`"), "{e}");
+        let e =
+            parse("version = 1\n[[filter]]\nsource = \"a.wasm\"\nsha256 = \"abc\"\n").unwrap_err();
+        assert!(e.to_string().contains("sha256"), "{e}");
+        let e = parse("version = 1\n[[filter]]\nsource = \"a.wasm\"\nfailure = \"maybe\"\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("maybe"), "{e}");
+        let e =
+            parse("version = 1\n[[filter]]\nsource = \"a.wasm\"\noutput = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("only available to hooks"), "{e}");
+        let e = parse("version = 1\n[[filter]]\nsource = \"a.wasm\"\nconfig = { t = { x = 1 } }\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("`t`"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_names_are_rejected() {
+        let e = parse(
+            "version = 1\n[[filter]]\nsource = \"a.wasm\"\n[[filter]]\nsource = \"dir/a.wasm\"\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("two plugins are named `a`"), "{e}");
+    }
+}

@@ -1,0 +1,135 @@
+//! Plugin configuration as the host passes it.
+
+use std::str::FromStr;
+
+/// Key/value configuration from the manifest's `config` table, or from command-line flags
+/// for the built-in plugins. Values are strings; lists are `;`-separated (as in azcopy).
+///
+/// Reject keys you do not know with [`Config::check_keys`], so that a typo in a manifest is
+/// a clear error rather than a silently ignored setting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    pairs: Vec<(String, String)>,
+}
+
+impl Config {
+    /// Wraps the pairs the host passed to `configure`.
+    pub fn new(pairs: Vec<(String, String)>) -> Self {
+        Self { pairs }
+    }
+
+    /// All pairs, in the order given.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// The value of `key`, if set. If a key is given twice, the last value wins.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The `;`-separated items of `key`, with empty items dropped (azcopy's list syntax).
+    /// An unset key is an empty list.
+    pub fn list(&self, key: &str) -> Vec<&str> {
+        self.get(key)
+            .map(|v| v.split(';').filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Parses the value of `key` with [`FromStr`]; the error names the key and the value.
+    pub fn parse<T: FromStr>(&self, key: &str) -> Result<Option<T>, String>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|e| format!("config `{key}`: cannot parse {v:?}: {e}")),
+        }
+    }
+
+    /// Parses a boolean: `true`/`false`, `yes`/`no`, `1`/`0` (case-insensitive).
+    pub fn flag(&self, key: &str) -> Result<Option<bool>, String> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" => Ok(Some(true)),
+                "false" | "no" | "0" => Ok(Some(false)),
+                _ => Err(format!("config `{key}`: expected true or false, got {v:?}")),
+            },
+        }
+    }
+
+    /// Fails with a message naming the first key that is not in `known`.
+    pub fn check_keys(&self, known: &[&str]) -> Result<(), String> {
+        match self
+            .pairs
+            .iter()
+            .find(|(k, _)| !known.contains(&k.as_str()))
+        {
+            None => Ok(()),
+            Some((k, _)) => Err(format!(
+                "unknown config key `{k}` (known keys: {})",
+                known.join(", ")
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        Config::new(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn list_splits_on_semicolons_and_drops_empty_items() {
+        let c = config(&[("p", "*.json;;*.csv;")]);
+        assert_eq!(c.list("p"), vec!["*.json", "*.csv"]);
+        assert!(c.list("missing").is_empty());
+    }
+
+    #[test]
+    fn last_value_wins() {
+        let c = config(&[("a", "1"), ("a", "2")]);
+        assert_eq!(c.get("a"), Some("2"));
+    }
+
+    #[test]
+    fn parse_errors_name_the_key() {
+        let c = config(&[("max-size", "ten")]);
+        let err = c.parse::<u64>("max-size").unwrap_err();
+        assert!(err.contains("max-size") && err.contains("ten"), "{err}");
+        assert_eq!(config(&[("n", " 7 ")]).parse::<u64>("n"), Ok(Some(7)));
+    }
+
+    #[test]
+    fn flag_accepts_common_spellings() {
+        assert_eq!(config(&[("f", "Yes")]).flag("f"), Ok(Some(true)));
+        assert_eq!(config(&[("f", "0")]).flag("f"), Ok(Some(false)));
+        assert!(config(&[("f", "maybe")]).flag("f").is_err());
+    }
+
+    #[test]
+    fn unknown_keys_are_reported() {
+        let c = config(&[("include-pattern", "x"), ("exclude-patern", "y")]);
+        let err = c
+            .check_keys(&["include-pattern", "exclude-pattern"])
+            .unwrap_err();
+        assert!(err.contains("exclude-patern"), "{err}");
+    }
+}

@@ -1,0 +1,235 @@
+//! blobsync's default filter, with azcopy's semantics (see the README's "Filters"):
+//!
+//! | key | matched against | syntax |
+//! |---|---|---|
+//! | `include-pattern` | file base names (directories always pass) | Go `path.Match`: `* ? [..] [^..] \` |
+//! | `exclude-pattern` | file base names | same |
+//! | `exclude-path` | relative paths of files and directories, as a whole-segment prefix | literal |
+//! | `include-regex` | file relative paths, unanchored | RE2 (the `regex` crate) |
+//! | `exclude-regex` | file relative paths, unanchored | same |
+//!
+//! Every value is a `;`-separated list. A file must pass every include list that is set
+//! and match no exclude. Unlike azcopy, an invalid pattern is a configuration error, and
+//! `exclude-path = sub` excludes `sub/…` but not `subway.txt`.
+
+use blobsync_plugin::Config;
+use blobsync_plugin::filter::{Entry, Filter, Side, Verdict};
+use regex::{Regex, RegexSet};
+
+mod pattern;
+
+pub use pattern::{PatternError, translate};
+
+/// The compiled filter.
+pub struct GlobFilter {
+    include_patterns: Option<Patterns>,
+    exclude_patterns: Option<Patterns>,
+    exclude_paths: Vec<String>,
+    include_regexes: Option<Patterns>,
+    exclude_regexes: Option<Patterns>,
+}
+
+/// A list of source patterns and the set that matches any of them.
+struct Patterns {
+    sources: Vec<String>,
+    set: RegexSet,
+}
+
+impl Patterns {
+    fn first_match(&self, text: &str) -> Option<&str> {
+        self.set
+            .matches(text)
+            .iter()
+            .next()
+            .map(|i| self.sources[i].as_str())
+    }
+}
+
+const KEYS: &[&str] = &[
+    "include-pattern",
+    "exclude-pattern",
+    "exclude-path",
+    "include-regex",
+    "exclude-regex",
+];
+
+fn glob_patterns(config: &Config, key: &str) -> Result<Option<Patterns>, String> {
+    let sources: Vec<String> = config.list(key).into_iter().map(String::from).collect();
+    if sources.is_empty() {
+        return Ok(None);
+    }
+    let mut regexes = Vec::with_capacity(sources.len());
+    for source in &sources {
+        let regex = translate(source).map_err(|e| format!("--{key} {source:?}: {e}"))?;
+        regexes.push(regex);
+    }
+    let set = RegexSet::new(&regexes).map_err(|e| format!("--{key}: {e}"))?;
+    Ok(Some(Patterns { sources, set }))
+}
+
+fn regex_patterns(config: &Config, key: &str) -> Result<Option<Patterns>, String> {
+    let sources: Vec<String> = config.list(key).into_iter().map(String::from).collect();
+    if sources.is_empty() {
+        return Ok(None);
+    }
+    for source in &sources {
+        // Compile one by one so the error names the offending expression.
+        Regex::new(source).map_err(|e| format!("--{key} {source:?} is not a valid regex: {e}"))?;
+    }
+    let set = RegexSet::new(&sources).map_err(|e| format!("--{key}: {e}"))?;
+    Ok(Some(Patterns { sources, set }))
+}
+
+/// Normalises an `exclude-path` item: no leading `./` or `/`, no trailing `/`.
+fn normalise_path(item: &str) -> String {
+    let mut p = item.trim_start_matches("./").trim_matches('/');
+    while let Some(rest) = p.strip_prefix("./") {
+        p = rest;
+    }
+    p.to_string()
+}
+
+impl GlobFilter {
+    fn excluded_path(&self, path: &str) -> Option<&str> {
+        self.exclude_paths
+            .iter()
+            .find(|p| {
+                path == p.as_str()
+                    || (path.len() > p.len()
+                        && path.starts_with(p.as_str())
+                        && path.as_bytes()[p.len()] == b'/')
+            })
+            .map(String::as_str)
+    }
+}
+
+impl Filter for GlobFilter {
+    fn configure(config: Config) -> Result<Self, String> {
+        config.check_keys(KEYS)?;
+        let exclude_paths: Vec<String> = config
+            .list("exclude-path")
+            .into_iter()
+            .map(normalise_path)
+            .filter(|p| !p.is_empty())
+            .collect();
+        Ok(GlobFilter {
+            include_patterns: glob_patterns(&config, "include-pattern")?,
+            exclude_patterns: glob_patterns(&config, "exclude-pattern")?,
+            exclude_paths,
+            include_regexes: regex_patterns(&config, "include-regex")?,
+            exclude_regexes: regex_patterns(&config, "exclude-regex")?,
+        })
+    }
+
+    fn check(&mut self, _side: Side, entry: &Entry) -> Verdict {
+        if let Some(p) = self.excluded_path(&entry.path) {
+            return Verdict::exclude(format!("under --exclude-path {p}"));
+        }
+        if entry.is_dir {
+            return Verdict::include("");
+        }
+        let name = entry.name();
+        if let Some(inc) = &self.include_patterns {
+            if inc.first_match(name).is_none() {
+                return Verdict::exclude("matches no --include-pattern");
+            }
+        }
+        if let Some(p) = self.exclude_patterns.as_ref().and_then(|e| e.first_match(name)) {
+            return Verdict::exclude(format!("matches --exclude-pattern {p}"));
+        }
+        if let Some(inc) = &self.include_regexes {
+            if inc.first_match(&entry.path).is_none() {
+                return Verdict::exclude("matches no --include-regex");
+            }
+        }
+        if let Some(r) = self.exclude_regexes.as_ref().and_then(|e| e.first_match(&entry.path)) {
+            return Verdict::exclude(format!("matches --exclude-regex {r}"));
+        }
+        Verdict::include("")
+    }
+}
+
+blobsync_plugin::export_filter!(GlobFilter);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use blobsync_plugin::filter::EndpointKind;
+
+    fn filter(pairs: &[(&str, &str)]) -> Result<GlobFilter, String> {
+        GlobFilter::configure(Config::new(
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ))
+    }
+
+    fn entry(path: &str, is_dir: bool) -> Entry {
+        Entry {
+            path: path.into(),
+            size: 1,
+            mtime_ns: 0,
+            md5: None,
+            is_dir,
+            endpoint: EndpointKind::Local,
+            metadata: vec![],
+        }
+    }
+
+    fn passes(f: &mut GlobFilter, path: &str) -> bool {
+        f.check(Side::Source, &entry(path, false)).included
+    }
+
+    #[test]
+    fn include_pattern_matches_base_names_only() {
+        let mut f = filter(&[("include-pattern", "*.json;data?.csv")]).unwrap();
+        assert!(passes(&mut f, "a/b/config.json"));
+        assert!(passes(&mut f, "data1.csv"));
+        assert!(!passes(&mut f, "data10.csv"));
+        assert!(!passes(&mut f, "json/readme.md"));
+        // Directories are never excluded by an include pattern.
+        assert!(f.check(Side::Source, &entry("dir", true)).included);
+    }
+
+    #[test]
+    fn exclude_pattern_reason_names_the_pattern() {
+        let mut f = filter(&[("exclude-pattern", "*.tmp;~*")]).unwrap();
+        let v = f.check(Side::Destination, &entry("x/~lock", false));
+        assert!(!v.included);
+        assert_eq!(v.reason, "matches --exclude-pattern ~*");
+        assert!(passes(&mut f, "x/keep.txt"));
+    }
+
+    #[test]
+    fn exclude_path_is_a_whole_segment_prefix() {
+        let mut f = filter(&[("exclude-path", "sub;/build/;./a/b")]).unwrap();
+        assert!(!passes(&mut f, "sub"));
+        assert!(!passes(&mut f, "sub/file.txt"));
+        assert!(passes(&mut f, "subway.txt"));
+        assert!(!f.check(Side::Source, &entry("build", true)).included);
+        assert!(!passes(&mut f, "a/b/c"));
+        assert!(passes(&mut f, "a/bc"));
+    }
+
+    #[test]
+    fn regexes_are_unanchored_on_the_relative_path() {
+        let mut f = filter(&[("include-regex", r"^logs/\d{4}/"), ("exclude-regex", "secret")]).unwrap();
+        assert!(passes(&mut f, "logs/2024/a.log"));
+        assert!(!passes(&mut f, "old/logs/2024/a.log"));
+        assert!(!passes(&mut f, "logs/2024/secret.log"));
+    }
+
+    #[test]
+    fn invalid_patterns_are_errors() {
+        let err = filter(&[("include-pattern", "[a-")]).err().unwrap();
+        assert!(err.contains("--include-pattern") && err.contains("[a-"), "{err}");
+        let err = filter(&[("exclude-regex", "(unclosed")]).err().unwrap();
+        assert!(err.contains("--exclude-regex"), "{err}");
+        let err = filter(&[("exclude-patern", "x")]).err().unwrap();
+        assert!(err.contains("unknown config key"), "{err}");
+    }
+
+    #[test]
+    fn no_config_includes_everything() {
+        let mut f = filter(&[]).unwrap();
+        assert!(passes(&mut f, "anything/at/all"));
+    }
+}
