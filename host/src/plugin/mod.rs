@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use bindings::types::{
-    ComparatorInfo, Decision, EndpointKind, Entry, Event, EventAction, Outcome, Pair, RunStatus,
-    Side, Summary, Verdict,
+    Action, ComparatorInfo, Decision, EndpointKind, Entry, Event, EventAction, Outcome, Pair,
+    RunStatus, Side, Summary, Verdict,
 };
 pub use builtin::BUILTINS;
 pub use instance::{ComparatorInstance, Exclusion, FilterChain, HookInstance};

@@ -1,0 +1,417 @@
+//! The command line. Flags follow azcopy's `sync` so users can switch without relearning.
+//!
+//! Raw flags ([`SyncArgs`]) are validated once into a [`SyncConfig`]; nothing downstream
+//! reads flags.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::auth::{AuthMode, AuthOptions};
+use crate::endpoint::azure::{BlobLocation, is_url};
+use crate::plugin::manifest::Manifest;
+use crate::plugin::{FailurePolicy, Limits, PluginKind, PluginSet, PluginSource, PluginSpec};
+use crate::sync::{
+    CheckMd5, DeleteMode, Location, OutputMode, SyncConfig, TransferOptions, Verbosity,
+};
+
+/// Keep a local folder and an Azure Blob container in sync.
+#[derive(Debug, Parser)]
+#[command(name = "blobsync", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Log level for diagnostics on stderr: error, warn, info, debug or trace.
+    #[arg(long, global = true, value_name = "LEVEL", env = "BLOBSYNC_LOG")]
+    pub log_level: Option<String>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make DESTINATION match SOURCE (one is a local folder, the other a blob URL).
+    Sync(Box<SyncArgs>),
+    /// Build and inspect plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+/// `blobsync plugin …`.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Compile a plugin crate to WebAssembly and wrap it into a component.
+    Build {
+        /// The plugin crate's directory.
+        dir: PathBuf,
+        /// Where to write the component (default: TARGET_DIR/blobsync/PACKAGE.wasm).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Cargo's target directory (default: DIR/target).
+        #[arg(long)]
+        target_dir: Option<PathBuf>,
+        /// Print less of cargo's progress.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Show a component's plugin world, interface version and sha256.
+    Inspect {
+        /// The component.
+        file: PathBuf,
+    },
+}
+
+/// `--compare-hash`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareHash {
+    /// Compare sizes and modification times.
+    #[value(name = "None", alias = "none")]
+    None,
+    /// Compare content MD5s (forces --put-md5).
+    #[value(name = "MD5", alias = "md5")]
+    Md5,
+}
+
+/// `--from-to` (accepted for azcopy compatibility; the direction is inferred anyway).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FromTo {
+    /// Local folder to Blob.
+    #[value(name = "LocalBlob")]
+    LocalBlob,
+    /// Blob to local folder.
+    #[value(name = "BlobLocal")]
+    BlobLocal,
+}
+
+/// `blobsync sync` flags.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 all done; 1 some items failed; 2 usage or configuration \
+    error; 3 authentication or authorisation failure; 130 interrupted."
+)]
+pub struct SyncArgs {
+    /// The source: a local folder or a blob URL (container or folder, optionally with a SAS).
+    pub source: String,
+    /// The destination: a blob URL or a local folder.
+    pub destination: String,
+
+    /// Copy only files whose names match one of these patterns (`;`-separated, `* ? [..]`).
+    #[arg(long, value_name = "PATTERNS")]
+    pub include_pattern: Option<String>,
+    /// Skip files whose names match one of these patterns.
+    #[arg(long, value_name = "PATTERNS")]
+    pub exclude_pattern: Option<String>,
+    /// Skip these relative paths and everything below them (whole path segments).
+    #[arg(long, value_name = "PATHS")]
+    pub exclude_path: Option<String>,
+    /// Copy only files whose relative paths match one of these regular expressions.
+    #[arg(long, value_name = "REGEXES")]
+    pub include_regex: Option<String>,
+    /// Skip files whose relative paths match one of these regular expressions.
+    #[arg(long, value_name = "REGEXES")]
+    pub exclude_regex: Option<String>,
+
+    /// How files present on both sides are compared.
+    #[arg(long, value_enum, default_value = "None", ignore_case = true)]
+    pub compare_hash: CompareHash,
+    /// Store each file's MD5 as Content-MD5 (always computed in the upload's read pass).
+    #[arg(long, default_value = "true", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub put_md5: bool,
+    /// Downloads: what to do when the data's MD5 differs from the blob's Content-MD5.
+    #[arg(long, value_enum, default_value = "FailIfDifferent")]
+    pub check_md5: CheckMd5,
+    /// Tolerated modification-time difference, e.g. `2s` (default: exact).
+    #[arg(long, value_name = "DURATION")]
+    pub modify_window: Option<String>,
+
+    /// Delete destination entries that are not at the source: false, true or prompt.
+    #[arg(long, value_enum, default_value = "false", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", ignore_case = true)]
+    pub delete_destination: DeleteMode,
+    /// Refuse to delete more than this many entries (the run reports an error instead).
+    #[arg(long, value_name = "N")]
+    pub max_delete: Option<u64>,
+    /// Print what would be copied and deleted, and why; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// A plugin manifest (TOML) adding filters and hooks or replacing the comparator.
+    #[arg(long = "plugins", value_name = "FILE")]
+    pub plugins: Option<PathBuf>,
+
+    /// How to authenticate to the blob side.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub auth: AuthMode,
+    /// Storage account key (Shared Key).
+    #[arg(
+        long,
+        env = "AZURE_STORAGE_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub account_key: Option<String>,
+
+    /// Files transferred at once (default 32; azcopy's variable is honoured).
+    #[arg(long, env = "AZCOPY_CONCURRENCY_VALUE", value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Block size for large files, in MiB.
+    #[arg(long, default_value = "8", value_name = "MIB")]
+    pub block_size_mb: f64,
+    /// Files up to this size (MiB) are uploaded with a single request (default: the block size).
+    #[arg(long, value_name = "MIB")]
+    pub put_blob_size_mb: Option<f64>,
+    /// Memory for blocks in flight, in MiB.
+    #[arg(
+        long,
+        default_value = "256",
+        value_name = "MIB",
+        env = "BLOBSYNC_BUFFER_MB"
+    )]
+    pub buffer_mb: u64,
+
+    /// Follow symbolic links in a local source (loops are detected and skipped).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Accepted for azcopy compatibility; must agree with the arguments.
+    #[arg(long, value_enum)]
+    pub from_to: Option<FromTo>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output_type: OutputType,
+    /// Print only errors and the summary.
+    #[arg(long, short, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print every copy and delete.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// `--output-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputType {
+    /// Human-readable text.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A command line that cannot be run; exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn usage(message: impl Into<String>) -> UsageError {
+    UsageError(message.into())
+}
+
+fn mib(value: f64, flag: &str) -> Result<u64, UsageError> {
+    if !(value > 0.0 && value <= 4000.0) {
+        return Err(usage(format!(
+            "{flag} must be more than 0 and at most 4000 (MiB)"
+        )));
+    }
+    Ok((value * 1024.0 * 1024.0) as u64)
+}
+
+fn parse_location(arg: &str) -> Result<Location, UsageError> {
+    if is_url(arg) {
+        BlobLocation::parse(arg)
+            .map(Location::Blob)
+            .map_err(|e| usage(e.to_string()))
+    } else {
+        Ok(Location::Local(PathBuf::from(arg)))
+    }
+}
+
+fn builtin(
+    kind: PluginKind,
+    name: &'static str,
+    config: Vec<(String, String)>,
+    origin: &str,
+) -> PluginSpec {
+    PluginSpec {
+        name: name.to_string(),
+        kind,
+        source: PluginSource::Builtin(name),
+        sha256: None,
+        failure: FailurePolicy::FailClosed,
+        limits: Limits::default(),
+        config,
+        output: None,
+        origin: origin.to_string(),
+    }
+}
+
+/// The plugins of a run: the built-ins configured by flags, plus the manifest's.
+pub fn plugin_set(args: &SyncArgs) -> Result<PluginSet, UsageError> {
+    let manifest = match &args.plugins {
+        Some(path) => Manifest::load(path).map_err(|e| usage(e.to_string()))?,
+        None => Manifest::default(),
+    };
+    let mut filters = Vec::new();
+    let flag_config: Vec<(String, String)> = [
+        ("include-pattern", &args.include_pattern),
+        ("exclude-pattern", &args.exclude_pattern),
+        ("exclude-path", &args.exclude_path),
+        ("include-regex", &args.include_regex),
+        ("exclude-regex", &args.exclude_regex),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone())))
+    .collect();
+    if !flag_config.is_empty() {
+        filters.push(builtin(
+            PluginKind::Filter,
+            "glob-filter",
+            flag_config,
+            "command-line flags",
+        ));
+    }
+    filters.extend(manifest.filters);
+    let comparator = match (manifest.comparator, args.compare_hash) {
+        (Some(_), CompareHash::Md5) => {
+            return Err(usage(
+                "--compare-hash=MD5 and the manifest's [comparator] both choose the comparator; \
+                 use one of them",
+            ));
+        }
+        (Some(c), CompareHash::None) => {
+            if args.modify_window.is_some() {
+                return Err(usage(
+                    "--modify-window configures the built-in comparator, but the manifest replaces it",
+                ));
+            }
+            c
+        }
+        (None, CompareHash::Md5) => builtin(
+            PluginKind::Comparator,
+            "md5-compare",
+            Vec::new(),
+            "--compare-hash=MD5",
+        ),
+        (None, CompareHash::None) => {
+            let config = args
+                .modify_window
+                .iter()
+                .map(|w| ("modify-window".to_string(), w.clone()))
+                .collect();
+            builtin(
+                PluginKind::Comparator,
+                "mtime-compare",
+                config,
+                "command-line flags",
+            )
+        }
+    };
+    Ok(PluginSet {
+        filters,
+        comparator,
+        hooks: manifest.hooks,
+    })
+}
+
+/// Validates `blobsync sync` flags into a [`SyncConfig`].
+pub fn sync_config(args: &SyncArgs) -> Result<SyncConfig, UsageError> {
+    let source = parse_location(&args.source)?;
+    let destination = parse_location(&args.destination)?;
+    let from_to = match (&source, &destination) {
+        (Location::Local(_), Location::Blob(_)) => FromTo::LocalBlob,
+        (Location::Blob(_), Location::Local(_)) => FromTo::BlobLocal,
+        (Location::Local(_), Location::Local(_)) => {
+            return Err(usage(
+                "both arguments are local paths; one of them must be a blob URL (https://ACCOUNT.blob.core.windows.net/CONTAINER)",
+            ));
+        }
+        (Location::Blob(_), Location::Blob(_)) => {
+            return Err(usage(
+                "both arguments are blob URLs; blobsync syncs a local folder with a container",
+            ));
+        }
+    };
+    if let Some(given) = args.from_to {
+        if given != from_to {
+            return Err(usage(format!(
+                "--from-to {given:?} does not match the arguments, which are {from_to:?}"
+            )));
+        }
+    }
+    if !args.put_md5 && args.compare_hash == CompareHash::Md5 {
+        return Err(usage(
+            "--compare-hash=MD5 needs --put-md5 (it cannot be false)",
+        ));
+    }
+    if args.delete_destination == DeleteMode::Prompt {
+        use std::io::IsTerminal;
+        if !std::io::stdin().is_terminal() {
+            return Err(usage(
+                "--delete-destination=prompt needs a terminal to ask on, and stdin is not one; \
+                 use --delete-destination=true (with --max-delete) for unattended runs",
+            ));
+        }
+    }
+    let block_size = mib(args.block_size_mb, "--block-size-mb")?;
+    let put_blob_size = match args.put_blob_size_mb {
+        Some(v) => mib(v, "--put-blob-size-mb")?,
+        None => block_size,
+    };
+    let concurrency = args.concurrency.unwrap_or(32);
+    if !(1..=1000).contains(&concurrency) {
+        return Err(usage("--concurrency must be between 1 and 1000"));
+    }
+    if args.buffer_mb < 8 {
+        return Err(usage("--buffer-mb must be at least 8"));
+    }
+    let plugins = plugin_set(args)?;
+    let connection_string = std::env::var("AZURE_STORAGE_CONNECTION_STRING")
+        .ok()
+        .filter(|s| !s.is_empty());
+    Ok(SyncConfig {
+        source,
+        destination,
+        auth: AuthOptions {
+            mode: args.auth,
+            account_key: args.account_key.clone().filter(|k| !k.is_empty()),
+            connection_string,
+        },
+        plugins,
+        delete: args.delete_destination,
+        max_delete: args.max_delete,
+        dry_run: args.dry_run,
+        transfer: TransferOptions {
+            block_size,
+            put_blob_size,
+            blocks_in_flight: 8,
+            check_md5: args.check_md5,
+        },
+        concurrency,
+        buffer_bytes: args.buffer_mb << 20,
+        follow_symlinks: args.follow_symlinks,
+        output: match args.output_type {
+            OutputType::Text => OutputMode::Text,
+            OutputType::Json => OutputMode::Json,
+        },
+        verbosity: if args.quiet {
+            Verbosity::Quiet
+        } else if args.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        },
+        cache_dir: cache_dir(),
+        hash_workers: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .max(2),
+    })
+}
+
+/// Where compiled plugins are cached: `BLOBSYNC_CACHE_DIR`, else the user's cache dir.
+pub fn cache_dir() -> Option<PathBuf> {
+    match std::env::var_os("BLOBSYNC_CACHE_DIR") {
+        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir).join("wasm")),
+        _ => dirs::cache_dir().map(|d| d.join("blobsync").join("wasm")),
+    }
+}

@@ -1,0 +1,328 @@
+//! Blob URLs: `https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX][?SAS]` and the
+//! path-style emulator form `http://127.0.0.1:PORT/ACCOUNT/CONTAINER[/PREFIX][?SAS]`.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use url::Url;
+
+/// A parsed blob location.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BlobLocation {
+    /// The storage account name.
+    pub account: String,
+    /// The container name.
+    pub container: String,
+    /// The virtual directory synced, without leading or trailing `/` (empty for the whole
+    /// container).
+    pub prefix: String,
+    /// The account endpoint without a trailing slash: `https://acct.blob.core.windows.net`
+    /// or `http://127.0.0.1:10000/devstoreaccount1`.
+    pub endpoint: Url,
+    /// The SAS query string, if the URL carried one (never printed: see [`redact`]).
+    pub sas: Option<String>,
+    /// True when the host is an IP address or `localhost` (path-style addressing).
+    pub path_style: bool,
+}
+
+// Debug must never print the SAS.
+impl fmt::Debug for BlobLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlobLocation")
+            .field("account", &self.account)
+            .field("container", &self.container)
+            .field("prefix", &self.prefix)
+            .field("endpoint", &self.endpoint.as_str())
+            .field("sas", &self.sas.as_ref().map(|_| "REDACTED"))
+            .finish()
+    }
+}
+
+/// Why a URL is not a usable blob location.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{url}: {reason}")]
+pub struct LocationError {
+    /// The URL, with any SAS signature redacted.
+    pub url: String,
+    /// What is wrong and what to do.
+    pub reason: String,
+}
+
+/// True if the argument looks like a URL rather than a local path.
+pub fn is_url(arg: &str) -> bool {
+    arg.starts_with("https://") || arg.starts_with("http://")
+}
+
+impl BlobLocation {
+    /// Parses a container or virtual-directory URL.
+    pub fn parse(text: &str) -> Result<BlobLocation, LocationError> {
+        let fail = |reason: &str| LocationError {
+            url: redact(text),
+            reason: reason.to_string(),
+        };
+        let url = Url::parse(text).map_err(|e| fail(&format!("not a valid URL ({e})")))?;
+        if url.scheme() != "https" && url.scheme() != "http" {
+            return Err(fail("only http:// and https:// blob URLs are supported"));
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| fail("the URL has no host"))?
+            .to_string();
+        let path_style =
+            host == "localhost" || host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok();
+        let mut segments: Vec<String> = url
+            .path_segments()
+            .map(|s| {
+                s.filter(|p| !p.is_empty())
+                    .map(percent_decode)
+                    .collect::<Result<_, _>>()
+            })
+            .transpose()
+            .map_err(|_| fail("the path is not valid UTF-8 after percent-decoding"))?
+            .unwrap_or_default();
+        let account;
+        if path_style {
+            if segments.is_empty() {
+                return Err(fail(
+                    "an emulator URL needs the account and container in the path, e.g. \
+                     http://127.0.0.1:10000/devstoreaccount1/mycontainer",
+                ));
+            }
+            account = segments.remove(0);
+        } else {
+            let first = host.split('.').next().unwrap_or_default();
+            if !host.contains(".blob.") {
+                return Err(fail(
+                    "expected a blob endpoint such as https://ACCOUNT.blob.core.windows.net/CONTAINER",
+                ));
+            }
+            account = first.to_string();
+        }
+        if segments.is_empty() {
+            return Err(fail(
+                "the URL names no container; blobsync syncs one container (or a folder in it), \
+                 not a whole account",
+            ));
+        }
+        let container = segments.remove(0);
+        if container.starts_with('$') {
+            return Err(fail(&format!(
+                "`{container}` is a system container; sync a regular container instead"
+            )));
+        }
+        if !valid_container_name(&container) {
+            return Err(fail(&format!(
+                "`{container}` is not a valid container name (3–63 characters: lower-case \
+                 letters, digits and single hyphens, starting with a letter or digit)"
+            )));
+        }
+        let prefix = segments.join("/");
+        let mut endpoint = url.clone();
+        endpoint.set_query(None);
+        endpoint.set_fragment(None);
+        endpoint.set_path(if path_style { &account } else { "" });
+        // `set_path("")` leaves "/"; the Azure clients want no trailing slash.
+        let endpoint_text = endpoint.as_str().trim_end_matches('/').to_string();
+        let endpoint = Url::parse(&endpoint_text).map_err(|e| fail(&e.to_string()))?;
+        let sas = url.query().filter(|q| !q.is_empty()).map(str::to_string);
+        Ok(BlobLocation {
+            account,
+            container,
+            prefix,
+            endpoint,
+            sas,
+            path_style,
+        })
+    }
+
+    /// The container URL (with the SAS when there is one): what the clients are built on.
+    pub fn container_url(&self) -> Url {
+        let mut url = self.endpoint.clone();
+        url.path_segments_mut()
+            .expect("an http(s) URL can have path segments")
+            .pop_if_empty()
+            .push(&self.container);
+        url.set_query(self.sas.as_deref());
+        url
+    }
+
+    /// The blob name for a path relative to the synced folder.
+    pub fn blob_name(&self, relative: &str) -> String {
+        if self.prefix.is_empty() {
+            relative.to_string()
+        } else {
+            format!("{}/{relative}", self.prefix)
+        }
+    }
+
+    /// The listing prefix (`prefix/`, or empty).
+    pub fn list_prefix(&self) -> Option<String> {
+        (!self.prefix.is_empty()).then(|| format!("{}/", self.prefix))
+    }
+
+    /// True when the SAS query carries a signature.
+    pub fn has_sas(&self) -> bool {
+        self.sas
+            .as_deref()
+            .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("sig=")))
+    }
+
+    /// True for a loopback host (the emulator's dev key may be used there).
+    pub fn is_loopback(&self) -> bool {
+        match self.endpoint.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+    }
+}
+
+impl fmt::Display for BlobLocation {
+    /// The location as a user would type it, without the SAS.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}",
+            self.endpoint.as_str().trim_end_matches('/'),
+            self.container
+        )?;
+        if !self.prefix.is_empty() {
+            write!(f, "/{}", self.prefix)?;
+        }
+        Ok(())
+    }
+}
+
+fn percent_decode(segment: &str) -> Result<String, std::str::Utf8Error> {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+}
+
+fn valid_container_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    (3..=63).contains(&b.len())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+        && !name.contains("--")
+}
+
+/// Replaces the value of every `sig=` query parameter (a SAS signature) in `text` with
+/// `REDACTED`. Applied to every URL and error message blobsync prints or records.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = find_sig(rest) {
+        let (head, tail) = rest.split_at(pos + 4);
+        out.push_str(head);
+        out.push_str("REDACTED");
+        let end = tail
+            .find(|c: char| {
+                c == '&' || c == '#' || c.is_whitespace() || matches!(c, '"' | '\'' | ')' | '>')
+            })
+            .unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Finds `sig=` at the start of a query parameter (after `?` or `&`), case-insensitively.
+fn find_sig(text: &str) -> Option<usize> {
+    let lower = text.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("sig=") {
+        let at = from + i;
+        if at > 0 && matches!(lower.as_bytes()[at - 1], b'?' | b'&') {
+            return Some(at);
+        }
+        from = at + 4;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn azure_url_with_prefix_and_sas() {
+        let l = BlobLocation::parse(
+            "https://acct.blob.core.windows.net/site/www/v1?sv=2022-11-02&sp=rwdl&sig=abc%2Bdef",
+        )
+        .unwrap();
+        assert_eq!(l.account, "acct");
+        assert_eq!(l.container, "site");
+        assert_eq!(l.prefix, "www/v1");
+        assert_eq!(l.endpoint.as_str(), "https://acct.blob.core.windows.net/");
+        assert!(l.has_sas());
+        assert_eq!(
+            l.to_string(),
+            "https://acct.blob.core.windows.net/site/www/v1"
+        );
+        assert!(!format!("{l:?}").contains("abc"));
+        assert_eq!(
+            l.container_url().as_str(),
+            "https://acct.blob.core.windows.net/site?sv=2022-11-02&sp=rwdl&sig=abc%2Bdef"
+        );
+        assert_eq!(l.blob_name("a b.txt"), "www/v1/a b.txt");
+    }
+
+    #[test]
+    fn emulator_url_is_path_style() {
+        let l = BlobLocation::parse("http://127.0.0.1:10000/devstoreaccount1/data/").unwrap();
+        assert!(l.path_style && l.is_loopback());
+        assert_eq!(l.account, "devstoreaccount1");
+        assert_eq!(l.container, "data");
+        assert_eq!(l.prefix, "");
+        assert_eq!(
+            l.endpoint.as_str(),
+            "http://127.0.0.1:10000/devstoreaccount1"
+        );
+        assert_eq!(
+            l.container_url().as_str(),
+            "http://127.0.0.1:10000/devstoreaccount1/data"
+        );
+        assert_eq!(l.list_prefix(), None);
+    }
+
+    #[test]
+    fn bad_urls_are_explained_and_redacted() {
+        for (url, needle) in [
+            ("https://acct.blob.core.windows.net/", "names no container"),
+            (
+                "https://acct.blob.core.windows.net/$logs",
+                "system container",
+            ),
+            (
+                "https://acct.blob.core.windows.net/Bad_Name",
+                "not a valid container name",
+            ),
+            ("https://example.com/c", "expected a blob endpoint"),
+            ("http://127.0.0.1:10000/", "needs the account and container"),
+            ("ftp://x/y", "only http"),
+        ] {
+            let e = BlobLocation::parse(url).unwrap_err().to_string();
+            assert!(e.contains(needle), "{url}: {e}");
+        }
+        let e = BlobLocation::parse("https://acct.blob.core.windows.net/?sig=SECRET").unwrap_err();
+        assert!(!e.to_string().contains("SECRET"), "{e}");
+    }
+
+    #[test]
+    fn redaction() {
+        assert_eq!(
+            redact("GET https://a.blob.core.windows.net/c/b?sv=1&sig=s3cr%2Bt&se=2 failed"),
+            "GET https://a.blob.core.windows.net/c/b?sv=1&sig=REDACTED&se=2 failed"
+        );
+        assert_eq!(
+            redact("url (http://h/c?SIG=abc)"),
+            "url (http://h/c?SIG=REDACTED)"
+        );
+        assert_eq!(redact("design=1&x"), "design=1&x");
+        assert_eq!(redact("no secrets"), "no secrets");
+    }
+}

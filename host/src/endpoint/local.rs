@@ -1,0 +1,676 @@
+//! The local file system as a sync endpoint.
+//!
+//! The walk emits entries in path byte order (so it can be merged with a blob listing
+//! without holding either side in memory): each directory is read, its children sorted
+//! with directories keyed as `name/`, filtered as one batch, and visited depth-first.
+//! Downloads are written to a hidden temporary file next to the target, synced, given
+//! the source's modification time and renamed into place, so a crash never leaves a
+//! partial file under the real name.
+
+use std::fs::{self, File, FileTimes};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+
+use super::{
+    Capabilities, CommitInfo, DeleteTarget, Endpoint, EndpointError, ErrorClass, Item, ListSink,
+    Listed, Reader, Writer,
+};
+use crate::plugin::{EndpointKind, Entry, FilterChain, Side};
+
+/// The suffix of blobsync's temporary download files; listings skip them.
+pub const PARTIAL_SUFFIX: &str = ".blobsync-partial";
+
+/// A local folder.
+#[derive(Debug)]
+pub struct LocalEndpoint {
+    root: PathBuf,
+    follow_symlinks: bool,
+}
+
+impl LocalEndpoint {
+    /// A folder endpoint at `root`.
+    pub fn new(root: PathBuf, follow_symlinks: bool) -> Self {
+        LocalEndpoint {
+            root,
+            follow_symlinks,
+        }
+    }
+
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn full_path(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+}
+
+fn mtime_ns(meta: &fs::Metadata) -> i64 {
+    meta.mtime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(meta.mtime_nsec())
+}
+
+fn ctime_ns(meta: &fs::Metadata) -> i64 {
+    meta.ctime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(meta.ctime_nsec())
+}
+
+fn io_error(class: ErrorClass, what: &str, path: &Path, e: &std::io::Error) -> EndpointError {
+    let class = match e.kind() {
+        std::io::ErrorKind::NotFound => ErrorClass::NotFound,
+        _ => class,
+    };
+    EndpointError::new(class, format!("{what} {}: {e}", path.display()))
+}
+
+/// One child of a directory being walked.
+enum Child {
+    File(Item),
+    Dir {
+        path: String,
+        mtime_ns: i64,
+        dir_key: (u64, u64),
+    },
+    Excluded {
+        path: String,
+        exclusion: crate::plugin::Exclusion,
+    },
+    Skipped {
+        path: String,
+        reason: String,
+        symlink: bool,
+    },
+    Error {
+        path: String,
+        message: String,
+    },
+}
+
+impl Child {
+    fn key(&self) -> (&str, bool) {
+        match self {
+            Child::File(item) => (&item.entry.path, false),
+            Child::Dir { path, .. } => (path, true),
+            Child::Excluded { path, .. }
+            | Child::Skipped { path, .. }
+            | Child::Error { path, .. } => (path, false),
+        }
+    }
+}
+
+/// Compares two children by their merge keys (`name` or `name/`) without allocating.
+fn key_order(a: &Child, b: &Child) -> std::cmp::Ordering {
+    let (ap, ad) = a.key();
+    let (bp, bd) = b.key();
+    let a_iter = ap.bytes().chain(ad.then_some(b'/'));
+    let b_iter = bp.bytes().chain(bd.then_some(b'/'));
+    a_iter.cmp(b_iter)
+}
+
+struct Walker {
+    root: PathBuf,
+    follow_symlinks: bool,
+    side: Side,
+    filters: FilterChain,
+    sink: ListSink,
+}
+
+/// A directory being visited: its sorted children and the position in them.
+struct Frame {
+    children: std::vec::IntoIter<Child>,
+    /// The (device, inode) of every directory on the path from the root, for symlink loop
+    /// detection.
+    ancestors: Vec<(u64, u64)>,
+}
+
+impl Walker {
+    /// Reads, sorts and filters one directory's children.
+    fn read_dir(&mut self, rel_dir: &str) -> Result<Vec<Child>, EndpointError> {
+        let abs = if rel_dir.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(rel_dir)
+        };
+        let entries = fs::read_dir(&abs)
+            .map_err(|e| io_error(ErrorClass::Other, "cannot read directory", &abs, &e))?;
+        let mut children = Vec::new();
+        for entry in entries {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    children.push(Child::Error {
+                        path: format!("{rel_dir}\u{fffd}"),
+                        message: format!("cannot read an entry of {}: {e}", abs.display()),
+                    });
+                    continue;
+                }
+            };
+            let os_name = entry.file_name();
+            let Some(name) = os_name.to_str() else {
+                children.push(Child::Error {
+                    path: format!("{rel_dir}{}", os_name.to_string_lossy()),
+                    message: format!(
+                        "{}: the name is not valid UTF-8 and cannot be a blob name; rename it",
+                        entry.path().display()
+                    ),
+                });
+                continue;
+            };
+            if name.ends_with(PARTIAL_SUFFIX) && name.starts_with('.') {
+                continue;
+            }
+            let path = format!("{rel_dir}{name}");
+            children.push(self.classify(entry, path));
+        }
+        children.sort_unstable_by(key_order);
+        if !self.filters.is_empty() {
+            self.apply_filters(&mut children)?;
+        }
+        Ok(children)
+    }
+
+    fn classify(&self, entry: fs::DirEntry, path: String) -> Child {
+        let file_type = match entry.file_type() {
+            Ok(t) => t,
+            Err(e) => {
+                return Child::Error {
+                    message: format!("cannot stat {}: {e}", entry.path().display()),
+                    path,
+                };
+            }
+        };
+        let meta = if file_type.is_symlink() {
+            if !self.follow_symlinks {
+                return Child::Skipped {
+                    path,
+                    reason: "symbolic link (use --follow-symlinks to follow links)".into(),
+                    symlink: true,
+                };
+            }
+            match fs::metadata(entry.path()) {
+                Ok(m) => m,
+                Err(e) => {
+                    return Child::Error {
+                        message: format!("broken symbolic link {}: {e}", entry.path().display()),
+                        path,
+                    };
+                }
+            }
+        } else {
+            match entry.metadata() {
+                Ok(m) => m,
+                Err(e) => {
+                    return Child::Error {
+                        message: format!("cannot stat {}: {e}", entry.path().display()),
+                        path,
+                    };
+                }
+            }
+        };
+        if meta.is_dir() {
+            Child::Dir {
+                path,
+                mtime_ns: mtime_ns(&meta),
+                dir_key: (meta.dev(), meta.ino()),
+            }
+        } else if meta.is_file() {
+            Child::File(Item {
+                entry: Entry {
+                    path,
+                    size: meta.len(),
+                    mtime_ns: mtime_ns(&meta),
+                    md5: None,
+                    is_dir: false,
+                    endpoint: EndpointKind::Local,
+                    metadata: Vec::new(),
+                },
+                etag: None,
+                identity: Some((meta.dev(), meta.ino(), ctime_ns(&meta))),
+            })
+        } else {
+            Child::Skipped {
+                path,
+                reason: "not a regular file (socket, FIFO or device)".into(),
+                symlink: false,
+            }
+        }
+    }
+
+    /// Asks the filters about files and directories; excluded ones become markers.
+    fn apply_filters(&mut self, children: &mut [Child]) -> Result<(), EndpointError> {
+        let mut entries = Vec::with_capacity(children.len());
+        let mut index = Vec::with_capacity(children.len());
+        for (i, child) in children.iter_mut().enumerate() {
+            match child {
+                Child::File(item) => {
+                    entries.push(std::mem::replace(&mut item.entry, placeholder_entry()));
+                    index.push(i);
+                }
+                Child::Dir { path, mtime_ns, .. } => {
+                    entries.push(Entry {
+                        path: path.clone(),
+                        size: 0,
+                        mtime_ns: *mtime_ns,
+                        md5: None,
+                        is_dir: true,
+                        endpoint: EndpointKind::Local,
+                        metadata: Vec::new(),
+                    });
+                    index.push(i);
+                }
+                _ => {}
+            }
+        }
+        let verdicts = self.filters.apply(self.side, &entries);
+        // Put the entries back before handling a failure, so nothing is lost.
+        let mut verdicts = match verdicts {
+            Ok(v) => v,
+            Err(e) => return Err(e.into()),
+        };
+        for ((i, entry), verdict) in index.into_iter().zip(entries).zip(verdicts.drain(..)) {
+            let child = &mut children[i];
+            match verdict {
+                None => {
+                    if let Child::File(item) = child {
+                        item.entry = entry;
+                    }
+                }
+                Some(exclusion) => {
+                    let path = match child {
+                        Child::Dir { path, .. } => format!("{path}/"),
+                        _ => entry.path,
+                    };
+                    *child = Child::Excluded { path, exclusion };
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn walk(&mut self) -> Result<(), EndpointError> {
+        let root_meta = fs::metadata(&self.root).map_err(|e| match self.side {
+            Side::Source => EndpointError::new(
+                ErrorClass::Usage,
+                format!(
+                    "the source folder {} cannot be read: {e}; nothing was copied or deleted",
+                    self.root.display()
+                ),
+            ),
+            Side::Destination => io_error(ErrorClass::Other, "cannot read", &self.root, &e),
+        });
+        let root_meta = match root_meta {
+            Ok(m) => m,
+            Err(e) if self.side == Side::Destination && e.class == ErrorClass::NotFound => {
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        if !root_meta.is_dir() {
+            return Err(EndpointError::new(
+                ErrorClass::Usage,
+                format!(
+                    "{} is not a folder; blobsync syncs folders",
+                    self.root.display()
+                ),
+            ));
+        }
+        let root_children = match self.read_dir("") {
+            Ok(c) => c,
+            Err(e) if e.class == ErrorClass::Plugin => return Err(e),
+            Err(e) => {
+                return Err(EndpointError::new(
+                    ErrorClass::Usage,
+                    format!("{e}; nothing was copied or deleted"),
+                ));
+            }
+        };
+        let mut stack = vec![Frame {
+            children: root_children.into_iter(),
+            ancestors: vec![(root_meta.dev(), root_meta.ino())],
+        }];
+        while let Some(frame) = stack.last_mut() {
+            let Some(child) = frame.children.next() else {
+                stack.pop();
+                continue;
+            };
+            let listed = match child {
+                Child::File(item) => Listed::Item(item),
+                Child::Excluded { path, exclusion } => Listed::Excluded { path, exclusion },
+                Child::Skipped {
+                    path,
+                    reason,
+                    symlink,
+                } => Listed::Skipped {
+                    path,
+                    reason,
+                    symlink,
+                },
+                Child::Error { path, message } => Listed::Error { path, message },
+                Child::Dir { path, dir_key, .. } => {
+                    if frame.ancestors.contains(&dir_key) {
+                        Listed::Skipped {
+                            path: format!("{path}/"),
+                            reason: "symbolic link loop (the directory is its own ancestor)".into(),
+                            symlink: true,
+                        }
+                    } else {
+                        let dir = format!("{path}/");
+                        let mut ancestors = frame.ancestors.clone();
+                        ancestors.push(dir_key);
+                        match self.read_dir(&dir) {
+                            Ok(children) => {
+                                stack.push(Frame {
+                                    children: children.into_iter(),
+                                    ancestors,
+                                });
+                                continue;
+                            }
+                            Err(e) if e.class == ErrorClass::Plugin => return Err(e),
+                            Err(e) => Listed::Error {
+                                path: dir,
+                                message: e.message,
+                            },
+                        }
+                    }
+                }
+            };
+            if !self.sink.push(listed) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn placeholder_entry() -> Entry {
+    Entry {
+        path: String::new(),
+        size: 0,
+        mtime_ns: 0,
+        md5: None,
+        is_dir: false,
+        endpoint: EndpointKind::Local,
+        metadata: Vec::new(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Endpoint for LocalEndpoint {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            kind: EndpointKind::Local,
+            listed_md5: false,
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn describe_path(&self, path: &str) -> String {
+        self.full_path(path).display().to_string()
+    }
+
+    fn start_listing(
+        self: Arc<Self>,
+        side: Side,
+        filters: FilterChain,
+        sink: ListSink,
+        _runtime: tokio::runtime::Handle,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let walker = Walker {
+            root: self.root.clone(),
+            follow_symlinks: self.follow_symlinks,
+            side,
+            filters,
+            sink,
+        };
+        std::thread::Builder::new()
+            .name("list-local".into())
+            .spawn(move || {
+                let mut walker = walker;
+                let result = walker.walk();
+                walker.sink.finish(result);
+            })
+    }
+
+    async fn open_reader(&self, item: &Item) -> Result<Box<dyn Reader>, EndpointError> {
+        let path = self.full_path(&item.entry.path);
+        let (size, mtime) = (item.entry.size, item.entry.mtime_ns);
+        let reader = tokio::task::spawn_blocking(move || -> Result<LocalReader, EndpointError> {
+            let file = File::open(&path)
+                .map_err(|e| io_error(ErrorClass::Other, "cannot open", &path, &e))?;
+            let reader = LocalReader {
+                file: Arc::new(file),
+                path,
+                size,
+                mtime,
+            };
+            reader.check("since it was listed")?;
+            Ok(reader)
+        })
+        .await
+        .map_err(join_error)??;
+        Ok(Box::new(reader))
+    }
+
+    async fn prepare_for_writes(&self) -> Result<(), EndpointError> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            fs::create_dir_all(&root)
+                .map_err(|e| io_error(ErrorClass::Other, "cannot create folder", &root, &e))
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    async fn open_writer(
+        &self,
+        path: &str,
+        size: u64,
+        _block_size: u64,
+    ) -> Result<Box<dyn Writer>, EndpointError> {
+        let target = self.full_path(path);
+        let writer = tokio::task::spawn_blocking(move || LocalWriter::create(target, size))
+            .await
+            .map_err(join_error)??;
+        Ok(Box::new(writer))
+    }
+
+    async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {
+        let path = self.full_path(&target.path);
+        tokio::task::spawn_blocking(move || {
+            fs::remove_file(&path)
+                .map_err(|e| io_error(ErrorClass::Other, "cannot delete", &path, &e))
+        })
+        .await
+        .map_err(join_error)?
+    }
+}
+
+fn join_error(e: tokio::task::JoinError) -> EndpointError {
+    EndpointError::new(
+        ErrorClass::Other,
+        format!("internal error: a file task failed: {e}"),
+    )
+}
+
+struct LocalReader {
+    file: Arc<File>,
+    path: PathBuf,
+    size: u64,
+    mtime: i64,
+}
+
+impl LocalReader {
+    fn check(&self, when: &str) -> Result<(), EndpointError> {
+        let meta = self
+            .file
+            .metadata()
+            .map_err(|e| io_error(ErrorClass::Other, "cannot stat", &self.path, &e))?;
+        if meta.len() != self.size || mtime_ns(&meta) != self.mtime {
+            return Err(EndpointError::new(
+                ErrorClass::Changed,
+                format!(
+                    "{} changed {when} (size {} → {}); it was not copied and will be picked up \
+                     by the next run",
+                    self.path.display(),
+                    self.size,
+                    meta.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Reader for LocalReader {
+    async fn read(&self, offset: u64, len: usize) -> Result<Bytes, EndpointError> {
+        let file = self.file.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0u8; len];
+            file.read_exact_at(&mut buf, offset).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    EndpointError::new(
+                        ErrorClass::Changed,
+                        format!("{} shrank while it was being read", path.display()),
+                    )
+                } else {
+                    io_error(ErrorClass::Other, "cannot read", &path, &e)
+                }
+            })?;
+            Ok(Bytes::from(buf))
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    async fn finish(&self) -> Result<(), EndpointError> {
+        self.check("while it was being read")
+    }
+}
+
+static PARTIAL_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A download in progress: a hidden temporary file beside the target.
+struct LocalWriter {
+    file: Arc<File>,
+    tmp: PathBuf,
+    target: PathBuf,
+    done: AtomicBool,
+}
+
+impl LocalWriter {
+    fn create(target: PathBuf, size: u64) -> Result<LocalWriter, EndpointError> {
+        let parent = target.parent().unwrap_or(Path::new("."));
+        if let Err(e) = fs::create_dir_all(parent) {
+            let message = if e.kind() == std::io::ErrorKind::AlreadyExists
+                || e.kind() == std::io::ErrorKind::NotADirectory
+            {
+                format!(
+                    "cannot create folder {}: a file with that name is in the way",
+                    parent.display()
+                )
+            } else {
+                format!("cannot create folder {}: {e}", parent.display())
+            };
+            return Err(EndpointError::new(ErrorClass::Usage, message));
+        }
+        if target.is_dir() {
+            return Err(EndpointError::new(
+                ErrorClass::Usage,
+                format!(
+                    "{} is a folder; a file of the same name cannot be written",
+                    target.display()
+                ),
+            ));
+        }
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let tmp = parent.join(format!(
+            ".{name}.{}-{}{PARTIAL_SUFFIX}",
+            std::process::id(),
+            PARTIAL_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| io_error(ErrorClass::Other, "cannot create", &tmp, &e))?;
+        file.set_len(size)
+            .map_err(|e| io_error(ErrorClass::Other, "cannot size", &tmp, &e))?;
+        Ok(LocalWriter {
+            file: Arc::new(file),
+            tmp,
+            target,
+            done: AtomicBool::new(false),
+        })
+    }
+}
+
+impl Drop for LocalWriter {
+    fn drop(&mut self) {
+        if !self.done.load(Ordering::Relaxed) {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Writer for LocalWriter {
+    async fn write_block(
+        &self,
+        _index: u64,
+        offset: u64,
+        data: Bytes,
+    ) -> Result<(), EndpointError> {
+        let file = self.file.clone();
+        let tmp = self.tmp.clone();
+        tokio::task::spawn_blocking(move || {
+            file.write_all_at(&data, offset)
+                .map_err(|e| io_error(ErrorClass::Other, "cannot write", &tmp, &e))
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    async fn commit(self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError> {
+        tokio::task::spawn_blocking(move || {
+            let mtime = if info.mtime_ns >= 0 {
+                SystemTime::UNIX_EPOCH + Duration::from_nanos(info.mtime_ns as u64)
+            } else {
+                SystemTime::UNIX_EPOCH - Duration::from_nanos(info.mtime_ns.unsigned_abs())
+            };
+            self.file
+                .set_times(FileTimes::new().set_modified(mtime))
+                .map_err(|e| {
+                    io_error(ErrorClass::Other, "cannot set the time of", &self.tmp, &e)
+                })?;
+            self.file
+                .sync_all()
+                .map_err(|e| io_error(ErrorClass::Other, "cannot sync", &self.tmp, &e))?;
+            fs::rename(&self.tmp, &self.target)
+                .map_err(|e| io_error(ErrorClass::Other, "cannot rename into", &self.target, &e))?;
+            self.done.store(true, Ordering::Relaxed);
+            Ok(())
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    async fn abort(self: Box<Self>) {
+        let _ = tokio::task::spawn_blocking(move || drop(self)).await;
+    }
+}

@@ -1,0 +1,139 @@
+//! MD5 of local files, for comparators that ask for content hashes.
+//!
+//! Hashes are computed in parallel, only for pairs whose sizes match (different sizes
+//! already mean different content), and each file is checked to be unchanged after it
+//! was read.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use md5::{Digest, Md5};
+
+use crate::endpoint::Item;
+use crate::plugin::{EndpointKind, Side};
+
+/// Hashes the local side of pairs.
+pub struct LocalHasher {
+    root: PathBuf,
+    local: Side,
+    workers: usize,
+}
+
+impl LocalHasher {
+    /// A hasher for files under `root`, which is the `local` side of the sync.
+    pub fn new(root: PathBuf, local: Side, workers: usize) -> Self {
+        LocalHasher {
+            root,
+            local,
+            workers: workers.max(1),
+        }
+    }
+
+    /// Sets `entry.md5` on the local item of every pair whose sizes match. Returns the
+    /// positions (in iteration order) of pairs that could not be hashed, with why.
+    pub fn hash_pairs<'a>(
+        &self,
+        pairs: impl Iterator<Item = (&'a mut Item, &'a mut Item)>,
+    ) -> Vec<(usize, String)> {
+        let mut jobs: Vec<(usize, &'a mut Item)> = Vec::new();
+        for (i, (source, destination)) in pairs.enumerate() {
+            if source.entry.size != destination.entry.size {
+                continue;
+            }
+            let local = match self.local {
+                Side::Source => source,
+                Side::Destination => destination,
+            };
+            debug_assert_eq!(local.entry.endpoint, EndpointKind::Local);
+            if local.entry.md5.is_none() {
+                jobs.push((i, local));
+            }
+        }
+        if jobs.is_empty() {
+            return Vec::new();
+        }
+        let results: Vec<Result<[u8; 16], String>> = {
+            let inputs: Vec<(PathBuf, u64, i64)> = jobs
+                .iter()
+                .map(|(_, item)| {
+                    (
+                        self.root.join(&item.entry.path),
+                        item.entry.size,
+                        item.entry.mtime_ns,
+                    )
+                })
+                .collect();
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let slots: Vec<std::sync::Mutex<Option<Result<[u8; 16], String>>>> =
+                inputs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+            std::thread::scope(|scope| {
+                for _ in 0..self.workers.min(inputs.len()) {
+                    scope.spawn(|| {
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some((path, size, mtime)) = inputs.get(i) else {
+                                break;
+                            };
+                            let r = md5_file(path, *size, *mtime);
+                            *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                        }
+                    });
+                }
+            });
+            slots
+                .into_iter()
+                .map(|s| {
+                    s.into_inner()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .unwrap_or_else(|| Err("not hashed".into()))
+                })
+                .collect()
+        };
+        let mut failed = Vec::new();
+        for ((index, item), result) in jobs.into_iter().zip(results) {
+            match result {
+                Ok(md5) => item.entry.md5 = Some(md5.to_vec()),
+                Err(message) => failed.push((index, message)),
+            }
+        }
+        failed
+    }
+}
+
+/// The MD5 of a file, failing if its size or modification time is not the listed one
+/// (before or after reading).
+pub fn md5_file(path: &std::path::Path, size: u64, mtime_ns: i64) -> Result<[u8; 16], String> {
+    use std::os::unix::fs::MetadataExt;
+    let changed = |meta: &std::fs::Metadata| {
+        meta.len() != size || meta.mtime() * 1_000_000_000 + meta.mtime_nsec() != mtime_ns
+    };
+    let mut file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
+    if changed(&meta) {
+        return Err(format!("{} changed since it was listed", path.display()));
+    }
+    let mut hasher = Md5::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
+    if changed(&meta) {
+        return Err(format!(
+            "{} changed while it was being hashed",
+            path.display()
+        ));
+    }
+    Ok(hasher.finalize().into())
+}

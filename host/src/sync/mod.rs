@@ -1,0 +1,453 @@
+//! One sync run: list both sides → filter → pair → compare → transfer → delete → hooks.
+//!
+//! Stages run concurrently and are connected by bounded channels: two listing threads,
+//! the planner thread (merge + comparator), and the transfers on the tokio runtime.
+//! Deletes run only after every copy has finished, and never after a listing error.
+
+pub mod hash;
+pub mod hooks;
+pub mod plan;
+pub mod report;
+pub mod stop;
+pub mod transfer;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::auth::{AuthOptions, resolve_auth};
+use crate::endpoint::azure::{AzureEndpoint, BlobLocation, HttpSettings};
+use crate::endpoint::local::LocalEndpoint;
+use crate::endpoint::{Endpoint, EndpointError, ErrorClass, ListSink};
+use crate::plugin::{
+    EventAction, PluginError, PluginHost, PluginSet, RunStatus, Runtime, Side, Summary,
+};
+
+pub use report::{OutputMode, Reporter, RunSummary, Verbosity};
+pub use stop::Stop;
+pub use transfer::{CheckMd5, TransferOptions};
+
+/// One side of a sync, as given on the command line.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// A local folder.
+    Local(PathBuf),
+    /// A container or a folder in one.
+    Blob(BlobLocation),
+}
+
+impl Location {
+    /// The location for messages and records (SAS redacted).
+    pub fn display(&self) -> String {
+        match self {
+            Location::Local(p) => p.display().to_string(),
+            Location::Blob(b) => b.to_string(),
+        }
+    }
+}
+
+/// `--delete-destination`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeleteMode {
+    /// Never delete.
+    False,
+    /// Delete destination entries that are not at the source.
+    True,
+    /// Ask before each delete (needs a terminal).
+    Prompt,
+}
+
+/// A validated sync: everything a run needs, resolved from flags and the manifest.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Copy from here…
+    pub source: Location,
+    /// …to here.
+    pub destination: Location,
+    /// How to authenticate to the blob side.
+    pub auth: AuthOptions,
+    /// The plugins.
+    pub plugins: PluginSet,
+    /// Whether to delete destination entries missing at the source.
+    pub delete: DeleteMode,
+    /// Refuse to delete more than this many entries.
+    pub max_delete: Option<u64>,
+    /// Print what would happen; change nothing.
+    pub dry_run: bool,
+    /// Block sizes and checks.
+    pub transfer: TransferOptions,
+    /// Files transferred at once.
+    pub concurrency: usize,
+    /// Memory for blocks in flight.
+    pub buffer_bytes: u64,
+    /// Follow symbolic links when listing a local folder.
+    pub follow_symlinks: bool,
+    /// Text or JSON.
+    pub output: OutputMode,
+    /// How much to print.
+    pub verbosity: Verbosity,
+    /// Compiled-plugin cache (None: compile in memory).
+    pub cache_dir: Option<PathBuf>,
+    /// Threads hashing local files.
+    pub hash_workers: usize,
+}
+
+/// Why a run could not start or stopped; the exit code follows from the class.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A plugin failed to load or rejected its configuration.
+    #[error("{0}")]
+    Plugin(#[from] PluginError),
+    /// An endpoint could not be set up (bad credentials, unusable location).
+    #[error("{0}")]
+    Endpoint(#[from] EndpointError),
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct RunResult {
+    /// The totals.
+    pub summary: RunSummary,
+    /// The error that stopped the run early, if any.
+    pub fatal: Option<EndpointError>,
+}
+
+/// Builds both endpoints.
+pub fn endpoints(
+    config: &SyncConfig,
+) -> Result<(Arc<dyn Endpoint>, Arc<dyn Endpoint>), EndpointError> {
+    let http = HttpSettings {
+        concurrency: config.concurrency,
+    };
+    let build = |location: &Location| -> Result<Arc<dyn Endpoint>, EndpointError> {
+        Ok(match location {
+            Location::Local(path) => {
+                Arc::new(LocalEndpoint::new(path.clone(), config.follow_symlinks))
+            }
+            Location::Blob(blob) => {
+                let auth = resolve_auth(blob, &config.auth)?;
+                tracing::info!("authenticating to {blob} with {}", auth.describe());
+                let transport = crate::endpoint::azure::transport(&http)?;
+                Arc::new(AzureEndpoint::new(blob.clone(), auth, transport)?)
+            }
+        })
+    };
+    Ok((build(&config.source)?, build(&config.destination)?))
+}
+
+/// Runs a sync to completion.
+pub async fn run(config: SyncConfig, stop: Stop) -> Result<RunResult, RunError> {
+    let (source, destination) = endpoints(&config)?;
+
+    let plugins = {
+        let cache = config.cache_dir.clone();
+        let set = config.plugins.clone();
+        tokio::task::spawn_blocking(move || -> Result<PluginHost, PluginError> {
+            let runtime = Arc::new(Runtime::new(cache).map_err(|e| PluginError::Load {
+                plugin: "(runtime)".into(),
+                source_desc: "wasmtime".into(),
+                reason: e.to_string(),
+            })?);
+            PluginHost::new(&runtime, &set)
+        })
+        .await
+        .expect("plugin loading does not panic")?
+    };
+    tracing::info!("plugins: {}", plugins.describe());
+
+    let hooks = Arc::new(
+        hooks::HookDispatcher::start(plugins.hooks(), stop.clone()).map_err(|e| {
+            EndpointError::new(ErrorClass::Other, format!("cannot start hooks: {e}"))
+        })?,
+    );
+    let has_hooks = !plugins.hooks().is_empty();
+    let reporter = Arc::new(Reporter::new(
+        config.output,
+        config.verbosity,
+        has_hooks.then(|| Box::new(hooks.clone()) as Box<dyn report::EventSink>),
+    ));
+
+    let outcome = execute(
+        &config,
+        &plugins,
+        source.clone(),
+        destination.clone(),
+        &reporter,
+        &stop,
+    )
+    .await;
+    reporter.flush_events();
+
+    let fatal = outcome.fatal;
+    let summary_status = if fatal.is_some() {
+        RunStatus::Failed
+    } else if stop.is_stopped() {
+        RunStatus::Cancelled
+    } else if reporter.stats.failed.load(Ordering::Relaxed) > 0 {
+        RunStatus::CompletedWithErrors
+    } else {
+        RunStatus::Completed
+    };
+    let summary = reporter.summary(summary_status);
+    let hook_summary = Summary {
+        job_id: String::new(),
+        source: config.source.display(),
+        destination: config.destination.display(),
+        dry_run: config.dry_run,
+        status: summary_status,
+        source_files: summary.source_files,
+        destination_files: summary.destination_files,
+        copied: summary.copied,
+        skipped: summary.up_to_date,
+        deleted: summary.deleted,
+        failed: summary.failed,
+        bytes_transferred: summary.bytes_copied,
+        elapsed_ms: summary.elapsed.as_millis() as u64,
+    };
+    drop(reporter);
+    let hook_failures = match Arc::try_unwrap(hooks) {
+        Ok(dispatcher) => tokio::task::spawn_blocking(move || dispatcher.finish(hook_summary))
+            .await
+            .unwrap_or(0),
+        Err(shared) => shared.failures(),
+    };
+    let mut summary = summary;
+    summary.plugin_failures += hook_failures;
+    Ok(RunResult { summary, fatal })
+}
+
+/// What `execute` ends with.
+struct Executed {
+    fatal: Option<EndpointError>,
+}
+
+async fn execute(
+    config: &SyncConfig,
+    plugins: &PluginHost,
+    source: Arc<dyn Endpoint>,
+    destination: Arc<dyn Endpoint>,
+    reporter: &Arc<Reporter>,
+    stop: &Stop,
+) -> Executed {
+    let handle = tokio::runtime::Handle::current();
+    let (src_tx, src_rx) = std::sync::mpsc::sync_channel(16);
+    let (dst_tx, dst_rx) = std::sync::mpsc::sync_channel(16);
+    let listing = (|| -> std::io::Result<_> {
+        let a = source.clone().start_listing(
+            Side::Source,
+            plugins.filter_chain(),
+            ListSink::new(src_tx),
+            handle.clone(),
+        )?;
+        let b = destination.clone().start_listing(
+            Side::Destination,
+            plugins.filter_chain(),
+            ListSink::new(dst_tx),
+            handle.clone(),
+        )?;
+        Ok((a, b))
+    })();
+    let listing_threads = match listing {
+        Ok(t) => t,
+        Err(e) => {
+            return Executed {
+                fatal: Some(EndpointError::new(
+                    ErrorClass::Other,
+                    format!("cannot start listing: {e}"),
+                )),
+            };
+        }
+    };
+
+    let hasher = plugins.comparator_info().needs_md5.then(|| {
+        let (root, side) = match (&config.source, &config.destination) {
+            (Location::Local(p), _) => (p.clone(), Side::Source),
+            (_, Location::Local(p)) => (p.clone(), Side::Destination),
+            _ => unreachable!("one side of a sync is local"),
+        };
+        hash::LocalHasher::new(root, side, config.hash_workers)
+    });
+    let (copy_tx, mut copy_rx) = tokio::sync::mpsc::channel(4096);
+    let planner = plan::Planner {
+        source: src_rx,
+        destination: dst_rx,
+        comparator: plugins.comparator(),
+        hasher,
+        copies: copy_tx,
+        reporter: reporter.clone(),
+        collect_deletes: config.delete != DeleteMode::False,
+        stop: stop.clone(),
+    };
+    let planner = tokio::task::spawn_blocking(move || planner.run());
+
+    let action = match destination.capabilities().kind {
+        crate::plugin::EndpointKind::AzureBlob => EventAction::Upload,
+        crate::plugin::EndpointKind::Local => EventAction::Download,
+    };
+    let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let budget = transfer::BufferBudget::new(config.buffer_bytes);
+    let mut tasks = JoinSet::new();
+    let mut flush = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => p.expect("semaphore never closed"),
+            _ = stop.stopped() => break,
+        };
+        let planned = tokio::select! {
+            c = copy_rx.recv() => c,
+            _ = flush.tick() => { reporter.flush_events(); drop(permit); continue; }
+            _ = stop.stopped() => break,
+        };
+        let Some(planned) = planned else { break };
+        while tasks.try_join_next().is_some() {}
+        if config.dry_run {
+            reporter.dry_run(
+                "copy",
+                &source.describe_path(&planned.item.entry.path),
+                Some(&destination.describe_path(&planned.item.entry.path)),
+                &planned.reason,
+                planned.item.entry.size,
+            );
+            reporter.stats.copied.fetch_add(1, Ordering::Relaxed);
+            reporter
+                .stats
+                .bytes_copied
+                .fetch_add(planned.item.entry.size, Ordering::Relaxed);
+            continue;
+        }
+        let (src, dst, rep, opts, budget) = (
+            source.clone(),
+            destination.clone(),
+            reporter.clone(),
+            config.transfer.clone(),
+            budget.clone(),
+        );
+        tasks.spawn(async move {
+            let result = transfer::copy(&planned.item, &*src, &*dst, &opts, &budget).await;
+            let (bytes, md5, error) = match result {
+                Ok(c) => (c.bytes, Some(c.md5), None),
+                Err(e) => (0, None, Some(e.message)),
+            };
+            rep.item(report::ItemReport {
+                path: planned.item.entry.path,
+                action,
+                bytes,
+                reason: planned.reason,
+                error,
+                md5,
+            });
+            drop(permit);
+        });
+    }
+    // Stop the planner if transfers stopped first, then wait for everything.
+    drop(copy_rx);
+    while tasks.join_next().await.is_some() {}
+    let outcome = planner.await.unwrap_or_else(|_| plan::PlanOutcome {
+        fatal: Some(EndpointError::new(
+            ErrorClass::Other,
+            "internal error: the planner panicked",
+        )),
+        ..Default::default()
+    });
+    let (a, b) = listing_threads;
+    let _ = tokio::task::spawn_blocking(move || {
+        let _ = a.join();
+        let _ = b.join();
+    })
+    .await;
+
+    if let Some(fatal) = outcome.fatal {
+        return Executed { fatal: Some(fatal) };
+    }
+    if !config.dry_run && !stop.is_stopped() {
+        if let Err(e) = destination.prepare_for_writes().await {
+            reporter.failure(&destination.describe(), &e.message);
+        }
+    }
+    if config.delete != DeleteMode::False && !stop.is_stopped() {
+        delete_phase(
+            config,
+            &outcome.deletes,
+            outcome.listing_errors,
+            outcome.order_violation,
+            &*destination,
+            reporter,
+            stop,
+        )
+        .await;
+    }
+    Executed { fatal: None }
+}
+
+async fn delete_phase(
+    config: &SyncConfig,
+    deletes: &[crate::endpoint::DeleteTarget],
+    listing_errors: u64,
+    order_violation: bool,
+    destination: &dyn Endpoint,
+    reporter: &Reporter,
+    stop: &Stop,
+) {
+    if deletes.is_empty() {
+        return;
+    }
+    if listing_errors > 0 || order_violation {
+        reporter.warning(&format!(
+            "{} entries at the destination are not at the source, but nothing was deleted because \
+             {}; fix that and run again",
+            deletes.len(),
+            if listing_errors > 0 {
+                "some paths could not be listed"
+            } else {
+                "a listing was out of order"
+            }
+        ));
+        return;
+    }
+    if let Some(max) = config.max_delete {
+        if deletes.len() as u64 > max {
+            reporter.failure(
+                &destination.describe(),
+                &format!(
+                    "{} entries would be deleted, more than --max-delete {max}; nothing was \
+                     deleted (check the source, or raise --max-delete)",
+                    deletes.len()
+                ),
+            );
+            return;
+        }
+    }
+    if config.dry_run {
+        for d in deletes {
+            reporter.dry_run(
+                "remove",
+                &destination.describe_path(&d.path),
+                None,
+                "not at the source",
+                d.size,
+            );
+            reporter.stats.deleted.fetch_add(1, Ordering::Relaxed);
+        }
+        return;
+    }
+    let results = futures::stream::iter(deletes)
+        .take_while(|_| std::future::ready(!stop.is_stopped()))
+        .map(|d| async move { (d, destination.delete(d).await) })
+        .buffer_unordered(config.concurrency.max(1));
+    futures::pin_mut!(results);
+    while let Some((target, result)) = results.next().await {
+        reporter.item(report::ItemReport {
+            path: target.path.clone(),
+            action: EventAction::Delete,
+            bytes: 0,
+            reason: "not at the source".into(),
+            error: result.err().map(|e| e.message),
+            md5: None,
+        });
+    }
+}
