@@ -344,16 +344,15 @@ impl PluginHost {
 
     /// Names of all plugins, by kind, for logs and job records.
     pub fn describe(&self) -> String {
-        let names = |v: &[Arc<Loaded>]| {
-            v.iter()
-                .map(|p| p.spec.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+        let one = |p: &Arc<Loaded>| {
+            let sha = hex::encode(p.sha256);
+            format!("{} ({}, sha256 {})", p.spec.name, p.spec.source, &sha[..12])
         };
+        let names = |v: &[Arc<Loaded>]| v.iter().map(one).collect::<Vec<_>>().join(", ");
         format!(
             "filters [{}], comparator {}, hooks [{}]",
             names(&self.filters),
-            self.comparator.spec.name,
+            one(&self.comparator),
             names(&self.hooks)
         )
     }
