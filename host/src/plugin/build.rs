@@ -260,7 +260,10 @@ fn source_root(dir: &Path) -> PathBuf {
 
 /// Builds the plugin crate in `opts.dir` and writes its component.
 pub fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
-    let dir = std::fs::canonicalize(&opts.dir).map_err(|e| BuildError::Io {
+    // Lexically absolute, not canonical: cargo hashes a path dependency outside the
+    // plugin's workspace (the SDK, in this repository) by its path, so building through a
+    // fixed (symlinked) path is what makes the output independent of where the checkout is.
+    let dir = std::path::absolute(&opts.dir).map_err(|e| BuildError::Io {
         path: opts.dir.display().to_string(),
         source: e,
     })?;
@@ -311,6 +314,8 @@ pub fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
         .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
         .collect();
     cmd.current_dir(&dir)
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
         .args(["--release", "--lib", "--target", TARGET])
         .arg("--target-dir")
         .arg(&target_dir)

@@ -134,7 +134,11 @@ impl Filter for GlobFilter {
                 return Verdict::exclude("matches no --include-pattern");
             }
         }
-        if let Some(p) = self.exclude_patterns.as_ref().and_then(|e| e.first_match(name)) {
+        if let Some(p) = self
+            .exclude_patterns
+            .as_ref()
+            .and_then(|e| e.first_match(name))
+        {
             return Verdict::exclude(format!("matches --exclude-pattern {p}"));
         }
         if let Some(inc) = &self.include_regexes {
@@ -142,7 +146,11 @@ impl Filter for GlobFilter {
                 return Verdict::exclude("matches no --include-regex");
             }
         }
-        if let Some(r) = self.exclude_regexes.as_ref().and_then(|e| e.first_match(&entry.path)) {
+        if let Some(r) = self
+            .exclude_regexes
+            .as_ref()
+            .and_then(|e| e.first_match(&entry.path))
+        {
             return Verdict::exclude(format!("matches --exclude-regex {r}"));
         }
         Verdict::include("")
@@ -158,7 +166,10 @@ mod tests {
 
     fn filter(pairs: &[(&str, &str)]) -> Result<GlobFilter, String> {
         GlobFilter::configure(Config::new(
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         ))
     }
 
@@ -211,7 +222,11 @@ mod tests {
 
     #[test]
     fn regexes_are_unanchored_on_the_relative_path() {
-        let mut f = filter(&[("include-regex", r"^logs/\d{4}/"), ("exclude-regex", "secret")]).unwrap();
+        let mut f = filter(&[
+            ("include-regex", r"^logs/\d{4}/"),
+            ("exclude-regex", "secret"),
+        ])
+        .unwrap();
         assert!(passes(&mut f, "logs/2024/a.log"));
         assert!(!passes(&mut f, "old/logs/2024/a.log"));
         assert!(!passes(&mut f, "logs/2024/secret.log"));
@@ -220,7 +235,10 @@ mod tests {
     #[test]
     fn invalid_patterns_are_errors() {
         let err = filter(&[("include-pattern", "[a-")]).err().unwrap();
-        assert!(err.contains("--include-pattern") && err.contains("[a-"), "{err}");
+        assert!(
+            err.contains("--include-pattern") && err.contains("[a-"),
+            "{err}"
+        );
         let err = filter(&[("exclude-regex", "(unclosed")]).err().unwrap();
         assert!(err.contains("--exclude-regex"), "{err}");
         let err = filter(&[("exclude-patern", "x")]).err().unwrap();

@@ -108,7 +108,9 @@ mod tests {
     use regex::Regex;
 
     fn matches(pattern: &str, name: &str) -> bool {
-        Regex::new(&translate(pattern).unwrap()).unwrap().is_match(name)
+        Regex::new(&translate(pattern).unwrap())
+            .unwrap()
+            .is_match(name)
     }
 
     // Cases follow the behaviour documented for Go's path.Match.
@@ -157,7 +159,9 @@ mod tests {
 
     #[test]
     fn malformed_patterns_are_rejected() {
-        for bad in ["[", "[^", "[^bc", "a[", "[]a]", "[-]", "[x-]", "[-x]", "[a-b-c]", "\\", "a\\", "[z-a]"] {
+        for bad in [
+            "[", "[^", "[^bc", "a[", "[]a]", "[-]", "[x-]", "[-x]", "[a-b-c]", "\\", "a\\", "[z-a]",
+        ] {
             assert!(translate(bad).is_err(), "{bad:?} should be rejected");
         }
     }

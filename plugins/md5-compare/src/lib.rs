@@ -81,7 +81,11 @@ mod tests {
         let b2 = entry(EndpointKind::AzureBlob, 3, Some([2; 16]));
         let d = c.compare(&a, &b2);
         assert_eq!(d.action, Action::Transfer);
-        assert!(d.reason.starts_with("MD5 differs (source 0101"), "{}", d.reason);
+        assert!(
+            d.reason.starts_with("MD5 differs (source 0101"),
+            "{}",
+            d.reason
+        );
     }
 
     #[test]
@@ -91,13 +95,20 @@ mod tests {
         let b = entry(EndpointKind::AzureBlob, 3, None);
         let d = c.compare(&a, &b);
         assert_eq!(d.action, Action::Transfer);
-        assert!(d.reason.contains("destination blob has no Content-MD5"), "{}", d.reason);
+        assert!(
+            d.reason.contains("destination blob has no Content-MD5"),
+            "{}",
+            d.reason
+        );
     }
 
     #[test]
     fn size_difference_needs_no_hash() {
         let mut c = Md5Compare;
-        let d = c.compare(&entry(EndpointKind::Local, 4, None), &entry(EndpointKind::AzureBlob, 3, None));
+        let d = c.compare(
+            &entry(EndpointKind::Local, 4, None),
+            &entry(EndpointKind::AzureBlob, 3, None),
+        );
         assert!(d.reason.starts_with("size differs"), "{}", d.reason);
     }
 }

@@ -47,9 +47,14 @@ pub fn parse_duration_ns(text: &str) -> Result<i64, String> {
         "s" => NS_PER_S,
         "m" => 60 * NS_PER_S,
         "h" => 3600 * NS_PER_S,
-        _ => return Err(format!("{text:?}: unknown unit {unit:?} (use ns, us, ms, s, m or h)")),
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?} (use ns, us, ms, s, m or h)"
+            ));
+        }
     };
-    n.checked_mul(scale).ok_or_else(|| format!("{text:?} is too large"))
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 /// A side's modification time and whether it is exact (local, or stored in metadata)
@@ -89,7 +94,10 @@ impl Comparator for MtimeCompare {
             Some(v) => parse_duration_ns(v).map_err(|e| format!("config `modify-window`: {e}"))?,
         };
         let strict_lmt = config.flag("strict-lmt")?.unwrap_or(false);
-        Ok(MtimeCompare { window_ns, strict_lmt })
+        Ok(MtimeCompare {
+            window_ns,
+            strict_lmt,
+        })
     }
 
     fn compare(&mut self, source: &Entry, destination: &Entry) -> Decision {
@@ -127,7 +135,10 @@ mod tests {
 
     fn cmp(pairs: &[(&str, &str)]) -> MtimeCompare {
         MtimeCompare::configure(Config::new(
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         ))
         .unwrap()
     }
@@ -159,13 +170,24 @@ mod tests {
     #[test]
     fn same_size_and_stored_mtime_is_skipped() {
         let d = cmp(&[]).compare(&local(10, T), &blob(10, T + 5 * NS_PER_S, Some(T)));
-        assert!(matches!(d.action, blobsync_plugin::comparator::Action::Skip), "{}", d.reason);
+        assert!(
+            matches!(d.action, blobsync_plugin::comparator::Action::Skip),
+            "{}",
+            d.reason
+        );
     }
 
     #[test]
     fn an_older_source_with_a_stored_mtime_is_copied() {
-        let d = cmp(&[]).compare(&local(10, T - NS_PER_S), &blob(10, T + 5 * NS_PER_S, Some(T)));
-        assert!(d.reason.starts_with("modification time differs"), "{}", d.reason);
+        let d = cmp(&[]).compare(
+            &local(10, T - NS_PER_S),
+            &blob(10, T + 5 * NS_PER_S, Some(T)),
+        );
+        assert!(
+            d.reason.starts_with("modification time differs"),
+            "{}",
+            d.reason
+        );
     }
 
     #[test]

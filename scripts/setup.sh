@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh Debian machine, idempotently:
+#   - Debian's wasm toolchain (rustc-web, cargo-web, rust-web-src, lld-22), used to build
+#     the plugin components (see plugins/README.md);
+#   - libsecret-1-0, which the azcopy binary used by the interop tests needs;
+#   - Azurite (the Azure Storage emulator) and azcopy from npm, into .tools/.
+# Needs root or sudo for apt-get, and network access to Debian's and npm's registries.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+AZURITE_VERSION=3.37.0
+AZCOPY_VERSION=10.32.2
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "setup: need root (or sudo) to run: $*" >&2; exit 1; fi
+}
+
+packages=()
+debian_rustc_ok() {
+  [ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] || return 1
+  local v; v=$(/usr/bin/rustc -V 2>/dev/null | cut -d' ' -f2)
+  [ -d "/usr/src/rustc-$v/library" ]
+}
+debian_rustc_ok || packages+=(rustc-web cargo-web rust-web-src)
+command -v wasm-ld-22 >/dev/null || packages+=(lld-22)
+[ -e /usr/lib/x86_64-linux-gnu/libsecret-1.so.0 ] || packages+=(libsecret-1-0)
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${packages[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+if ! debian_rustc_ok; then
+  echo "setup: /usr/bin/rustc has no matching std source in /usr/src (rustc-web and rust-web-src must be the same version)" >&2
+  exit 1
+fi
+
+tools="$root/.tools"
+if [ ! -x "$tools/node_modules/.bin/azurite-blob" ] || [ ! -e "$tools/node_modules/@azure-tools/azcopy-linux" ]; then
+  echo "setup: installing azurite@$AZURITE_VERSION and azcopy@$AZCOPY_VERSION into .tools/"
+  mkdir -p "$tools"
+  npm install --silent --no-audit --no-fund --prefix "$tools" \
+    "azurite@$AZURITE_VERSION" "@azure-tools/azcopy-linux@$AZCOPY_VERSION" >/dev/null
+fi
+azcopy=$(find "$tools/node_modules/@azure-tools/azcopy-linux" -name 'azcopy_linux_amd64' -type f | head -n 1)
+[ -n "$azcopy" ] && chmod +x "$azcopy"
+exit 0
