@@ -58,4 +58,11 @@ if $check; then
   echo "all plugin components are fresh"
 else
   echo "$toolchain" > plugins/dist/TOOLCHAIN
+  # Keep the example manifests' sha256 pins in step with the components they name.
+  for manifest in examples/*.toml; do
+    src=$(sed -n 's/^source *= *"\([^"]*\)".*/\1/p' "$manifest" | head -n 1)
+    [ -f "examples/$src" ] || continue
+    sum=$(sha256sum "examples/$src" | cut -d' ' -f1)
+    sed -i "s/^sha256 *= *\"[0-9a-f]*\"/sha256  = \"$sum\"/" "$manifest"
+  done
 fi

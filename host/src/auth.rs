@@ -165,13 +165,13 @@ mod tests {
         };
         assert!(matches!(
             resolve_auth(
-                &loc("http://127.0.0.1:1/devstoreaccount1/c?sv=1&sig=x"),
+                &loc("http://127.0.0.1:1/devstoreaccount1/cont?sv=1&sig=x"),
                 &opts
             ),
             Ok(Auth::Sas)
         ));
         assert!(matches!(
-            resolve_auth(&loc("https://acct.blob.core.windows.net/c"), &opts),
+            resolve_auth(&loc("https://acct.blob.core.windows.net/cont"), &opts),
             Ok(Auth::SharedKey {
                 from: "--account-key / AZURE_STORAGE_KEY",
                 ..
@@ -179,10 +179,10 @@ mod tests {
         ));
         let none = AuthOptions::default();
         assert!(matches!(
-            resolve_auth(&loc("http://127.0.0.1:1/devstoreaccount1/c"), &none),
+            resolve_auth(&loc("http://127.0.0.1:1/devstoreaccount1/cont"), &none),
             Ok(Auth::SharedKey { .. })
         ));
-        let e = resolve_auth(&loc("https://acct.blob.core.windows.net/c"), &none).unwrap_err();
+        let e = resolve_auth(&loc("https://acct.blob.core.windows.net/cont"), &none).unwrap_err();
         assert_eq!(e.class, ErrorClass::Auth);
         assert!(e.message.contains("no credentials"), "{e}");
     }
@@ -193,7 +193,7 @@ mod tests {
             connection_string: Some(format!("AccountName=other;AccountKey={DEV_KEY}")),
             ..Default::default()
         };
-        let e = resolve_auth(&loc("https://acct.blob.core.windows.net/c"), &opts).unwrap_err();
+        let e = resolve_auth(&loc("https://acct.blob.core.windows.net/cont"), &opts).unwrap_err();
         assert!(e.message.contains("`other`"), "{e}");
         assert!(!e.message.contains(DEV_KEY));
     }
@@ -204,7 +204,7 @@ mod tests {
             account_key: Some("sekrit!".into()),
             ..Default::default()
         };
-        let e = resolve_auth(&loc("https://acct.blob.core.windows.net/c"), &opts).unwrap_err();
+        let e = resolve_auth(&loc("https://acct.blob.core.windows.net/cont"), &opts).unwrap_err();
         assert_eq!(e.class, ErrorClass::Auth);
         assert!(!e.message.contains("sekrit"));
     }

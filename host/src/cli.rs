@@ -385,6 +385,7 @@ pub fn sync_config(args: &SyncArgs) -> Result<SyncConfig, UsageError> {
             put_blob_size,
             blocks_in_flight: 8,
             check_md5: args.check_md5,
+            put_md5: args.put_md5,
         },
         concurrency,
         buffer_bytes: args.buffer_mb << 20,

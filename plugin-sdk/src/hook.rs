@@ -59,8 +59,15 @@ use bindings::exports::blobsync::plugin::hook_plugin::Guest;
 /// Appends `line` (and a newline) to the output file the manifest granted this hook.
 ///
 /// Fails when the manifest grants no `output`, or when the host cannot write the file.
+/// Outside WebAssembly (a plugin's own unit tests) the line goes to stdout.
 pub fn write_line(line: &str) -> Result<(), String> {
-    bindings::blobsync::plugin::output::write_line(line)
+    #[cfg(target_arch = "wasm32")]
+    return bindings::blobsync::plugin::output::write_line(line);
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        println!("{line}");
+        Ok(())
+    }
 }
 
 impl Event {

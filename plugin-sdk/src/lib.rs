@@ -49,29 +49,39 @@ pub mod hook;
 
 /// Writes to blobsync's log. Messages are tagged with the plugin's name by the host.
 ///
-/// Every world imports the same `host` interface; any kind's bindings can call it.
+/// Outside WebAssembly (a plugin's own unit tests) messages go to stderr.
 pub mod log {
-    use crate::filter::bindings::blobsync::plugin::host as imports;
+    #[cfg(target_arch = "wasm32")]
+    fn emit(level: crate::filter::bindings::blobsync::plugin::host::Level, message: &str) {
+        crate::filter::bindings::blobsync::plugin::host::log(level, message)
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn emit(level: crate::filter::bindings::blobsync::plugin::host::Level, message: &str) {
+        eprintln!("[{level:?}] {message}");
+    }
+
+    use crate::filter::bindings::blobsync::plugin::host::Level;
 
     /// Logs at error level.
     pub fn error(message: &str) {
-        imports::log(imports::Level::Error, message)
+        emit(Level::Error, message)
     }
     /// Logs at warning level.
     pub fn warn(message: &str) {
-        imports::log(imports::Level::Warn, message)
+        emit(Level::Warn, message)
     }
     /// Logs at info level.
     pub fn info(message: &str) {
-        imports::log(imports::Level::Info, message)
+        emit(Level::Info, message)
     }
     /// Logs at debug level.
     pub fn debug(message: &str) {
-        imports::log(imports::Level::Debug, message)
+        emit(Level::Debug, message)
     }
     /// Logs at trace level.
     pub fn trace(message: &str) {
-        imports::log(imports::Level::Trace, message)
+        emit(Level::Trace, message)
     }
 }
 

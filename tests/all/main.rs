@@ -1,2 +1,8 @@
-#[test]
-fn placeholder() {}
+//! Integration tests against a real Azurite, one module per feature. Each test uses its
+//! own container in a shared Azurite started on a free loopback port.
+
+mod compare_md5;
+mod examples;
+mod filters;
+mod plugins;
+mod upload;

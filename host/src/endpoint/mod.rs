@@ -190,8 +190,9 @@ pub struct Capabilities {
 /// Facts recorded when a written entry is committed.
 #[derive(Debug, Clone)]
 pub struct CommitInfo {
-    /// MD5 of the whole content, computed while it was read.
-    pub md5: [u8; 16],
+    /// MD5 of the whole content, computed while it was read; `None` when it must not be
+    /// stored (`--put-md5=false`).
+    pub md5: Option<[u8; 16]>,
     /// The source's modification time (ns), stored (blob metadata) or set (local mtime).
     pub mtime_ns: i64,
     /// The source's blob metadata, if the source is a blob.

@@ -5,6 +5,7 @@
 //! the store is dropped and the next call instantiates and configures afresh (~10 µs).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
@@ -366,18 +367,18 @@ pub struct Exclusion {
 pub struct FilterChain {
     slots: Vec<Slot<filter::Filter>>,
     names: Vec<Arc<str>>,
-    tolerated: Vec<PluginError>,
+    tolerated: Arc<AtomicU64>,
 }
 
 impl FilterChain {
-    pub(crate) fn new(plugins: &[Arc<Loaded>]) -> Self {
+    pub(crate) fn new(plugins: &[Arc<Loaded>], tolerated: Arc<AtomicU64>) -> Self {
         FilterChain {
             slots: plugins.iter().map(Slot::new).collect(),
             names: plugins
                 .iter()
                 .map(|p| Arc::from(p.spec.name.as_str()))
                 .collect(),
-            tolerated: Vec::new(),
+            tolerated,
         }
     }
 
@@ -393,7 +394,7 @@ impl FilterChain {
     /// Asks every filter about `entries`. Returns, per entry, `None` if it is included or
     /// the first filter's exclusion. A fail-closed filter's failure is returned as an
     /// error; a fail-open filter's failure includes the batch and is kept for
-    /// [`FilterChain::take_tolerated`].
+    /// [`PluginHost::tolerated_failures`](super::PluginHost::tolerated_failures).
     pub fn apply(
         &mut self,
         side: Side,
@@ -426,31 +427,26 @@ impl FilterChain {
                         "{e} (fail-open: the batch of {} entries is included)",
                         entries.len()
                     );
-                    self.tolerated.push(e);
+                    self.tolerated.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(e) => return Err(e),
             }
         }
         Ok(out)
     }
-
-    /// Failures that fail-open filters turned into warnings since the last call.
-    pub fn take_tolerated(&mut self) -> Vec<PluginError> {
-        std::mem::take(&mut self.tolerated)
-    }
 }
 
 /// The run's comparator, for one worker.
 pub struct ComparatorInstance {
     slot: Slot<comparator::Comparator>,
-    tolerated: Vec<PluginError>,
+    tolerated: Arc<AtomicU64>,
 }
 
 impl ComparatorInstance {
-    pub(crate) fn new(plugin: &Arc<Loaded>) -> Self {
+    pub(crate) fn new(plugin: &Arc<Loaded>, tolerated: Arc<AtomicU64>) -> Self {
         ComparatorInstance {
             slot: Slot::new(plugin),
-            tolerated: Vec::new(),
+            tolerated,
         }
     }
 
@@ -488,7 +484,7 @@ impl ComparatorInstance {
                     "{e} (fail-open: the batch of {} pairs is transferred)",
                     pairs.len()
                 );
-                self.tolerated.push(e);
+                self.tolerated.fetch_add(1, Ordering::Relaxed);
                 Ok(pairs
                     .iter()
                     .map(|_| Decision {
@@ -499,11 +495,6 @@ impl ComparatorInstance {
             }
             Err(e) => Err(e),
         }
-    }
-
-    /// Failures that a fail-open comparator turned into warnings since the last call.
-    pub fn take_tolerated(&mut self) -> Vec<PluginError> {
-        std::mem::take(&mut self.tolerated)
     }
 }
 

@@ -20,6 +20,7 @@ mod runtime;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 pub use bindings::types::{
@@ -253,6 +254,10 @@ impl PluginError {
 
 /// Every plugin of a run, loaded, compiled and probed. Immutable once built.
 pub struct PluginHost {
+    /// Keeps the engine and its epoch ticker alive as long as any instance can run.
+    _runtime: Arc<Runtime>,
+    /// Failures fail-open filters and comparators turned into warnings.
+    tolerated: Arc<AtomicU64>,
     filters: Vec<Arc<Loaded>>,
     comparator: Arc<Loaded>,
     comparator_info: ComparatorInfo,
@@ -297,14 +302,17 @@ impl PluginHost {
             .collect::<Result<Vec<_>, _>>()?;
 
         // Probe every plugin once so configuration errors surface at start-up.
-        let mut chain = FilterChain::new(&filters);
+        let tolerated = Arc::new(AtomicU64::new(0));
+        let mut chain = FilterChain::new(&filters, tolerated.clone());
         chain.probe()?;
-        let mut probe = ComparatorInstance::new(&comparator);
+        let mut probe = ComparatorInstance::new(&comparator, tolerated.clone());
         let comparator_info = probe.probe()?;
         for hook in &hooks {
             HookInstance::new(hook).probe()?;
         }
         Ok(PluginHost {
+            _runtime: runtime.clone(),
+            tolerated,
             filters,
             comparator,
             comparator_info,
@@ -314,7 +322,12 @@ impl PluginHost {
 
     /// A new set of filter instances for one worker.
     pub fn filter_chain(&self) -> FilterChain {
-        FilterChain::new(&self.filters)
+        FilterChain::new(&self.filters, self.tolerated.clone())
+    }
+
+    /// Failures that fail-open filters and comparators turned into warnings so far.
+    pub fn tolerated_failures(&self) -> u64 {
+        self.tolerated.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// True when there are no filters at all (the pipeline can skip filtering).
@@ -324,7 +337,7 @@ impl PluginHost {
 
     /// A new comparator instance for one worker.
     pub fn comparator(&self) -> ComparatorInstance {
-        ComparatorInstance::new(&self.comparator)
+        ComparatorInstance::new(&self.comparator, self.tolerated.clone())
     }
 
     /// What the comparator asked for in `configure`.

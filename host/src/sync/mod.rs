@@ -217,7 +217,7 @@ pub async fn run(config: SyncConfig, stop: Stop) -> Result<RunResult, RunError> 
         Err(shared) => shared.failures(),
     };
     let mut summary = summary;
-    summary.plugin_failures += hook_failures;
+    summary.plugin_failures += hook_failures + plugins.tolerated_failures();
     Ok(RunResult { summary, fatal })
 }
 
@@ -289,6 +289,9 @@ async fn execute(
         crate::plugin::EndpointKind::AzureBlob => EventAction::Upload,
         crate::plugin::EndpointKind::Local => EventAction::Download,
     };
+    // The first authorisation failure of a transfer stops the run: every other request
+    // would be refused too.
+    let auth_failure: Arc<std::sync::Mutex<Option<EndpointError>>> = Arc::default();
     let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let budget = transfer::BufferBudget::new(config.buffer_bytes);
     let mut tasks = JoinSet::new();
@@ -327,11 +330,24 @@ async fn execute(
             config.transfer.clone(),
             budget.clone(),
         );
+        let (auth_failure, stop) = (auth_failure.clone(), stop.clone());
         tasks.spawn(async move {
             let result = transfer::copy(&planned.item, &*src, &*dst, &opts, &budget).await;
             let (bytes, md5, error) = match result {
                 Ok(c) => (c.bytes, Some(c.md5), None),
-                Err(e) => (0, None, Some(e.message)),
+                Err(e) => {
+                    if e.class == ErrorClass::Auth {
+                        let mut slot = auth_failure.lock().unwrap_or_else(|p| p.into_inner());
+                        if slot.is_none() {
+                            *slot = Some(EndpointError::new(
+                                ErrorClass::Auth,
+                                format!("{}; stopping, as every other transfer would be refused too", e.message),
+                            ));
+                            stop.stop();
+                        }
+                    }
+                    (0, None, Some(e.message))
+                }
             };
             rep.item(report::ItemReport {
                 path: planned.item.entry.path,
@@ -361,7 +377,8 @@ async fn execute(
     })
     .await;
 
-    if let Some(fatal) = outcome.fatal {
+    let auth = auth_failure.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(fatal) = auth.or(outcome.fatal) {
         return Executed { fatal: Some(fatal) };
     }
     if !config.dry_run && !stop.is_stopped() {

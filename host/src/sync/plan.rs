@@ -407,13 +407,6 @@ impl Planner {
             })
             .unzip();
         let decisions = self.comparator.compare(&pairs)?;
-        for e in self.comparator.take_tolerated() {
-            self.reporter
-                .stats
-                .plugin_failures
-                .fetch_add(1, Ordering::Relaxed);
-            tracing::debug!("tolerated: {e}");
-        }
         for ((pair, (mut source, _dest)), decision) in pairs.into_iter().zip(items).zip(decisions) {
             source.entry = pair.source;
             match decision.action {

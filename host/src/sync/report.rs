@@ -32,8 +32,6 @@ pub struct Stats {
     pub failed: AtomicU64,
     /// Bytes of the source files enumerated.
     pub bytes_enumerated: AtomicU64,
-    /// Plugin failures tolerated by a fail-open policy.
-    pub plugin_failures: AtomicU64,
 }
 
 impl Stats {
@@ -218,10 +216,25 @@ impl Reporter {
         tracing::debug!(path, "skip: {reason}");
     }
 
+    /// True when every action is printed.
+    pub fn verbose(&self) -> bool {
+        self.verbosity >= Verbosity::Verbose
+    }
+
     /// An entry excluded by a filter.
     pub fn excluded(&self, side: &str, path: &str, plugin: &str, reason: &str) {
         self.stats.excluded.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(path, side, plugin, "excluded: {reason}");
+        if self.verbosity >= Verbosity::Verbose {
+            let by = if plugin.is_empty() { String::new() } else { format!(" by {plugin}") };
+            match self.mode {
+                OutputMode::Text => println!("excluded{by} ({side}): {path}: {reason}"),
+                OutputMode::Json => self.json_line(serde_json::json!({
+                    "type": "excluded", "side": side, "path": path, "plugin": plugin,
+                    "reason": reason,
+                })),
+            }
+        }
     }
 
     /// An entry a lister skipped.
@@ -289,7 +302,7 @@ impl Reporter {
             bytes_enumerated: Stats::get(&s.bytes_enumerated),
             deleted: Stats::get(&s.deleted),
             failed: Stats::get(&s.failed),
-            plugin_failures: Stats::get(&s.plugin_failures),
+            plugin_failures: 0,
             elapsed: self.elapsed(),
         }
     }

@@ -44,6 +44,8 @@ pub struct TransferOptions {
     pub blocks_in_flight: usize,
     /// Downloads: the MD5 check.
     pub check_md5: CheckMd5,
+    /// Uploads: store the MD5 as Content-MD5.
+    pub put_md5: bool,
 }
 
 /// The block size for a file: the configured one, doubled until the file fits in the
@@ -172,7 +174,7 @@ pub async fn copy(
         }
     }
     let info = CommitInfo {
-        md5,
+        md5: options.put_md5.then_some(md5),
         mtime_ns: source_mtime(item),
         metadata: Vec::new(),
     };

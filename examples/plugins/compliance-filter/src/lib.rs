@@ -6,7 +6,7 @@
 //! | config key | meaning | example |
 //! |---|---|---|
 //! | `deny-extensions` | file extensions never synced (case-insensitive) | `"pem;pfx;key"` |
-//! | `deny-paths` | globs over the relative path (`**` crosses directories) | `"**/secrets/**;.env"` |
+//! | `deny-paths` | globs over the relative path (`**` crosses directories); a glob that matches a directory excludes everything below it | `"**/secrets;**/.env"` |
 //! | `max-size` | largest file synced: bytes, or with a K/M/G/T suffix (powers of 1024) | `"100M"` |
 //!
 //! Build it with `blobsync plugin build examples/plugins/compliance-filter` and list it in
@@ -16,6 +16,7 @@ use blobsync_plugin::Config;
 use blobsync_plugin::filter::{Entry, Filter, Side, Verdict};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
+#[derive(Debug)]
 struct Compliance {
     deny_extensions: Vec<String>,
     deny_paths: Vec<String>,
@@ -78,11 +79,16 @@ impl Filter for Compliance {
     }
 
     fn check(&mut self, side: Side, entry: &Entry) -> Verdict {
-        if let Some(i) = self.deny_set.matches(&entry.path).first() {
-            return Verdict::exclude(format!(
-                "compliance: path matches denied glob {}",
-                self.deny_paths[*i]
-            ));
+        // The path itself, and each directory above it: a denied directory denies its
+        // contents even when a file is checked on its own.
+        let ancestors = entry.path.match_indices('/').map(|(i, _)| &entry.path[..i]);
+        for candidate in std::iter::once(entry.path.as_str()).chain(ancestors) {
+            if let Some(i) = self.deny_set.matches(candidate).first() {
+                return Verdict::exclude(format!(
+                    "compliance: path matches denied glob {}",
+                    self.deny_paths[*i]
+                ));
+            }
         }
         if entry.is_dir {
             return Verdict::include("");
@@ -143,7 +149,7 @@ mod tests {
     fn denies_extensions_paths_and_sizes_with_reasons() {
         let mut f = filter(&[
             ("deny-extensions", ".PEM;key"),
-            ("deny-paths", "**/secrets/**;.env"),
+            ("deny-paths", "**/secrets;.env"),
             ("max-size", "1K"),
         ])
         .unwrap();
@@ -153,6 +159,13 @@ mod tests {
             !f.check(Side::Source, &file("a/secrets/token.txt", 1))
                 .included
         );
+        let mut dir = file("a/secrets", 0);
+        dir.is_dir = true;
+        assert!(
+            !f.check(Side::Source, &dir).included,
+            "the directory is pruned"
+        );
+        assert!(f.check(Side::Source, &file("a/secrets.txt", 1)).included);
         assert!(!f.check(Side::Source, &file(".env", 1)).included);
         let v = f.check(Side::Source, &file("big.bin", 2048));
         assert_eq!(

@@ -678,7 +678,7 @@ impl Writer for BlobWriter {
                 .unwrap_or_default();
             let len = data.len() as u64;
             let options = BlockBlobClientUploadOptions {
-                blob_content_md5: Some(info.md5.to_vec()),
+                blob_content_md5: info.md5.map(|m| m.to_vec()),
                 blob_content_type: Some(self.content_type.clone()),
                 metadata: Some(metadata),
                 parallel: std::num::NonZero::new(1),
@@ -698,7 +698,7 @@ impl Writer for BlobWriter {
             ..Default::default()
         };
         let options = BlockBlobClientCommitBlockListOptions {
-            blob_content_md5: Some(info.md5.to_vec()),
+            blob_content_md5: info.md5.map(|m| m.to_vec()),
             blob_content_type: Some(self.content_type.clone()),
             metadata: Some(metadata),
             ..Default::default()
