@@ -79,13 +79,13 @@ pub fn resolve_auth(location: &BlobLocation, options: &AuthOptions) -> Result<Au
         let Some(key) = &cs.account_key else {
             return Ok(None);
         };
-        if let Some(name) = &cs.account_name {
-            if name != account {
-                return Err(auth_error(format!(
-                    "AZURE_STORAGE_CONNECTION_STRING is for account `{name}`, but {location} is in \
+        if let Some(name) = &cs.account_name
+            && name != account
+        {
+            return Err(auth_error(format!(
+                "AZURE_STORAGE_CONNECTION_STRING is for account `{name}`, but {location} is in \
                      account `{account}`"
-                )));
-            }
+            )));
         }
         shared_key(account, key, "AZURE_STORAGE_CONNECTION_STRING").map(Some)
     };

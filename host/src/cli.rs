@@ -331,12 +331,12 @@ pub fn sync_config(args: &SyncArgs) -> Result<SyncConfig, UsageError> {
             ));
         }
     };
-    if let Some(given) = args.from_to {
-        if given != from_to {
-            return Err(usage(format!(
-                "--from-to {given:?} does not match the arguments, which are {from_to:?}"
-            )));
-        }
+    if let Some(given) = args.from_to
+        && given != from_to
+    {
+        return Err(usage(format!(
+            "--from-to {given:?} does not match the arguments, which are {from_to:?}"
+        )));
     }
     if !args.put_md5 && args.compare_hash == CompareHash::Md5 {
         return Err(usage(

@@ -9,10 +9,24 @@ fn include_pattern_uploads_only_matching_names() {
     let blobs = Blobs::new(az);
     let container = unique_container("include");
     let src = tempfile::tempdir().unwrap();
-    for p in ["a.json", "b.csv", "c.txt", "sub/d.json", "sub/e.log", "json/readme.md"] {
+    for p in [
+        "a.json",
+        "b.csv",
+        "c.txt",
+        "sub/d.json",
+        "sub/e.log",
+        "json/readme.md",
+    ] {
         write(src.path(), p, p.as_bytes());
     }
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container), "--include-pattern", "*.json;*.csv"]).ok();
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--include-pattern",
+        "*.json;*.csv",
+    ])
+    .ok();
     assert_eq!(run.count("Copied:"), 3);
     assert_eq!(blobs.names(&container), ["a.json", "b.csv", "sub/d.json"]);
 }
@@ -45,15 +59,29 @@ fn exclusions_apply_to_the_destination_side_too() {
     ])
     .ok();
     assert_eq!(run.count("Copied:"), 2, "{}", run.stdout);
-    assert!(run.stdout.contains("excluded by glob-filter (source): build/: under --exclude-path build"), "{}", run.stdout);
-    assert!(run.stdout.contains("excluded by glob-filter (destination): scratch.tmp: matches --exclude-pattern *.tmp"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("excluded by glob-filter (source): build/: under --exclude-path build"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "excluded by glob-filter (destination): scratch.tmp: matches --exclude-pattern *.tmp"
+        ),
+        "{}",
+        run.stdout
+    );
     let after = blobs.list(&container);
     for name in ["scratch.tmp", "build/out.o"] {
         let b = before.iter().find(|b| b.name == name).unwrap();
         let a = after.iter().find(|b| b.name == name).unwrap();
         assert_eq!(a.etag, b.etag, "{name} was left alone");
     }
-    assert_eq!(blobs.names(&container), ["build/out.o", "buildings.txt", "scratch.tmp", "src/main.rs"]);
+    assert_eq!(
+        blobs.names(&container),
+        ["build/out.o", "buildings.txt", "scratch.tmp", "src/main.rs"]
+    );
 }
 
 #[test]
@@ -62,7 +90,12 @@ fn regexes_match_relative_paths() {
     let blobs = Blobs::new(az);
     let container = unique_container("regex");
     let src = tempfile::tempdir().unwrap();
-    for p in ["logs/2024/a.log", "logs/2024/secret.log", "logs/old/b.log", "other/2024/c.log"] {
+    for p in [
+        "logs/2024/a.log",
+        "logs/2024/secret.log",
+        "logs/old/b.log",
+        "other/2024/c.log",
+    ] {
         write(src.path(), p, b"x");
     }
     blobsync(&[
@@ -84,11 +117,25 @@ fn an_invalid_pattern_is_a_configuration_error_naming_it() {
     let container = unique_container("badpattern");
     let src = tempfile::tempdir().unwrap();
     write(src.path(), "a.txt", b"x");
-    for (flag, value) in [("--include-pattern", "[a-"), ("--exclude-regex", "(unclosed")] {
+    for (flag, value) in [
+        ("--include-pattern", "[a-"),
+        ("--exclude-regex", "(unclosed"),
+    ] {
         let run = blobsync(&["sync", s(src.path()), &az.url(&container), flag, value]);
         assert_eq!(run.code, 2, "{}", run.stderr);
-        assert!(run.stderr.contains(flag) && run.stderr.contains(value), "{}", run.stderr);
-        assert!(run.stderr.contains("glob-filter"), "names the plugin: {}", run.stderr);
+        assert!(
+            run.stderr.contains(flag) && run.stderr.contains(value),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("glob-filter"),
+            "names the plugin: {}",
+            run.stderr
+        );
     }
-    assert!(!Blobs::new(az).container_exists(&container), "nothing was written");
+    assert!(
+        !Blobs::new(az).container_exists(&container),
+        "nothing was written"
+    );
 }

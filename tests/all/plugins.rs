@@ -6,7 +6,9 @@ use std::path::Path;
 use blobsync_tests::*;
 
 fn fixture(name: &str) -> String {
-    component_path(&format!("tests/fixtures/dist/{name}.wasm")).display().to_string()
+    component_path(&format!("tests/fixtures/dist/{name}.wasm"))
+        .display()
+        .to_string()
 }
 
 /// Writes a manifest into `dir` and returns its path.
@@ -29,7 +31,11 @@ fn misbehaving_filter(dir: &Path, mode: &str, extra: &str) -> String {
 fn source_tree() -> tempfile::TempDir {
     let src = tempfile::tempdir().unwrap();
     for i in 0..20 {
-        write(src.path(), &format!("dir{}/file{i}.txt", i % 3), format!("file {i}").as_bytes());
+        write(
+            src.path(),
+            &format!("dir{}/file{i}.txt", i % 3),
+            format!("file {i}").as_bytes(),
+        );
     }
     src
 }
@@ -41,12 +47,26 @@ fn run_with(manifest: &str, expect_code: i32) -> Run {
     let container = unique_container("plugin");
     let src = source_tree();
     let started = std::time::Instant::now();
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container), "--plugins", manifest]);
-    assert!(started.elapsed() < std::time::Duration::from_secs(60), "a misbehaving plugin must not hang the run");
-    assert_eq!(run.code, expect_code, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--plugins",
+        manifest,
+    ]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "a misbehaving plugin must not hang the run"
+    );
+    assert_eq!(
+        run.code, expect_code,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
     if expect_code != 0 {
         assert!(
-            !Blobs::new(az).container_exists(&container) || Blobs::new(az).names(&container).is_empty(),
+            !Blobs::new(az).container_exists(&container)
+                || Blobs::new(az).names(&container).is_empty(),
             "a stopped run copied nothing"
         );
     }
@@ -57,38 +77,80 @@ fn run_with(manifest: &str, expect_code: i32) -> Run {
 fn a_trapping_filter_stops_the_run_and_says_it_panicked() {
     let dir = tempfile::tempdir().unwrap();
     let run = run_with(&misbehaving_filter(dir.path(), "trap", ""), 1);
-    assert!(run.stderr.contains("plugin `bad` trapped"), "{}", run.stderr);
-    assert!(run.stderr.contains("misbehaving filter panics on purpose"), "the panic message is reported: {}", run.stderr);
-    assert!(run.stdout.contains("Final status:                   Failed"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("plugin `bad` trapped"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("misbehaving filter panics on purpose"),
+        "the panic message is reported: {}",
+        run.stderr
+    );
+    assert!(
+        run.stdout
+            .contains("Final status:                   Failed"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn an_endless_loop_is_stopped_by_the_call_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let run = run_with(&misbehaving_filter(dir.path(), "loop", "limits = { call-timeout-ms = 300 }"), 1);
-    assert!(run.stderr.contains("plugin `bad` ran longer than its 300 ms call timeout"), "{}", run.stderr);
+    let run = run_with(
+        &misbehaving_filter(dir.path(), "loop", "limits = { call-timeout-ms = 300 }"),
+        1,
+    );
+    assert!(
+        run.stderr
+            .contains("plugin `bad` ran longer than its 300 ms call timeout"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn a_memory_bomb_is_stopped_by_the_memory_limit() {
     let dir = tempfile::tempdir().unwrap();
-    let run = run_with(&misbehaving_filter(dir.path(), "memory", "limits = { memory-mb = 32 }"), 1);
-    assert!(run.stderr.contains("plugin `bad` tried to use more than its memory limit of 32 MiB"), "{}", run.stderr);
+    let run = run_with(
+        &misbehaving_filter(dir.path(), "memory", "limits = { memory-mb = 32 }"),
+        1,
+    );
+    assert!(
+        run.stderr
+            .contains("plugin `bad` tried to use more than its memory limit of 32 MiB"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn a_wrong_number_of_results_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let run = run_with(&misbehaving_filter(dir.path(), "wrong-count", ""), 1);
-    assert!(run.stderr.contains("plugin `bad` returned"), "{}", run.stderr);
-    assert!(run.stderr.contains("must answer every entry"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("plugin `bad` returned"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("must answer every entry"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn a_rejected_configuration_is_a_configuration_error() {
     let dir = tempfile::tempdir().unwrap();
     let run = run_with(&misbehaving_filter(dir.path(), "reject", ""), 2);
-    assert!(run.stderr.contains("plugin `bad` rejected its configuration"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("plugin `bad` rejected its configuration"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("rejected on purpose"), "{}", run.stderr);
 }
 
@@ -98,7 +160,11 @@ fn a_fail_open_filter_failure_is_counted_and_the_run_goes_on() {
     let m = misbehaving_filter(dir.path(), "trap", "failure = \"fail-open\"");
     let run = run_with(&m, 0);
     assert_eq!(run.count("Copied:"), 20, "the failed batches are included");
-    assert!(run.count("Plugin failures (fail-open):") > 0, "{}", run.stdout);
+    assert!(
+        run.count("Plugin failures (fail-open):") > 0,
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -110,11 +176,19 @@ fn a_failing_comparator_stops_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let m = manifest(
         dir.path(),
-        &format!("[comparator]\nname = \"cmp\"\nsource = {:?}\nconfig = {{ mode = \"wrong-count\" }}\n", fixture("misbehaving-comparator")),
+        &format!(
+            "[comparator]\nname = \"cmp\"\nsource = {:?}\nconfig = {{ mode = \"wrong-count\" }}\n",
+            fixture("misbehaving-comparator")
+        ),
     );
     let run = blobsync(&["sync", s(src.path()), &az.url(&container), "--plugins", &m]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("plugin `cmp` returned 19 results for a batch of 20"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("plugin `cmp` returned 19 results for a batch of 20"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -122,11 +196,18 @@ fn a_trapping_hook_is_fail_open_by_default() {
     let dir = tempfile::tempdir().unwrap();
     let m = manifest(
         dir.path(),
-        &format!("[[hook]]\nname = \"noisy\"\nsource = {:?}\nconfig = {{ mode = \"trap\" }}\n", fixture("misbehaving-hook")),
+        &format!(
+            "[[hook]]\nname = \"noisy\"\nsource = {:?}\nconfig = {{ mode = \"trap\" }}\n",
+            fixture("misbehaving-hook")
+        ),
     );
     let run = run_with(&m, 0);
     assert_eq!(run.count("Copied:"), 20);
-    assert!(run.count("Plugin failures (fail-open):") >= 1, "{}", run.stdout);
+    assert!(
+        run.count("Plugin failures (fail-open):") >= 1,
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -142,16 +223,31 @@ fn a_hook_writes_only_to_the_output_the_manifest_grants() {
     );
     run_with(&m, 0);
     let text = std::fs::read_to_string(&out).unwrap();
-    assert_eq!(text.lines().count(), 21, "20 paths and the completion line:\n{text}");
+    assert_eq!(
+        text.lines().count(),
+        21,
+        "20 paths and the completion line:\n{text}"
+    );
     assert!(text.ends_with("complete copied=20\n"), "{text}");
     // Without `output`, writes fail inside the plugin (which logs it) and nothing is written.
     let m = manifest(
         dir.path(),
-        &format!("[[hook]]\nname = \"writer\"\nsource = {:?}\nconfig = {{ mode = \"write\" }}\n", fixture("misbehaving-hook")),
+        &format!(
+            "[[hook]]\nname = \"writer\"\nsource = {:?}\nconfig = {{ mode = \"write\" }}\n",
+            fixture("misbehaving-hook")
+        ),
     );
     let az = azurite();
     let src = source_tree();
-    let run = blobsync(&["sync", s(src.path()), &az.url(&unique_container("noout")), "--plugins", &m, "--log-level", "error"]);
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&unique_container("noout")),
+        "--plugins",
+        &m,
+        "--log-level",
+        "error",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("has no output file"), "{}", run.stderr);
 }
@@ -160,7 +256,11 @@ fn load_error(manifest_body: &str, needle: &str) {
     let dir = tempfile::tempdir().unwrap();
     let m = manifest(dir.path(), manifest_body);
     let run = run_with(&m, 2);
-    assert!(run.stderr.contains(needle), "expected {needle:?} in:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains(needle),
+        "expected {needle:?} in:\n{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -168,7 +268,13 @@ fn a_core_module_is_not_a_component() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("core.wasm");
     std::fs::write(&path, b"\0asm\x01\0\0\0").unwrap();
-    load_error(&format!("[[filter]]\nname = \"core\"\nsource = {:?}\n", path.display().to_string()), "core WebAssembly module, not a component");
+    load_error(
+        &format!(
+            "[[filter]]\nname = \"core\"\nsource = {:?}\n",
+            path.display().to_string()
+        ),
+        "core WebAssembly module, not a component",
+    );
 }
 
 #[test]
@@ -176,13 +282,23 @@ fn a_file_that_is_not_wasm_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.wasm");
     std::fs::write(&path, b"this is not webassembly").unwrap();
-    load_error(&format!("[[filter]]\nname = \"text\"\nsource = {:?}\n", path.display().to_string()), "not a WebAssembly file");
+    load_error(
+        &format!(
+            "[[filter]]\nname = \"text\"\nsource = {:?}\n",
+            path.display().to_string()
+        ),
+        "not a WebAssembly file",
+    );
 }
 
 #[test]
 fn a_digest_mismatch_refuses_to_load() {
     load_error(
-        &format!("[[filter]]\nname = \"pinned\"\nsource = {:?}\nsha256 = \"{}\"\n", fixture("misbehaving-filter"), "0".repeat(64)),
+        &format!(
+            "[[filter]]\nname = \"pinned\"\nsource = {:?}\nsha256 = \"{}\"\n",
+            fixture("misbehaving-filter"),
+            "0".repeat(64)
+        ),
         "sha256 mismatch",
     );
 }
@@ -190,15 +306,24 @@ fn a_digest_mismatch_refuses_to_load() {
 #[test]
 fn an_incompatible_interface_version_names_both_versions() {
     let dir = tempfile::tempdir().unwrap();
-    let wit = plugin_wit().replace("package blobsync:plugin@0.1.0;", "package blobsync:plugin@1.0.0;");
+    let wit = plugin_wit().replace(
+        "package blobsync:plugin@0.1.0;",
+        "package blobsync:plugin@1.0.0;",
+    );
     let path = dir.path().join("future.wasm");
     std::fs::write(&path, component_for_wit(&wit, "filter")).unwrap();
     load_error(
-        &format!("[[filter]]\nname = \"future\"\nsource = {:?}\n", path.display().to_string()),
+        &format!(
+            "[[filter]]\nname = \"future\"\nsource = {:?}\n",
+            path.display().to_string()
+        ),
         "plugin `future`",
     );
     load_error(
-        &format!("[[filter]]\nname = \"future\"\nsource = {:?}\n", path.display().to_string()),
+        &format!(
+            "[[filter]]\nname = \"future\"\nsource = {:?}\n",
+            path.display().to_string()
+        ),
         "built against blobsync:plugin@1.0.0, but this blobsync implements blobsync:plugin@0.1.0",
     );
 }
@@ -213,7 +338,10 @@ fn a_plugin_that_imports_wasi_is_refused() {
     let path = dir.path().join("wasi.wasm");
     std::fs::write(&path, component_for_wit(&wit, "filter")).unwrap();
     load_error(
-        &format!("[[filter]]\nname = \"envy\"\nsource = {:?}\n", path.display().to_string()),
+        &format!(
+            "[[filter]]\nname = \"envy\"\nsource = {:?}\n",
+            path.display().to_string()
+        ),
         "imports wasi:cli/environment@0.2.0, which blobsync does not provide",
     );
 }
@@ -221,7 +349,10 @@ fn a_plugin_that_imports_wasi_is_refused() {
 #[test]
 fn a_plugin_of_the_wrong_kind_is_refused() {
     load_error(
-        &format!("[[filter]]\nname = \"hooky\"\nsource = {:?}\n", fixture("misbehaving-hook")),
+        &format!(
+            "[[filter]]\nname = \"hooky\"\nsource = {:?}\n",
+            fixture("misbehaving-hook")
+        ),
         "it is a hook plugin, but it is listed as a filter",
     );
 }
@@ -230,18 +361,47 @@ fn a_plugin_of_the_wrong_kind_is_refused() {
 fn a_malformed_manifest_is_a_configuration_error_with_its_location() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("bad.toml");
-    std::fs::write(&p, "version = 1\n[[filter]]\nsource = \"x.wasm\"\ncolour = \"blue\"\n").unwrap();
-    let run = blobsync(&["sync", s(dir.path()), &azurite().url("anything"), "--plugins", s(&p)]);
+    std::fs::write(
+        &p,
+        "version = 1\n[[filter]]\nsource = \"x.wasm\"\ncolour = \"blue\"\n",
+    )
+    .unwrap();
+    let run = blobsync(&[
+        "sync",
+        s(dir.path()),
+        &azurite().url("anything"),
+        "--plugins",
+        s(&p),
+    ]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("bad.toml") && run.stderr.contains("colour") && run.stderr.contains("line 4"), "{}", run.stderr);
-    let run = blobsync(&["sync", s(dir.path()), &azurite().url("anything"), "--plugins", "/no/such/manifest.toml"]);
+    assert!(
+        run.stderr.contains("bad.toml")
+            && run.stderr.contains("colour")
+            && run.stderr.contains("line 4"),
+        "{}",
+        run.stderr
+    );
+    let run = blobsync(&[
+        "sync",
+        s(dir.path()),
+        &azurite().url("anything"),
+        "--plugins",
+        "/no/such/manifest.toml",
+    ]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("/no/such/manifest.toml"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("/no/such/manifest.toml"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn a_missing_plugin_file_names_the_path() {
-    load_error("[[filter]]\nname = \"gone\"\nsource = \"gone.wasm\"\n", "gone.wasm");
+    load_error(
+        "[[filter]]\nname = \"gone\"\nsource = \"gone.wasm\"\n",
+        "gone.wasm",
+    );
 }
 
 #[test]
@@ -253,7 +413,11 @@ fn inspect_shows_world_version_and_sha256() {
         hex::encode(sha2::Sha256::digest(std::fs::read(&path).unwrap()))
     };
     assert!(run.stdout.contains("world:     filter"), "{}", run.stdout);
-    assert!(run.stdout.contains("interface: blobsync:plugin@0.1.0"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("interface: blobsync:plugin@0.1.0"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains(&sha), "{}", run.stdout);
     assert!(run.stdout.contains("loadable:  yes"), "{}", run.stdout);
     let run = blobsync(&["plugin", "inspect", "/etc/hostname"]);

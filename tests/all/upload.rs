@@ -13,7 +13,14 @@ fn tree() -> tempfile::TempDir {
     write(root, "names/with space & symbols %#+.txt", b"odd name");
     write(root, "names/ünïcödé/日本語.md", b"unicode");
     write(root, "empty.bin", b"");
-    for (i, p) in ["index.html", "data/report.json", "data/nested/deep/numbers.csv"].iter().enumerate() {
+    for (i, p) in [
+        "index.html",
+        "data/report.json",
+        "data/nested/deep/numbers.csv",
+    ]
+    .iter()
+    .enumerate()
+    {
         set_mtime(&root.join(p), T0 + i as u64, 123_456_789);
     }
     dir
@@ -28,7 +35,10 @@ fn first_sync_uploads_everything_with_md5_mtime_and_content_type() {
     let run = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
     assert_eq!(run.count("Copied:"), 6);
     assert_eq!(run.count("Failed:"), 0);
-    assert!(blobs.container_exists(&container), "the missing container is created");
+    assert!(
+        blobs.container_exists(&container),
+        "the missing container is created"
+    );
 
     let listed = blobs.list(&container);
     let names: Vec<&str> = listed.iter().map(|b| b.name.as_str()).collect();
@@ -46,12 +56,32 @@ fn first_sync_uploads_everything_with_md5_mtime_and_content_type() {
     for b in &listed {
         let local = std::fs::read(src.path().join(&b.name)).unwrap();
         assert_eq!(b.md5, md5_hex(&local), "Content-MD5 of {}", b.name);
-        assert_eq!(blobs.get(&container, &b.name), local, "content of {}", b.name);
-        let stored = b.metadata.get("mtime").unwrap_or_else(|| panic!("no mtime on {}", b.name));
+        assert_eq!(
+            blobs.get(&container, &b.name),
+            local,
+            "content of {}",
+            b.name
+        );
+        let stored = b
+            .metadata
+            .get("mtime")
+            .unwrap_or_else(|| panic!("no mtime on {}", b.name));
         let parsed = blobsync_plugin::parse_rfc3339_ns(stored).unwrap();
-        assert_eq!(parsed, mtime_ns(&src.path().join(&b.name)), "stored mtime of {}", b.name);
+        assert_eq!(
+            parsed,
+            mtime_ns(&src.path().join(&b.name)),
+            "stored mtime of {}",
+            b.name
+        );
     }
-    let ct = |n: &str| listed.iter().find(|b| b.name == n).unwrap().content_type.clone();
+    let ct = |n: &str| {
+        listed
+            .iter()
+            .find(|b| b.name == n)
+            .unwrap()
+            .content_type
+            .clone()
+    };
     assert_eq!(ct("index.html"), "text/html");
     assert_eq!(ct("data/report.json"), "application/json");
     assert_eq!(ct("empty.bin"), "application/octet-stream");
@@ -68,7 +98,11 @@ fn a_rerun_with_nothing_changed_transfers_nothing() {
     let run = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
     assert_eq!(run.count("Copied:"), 0);
     assert_eq!(run.count("Up to date (skipped):"), 6);
-    assert_eq!(blobs.list(&container), before, "no blob was rewritten (ETags unchanged)");
+    assert_eq!(
+        blobs.list(&container),
+        before,
+        "no blob was rewritten (ETags unchanged)"
+    );
 }
 
 #[test]
@@ -84,7 +118,12 @@ fn one_changed_file_is_the_only_transfer() {
     set_mtime(&p, T0 + 100, 0);
     let run = blobsync(&["sync", s(src.path()), &az.url(&container), "--verbose"]).ok();
     assert_eq!(run.count("Copied:"), 1, "{}", run.stdout);
-    assert!(run.stdout.contains("upload: data/report.json (modification time differs"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("upload: data/report.json (modification time differs"),
+        "{}",
+        run.stdout
+    );
     let after = blobs.list(&container);
     for (b, a) in before.iter().zip(&after) {
         assert_eq!(b.etag == a.etag, b.name != "data/report.json", "{}", b.name);
@@ -105,8 +144,15 @@ fn a_size_change_with_an_older_mtime_is_transferred() {
     set_mtime(&p, T0 - 86_400, 0);
     let run = blobsync(&["sync", s(src.path()), &az.url(&container), "-v"]).ok();
     assert_eq!(run.count("Copied:"), 1);
-    assert!(run.stdout.contains("upload: index.html (size differs"), "{}", run.stdout);
-    assert_eq!(blobs.get(&container, "index.html"), b"<h1>restored older version</h1>");
+    assert!(
+        run.stdout.contains("upload: index.html (size differs"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        blobs.get(&container, "index.html"),
+        b"<h1>restored older version</h1>"
+    );
 }
 
 #[test]
@@ -130,16 +176,38 @@ fn a_large_file_is_uploaded_in_blocks_with_the_whole_file_md5() {
     let data = bytes(7, 5 * 1024 * 1024 + 12_345);
     write(src.path(), "big/video.bin", &data);
     write(src.path(), "small.txt", b"small");
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container), "--block-size-mb", "1"]).ok();
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--block-size-mb",
+        "1",
+    ])
+    .ok();
     assert_eq!(run.count("Copied:"), 2);
     let listed = blobs.list(&container);
     let big = listed.iter().find(|b| b.name == "big/video.bin").unwrap();
     assert_eq!(big.size, data.len() as u64);
-    assert_eq!(big.md5, md5_hex(&data), "Put Block List carries the whole-file MD5");
-    assert_eq!(committed_blocks(az, &container, "big/video.bin"), 6, "5 MiB + a bit in 1 MiB blocks");
+    assert_eq!(
+        big.md5,
+        md5_hex(&data),
+        "Put Block List carries the whole-file MD5"
+    );
+    assert_eq!(
+        committed_blocks(az, &container, "big/video.bin"),
+        6,
+        "5 MiB + a bit in 1 MiB blocks"
+    );
     assert_eq!(blobs.get(&container, "big/video.bin"), data);
     // A rerun leaves it alone.
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container), "--block-size-mb", "1"]).ok();
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--block-size-mb",
+        "1",
+    ])
+    .ok();
     assert_eq!(run.count("Copied:"), 0);
 }
 
@@ -149,8 +217,21 @@ fn put_blob_size_sets_the_single_request_threshold() {
     let container = unique_container("putblob");
     let src = tempfile::tempdir().unwrap();
     write(src.path(), "three-mib.bin", &bytes(3, 3 << 20));
-    blobsync(&["sync", s(src.path()), &az.url(&container), "--block-size-mb", "1", "--put-blob-size-mb", "4"]).ok();
-    assert_eq!(committed_blocks(az, &container, "three-mib.bin"), 0, "a single Put Blob commits no block list");
+    blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--block-size-mb",
+        "1",
+        "--put-blob-size-mb",
+        "4",
+    ])
+    .ok();
+    assert_eq!(
+        committed_blocks(az, &container, "three-mib.bin"),
+        0,
+        "a single Put Blob commits no block list"
+    );
 }
 
 #[test]
@@ -164,11 +245,21 @@ fn a_virtual_directory_destination_keeps_everything_under_its_prefix() {
     let url = format!("{}/site/v1", az.url(&container));
     blobsync(&["sync", s(src.path()), &url]).ok();
     let names = blobs.names(&container);
-    assert!(names.contains(&"site/v1/index.html".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"site/v1/index.html".to_string()),
+        "{names:?}"
+    );
     assert!(names.contains(&"outside.txt".to_string()));
-    assert_eq!(names.iter().filter(|n| n.starts_with("site/v1/")).count(), 6);
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with("site/v1/")).count(),
+        6
+    );
     let run = blobsync(&["sync", s(src.path()), &url]).ok();
-    assert_eq!(run.count("Files at the destination:"), 6, "the listing is limited to the prefix");
+    assert_eq!(
+        run.count("Files at the destination:"),
+        6,
+        "the listing is limited to the prefix"
+    );
     assert_eq!(run.count("Copied:"), 0);
 }
 
@@ -187,7 +278,10 @@ fn blobs_written_by_other_tools_follow_azcopys_newer_rule() {
     assert_eq!(run.count("Copied:"), 0);
     // Newer than the blob: copied, and now the blob carries the mtime.
     let future = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
-    let secs = future.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let secs = future
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     set_mtime(&p, secs, 0);
     let run = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
     assert_eq!(run.count("Copied:"), 1);
@@ -201,14 +295,39 @@ fn a_sas_url_works_and_its_signature_is_never_printed() {
     let container = unique_container("sas");
     blobs.create_container(&container);
     let url = az.sas_url(&container, "racwdl");
-    let signature = url.split("sig=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let signature = url
+        .split("sig=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
     let src = tree();
-    let run = blobsync(&["sync", s(src.path()), &url, "--verbose", "--log-level", "debug"]).ok();
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &url,
+        "--verbose",
+        "--log-level",
+        "debug",
+    ])
+    .ok();
     assert_eq!(run.count("Copied:"), 6);
-    assert!(!run.stdout.contains(&signature) && !run.stderr.contains(&signature), "signature leaked");
+    assert!(
+        !run.stdout.contains(&signature) && !run.stderr.contains(&signature),
+        "signature leaked"
+    );
     // A read-only SAS cannot upload: authorisation failure, exit code 3, still redacted.
     let readonly = az.sas_url(&container, "rl");
-    let sig2 = readonly.split("sig=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let sig2 = readonly
+        .split("sig=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
     write(src.path(), "new.txt", b"new");
     let run = blobsync(&["sync", s(src.path()), &readonly]);
     assert_eq!(run.code, 3, "{}", run.stderr);
@@ -221,34 +340,76 @@ fn an_account_key_from_the_environment_is_used_and_never_printed() {
     let az = azurite();
     let container = unique_container("key");
     let src = tree();
-    let out: Run = blobsync_command(&["sync", s(src.path()), &az.url(&container), "--log-level", "debug"])
-        .env("AZURE_STORAGE_KEY", KEY)
-        .output()
-        .unwrap()
-        .into();
+    let out: Run = blobsync_command(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--log-level",
+        "debug",
+    ])
+    .env("AZURE_STORAGE_KEY", KEY)
+    .output()
+    .unwrap()
+    .into();
     let out = out.ok();
     assert_eq!(out.count("Copied:"), 6);
     assert!(!out.stdout.contains(KEY) && !out.stderr.contains(KEY));
     // A wrong key is an authentication failure (exit code 3), naming the URL.
-    let wrong = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
+    let wrong =
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
     let out: Run = blobsync_command(&["sync", s(src.path()), &az.url(&container)])
         .env("AZURE_STORAGE_KEY", wrong)
         .output()
         .unwrap()
         .into();
     assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(out.stderr.contains(&container) && out.stderr.contains("403"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&container) && out.stderr.contains("403"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn bad_arguments_are_usage_errors() {
     let src = tempfile::tempdir().unwrap();
     for (args, needle) in [
-        (vec!["sync", s(src.path()), "/tmp/elsewhere"], "both arguments are local paths"),
-        (vec!["sync", s(src.path()), "https://acct.blob.core.windows.net/"], "names no container"),
-        (vec!["sync", s(src.path()), "https://acct.blob.core.windows.net/$logs"], "system container"),
-        (vec!["sync", s(src.path()), "http://127.0.0.1:1/devstoreaccount1/cont1", "--block-size-mb", "0"], "--block-size-mb"),
-        (vec!["sync", s(src.path()), "http://127.0.0.1:1/devstoreaccount1/cont1", "--from-to", "BlobLocal"], "--from-to"),
+        (
+            vec!["sync", s(src.path()), "/tmp/elsewhere"],
+            "both arguments are local paths",
+        ),
+        (
+            vec!["sync", s(src.path()), "https://acct.blob.core.windows.net/"],
+            "names no container",
+        ),
+        (
+            vec![
+                "sync",
+                s(src.path()),
+                "https://acct.blob.core.windows.net/$logs",
+            ],
+            "system container",
+        ),
+        (
+            vec![
+                "sync",
+                s(src.path()),
+                "http://127.0.0.1:1/devstoreaccount1/cont1",
+                "--block-size-mb",
+                "0",
+            ],
+            "--block-size-mb",
+        ),
+        (
+            vec![
+                "sync",
+                s(src.path()),
+                "http://127.0.0.1:1/devstoreaccount1/cont1",
+                "--from-to",
+                "BlobLocal",
+            ],
+            "--from-to",
+        ),
     ] {
         let run = blobsync(&args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
@@ -267,6 +428,10 @@ fn a_missing_source_folder_is_an_error_and_changes_nothing() {
     blobs.put(&container, "keep.txt", b"keep", &[]);
     let run = blobsync(&["sync", "/nonexistent/blobsync/source", &az.url(&container)]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("/nonexistent/blobsync/source"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("/nonexistent/blobsync/source"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(blobs.names(&container), ["keep.txt"]);
 }

@@ -24,7 +24,10 @@ const SAS_VERSION: &str = "2021-08-06";
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// A running Azurite blob service.
@@ -46,12 +49,20 @@ impl Azurite {
 
     /// A container URL with a container SAS.
     pub fn sas_url(&self, container: &str, perms: &str) -> String {
-        format!("{}?{}", self.url(container), container_sas(container, perms))
+        format!(
+            "{}?{}",
+            self.url(container),
+            container_sas(container, perms)
+        )
     }
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind a free port")
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The Azurite executable: `BLOBSYNC_AZURITE`, else `.tools/node_modules/.bin/azurite-blob`.
@@ -96,7 +107,11 @@ pub fn start_azurite(extra: &[&str]) -> Azurite {
         std::thread::spawn(move || {
             use std::os::unix::process::CommandExt;
             let mut cmd = Command::new(&binary);
-            cmd.args(&args).current_dir(&workdir).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+            cmd.args(&args)
+                .current_dir(&workdir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
             // SAFETY: prctl is async-signal-safe and touches no Rust state.
             unsafe {
                 cmd.pre_exec(|| {
@@ -123,7 +138,9 @@ pub fn start_azurite(extra: &[&str]) -> Azurite {
                 }
             }
         });
-        rx.recv().expect("spawn thread reports").expect("start azurite");
+        rx.recv()
+            .expect("spawn thread reports")
+            .expect("start azurite");
         let azurite = Azurite { port };
         if wait_ready(&azurite) {
             return azurite;
@@ -156,12 +173,18 @@ pub fn azurite() -> &'static Azurite {
 pub fn unique_container(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
-    let p: String = prefix.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    let p: String = prefix
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
     format!("{}-{}-{n}", &p[..p.len().min(40)], std::process::id())
 }
 
 fn sign(string_to_sign: &str) -> String {
-    let key = base64::engine::general_purpose::STANDARD.decode(KEY).unwrap();
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(KEY)
+        .unwrap();
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
     mac.update(string_to_sign.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
@@ -176,25 +199,73 @@ fn sas_times() -> (String, String) {
 }
 
 fn encode(q: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(q).finish()
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(q)
+        .finish()
 }
 
 /// A service SAS for one container (sv 2021-08-06 layout).
 pub fn container_sas(container: &str, perms: &str) -> String {
     let (st, se) = sas_times();
     let canonical = format!("/blob/{ACCOUNT}/{container}");
-    let fields = [perms, &st, &se, &canonical, "", "", "http,https", SAS_VERSION, "c", "", "", "", "", "", "", ""];
+    let fields = [
+        perms,
+        &st,
+        &se,
+        &canonical,
+        "",
+        "",
+        "http,https",
+        SAS_VERSION,
+        "c",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ];
     let sig = sign(&fields.join("\n"));
-    encode(&[("sv", SAS_VERSION), ("spr", "http,https"), ("st", &st), ("se", &se), ("sr", "c"), ("sp", perms), ("sig", &sig)])
+    encode(&[
+        ("sv", SAS_VERSION),
+        ("spr", "http,https"),
+        ("st", &st),
+        ("se", &se),
+        ("sr", "c"),
+        ("sp", perms),
+        ("sig", &sig),
+    ])
 }
 
 /// An account SAS for blobs (services, containers, objects).
 pub fn account_sas() -> String {
     let (st, se) = sas_times();
     let perms = "racwdl";
-    let fields = [ACCOUNT, perms, "b", "sco", &st, &se, "", "http,https", SAS_VERSION, "", ""];
+    let fields = [
+        ACCOUNT,
+        perms,
+        "b",
+        "sco",
+        &st,
+        &se,
+        "",
+        "http,https",
+        SAS_VERSION,
+        "",
+        "",
+    ];
     let sig = sign(&fields.join("\n"));
-    encode(&[("sv", SAS_VERSION), ("ss", "b"), ("srt", "sco"), ("sp", perms), ("st", &st), ("se", &se), ("spr", "http,https"), ("sig", &sig)])
+    encode(&[
+        ("sv", SAS_VERSION),
+        ("ss", "b"),
+        ("srt", "sco"),
+        ("sp", perms),
+        ("st", &st),
+        ("se", &se),
+        ("spr", "http,https"),
+        ("sig", &sig),
+    ])
 }
 
 /// One listed blob.
@@ -223,7 +294,11 @@ pub struct Blobs {
 
 fn percent(name: &str) -> String {
     name.split('/')
-        .map(|seg| url::form_urlencoded::byte_serialize(seg.as_bytes()).collect::<String>().replace('+', "%20"))
+        .map(|seg| {
+            url::form_urlencoded::byte_serialize(seg.as_bytes())
+                .collect::<String>()
+                .replace('+', "%20")
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -237,7 +312,11 @@ fn xml_text<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
 }
 
 fn xml_unescape(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 impl Blobs {
@@ -248,11 +327,19 @@ impl Blobs {
             .timeout_global(Some(Duration::from_secs(120)))
             .build()
             .into();
-        Blobs { agent, endpoint: azurite.endpoint(), sas: account_sas() }
+        Blobs {
+            agent,
+            endpoint: azurite.endpoint(),
+            sas: account_sas(),
+        }
     }
 
     fn url(&self, path: &str, query: &str) -> String {
-        let q = if query.is_empty() { self.sas.clone() } else { format!("{query}&{}", self.sas) };
+        let q = if query.is_empty() {
+            self.sas.clone()
+        } else {
+            format!("{query}&{}", self.sas)
+        };
         format!("{}{path}?{q}", self.endpoint)
     }
 
@@ -271,7 +358,11 @@ impl Blobs {
             .header("x-ms-version", SAS_VERSION)
             .send_empty()
             .expect("create container");
-        assert!(r.status() == 201 || r.status() == 409, "create {container}: {}", r.status());
+        assert!(
+            r.status() == 201 || r.status() == 409,
+            "create {container}: {}",
+            r.status()
+        );
     }
 
     /// True if the container exists.
@@ -290,10 +381,13 @@ impl Blobs {
         let mut out = Vec::new();
         let mut marker = String::new();
         loop {
-            let mut query = "restype=container&comp=list&include=metadata&maxresults=5000".to_string();
+            let mut query =
+                "restype=container&comp=list&include=metadata&maxresults=5000".to_string();
             if !marker.is_empty() {
                 query.push_str("&marker=");
-                query.push_str(&url::form_urlencoded::byte_serialize(marker.as_bytes()).collect::<String>());
+                query.push_str(
+                    &url::form_urlencoded::byte_serialize(marker.as_bytes()).collect::<String>(),
+                );
             }
             let mut r = self
                 .agent
@@ -301,7 +395,12 @@ impl Blobs {
                 .header("x-ms-version", SAS_VERSION)
                 .call()
                 .expect("list");
-            let body = r.body_mut().with_config().limit(1 << 30).read_to_string().expect("list body");
+            let body = r
+                .body_mut()
+                .with_config()
+                .limit(1 << 30)
+                .read_to_string()
+                .expect("list body");
             assert_eq!(r.status(), 200, "list {container}: {body}");
             for part in body.split("<Blob>").skip(1) {
                 let name = xml_unescape(xml_text(part, "Name").unwrap_or_default());
@@ -309,7 +408,11 @@ impl Blobs {
                 let md5 = if md5b64.is_empty() {
                     String::new()
                 } else {
-                    hex::encode(base64::engine::general_purpose::STANDARD.decode(md5b64).unwrap())
+                    hex::encode(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(md5b64)
+                            .unwrap(),
+                    )
                 };
                 let mut metadata = BTreeMap::new();
                 if let Some(meta) = xml_text(part, "Metadata") {
@@ -321,14 +424,21 @@ impl Blobs {
                 }
                 out.push(BlobInfo {
                     name,
-                    size: xml_text(part, "Content-Length").unwrap_or("0").parse().unwrap(),
+                    size: xml_text(part, "Content-Length")
+                        .unwrap_or("0")
+                        .parse()
+                        .unwrap(),
                     md5,
                     etag: xml_text(part, "Etag").unwrap_or_default().to_string(),
-                    content_type: xml_text(part, "Content-Type").unwrap_or_default().to_string(),
+                    content_type: xml_text(part, "Content-Type")
+                        .unwrap_or_default()
+                        .to_string(),
                     metadata,
                 });
             }
-            marker = xml_text(&body, "NextMarker").unwrap_or_default().to_string();
+            marker = xml_text(&body, "NextMarker")
+                .unwrap_or_default()
+                .to_string();
             if marker.is_empty() {
                 return out;
             }
@@ -351,7 +461,11 @@ impl Blobs {
             .call()
             .expect("get blob");
         assert_eq!(r.status(), 200, "get {container}/{name}");
-        r.body_mut().with_config().limit(u64::MAX).read_to_vec().expect("blob body")
+        r.body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .expect("blob body")
     }
 
     /// Uploads a blob with one Put Blob (the service computes its Content-MD5), with
@@ -375,11 +489,22 @@ impl Blobs {
         let half = data.len() / 2;
         let ids = ["YmxvY2stMDAwMQ==", "YmxvY2stMDAwMg=="];
         for (id, chunk) in ids.iter().zip([&data[..half], &data[half..]]) {
-            let q = format!("comp=block&blockid={}", url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>());
-            let r = self.agent.put(&self.url(&path, &q)).header("x-ms-version", SAS_VERSION).send(chunk).expect("put block");
+            let q = format!(
+                "comp=block&blockid={}",
+                url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
+            );
+            let r = self
+                .agent
+                .put(&self.url(&path, &q))
+                .header("x-ms-version", SAS_VERSION)
+                .send(chunk)
+                .expect("put block");
             assert_eq!(r.status(), 201);
         }
-        let body = format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList><Latest>{}</Latest><Latest>{}</Latest></BlockList>", ids[0], ids[1]);
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList><Latest>{}</Latest><Latest>{}</Latest></BlockList>",
+            ids[0], ids[1]
+        );
         let r = self
             .agent
             .put(&self.url(&path, "comp=blocklist"))
@@ -434,7 +559,10 @@ pub fn mtime_ns(path: &Path) -> i64 {
 
 /// Deterministic pseudo-random bytes.
 pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407)
+        | 1;
     (0..len)
         .map(|_| {
             x ^= x << 13;
@@ -454,7 +582,11 @@ pub fn blobsync_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(Path::parent).unwrap();
     let p = dir.join("blobsync");
-    assert!(p.exists(), "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)",
+        p.display()
+    );
     p
 }
 
@@ -474,8 +606,17 @@ impl Run {
     pub fn summary(&self, label: &str) -> String {
         self.stdout
             .lines()
-            .find_map(|l| l.trim_start().strip_prefix(label).map(|v| v.trim().to_string()))
-            .unwrap_or_else(|| panic!("no {label:?} in the output:\n{}\n{}", self.stdout, self.stderr))
+            .find_map(|l| {
+                l.trim_start()
+                    .strip_prefix(label)
+                    .map(|v| v.trim().to_string())
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {label:?} in the output:\n{}\n{}",
+                    self.stdout, self.stderr
+                )
+            })
     }
 
     /// The count at the start of a summary line.
@@ -486,7 +627,11 @@ impl Run {
 
     /// Asserts a zero exit code, printing the output otherwise.
     pub fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "blobsync failed:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "blobsync failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -516,7 +661,10 @@ pub fn blobsync_command(args: &[&str]) -> Command {
 
 /// Runs `blobsync ARGS`.
 pub fn blobsync(args: &[&str]) -> Run {
-    blobsync_command(args).output().expect("run blobsync").into()
+    blobsync_command(args)
+        .output()
+        .expect("run blobsync")
+        .into()
 }
 
 /// The compiled-plugin cache shared by the tests of this run (under the target dir).
@@ -532,10 +680,18 @@ pub fn cache_dir() -> PathBuf {
 pub fn component_for_wit(wit: &str, world: &str) -> Vec<u8> {
     let mut resolve = wit_parser::Resolve::default();
     let pkg = resolve.push_str("plugin.wit", wit).expect("valid WIT");
-    let world = resolve.select_world(&[pkg], Some(world)).expect("world exists");
-    let mut module = wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
-    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8)
-        .expect("embed metadata");
+    let world = resolve
+        .select_world(&[pkg], Some(world))
+        .expect("world exists");
+    let mut module =
+        wit_component::dummy_module(&resolve, world, wit_parser::ManglingAndAbi::Standard32);
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        wit_component::StringEncoding::UTF8,
+    )
+    .expect("embed metadata");
     wit_component::ComponentEncoder::default()
         .module(&module)
         .expect("module")
@@ -552,20 +708,31 @@ pub fn plugin_wit() -> String {
 /// A committed component under the repository root.
 pub fn component_path(rel: &str) -> PathBuf {
     let p = repo_root().join(rel);
-    assert!(p.exists(), "{} is missing: run scripts/build-plugins.sh", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/build-plugins.sh",
+        p.display()
+    );
     p
 }
 
 /// The committed list of blocks of a blob (`comp=blocklist`): how many blocks it has.
 pub fn committed_blocks(azurite: &Azurite, container: &str, name: &str) -> usize {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
     let url = format!(
         "{}/{container}/{}?comp=blocklist&blocklisttype=committed&{}",
         azurite.endpoint(),
         percent(name),
         account_sas()
     );
-    let mut r = agent.get(&url).header("x-ms-version", SAS_VERSION).call().expect("get block list");
+    let mut r = agent
+        .get(&url)
+        .header("x-ms-version", SAS_VERSION)
+        .call()
+        .expect("get block list");
     let body = r.body_mut().read_to_string().unwrap();
     assert_eq!(r.status(), 200, "{body}");
     body.matches("<Block>").count()

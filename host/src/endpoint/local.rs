@@ -271,10 +271,7 @@ impl Walker {
         }
         let verdicts = self.filters.apply(self.side, &entries);
         // Put the entries back before handling a failure, so nothing is lost.
-        let mut verdicts = match verdicts {
-            Ok(v) => v,
-            Err(e) => return Err(e.into()),
-        };
+        let mut verdicts = verdicts?;
         for ((i, entry), verdict) in index.into_iter().zip(entries).zip(verdicts.drain(..)) {
             let child = &mut children[i];
             match verdict {

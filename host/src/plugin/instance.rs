@@ -57,15 +57,15 @@ impl Loaded {
             }
         };
         let digest = sha256(bytes);
-        if let Some(pinned) = spec.sha256 {
-            if pinned != digest {
-                return Err(fail(format!(
-                    "sha256 mismatch: the manifest pins {} but the file's sha256 is {}; if the \
+        if let Some(pinned) = spec.sha256
+            && pinned != digest
+        {
+            return Err(fail(format!(
+                "sha256 mismatch: the manifest pins {} but the file's sha256 is {}; if the \
                      plugin was rebuilt on purpose, update `sha256` in the manifest",
-                    hex::encode(pinned),
-                    hex::encode(digest)
-                )));
-            }
+                hex::encode(pinned),
+                hex::encode(digest)
+            )));
         }
 
         let info = inspect::describe(bytes).map_err(fail)?;
@@ -208,6 +208,8 @@ impl Loaded {
 }
 
 /// A world's instantiated bindings.
+// The generated `call_configure` takes `&Vec`, so the trait does too.
+#[allow(clippy::ptr_arg)]
 trait World: Sized {
     fn instantiate(pre: &WorldPre, store: &mut Store<StoreState>) -> wasmtime::Result<Self>;
     fn configure(

@@ -221,10 +221,10 @@ impl host::Host for StoreState {
             message.truncate(end);
             message.push('…');
         }
-        if level == host::Level::Error {
-            if let Some(panic) = message.strip_prefix(PANIC_PREFIX) {
-                self.last_panic = Some(format!("it panicked {}", panic.replace('\n', " ")));
-            }
+        if level == host::Level::Error
+            && let Some(panic) = message.strip_prefix(PANIC_PREFIX)
+        {
+            self.last_panic = Some(format!("it panicked {}", panic.replace('\n', " ")));
         }
         let plugin = &*self.plugin;
         match level {

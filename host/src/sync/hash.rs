@@ -52,43 +52,17 @@ impl LocalHasher {
         if jobs.is_empty() {
             return Vec::new();
         }
-        let results: Vec<Result<[u8; 16], String>> = {
-            let inputs: Vec<(PathBuf, u64, i64)> = jobs
-                .iter()
-                .map(|(_, item)| {
-                    (
-                        self.root.join(&item.entry.path),
-                        item.entry.size,
-                        item.entry.mtime_ns,
-                    )
-                })
-                .collect();
-            let next = std::sync::atomic::AtomicUsize::new(0);
-            let slots: Vec<std::sync::Mutex<Option<Result<[u8; 16], String>>>> =
-                inputs.iter().map(|_| std::sync::Mutex::new(None)).collect();
-            std::thread::scope(|scope| {
-                for _ in 0..self.workers.min(inputs.len()) {
-                    scope.spawn(|| {
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some((path, size, mtime)) = inputs.get(i) else {
-                                break;
-                            };
-                            let r = md5_file(path, *size, *mtime);
-                            *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-                        }
-                    });
-                }
-            });
-            slots
-                .into_iter()
-                .map(|s| {
-                    s.into_inner()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .unwrap_or_else(|| Err("not hashed".into()))
-                })
-                .collect()
-        };
+        let inputs: Vec<(PathBuf, u64, i64)> = jobs
+            .iter()
+            .map(|(_, item)| {
+                (
+                    self.root.join(&item.entry.path),
+                    item.entry.size,
+                    item.entry.mtime_ns,
+                )
+            })
+            .collect();
+        let results = hash_in_parallel(&inputs, self.workers);
         let mut failed = Vec::new();
         for ((index, item), result) in jobs.into_iter().zip(results) {
             match result {
@@ -98,6 +72,35 @@ impl LocalHasher {
         }
         failed
     }
+}
+
+/// MD5s of `(path, size, mtime)` files on up to `workers` threads, in input order.
+fn hash_in_parallel(
+    inputs: &[(PathBuf, u64, i64)],
+    workers: usize,
+) -> Vec<Result<[u8; 16], String>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(inputs.len()) {
+            let (tx, next) = (tx.clone(), &next);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((path, size, mtime)) = inputs.get(i) else {
+                        break;
+                    };
+                    let _ = tx.send((i, md5_file(path, *size, *mtime)));
+                }
+            });
+        }
+    });
+    drop(tx);
+    let mut results: Vec<Result<[u8; 16], String>> = vec![Err("not hashed".into()); inputs.len()];
+    for (i, r) in rx {
+        results[i] = r;
+    }
+    results
 }
 
 /// The MD5 of a file, failing if its size or modification time is not the listed one

@@ -117,10 +117,11 @@ pub struct RunResult {
     pub fatal: Option<EndpointError>,
 }
 
+/// The source and destination endpoints.
+pub type EndpointPair = (Arc<dyn Endpoint>, Arc<dyn Endpoint>);
+
 /// Builds both endpoints.
-pub fn endpoints(
-    config: &SyncConfig,
-) -> Result<(Arc<dyn Endpoint>, Arc<dyn Endpoint>), EndpointError> {
+pub fn endpoints(config: &SyncConfig) -> Result<EndpointPair, EndpointError> {
     let http = HttpSettings {
         concurrency: config.concurrency,
     };
@@ -341,7 +342,10 @@ async fn execute(
                         if slot.is_none() {
                             *slot = Some(EndpointError::new(
                                 ErrorClass::Auth,
-                                format!("{}; stopping, as every other transfer would be refused too", e.message),
+                                format!(
+                                    "{}; stopping, as every other transfer would be refused too",
+                                    e.message
+                                ),
                             ));
                             stop.stop();
                         }
@@ -377,14 +381,18 @@ async fn execute(
     })
     .await;
 
-    let auth = auth_failure.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let auth = auth_failure
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
     if let Some(fatal) = auth.or(outcome.fatal) {
         return Executed { fatal: Some(fatal) };
     }
-    if !config.dry_run && !stop.is_stopped() {
-        if let Err(e) = destination.prepare_for_writes().await {
-            reporter.failure(&destination.describe(), &e.message);
-        }
+    if !config.dry_run
+        && !stop.is_stopped()
+        && let Err(e) = destination.prepare_for_writes().await
+    {
+        reporter.failure(&destination.describe(), &e.message);
     }
     if config.delete != DeleteMode::False && !stop.is_stopped() {
         delete_phase(
@@ -426,18 +434,18 @@ async fn delete_phase(
         ));
         return;
     }
-    if let Some(max) = config.max_delete {
-        if deletes.len() as u64 > max {
-            reporter.failure(
-                &destination.describe(),
-                &format!(
-                    "{} entries would be deleted, more than --max-delete {max}; nothing was \
+    if let Some(max) = config.max_delete
+        && deletes.len() as u64 > max
+    {
+        reporter.failure(
+            &destination.describe(),
+            &format!(
+                "{} entries would be deleted, more than --max-delete {max}; nothing was \
                      deleted (check the source, or raise --max-delete)",
-                    deletes.len()
-                ),
-            );
-            return;
-        }
+                deletes.len()
+            ),
+        );
+        return;
     }
     if config.dry_run {
         for d in deletes {

@@ -207,20 +207,21 @@ impl Planner {
                 outcome.fatal = Some(e);
                 break;
             }
-            if pending.len() >= COMPARE_BATCH {
-                if let Err(e) = self.compare(&mut pending) {
-                    outcome.fatal = Some(e);
-                    break;
-                }
+            if pending.len() >= COMPARE_BATCH
+                && let Err(e) = self.compare(&mut pending)
+            {
+                outcome.fatal = Some(e);
+                break;
             }
         }
         if outcome.fatal.is_none() {
             outcome.fatal = src.fatal.take().or_else(|| dst.fatal.take());
         }
-        if outcome.fatal.is_none() && !self.stop.is_stopped() {
-            if let Err(e) = self.compare(&mut pending) {
-                outcome.fatal = Some(e);
-            }
+        if outcome.fatal.is_none()
+            && !self.stop.is_stopped()
+            && let Err(e) = self.compare(&mut pending)
+        {
+            outcome.fatal = Some(e);
         }
         outcome
     }

@@ -226,7 +226,11 @@ impl Reporter {
         self.stats.excluded.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(path, side, plugin, "excluded: {reason}");
         if self.verbosity >= Verbosity::Verbose {
-            let by = if plugin.is_empty() { String::new() } else { format!(" by {plugin}") };
+            let by = if plugin.is_empty() {
+                String::new()
+            } else {
+                format!(" by {plugin}")
+            };
             match self.mode {
                 OutputMode::Text => println!("excluded{by} ({side}): {path}: {reason}"),
                 OutputMode::Json => self.json_line(serde_json::json!({

@@ -167,11 +167,11 @@ pub async fn copy(
     }
     let md5: [u8; 16] = md5.finalize().into();
 
-    if item.entry.endpoint == EndpointKind::AzureBlob {
-        if let Err(e) = check_md5(item, &md5, options.check_md5) {
-            writer.abort().await;
-            return Err(e);
-        }
+    if item.entry.endpoint == EndpointKind::AzureBlob
+        && let Err(e) = check_md5(item, &md5, options.check_md5)
+    {
+        writer.abort().await;
+        return Err(e);
     }
     let info = CommitInfo {
         md5: options.put_md5.then_some(md5),

@@ -129,10 +129,10 @@ impl Filter for GlobFilter {
             return Verdict::include("");
         }
         let name = entry.name();
-        if let Some(inc) = &self.include_patterns {
-            if inc.first_match(name).is_none() {
-                return Verdict::exclude("matches no --include-pattern");
-            }
+        if let Some(inc) = &self.include_patterns
+            && inc.first_match(name).is_none()
+        {
+            return Verdict::exclude("matches no --include-pattern");
         }
         if let Some(p) = self
             .exclude_patterns
@@ -141,10 +141,10 @@ impl Filter for GlobFilter {
         {
             return Verdict::exclude(format!("matches --exclude-pattern {p}"));
         }
-        if let Some(inc) = &self.include_regexes {
-            if inc.first_match(&entry.path).is_none() {
-                return Verdict::exclude("matches no --include-regex");
-            }
+        if let Some(inc) = &self.include_regexes
+            && inc.first_match(&entry.path).is_none()
+        {
+            return Verdict::exclude("matches no --include-regex");
         }
         if let Some(r) = self
             .exclude_regexes

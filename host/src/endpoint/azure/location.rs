@@ -80,24 +80,22 @@ impl BlobLocation {
             .transpose()
             .map_err(|_| fail("the path is not valid UTF-8 after percent-decoding"))?
             .unwrap_or_default();
-        let account;
-        if path_style {
+        let account = if path_style {
             if segments.is_empty() {
                 return Err(fail(
                     "an emulator URL needs the account and container in the path, e.g. \
                      http://127.0.0.1:10000/devstoreaccount1/mycontainer",
                 ));
             }
-            account = segments.remove(0);
+            segments.remove(0)
         } else {
-            let first = host.split('.').next().unwrap_or_default();
             if !host.contains(".blob.") {
                 return Err(fail(
                     "expected a blob endpoint such as https://ACCOUNT.blob.core.windows.net/CONTAINER",
                 ));
             }
-            account = first.to_string();
-        }
+            host.split('.').next().unwrap_or_default().to_string()
+        };
         if segments.is_empty() {
             return Err(fail(
                 "the URL names no container; blobsync syncs one container (or a folder in it), \
