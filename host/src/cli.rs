@@ -171,6 +171,10 @@ pub struct SyncArgs {
     )]
     pub buffer_mb: u64,
 
+    /// Limit the bandwidth of all transfers together, in megabits per second.
+    #[arg(long, value_name = "MBPS")]
+    pub cap_mbps: Option<f64>,
+
     /// Follow symbolic links in a local source (loops are detected and skipped).
     #[arg(long)]
     pub follow_symlinks: bool,
@@ -361,6 +365,11 @@ pub fn sync_config(args: &SyncArgs) -> Result<SyncConfig, UsageError> {
     if !(1..=1000).contains(&concurrency) {
         return Err(usage("--concurrency must be between 1 and 1000"));
     }
+    if args.cap_mbps.is_some_and(|m| !(m > 0.0 && m.is_finite())) {
+        return Err(usage(
+            "--cap-mbps must be a positive number of megabits per second",
+        ));
+    }
     if args.buffer_mb < 8 {
         return Err(usage("--buffer-mb must be at least 8"));
     }
@@ -386,6 +395,9 @@ pub fn sync_config(args: &SyncArgs) -> Result<SyncConfig, UsageError> {
             blocks_in_flight: 8,
             check_md5: args.check_md5,
             put_md5: args.put_md5,
+            rate: args
+                .cap_mbps
+                .map(|m| std::sync::Arc::new(crate::sync::transfer::RateLimiter::new(m))),
         },
         concurrency,
         buffer_bytes: args.buffer_mb << 20,
@@ -406,6 +418,7 @@ pub fn sync_config(args: &SyncArgs) -> Result<SyncConfig, UsageError> {
             .map(|n| n.get())
             .unwrap_or(2)
             .max(2),
+        database: crate::store::default_path(),
     })
 }
 

@@ -11,4 +11,5 @@ pub mod auth;
 pub mod cli;
 pub mod endpoint;
 pub mod plugin;
+pub mod store;
 pub mod sync;

@@ -2,7 +2,12 @@
 //! own container in a shared Azurite started on a free loopback port.
 
 mod compare_md5;
+mod delete;
+mod download;
+mod dry_run;
 mod examples;
 mod filters;
+mod names;
 mod plugins;
+mod resilience;
 mod upload;

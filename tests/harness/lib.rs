@@ -655,8 +655,14 @@ pub fn blobsync_command(args: &[&str]) -> Command {
         .env_remove("AZURE_STORAGE_CONNECTION_STRING")
         .env_remove("AZCOPY_CONCURRENCY_VALUE")
         .env_remove("BLOBSYNC_LOG")
-        .env("BLOBSYNC_CACHE_DIR", cache_dir());
+        .env("BLOBSYNC_CACHE_DIR", cache_dir())
+        .env("BLOBSYNC_DATA_DIR", data_dir());
     cmd
+}
+
+/// The data directory (database, job logs) of this test process's runs.
+pub fn data_dir() -> PathBuf {
+    cache_dir().with_file_name(format!("blobsync-data-{}", std::process::id()))
 }
 
 /// Runs `blobsync ARGS`.
@@ -741,4 +747,112 @@ pub fn committed_blocks(azurite: &Azurite, container: &str, name: &str) -> usize
 /// A path as &str.
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
+}
+
+impl Blobs {
+    /// Sets a blob's stored Content-MD5 without checking it (Set Blob Properties), to make
+    /// a blob whose MD5 does not match its data.
+    pub fn set_content_md5(&self, container: &str, name: &str, md5: &[u8]) {
+        let r = self
+            .agent
+            .put(&self.url(
+                &format!("/{container}/{}", percent(name)),
+                "comp=properties",
+            ))
+            .header("x-ms-version", SAS_VERSION)
+            .header(
+                "x-ms-blob-content-md5",
+                base64::engine::general_purpose::STANDARD.encode(md5),
+            )
+            .send_empty()
+            .expect("set properties");
+        assert_eq!(r.status(), 200, "set properties {container}/{name}");
+    }
+
+    /// Takes an infinite lease on a blob: deleting it without the lease then fails.
+    pub fn lease(&self, container: &str, name: &str) {
+        let r = self
+            .agent
+            .put(&self.url(&format!("/{container}/{}", percent(name)), "comp=lease"))
+            .header("x-ms-version", SAS_VERSION)
+            .header("x-ms-lease-action", "acquire")
+            .header("x-ms-lease-duration", "-1")
+            .send_empty()
+            .expect("lease");
+        assert_eq!(r.status(), 201, "lease {container}/{name}");
+    }
+}
+
+/// Runs blobsync with stdin on a pseudo-terminal (so it may prompt), with `answers`
+/// already typed.
+pub fn blobsync_with_terminal(args: &[&str], answers: &str) -> Run {
+    use std::io::Write as _;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two descriptors we then own.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty");
+    // SAFETY: both descriptors were just created and are owned here.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let child = blobsync_command(args)
+        .stdin(Stdio::from(slave))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn blobsync");
+    let mut writer = std::fs::File::from(master);
+    writer.write_all(answers.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(writer);
+    out.into()
+}
+
+/// Starts blobsync in the background.
+pub fn spawn_blobsync(args: &[&str]) -> std::process::Child {
+    blobsync_command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn blobsync")
+}
+
+/// Waits up to `timeout` for `condition`.
+pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// Files under `root` (relative paths, sorted), including hidden ones.
+pub fn files(root: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
 }

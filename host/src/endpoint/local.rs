@@ -30,14 +30,17 @@ pub const PARTIAL_SUFFIX: &str = ".blobsync-partial";
 pub struct LocalEndpoint {
     root: PathBuf,
     follow_symlinks: bool,
+    clean_partials: bool,
 }
 
 impl LocalEndpoint {
-    /// A folder endpoint at `root`.
-    pub fn new(root: PathBuf, follow_symlinks: bool) -> Self {
+    /// A folder endpoint at `root`. With `clean_partials`, the listing removes temporary
+    /// files left by downloads whose process no longer runs (a crash or a kill).
+    pub fn new(root: PathBuf, follow_symlinks: bool, clean_partials: bool) -> Self {
         LocalEndpoint {
             root,
             follow_symlinks,
+            clean_partials,
         }
     }
 
@@ -118,6 +121,7 @@ fn key_order(a: &Child, b: &Child) -> std::cmp::Ordering {
 struct Walker {
     root: PathBuf,
     follow_symlinks: bool,
+    clean_partials: bool,
     side: Side,
     filters: FilterChain,
     sink: ListSink,
@@ -165,6 +169,15 @@ impl Walker {
                 continue;
             };
             if name.ends_with(PARTIAL_SUFFIX) && name.starts_with('.') {
+                if self.clean_partials && !partial_owner_alive(name) {
+                    match fs::remove_file(entry.path()) {
+                        Ok(()) => tracing::info!(
+                            "removed {} left by an interrupted download",
+                            entry.path().display()
+                        ),
+                        Err(e) => tracing::debug!("cannot remove {}: {e}", entry.path().display()),
+                    }
+                }
                 continue;
             }
             let path = format!("{rel_dir}{name}");
@@ -426,6 +439,7 @@ impl Endpoint for LocalEndpoint {
         let walker = Walker {
             root: self.root.clone(),
             follow_symlinks: self.follow_symlinks,
+            clean_partials: self.clean_partials,
             side,
             filters,
             sink,
@@ -475,6 +489,7 @@ impl Endpoint for LocalEndpoint {
         size: u64,
         _block_size: u64,
     ) -> Result<Box<dyn Writer>, EndpointError> {
+        check_local_name(path)?;
         let target = self.full_path(path);
         let writer = tokio::task::spawn_blocking(move || LocalWriter::create(target, size))
             .await
@@ -484,12 +499,72 @@ impl Endpoint for LocalEndpoint {
 
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {
         let path = self.full_path(&target.path);
+        let (size, mtime) = (target.size, target.mtime_ns);
         tokio::task::spawn_blocking(move || {
+            // Only the version that was listed is deleted.
+            let meta = fs::symlink_metadata(&path)
+                .map_err(|e| io_error(ErrorClass::Other, "cannot delete", &path, &e))?;
+            if meta.len() != size || mtime_ns(&meta) != mtime {
+                return Err(EndpointError::new(
+                    ErrorClass::Changed,
+                    format!(
+                        "{} changed since it was listed; it was not deleted",
+                        path.display()
+                    ),
+                ));
+            }
             fs::remove_file(&path)
                 .map_err(|e| io_error(ErrorClass::Other, "cannot delete", &path, &e))
         })
         .await
         .map_err(join_error)?
+    }
+}
+
+/// Refuses blob names that cannot be a path below the destination folder: empty segments,
+/// `.` and `..` (which would escape the folder), NUL, and names longer than a file system
+/// allows.
+pub fn check_local_name(path: &str) -> Result<(), EndpointError> {
+    let problem = if path.is_empty() {
+        Some("it is empty".to_string())
+    } else if path.contains('\0') {
+        Some("it contains a NUL character".to_string())
+    } else {
+        path.split('/').find_map(|segment| match segment {
+            "" => Some(
+                "it has an empty path segment (`//`, or a leading or trailing `/`)".to_string(),
+            ),
+            "." | ".." => Some(format!(
+                "it has a `{segment}` segment, which would leave the folder"
+            )),
+            s if s.len() > 255 => Some(format!(
+                "a segment is {} bytes long; file names are at most 255",
+                s.len()
+            )),
+            _ => None,
+        })
+    };
+    match problem {
+        None => Ok(()),
+        Some(why) => Err(EndpointError::new(
+            ErrorClass::Usage,
+            format!("the blob name {path:?} cannot be a local path: {why}; it was not downloaded"),
+        )),
+    }
+}
+
+/// For a temporary download file `.NAME.PID-N.blobsync-partial`: whether process PID
+/// still runs (then the file may be in use and is left alone).
+fn partial_owner_alive(name: &str) -> bool {
+    let stem = name.trim_end_matches(PARTIAL_SUFFIX);
+    let pid = stem
+        .rsplit('.')
+        .next()
+        .and_then(|s| s.split('-').next())
+        .and_then(|p| p.parse::<u32>().ok());
+    match pid {
+        Some(pid) => Path::new("/proc").join(pid.to_string()).exists(),
+        None => true,
     }
 }
 

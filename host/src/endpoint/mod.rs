@@ -269,6 +269,8 @@ pub struct DeleteTarget {
     pub path: String,
     /// The listed ETag (the delete fails if the blob changed since).
     pub etag: Option<Box<str>>,
-    /// Size, for messages and records.
+    /// Size, for messages and records (and, locally, to check the file is unchanged).
     pub size: u64,
+    /// The listed modification time (local files: the delete fails if it changed).
+    pub mtime_ns: i64,
 }

@@ -9,23 +9,41 @@ use std::path::PathBuf;
 
 use md5::{Digest, Md5};
 
+use std::sync::Arc;
+
 use crate::endpoint::Item;
 use crate::plugin::{EndpointKind, Side};
+use crate::store::{FileKey, Store, Write};
 
-/// Hashes the local side of pairs.
+/// Hashes the local side of pairs, through the MD5 cache when there is one.
 pub struct LocalHasher {
     root: PathBuf,
     local: Side,
     workers: usize,
+    cache: Option<Arc<Store>>,
+}
+
+/// The cache key of a listed local file under `root` (absolute), if it has an identity.
+pub fn file_key(root: &std::path::Path, item: &Item) -> Option<FileKey> {
+    let (dev, ino, ctime_ns) = item.identity?;
+    Some(FileKey {
+        path: root.join(&item.entry.path).to_string_lossy().into_owned(),
+        size: item.entry.size,
+        mtime_ns: item.entry.mtime_ns,
+        dev,
+        ino,
+        ctime_ns,
+    })
 }
 
 impl LocalHasher {
-    /// A hasher for files under `root`, which is the `local` side of the sync.
-    pub fn new(root: PathBuf, local: Side, workers: usize) -> Self {
+    /// A hasher for files under `root` (absolute), the `local` side of the sync.
+    pub fn new(root: PathBuf, local: Side, workers: usize, cache: Option<Arc<Store>>) -> Self {
         LocalHasher {
             root,
             local,
             workers: workers.max(1),
+            cache,
         }
     }
 
@@ -52,6 +70,43 @@ impl LocalHasher {
         if jobs.is_empty() {
             return Vec::new();
         }
+        // Served from the cache where the file is the version that was hashed.
+        let keys: Vec<Option<FileKey>> = jobs
+            .iter()
+            .map(|(_, item)| file_key(&self.root, item))
+            .collect();
+        if let Some(cache) = &self.cache {
+            let known: Vec<FileKey> = keys.iter().flatten().cloned().collect();
+            let mut cached = cache.cached_md5s(&known).into_iter();
+            let mut remaining = Vec::with_capacity(jobs.len());
+            let mut remaining_keys = Vec::with_capacity(jobs.len());
+            for ((index, item), key) in jobs.into_iter().zip(keys) {
+                let hit = if key.is_some() {
+                    cached.next().flatten()
+                } else {
+                    None
+                };
+                match hit {
+                    Some(md5) => item.entry.md5 = Some(md5.to_vec()),
+                    None => {
+                        remaining.push((index, item));
+                        remaining_keys.push(key);
+                    }
+                }
+            }
+            return self.hash_and_remember(remaining, remaining_keys);
+        }
+        self.hash_and_remember(jobs, keys)
+    }
+
+    fn hash_and_remember(
+        &self,
+        jobs: Vec<(usize, &mut Item)>,
+        keys: Vec<Option<FileKey>>,
+    ) -> Vec<(usize, String)> {
+        if jobs.is_empty() {
+            return Vec::new();
+        }
         let inputs: Vec<(PathBuf, u64, i64)> = jobs
             .iter()
             .map(|(_, item)| {
@@ -64,9 +119,14 @@ impl LocalHasher {
             .collect();
         let results = hash_in_parallel(&inputs, self.workers);
         let mut failed = Vec::new();
-        for ((index, item), result) in jobs.into_iter().zip(results) {
+        for (((index, item), result), key) in jobs.into_iter().zip(results).zip(keys) {
             match result {
-                Ok(md5) => item.entry.md5 = Some(md5.to_vec()),
+                Ok(md5) => {
+                    item.entry.md5 = Some(md5.to_vec());
+                    if let (Some(cache), Some(key)) = (&self.cache, key) {
+                        cache.write(Write::Md5(key, md5));
+                    }
+                }
                 Err(message) => failed.push((index, message)),
             }
         }

@@ -27,6 +27,7 @@ use crate::endpoint::{Endpoint, EndpointError, ErrorClass, ListSink};
 use crate::plugin::{
     EventAction, PluginError, PluginHost, PluginSet, RunStatus, Runtime, Side, Summary,
 };
+use crate::store::Store;
 
 pub use report::{OutputMode, Reporter, RunSummary, Verbosity};
 pub use stop::Stop;
@@ -95,6 +96,8 @@ pub struct SyncConfig {
     pub cache_dir: Option<PathBuf>,
     /// Threads hashing local files.
     pub hash_workers: usize,
+    /// The database (MD5 cache, job records); `None` runs without one.
+    pub database: Option<PathBuf>,
 }
 
 /// Why a run could not start or stopped; the exit code follows from the class.
@@ -125,11 +128,14 @@ pub fn endpoints(config: &SyncConfig) -> Result<EndpointPair, EndpointError> {
     let http = HttpSettings {
         concurrency: config.concurrency,
     };
-    let build = |location: &Location| -> Result<Arc<dyn Endpoint>, EndpointError> {
+    let build = |location: &Location, side: Side| -> Result<Arc<dyn Endpoint>, EndpointError> {
         Ok(match location {
-            Location::Local(path) => {
-                Arc::new(LocalEndpoint::new(path.clone(), config.follow_symlinks))
-            }
+            // The destination of a real run removes what killed downloads left behind.
+            Location::Local(path) => Arc::new(LocalEndpoint::new(
+                path.clone(),
+                config.follow_symlinks,
+                side == Side::Destination && !config.dry_run,
+            )),
             Location::Blob(blob) => {
                 let auth = resolve_auth(blob, &config.auth)?;
                 tracing::info!("authenticating to {blob} with {}", auth.describe());
@@ -138,7 +144,10 @@ pub fn endpoints(config: &SyncConfig) -> Result<EndpointPair, EndpointError> {
             }
         })
     };
-    Ok((build(&config.source)?, build(&config.destination)?))
+    Ok((
+        build(&config.source, Side::Source)?,
+        build(&config.destination, Side::Destination)?,
+    ))
 }
 
 /// Runs a sync to completion.
@@ -161,6 +170,18 @@ pub async fn run(config: SyncConfig, stop: Stop) -> Result<RunResult, RunError> 
     };
     tracing::info!("plugins: {}", plugins.describe());
 
+    let store = match config.database.clone() {
+        None => None,
+        Some(path) => match tokio::task::spawn_blocking(move || Store::open(&path)).await {
+            Ok(Ok(store)) => Some(Arc::new(store)),
+            Ok(Err(e)) => {
+                eprintln!("warning: {e}; continuing without the MD5 cache and job records");
+                None
+            }
+            Err(_) => None,
+        },
+    };
+
     let hooks = Arc::new(
         hooks::HookDispatcher::start(plugins.hooks(), stop.clone()).map_err(|e| {
             EndpointError::new(ErrorClass::Other, format!("cannot start hooks: {e}"))
@@ -180,6 +201,7 @@ pub async fn run(config: SyncConfig, stop: Stop) -> Result<RunResult, RunError> 
         destination.clone(),
         &reporter,
         &stop,
+        store.clone(),
     )
     .await;
     reporter.flush_events();
@@ -219,7 +241,93 @@ pub async fn run(config: SyncConfig, stop: Stop) -> Result<RunResult, RunError> 
     };
     let mut summary = summary;
     summary.plugin_failures += hook_failures + plugins.tolerated_failures();
+    if let Some(store) = store {
+        let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    }
     Ok(RunResult { summary, fatal })
+}
+
+/// Puts the MD5 of a file just uploaded (the listed version, which the upload verified
+/// was unchanged) or just downloaded (the new file) into the cache.
+async fn remember_md5(
+    store: &Arc<Store>,
+    root: &std::path::Path,
+    local: Side,
+    item: &crate::endpoint::Item,
+    md5: [u8; 16],
+) {
+    let key = match local {
+        Side::Source => hash::file_key(root, item),
+        Side::Destination => {
+            let path = root.join(&item.entry.path);
+            tokio::task::spawn_blocking(move || {
+                use std::os::unix::fs::MetadataExt;
+                let m = std::fs::metadata(&path).ok()?;
+                Some(crate::store::FileKey {
+                    path: path.to_string_lossy().into_owned(),
+                    size: m.len(),
+                    mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+                    dev: m.dev(),
+                    ino: m.ino(),
+                    ctime_ns: m.ctime() * 1_000_000_000 + m.ctime_nsec(),
+                })
+            })
+            .await
+            .ok()
+            .flatten()
+        }
+    };
+    if let Some(key) = key {
+        store.write(crate::store::Write::Md5(key, md5));
+    }
+}
+
+/// Asks on the terminal about each delete (`--delete-destination=prompt`), like azcopy:
+/// Yes, No, Yes for all, No for all. End of input answers No for the rest.
+fn prompt_deletes(
+    targets: Vec<crate::endpoint::DeleteTarget>,
+    described: &[String],
+) -> Vec<crate::endpoint::DeleteTarget> {
+    use std::io::{BufRead, Write};
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut all: Option<bool> = None;
+    let mut approved = Vec::new();
+    for (target, label) in targets.into_iter().zip(described) {
+        let yes = match all {
+            Some(answer) => answer,
+            None => loop {
+                eprint!("Delete {label}? [Y] Yes  [N] No  [A] Yes for all  [L] No for all: ");
+                let _ = std::io::stderr().flush();
+                let mut line = String::new();
+                match input.read_line(&mut line) {
+                    Ok(0) | Err(_) => {
+                        eprintln!();
+                        all = Some(false);
+                        break false;
+                    }
+                    Ok(_) => {}
+                }
+                match line.trim().to_ascii_lowercase().as_str() {
+                    "y" | "yes" => break true,
+                    "n" | "no" => break false,
+                    "a" => {
+                        all = Some(true);
+                        break true;
+                    }
+                    "l" => {
+                        all = Some(false);
+                        break false;
+                    }
+                    _ => eprintln!("please answer Y, N, A or L"),
+                }
+            },
+        };
+        if yes {
+            approved.push(target);
+        }
+    }
+    approved
 }
 
 /// What `execute` ends with.
@@ -234,6 +342,7 @@ async fn execute(
     destination: Arc<dyn Endpoint>,
     reporter: &Arc<Reporter>,
     stop: &Stop,
+    store: Option<Arc<Store>>,
 ) -> Executed {
     let handle = tokio::runtime::Handle::current();
     let (src_tx, src_rx) = std::sync::mpsc::sync_channel(16);
@@ -265,13 +374,19 @@ async fn execute(
         }
     };
 
+    let (local_root, local_side) = match (&config.source, &config.destination) {
+        (Location::Local(p), _) => (p.clone(), Side::Source),
+        (_, Location::Local(p)) => (p.clone(), Side::Destination),
+        _ => unreachable!("one side of a sync is local"),
+    };
+    let local_root = Arc::new(std::path::absolute(&local_root).unwrap_or(local_root));
     let hasher = plugins.comparator_info().needs_md5.then(|| {
-        let (root, side) = match (&config.source, &config.destination) {
-            (Location::Local(p), _) => (p.clone(), Side::Source),
-            (_, Location::Local(p)) => (p.clone(), Side::Destination),
-            _ => unreachable!("one side of a sync is local"),
-        };
-        hash::LocalHasher::new(root, side, config.hash_workers)
+        hash::LocalHasher::new(
+            (*local_root).clone(),
+            local_side,
+            config.hash_workers,
+            store.clone(),
+        )
     });
     let (copy_tx, mut copy_rx) = tokio::sync::mpsc::channel(4096);
     let planner = plan::Planner {
@@ -283,6 +398,7 @@ async fn execute(
         reporter: reporter.clone(),
         collect_deletes: config.delete != DeleteMode::False,
         stop: stop.clone(),
+        case: Default::default(),
     };
     let planner = tokio::task::spawn_blocking(move || planner.run());
 
@@ -332,10 +448,16 @@ async fn execute(
             budget.clone(),
         );
         let (auth_failure, stop) = (auth_failure.clone(), stop.clone());
+        let (store, local_root) = (store.clone(), local_root.clone());
         tasks.spawn(async move {
             let result = transfer::copy(&planned.item, &*src, &*dst, &opts, &budget).await;
             let (bytes, md5, error) = match result {
-                Ok(c) => (c.bytes, Some(c.md5), None),
+                Ok(c) => {
+                    if let Some(store) = &store {
+                        remember_md5(store, &local_root, local_side, &planned.item, c.md5).await;
+                    }
+                    (c.bytes, Some(c.md5), None)
+                }
                 Err(e) => {
                     if e.class == ErrorClass::Auth {
                         let mut slot = auth_failure.lock().unwrap_or_else(|p| p.into_inner());
@@ -460,6 +582,20 @@ async fn delete_phase(
         }
         return;
     }
+    let approved: Vec<crate::endpoint::DeleteTarget>;
+    let deletes = if config.delete == DeleteMode::Prompt {
+        let described: Vec<String> = deletes
+            .iter()
+            .map(|d| destination.describe_path(&d.path))
+            .collect();
+        let targets = deletes.to_vec();
+        approved = tokio::task::spawn_blocking(move || prompt_deletes(targets, &described))
+            .await
+            .unwrap_or_default();
+        &approved[..]
+    } else {
+        deletes
+    };
     let results = futures::stream::iter(deletes)
         .take_while(|_| std::future::ready(!stop.is_stopped()))
         .map(|d| async move { (d, destination.delete(d).await) })

@@ -155,6 +155,7 @@ pub struct Planner {
     pub(crate) reporter: Arc<Reporter>,
     pub(crate) collect_deletes: bool,
     pub(crate) stop: Stop,
+    pub(crate) case: CaseTracker,
 }
 
 /// A pair waiting for the comparator.
@@ -266,6 +267,7 @@ impl Planner {
                                 path: item.entry.path,
                                 etag: item.etag,
                                 size: item.entry.size,
+                                mtime_ns: item.entry.mtime_ns,
                             });
                         }
                         Ok(())
@@ -330,7 +332,7 @@ impl Planner {
         }
     }
 
-    fn count_listed(&self, side: Side, item: &Item) {
+    fn count_listed(&mut self, side: Side, item: &Item) {
         let stats = &self.reporter.stats;
         match side {
             Side::Source => {
@@ -338,6 +340,15 @@ impl Planner {
                 stats
                     .bytes_enumerated
                     .fetch_add(item.entry.size, Ordering::Relaxed);
+                if let Some((a, b)) = self.case.check(&item.entry.path) {
+                    self.case.collisions += 1;
+                    if self.case.collisions <= MAX_CASE_WARNINGS {
+                        self.reporter.warning(&format!(
+                            "{b:?} and {a:?} differ only in letter case; they would collide on a \
+                             case-insensitive file system (Windows, macOS)"
+                        ));
+                    }
+                }
             }
             Side::Destination => {
                 stats.destination_files.fetch_add(1, Ordering::Relaxed);
@@ -421,6 +432,64 @@ impl Planner {
     }
 }
 
+/// Case-collision warnings printed before they are only counted.
+const MAX_CASE_WARNINGS: u64 = 20;
+/// Names remembered per directory level; larger directories are not checked further.
+const MAX_CASE_NAMES: usize = 200_000;
+
+/// Finds source paths that differ only in letter case. Names that can collide share a
+/// parent directory, and a sorted listing visits each directory's entries contiguously,
+/// so only the directories on the current path are remembered.
+#[derive(Default)]
+pub struct CaseTracker {
+    /// For each level of the current path: the directory (`a/b/`) and its children seen so
+    /// far, lower-cased → as listed (directories with a trailing `/`).
+    stack: Vec<(String, std::collections::HashMap<String, String>)>,
+    /// Collisions found.
+    pub collisions: u64,
+}
+
+impl CaseTracker {
+    /// Records `path`; returns the earlier path it collides with, and `path` itself.
+    pub fn check(&mut self, path: &str) -> Option<(String, String)> {
+        let mut start = 0;
+        let mut level = 0;
+        loop {
+            let end = path[start..].find('/').map(|i| start + i);
+            let dir = &path[..start];
+            let name = match end {
+                Some(e) => &path[start..=e],
+                None => &path[start..],
+            };
+            if self.stack.get(level).is_some_and(|(d, _)| d != dir) {
+                self.stack.truncate(level);
+            }
+            if self.stack.len() == level {
+                self.stack.push((dir.to_string(), Default::default()));
+            }
+            let names = &mut self.stack[level].1;
+            let lower = name.to_lowercase();
+            match names.get(&lower) {
+                Some(seen) if seen != name => {
+                    return Some((format!("{dir}{seen}"), format!("{dir}{name}")));
+                }
+                Some(_) => {}
+                None if names.len() < MAX_CASE_NAMES => {
+                    names.insert(lower, name.to_string());
+                }
+                None => {}
+            }
+            match end {
+                Some(e) => {
+                    start = e + 1;
+                    level += 1;
+                }
+                None => return None,
+            }
+        }
+    }
+}
+
 fn empty_entry() -> crate::plugin::Entry {
     crate::plugin::Entry {
         path: String::new(),
@@ -441,5 +510,35 @@ fn side_name(side: Side) -> &'static str {
     match side {
         Side::Source => "source",
         Side::Destination => "destination",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_collisions_are_found_in_the_same_directory_only() {
+        let mut t = CaseTracker::default();
+        for p in ["Docs/a.txt", "Docs/b.txt", "README", "docs/c.txt"] {
+            let hit = t.check(p);
+            if p == "docs/c.txt" {
+                assert_eq!(hit, Some(("Docs/".into(), "docs/".into())));
+            } else {
+                assert_eq!(hit, None, "{p}");
+            }
+        }
+        let mut t = CaseTracker::default();
+        assert_eq!(t.check("a/File.txt"), None);
+        assert_eq!(t.check("a/b/x"), None);
+        assert_eq!(
+            t.check("a/file.txt"),
+            Some(("a/File.txt".into(), "a/file.txt".into()))
+        );
+        assert_eq!(
+            t.check("b/file.txt"),
+            None,
+            "other directories are independent"
+        );
     }
 }

@@ -46,6 +46,47 @@ pub struct TransferOptions {
     pub check_md5: CheckMd5,
     /// Uploads: store the MD5 as Content-MD5.
     pub put_md5: bool,
+    /// `--cap-mbps`: the bandwidth shared by all transfers.
+    pub rate: Option<Arc<RateLimiter>>,
+}
+
+/// A token bucket over bytes, shared by every transfer of a run (`--cap-mbps`). It holds
+/// at most one second of tokens, so a pause is never followed by a burst above the cap.
+#[derive(Debug)]
+pub struct RateLimiter {
+    bytes_per_second: f64,
+    state: tokio::sync::Mutex<(f64, tokio::time::Instant)>,
+}
+
+impl RateLimiter {
+    /// A limit of `megabits` per second (10^6 bit/s, as azcopy's `--cap-mbps`).
+    pub fn new(megabits: f64) -> Self {
+        let bytes_per_second = megabits * 1_000_000.0 / 8.0;
+        RateLimiter {
+            bytes_per_second,
+            state: tokio::sync::Mutex::new((bytes_per_second, tokio::time::Instant::now())),
+        }
+    }
+
+    /// Waits until `bytes` may be sent.
+    pub async fn take(&self, bytes: u64) {
+        let wait = {
+            let mut state = self.state.lock().await;
+            let now = tokio::time::Instant::now();
+            let elapsed = now.duration_since(state.1).as_secs_f64();
+            state.0 = (state.0 + elapsed * self.bytes_per_second).min(self.bytes_per_second);
+            state.1 = now;
+            state.0 -= bytes as f64;
+            if state.0 < 0.0 {
+                -state.0 / self.bytes_per_second
+            } else {
+                0.0
+            }
+        };
+        if wait > 0.0 {
+            tokio::time::sleep(std::time::Duration::from_secs_f64(wait)).await;
+        }
+    }
 }
 
 /// The block size for a file: the configured one, doubled until the file fits in the
@@ -148,7 +189,11 @@ pub async fn copy(
         .map_ok(|(index, offset, data, permit)| {
             md5.update(&data);
             let writer = &writer;
+            let rate = options.rate.as_deref();
             async move {
+                if let Some(rate) = rate {
+                    rate.take(data.len() as u64).await;
+                }
                 writer.write_block(index, offset, data).await?;
                 drop(permit);
                 Ok::<_, EndpointError>(())

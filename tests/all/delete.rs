@@ -1,0 +1,204 @@
+//! `--delete-destination`: after the copies, never for filtered paths, never after a
+//! listing error, bounded by `--max-delete`, interactive only on a terminal.
+
+use std::os::unix::ffi::OsStrExt;
+
+use blobsync_tests::*;
+
+fn setup(container: &str, extra_remote: &[&str]) -> tempfile::TempDir {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    blobs.create_container(container);
+    for name in extra_remote {
+        blobs.put(container, name, b"only at the destination", &[]);
+    }
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "keep/a.txt", b"a");
+    write(src.path(), "keep/b.txt", b"b");
+    src
+}
+
+#[test]
+fn upload_deletes_blobs_missing_at_the_source_but_not_filtered_ones() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("updelete");
+    let src = setup(&container, &["gone.txt", "old/dir/x.txt", "scratch.tmp"]);
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--delete-destination=true",
+        "--exclude-pattern",
+        "*.tmp",
+        "-v",
+    ])
+    .ok();
+    assert_eq!(run.count("Copied:"), 2);
+    assert_eq!(run.count("Deleted:"), 2);
+    assert!(
+        run.stdout.contains("delete: gone.txt (not at the source)"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        blobs.names(&container),
+        ["keep/a.txt", "keep/b.txt", "scratch.tmp"],
+        "the excluded blob stays"
+    );
+}
+
+#[test]
+fn download_deletes_local_files_missing_at_the_source() {
+    let az = azurite();
+    let container = unique_container("dldelete");
+    let src = setup(&container, &[]);
+    blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    let dst = tempfile::tempdir().unwrap();
+    write(dst.path(), "stale/file.txt", b"stale");
+    write(dst.path(), "keep/a.txt", b"old a");
+    let run = blobsync(&[
+        "sync",
+        &az.url(&container),
+        s(dst.path()),
+        "--delete-destination",
+    ])
+    .ok();
+    assert_eq!(run.count("Deleted:"), 1);
+    assert_eq!(files(dst.path()), ["keep/a.txt", "keep/b.txt"]);
+}
+
+#[test]
+fn max_delete_refuses_and_says_so() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("maxdelete");
+    let src = setup(&container, &["x1", "x2", "x3"]);
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--delete-destination=true",
+        "--max-delete",
+        "2",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("3 entries would be deleted, more than --max-delete 2; nothing was deleted"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        blobs.names(&container),
+        ["keep/a.txt", "keep/b.txt", "x1", "x2", "x3"],
+        "copies happened, deletes did not"
+    );
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--delete-destination=true",
+        "--max-delete",
+        "3",
+    ])
+    .ok();
+    assert_eq!(run.count("Deleted:"), 3);
+}
+
+#[test]
+fn a_listing_error_disables_deletes() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("listerr");
+    let src = setup(&container, &["remote-only.txt"]);
+    // A name that is not UTF-8 cannot be listed as a blob name: a listing error.
+    let bad = std::ffi::OsStr::from_bytes(b"bad-\xff-name.txt");
+    std::fs::write(src.path().join(bad), b"x").unwrap();
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--delete-destination=true",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("not valid UTF-8"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("nothing was deleted because some paths could not be listed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        blobs
+            .names(&container)
+            .contains(&"remote-only.txt".to_string())
+    );
+}
+
+#[test]
+fn a_failed_delete_counts_as_a_failure() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("faildelete");
+    let src = setup(&container, &["leased.txt", "free.txt"]);
+    blobs.lease(&container, "leased.txt");
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--delete-destination=true",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.count("Deleted:"), 1);
+    assert_eq!(run.count("Failed:"), 1);
+    assert!(run.stderr.contains("leased.txt"), "{}", run.stderr);
+}
+
+#[test]
+fn prompt_without_a_terminal_is_a_usage_error() {
+    let az = azurite();
+    let container = unique_container("prompt-notty");
+    let src = setup(&container, &["x"]);
+    let started = std::time::Instant::now();
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--delete-destination=prompt",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("needs a terminal"), "{}", run.stderr);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "never waits on stdin"
+    );
+}
+
+#[test]
+fn prompt_on_a_terminal_asks_per_file() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("prompt-tty");
+    let src = setup(&container, &["p1", "p2", "p3", "p4"]);
+    // No for p1, yes for p2, then "yes for all" for the rest.
+    let run = blobsync_with_terminal(
+        &[
+            "sync",
+            s(src.path()),
+            &az.url(&container),
+            "--delete-destination=prompt",
+        ],
+        "n\ny\na\n",
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stderr
+            .matches("[Y] Yes  [N] No  [A] Yes for all  [L] No for all")
+            .count(),
+        3,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(blobs.names(&container), ["keep/a.txt", "keep/b.txt", "p1"]);
+}

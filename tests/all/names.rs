@@ -1,0 +1,111 @@
+//! Awkward names in both directions, symbolic links, and case-only collisions.
+
+use blobsync_tests::*;
+
+#[test]
+fn awkward_and_very_long_names_round_trip_both_ways() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("names");
+    let src = tempfile::tempdir().unwrap();
+    let long_dir = vec!["segment-".repeat(20); 5].join("/");
+    let names = [
+        "spaces in name.txt".to_string(),
+        "percent %25 %zz.txt".to_string(),
+        "hash #1 and plus + sign.txt".to_string(),
+        "quotes 'single' \"double\".txt".to_string(),
+        "ünïcødé/日本語/emoji 🚀.md".to_string(),
+        "semi;colon,comma=equals&amp.txt".to_string(),
+        format!("{long_dir}/{}.bin", "n".repeat(200)),
+    ];
+    assert!(names[6].len() > 1000, "{}", names[6].len());
+    for (i, n) in names.iter().enumerate() {
+        write(src.path(), n, format!("content {i}").as_bytes());
+    }
+    blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    let mut expected = names.to_vec();
+    expected.sort();
+    assert_eq!(blobs.names(&container), expected);
+    for n in &names {
+        assert_eq!(
+            blobs.get(&container, n),
+            std::fs::read(src.path().join(n)).unwrap(),
+            "{n}"
+        );
+    }
+    let dst = tempfile::tempdir().unwrap();
+    blobsync(&["sync", &az.url(&container), s(dst.path())]).ok();
+    assert_eq!(files(dst.path()), files(src.path()));
+    let run = blobsync(&["sync", s(dst.path()), &az.url(&container)]).ok();
+    assert_eq!(run.count("Copied:"), 0);
+}
+
+#[test]
+fn symbolic_links_are_skipped_and_counted_or_followed_with_loop_detection() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("links");
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "real/file.txt", b"real");
+    std::os::unix::fs::symlink(
+        src.path().join("real/file.txt"),
+        src.path().join("link-to-file.txt"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(src.path().join("real"), src.path().join("link-to-dir")).unwrap();
+    std::os::unix::fs::symlink(src.path(), src.path().join("real/loop")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/target", src.path().join("dangling")).unwrap();
+
+    let run = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(run.count("Symbolic links skipped:"), 4);
+    assert_eq!(blobs.names(&container), ["real/file.txt"]);
+
+    let container2 = unique_container("links-follow");
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container2),
+        "--follow-symlinks",
+    ]);
+    assert_eq!(run.code, 1, "the dangling link is an error: {}", run.stderr);
+    assert!(
+        run.stderr.contains("broken symbolic link"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        blobs.names(&container2),
+        ["link-to-dir/file.txt", "link-to-file.txt", "real/file.txt"],
+        "links followed once; loops cut"
+    );
+    assert!(
+        run.count("Symbolic links skipped:") >= 1,
+        "the loops are skipped: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn case_only_collisions_are_warned_about() {
+    let az = azurite();
+    let container = unique_container("case");
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "Docs/Readme.md", b"1");
+    write(src.path(), "docs/README.md", b"2");
+    write(src.path(), "Photo.JPG", b"3");
+    write(src.path(), "photo.jpg", b"4");
+    let run = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(run.count("Copied:"), 4, "both are synced");
+    assert!(
+        run.stderr
+            .contains("\"docs/\" and \"Docs/\" differ only in letter case"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("\"photo.jpg\" and \"Photo.JPG\" differ only in letter case"),
+        "{}",
+        run.stderr
+    );
+}

@@ -1,0 +1,120 @@
+//! Files that change while they upload, and processes killed mid-transfer: nothing partial
+//! is ever visible, and the next run converges.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use blobsync_tests::*;
+
+#[test]
+fn a_file_that_changes_while_uploading_fails_and_uploads_next_time() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("changing");
+    let src = tempfile::tempdir().unwrap();
+    let path = write(src.path(), "growing.log", &bytes(5, 4 * 1024 * 1024));
+    write(src.path(), "stable.txt", b"stable");
+    // 8 Mbit/s: about four seconds for the 4 MiB file, in 1 MiB blocks.
+    let child = spawn_blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--cap-mbps",
+        "8",
+        "--block-size-mb",
+        "1",
+    ]);
+    std::thread::sleep(Duration::from_millis(1500));
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap()
+        .write_all(b"appended while uploading\n")
+        .unwrap();
+    let run: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("growing.log") && run.stderr.contains("changed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        blobs.names(&container),
+        ["stable.txt"],
+        "the changed file is not half-uploaded"
+    );
+    let run = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(run.count("Copied:"), 1);
+    assert_eq!(
+        blobs.get(&container, "growing.log"),
+        std::fs::read(&path).unwrap()
+    );
+}
+
+#[test]
+fn a_killed_upload_leaves_no_partial_blob_and_the_next_run_completes() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("killup");
+    let src = tempfile::tempdir().unwrap();
+    let data = bytes(9, 6 * 1024 * 1024);
+    write(src.path(), "big.bin", &data);
+    let mut child = spawn_blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--cap-mbps",
+        "8",
+        "--block-size-mb",
+        "1",
+    ]);
+    assert!(
+        wait_for(Duration::from_secs(20), || blobs
+            .container_exists(&container)),
+        "the upload started"
+    );
+    std::thread::sleep(Duration::from_millis(2000));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        blobs.names(&container).is_empty(),
+        "staged blocks are not a blob"
+    );
+    blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    let listed = blobs.list(&container);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].md5, md5_hex(&data));
+}
+
+#[test]
+fn cap_mbps_limits_the_bandwidth() {
+    let az = azurite();
+    let container = unique_container("cap");
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "two-mib.bin", &bytes(1, 2 * 1024 * 1024));
+    let started = std::time::Instant::now();
+    // 2 MiB at 8 Mbit/s (1 MB/s, with one second of burst) needs at least one second.
+    blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--cap-mbps",
+        "8",
+        "--block-size-mb",
+        "1",
+    ])
+    .ok();
+    assert!(
+        started.elapsed() >= Duration::from_millis(1000),
+        "{:?}",
+        started.elapsed()
+    );
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--cap-mbps",
+        "0",
+    ]);
+    assert_eq!(run.code, 2);
+}
