@@ -144,6 +144,22 @@ pub struct SyncArgs {
     /// How to authenticate to the blob side.
     #[arg(long, value_enum, default_value = "auto")]
     pub auth: AuthMode,
+    /// Use the managed identity of the Azure resource blobsync runs on.
+    #[arg(long)]
+    pub identity: bool,
+    /// A user-assigned managed identity, by client id.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["identity_object_id", "identity_resource_id"])]
+    pub identity_client_id: Option<String>,
+    /// A user-assigned managed identity, by object id.
+    #[arg(long, value_name = "ID", conflicts_with = "identity_resource_id")]
+    pub identity_object_id: Option<String>,
+    /// A user-assigned managed identity, by resource id.
+    #[arg(long, value_name = "ID")]
+    pub identity_resource_id: Option<String>,
+    /// More host suffixes that may receive Entra ID tokens (`;`-separated), besides Azure
+    /// Storage's own and loopback.
+    #[arg(long, value_name = "SUFFIXES")]
+    pub trusted_microsoft_suffixes: Option<String>,
     /// Storage account key (Shared Key).
     #[arg(
         long,
@@ -377,13 +393,35 @@ pub fn sync_config(args: &SyncArgs) -> Result<SyncConfig, UsageError> {
     let connection_string = std::env::var("AZURE_STORAGE_CONNECTION_STRING")
         .ok()
         .filter(|s| !s.is_empty());
+    let mut entra = crate::auth::EntraOptions::from_env();
+    entra.managed_identity |= args.identity;
+    if let Some(id) = &args.identity_client_id {
+        entra.identity = Some(azure_identity::UserAssignedId::ClientId(id.clone()));
+    } else if let Some(id) = &args.identity_object_id {
+        entra.identity = Some(azure_identity::UserAssignedId::ObjectId(id.clone()));
+    } else if let Some(id) = &args.identity_resource_id {
+        entra.identity = Some(azure_identity::UserAssignedId::ResourceId(id.clone()));
+    }
+    if let Some(suffixes) = &args.trusted_microsoft_suffixes {
+        entra.trusted_suffixes = suffixes
+            .split(';')
+            .filter(|s| !s.trim().is_empty())
+            .map(String::from)
+            .collect();
+    }
+    let auth_mode = if args.identity && args.auth == AuthMode::Auto {
+        AuthMode::ManagedIdentity
+    } else {
+        args.auth
+    };
     Ok(SyncConfig {
         source,
         destination,
         auth: AuthOptions {
-            mode: args.auth,
+            mode: auth_mode,
             account_key: args.account_key.clone().filter(|k| !k.is_empty()),
             connection_string,
+            entra,
         },
         plugins,
         delete: args.delete_destination,

@@ -1,6 +1,7 @@
 //! Integration tests against a real Azurite, one module per feature. Each test uses its
 //! own container in a shared Azurite started on a free loopback port.
 
+mod auth;
 mod compare_md5;
 mod delete;
 mod download;

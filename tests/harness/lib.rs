@@ -79,8 +79,15 @@ pub fn azurite_binary() -> PathBuf {
     p
 }
 
+pub mod entra;
+
 /// Starts an Azurite with `args` on a free port; it is killed when the test process exits.
 pub fn start_azurite(extra: &[&str]) -> Azurite {
+    start_azurite_with(extra, false)
+}
+
+/// Starts an Azurite; with `https`, readiness is checked by connecting only.
+pub fn start_azurite_with(extra: &[&str], https: bool) -> Azurite {
     let binary = azurite_binary();
     for _ in 0..5 {
         let port = free_port();
@@ -142,7 +149,14 @@ pub fn start_azurite(extra: &[&str]) -> Azurite {
             .expect("spawn thread reports")
             .expect("start azurite");
         let azurite = Azurite { port };
-        if wait_ready(&azurite) {
+        let ready = if https {
+            wait_for(Duration::from_secs(30), || {
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            })
+        } else {
+            wait_ready(&azurite)
+        };
+        if ready {
             return azurite;
         }
     }

@@ -137,9 +137,9 @@ pub fn endpoints(config: &SyncConfig) -> Result<EndpointPair, EndpointError> {
                 side == Side::Destination && !config.dry_run,
             )),
             Location::Blob(blob) => {
-                let auth = resolve_auth(blob, &config.auth)?;
-                tracing::info!("authenticating to {blob} with {}", auth.describe());
                 let transport = crate::endpoint::azure::transport(&http)?;
+                let auth = resolve_auth(blob, &config.auth, &transport)?;
+                tracing::info!("authenticating to {blob} with {}", auth.describe());
                 Arc::new(AzureEndpoint::new(blob.clone(), auth, transport)?)
             }
         })

@@ -1,0 +1,279 @@
+//! Every authentication mode, end to end. Entra ID runs against an Azurite serving HTTPS
+//! with OAuth and a local token endpoint; no secret ever appears in the output.
+
+use blobsync_tests::entra::*;
+use blobsync_tests::*;
+
+fn tree() -> tempfile::TempDir {
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "a.txt", b"alpha");
+    write(src.path(), "b/c.txt", b"charlie");
+    src
+}
+
+/// A blobsync command that trusts the test CA and talks to the local authority.
+fn entra_command(args: &[&str]) -> std::process::Command {
+    let mut cmd = blobsync_command(args);
+    cmd.env("SSL_CERT_FILE", &tls().ca_pem)
+        .env("AZURE_AUTHORITY_HOST", token_server().authority())
+        .env_remove("AZURE_CLIENT_ID")
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+        .env_remove("IDENTITY_ENDPOINT")
+        .env_remove("IDENTITY_HEADER")
+        .env_remove("MSI_ENDPOINT")
+        .env_remove("AZCOPY_AUTO_LOGIN_TYPE")
+        .env_remove("AZCOPY_SPA_APPLICATION_ID")
+        .env_remove("AZCOPY_SPA_CLIENT_SECRET")
+        .env_remove("AZCOPY_TENANT_ID");
+    cmd
+}
+
+fn run(cmd: &mut std::process::Command) -> Run {
+    cmd.output().unwrap().into()
+}
+
+/// Checks the container holds the tree by downloading it over HTTPS with the account key
+/// (a different authentication path from the one under test).
+fn assert_uploaded(container: &str, src: &std::path::Path) {
+    let dst = tempfile::tempdir().unwrap();
+    let out = run(entra_command(&[
+        "sync",
+        &https_url(container),
+        s(dst.path()),
+        "--auth",
+        "key",
+    ])
+    .env("AZURE_STORAGE_KEY", KEY));
+    let out = out.ok();
+    assert_eq!(out.count("Copied:"), 2);
+    assert_eq!(files(dst.path()), files(src));
+}
+
+#[test]
+fn client_secret_with_azure_and_azcopy_variable_names() {
+    let src = tree();
+    let container = unique_container("spn");
+    let out = run(entra_command(&[
+        "sync",
+        s(src.path()),
+        &https_url(&container),
+        "--auth",
+        "client-secret",
+        "--log-level",
+        "debug",
+    ])
+    .env("AZURE_TENANT_ID", TENANT)
+    .env("AZURE_CLIENT_ID", CLIENT_ID)
+    .env("AZURE_CLIENT_SECRET", CLIENT_SECRET));
+    let out = out.ok();
+    assert_eq!(out.count("Copied:"), 2);
+    assert!(
+        !out.stdout.contains(CLIENT_SECRET) && !out.stderr.contains(CLIENT_SECRET),
+        "the secret leaked"
+    );
+    assert!(
+        token_server()
+            .requests()
+            .iter()
+            .any(|r| r.contains(&format!("/{TENANT}/oauth2/v2.0/token"))
+                && r.contains("grant_type=client_credentials")
+                && r.contains(CLIENT_ID)),
+        "{:?}",
+        token_server().requests()
+    );
+    assert_uploaded(&container, src.path());
+
+    // azcopy's names, chosen by AZCOPY_AUTO_LOGIN_TYPE without --auth.
+    let container = unique_container("spn-azcopy");
+    let out = run(
+        entra_command(&["sync", s(src.path()), &https_url(&container)])
+            .env("AZCOPY_AUTO_LOGIN_TYPE", "SPN")
+            .env("AZCOPY_TENANT_ID", TENANT)
+            .env("AZCOPY_SPA_APPLICATION_ID", CLIENT_ID)
+            .env("AZCOPY_SPA_CLIENT_SECRET", CLIENT_SECRET),
+    );
+    assert_eq!(out.ok().count("Copied:"), 2);
+}
+
+#[test]
+fn a_rejected_client_secret_is_an_authentication_error() {
+    let src = tree();
+    let out = run(entra_command(&[
+        "sync",
+        s(src.path()),
+        &https_url(&unique_container("badspn")),
+        "--auth",
+        "client-secret",
+    ])
+    .env("AZURE_TENANT_ID", TENANT)
+    .env("AZURE_CLIENT_ID", CLIENT_ID)
+    .env("AZURE_CLIENT_SECRET", "wrong-secret-value"));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Invalid client secret") || out.stderr.contains("401"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("wrong-secret-value"));
+    let out = run(&mut entra_command(&[
+        "sync",
+        s(src.path()),
+        &https_url(&unique_container("nospn")),
+        "--auth",
+        "client-secret",
+    ]));
+    assert_eq!(out.code, 3);
+    assert!(out.stderr.contains("AZURE_TENANT_ID"), "{}", out.stderr);
+}
+
+#[test]
+fn workload_identity() {
+    let src = tree();
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "federated-service-account-token").unwrap();
+    let container = unique_container("workload");
+    let out = run(entra_command(&[
+        "sync",
+        s(src.path()),
+        &https_url(&container),
+        "--auth",
+        "workload-identity",
+    ])
+    .env("AZURE_TENANT_ID", TENANT)
+    .env("AZURE_CLIENT_ID", CLIENT_ID)
+    .env("AZURE_FEDERATED_TOKEN_FILE", &token_file));
+    assert_eq!(out.ok().count("Copied:"), 2);
+    assert!(
+        token_server()
+            .requests()
+            .iter()
+            .any(|r| r.contains("client_assertion=federated-service-account-token")),
+        "{:?}",
+        token_server().requests()
+    );
+    assert_uploaded(&container, src.path());
+}
+
+#[test]
+fn managed_identity_system_and_user_assigned() {
+    let src = tree();
+    let container = unique_container("msi");
+    let out = run(
+        entra_command(&["sync", s(src.path()), &https_url(&container), "--identity"])
+            .env("IDENTITY_ENDPOINT", token_server().identity_endpoint())
+            .env("IDENTITY_HEADER", IDENTITY_HEADER),
+    );
+    assert_eq!(out.ok().count("Copied:"), 2);
+    assert_uploaded(&container, src.path());
+
+    let container = unique_container("msi-user");
+    let out = run(entra_command(&[
+        "sync",
+        s(src.path()),
+        &https_url(&container),
+        "--identity-client-id",
+        "user-assigned-id-42",
+        "--auth",
+        "managed-identity",
+    ])
+    .env("IDENTITY_ENDPOINT", token_server().identity_endpoint())
+    .env("IDENTITY_HEADER", IDENTITY_HEADER));
+    assert_eq!(out.ok().count("Copied:"), 2);
+    assert!(
+        token_server().requests().iter().any(|r| r.starts_with("GET /msi/token") && r.contains("client_id=user-assigned-id-42")),
+        "{:?}",
+        token_server().requests()
+    );
+}
+
+#[test]
+fn azure_cli() {
+    let src = tree();
+    let container = unique_container("azcli");
+    let bin = fake_azure_cli();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = run(entra_command(&[
+        "sync",
+        s(src.path()),
+        &https_url(&container),
+        "--auth",
+        "azure-cli",
+    ])
+    .env("PATH", path));
+    assert_eq!(out.ok().count("Copied:"), 2);
+    assert_uploaded(&container, src.path());
+}
+
+#[test]
+fn tokens_go_only_to_trusted_https_hosts() {
+    let src = tree();
+    let out = run(&mut entra_command(&[
+        "sync",
+        s(src.path()),
+        "https://acct.blob.example.com/cont",
+        "--auth",
+        "azure-cli",
+    ]));
+    assert_eq!(out.code, 3);
+    assert!(
+        out.stderr
+            .contains("refusing to send an Entra ID token to acct.blob.example.com"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&mut entra_command(&[
+        "sync",
+        s(src.path()),
+        &azurite().url("cont"),
+        "--auth",
+        "client-secret",
+    ]));
+    assert_eq!(out.code, 3);
+    assert!(
+        out.stderr.contains("only sent over HTTPS"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_untrusted_certificate_is_refused() {
+    let src = tree();
+    let mut cmd = entra_command(&[
+        "sync",
+        s(src.path()),
+        &https_url(&unique_container("notrust")),
+        "--auth",
+        "key",
+    ]);
+    cmd.env_remove("SSL_CERT_FILE")
+        .env("AZURE_STORAGE_KEY", KEY);
+    let out = run(&mut cmd);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_connection_string_account_key_is_used() {
+    let az = azurite();
+    let src = tree();
+    let container = unique_container("connstr");
+    let out = run(
+        blobsync_command(&["sync", s(src.path()), &az.url(&container), "--auth", "key"]).env(
+            "AZURE_STORAGE_CONNECTION_STRING",
+            format!("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={KEY}"),
+        ),
+    );
+    assert_eq!(out.ok().count("Copied:"), 2);
+}
