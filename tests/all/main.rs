@@ -8,6 +8,7 @@ mod download;
 mod dry_run;
 mod examples;
 mod filters;
+mod interop;
 mod names;
 mod plugins;
 mod resilience;
