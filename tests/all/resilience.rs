@@ -12,19 +12,23 @@ fn a_file_that_changes_while_uploading_fails_and_uploads_next_time() {
     let blobs = Blobs::new(az);
     let container = unique_container("changing");
     let src = tempfile::tempdir().unwrap();
-    let path = write(src.path(), "growing.log", &bytes(5, 4 * 1024 * 1024));
+    let path = write(src.path(), "growing.log", &bytes(5, 12 * 1024 * 1024));
     write(src.path(), "stable.txt", b"stable");
-    // 8 Mbit/s: about four seconds for the 4 MiB file, in 1 MiB blocks.
+    // 16 Mbit/s: about six seconds for the 12 MiB file in 1 MiB blocks. With 8 MiB of
+    // buffers, reading cannot run more than 8 blocks ahead of the upload, so the file is
+    // still being read when it changes.
     let child = spawn_blobsync(&[
         "sync",
         s(src.path()),
         &az.url(&container),
         "--cap-mbps",
-        "8",
+        "16",
         "--block-size-mb",
         "1",
+        "--buffer-mb",
+        "8",
     ]);
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(1000));
     std::fs::OpenOptions::new()
         .append(true)
         .open(&path)

@@ -454,23 +454,15 @@ impl Endpoint for LocalEndpoint {
     }
 
     async fn open_reader(&self, item: &Item) -> Result<Box<dyn Reader>, EndpointError> {
-        let path = self.full_path(&item.entry.path);
-        let (size, mtime) = (item.entry.size, item.entry.mtime_ns);
-        let reader = tokio::task::spawn_blocking(move || -> Result<LocalReader, EndpointError> {
-            let file = File::open(&path)
-                .map_err(|e| io_error(ErrorClass::Other, "cannot open", &path, &e))?;
-            let reader = LocalReader {
-                file: Arc::new(file),
-                path,
-                size,
-                mtime,
-            };
-            reader.check("since it was listed")?;
-            Ok(reader)
-        })
-        .await
-        .map_err(join_error)??;
-        Ok(Box::new(reader))
+        // No I/O here: the first read opens the file and checks it is the listed version,
+        // so a small file costs one trip to the blocking pool.
+        Ok(Box::new(LocalReader {
+            file: Arc::new(std::sync::Mutex::new(None)),
+            path: Arc::new(self.full_path(&item.entry.path)),
+            size: item.entry.size,
+            mtime: item.entry.mtime_ns,
+            verified_at_end: Arc::new(AtomicBool::new(false)),
+        }))
     }
 
     async fn prepare_for_writes(&self) -> Result<(), EndpointError> {
@@ -487,14 +479,14 @@ impl Endpoint for LocalEndpoint {
         &self,
         path: &str,
         size: u64,
-        _block_size: u64,
+        block_size: u64,
     ) -> Result<Box<dyn Writer>, EndpointError> {
         check_local_name(path)?;
-        let target = self.full_path(path);
-        let writer = tokio::task::spawn_blocking(move || LocalWriter::create(target, size))
-            .await
-            .map_err(join_error)??;
-        Ok(Box::new(writer))
+        Ok(Box::new(LocalWriter::new(
+            self.full_path(path),
+            size,
+            block_size,
+        )))
     }
 
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {
@@ -576,40 +568,63 @@ fn join_error(e: tokio::task::JoinError) -> EndpointError {
 }
 
 struct LocalReader {
-    file: Arc<File>,
-    path: PathBuf,
+    file: Arc<std::sync::Mutex<Option<Arc<File>>>>,
+    path: Arc<PathBuf>,
     size: u64,
     mtime: i64,
+    /// Set when the read of the last block already confirmed the file is unchanged.
+    verified_at_end: Arc<AtomicBool>,
 }
 
-impl LocalReader {
-    fn check(&self, when: &str) -> Result<(), EndpointError> {
-        let meta = self
-            .file
-            .metadata()
-            .map_err(|e| io_error(ErrorClass::Other, "cannot stat", &self.path, &e))?;
-        if meta.len() != self.size || mtime_ns(&meta) != self.mtime {
-            return Err(EndpointError::new(
-                ErrorClass::Changed,
-                format!(
-                    "{} changed {when} (size {} → {}); it was not copied and will be picked up \
-                     by the next run",
-                    self.path.display(),
-                    self.size,
-                    meta.len()
-                ),
-            ));
-        }
-        Ok(())
+/// Fails with [`ErrorClass::Changed`] unless `file` still has the listed size and time.
+fn check_unchanged(
+    file: &File,
+    path: &Path,
+    size: u64,
+    mtime: i64,
+    when: &str,
+) -> Result<(), EndpointError> {
+    let meta = file
+        .metadata()
+        .map_err(|e| io_error(ErrorClass::Other, "cannot stat", path, &e))?;
+    if meta.len() != size || mtime_ns(&meta) != mtime {
+        return Err(EndpointError::new(
+            ErrorClass::Changed,
+            format!(
+                "{} changed {when} (size {size} → {}); it was not copied and will be picked up \
+                 by the next run",
+                path.display(),
+                meta.len()
+            ),
+        ));
     }
+    Ok(())
 }
 
 #[async_trait::async_trait]
 impl Reader for LocalReader {
     async fn read(&self, offset: u64, len: usize) -> Result<Bytes, EndpointError> {
-        let file = self.file.clone();
-        let path = self.path.clone();
+        let (slot, path, verified) = (
+            self.file.clone(),
+            self.path.clone(),
+            self.verified_at_end.clone(),
+        );
+        let (size, mtime) = (self.size, self.mtime);
         tokio::task::spawn_blocking(move || {
+            let file = {
+                let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+                match &*slot {
+                    Some(f) => f.clone(),
+                    None => {
+                        let f = File::open(&*path)
+                            .map_err(|e| io_error(ErrorClass::Other, "cannot open", &path, &e))?;
+                        check_unchanged(&f, &path, size, mtime, "since it was listed")?;
+                        let f = Arc::new(f);
+                        *slot = Some(f.clone());
+                        f
+                    }
+                }
+            };
             let mut buf = vec![0u8; len];
             file.read_exact_at(&mut buf, offset).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::UnexpectedEof {
@@ -621,6 +636,10 @@ impl Reader for LocalReader {
                     io_error(ErrorClass::Other, "cannot read", &path, &e)
                 }
             })?;
+            if offset + len as u64 >= size {
+                check_unchanged(&file, &path, size, mtime, "while it was being read")?;
+                verified.store(true, Ordering::Relaxed);
+            }
             Ok(Bytes::from(buf))
         })
         .await
@@ -628,74 +647,132 @@ impl Reader for LocalReader {
     }
 
     async fn finish(&self) -> Result<(), EndpointError> {
-        self.check("while it was being read")
+        if self.verified_at_end.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let file = self.file.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match file {
+            Some(f) => check_unchanged(
+                &f,
+                &self.path,
+                self.size,
+                self.mtime,
+                "while it was being read",
+            ),
+            None => Ok(()),
+        }
     }
 }
 
 static PARTIAL_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A download in progress: a hidden temporary file beside the target.
+/// An open temporary download file and its path.
+type TempFile = (Arc<File>, PathBuf);
+
+/// A download in progress: a hidden temporary file beside the target, renamed over it
+/// on commit. A single-block file is written, synced and renamed in one blocking call at
+/// commit; a larger one is created on its first block and written block by block.
 struct LocalWriter {
-    file: Arc<File>,
-    tmp: PathBuf,
     target: PathBuf,
-    done: AtomicBool,
+    size: u64,
+    single: bool,
+    pending: std::sync::Mutex<Option<Bytes>>,
+    file: Arc<std::sync::Mutex<Option<TempFile>>>,
+    done: Arc<AtomicBool>,
 }
 
 impl LocalWriter {
-    fn create(target: PathBuf, size: u64) -> Result<LocalWriter, EndpointError> {
-        let parent = target.parent().unwrap_or(Path::new("."));
-        if let Err(e) = fs::create_dir_all(parent) {
-            let message = if e.kind() == std::io::ErrorKind::AlreadyExists
-                || e.kind() == std::io::ErrorKind::NotADirectory
-            {
-                format!(
-                    "cannot create folder {}: a file with that name is in the way",
-                    parent.display()
-                )
-            } else {
-                format!("cannot create folder {}: {e}", parent.display())
-            };
-            return Err(EndpointError::new(ErrorClass::Usage, message));
+    fn new(target: PathBuf, size: u64, block_size: u64) -> LocalWriter {
+        LocalWriter {
+            target,
+            size,
+            single: size <= block_size,
+            pending: std::sync::Mutex::new(None),
+            file: Arc::new(std::sync::Mutex::new(None)),
+            done: Arc::new(AtomicBool::new(false)),
         }
-        if target.is_dir() {
-            return Err(EndpointError::new(
-                ErrorClass::Usage,
-                format!(
-                    "{} is a folder; a file of the same name cannot be written",
-                    target.display()
-                ),
-            ));
+    }
+}
+
+/// Creates the temporary file for `target`, creating missing parent folders only when the
+/// first attempt says they are missing.
+fn create_temp(target: &Path, size: u64) -> Result<(File, PathBuf), EndpointError> {
+    let parent = target.parent().unwrap_or(Path::new("."));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = parent.join(format!(
+        ".{name}.{}-{}{PARTIAL_SUFFIX}",
+        std::process::id(),
+        PARTIAL_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let open = || File::options().write(true).create_new(true).open(&tmp);
+    let in_the_way = || {
+        EndpointError::new(
+            ErrorClass::Usage,
+            format!(
+                "cannot create folder {}: a file with that name is in the way",
+                parent.display()
+            ),
+        )
+    };
+    let file = match open() {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Err(e) = fs::create_dir_all(parent) {
+                return Err(match e.kind() {
+                    std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotADirectory => {
+                        in_the_way()
+                    }
+                    _ => EndpointError::new(
+                        ErrorClass::Other,
+                        format!("cannot create folder {}: {e}", parent.display()),
+                    ),
+                });
+            }
+            open().map_err(|e| io_error(ErrorClass::Other, "cannot create", &tmp, &e))?
         }
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let tmp = parent.join(format!(
-            ".{name}.{}-{}{PARTIAL_SUFFIX}",
-            std::process::id(),
-            PARTIAL_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let file = File::options()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| io_error(ErrorClass::Other, "cannot create", &tmp, &e))?;
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return Err(in_the_way()),
+        Err(e) => return Err(io_error(ErrorClass::Other, "cannot create", &tmp, &e)),
+    };
+    if size > 0 {
         file.set_len(size)
             .map_err(|e| io_error(ErrorClass::Other, "cannot size", &tmp, &e))?;
-        Ok(LocalWriter {
-            file: Arc::new(file),
-            tmp,
-            target,
-            done: AtomicBool::new(false),
-        })
     }
+    Ok((file, tmp))
+}
+
+/// Gives the file the source's time, syncs it and renames it over the target.
+fn finish_file(file: &File, tmp: &Path, target: &Path, mtime_ns: i64) -> Result<(), EndpointError> {
+    let mtime = if mtime_ns >= 0 {
+        SystemTime::UNIX_EPOCH + Duration::from_nanos(mtime_ns as u64)
+    } else {
+        SystemTime::UNIX_EPOCH - Duration::from_nanos(mtime_ns.unsigned_abs())
+    };
+    file.set_times(FileTimes::new().set_modified(mtime))
+        .map_err(|e| io_error(ErrorClass::Other, "cannot set the time of", tmp, &e))?;
+    file.sync_all()
+        .map_err(|e| io_error(ErrorClass::Other, "cannot sync", tmp, &e))?;
+    if target.is_dir() {
+        return Err(EndpointError::new(
+            ErrorClass::Usage,
+            format!(
+                "{} is a folder; a file of the same name cannot be written",
+                target.display()
+            ),
+        ));
+    }
+    fs::rename(tmp, target)
+        .map_err(|e| io_error(ErrorClass::Other, "cannot rename into", target, &e))
 }
 
 impl Drop for LocalWriter {
     fn drop(&mut self) {
-        if !self.done.load(Ordering::Relaxed) {
-            let _ = fs::remove_file(&self.tmp);
+        if !self.done.load(Ordering::Relaxed)
+            && let Some((_, tmp)) = self.file.lock().unwrap_or_else(|e| e.into_inner()).take()
+        {
+            let _ = fs::remove_file(tmp);
         }
     }
 }
@@ -708,9 +785,21 @@ impl Writer for LocalWriter {
         offset: u64,
         data: Bytes,
     ) -> Result<(), EndpointError> {
-        let file = self.file.clone();
-        let tmp = self.tmp.clone();
+        if self.single {
+            *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(data);
+            return Ok(());
+        }
+        let (slot, target, size) = (self.file.clone(), self.target.clone(), self.size);
         tokio::task::spawn_blocking(move || {
+            let (file, tmp) = {
+                let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+                if slot.is_none() {
+                    let (f, t) = create_temp(&target, size)?;
+                    *slot = Some((Arc::new(f), t));
+                }
+                let (f, t) = slot.as_ref().expect("created above");
+                (f.clone(), t.clone())
+            };
             file.write_all_at(&data, offset)
                 .map_err(|e| io_error(ErrorClass::Other, "cannot write", &tmp, &e))
         })
@@ -720,21 +809,23 @@ impl Writer for LocalWriter {
 
     async fn commit(self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError> {
         tokio::task::spawn_blocking(move || {
-            let mtime = if info.mtime_ns >= 0 {
-                SystemTime::UNIX_EPOCH + Duration::from_nanos(info.mtime_ns as u64)
-            } else {
-                SystemTime::UNIX_EPOCH - Duration::from_nanos(info.mtime_ns.unsigned_abs())
-            };
-            self.file
-                .set_times(FileTimes::new().set_modified(mtime))
-                .map_err(|e| {
-                    io_error(ErrorClass::Other, "cannot set the time of", &self.tmp, &e)
-                })?;
-            self.file
-                .sync_all()
-                .map_err(|e| io_error(ErrorClass::Other, "cannot sync", &self.tmp, &e))?;
-            fs::rename(&self.tmp, &self.target)
-                .map_err(|e| io_error(ErrorClass::Other, "cannot rename into", &self.target, &e))?;
+            let mut slot = self.file.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.is_none() {
+                // A single block (or an empty file): create, write and finish at once.
+                let (f, t) = create_temp(&self.target, 0)?;
+                *slot = Some((Arc::new(f), t));
+                let data = self
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
+                if let (Some(data), Some((f, t))) = (data, slot.as_ref()) {
+                    f.write_all_at(&data, 0)
+                        .map_err(|e| io_error(ErrorClass::Other, "cannot write", t, &e))?;
+                }
+            }
+            let (file, tmp) = slot.as_ref().expect("created above");
+            finish_file(file, tmp, &self.target, info.mtime_ns)?;
             self.done.store(true, Ordering::Relaxed);
             Ok(())
         })

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Listing memory at scale: peak RSS of a dry run over MILLION_FILES (default 1,000,000)
+# local files against an empty container, for blobsync and (MILLION_AZCOPY=1) azcopy.
+# Reports bytes per file = (peak RSS - peak RSS of the same command on an empty folder) / N.
+#   BENCH_AZ_PORT=10100 bench/million.sh
+set -euo pipefail
+H=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$H/.." && pwd)
+LAB=${BENCH_LAB:-$HOME/.cache/blobsync-bench}
+N=${MILLION_FILES:-1000000}
+DIRS=1000
+TREE="$LAB/work/million-$N"
+EMPTY="$LAB/work/million-empty"
+BLOBSYNC=${BENCH_BLOBSYNC:-$ROOT/target/release/blobsync}
+AZCOPY=${BENCH_AZCOPY:-$LAB/node_modules/@azure-tools/azcopy-linux/dist/bin/azcopy_linux_amd64}
+export BENCH_AZ_PORT=${BENCH_AZ_PORT:-10000}
+
+if [ ! -f "$TREE/.complete" ]; then
+  echo "creating $N empty files in $DIRS folders under $TREE …"
+  rm -rf "$TREE"
+  python3 - "$TREE" "$N" "$DIRS" <<'PY'
+import os, sys
+root, n, dirs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+per = n // dirs
+for d in range(dirs):
+    p = os.path.join(root, f"dir-{d:04d}")
+    os.makedirs(p)
+    for f in range(per):
+        os.close(os.open(os.path.join(p, f"file-{f:06d}.dat"), os.O_CREAT | os.O_WRONLY, 0o644))
+PY
+  touch "$TREE/.complete"
+fi
+mkdir -p "$EMPTY"
+
+started=0
+if ! "$H/azurite.sh" status >/dev/null 2>&1; then "$H/azurite.sh" start; started=1; fi
+trap '[ $started = 1 ] && "$H/azurite.sh" stop' EXIT
+python3 "$H/azblob.py" mk million >/dev/null
+URL=$(python3 "$H/azblob.py" url million)
+
+peak_kib() {  # peak RSS (KiB) and wall seconds of a command, output discarded
+  local log; log=$(mktemp)
+  sleep 1000000 | /usr/bin/time -v "$@" >/dev/null 2>"$log" || true
+  local rss wall; rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log")
+  rm -f "$log"; echo "$rss $wall"
+}
+
+report() {  # name, command on the tree, command on the empty folder
+  local name=$1; shift
+  read -r base _ <<<"$(peak_kib "${@//__TREE__/$EMPTY}")"
+  read -r peak wall <<<"$(peak_kib "${@//__TREE__/$TREE}")"
+  local per=$(( (peak - base) * 1024 / N ))
+  printf '%-10s files=%d  peak RSS %d MiB (empty folder: %d MiB)  %d bytes/file  wall %s\n' \
+    "$name" "$N" $((peak / 1024)) $((base / 1024)) "$per" "$wall"
+}
+
+state=$(mktemp -d)
+export BLOBSYNC_DATA_DIR="$state/data" BLOBSYNC_CACHE_DIR="$state/cache"
+report blobsync "$BLOBSYNC" sync __TREE__ "$URL" --dry-run --quiet
+if [ "${MILLION_AZCOPY:-0}" = 1 ]; then
+  export AZCOPY_LOG_LOCATION="$state/azlogs" AZCOPY_JOB_PLAN_LOCATION="$state/azplans" AZCOPY_DISABLE_SYSLOG=true
+  report azcopy "$AZCOPY" sync __TREE__ "$URL" --from-to=LocalBlob --dry-run
+fi
+rm -rf "$state"
