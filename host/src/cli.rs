@@ -36,6 +36,47 @@ pub enum Command {
     /// Build and inspect plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Show and clean the records of past runs.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), generated from the command-line definition.
+    Man,
+}
+
+/// `blobsync jobs …`.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List recent runs, newest first.
+    List {
+        /// How many.
+        #[arg(long, default_value = "20")]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output_type: OutputType,
+    },
+    /// Show one run and its items.
+    Show {
+        /// The job id, or a unique prefix of it.
+        id: String,
+        /// Which items to list.
+        #[arg(long, value_enum, default_value = "All", ignore_case = true)]
+        with_status: crate::jobs::StatusFilter,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        output_type: OutputType,
+    },
+    /// Remove finished runs (all of them, or those older than an age such as 30d).
+    Clean {
+        /// Only runs that started longer ago than this (`30d`, `12h`, `90m`).
+        #[arg(long, value_name = "AGE")]
+        older_than: Option<String>,
+    },
 }
 
 /// `blobsync plugin …`.
@@ -198,6 +239,20 @@ pub struct SyncArgs {
     #[arg(long, value_enum)]
     pub from_to: Option<FromTo>,
 
+    /// Which items the job record keeps: all (each skip too), changes, or none.
+    #[arg(long, value_enum, default_value = "all")]
+    pub job_items: crate::jobs::ItemRecords,
+
+    /// Keep running: sync again whenever the local source changes (local → blob only).
+    #[arg(long)]
+    pub watch: bool,
+    /// Watch mode: wait this long after the last change before syncing (milliseconds).
+    #[arg(long, default_value = "1000", value_name = "MS", requires = "watch")]
+    pub watch_debounce_ms: u64,
+    /// Watch mode: also sync everything this often, in case a change was missed.
+    #[arg(long, default_value = "1h", value_name = "AGE", requires = "watch")]
+    pub watch_rescan: String,
+
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub output_type: OutputType,
@@ -333,8 +388,8 @@ pub fn plugin_set(args: &SyncArgs) -> Result<PluginSet, UsageError> {
     })
 }
 
-/// Validates `blobsync sync` flags into a [`SyncConfig`].
-pub fn sync_config(args: &SyncArgs) -> Result<SyncConfig, UsageError> {
+/// Validates `blobsync sync` flags into a [`SyncConfig`] for the job `job`.
+pub fn sync_config(args: &SyncArgs, job: crate::sync::JobMeta) -> Result<SyncConfig, UsageError> {
     let source = parse_location(&args.source)?;
     let destination = parse_location(&args.destination)?;
     let from_to = match (&source, &destination) {
@@ -385,6 +440,28 @@ pub fn sync_config(args: &SyncArgs) -> Result<SyncConfig, UsageError> {
         return Err(usage(
             "--cap-mbps must be a positive number of megabits per second",
         ));
+    }
+    if args.watch
+        && !matches!(
+            (&source, &destination),
+            (Location::Local(_), Location::Blob(_))
+        )
+    {
+        return Err(usage(
+            "--watch syncs a local folder to a container; the source must be the local folder",
+        ));
+    }
+    if args.watch && args.dry_run {
+        return Err(usage("--watch and --dry-run cannot be combined"));
+    }
+    if args.watch && args.delete_destination == DeleteMode::Prompt {
+        return Err(usage(
+            "--watch cannot ask before deleting; use --delete-destination=true with --max-delete",
+        ));
+    }
+    if args.watch {
+        crate::jobs::parse_age(&args.watch_rescan)
+            .map_err(|e| usage(format!("--watch-rescan: {e}")))?;
     }
     if args.buffer_mb < 8 {
         return Err(usage("--buffer-mb must be at least 8"));
@@ -457,6 +534,13 @@ pub fn sync_config(args: &SyncArgs) -> Result<SyncConfig, UsageError> {
             .unwrap_or(2)
             .max(2),
         database: crate::store::default_path(),
+        job,
+        job_items: args.job_items,
+        progress: {
+            use std::io::IsTerminal;
+            std::io::stderr().is_terminal() && !args.watch
+        },
+        scope: None,
     })
 }
 

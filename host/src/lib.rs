@@ -10,6 +10,8 @@
 pub mod auth;
 pub mod cli;
 pub mod endpoint;
+pub mod jobs;
+pub mod logging;
 pub mod plugin;
 pub mod store;
 pub mod sync;

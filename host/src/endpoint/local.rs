@@ -123,6 +123,8 @@ struct Walker {
     follow_symlinks: bool,
     clean_partials: bool,
     side: Side,
+    /// Only this relative path and what is below it ("" for everything).
+    scope: String,
     filters: FilterChain,
     sink: ListSink,
 }
@@ -332,6 +334,9 @@ impl Walker {
                 ),
             ));
         }
+        if !self.scope.is_empty() {
+            return self.walk_scope(root_meta);
+        }
         let root_children = match self.read_dir("") {
             Ok(c) => c,
             Err(e) if e.class == ErrorClass::Plugin => return Err(e),
@@ -342,9 +347,46 @@ impl Walker {
                 ));
             }
         };
+        self.walk_children(root_children, vec![(root_meta.dev(), root_meta.ino())])
+    }
+
+    /// Lists one path and what is below it: a directory is walked, a file is one entry,
+    /// and a path that no longer exists lists nothing (so its blobs become deletions).
+    fn walk_scope(&mut self, root_meta: fs::Metadata) -> Result<(), EndpointError> {
+        let scope = self.scope.clone();
+        let (parent, name) = match scope.rsplit_once('/') {
+            Some((p, n)) => (format!("{p}/"), n.to_string()),
+            None => (String::new(), scope.clone()),
+        };
+        let abs = self.root.join(&scope);
+        let Ok(meta) = fs::symlink_metadata(&abs) else {
+            return Ok(());
+        };
+        let is_dir = meta.is_dir() || (self.follow_symlinks && abs.is_dir());
+        if is_dir {
+            let children = self.read_dir(&format!("{scope}/"))?;
+            return self.walk_children(
+                children,
+                vec![(root_meta.dev(), root_meta.ino()), (meta.dev(), meta.ino())],
+            );
+        }
+        // A single file: read its directory for the entry (and the filters' verdict).
+        let children = self.read_dir(&parent)?;
+        let own = children
+            .into_iter()
+            .filter(|c| c.key().0 == format!("{parent}{name}"))
+            .collect();
+        self.walk_children(own, vec![(root_meta.dev(), root_meta.ino())])
+    }
+
+    fn walk_children(
+        &mut self,
+        children: Vec<Child>,
+        ancestors: Vec<(u64, u64)>,
+    ) -> Result<(), EndpointError> {
         let mut stack = vec![Frame {
-            children: root_children.into_iter(),
-            ancestors: vec![(root_meta.dev(), root_meta.ino())],
+            children: children.into_iter(),
+            ancestors,
         }];
         while let Some(frame) = stack.last_mut() {
             let Some(child) = frame.children.next() else {
@@ -432,6 +474,7 @@ impl Endpoint for LocalEndpoint {
     fn start_listing(
         self: Arc<Self>,
         side: Side,
+        scope: &str,
         filters: FilterChain,
         sink: ListSink,
         _runtime: tokio::runtime::Handle,
@@ -441,6 +484,7 @@ impl Endpoint for LocalEndpoint {
             follow_symlinks: self.follow_symlinks,
             clean_partials: self.clean_partials,
             side,
+            scope: scope.trim_matches('/').to_string(),
             filters,
             sink,
         };

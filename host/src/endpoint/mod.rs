@@ -233,10 +233,13 @@ pub trait Endpoint: Send + Sync + 'static {
     fn describe_path(&self, path: &str) -> String;
 
     /// Lists the endpoint on a new thread, in path byte order, applying `filters` (which
-    /// may prune directories) and sending batches to `sink`.
+    /// may prune directories) and sending batches to `sink`. A non-empty `scope` limits
+    /// the listing to that relative path and what is below it (watch mode); the caller
+    /// has checked that no directory above it is excluded.
     fn start_listing(
         self: Arc<Self>,
         side: Side,
+        scope: &str,
         filters: FilterChain,
         sink: ListSink,
         runtime: tokio::runtime::Handle,

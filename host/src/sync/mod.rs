@@ -10,6 +10,7 @@ pub mod plan;
 pub mod report;
 pub mod stop;
 pub mod transfer;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -98,6 +99,14 @@ pub struct SyncConfig {
     pub hash_workers: usize,
     /// The database (MD5 cache, job records); `None` runs without one.
     pub database: Option<PathBuf>,
+    /// The job's identity.
+    pub job: JobMeta,
+    /// Which items are recorded.
+    pub job_items: crate::jobs::ItemRecords,
+    /// Show a progress line (on a terminal).
+    pub progress: bool,
+    /// Only this relative path and what is below it (watch mode); `None` for everything.
+    pub scope: Option<String>,
 }
 
 /// Why a run could not start or stopped; the exit code follows from the class.
@@ -116,8 +125,21 @@ pub enum RunError {
 pub struct RunResult {
     /// The totals.
     pub summary: RunSummary,
-    /// The error that stopped the run early, if any.
+    /// The error that stopped the run early, or kept it from starting.
     pub fatal: Option<EndpointError>,
+    /// The job record's id, if the run was recorded.
+    pub job_id: Option<String>,
+}
+
+/// The identity of a run, for its job record and log.
+#[derive(Debug, Clone, Default)]
+pub struct JobMeta {
+    /// The job id.
+    pub id: String,
+    /// The command line, secrets redacted.
+    pub command: String,
+    /// The job's log file.
+    pub log_path: Option<PathBuf>,
 }
 
 /// The source and destination endpoints.
@@ -150,9 +172,78 @@ pub fn endpoints(config: &SyncConfig) -> Result<EndpointPair, EndpointError> {
     ))
 }
 
-/// Runs a sync to completion.
-pub async fn run(config: SyncConfig, stop: Stop) -> Result<RunResult, RunError> {
-    let (source, destination) = endpoints(&config)?;
+/// Runs a sync to completion. Every run is recorded as a job (when the database can be
+/// opened), including runs that could not start.
+pub async fn run(config: SyncConfig, stop: Stop) -> RunResult {
+    let store = match config.database.clone() {
+        None => None,
+        Some(path) => match tokio::task::spawn_blocking(move || Store::open(&path)).await {
+            Ok(Ok(store)) => Some(Arc::new(store)),
+            Ok(Err(e)) => {
+                eprintln!("warning: {e}; continuing without the MD5 cache and job records");
+                None
+            }
+            Err(_) => None,
+        },
+    };
+    let job = store.as_ref().map(|s| {
+        let start = crate::jobs::JobStart {
+            id: config.job.id.clone(),
+            command: config.job.command.clone(),
+            source: config.source.display(),
+            destination: config.destination.display(),
+            dry_run: config.dry_run,
+            log_path: config
+                .job
+                .log_path
+                .as_ref()
+                .map(|p| p.display().to_string()),
+        };
+        Arc::new(crate::jobs::JobRecorder::start(
+            s.clone(),
+            &start,
+            config.job_items,
+        ))
+    });
+    let result = match run_job(&config, &stop, store.clone(), job.clone()).await {
+        Ok(result) => result,
+        Err(e) => {
+            // The run could not start: record it as failed, with zeros.
+            let class = match &e {
+                RunError::Plugin(_) => ErrorClass::Usage,
+                RunError::Endpoint(e) => e.class,
+            };
+            let summary =
+                Reporter::new(config.output, config.verbosity, None).summary(RunStatus::Failed);
+            RunResult {
+                summary,
+                fatal: Some(EndpointError::new(class, e.to_string())),
+                job_id: None,
+            }
+        }
+    };
+    if let Some(job) = &job {
+        let error = result.fatal.as_ref().map(|f| f.message.clone());
+        let job = job.clone();
+        let summary = result.summary.clone();
+        let _ = tokio::task::spawn_blocking(move || job.finish(&summary, error.as_deref())).await;
+    }
+    if let Some(store) = store {
+        let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    }
+    RunResult {
+        job_id: job.map(|j| j.id().to_string()),
+        ..result
+    }
+}
+
+async fn run_job(
+    config: &SyncConfig,
+    stop: &Stop,
+    store: Option<Arc<Store>>,
+    job: Option<Arc<crate::jobs::JobRecorder>>,
+) -> Result<RunResult, RunError> {
+    let (source, destination) = endpoints(config)?;
 
     let plugins = {
         let cache = config.cache_dir.clone();
@@ -170,47 +261,69 @@ pub async fn run(config: SyncConfig, stop: Stop) -> Result<RunResult, RunError> 
     };
     tracing::info!("plugins: {}", plugins.describe());
 
-    let store = match config.database.clone() {
-        None => None,
-        Some(path) => match tokio::task::spawn_blocking(move || Store::open(&path)).await {
-            Ok(Ok(store)) => Some(Arc::new(store)),
-            Ok(Err(e)) => {
-                eprintln!("warning: {e}; continuing without the MD5 cache and job records");
-                None
-            }
-            Err(_) => None,
-        },
-    };
-
     let hooks = Arc::new(
         hooks::HookDispatcher::start(plugins.hooks(), stop.clone()).map_err(|e| {
             EndpointError::new(ErrorClass::Other, format!("cannot start hooks: {e}"))
         })?,
     );
     let has_hooks = !plugins.hooks().is_empty();
-    let reporter = Arc::new(Reporter::new(
-        config.output,
-        config.verbosity,
-        has_hooks.then(|| Box::new(hooks.clone()) as Box<dyn report::EventSink>),
-    ));
+    let reporter = Arc::new(
+        Reporter::new(
+            config.output,
+            config.verbosity,
+            has_hooks.then(|| Box::new(hooks.clone()) as Box<dyn report::EventSink>),
+        )
+        .with_job(job.clone())
+        .with_progress(config.progress),
+    );
+    reporter.start(
+        &config.source.display(),
+        &config.destination.display(),
+        config.dry_run,
+    );
+    // The progress line (terminal) or progress objects (JSON), until the run ends.
+    let ticker = {
+        let reporter = reporter.clone();
+        let every = match config.output {
+            OutputMode::Json => Duration::from_secs(2),
+            OutputMode::Text => Duration::from_millis(250),
+        };
+        let wanted = config.progress || config.output == OutputMode::Json;
+        tokio::spawn(async move {
+            if !wanted {
+                return;
+            }
+            let mut interval = tokio::time::interval(every);
+            interval.tick().await;
+            loop {
+                interval.tick().await;
+                reporter.tick();
+            }
+        })
+    };
 
     let outcome = execute(
-        &config,
+        config,
         &plugins,
         source.clone(),
         destination.clone(),
         &reporter,
-        &stop,
+        stop,
         store.clone(),
     )
     .await;
+    ticker.abort();
+    reporter.finish_progress();
     reporter.flush_events();
 
     let fatal = outcome.fatal;
     let summary_status = if fatal.is_some() {
         RunStatus::Failed
-    } else if stop.is_stopped() {
+    } else if stop.is_interrupted() {
         RunStatus::Cancelled
+    } else if stop.is_stopped() {
+        // A fail-closed hook stopped the run.
+        RunStatus::Failed
     } else if reporter.stats.failed.load(Ordering::Relaxed) > 0 {
         RunStatus::CompletedWithErrors
     } else {
@@ -218,7 +331,7 @@ pub async fn run(config: SyncConfig, stop: Stop) -> Result<RunResult, RunError> 
     };
     let summary = reporter.summary(summary_status);
     let hook_summary = Summary {
-        job_id: String::new(),
+        job_id: job.as_ref().map(|j| j.id().to_string()).unwrap_or_default(),
         source: config.source.display(),
         destination: config.destination.display(),
         dry_run: config.dry_run,
@@ -241,10 +354,19 @@ pub async fn run(config: SyncConfig, stop: Stop) -> Result<RunResult, RunError> 
     };
     let mut summary = summary;
     summary.plugin_failures += hook_failures + plugins.tolerated_failures();
-    if let Some(store) = store {
-        let _ = tokio::task::spawn_blocking(move || store.close()).await;
-    }
-    Ok(RunResult { summary, fatal })
+    let fatal = fatal.or_else(|| {
+        (summary_status == RunStatus::Failed).then(|| {
+            EndpointError::new(
+                ErrorClass::Plugin,
+                "a fail-closed hook failed; the run was stopped",
+            )
+        })
+    });
+    Ok(RunResult {
+        summary,
+        fatal,
+        job_id: None,
+    })
 }
 
 /// Puts the MD5 of a file just uploaded (the listed version, which the upload verified
@@ -330,6 +452,33 @@ fn prompt_deletes(
     approved
 }
 
+/// True if a filter excludes a directory above `scope`, or `scope` itself taken as a
+/// directory (a scoped listing starts inside it, so these verdicts are asked for here).
+fn scope_excluded(plugins: &PluginHost, scope: &str) -> Result<bool, PluginError> {
+    if !plugins.has_filters() {
+        return Ok(false);
+    }
+    let dirs: Vec<crate::plugin::Entry> = scope
+        .match_indices('/')
+        .map(|(i, _)| &scope[..i])
+        .chain(std::iter::once(scope))
+        .map(|dir| crate::plugin::Entry {
+            path: dir.to_string(),
+            size: 0,
+            mtime_ns: 0,
+            md5: None,
+            is_dir: true,
+            endpoint: crate::plugin::EndpointKind::Local,
+            metadata: Vec::new(),
+        })
+        .collect();
+    let verdicts = plugins.filter_chain().apply(Side::Source, &dirs)?;
+    Ok(verdicts.iter().any(Option::is_some))
+}
+
+/// How long transfers in flight may take to finish after an interrupt.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
 /// What `execute` ends with.
 struct Executed {
     fatal: Option<EndpointError>,
@@ -344,18 +493,35 @@ async fn execute(
     stop: &Stop,
     store: Option<Arc<Store>>,
 ) -> Executed {
+    let scope = config.scope.as_deref().unwrap_or("").trim_matches('/');
+    if !scope.is_empty() {
+        match scope_excluded(plugins, scope) {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::debug!("{scope} is excluded by a filter; nothing to sync");
+                return Executed { fatal: None };
+            }
+            Err(e) => {
+                return Executed {
+                    fatal: Some(e.into()),
+                };
+            }
+        }
+    }
     let handle = tokio::runtime::Handle::current();
     let (src_tx, src_rx) = std::sync::mpsc::sync_channel(16);
     let (dst_tx, dst_rx) = std::sync::mpsc::sync_channel(16);
     let listing = (|| -> std::io::Result<_> {
         let a = source.clone().start_listing(
             Side::Source,
+            scope,
             plugins.filter_chain(),
             ListSink::new(src_tx),
             handle.clone(),
         )?;
         let b = destination.clone().start_listing(
             Side::Destination,
+            scope,
             plugins.filter_chain(),
             ListSink::new(dst_tx),
             handle.clone(),
@@ -486,8 +652,30 @@ async fn execute(
             drop(permit);
         });
     }
-    // Stop the planner if transfers stopped first, then wait for everything.
+    // Stop the planner if transfers stopped first, then wait for everything. After a stop,
+    // transfers in flight get a few seconds to finish; the rest are cancelled, which
+    // discards their partial writes (temporary files, uncommitted blocks).
     drop(copy_rx);
+    if stop.is_stopped() {
+        let grace = tokio::time::sleep(STOP_GRACE);
+        tokio::pin!(grace);
+        loop {
+            tokio::select! {
+                next = tasks.join_next() => if next.is_none() { break },
+                _ = &mut grace => {
+                    if !tasks.is_empty() {
+                        reporter.warning(&format!(
+                            "stopping {} transfers still in flight; nothing partial is left behind",
+                            tasks.len()
+                        ));
+                    }
+                    tasks.abort_all();
+                    while tasks.join_next().await.is_some() {}
+                    break;
+                }
+            }
+        }
+    }
     while tasks.join_next().await.is_some() {}
     let outcome = planner.await.unwrap_or_else(|_| plan::PlanOutcome {
         fatal: Some(EndpointError::new(

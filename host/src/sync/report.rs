@@ -5,6 +5,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::jobs::{ItemStatus, JobRecorder};
 use crate::plugin::{Event, EventAction, Outcome, RunStatus};
 
 /// Run counters, updated from every stage.
@@ -83,7 +88,8 @@ pub trait EventSink: Send + Sync {
     fn deliver(&self, events: Vec<Event>);
 }
 
-/// Prints and counts what a run does, and forwards events to hooks.
+/// Prints and counts what a run does, records it in the job, and forwards events to
+/// hooks.
 pub struct Reporter {
     /// The counters.
     pub stats: Stats,
@@ -92,6 +98,8 @@ pub struct Reporter {
     started: Instant,
     pending: Mutex<Vec<Event>>,
     sink: Option<Box<dyn EventSink>>,
+    job: Option<Arc<JobRecorder>>,
+    progress: Option<ProgressBar>,
 }
 
 /// Events per hook batch.
@@ -107,7 +115,28 @@ impl Reporter {
             started: Instant::now(),
             pending: Mutex::new(Vec::new()),
             sink,
+            job: None,
+            progress: None,
         }
+    }
+
+    /// Records items in `job`.
+    pub fn with_job(mut self, job: Option<Arc<JobRecorder>>) -> Self {
+        self.job = job;
+        self
+    }
+
+    /// Shows a progress line on the terminal (text output to a terminal only).
+    pub fn with_progress(mut self, show: bool) -> Self {
+        if show && self.mode == OutputMode::Text && self.verbosity != Verbosity::Quiet {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            self.progress = Some(bar);
+        }
+        self
     }
 
     /// Time since the run started.
@@ -115,9 +144,83 @@ impl Reporter {
         self.started.elapsed()
     }
 
+    /// Prints without tearing the progress line.
+    fn print(&self, f: impl FnOnce()) {
+        match &self.progress {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
     fn json_line(&self, value: serde_json::Value) {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{value}");
+    }
+
+    /// Refreshes the progress line, or prints a JSON progress object.
+    pub fn tick(&self) {
+        let s = &self.stats;
+        let (src, dst) = (
+            Stats::get(&s.source_files),
+            Stats::get(&s.destination_files),
+        );
+        let (copied, bytes, failed) = (
+            Stats::get(&s.copied),
+            Stats::get(&s.bytes_copied),
+            Stats::get(&s.failed),
+        );
+        let secs = self.elapsed().as_secs_f64().max(0.001);
+        match (&self.progress, self.mode) {
+            (Some(bar), _) => {
+                bar.set_message(format!(
+                    "scanned {src} source / {dst} destination · copied {copied} ({}, {}/s) · {} up to date · {failed} failed",
+                    human_bytes(bytes),
+                    human_bytes((bytes as f64 / secs) as u64),
+                    Stats::get(&s.up_to_date),
+                ));
+                bar.tick();
+            }
+            (None, OutputMode::Json) => self.json_line(serde_json::json!({
+                "type": "progress",
+                "job": self.job_id(),
+                "source_files": src,
+                "destination_files": dst,
+                "up_to_date": Stats::get(&s.up_to_date),
+                "copied": copied,
+                "bytes_copied": bytes,
+                "deleted": Stats::get(&s.deleted),
+                "failed": failed,
+                "elapsed_ms": self.elapsed().as_millis() as u64,
+            })),
+            (None, OutputMode::Text) => {}
+        }
+    }
+
+    /// Removes the progress line (before the summary).
+    pub fn finish_progress(&self) {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn job_id(&self) -> Option<&str> {
+        self.job.as_deref().map(JobRecorder::id)
+    }
+
+    /// Announces the run (JSON output only).
+    pub fn start(&self, source: &str, destination: &str, dry_run: bool) {
+        if self.mode == OutputMode::Json {
+            self.json_line(serde_json::json!({
+                "type": "start",
+                "schema": JSON_SCHEMA_VERSION,
+                "version": env!("CARGO_PKG_VERSION"),
+                "job": self.job_id(),
+                "source": source,
+                "destination": destination,
+                "dry_run": dry_run,
+                "time_ms": crate::jobs::now_ms(),
+            }));
+        }
     }
 
     /// An item was copied, deleted or failed.
@@ -142,14 +245,29 @@ impl Reporter {
             EventAction::Download => "download",
             EventAction::Delete => "delete",
         };
+        if let Some(job) = &self.job {
+            let status = if failed {
+                ItemStatus::Failed
+            } else {
+                ItemStatus::Success
+            };
+            job.item(
+                &report.path,
+                verb,
+                status,
+                report.bytes,
+                &report.reason,
+                report.error.as_deref(),
+            );
+        }
         match self.mode {
-            OutputMode::Text => {
+            OutputMode::Text => self.print(|| {
                 if let Some(error) = &report.error {
                     eprintln!("error: {verb} {}: {error}", report.path);
                 } else if self.verbosity >= Verbosity::Verbose {
                     println!("{verb}: {} ({})", report.path, report.reason);
                 }
-            }
+            }),
             OutputMode::Json => {
                 if failed || self.verbosity >= Verbosity::Verbose {
                     self.json_line(serde_json::json!({
@@ -166,7 +284,7 @@ impl Reporter {
         if failed {
             tracing::warn!(path = %report.path, "{verb} failed: {}", report.error.as_deref().unwrap_or(""));
         } else {
-            tracing::debug!(path = %report.path, "{verb}: {}", report.reason);
+            tracing::info!(path = %report.path, bytes = report.bytes, "{verb}: {}", report.reason);
         }
         self.push_event(Event {
             path: report.path,
@@ -180,18 +298,18 @@ impl Reporter {
             reason: report.reason,
             error: report.error,
             md5: report.md5.map(|m| m.to_vec()),
-            time_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0),
+            time_ms: crate::jobs::now_ms() as u64,
         });
     }
 
     /// A failure that is not one item's copy or delete (a listing or hashing error).
     pub fn failure(&self, path: &str, message: &str) {
         self.stats.failed.fetch_add(1, Ordering::Relaxed);
+        if let Some(job) = &self.job {
+            job.item(path, "list", ItemStatus::Failed, 0, "", Some(message));
+        }
         match self.mode {
-            OutputMode::Text => eprintln!("error: {path}: {message}"),
+            OutputMode::Text => self.print(|| eprintln!("error: {path}: {message}")),
             OutputMode::Json => self.json_line(serde_json::json!({
                 "type": "error", "action": "list", "path": path, "error": message,
             })),
@@ -202,7 +320,7 @@ impl Reporter {
     /// A warning for the user (not counted as a failure).
     pub fn warning(&self, message: &str) {
         match self.mode {
-            OutputMode::Text => eprintln!("warning: {message}"),
+            OutputMode::Text => self.print(|| eprintln!("warning: {message}")),
             OutputMode::Json => {
                 self.json_line(serde_json::json!({ "type": "warning", "message": message }))
             }
@@ -213,6 +331,9 @@ impl Reporter {
     /// A pair the comparator found up to date.
     pub fn up_to_date(&self, path: &str, reason: &str) {
         self.stats.up_to_date.fetch_add(1, Ordering::Relaxed);
+        if let Some(job) = &self.job {
+            job.item(path, "skip", ItemStatus::Skipped, 0, reason, None);
+        }
         tracing::debug!(path, "skip: {reason}");
     }
 
@@ -224,15 +345,27 @@ impl Reporter {
     /// An entry excluded by a filter.
     pub fn excluded(&self, side: &str, path: &str, plugin: &str, reason: &str) {
         self.stats.excluded.fetch_add(1, Ordering::Relaxed);
+        let by = if plugin.is_empty() {
+            String::new()
+        } else {
+            format!(" by {plugin}")
+        };
+        if let Some(job) = &self.job {
+            job.item(
+                path,
+                "exclude",
+                ItemStatus::Skipped,
+                0,
+                &format!("excluded{by} ({side}): {reason}"),
+                None,
+            );
+        }
         tracing::debug!(path, side, plugin, "excluded: {reason}");
         if self.verbosity >= Verbosity::Verbose {
-            let by = if plugin.is_empty() {
-                String::new()
-            } else {
-                format!(" by {plugin}")
-            };
             match self.mode {
-                OutputMode::Text => println!("excluded{by} ({side}): {path}: {reason}"),
+                OutputMode::Text => {
+                    self.print(|| println!("excluded{by} ({side}): {path}: {reason}"))
+                }
                 OutputMode::Json => self.json_line(serde_json::json!({
                     "type": "excluded", "side": side, "path": path, "plugin": plugin,
                     "reason": reason,
@@ -249,16 +382,22 @@ impl Reporter {
             &self.stats.other_skipped
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(job) = &self.job {
+            job.item(path, "skip", ItemStatus::Skipped, 0, reason, None);
+        }
         tracing::debug!(path, "skipped: {reason}");
     }
 
     /// A copy or delete that a dry run would do.
     pub fn dry_run(&self, action: &str, from: &str, to: Option<&str>, reason: &str, bytes: u64) {
+        if let Some(job) = &self.job {
+            job.item(from, action, ItemStatus::Planned, bytes, reason, None);
+        }
         match self.mode {
-            OutputMode::Text => match to {
+            OutputMode::Text => self.print(|| match to {
                 Some(to) => println!("DRYRUN: {action} {from} to {to} ({reason})"),
                 None => println!("DRYRUN: {action} {from} ({reason})"),
-            },
+            }),
             OutputMode::Json => self.json_line(serde_json::json!({
                 "type": "dry-run", "action": action, "source": from, "destination": to,
                 "bytes": bytes, "reason": reason,
@@ -310,18 +449,11 @@ impl Reporter {
             elapsed: self.elapsed(),
         }
     }
-
-    /// Prints the summary.
-    pub fn print_summary(&self, summary: &RunSummary, dry_run: bool) {
-        match self.mode {
-            OutputMode::Text => {
-                let mut out = std::io::stdout().lock();
-                let _ = write!(out, "{}", summary.to_text(dry_run));
-            }
-            OutputMode::Json => self.json_line(summary.to_json(dry_run)),
-        }
-    }
 }
+
+/// The version of the `--output-type json` schema (see the README); bumped on any
+/// incompatible change.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
 
 /// The totals of a finished run.
 #[derive(Debug, Clone)]
@@ -442,6 +574,25 @@ impl RunSummary {
             status_name(self.status).to_string(),
         );
         s
+    }
+
+    /// Prints the summary in `mode`, with the job id and exit code.
+    pub fn print(&self, mode: OutputMode, dry_run: bool, job: Option<&str>, exit_code: u8) {
+        let mut out = std::io::stdout().lock();
+        match mode {
+            OutputMode::Text => {
+                let _ = write!(out, "{}", self.to_text(dry_run));
+                if let Some(job) = job {
+                    let _ = writeln!(out, "  {:<32}{job}", "Job:");
+                }
+            }
+            OutputMode::Json => {
+                let mut v = self.to_json(dry_run);
+                v["job"] = serde_json::json!(job);
+                v["exit_code"] = serde_json::json!(exit_code);
+                let _ = writeln!(out, "{v}");
+            }
+        }
     }
 
     /// The JSON summary object.

@@ -14,6 +14,7 @@ pub struct Stop {
 #[derive(Default)]
 struct Inner {
     stopped: AtomicBool,
+    interrupted: AtomicBool,
     notify: Notify,
 }
 
@@ -23,15 +24,26 @@ impl Stop {
         Stop::default()
     }
 
-    /// Asks every stage to stop starting new work.
+    /// Asks every stage to stop starting new work (a fatal error).
     pub fn stop(&self) {
         self.inner.stopped.store(true, Ordering::SeqCst);
         self.inner.notify.notify_waiters();
     }
 
-    /// True once `stop` was called.
+    /// Stops because the user asked to (SIGINT, SIGTERM): the run ends as Cancelled.
+    pub fn interrupt(&self) {
+        self.inner.interrupted.store(true, Ordering::SeqCst);
+        self.stop();
+    }
+
+    /// True once `stop` or `interrupt` was called.
     pub fn is_stopped(&self) -> bool {
         self.inner.stopped.load(Ordering::SeqCst)
+    }
+
+    /// True once `interrupt` was called.
+    pub fn is_interrupted(&self) -> bool {
+        self.inner.interrupted.load(Ordering::SeqCst)
     }
 
     /// Waits until `stop` is called.

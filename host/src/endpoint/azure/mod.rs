@@ -235,14 +235,28 @@ impl AzureEndpoint {
     fn list_blocking(
         &self,
         side: Side,
+        scope: &str,
         filters: &mut FilterChain,
         sink: &mut ListSink,
         runtime: &tokio::runtime::Handle,
     ) -> Result<(), EndpointError> {
         let prefix = self.location.list_prefix();
+        // A scope lists `scope` itself and `scope/…`, nothing else that merely starts
+        // with the same characters.
+        let service_prefix = match (&prefix, scope.is_empty()) {
+            (p, true) => p.clone(),
+            (Some(p), false) => Some(format!("{p}{scope}")),
+            (None, false) => Some(scope.to_string()),
+        };
+        let in_scope = |relative: &str| {
+            scope.is_empty()
+                || relative == scope
+                || (relative.starts_with(scope)
+                    && relative.as_bytes().get(scope.len()) == Some(&b'/'))
+        };
         let options = BlobContainerClientListBlobsOptions {
             include: Some(vec![ListBlobsIncludeItem::Metadata]),
-            prefix: prefix.clone(),
+            prefix: service_prefix,
             maxresults: Some(5000),
             ..Default::default()
         };
@@ -295,6 +309,9 @@ impl AzureEndpoint {
                 let Some(relative) = name.strip_prefix(strip) else {
                     continue;
                 };
+                if !in_scope(relative) {
+                    continue;
+                }
                 let properties = blob.properties.unwrap_or_default();
                 let metadata = blob.metadata.and_then(|m| m.values).unwrap_or_default();
                 // Folder stubs (written by hierarchical tools) are not files.
@@ -549,15 +566,17 @@ impl Endpoint for AzureEndpoint {
     fn start_listing(
         self: Arc<Self>,
         side: Side,
+        scope: &str,
         filters: FilterChain,
         sink: ListSink,
         runtime: tokio::runtime::Handle,
     ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let scope = scope.trim_matches('/').to_string();
         std::thread::Builder::new()
             .name("list-blob".into())
             .spawn(move || {
                 let (mut filters, mut sink) = (filters, sink);
-                let result = self.list_blocking(side, &mut filters, &mut sink, &runtime);
+                let result = self.list_blocking(side, &scope, &mut filters, &mut sink, &runtime);
                 sink.finish(result);
             })
     }

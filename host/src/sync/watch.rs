@@ -1,0 +1,298 @@
+//! `blobsync sync --watch`: keep a container in step with a local folder.
+//!
+//! A full sync runs first. Then file-system notifications (inotify), debounced, name the
+//! paths that changed; each is synced on its own (a scoped run lists only that path and
+//! what is below it, on both sides). A full sync also runs every `--watch-rescan` as a
+//! safety net for missed notifications. A run that fails — a network outage, throttling —
+//! is retried with exponential backoff, and items that failed are retried the same way;
+//! a signal stops the loop cleanly. Each run is recorded as a job.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use notify::RecursiveMode;
+use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+
+use super::{Location, OutputMode, RunResult, Stop, SyncConfig, run};
+use crate::endpoint::ErrorClass;
+use crate::plugin::RunStatus;
+
+/// More changed paths than this in one batch are synced as one full run.
+const MAX_SCOPES: usize = 64;
+/// The longest wait between retries of a failed run.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// What to sync next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Work {
+    /// Everything.
+    Full,
+    /// These relative paths (each with what is below it).
+    Paths(BTreeSet<String>),
+}
+
+impl Work {
+    fn add(&mut self, other: Work) {
+        match (&mut *self, other) {
+            (Work::Full, _) => {}
+            (_, Work::Full) => *self = Work::Full,
+            (Work::Paths(a), Work::Paths(b)) => {
+                a.extend(b);
+                if a.len() > MAX_SCOPES {
+                    *self = Work::Full;
+                }
+            }
+        }
+    }
+
+    /// The scopes to run: paths with anything below another listed path removed.
+    fn scopes(&self) -> Vec<Option<String>> {
+        match self {
+            Work::Full => vec![None],
+            Work::Paths(paths) => {
+                let mut out: Vec<String> = Vec::new();
+                for p in paths {
+                    let covered = out
+                        .iter()
+                        .any(|q| p == q || p.starts_with(&format!("{q}/")));
+                    if !covered {
+                        out.push(p.clone());
+                    }
+                }
+                out.into_iter().map(Some).collect()
+            }
+        }
+    }
+}
+
+/// Relative paths, under `root`, of the paths a notification named.
+fn relative_paths(root: &Path, paths: &[PathBuf]) -> Work {
+    let mut set = BTreeSet::new();
+    for path in paths {
+        let Ok(rel) = path.strip_prefix(root) else {
+            continue;
+        };
+        let Some(rel) = rel.to_str() else { continue };
+        if rel.is_empty() {
+            return Work::Full;
+        }
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        if name.ends_with(crate::endpoint::local::PARTIAL_SUFFIX) {
+            continue;
+        }
+        set.insert(rel.to_string());
+    }
+    Work::Paths(set)
+}
+
+/// Runs the watch loop until a signal; returns the exit code.
+pub async fn watch(config: SyncConfig, stop: Stop, debounce: Duration, rescan: Duration) -> u8 {
+    let Location::Local(root) = &config.source else {
+        eprintln!("error: --watch needs a local source folder");
+        return 2;
+    };
+    let root = std::path::absolute(root).unwrap_or_else(|_| root.clone());
+    if !root.is_dir() {
+        eprintln!(
+            "error: the source folder {} cannot be read; nothing was copied",
+            root.display()
+        );
+        return 2;
+    }
+    // Watch before the first sync, so that nothing changed during it is missed.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
+    let mut debouncer =
+        match new_debouncer(
+            debounce,
+            None,
+            move |result: DebounceEventResult| match result {
+                Ok(events) => {
+                    let paths: Vec<PathBuf> =
+                        events.into_iter().flat_map(|e| e.event.paths).collect();
+                    let _ = tx.send(paths);
+                }
+                Err(errors) => {
+                    for e in errors {
+                        tracing::warn!("file-system notification error: {e}");
+                    }
+                    // A lost notification (queue overflow) is made good by a full sync.
+                    let _ = tx.send(Vec::new());
+                }
+            },
+        ) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("error: cannot watch {}: {e}", root.display());
+                return 2;
+            }
+        };
+    if let Err(e) = debouncer.watch(&root, RecursiveMode::Recursive) {
+        eprintln!(
+            "error: cannot watch {}: {e} (raise fs.inotify.max_user_watches for very large trees)",
+            root.display()
+        );
+        return 2;
+    }
+    let quiet = config.output == OutputMode::Json || config.verbosity == super::Verbosity::Quiet;
+    if !quiet {
+        eprintln!(
+            "watching {} (debounce {} ms, full sync every {} s); stop with Ctrl-C",
+            root.display(),
+            debounce.as_millis(),
+            rescan.as_secs()
+        );
+    }
+
+    let mut pending: Option<Work> = Some(Work::Full);
+    let mut backoff = Duration::from_secs(1);
+    let mut retry_at: Option<tokio::time::Instant> = None;
+    let mut next_rescan = tokio::time::Instant::now() + rescan;
+    loop {
+        let due = retry_at.is_none_or(|t| tokio::time::Instant::now() >= t);
+        if let (Some(work), true) = (pending.take(), due) {
+            retry_at = None;
+            let mut failed: Option<Work> = None;
+            for scope in work.scopes() {
+                if stop.is_stopped() {
+                    break;
+                }
+                let result = run_once(&config, &stop, scope.clone()).await;
+                report(&result, scope.as_deref(), quiet, config.output);
+                if stop.is_interrupted() {
+                    return if result.summary.status == RunStatus::Cancelled {
+                        130
+                    } else {
+                        0
+                    };
+                }
+                let retry = match &result.fatal {
+                    Some(f) if f.class == ErrorClass::Usage => {
+                        eprintln!("error: {f}; stopping");
+                        return 2;
+                    }
+                    Some(_) => true,
+                    None => result.summary.failed > 0,
+                };
+                if retry {
+                    let w = scope
+                        .map(|s| Work::Paths(BTreeSet::from([s])))
+                        .unwrap_or(Work::Full);
+                    match &mut failed {
+                        Some(f) => f.add(w),
+                        None => failed = Some(w),
+                    }
+                }
+            }
+            match failed {
+                Some(work) => {
+                    if !quiet {
+                        eprintln!("will retry in {} s", backoff.as_secs());
+                    }
+                    retry_at = Some(tokio::time::Instant::now() + backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    pending = Some(work);
+                }
+                None => backoff = Duration::from_secs(1),
+            }
+        } else if let Some(work) = pending.take() {
+            pending = Some(work);
+        }
+        let wake = match retry_at {
+            Some(t) => t.min(next_rescan),
+            None => next_rescan,
+        };
+        tokio::select! {
+            paths = rx.recv() => {
+                let Some(paths) = paths else { return 1 };
+                let work = if paths.is_empty() { Work::Full } else { relative_paths(&root, &paths) };
+                if work != Work::Paths(BTreeSet::new()) {
+                    match &mut pending {
+                        Some(p) => p.add(work),
+                        None => pending = Some(work),
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(wake) => {
+                if tokio::time::Instant::now() >= next_rescan {
+                    next_rescan = tokio::time::Instant::now() + rescan;
+                    match &mut pending {
+                        Some(p) => p.add(Work::Full),
+                        None => pending = Some(Work::Full),
+                    }
+                }
+            }
+            _ = stop.stopped() => return if stop.is_interrupted() { 0 } else { 1 },
+        }
+    }
+}
+
+/// One run, scoped or full, recorded as its own job.
+async fn run_once(config: &SyncConfig, stop: &Stop, scope: Option<String>) -> RunResult {
+    let mut config = config.clone();
+    config.scope = scope;
+    config.job.id = crate::jobs::new_id();
+    config.progress = false;
+    run(config, stop.clone()).await
+}
+
+/// One line per run (text), or the run's summary object (JSON).
+fn report(result: &RunResult, scope: Option<&str>, quiet: bool, output: OutputMode) {
+    let s = &result.summary;
+    match output {
+        OutputMode::Json => s.print(output, false, result.job_id.as_deref(), 0),
+        OutputMode::Text => {
+            if let Some(f) = &result.fatal {
+                eprintln!("error: {f}");
+            }
+            let changed = s.copied + s.deleted + s.failed > 0;
+            if !quiet && (changed || scope.is_none()) {
+                let now = blobsync_plugin::format_rfc3339_ns(crate::jobs::now_ms() * 1_000_000);
+                println!(
+                    "{now} {}: {} copied, {} deleted, {} failed, {} up to date ({:.2} s)",
+                    scope.unwrap_or("full sync"),
+                    s.copied,
+                    s.deleted,
+                    s.failed,
+                    s.up_to_date,
+                    s.elapsed.as_secs_f64()
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_collapse_and_overflow_to_full() {
+        let mut w = Work::Paths(BTreeSet::from([
+            "a/b".to_string(),
+            "a".to_string(),
+            "ab".to_string(),
+        ]));
+        assert_eq!(w.scopes(), vec![Some("a".into()), Some("ab".into())]);
+        for i in 0..=MAX_SCOPES {
+            w.add(Work::Paths(BTreeSet::from([format!("x{i}")])));
+        }
+        assert_eq!(w, Work::Full);
+        assert_eq!(w.scopes(), vec![None]);
+    }
+
+    #[test]
+    fn notifications_become_relative_paths() {
+        let root = Path::new("/data/site");
+        let w = relative_paths(
+            root,
+            &[
+                root.join("a/b.txt"),
+                root.join("x/.y.123-0.blobsync-partial"),
+                "/elsewhere".into(),
+            ],
+        );
+        assert_eq!(w, Work::Paths(BTreeSet::from(["a/b.txt".to_string()])));
+        assert_eq!(relative_paths(root, &[root.to_path_buf()]), Work::Full);
+    }
+}
