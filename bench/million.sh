@@ -39,8 +39,11 @@ python3 "$H/azblob.py" mk million >/dev/null
 URL=$(python3 "$H/azblob.py" url million)
 
 peak_kib() {  # peak RSS (KiB) and wall seconds of a command, output discarded
-  local log; log=$(mktemp)
-  sleep 1000000 | /usr/bin/time -v "$@" >/dev/null 2>"$log" || true
+  # stdin is an open pipe that is never written (with stdin at end of file azcopy spins).
+  local log fifo; log=$(mktemp); fifo=$(mktemp -u); mkfifo "$fifo"
+  sleep 1000000 >"$fifo" & local writer=$!
+  /usr/bin/time -v "$@" <"$fifo" >/dev/null 2>"$log" || true
+  kill "$writer" 2>/dev/null; rm -f "$fifo"
   local rss wall; rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log")
   rm -f "$log"; echo "$rss $wall"

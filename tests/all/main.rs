@@ -10,6 +10,8 @@ mod examples;
 mod filters;
 mod interop;
 mod names;
+mod operate;
 mod plugins;
 mod resilience;
 mod upload;
+mod watch;

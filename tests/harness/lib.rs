@@ -34,6 +34,8 @@ pub fn repo_root() -> PathBuf {
 pub struct Azurite {
     /// Its port on 127.0.0.1.
     pub port: u16,
+    /// Its process id.
+    pub pid: u32,
 }
 
 impl Azurite {
@@ -88,9 +90,42 @@ pub fn start_azurite(extra: &[&str]) -> Azurite {
 
 /// Starts an Azurite; with `https`, readiness is checked by connecting only.
 pub fn start_azurite_with(extra: &[&str], https: bool) -> Azurite {
-    let binary = azurite_binary();
     for _ in 0..5 {
-        let port = free_port();
+        if let Some(azurite) = try_start_azurite(free_port(), extra, https) {
+            return azurite;
+        }
+    }
+    panic!("Azurite did not start (tried 5 ports)");
+}
+
+impl Azurite {
+    /// Kills this Azurite (for tests of outages); everything it stored is lost.
+    pub fn kill(&self) {
+        // SAFETY: kill(2) on a process this test started.
+        unsafe {
+            libc::kill(self.pid as i32, libc::SIGKILL);
+        }
+        wait_for(Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err()
+        });
+    }
+
+    /// Starts a new, empty Azurite on the same port.
+    pub fn restart(&mut self) {
+        for _ in 0..50 {
+            if let Some(a) = try_start_azurite(self.port, &[], false) {
+                self.pid = a.pid;
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("Azurite did not restart on port {}", self.port);
+    }
+}
+
+fn try_start_azurite(port: u16, extra: &[&str], https: bool) -> Option<Azurite> {
+    let binary = azurite_binary();
+    {
         let workdir = tempfile::tempdir().expect("temp dir").keep();
         let mut args: Vec<String> = [
             "--blobHost",
@@ -145,10 +180,11 @@ pub fn start_azurite_with(extra: &[&str], https: bool) -> Azurite {
                 }
             }
         });
-        rx.recv()
+        let pid = rx
+            .recv()
             .expect("spawn thread reports")
             .expect("start azurite");
-        let azurite = Azurite { port };
+        let azurite = Azurite { port, pid };
         let ready = if https {
             wait_for(Duration::from_secs(30), || {
                 std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
@@ -157,10 +193,11 @@ pub fn start_azurite_with(extra: &[&str], https: bool) -> Azurite {
             wait_ready(&azurite)
         };
         if ready {
-            return azurite;
+            return Some(azurite);
         }
+        azurite.kill();
+        None
     }
-    panic!("Azurite did not start (tried 5 ports)");
 }
 
 fn wait_ready(azurite: &Azurite) -> bool {

@@ -476,6 +476,32 @@ fn scope_excluded(plugins: &PluginHost, scope: &str) -> Result<bool, PluginError
     Ok(verdicts.iter().any(Option::is_some))
 }
 
+/// Waits for the transfers in flight. After a stop (now or while waiting) they get
+/// [`STOP_GRACE`] to finish; the rest are cancelled, which discards their partial writes
+/// (temporary files, uncommitted blocks).
+async fn finish_transfers(tasks: &mut JoinSet<()>, stop: &Stop, reporter: &Reporter) {
+    loop {
+        tokio::select! {
+            next = tasks.join_next() => if next.is_none() { return },
+            _ = stop.stopped() => break,
+        }
+    }
+    let grace = tokio::time::sleep(STOP_GRACE);
+    tokio::pin!(grace);
+    loop {
+        tokio::select! {
+            next = tasks.join_next() => if next.is_none() { return },
+            _ = &mut grace => break,
+        }
+    }
+    reporter.warning(&format!(
+        "stopping {} transfers still in flight; nothing partial is left behind",
+        tasks.len()
+    ));
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+}
+
 /// How long transfers in flight may take to finish after an interrupt.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -656,27 +682,7 @@ async fn execute(
     // transfers in flight get a few seconds to finish; the rest are cancelled, which
     // discards their partial writes (temporary files, uncommitted blocks).
     drop(copy_rx);
-    if stop.is_stopped() {
-        let grace = tokio::time::sleep(STOP_GRACE);
-        tokio::pin!(grace);
-        loop {
-            tokio::select! {
-                next = tasks.join_next() => if next.is_none() { break },
-                _ = &mut grace => {
-                    if !tasks.is_empty() {
-                        reporter.warning(&format!(
-                            "stopping {} transfers still in flight; nothing partial is left behind",
-                            tasks.len()
-                        ));
-                    }
-                    tasks.abort_all();
-                    while tasks.join_next().await.is_some() {}
-                    break;
-                }
-            }
-        }
-    }
-    while tasks.join_next().await.is_some() {}
+    finish_transfers(&mut tasks, stop, reporter).await;
     let outcome = planner.await.unwrap_or_else(|_| plan::PlanOutcome {
         fatal: Some(EndpointError::new(
             ErrorClass::Other,

@@ -16,7 +16,6 @@ use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 
 use super::{Location, OutputMode, RunResult, Stop, SyncConfig, run};
 use crate::endpoint::ErrorClass;
-use crate::plugin::RunStatus;
 
 /// More changed paths than this in one batch are synced as one full run.
 const MAX_SCOPES: usize = 64;
@@ -159,12 +158,10 @@ pub async fn watch(config: SyncConfig, stop: Stop, debounce: Duration, rescan: D
                 }
                 let result = run_once(&config, &stop, scope.clone()).await;
                 report(&result, scope.as_deref(), quiet, config.output);
+                // A signal is how a watch is stopped: a clean exit (a run it cut short is
+                // recorded as Cancelled, and the next start catches up).
                 if stop.is_interrupted() {
-                    return if result.summary.status == RunStatus::Cancelled {
-                        130
-                    } else {
-                        0
-                    };
+                    return 0;
                 }
                 let retry = match &result.fatal {
                     Some(f) if f.class == ErrorClass::Usage => {
