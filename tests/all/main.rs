@@ -3,6 +3,7 @@
 
 mod auth;
 mod compare_md5;
+mod conformance;
 mod delete;
 mod download;
 mod dry_run;

@@ -537,9 +537,12 @@ impl Endpoint for LocalEndpoint {
         let path = self.full_path(&target.path);
         let (size, mtime) = (target.size, target.mtime_ns);
         tokio::task::spawn_blocking(move || {
-            // Only the version that was listed is deleted.
-            let meta = fs::symlink_metadata(&path)
-                .map_err(|e| io_error(ErrorClass::Other, "cannot delete", &path, &e))?;
+            // Only the version that was listed is deleted; one already gone is done.
+            let meta = match fs::symlink_metadata(&path) {
+                Ok(m) => m,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(io_error(ErrorClass::Other, "cannot delete", &path, &e)),
+            };
             if meta.len() != size || mtime_ns(&meta) != mtime {
                 return Err(EndpointError::new(
                     ErrorClass::Changed,

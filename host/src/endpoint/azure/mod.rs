@@ -625,6 +625,13 @@ impl Endpoint for AzureEndpoint {
         match client.delete(Some(options)).await {
             Ok(_) => Ok(()),
             Err(e) if e.http_status() == Some(StatusCode::NotFound) => Ok(()),
+            // A precondition failure is also what a blob that is already gone gets.
+            Err(e)
+                if e.http_status() == Some(StatusCode::PreconditionFailed)
+                    && !client.exists().await.unwrap_or(true) =>
+            {
+                Ok(())
+            }
             Err(e) if e.http_status() == Some(StatusCode::PreconditionFailed) => {
                 Err(EndpointError::new(
                     ErrorClass::Changed,
