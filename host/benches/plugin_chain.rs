@@ -7,25 +7,15 @@
 use std::sync::Arc;
 
 use blobsync::plugin::{
-    EndpointKind, Entry, FailurePolicy, Limits, Pair, PluginHost, PluginKind, PluginSet,
-    PluginSource, PluginSpec, Runtime, Side,
+    EndpointKind, Entry, Pair, PluginHost, PluginKind, PluginSet, PluginSpec, Runtime, Side,
 };
 
 fn spec(kind: PluginKind, name: &'static str, config: &[(&str, &str)]) -> PluginSpec {
-    PluginSpec {
-        name: name.into(),
-        kind,
-        source: PluginSource::Builtin(name),
-        sha256: None,
-        failure: FailurePolicy::FailClosed,
-        limits: Limits::default(),
-        config: config
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        output: None,
-        origin: "bench".into(),
-    }
+    let config = config
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    PluginSpec::builtin(kind, name, config, "bench")
 }
 
 fn entry(i: usize, endpoint: EndpointKind) -> Entry {

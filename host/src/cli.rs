@@ -10,7 +10,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use crate::auth::{AuthMode, AuthOptions};
 use crate::endpoint::azure::{BlobLocation, is_url};
 use crate::plugin::manifest::Manifest;
-use crate::plugin::{FailurePolicy, Limits, PluginKind, PluginSet, PluginSource, PluginSpec};
+use crate::plugin::{PluginKind, PluginSet, PluginSpec};
 use crate::sync::{
     CheckMd5, DeleteMode, Location, OutputMode, SyncConfig, TransferOptions, Verbosity,
 };
@@ -301,25 +301,6 @@ fn parse_location(arg: &str) -> Result<Location, UsageError> {
     }
 }
 
-fn builtin(
-    kind: PluginKind,
-    name: &'static str,
-    config: Vec<(String, String)>,
-    origin: &str,
-) -> PluginSpec {
-    PluginSpec {
-        name: name.to_string(),
-        kind,
-        source: PluginSource::Builtin(name),
-        sha256: None,
-        failure: FailurePolicy::FailClosed,
-        limits: Limits::default(),
-        config,
-        output: None,
-        origin: origin.to_string(),
-    }
-}
-
 /// The plugins of a run: the built-ins configured by flags, plus the manifest's.
 pub fn plugin_set(args: &SyncArgs) -> Result<PluginSet, UsageError> {
     let manifest = match &args.plugins {
@@ -338,7 +319,7 @@ pub fn plugin_set(args: &SyncArgs) -> Result<PluginSet, UsageError> {
     .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone())))
     .collect();
     if !flag_config.is_empty() {
-        filters.push(builtin(
+        filters.push(PluginSpec::builtin(
             PluginKind::Filter,
             "glob-filter",
             flag_config,
@@ -361,7 +342,7 @@ pub fn plugin_set(args: &SyncArgs) -> Result<PluginSet, UsageError> {
             }
             c
         }
-        (None, CompareHash::Md5) => builtin(
+        (None, CompareHash::Md5) => PluginSpec::builtin(
             PluginKind::Comparator,
             "md5-compare",
             Vec::new(),
@@ -373,7 +354,7 @@ pub fn plugin_set(args: &SyncArgs) -> Result<PluginSet, UsageError> {
                 .iter()
                 .map(|w| ("modify-window".to_string(), w.clone()))
                 .collect();
-            builtin(
+            PluginSpec::builtin(
                 PluginKind::Comparator,
                 "mtime-compare",
                 config,

@@ -23,17 +23,7 @@ fn runtime() -> tokio::runtime::Runtime {
 /// An empty filter chain (from a plugin host with no filters).
 fn no_filters() -> FilterChain {
     let rt = Arc::new(Runtime::new(Some(cache_dir().join("wasm"))).unwrap());
-    let spec = PluginSpec {
-        name: "mtime-compare".into(),
-        kind: PluginKind::Comparator,
-        source: blobsync::plugin::PluginSource::Builtin("mtime-compare"),
-        sha256: None,
-        failure: blobsync::plugin::FailurePolicy::FailClosed,
-        limits: Default::default(),
-        config: vec![],
-        output: None,
-        origin: "test".into(),
-    };
+    let spec = PluginSpec::builtin(PluginKind::Comparator, "mtime-compare", vec![], "test");
     let host = PluginHost::new(
         &rt,
         &PluginSet {

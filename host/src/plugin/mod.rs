@@ -156,6 +156,29 @@ pub struct PluginSpec {
     pub origin: String,
 }
 
+impl PluginSpec {
+    /// A plugin that ships inside the binary, with its kind's default failure policy and
+    /// limits; `origin` names what asked for it ("command-line flags", "--compare-hash=MD5").
+    pub fn builtin(
+        kind: PluginKind,
+        name: &'static str,
+        config: Vec<(String, String)>,
+        origin: impl Into<String>,
+    ) -> Self {
+        PluginSpec {
+            name: name.to_string(),
+            kind,
+            source: PluginSource::Builtin(name),
+            sha256: None,
+            failure: kind.default_failure(),
+            limits: Limits::default(),
+            config,
+            output: None,
+            origin: origin.into(),
+        }
+    }
+}
+
 /// The plugins of one run.
 #[derive(Debug, Clone)]
 pub struct PluginSet {
@@ -380,20 +403,11 @@ mod tests {
         name: &'static str,
         config: &[(&str, &str)],
     ) -> PluginSpec {
-        PluginSpec {
-            name: name.to_string(),
-            kind,
-            source: PluginSource::Builtin(name),
-            sha256: None,
-            failure: kind.default_failure(),
-            limits: Limits::default(),
-            config: config
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            output: None,
-            origin: "test".into(),
-        }
+        let config = config
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        PluginSpec::builtin(kind, name, config, "test")
     }
 
     fn entry(path: &str) -> Entry {
