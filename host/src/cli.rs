@@ -222,7 +222,7 @@ pub struct SyncArgs {
     /// Memory for blocks in flight, in MiB.
     #[arg(
         long,
-        default_value = "256",
+        default_value = "64",
         value_name = "MIB",
         env = "BLOBSYNC_BUFFER_MB"
     )]

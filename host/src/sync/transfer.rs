@@ -195,17 +195,21 @@ pub async fn copy(
                     rate.take(data.len() as u64).await;
                 }
                 writer.write_block(index, offset, data).await?;
-                drop(permit);
-                Ok::<_, EndpointError>(())
+                // A single-request upload keeps its data until the commit, so it keeps
+                // its share of the budget too.
+                Ok::<_, EndpointError>(single.then_some(permit))
             }
         })
         .try_buffer_unordered(options.blocks_in_flight.max(1))
-        .try_collect::<()>()
+        .try_collect::<Vec<_>>()
         .await;
-    if let Err(e) = result {
-        writer.abort().await;
-        return Err(e);
-    }
+    let _held = match result {
+        Ok(held) => held,
+        Err(e) => {
+            writer.abort().await;
+            return Err(e);
+        }
+    };
     if let Err(e) = reader.finish().await {
         writer.abort().await;
         return Err(e);

@@ -764,12 +764,7 @@ impl Writer for BlobWriter {
         let len = data.len() as u64;
         self.client
             .block_blob_client()
-            .stage_block(
-                &self.block_id(index),
-                len,
-                RequestContent::from(data.to_vec()),
-                None,
-            )
+            .stage_block(&self.block_id(index), len, data.into(), None)
             .await
             .map(|_| ())
             .map_err(|e| self.fail("cannot upload a block of", &e))
@@ -795,7 +790,7 @@ impl Writer for BlobWriter {
             };
             return self
                 .client
-                .upload(RequestContent::from(data.to_vec()), Some(options))
+                .upload(data.into(), Some(options))
                 .await
                 .map(|_| ())
                 .map_err(|e| self.fail("cannot upload", &e));
