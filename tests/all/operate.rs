@@ -47,14 +47,7 @@ fn every_run_is_recorded_with_its_items_and_a_redacted_command_line() {
     let container = unique_container("jobs");
     Blobs::new(az).create_container(&container);
     let url = az.sas_url(&container, "racwdl");
-    let sig = url
-        .split("sig=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .to_string();
+    let sig = sas_signature(&url);
     let src = tree(6);
     let first = run(&mut with_data(&["sync", s(src.path()), &url], data.path())).ok();
     write(src.path(), "d0/f0.txt", b"changed content");
@@ -295,14 +288,7 @@ fn each_job_has_a_redacted_log_file_with_skip_reasons_at_debug() {
     let container = unique_container("logs");
     Blobs::new(az).create_container(&container);
     let url = az.sas_url(&container, "racwdl");
-    let sig = url
-        .split("sig=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .to_string();
+    let sig = sas_signature(&url);
     let src = tree(2);
     run(&mut with_data(&["sync", s(src.path()), &url], data.path())).ok();
     run(&mut with_data(

@@ -939,3 +939,13 @@ pub fn azcopy(args: &[&str]) -> Run {
     drop(stdin);
     out.into()
 }
+
+/// The `sig=` value of a SAS URL, to check that it never appears in output.
+pub fn sas_signature(url: &str) -> String {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("sig="))
+        .expect("a SAS URL has a signature")
+        .to_string()
+}
