@@ -457,6 +457,43 @@ mod tests {
     }
 
     #[test]
+    fn many_runs_creating_one_database_at_once_lose_nothing() {
+        for round in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("blobsync.db");
+            let threads: Vec<_> = (0..6)
+                .map(|t| {
+                    let path = path.clone();
+                    std::thread::spawn(move || {
+                        let store =
+                            Store::open(&path).unwrap_or_else(|e| panic!("round {round}: {e}"));
+                        for i in 0..50 {
+                            store.write(Write::Md5(key(&format!("/{t}/{i}"), i), [t as u8; 16]));
+                            if i % 10 == 0 {
+                                store.flush();
+                            }
+                        }
+                        store.close();
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+            let store = Store::open(&path).unwrap();
+            let keys: Vec<_> = (0..6)
+                .flat_map(|t| (0..50).map(move |i| key(&format!("/{t}/{i}"), i)))
+                .collect();
+            let missing = store
+                .cached_md5s(&keys)
+                .iter()
+                .filter(|m| m.is_none())
+                .count();
+            assert_eq!(missing, 0, "round {round}: {missing} writes were lost");
+        }
+    }
+
+    #[test]
     fn a_newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("blobsync.db");
