@@ -102,10 +102,7 @@ fn the_audit_hook_records_every_transfer_and_the_run() {
     .ok();
     let log = std::fs::read_to_string(work.path().join("audit.jsonl"))
         .expect("the hook wrote its output");
-    let records: Vec<serde_json::Value> = log
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON lines"))
-        .collect();
+    let records = json_lines(&log);
     assert_eq!(records.len(), 4, "{log}");
     for (p, data) in files {
         let r = records

@@ -34,10 +34,7 @@ fn jobs_json(data: &std::path::Path) -> Vec<serde_json::Value> {
         data,
     ))
     .ok();
-    out.stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    json_lines(&out.stdout)
 }
 
 #[test]
@@ -193,11 +190,7 @@ fn json_output_is_one_object_per_line_with_a_stable_schema() {
         "--delete-destination",
     ]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let lines: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
-        .collect();
+    let lines = json_lines(&out.stdout);
     let start = &lines[0];
     assert_eq!(start["type"], "start");
     assert_eq!(start["schema"], 1);
@@ -231,11 +224,7 @@ fn json_output_is_one_object_per_line_with_a_stable_schema() {
         "--dry-run",
         "--delete-destination",
     ]));
-    let lines: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out.stdout);
     assert!(
         lines.iter().all(|l| l["type"] != "dry-run"),
         "nothing to do"
@@ -249,11 +238,7 @@ fn json_output_is_one_object_per_line_with_a_stable_schema() {
         "json",
         "--dry-run",
     ]));
-    let lines: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out.stdout);
     let planned = lines.iter().find(|l| l["type"] == "dry-run").unwrap();
     assert_eq!(planned["action"], "copy");
     assert_eq!(planned["reason"], "not at the destination");
@@ -269,11 +254,7 @@ fn json_output_is_one_object_per_line_with_a_stable_schema() {
         "json",
     ]));
     assert_eq!(out.code, 1);
-    let lines: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out.stdout);
     let error = lines.iter().find(|l| l["type"] == "error").unwrap();
     assert_eq!(error["path"], "new.txt");
     assert_eq!(error["action"], "download");

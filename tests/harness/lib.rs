@@ -949,3 +949,11 @@ pub fn sas_signature(url: &str) -> String {
         .expect("a SAS URL has a signature")
         .to_string()
 }
+
+/// Parses JSON-lines output (one object per line); a line that is not JSON fails the test
+/// and shows it.
+pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect()
+}
