@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
 /// The schema version this blobsync writes (`PRAGMA user_version`).
 const SCHEMA_VERSION: i64 = 1;
@@ -91,9 +91,32 @@ pub fn data_dir() -> Option<PathBuf> {
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    retry_busy(|| conn.pragma_update(None, "journal_mode", "WAL"))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     Ok(conn)
+}
+
+/// Runs `f` again while another process holds a lock for at most [`BUSY_TIMEOUT`].
+///
+/// The busy timeout covers ordinary statements, but SQLite answers "database is locked" at
+/// once, without waiting, where waiting could deadlock: switching a new database to WAL,
+/// or recovering the WAL index while another connection opens it. Those are what many runs
+/// starting together on a fresh data directory meet.
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
 }
 
 const SCHEMA: &str = "
@@ -155,20 +178,31 @@ impl Store {
                 ))
             })?;
         }
-        let conn = open_connection(path).map_err(|e| fail(format!("cannot open it: {e}")))?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| fail(e.to_string()))?;
-        if version > SCHEMA_VERSION {
+        let mut conn = open_connection(path).map_err(|e| fail(format!("cannot open it: {e}")))?;
+        // One immediate transaction reads the version and creates the tables, so runs that
+        // start together never see a half-made schema or race to upgrade a read lock.
+        let newer = retry_busy(|| {
+            let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if current == SCHEMA_VERSION {
+                return Ok(None);
+            }
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version > SCHEMA_VERSION {
+                return Ok(Some(version));
+            }
+            tx.execute_batch(SCHEMA)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()?;
+            Ok(None)
+        })
+        .map_err(|e| fail(format!("cannot create its tables: {e}")))?;
+        if let Some(version) = newer {
             return Err(fail(format!(
                 "it was written by a newer blobsync (schema {version}, this one reads {SCHEMA_VERSION}); \
                  upgrade blobsync or use another BLOBSYNC_DATA_DIR"
             )));
         }
-        conn.execute_batch(SCHEMA)
-            .map_err(|e| fail(format!("cannot create its tables: {e}")))?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(|e| fail(e.to_string()))?;
         let writer_conn =
             open_connection(path).map_err(|e| fail(format!("cannot open it: {e}")))?;
         let (tx, rx) = channel();
@@ -283,7 +317,7 @@ impl Store {
     ) -> Result<T, StoreError> {
         let mut conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         let run = || -> rusqlite::Result<T> {
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
             Ok(out)
@@ -362,8 +396,8 @@ fn commit(conn: &mut Connection, pending: &mut Vec<Write>, label: &str, warned: 
     if pending.is_empty() {
         return;
     }
-    let result = (|| -> rusqlite::Result<()> {
-        let tx = conn.transaction()?;
+    let result = retry_busy(|| -> rusqlite::Result<()> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut md5 = tx.prepare_cached(
                 "INSERT OR REPLACE INTO md5_cache (path, size, mtime_ns, dev, ino, ctime_ns, md5) \
@@ -391,7 +425,7 @@ fn commit(conn: &mut Connection, pending: &mut Vec<Write>, label: &str, warned: 
             }
         }
         tx.commit()
-    })();
+    });
     pending.clear();
     if let Err(e) = result
         && !*warned
