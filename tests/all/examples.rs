@@ -132,7 +132,7 @@ fn the_audit_hook_records_every_transfer_and_the_run() {
     ])
     .ok();
     let log = std::fs::read_to_string(work.path().join("audit.jsonl")).unwrap();
-    let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
-    assert_eq!(log.lines().count(), 5);
-    assert_eq!(last["copied"], 0);
+    let records = json_lines(&log);
+    assert_eq!(records.len(), 5);
+    assert_eq!(records.last().unwrap()["copied"], 0);
 }
