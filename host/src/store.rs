@@ -179,8 +179,10 @@ impl Store {
             })?;
         }
         let mut conn = open_connection(path).map_err(|e| fail(format!("cannot open it: {e}")))?;
-        // One immediate transaction reads the version and creates the tables, so runs that
-        // start together never see a half-made schema or race to upgrade a read lock.
+        // A current schema needs no lock. Otherwise the tables are created under the write lock
+        // (an immediate transaction), reading the version again there, so runs that start
+        // together never see a half-made schema, race to upgrade a read lock, or lower a
+        // version that a newer blobsync has just written.
         let newer = retry_busy(|| {
             let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             if current == SCHEMA_VERSION {
