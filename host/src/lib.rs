@@ -1,15 +1,17 @@
 //! blobsync keeps a local folder and an Azure Blob Storage container in sync, moving only
-//! what differs. It lists both sides, filters, compares, transfers and reports, and
-//! delegates filtering, the comparison policy and post-transfer hooks to sandboxed
-//! WebAssembly plugins.
+//! what differs: list → filter → pair → compare → transfer → delete, with filtering, the
+//! comparison policy and post-transfer hooks delegated to sandboxed WebAssembly plugins.
+//! `ARCHITECTURE.md` at the repository root maps the stages to the modules.
 //!
-//! The library is what the `blobsync` binary is built from: [`cli`] validates flags into a
-//! [`sync::SyncConfig`], [`sync::run`] runs it, [`plugin`] hosts the plugins and
-//! [`endpoint`] talks to the file system and to Blob Storage.
+//! The library is what the `blobsync` binary is built from: [`cli`] validates flags into
+//! a [`sync::SyncConfig`], a [`sync::Session`] runs it and reports to observers
+//! ([`console`], [`jobs::JobRecorder`], [`hooks::HookDispatcher`]), [`plugin`] hosts the
+//! plugins and [`endpoint`] moves the bytes.
 
-pub mod auth;
 pub mod cli;
+pub mod console;
 pub mod endpoint;
+pub mod hooks;
 pub mod jobs;
 pub mod logging;
 pub mod plugin;

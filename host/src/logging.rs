@@ -122,3 +122,72 @@ pub fn init(stderr_level: Option<&str>, file: Option<&Path>, file_level: &str) {
         .with(file_layer)
         .try_init();
 }
+
+/// Writes what a run does to the log: every action and failure, and every skip and
+/// exclusion with its reason at debug level.
+#[derive(Debug, Default)]
+pub struct RunLog;
+
+impl crate::sync::Observer for RunLog {
+    fn run_started(&self, run: &crate::sync::RunInfo) {
+        tracing::info!(
+            job = %run.job_id,
+            "sync {} → {}{}{}",
+            run.source,
+            run.destination,
+            run.scope
+                .as_deref()
+                .map(|s| format!(" (only {s})"))
+                .unwrap_or_default(),
+            if run.dry_run { " (dry run)" } else { "" }
+        );
+    }
+
+    fn event(&self, event: &crate::sync::Event<'_>) {
+        use crate::sync::Event;
+        match event {
+            Event::Done(item) => match &item.error {
+                Some(error) => {
+                    tracing::warn!(path = %item.path, "{} failed: {error}", item.action.name())
+                }
+                None => tracing::info!(
+                    path = %item.path,
+                    bytes = item.bytes,
+                    "{}: {}",
+                    item.action.name(),
+                    item.reason
+                ),
+            },
+            Event::Failed { path, message } => tracing::warn!(path, "{message}"),
+            Event::Warning(message) => tracing::warn!("{message}"),
+            Event::UpToDate { path, reason } => tracing::debug!(path, "skip: {reason}"),
+            Event::Skipped { path, reason, .. } => tracing::debug!(path, "skipped: {reason}"),
+            Event::Excluded {
+                side,
+                path,
+                plugin,
+                reason,
+            } => tracing::debug!(
+                path,
+                side = side.map_or("both", crate::sync::Side::name),
+                plugin,
+                "excluded: {reason}"
+            ),
+            Event::Planned { source, reason, .. } => {
+                tracing::info!(path = source, "dry run: {reason}")
+            }
+            _ => {}
+        }
+    }
+
+    fn run_finished(&self, outcome: &crate::sync::RunOutcome) {
+        match &outcome.error {
+            Some(e) => tracing::error!("run {}: {e}", outcome.status.name()),
+            None => tracing::info!("run {}", outcome.status.name()),
+        }
+    }
+
+    fn notice(&self, message: &str) {
+        tracing::info!("{message}");
+    }
+}

@@ -1,294 +1,341 @@
-//! One conformance suite for every `Endpoint`: the local file system and Azure Blob
-//! Storage (on Azurite) must behave the same through the trait the pipeline uses.
+//! One conformance suite for every `Endpoint`, one function per behaviour, run against the
+//! local file system, the in-memory endpoint and Azure Blob Storage (on Azurite): all
+//! three must behave the same through the trait the pipeline uses.
 
 use std::sync::Arc;
 
-use blobsync::endpoint::azure::{AzureEndpoint, BlobLocation, HttpSettings, transport};
-use blobsync::endpoint::local::LocalEndpoint;
-use blobsync::endpoint::{
-    CommitInfo, DeleteTarget, Endpoint, ErrorClass, Item, ListMessage, ListSink, Listed,
+use blobsync::endpoint::azure::{
+    AzureEndpoint, BlobLocation, HttpSettings, resolve_auth, transport,
 };
-use blobsync::plugin::{
-    EndpointKind, FilterChain, PluginHost, PluginKind, PluginSet, PluginSpec, Runtime, Side,
+use blobsync::endpoint::{
+    CommitInfo, DeleteTarget, Endpoint, EndpointKind, ErrorClass, Item, ListOrder, ListRequest,
+    Listed, LocalEndpoint, MemoryEndpoint, WriteShape, WriteTarget,
 };
 use blobsync_tests::*;
 
+/// A fresh endpoint on an empty location, and the runtime it runs on.
+struct Fixture {
+    rt: tokio::runtime::Runtime,
+    endpoint: Arc<dyn Endpoint>,
+    _dir: Option<tempfile::TempDir>,
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .unwrap()
 }
 
-/// An empty filter chain (from a plugin host with no filters).
-fn no_filters() -> FilterChain {
-    let rt = Arc::new(Runtime::new(Some(cache_dir().join("wasm"))).unwrap());
-    let spec = PluginSpec::builtin(PluginKind::Comparator, "mtime-compare", vec![], "test");
-    let host = PluginHost::new(
-        &rt,
-        &PluginSet {
-            filters: vec![],
-            comparator: spec,
-            hooks: vec![],
-        },
-    )
-    .unwrap();
-    host.filter_chain()
+fn local() -> Fixture {
+    let d = tempfile::tempdir().unwrap();
+    Fixture {
+        rt: runtime(),
+        endpoint: Arc::new(LocalEndpoint::new(d.path().join("root"), false, true)),
+        _dir: Some(d),
+    }
 }
 
-fn list(
-    endpoint: &Arc<dyn Endpoint>,
-    side: Side,
-    scope: &str,
-    handle: &tokio::runtime::Handle,
-) -> Result<Vec<Item>, String> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(4);
-    let thread = endpoint
-        .clone()
-        .start_listing(side, scope, no_filters(), ListSink::new(tx), handle.clone())
-        .unwrap();
-    let mut items = Vec::new();
-    let result = loop {
-        match rx.recv().unwrap() {
-            ListMessage::Batch(batch) => {
-                for l in batch {
-                    match l {
-                        Listed::Item(i) => items.push(i),
-                        other => panic!("unexpected {other:?}"),
+fn memory() -> Fixture {
+    Fixture {
+        rt: runtime(),
+        endpoint: Arc::new(MemoryEndpoint::new(EndpointKind::Blob)),
+        _dir: None,
+    }
+}
+
+fn azure() -> Fixture {
+    let az = azurite();
+    let rt = runtime();
+    let location = BlobLocation::parse(&az.url(&unique_container("conformance"))).unwrap();
+    let endpoint = rt.block_on(async {
+        let transport = transport(&HttpSettings { concurrency: 4 }).unwrap();
+        // The emulator's development key, chosen automatically for a loopback account.
+        let auth = resolve_auth(&location, &Default::default(), &transport).unwrap();
+        AzureEndpoint::new(location, auth, transport).unwrap()
+    });
+    Fixture {
+        rt,
+        endpoint: Arc::new(endpoint),
+        _dir: None,
+    }
+}
+
+/// What a listing yielded.
+#[derive(Default)]
+struct Listing {
+    files: Vec<Item>,
+    /// Every key in the order listed (folders with a trailing `/`).
+    keys: Vec<String>,
+}
+
+impl Listing {
+    fn paths(&self) -> Vec<&str> {
+        self.files.iter().map(|i| i.path.as_str()).collect()
+    }
+}
+
+impl Fixture {
+    fn order(&self) -> ListOrder {
+        self.endpoint
+            .capabilities()
+            .order
+            .unwrap_or(ListOrder::Utf16)
+    }
+
+    /// Lists everything (or `scope`), skipping the folders named in `skip`.
+    fn list(&self, scope: Option<&str>, skip: &[&str]) -> Result<Listing, String> {
+        let request = ListRequest {
+            scope: scope.map(String::from),
+            order: self.order(),
+        };
+        let mut lister = self.endpoint.list(&request).map_err(|e| e.to_string())?;
+        let mut out = Listing::default();
+        while let Some(batch) = lister.next_batch() {
+            for listed in batch.map_err(|e| e.to_string())? {
+                out.keys.push(listed.key().into_owned());
+                match listed {
+                    Listed::File(item) => out.files.push(item),
+                    Listed::Dir(dir) => {
+                        if skip.contains(&dir.path.as_str()) {
+                            lister.skip(&dir.path);
+                        }
                     }
+                    other => panic!("unexpected {other:?}"),
                 }
             }
-            ListMessage::Done => break Ok(items),
-            ListMessage::Fatal(e) => break Err(e.message),
         }
-    };
-    thread.join().unwrap();
-    result
+        Ok(out)
+    }
+
+    fn put(&self, path: &str, data: &[u8], block: u64, mtime_ns: i64) {
+        let shape = if data.len() as u64 <= block {
+            WriteShape::Single
+        } else {
+            WriteShape::Blocks {
+                size: block,
+                count: (data.len() as u64).div_ceil(block),
+            }
+        };
+        self.rt.block_on(async {
+            self.endpoint.prepare_for_writes().await.unwrap();
+            let writer = self
+                .endpoint
+                .open_writer(&WriteTarget {
+                    path: path.into(),
+                    size: data.len() as u64,
+                    shape,
+                })
+                .await
+                .unwrap();
+            for i in 0..shape.blocks() {
+                let start = ((i * block) as usize).min(data.len());
+                let end = (start + block as usize).min(data.len());
+                writer
+                    .write_block(
+                        i,
+                        start as u64,
+                        bytes::Bytes::copy_from_slice(&data[start..end]),
+                    )
+                    .await
+                    .unwrap();
+            }
+            let md5: [u8; 16] = <md5::Md5 as md5::Digest>::digest(data).into();
+            writer
+                .commit(CommitInfo {
+                    md5: Some(md5),
+                    mtime_ns,
+                    metadata: vec![],
+                })
+                .await
+                .unwrap();
+        });
+    }
 }
 
-async fn put(endpoint: &dyn Endpoint, path: &str, data: &[u8], block: u64, mtime_ns: i64) {
-    let writer = endpoint
-        .open_writer(path, data.len() as u64, block)
-        .await
-        .unwrap();
-    let blocks = if data.is_empty() {
-        1
-    } else {
-        (data.len() as u64).div_ceil(block)
-    };
-    for i in 0..blocks {
-        let start = (i * block) as usize;
-        let end = (start + block as usize).min(data.len());
-        writer
-            .write_block(
-                i,
-                start as u64,
-                bytes::Bytes::copy_from_slice(&data[start..end]),
-            )
+const T: i64 = 1_700_000_000_123_456_789;
+
+fn an_empty_location_lists_nothing(f: Fixture) {
+    assert!(f.list(None, &[]).unwrap_or_default().files.is_empty());
+}
+
+fn an_uncommitted_write_is_not_listed(f: Fixture) {
+    f.put("kept.txt", b"kept", 1 << 20, T);
+    f.rt.block_on(async {
+        let pending = f
+            .endpoint
+            .open_writer(&WriteTarget {
+                path: "pending.bin".into(),
+                size: 10,
+                shape: WriteShape::Blocks { size: 4, count: 3 },
+            })
             .await
             .unwrap();
-    }
-    let md5: [u8; 16] = <md5::Md5 as md5::Digest>::digest(data).into();
-    writer
-        .commit(CommitInfo {
-            md5: Some(md5),
-            mtime_ns,
-            metadata: vec![],
-        })
-        .await
-        .unwrap();
-}
-
-/// The suite, against one endpoint. `fresh` builds an endpoint on an empty location.
-fn conformance(name: &str, fresh: impl Fn() -> Arc<dyn Endpoint>) {
-    let rt = runtime();
-    let handle = rt.handle().clone();
-    let ep = fresh();
-    let kind = ep.capabilities().kind;
-
-    // An empty (or missing) destination lists nothing.
-    assert!(
-        list(&ep, Side::Destination, "", &handle)
-            .unwrap()
-            .is_empty(),
-        "{name}: empty"
-    );
-
-    // Writes: single-block, multi-block, empty, awkward names. Nothing is visible before
-    // commit.
-    let big = bytes(5, 300_000);
-    let names = [
-        "a.txt",
-        "dir/b.bin",
-        "dir/sub/empty",
-        "z ü#%+.txt",
-        "dir-x/c.txt",
-        "dir.d/e.txt",
-    ];
-    rt.block_on(async {
-        ep.prepare_for_writes().await.unwrap();
-        let pending = ep.open_writer("pending.bin", 10, 4).await.unwrap();
         pending
             .write_block(0, 0, bytes::Bytes::from_static(b"0123"))
             .await
             .unwrap();
-        assert!(
-            list(&ep, Side::Destination, "", &handle)
-                .unwrap()
-                .iter()
-                .all(|i| i.entry.path != "pending.bin"),
-            "{name}: an uncommitted write is not listed"
-        );
+        assert_eq!(f.list(None, &[]).unwrap().paths(), ["kept.txt"]);
         pending.abort().await;
-        put(&*ep, "a.txt", b"alpha", 1 << 20, 1_700_000_000_123_456_789).await;
-        put(&*ep, "dir/b.bin", &big, 65_536, 1_700_000_001_000_000_000).await;
-        put(
-            &*ep,
-            "dir/sub/empty",
-            b"",
-            1 << 20,
-            1_700_000_002_000_000_000,
-        )
-        .await;
-        put(
-            &*ep,
-            "z ü#%+.txt",
-            b"odd",
-            1 << 20,
-            1_700_000_003_000_000_000,
-        )
-        .await;
-        put(
-            &*ep,
-            "dir-x/c.txt",
-            b"c",
-            1 << 20,
-            1_700_000_004_000_000_000,
-        )
-        .await;
-        put(
-            &*ep,
-            "dir.d/e.txt",
-            b"e",
-            1 << 20,
-            1_700_000_005_000_000_000,
-        )
-        .await;
     });
+    assert_eq!(f.list(None, &[]).unwrap().paths(), ["kept.txt"]);
+}
 
-    // Listings are in byte order of the relative path, with sizes, and the source's time
-    // (local: the file's mtime; blob: stored in metadata).
-    let items = list(&ep, Side::Source, "", &handle).unwrap();
-    let paths: Vec<&str> = items.iter().map(|i| i.entry.path.as_str()).collect();
-    let mut sorted = names.to_vec();
-    sorted.sort();
-    assert_eq!(paths, sorted, "{name}: listing order");
-    for i in &items {
-        assert_eq!(i.entry.endpoint, kind);
-        let source_mtime = blobsync::sync::transfer::source_mtime(i);
-        let expected = match i.entry.path.as_str() {
-            "a.txt" => 1_700_000_000_123_456_789,
-            "dir/b.bin" => 1_700_000_001_000_000_000,
-            _ => continue,
-        };
-        assert_eq!(source_mtime, expected, "{name}: time of {}", i.entry.path);
+fn writes_list_in_order_with_sizes_times_and_hashes(f: Fixture) {
+    let big = bytes(5, 300_000);
+    let names = [
+        ("a.txt", &b"alpha"[..], T),
+        ("dir/b.bin", &big[..], T + 1_000_000_000),
+        ("dir/sub/empty", &b""[..], T + 2_000_000_000),
+        ("z ü#%+.txt", &b"odd"[..], T + 3_000_000_000),
+        ("dir-x/c.txt", &b"c"[..], T + 4_000_000_000),
+        ("dir.d/e.txt", &b"e"[..], T + 5_000_000_000),
+    ];
+    for (name, data, mtime) in &names {
+        f.put(name, data, 65_536, *mtime);
     }
-    let b = items.iter().find(|i| i.entry.path == "dir/b.bin").unwrap();
-    assert_eq!(b.entry.size, big.len() as u64);
-    if kind == EndpointKind::AzureBlob {
-        assert_eq!(
-            b.entry.md5.as_deref(),
-            Some(&<md5::Md5 as md5::Digest>::digest(&big)[..]),
-            "{name}: Content-MD5"
-        );
+    let listing = f.list(None, &[]).unwrap();
+    let mut expected: Vec<&str> = names.iter().map(|(n, _, _)| *n).collect();
+    let order = f.order();
+    expected.sort_by(|a, b| order.cmp(a, b));
+    assert_eq!(listing.paths(), expected, "listing order");
+    for (name, data, mtime) in &names {
+        let item = listing.files.iter().find(|i| i.path == *name).unwrap();
+        assert_eq!(item.size, data.len() as u64, "size of {name}");
+        assert_eq!(item.preserved_mtime_ns(), *mtime, "time of {name}");
+        if f.endpoint.capabilities().listed_md5 {
+            assert_eq!(
+                item.md5,
+                Some(<md5::Md5 as md5::Digest>::digest(data).into()),
+                "Content-MD5 of {name}"
+            );
+        }
     }
+}
 
-    // Scoped listings: the path and what is below it, nothing that merely shares a prefix.
-    let scoped: Vec<String> = list(&ep, Side::Source, "dir", &handle)
-        .unwrap()
-        .into_iter()
-        .map(|i| i.entry.path)
-        .collect();
-    assert_eq!(scoped, ["dir/b.bin", "dir/sub/empty"], "{name}: scope");
-    let one: Vec<String> = list(&ep, Side::Source, "a.txt", &handle)
-        .unwrap()
-        .into_iter()
-        .map(|i| i.entry.path)
-        .collect();
-    assert_eq!(one, ["a.txt"], "{name}: file scope");
+fn folders_come_before_their_contents_and_can_be_skipped(f: Fixture) {
+    for name in ["a/1", "a/b/2", "a/b/c/3", "a/d/4", "e"] {
+        f.put(name, b"x", 1 << 20, T);
+    }
+    let all = f.list(None, &[]).unwrap();
+    assert_eq!(
+        all.keys,
+        [
+            "a/", "a/1", "a/b/", "a/b/2", "a/b/c/", "a/b/c/3", "a/d/", "a/d/4", "e"
+        ]
+    );
+    let skipped = f.list(None, &["a/b"]).unwrap();
+    assert_eq!(skipped.paths(), ["a/1", "a/d/4", "e"], "a/b is skipped");
+}
 
-    // Reads: any range, and the whole entry.
-    rt.block_on(async {
-        let reader = ep.open_reader(b).await.unwrap();
+fn scoped_listings_hold_the_path_and_what_is_below_it(f: Fixture) {
+    for name in ["dir/b.bin", "dir/sub/empty", "dir-x/c.txt", "dirt", "a.txt"] {
+        f.put(name, b"x", 1 << 20, T);
+    }
+    assert_eq!(
+        f.list(Some("dir"), &[]).unwrap().paths(),
+        ["dir/b.bin", "dir/sub/empty"]
+    );
+    assert_eq!(f.list(Some("a.txt"), &[]).unwrap().paths(), ["a.txt"]);
+    assert!(f.list(Some("nothing/here"), &[]).unwrap().files.is_empty());
+    // A folder above the scope that the consumer skips hides the scope.
+    assert!(
+        f.list(Some("dir/sub/empty"), &["dir"])
+            .unwrap()
+            .files
+            .is_empty()
+    );
+}
+
+fn reads_return_any_range(f: Fixture) {
+    let big = bytes(9, 300_000);
+    f.put("b.bin", &big, 65_536, T);
+    let item = f.list(None, &[]).unwrap().files.remove(0);
+    f.rt.block_on(async {
+        let reader = f.endpoint.open_reader(&item).await.unwrap();
         let part = reader.read(1000, 5000).await.unwrap();
-        assert_eq!(&part[..], &big[1000..6000], "{name}: ranged read");
+        assert_eq!(&part[..], &big[1000..6000], "ranged read");
         let all = reader.read(0, big.len()).await.unwrap();
         assert_eq!(&all[..], &big[..]);
         reader.finish().await.unwrap();
     });
+}
 
-    // Deletes: only the listed version; a missing entry is fine.
-    let a = items
-        .iter()
-        .find(|i| i.entry.path == "a.txt")
-        .unwrap()
-        .clone();
-    let target = |i: &Item| DeleteTarget {
-        path: i.entry.path.clone(),
-        etag: i.etag.clone(),
-        size: i.entry.size,
-        mtime_ns: i.entry.mtime_ns,
-    };
-    rt.block_on(async {
-        put(
-            &*ep,
-            "a.txt",
-            b"alpha, rewritten",
-            1 << 20,
-            1_700_000_009_000_000_000,
-        )
-        .await;
-        let e = ep.delete(&target(&a)).await.unwrap_err();
+fn deletes_only_the_listed_version(f: Fixture) {
+    f.put("a.txt", b"alpha", 1 << 20, T);
+    f.put("b.txt", b"beta", 1 << 20, T);
+    let a = f.list(Some("a.txt"), &[]).unwrap().files.remove(0);
+    f.put("a.txt", b"alpha, rewritten", 1 << 20, T + 9_000_000_000);
+    f.rt.block_on(async {
+        let e = f.endpoint.delete(&DeleteTarget::of(&a)).await.unwrap_err();
         assert_eq!(
-            e.class,
+            e.class(),
             ErrorClass::Changed,
-            "{name}: a changed entry is not deleted: {e}"
+            "a changed entry is not deleted: {e}"
         );
-        let fresh_a = list(&ep, Side::Source, "a.txt", &handle).unwrap().remove(0);
-        ep.delete(&target(&fresh_a)).await.unwrap();
-        ep.delete(&target(&fresh_a))
+    });
+    let fresh = f.list(Some("a.txt"), &[]).unwrap().files.remove(0);
+    f.rt.block_on(async {
+        f.endpoint.delete(&DeleteTarget::of(&fresh)).await.unwrap();
+        f.endpoint
+            .delete(&DeleteTarget::of(&fresh))
             .await
-            .unwrap_or_else(|e| panic!("{name}: deleting what is gone: {e}"));
+            .unwrap_or_else(|e| panic!("deleting what is gone: {e}"));
     });
-    let after: Vec<String> = list(&ep, Side::Source, "", &handle)
-        .unwrap()
-        .into_iter()
-        .map(|i| i.entry.path)
-        .collect();
-    assert!(!after.contains(&"a.txt".to_string()), "{name}: deleted");
-    assert_eq!(after.len(), names.len() - 1);
+    assert_eq!(f.list(None, &[]).unwrap().paths(), ["b.txt"]);
 }
 
-#[test]
-fn the_local_endpoint_conforms() {
-    let dirs = std::sync::Mutex::new(Vec::new());
-    conformance("local", || {
-        let d = tempfile::tempdir().unwrap();
-        let root = d.path().join("root");
-        dirs.lock().unwrap().push(d);
-        Arc::new(LocalEndpoint::new(root, false, true))
-    });
+fn names_beyond_ascii_list_in_the_declared_order(f: Fixture) {
+    let names = [
+        "a！.txt",
+        "a😀.txt",
+        "a.txt",
+        "a-b/x",
+        "a/y",
+        "a\u{e000}.txt",
+    ];
+    for name in names {
+        f.put(name, name.as_bytes(), 1 << 20, T);
+    }
+    let listing = f.list(None, &[]).unwrap();
+    let order = f.order();
+    let mut expected = names.to_vec();
+    expected.sort_by(|a, b| order.cmp(a, b));
+    assert_eq!(listing.paths(), expected, "{order:?}");
+    let keys = &listing.keys;
+    assert!(
+        keys.windows(2).all(|w| order.less(&w[0], &w[1])),
+        "keys strictly increasing in {order:?}: {keys:?}"
+    );
 }
 
-#[test]
-fn the_azure_endpoint_conforms() {
-    let az = azurite();
-    conformance("azure", || {
-        let location = BlobLocation::parse(&az.url(&unique_container("conformance"))).unwrap();
-        let transport = transport(&HttpSettings { concurrency: 4 }).unwrap();
-        // The emulator's development key, chosen automatically for a loopback account.
-        let auth =
-            blobsync::auth::resolve_auth(&location, &Default::default(), &transport).unwrap();
-        Arc::new(AzureEndpoint::new(location, auth, transport).unwrap())
-    });
+macro_rules! conformance {
+    ($backend:ident: $($behaviour:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[test]
+                fn $behaviour() {
+                    super::$behaviour(super::$backend());
+                }
+            )*
+        }
+    };
 }
+
+macro_rules! every_backend {
+    ($($backend:ident),*) => {
+        $(conformance!($backend:
+            an_empty_location_lists_nothing,
+            an_uncommitted_write_is_not_listed,
+            writes_list_in_order_with_sizes_times_and_hashes,
+            folders_come_before_their_contents_and_can_be_skipped,
+            scoped_listings_hold_the_path_and_what_is_below_it,
+            reads_return_any_range,
+            deletes_only_the_listed_version,
+            names_beyond_ascii_list_in_the_declared_order,
+        );)*
+    };
+}
+
+every_backend!(local, memory, azure);

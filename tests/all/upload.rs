@@ -421,3 +421,33 @@ fn a_missing_source_folder_is_an_error_and_changes_nothing() {
     );
     assert_eq!(blobs.names(&container), ["keep.txt"]);
 }
+
+/// Regression: with `--put-blob-size-mb` below `--block-size-mb`, a file between the two
+/// sizes went up as one Put Blob (the writer compared with the block size, not the
+/// threshold), holding its buffer for nothing.
+#[test]
+fn a_file_above_put_blob_size_but_below_block_size_is_staged_in_blocks() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("shape");
+    let src = tempfile::tempdir().unwrap();
+    let data = bytes(11, 2 << 20);
+    write(src.path(), "two-mib.bin", &data);
+    blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--block-size-mb",
+        "4",
+        "--put-blob-size-mb",
+        "1",
+    ])
+    .ok();
+    assert_eq!(
+        committed_blocks(az, &container, "two-mib.bin"),
+        1,
+        "one staged block and a Put Block List, not a Put Blob"
+    );
+    assert_eq!(blobs.get(&container, "two-mib.bin"), data);
+    assert_eq!(blobs.list(&container)[0].md5, md5_hex(&data));
+}

@@ -1,181 +1,38 @@
-//! The two sides of a sync. An [`Endpoint`] lists itself (sorted, filtered, streamed),
-//! reads ranges of an entry, writes an entry in blocks that become visible only on commit,
-//! and deletes. The local file system and Azure Blob Storage implement it; one
-//! conformance suite (`tests/all/conformance.rs`) runs against both.
+//! The two sides of a sync. An [`Endpoint`] only moves bytes: it lists itself (an
+//! ordered stream of files, directories and per-path errors, whose consumer may skip a
+//! directory's subtree), reads ranges of an entry, writes an entry in blocks that become
+//! visible only on commit, deletes, and declares what it can do. It knows nothing of
+//! plugins, filters or runs.
+//!
+//! Implementations: the local file system ([`local`]), Azure Blob Storage ([`azure`]) and
+//! an in-memory store for tests ([`memory`]). One conformance suite
+//! (`tests/all/conformance.rs`) runs against all three.
 
 pub mod azure;
-pub mod local;
-
-use std::fmt;
-use std::sync::Arc;
-use std::sync::mpsc::SyncSender;
+mod error;
+mod item;
+pub(crate) mod local;
+pub(crate) mod memory;
+mod order;
+mod virtual_dirs;
 
 use bytes::Bytes;
 
-use crate::plugin::{EndpointKind, Entry, Exclusion, FilterChain, PluginError, Side};
+pub use azure::AzureEndpoint;
+pub use error::{EndpointError, ErrorClass};
+pub use item::{Dir, FileIdentity, Item, Listed, MTIME_KEY, SkipKind, mtime_ns};
+pub use local::LocalEndpoint;
+pub use memory::MemoryEndpoint;
+pub use order::ListOrder;
+pub(crate) use virtual_dirs::VirtualDirs;
 
-/// One listed file or blob, with what only the host needs.
-#[derive(Debug, Clone)]
-pub struct Item {
-    /// What plugins see.
-    pub entry: Entry,
-    /// A blob's ETag: downloads and deletes are conditional on it.
-    pub etag: Option<Box<str>>,
-    /// A local file's identity (device, inode, ctime in ns): the MD5 cache's key.
-    pub identity: Option<(u64, u64, i64)>,
-}
-
-/// What a listing produces, in path byte order.
-#[derive(Debug)]
-pub enum Listed {
-    /// A file or blob that passed every filter.
-    Item(Item),
-    /// An entry a filter excluded. For a directory, `path` ends with `/` and everything
-    /// below it is excluded on both sides.
-    Excluded {
-        /// Relative path (with a trailing `/` for a directory).
-        path: String,
-        /// Which filter, and why.
-        exclusion: Exclusion,
-    },
-    /// An entry skipped by the lister itself (a symbolic link, a special file). Like an
-    /// exclusion, its counterpart on the other side is neither copied nor deleted.
-    Skipped {
-        /// Relative path (with a trailing `/` for a directory).
-        path: String,
-        /// Why it was skipped.
-        reason: String,
-        /// True for symbolic links (they are counted separately).
-        symlink: bool,
-    },
-    /// A path that could not be listed. Counted as a failure; no deletes happen in a run
-    /// with listing errors.
-    Error {
-        /// Relative path (with a trailing `/` for a directory that could not be read).
-        path: String,
-        /// What went wrong.
-        message: String,
-    },
-}
-
-impl Listed {
-    /// The merge key: the relative path, with a trailing `/` for directory markers.
-    pub fn key(&self) -> &str {
-        match self {
-            Listed::Item(item) => &item.entry.path,
-            Listed::Excluded { path, .. }
-            | Listed::Skipped { path, .. }
-            | Listed::Error { path, .. } => path,
-        }
-    }
-}
-
-/// A batch of listed entries, or the end of the listing.
-#[derive(Debug)]
-pub enum ListMessage {
-    /// Entries, in order, continuing the previous batch.
-    Batch(Vec<Listed>),
-    /// The listing could not go on (the root is missing, authorisation failed…). Nothing
-    /// follows. Fatal to the run.
-    Fatal(EndpointError),
-    /// The listing completed.
-    Done,
-}
-
-/// Collects listed entries into batches for the pipeline.
-pub struct ListSink {
-    tx: SyncSender<ListMessage>,
-    batch: Vec<Listed>,
-}
-
-/// Entries per batch: large enough to amortise plugin calls and channel hand-offs.
-pub const LIST_BATCH: usize = 1024;
-
-impl ListSink {
-    /// A sink sending to `tx`.
-    pub fn new(tx: SyncSender<ListMessage>) -> Self {
-        ListSink {
-            tx,
-            batch: Vec::with_capacity(LIST_BATCH),
-        }
-    }
-
-    /// Adds one entry; returns false when the receiver is gone (the run is stopping).
-    pub fn push(&mut self, listed: Listed) -> bool {
-        self.batch.push(listed);
-        if self.batch.len() >= LIST_BATCH {
-            return self.flush();
-        }
-        true
-    }
-
-    /// Sends what is buffered.
-    pub fn flush(&mut self) -> bool {
-        if self.batch.is_empty() {
-            return true;
-        }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(LIST_BATCH));
-        self.tx.send(ListMessage::Batch(batch)).is_ok()
-    }
-
-    /// Ends the listing, successfully or not.
-    pub fn finish(mut self, result: Result<(), EndpointError>) {
-        self.flush();
-        let _ = self.tx.send(match result {
-            Ok(()) => ListMessage::Done,
-            Err(e) => ListMessage::Fatal(e),
-        });
-    }
-}
-
-/// The class of an endpoint failure; it decides the exit code and whether a retry helps.
+/// Where entries live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// The credentials were refused or lack a permission (exit code 3).
-    Auth,
-    /// The thing does not exist.
-    NotFound,
-    /// The source changed while it was being read.
-    Changed,
-    /// A usage problem the user must fix (a bad path, a name collision).
-    Usage,
-    /// A filter or comparator plugin failed (fail-closed).
-    Plugin,
-    /// Anything else (I/O, network, service errors).
-    Other,
-}
-
-/// A failure at an endpoint, with a message that names the path or URL (SAS redacted).
-#[derive(Debug, Clone)]
-pub struct EndpointError {
-    /// The class.
-    pub class: ErrorClass,
-    /// The message shown to the user.
-    pub message: String,
-}
-
-impl EndpointError {
-    /// A new error.
-    pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
-        EndpointError {
-            class,
-            message: azure::redact(&message.into()),
-        }
-    }
-}
-
-impl fmt::Display for EndpointError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for EndpointError {}
-
-impl From<PluginError> for EndpointError {
-    fn from(e: PluginError) -> Self {
-        EndpointError::new(ErrorClass::Plugin, e.to_string())
-    }
+pub enum EndpointKind {
+    /// A local file system.
+    Local,
+    /// Azure Blob Storage.
+    Blob,
 }
 
 /// What an endpoint can do.
@@ -185,6 +42,65 @@ pub struct Capabilities {
     pub kind: EndpointKind,
     /// Whether listings carry a content MD5 (blobs: Content-MD5).
     pub listed_md5: bool,
+    /// The order its listings come in, if it is fixed; `None` when it lists in whatever
+    /// order [`ListRequest::order`] asks for.
+    pub order: Option<ListOrder>,
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListRequest {
+    /// Only this relative path and what is below it (`None`: everything). The directories
+    /// above it are listed first, so a consumer can skip them too.
+    pub scope: Option<String>,
+    /// The order to list in, for endpoints whose order is not fixed.
+    pub order: ListOrder,
+}
+
+/// A listing in progress, read by one consumer.
+pub trait Lister: Send {
+    /// The next entries, in order, or `None` at the end. A batch ends after each
+    /// directory, so that the consumer can [`skip`](Lister::skip) it before anything below
+    /// it is read. An `Err` ends the listing (the root is missing, authorisation failed).
+    fn next_batch(&mut self) -> Option<Result<Vec<Listed>, EndpointError>>;
+
+    /// Lists nothing below `dir`, a directory of the last batch.
+    fn skip(&mut self, dir: &str);
+}
+
+/// How an entry is written: in one request, or in blocks committed together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteShape {
+    /// One block, written with a single request at commit.
+    Single,
+    /// `count` blocks of `size` bytes (the last one shorter), staged then committed.
+    Blocks {
+        /// Bytes per block.
+        size: u64,
+        /// How many.
+        count: u64,
+    },
+}
+
+impl WriteShape {
+    /// The number of blocks a writer receives.
+    pub fn blocks(self) -> u64 {
+        match self {
+            WriteShape::Single => 1,
+            WriteShape::Blocks { count, .. } => count,
+        }
+    }
+}
+
+/// What is about to be written.
+#[derive(Debug, Clone)]
+pub struct WriteTarget {
+    /// Relative path.
+    pub path: String,
+    /// Total size.
+    pub size: u64,
+    /// Single request or blocks.
+    pub shape: WriteShape,
 }
 
 /// Facts recorded when a written entry is committed.
@@ -195,7 +111,7 @@ pub struct CommitInfo {
     pub md5: Option<[u8; 16]>,
     /// The source's modification time (ns), stored (blob metadata) or set (local mtime).
     pub mtime_ns: i64,
-    /// The source's blob metadata, if the source is a blob.
+    /// Blob metadata to keep from the source, besides the time.
     pub metadata: Vec<(String, String)>,
 }
 
@@ -220,6 +136,31 @@ pub trait Writer: Send + Sync {
     async fn abort(self: Box<Self>);
 }
 
+/// What a delete needs: the path and what identifies the listed version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteTarget {
+    /// Relative path.
+    pub path: String,
+    /// The listed ETag (the delete fails if the blob changed since).
+    pub etag: Option<Box<str>>,
+    /// Size, for messages and records (and, locally, to check the file is unchanged).
+    pub size: u64,
+    /// The listed modification time (local files: the delete fails if it changed).
+    pub mtime_ns: i64,
+}
+
+impl DeleteTarget {
+    /// The listed version of `item`.
+    pub fn of(item: &Item) -> DeleteTarget {
+        DeleteTarget {
+            path: item.path.clone(),
+            etag: item.etag.clone(),
+            size: item.size,
+            mtime_ns: item.mtime_ns,
+        }
+    }
+}
+
 /// One side of a sync.
 #[async_trait::async_trait]
 pub trait Endpoint: Send + Sync + 'static {
@@ -232,48 +173,20 @@ pub trait Endpoint: Send + Sync + 'static {
     /// The location of one entry, for messages (SAS redacted).
     fn describe_path(&self, path: &str) -> String;
 
-    /// Lists the endpoint on a new thread, in path byte order, applying `filters` (which
-    /// may prune directories) and sending batches to `sink`. A non-empty `scope` limits
-    /// the listing to that relative path and what is below it (watch mode); the caller
-    /// has checked that no directory above it is excluded.
-    fn start_listing(
-        self: Arc<Self>,
-        side: Side,
-        scope: &str,
-        filters: FilterChain,
-        sink: ListSink,
-        runtime: tokio::runtime::Handle,
-    ) -> std::io::Result<std::thread::JoinHandle<()>>;
+    /// Starts a listing. Blocking: call it, and read the lister, off the async runtime.
+    fn list(&self, request: &ListRequest) -> Result<Box<dyn Lister>, EndpointError>;
 
-    /// Opens an entry for reading; fails with [`ErrorClass::Changed`] if it no longer
+    /// Opens an entry for reading; reads fail with [`ErrorClass::Changed`] if it no longer
     /// matches its listing.
     async fn open_reader(&self, item: &Item) -> Result<Box<dyn Reader>, EndpointError>;
 
-    /// Prepares to receive writes (creates a missing container). Called once, before the
-    /// first write; never in a dry run.
+    /// Prepares to receive writes (creates a missing container or folder). Called once,
+    /// before the first write; never in a dry run.
     async fn prepare_for_writes(&self) -> Result<(), EndpointError>;
 
-    /// Starts writing the entry at `path` of `size` bytes in blocks of `block_size`.
-    async fn open_writer(
-        &self,
-        path: &str,
-        size: u64,
-        block_size: u64,
-    ) -> Result<Box<dyn Writer>, EndpointError>;
+    /// Starts writing `target`.
+    async fn open_writer(&self, target: &WriteTarget) -> Result<Box<dyn Writer>, EndpointError>;
 
-    /// Deletes the entry at `path`, if it is still the listed version.
-    async fn delete(&self, item: &DeleteTarget) -> Result<(), EndpointError>;
-}
-
-/// What a delete needs: the path and, for blobs, the listed ETag.
-#[derive(Debug, Clone)]
-pub struct DeleteTarget {
-    /// Relative path.
-    pub path: String,
-    /// The listed ETag (the delete fails if the blob changed since).
-    pub etag: Option<Box<str>>,
-    /// Size, for messages and records (and, locally, to check the file is unchanged).
-    pub size: u64,
-    /// The listed modification time (local files: the delete fails if it changed).
-    pub mtime_ns: i64,
+    /// Deletes the entry, if it is still the listed version; one already gone is deleted.
+    async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError>;
 }

@@ -1,166 +1,33 @@
-//! Loaded plugins and the per-worker instances the pipeline calls.
+//! The per-worker instances the pipeline calls.
 //!
-//! An instance is created from the plugin's `InstancePre` on first use, configured, and
-//! kept until a call fails. A trap poisons a component instance, so after any failed call
-//! the store is dropped and the next call instantiates and configures afresh (~10 µs).
+//! An instance is created from the plugin's pre-instantiated component on first use,
+//! configured, and kept until a call fails. A trap poisons a component instance, so after
+//! any failed call the store is dropped and the next call instantiates and configures
+//! afresh (~10 µs).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use wasmtime::Store;
-use wasmtime::component::InstancePre;
 
 use super::bindings::{comparator, filter, hook};
-use super::inspect::{self, compatible};
-use super::output::OutputFile;
-use super::runtime::{MemoryLimiter, Runtime, StoreState, TICK, sha256};
+use super::load::Loaded;
+use super::runtime::{MemoryLimiter, StoreState, TICK};
+use super::world::World;
 use super::{
-    ComparatorInfo, Decision, Entry, Event, FailurePolicy, INTERFACE_VERSION, Pair, PluginError,
-    PluginKind, PluginSource, PluginSpec, Side, Summary, Verdict, builtin,
+    ComparatorInfo, Decision, Entry, Event, FailurePolicy, Pair, PluginError, Side, Summary,
+    Verdict,
 };
 
-/// The world-specific pre-instantiated component.
-enum WorldPre {
-    Filter(filter::FilterPre<StoreState>),
-    Comparator(comparator::ComparatorPre<StoreState>),
-    Hook(hook::HookPre<StoreState>),
-}
-
-/// A plugin that passed every load-time check.
-pub(crate) struct Loaded {
-    pub(crate) spec: PluginSpec,
-    pub(crate) sha256: [u8; 32],
-    pre: WorldPre,
-    output: Option<Arc<OutputFile>>,
-}
-
-impl Loaded {
-    pub(crate) fn load(runtime: &Runtime, spec: &PluginSpec) -> Result<Loaded, PluginError> {
-        let fail = |reason: String| PluginError::Load {
-            plugin: spec.name.clone(),
-            source_desc: spec.source.to_string(),
-            reason,
-        };
-        let owned;
-        let bytes: &[u8] = match &spec.source {
-            PluginSource::Builtin(name) => builtin::bytes(name).ok_or_else(|| {
-                fail(format!(
-                    "there is no built-in plugin `{name}` (built-ins: {})",
-                    builtin::names().join(", ")
-                ))
-            })?,
-            PluginSource::File(path) => {
-                owned = std::fs::read(path).map_err(|e| {
-                    fail(format!("cannot read the file: {e} (paths in a manifest are relative to the manifest)"))
-                })?;
-                &owned
-            }
-        };
-        let digest = sha256(bytes);
-        if let Some(pinned) = spec.sha256
-            && pinned != digest
-        {
-            return Err(fail(format!(
-                "sha256 mismatch: the manifest pins {} but the file's sha256 is {}; if the \
-                     plugin was rebuilt on purpose, update `sha256` in the manifest",
-                hex::encode(pinned),
-                hex::encode(digest)
-            )));
-        }
-
-        let info = inspect::describe(bytes).map_err(fail)?;
-        let Some((kind, version)) = info.plugin.clone() else {
-            return Err(fail(format!(
-                "the component exports no blobsync plugin interface (it exports: {}); build it \
-                 with the blobsync-plugin SDK and one of its export macros",
-                if info.exports.is_empty() {
-                    "nothing".into()
-                } else {
-                    info.exports.join(", ")
-                }
-            )));
-        };
-        if !compatible(&version, INTERFACE_VERSION) {
-            return Err(fail(format!(
-                "it was built against blobsync:plugin@{version}, but this blobsync implements \
-                 blobsync:plugin@{INTERFACE_VERSION}; rebuild the plugin against a matching \
-                 blobsync-plugin SDK (or use a blobsync that implements {version})"
-            )));
-        }
-        if kind != spec.kind {
-            return Err(fail(format!(
-                "it is a {kind} plugin, but it is listed as a {} ({} in a manifest)",
-                spec.kind,
-                spec.kind.manifest_section()
-            )));
-        }
-        let foreign: Vec<&String> = info
-            .imports
-            .iter()
-            .filter(|name| !inspect::is_host_import(name))
-            .collect();
-        if !foreign.is_empty() {
-            return Err(fail(format!(
-                "it imports {}, which blobsync does not provide: plugins run without WASI, file \
-                 system, network or environment; build it for wasm32-unknown-unknown with \
-                 `blobsync plugin build`",
-                foreign
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-
-        let component = runtime
-            .compile(bytes, &digest)
-            .map_err(|e| fail(format!("it does not compile: {e:#}")))?;
-        let instance_pre: InstancePre<StoreState> = runtime
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| fail(format!("it cannot be linked: {e:#}")))?;
-        let pre = match kind {
-            PluginKind::Filter => filter::FilterPre::new(instance_pre).map(WorldPre::Filter),
-            PluginKind::Comparator => {
-                comparator::ComparatorPre::new(instance_pre).map(WorldPre::Comparator)
-            }
-            PluginKind::Hook => hook::HookPre::new(instance_pre).map(WorldPre::Hook),
-        }
-        .map_err(|e| fail(format!("it does not match the {kind} world: {e:#}")))?;
-
-        let output = match &spec.output {
-            None => None,
-            Some(_) if kind != PluginKind::Hook => {
-                return Err(fail("`output` is only available to hooks".into()));
-            }
-            Some(path) => Some(Arc::new(OutputFile::open(path).map_err(|e| {
-                fail(format!(
-                    "cannot open its output file {}: {e}",
-                    path.display()
-                ))
-            })?)),
-        };
-        Ok(Loaded {
-            spec: spec.clone(),
-            sha256: digest,
-            pre,
-            output,
-        })
-    }
-
+impl<W: World> Loaded<W> {
     fn deadline_ticks(&self) -> u64 {
         let timeout = self.spec.limits.call_timeout.as_millis() as u64;
         timeout.div_ceil(TICK.as_millis() as u64) + 1
     }
 
-    fn new_store(self: &Arc<Self>) -> Store<StoreState> {
-        let pre_engine = match &self.pre {
-            WorldPre::Filter(p) => p.engine(),
-            WorldPre::Comparator(p) => p.engine(),
-            WorldPre::Hook(p) => p.engine(),
-        };
+    fn new_store(&self) -> Store<StoreState> {
         let mut store = Store::new(
-            pre_engine,
+            W::engine(&self.pre),
             StoreState {
                 plugin: Arc::from(self.spec.name.as_str()),
                 limiter: MemoryLimiter {
@@ -207,84 +74,15 @@ impl Loaded {
     }
 }
 
-/// A world's instantiated bindings.
-// The generated `call_configure` takes `&Vec`, so the trait does too.
-#[allow(clippy::ptr_arg)]
-trait World: Sized {
-    fn instantiate(pre: &WorldPre, store: &mut Store<StoreState>) -> wasmtime::Result<Self>;
-    fn configure(
-        &self,
-        store: &mut Store<StoreState>,
-        config: &Vec<(String, String)>,
-    ) -> wasmtime::Result<Result<Option<ComparatorInfo>, String>>;
-}
-
-impl World for filter::Filter {
-    fn instantiate(pre: &WorldPre, store: &mut Store<StoreState>) -> wasmtime::Result<Self> {
-        match pre {
-            WorldPre::Filter(p) => p.instantiate(store),
-            _ => unreachable!("a filter slot always holds a filter plugin"),
-        }
-    }
-    fn configure(
-        &self,
-        store: &mut Store<StoreState>,
-        config: &Vec<(String, String)>,
-    ) -> wasmtime::Result<Result<Option<ComparatorInfo>, String>> {
-        Ok(self
-            .blobsync_plugin_filter_plugin()
-            .call_configure(store, config)?
-            .map(|()| None))
-    }
-}
-
-impl World for comparator::Comparator {
-    fn instantiate(pre: &WorldPre, store: &mut Store<StoreState>) -> wasmtime::Result<Self> {
-        match pre {
-            WorldPre::Comparator(p) => p.instantiate(store),
-            _ => unreachable!("a comparator slot always holds a comparator plugin"),
-        }
-    }
-    fn configure(
-        &self,
-        store: &mut Store<StoreState>,
-        config: &Vec<(String, String)>,
-    ) -> wasmtime::Result<Result<Option<ComparatorInfo>, String>> {
-        Ok(self
-            .blobsync_plugin_comparator_plugin()
-            .call_configure(store, config)?
-            .map(Some))
-    }
-}
-
-impl World for hook::Hook {
-    fn instantiate(pre: &WorldPre, store: &mut Store<StoreState>) -> wasmtime::Result<Self> {
-        match pre {
-            WorldPre::Hook(p) => p.instantiate(store),
-            _ => unreachable!("a hook slot always holds a hook plugin"),
-        }
-    }
-    fn configure(
-        &self,
-        store: &mut Store<StoreState>,
-        config: &Vec<(String, String)>,
-    ) -> wasmtime::Result<Result<Option<ComparatorInfo>, String>> {
-        Ok(self
-            .blobsync_plugin_hook_plugin()
-            .call_configure(store, config)?
-            .map(|()| None))
-    }
-}
-
 /// One plugin's instance for one worker, re-created after a failure.
 struct Slot<W: World> {
-    plugin: Arc<Loaded>,
+    plugin: Arc<Loaded<W>>,
     live: Option<(Store<StoreState>, W)>,
     info: Option<ComparatorInfo>,
 }
 
 impl<W: World> Slot<W> {
-    fn new(plugin: &Arc<Loaded>) -> Self {
+    fn new(plugin: &Arc<Loaded<W>>) -> Self {
         Slot {
             plugin: plugin.clone(),
             live: None,
@@ -323,7 +121,12 @@ impl<W: World> Slot<W> {
     ) -> Result<R, PluginError> {
         self.ensure_live()?;
         let ticks = self.plugin.deadline_ticks();
-        let (store, world) = self.live.as_mut().expect("instance is live");
+        let Some((store, world)) = self.live.as_mut() else {
+            return Err(PluginError::Trap {
+                plugin: self.plugin.spec.name.clone(),
+                detail: "internal error: the instance is gone".into(),
+            });
+        };
         store.set_epoch_deadline(ticks);
         match f(world, store) {
             Ok(r) => Ok(r),
@@ -373,7 +176,7 @@ pub struct FilterChain {
 }
 
 impl FilterChain {
-    pub(crate) fn new(plugins: &[Arc<Loaded>], tolerated: Arc<AtomicU64>) -> Self {
+    pub(crate) fn new(plugins: &[Arc<Loaded<filter::Filter>>], tolerated: Arc<AtomicU64>) -> Self {
         FilterChain {
             slots: plugins.iter().map(Slot::new).collect(),
             names: plugins
@@ -445,7 +248,10 @@ pub struct ComparatorInstance {
 }
 
 impl ComparatorInstance {
-    pub(crate) fn new(plugin: &Arc<Loaded>, tolerated: Arc<AtomicU64>) -> Self {
+    pub(crate) fn new(
+        plugin: &Arc<Loaded<comparator::Comparator>>,
+        tolerated: Arc<AtomicU64>,
+    ) -> Self {
         ComparatorInstance {
             slot: Slot::new(plugin),
             tolerated,
@@ -506,7 +312,7 @@ pub struct HookInstance {
 }
 
 impl HookInstance {
-    pub(crate) fn new(plugin: &Arc<Loaded>) -> Self {
+    pub(crate) fn new(plugin: &Arc<Loaded<hook::Hook>>) -> Self {
         HookInstance {
             slot: Slot::new(plugin),
         }
@@ -543,21 +349,5 @@ impl HookInstance {
             w.blobsync_plugin_hook_plugin()
                 .call_on_complete(store, summary)
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compatible_versions() {
-        assert!(compatible("0.1.0", "0.1.0"));
-        assert!(compatible("0.1.3", "0.1.0"));
-        assert!(!compatible("0.2.0", "0.1.0"));
-        assert!(!compatible("1.0.0", "0.1.0"));
-        assert!(compatible("1.4.0", "1.0.0"));
-        assert!(!compatible("2.0.0", "1.9.0"));
-        assert!(!compatible("garbage", "0.1.0"));
     }
 }

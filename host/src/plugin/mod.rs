@@ -8,14 +8,16 @@
 //! [`HookInstance`]), which create a `Store` from a shared `InstancePre` when first used
 //! and again after any trap.
 
-pub mod bindings;
-pub mod build;
+mod bindings;
+pub(crate) mod build;
 mod builtin;
-pub mod inspect;
+pub(crate) mod inspect;
 mod instance;
-pub mod manifest;
+mod load;
+pub(crate) mod manifest;
 mod output;
 mod runtime;
+mod world;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -27,12 +29,46 @@ pub use bindings::types::{
     Action, ComparatorInfo, Decision, EndpointKind, Entry, Event, EventAction, Outcome, Pair,
     RunStatus, Side, Summary, Verdict,
 };
-pub use builtin::BUILTINS;
 pub use instance::{ComparatorInstance, Exclusion, FilterChain, HookInstance};
-pub use output::OutputFile;
 pub use runtime::Runtime;
 
-use instance::Loaded;
+use bindings::{comparator, filter, hook};
+use load::Loaded;
+
+impl Entry {
+    /// A file (or blob) entry.
+    pub fn file(
+        path: String,
+        size: u64,
+        mtime_ns: i64,
+        md5: Option<[u8; 16]>,
+        endpoint: EndpointKind,
+        metadata: Vec<(String, String)>,
+    ) -> Entry {
+        Entry {
+            path,
+            size,
+            mtime_ns,
+            md5: md5.map(|m| m.to_vec()),
+            is_dir: false,
+            endpoint,
+            metadata,
+        }
+    }
+
+    /// A directory (or blob prefix) entry.
+    pub fn dir(path: String, mtime_ns: i64, endpoint: EndpointKind) -> Entry {
+        Entry {
+            path,
+            size: 0,
+            mtime_ns,
+            md5: None,
+            is_dir: true,
+            endpoint,
+            metadata: Vec::new(),
+        }
+    }
+}
 
 /// The WIT package version this host implements.
 pub const INTERFACE_VERSION: &str = "0.1.0";
@@ -49,15 +85,6 @@ pub enum PluginKind {
 }
 
 impl PluginKind {
-    /// The exported interface that identifies the kind.
-    pub fn export_interface(self) -> &'static str {
-        match self {
-            PluginKind::Filter => "filter-plugin",
-            PluginKind::Comparator => "comparator-plugin",
-            PluginKind::Hook => "hook-plugin",
-        }
-    }
-
     /// The manifest section that lists plugins of this kind.
     pub fn manifest_section(self) -> &'static str {
         match self {
@@ -281,10 +308,10 @@ pub struct PluginHost {
     _runtime: Arc<Runtime>,
     /// Failures fail-open filters and comparators turned into warnings.
     tolerated: Arc<AtomicU64>,
-    filters: Vec<Arc<Loaded>>,
-    comparator: Arc<Loaded>,
+    filters: Vec<Arc<Loaded<filter::Filter>>>,
+    comparator: Arc<Loaded<comparator::Comparator>>,
     comparator_info: ComparatorInfo,
-    hooks: Vec<Arc<Loaded>>,
+    hooks: Vec<Arc<Loaded<hook::Hook>>>,
 }
 
 impl fmt::Debug for PluginHost {
@@ -368,11 +395,6 @@ impl PluginHost {
         self.comparator_info
     }
 
-    /// The comparator's name.
-    pub fn comparator_name(&self) -> &str {
-        &self.comparator.spec.name
-    }
-
     /// One instance of each hook.
     pub fn hooks(&self) -> Vec<HookInstance> {
         self.hooks.iter().map(HookInstance::new).collect()
@@ -380,15 +402,16 @@ impl PluginHost {
 
     /// Names of all plugins, by kind, for logs and job records.
     pub fn describe(&self) -> String {
-        let one = |p: &Arc<Loaded>| {
-            let sha = hex::encode(p.sha256);
-            format!("{} ({}, sha256 {})", p.spec.name, p.spec.source, &sha[..12])
-        };
-        let names = |v: &[Arc<Loaded>]| v.iter().map(one).collect::<Vec<_>>().join(", ");
+        fn names<W: world::World>(v: &[Arc<Loaded<W>>]) -> String {
+            v.iter()
+                .map(|p| p.describe())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
         format!(
             "filters [{}], comparator {}, hooks [{}]",
             names(&self.filters),
-            one(&self.comparator),
+            self.comparator.describe(),
             names(&self.hooks)
         )
     }
@@ -411,15 +434,7 @@ mod tests {
     }
 
     fn entry(path: &str) -> Entry {
-        Entry {
-            path: path.into(),
-            size: 1,
-            mtime_ns: 0,
-            md5: None,
-            is_dir: false,
-            endpoint: EndpointKind::Local,
-            metadata: vec![],
-        }
+        Entry::file(path.into(), 1, 0, None, EndpointKind::Local, vec![])
     }
 
     #[test]

@@ -29,11 +29,6 @@ impl OutputFile {
         })
     }
 
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Appends one line. The error goes back to the plugin, which never sees the path.
     pub fn write_line(&self, line: &str) -> Result<(), String> {
         if line.contains('\n') {

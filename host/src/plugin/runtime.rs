@@ -41,6 +41,17 @@ impl std::fmt::Debug for Runtime {
 }
 
 impl Runtime {
+    /// The process's one engine, built on first use with `cache_dir` (later callers get
+    /// the same engine whatever cache they name).
+    pub fn shared(cache_dir: Option<PathBuf>) -> wasmtime::Result<Arc<Runtime>> {
+        static SHARED: std::sync::OnceLock<Arc<Runtime>> = std::sync::OnceLock::new();
+        if let Some(runtime) = SHARED.get() {
+            return Ok(runtime.clone());
+        }
+        let runtime = Arc::new(Runtime::new(cache_dir)?);
+        Ok(SHARED.get_or_init(|| runtime).clone())
+    }
+
     /// Builds the engine. `cache_dir` holds compiled components; `None` compiles in memory
     /// every time.
     pub fn new(cache_dir: Option<PathBuf>) -> wasmtime::Result<Runtime> {

@@ -5,40 +5,65 @@
 //! was read.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
 
 use std::sync::Arc;
 
-use crate::endpoint::Item;
-use crate::plugin::{EndpointKind, Side};
+use super::Side;
+use crate::endpoint::{FileIdentity, Item, mtime_ns};
 use crate::store::{FileKey, Store, Write};
 
 /// Hashes the local side of pairs, through the MD5 cache when there is one.
-pub struct LocalHasher {
+pub(crate) struct LocalHasher {
     root: PathBuf,
     local: Side,
     workers: usize,
     cache: Option<Arc<Store>>,
 }
 
+/// The MD5-cache key of one version of a local file.
+pub(crate) fn cache_key(path: &Path, size: u64, mtime_ns: i64, identity: FileIdentity) -> FileKey {
+    FileKey {
+        path: path.to_string_lossy().into_owned(),
+        size,
+        mtime_ns,
+        dev: identity.dev,
+        ino: identity.ino,
+        ctime_ns: identity.ctime_ns,
+    }
+}
+
 /// The cache key of a listed local file under `root` (absolute), if it has an identity.
-pub fn file_key(root: &std::path::Path, item: &Item) -> Option<FileKey> {
-    let (dev, ino, ctime_ns) = item.identity?;
-    Some(FileKey {
-        path: root.join(&item.entry.path).to_string_lossy().into_owned(),
-        size: item.entry.size,
-        mtime_ns: item.entry.mtime_ns,
-        dev,
-        ino,
-        ctime_ns,
-    })
+pub(crate) fn file_key(root: &Path, item: &Item) -> Option<FileKey> {
+    Some(cache_key(
+        &root.join(&item.path),
+        item.size,
+        item.mtime_ns,
+        item.identity?,
+    ))
+}
+
+/// The cache key of the file at `path` as it is now.
+pub(crate) fn current_key(path: &Path) -> Option<FileKey> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some(cache_key(
+        path,
+        meta.len(),
+        mtime_ns(&meta),
+        FileIdentity::of(&meta),
+    ))
 }
 
 impl LocalHasher {
     /// A hasher for files under `root` (absolute), the `local` side of the sync.
-    pub fn new(root: PathBuf, local: Side, workers: usize, cache: Option<Arc<Store>>) -> Self {
+    pub(crate) fn new(
+        root: PathBuf,
+        local: Side,
+        workers: usize,
+        cache: Option<Arc<Store>>,
+    ) -> Self {
         LocalHasher {
             root,
             local,
@@ -49,21 +74,20 @@ impl LocalHasher {
 
     /// Sets `entry.md5` on the local item of every pair whose sizes match. Returns the
     /// positions (in iteration order) of pairs that could not be hashed, with why.
-    pub fn hash_pairs<'a>(
+    pub(crate) fn hash_pairs<'a>(
         &self,
         pairs: impl Iterator<Item = (&'a mut Item, &'a mut Item)>,
     ) -> Vec<(usize, String)> {
         let mut jobs: Vec<(usize, &'a mut Item)> = Vec::new();
         for (i, (source, destination)) in pairs.enumerate() {
-            if source.entry.size != destination.entry.size {
+            if source.size != destination.size {
                 continue;
             }
             let local = match self.local {
                 Side::Source => source,
                 Side::Destination => destination,
             };
-            debug_assert_eq!(local.entry.endpoint, EndpointKind::Local);
-            if local.entry.md5.is_none() {
+            if local.md5.is_none() {
                 jobs.push((i, local));
             }
         }
@@ -87,7 +111,7 @@ impl LocalHasher {
                     None
                 };
                 match hit {
-                    Some(md5) => item.entry.md5 = Some(md5.to_vec()),
+                    Some(md5) => item.md5 = Some(md5),
                     None => {
                         remaining.push((index, item));
                         remaining_keys.push(key);
@@ -109,20 +133,14 @@ impl LocalHasher {
         }
         let inputs: Vec<(PathBuf, u64, i64)> = jobs
             .iter()
-            .map(|(_, item)| {
-                (
-                    self.root.join(&item.entry.path),
-                    item.entry.size,
-                    item.entry.mtime_ns,
-                )
-            })
+            .map(|(_, item)| (self.root.join(&item.path), item.size, item.mtime_ns))
             .collect();
         let results = hash_in_parallel(&inputs, self.workers);
         let mut failed = Vec::new();
         for (((index, item), result), key) in jobs.into_iter().zip(results).zip(keys) {
             match result {
                 Ok(md5) => {
-                    item.entry.md5 = Some(md5.to_vec());
+                    item.md5 = Some(md5);
                     if let (Some(cache), Some(key)) = (&self.cache, key) {
                         cache.write(Write::Md5(key, md5));
                     }
@@ -165,11 +183,8 @@ fn hash_in_parallel(
 
 /// The MD5 of a file, failing if its size or modification time is not the listed one
 /// (before or after reading).
-pub fn md5_file(path: &std::path::Path, size: u64, mtime_ns: i64) -> Result<[u8; 16], String> {
-    use std::os::unix::fs::MetadataExt;
-    let changed = |meta: &std::fs::Metadata| {
-        meta.len() != size || meta.mtime() * 1_000_000_000 + meta.mtime_nsec() != mtime_ns
-    };
+pub(crate) fn md5_file(path: &Path, size: u64, listed_mtime: i64) -> Result<[u8; 16], String> {
+    let changed = |meta: &std::fs::Metadata| meta.len() != size || mtime_ns(meta) != listed_mtime;
     let mut file =
         std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let meta = file

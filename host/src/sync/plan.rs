@@ -1,119 +1,116 @@
-//! Pairing and planning: a sorted merge of the two listings.
+//! Pairing: a sorted merge of the two filtered listings.
 //!
-//! Both listings arrive in path byte order, so pairing needs no index of either side:
-//! memory stays constant however many files there are. An entry only at the source is
-//! copied; one on both sides goes to the comparator (in batches); one only at the
-//! destination is a delete candidate. A filter's exclusion on either side removes the path
-//! from both, and an excluded directory (a marker `dir/`) removes everything below it from
-//! the other side too.
+//! Both listings arrive in the same order (the endpoints' declared [`ListOrder`]), so
+//! pairing needs no index of either side: memory stays constant however many files there
+//! are. An entry only at the source is copied; one on both sides goes to the comparator;
+//! one only at the destination is a delete candidate. A filter's exclusion on either
+//! side removes the path from both, and an excluded folder (a marker `dir/`) removes
+//! everything below it from the other side too.
 //!
-//! If either listing turns out not to be sorted (a service that orders names differently),
-//! out-of-order entries are treated as unpaired and deletes are disabled for the run, so
-//! the worst case is a redundant copy, never a wrong delete.
+//! If either listing turns out not to be in order (a service that orders names
+//! differently), out-of-order entries are treated as unpaired and deletes are disabled
+//! for the run, so the worst case is a redundant copy, never a wrong delete.
 
-use std::cmp::Ordering as CmpOrdering;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::Receiver;
+use std::cmp::Ordering;
 
-use tokio::sync::mpsc::Sender;
+use super::context::RunContext;
+use super::filter::{Filtered, ListMessage};
+use super::observer::Counters;
+use super::{RunError, Side};
+use crate::endpoint::{Item, ListOrder};
 
-use super::hash::LocalHasher;
-use super::report::Reporter;
-use super::stop::Stop;
-use crate::endpoint::{DeleteTarget, EndpointError, ErrorClass, Item, ListMessage, Listed};
-use crate::plugin::{Action, ComparatorInstance, Pair, Side};
-
-/// A planned copy.
-#[derive(Debug)]
-pub struct PlannedCopy {
-    /// The source entry.
-    pub item: Item,
-    /// Why it is copied.
-    pub reason: String,
+/// Where the merge sends what it pairs.
+pub(crate) trait Pairs {
+    /// A file only at the source.
+    fn only_at_source(&mut self, item: Item) -> Result<(), RunError>;
+    /// A file on both sides.
+    fn both(&mut self, source: Item, destination: Item) -> Result<(), RunError>;
+    /// A file only at the destination.
+    fn only_at_destination(&mut self, item: Item);
+    /// The listings are done: compare what is still pending.
+    fn finish(&mut self) -> Result<(), RunError>;
 }
 
-/// What the planner found, besides the copies it sent.
-#[derive(Debug, Default)]
-pub struct PlanOutcome {
-    /// Destination entries not at the source (only collected when deleting).
-    pub deletes: Vec<DeleteTarget>,
-    /// Destination entries not at the source, counted whether or not deleting.
-    pub only_at_destination: u64,
-    /// Why listing or planning stopped early, if it did.
-    pub fatal: Option<EndpointError>,
+/// What the merge found besides the pairs.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MergeOutcome {
     /// Paths that could not be listed.
-    pub listing_errors: u64,
-    /// True if a listing was not in order (deletes are then disabled).
-    pub order_violation: bool,
+    pub(crate) listing_errors: u64,
+    /// True if a listing was out of order.
+    pub(crate) order_violation: bool,
+    /// True if both listings were read to their end.
+    pub(crate) complete: bool,
 }
 
-/// Pairs per comparator call.
-const COMPARE_BATCH: usize = 512;
+impl MergeOutcome {
+    /// Why deleting would be unsafe after this merge, if it would.
+    pub(crate) fn deletes_unsafe(&self) -> Option<&'static str> {
+        if !self.complete {
+            Some("a listing did not complete")
+        } else if self.listing_errors > 0 {
+            Some("some paths could not be listed")
+        } else if self.order_violation {
+            Some("a listing was out of order")
+        } else {
+            None
+        }
+    }
+}
 
 /// One side's listing, read batch by batch.
-struct Stream {
+struct Stream<I> {
     side: Side,
-    rx: Receiver<ListMessage>,
-    batch: std::vec::IntoIter<Listed>,
-    peeked: Option<Listed>,
+    messages: I,
+    batch: std::vec::IntoIter<Filtered>,
+    peeked: Option<Filtered>,
     done: bool,
-    fatal: Option<EndpointError>,
+    failed: bool,
     last_key: Option<String>,
-    /// Directory prefixes (ending in `/`) this side excluded, skipped or could not read:
-    /// the other side's entries below them are suppressed.
+    /// Folder prefixes (ending in `/`) this side excluded, skipped or could not read: the
+    /// other side's entries below them are suppressed.
     suppressing: Vec<String>,
 }
 
-impl Stream {
-    fn new(side: Side, rx: Receiver<ListMessage>) -> Self {
+impl<I: Iterator<Item = ListMessage>> Stream<I> {
+    fn new(side: Side, messages: I) -> Self {
         Stream {
             side,
-            rx,
+            messages,
             batch: Vec::new().into_iter(),
             peeked: None,
             done: false,
-            fatal: None,
+            failed: false,
             last_key: None,
             suppressing: Vec::new(),
         }
     }
 
-    fn peek(&mut self) -> Option<&Listed> {
+    fn peek(&mut self) -> Option<&Filtered> {
         while self.peeked.is_none() && !self.done {
             if let Some(next) = self.batch.next() {
                 self.peeked = Some(next);
                 break;
             }
-            match self.rx.recv() {
-                Ok(ListMessage::Batch(b)) => self.batch = b.into_iter(),
-                Ok(ListMessage::Done) => self.done = true,
-                Ok(ListMessage::Fatal(e)) => {
-                    self.fatal = Some(e);
+            match self.messages.next() {
+                Some(ListMessage::Batch(b)) => self.batch = b.into_iter(),
+                Some(ListMessage::Done) => self.done = true,
+                Some(ListMessage::Failed) | None => {
                     self.done = true;
-                }
-                Err(_) => {
-                    self.done = true;
-                    self.fatal.get_or_insert_with(|| {
-                        EndpointError::new(
-                            ErrorClass::Other,
-                            "internal error: a listing thread stopped",
-                        )
-                    });
+                    self.failed = true;
                 }
             }
         }
         self.peeked.as_ref()
     }
 
-    fn take(&mut self) -> Listed {
-        self.peeked.take().expect("take after a successful peek")
+    fn take(&mut self) -> Option<Filtered> {
+        self.peeked.take()
     }
 
     /// Records the key just taken; false if it is out of order.
-    fn in_order(&mut self, key: &str) -> bool {
+    fn in_order(&mut self, order: ListOrder, key: &str) -> bool {
         let ok = match &self.last_key {
-            Some(last) => last.as_str() < key,
+            Some(last) => order.less(last, key),
             None => true,
         };
         if ok {
@@ -128,14 +125,14 @@ impl Stream {
         ok
     }
 
-    /// True if `key` lies below a directory this side suppressed; drops prefixes the
-    /// sorted order has moved past.
-    fn suppresses(&mut self, key: &str) -> bool {
+    /// True if `key` lies below a folder this side suppressed; drops prefixes the order
+    /// has moved past.
+    fn suppresses(&mut self, order: ListOrder, key: &str) -> bool {
         while let Some(top) = self.suppressing.last() {
             if key.starts_with(top.as_str()) {
                 return true;
             }
-            if key > top.as_str() {
+            if order.less(top, key) {
                 self.suppressing.pop();
             } else {
                 return false;
@@ -145,400 +142,392 @@ impl Stream {
     }
 }
 
-/// The planner, run on its own thread.
-pub struct Planner {
-    pub(crate) source: Receiver<ListMessage>,
-    pub(crate) destination: Receiver<ListMessage>,
-    pub(crate) comparator: ComparatorInstance,
-    pub(crate) hasher: Option<LocalHasher>,
-    pub(crate) copies: Sender<PlannedCopy>,
-    pub(crate) reporter: Arc<Reporter>,
-    pub(crate) collect_deletes: bool,
-    pub(crate) stop: Stop,
-    pub(crate) case: CaseTracker,
-}
-
-/// A pair waiting for the comparator.
-struct Pending {
-    source: Item,
-    destination: Item,
-}
-
-impl Planner {
-    /// Merges the listings, sends copies, and returns what else was found.
-    pub fn run(mut self) -> PlanOutcome {
-        let mut outcome = PlanOutcome::default();
-        let mut src = Stream::new(
-            Side::Source,
-            std::mem::replace(&mut self.source, dummy_rx()),
-        );
-        let mut dst = Stream::new(
-            Side::Destination,
-            std::mem::replace(&mut self.destination, dummy_rx()),
-        );
-        let mut pending: Vec<Pending> = Vec::with_capacity(COMPARE_BATCH);
-        loop {
-            if self.stop.is_stopped() {
-                break;
+/// Merges the two listings into `pairs`.
+pub(crate) fn merge<S, D>(
+    source: S,
+    destination: D,
+    order: ListOrder,
+    ctx: &RunContext,
+    pairs: &mut dyn Pairs,
+) -> Result<MergeOutcome, RunError>
+where
+    S: Iterator<Item = ListMessage>,
+    D: Iterator<Item = ListMessage>,
+{
+    let mut merge = Merge {
+        order,
+        ctx,
+        outcome: MergeOutcome::default(),
+        case: super::case::CaseTracker::default(),
+    };
+    let mut src = Stream::new(Side::Source, source);
+    let mut dst = Stream::new(Side::Destination, destination);
+    loop {
+        if ctx.stopped() {
+            return Ok(merge.outcome);
+        }
+        let ordering = match (src.peek().map(Filtered::key), dst.peek().map(Filtered::key)) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(a), Some(b)) => order.cmp(a, b),
+        };
+        if src.failed || dst.failed {
+            return Ok(merge.outcome);
+        }
+        match ordering {
+            Ordering::Less => {
+                let Some(l) = src.take() else { continue };
+                merge.one_sided(&mut src, &mut dst, l, pairs)?;
             }
-            let order = match (src.peek().map(Listed::key), dst.peek().map(Listed::key)) {
-                (None, None) => break,
-                (Some(_), None) => CmpOrdering::Less,
-                (None, Some(_)) => CmpOrdering::Greater,
-                (Some(a), Some(b)) => a.cmp(b),
-            };
-            if src.fatal.is_some() || dst.fatal.is_some() {
-                break;
+            Ordering::Greater => {
+                let Some(l) = dst.take() else { continue };
+                merge.one_sided(&mut dst, &mut src, l, pairs)?;
             }
-            let result = match order {
-                CmpOrdering::Less => {
-                    let l = src.take();
-                    self.one_sided(&mut src, &mut dst, l, &mut outcome)
-                }
-                CmpOrdering::Greater => {
-                    let l = dst.take();
-                    self.one_sided(&mut dst, &mut src, l, &mut outcome)
-                }
-                CmpOrdering::Equal => {
-                    let (a, b) = (src.take(), dst.take());
-                    self.both(&mut src, &mut dst, a, b, &mut pending, &mut outcome)
-                }
-            };
-            if let Err(e) = result {
-                outcome.fatal = Some(e);
-                break;
-            }
-            if pending.len() >= COMPARE_BATCH
-                && let Err(e) = self.compare(&mut pending)
-            {
-                outcome.fatal = Some(e);
-                break;
+            Ordering::Equal => {
+                let (Some(a), Some(b)) = (src.take(), dst.take()) else {
+                    continue;
+                };
+                merge.both(&mut src, &mut dst, a, b, pairs)?;
             }
         }
-        if outcome.fatal.is_none() {
-            outcome.fatal = src.fatal.take().or_else(|| dst.fatal.take());
-        }
-        if outcome.fatal.is_none()
-            && !self.stop.is_stopped()
-            && let Err(e) = self.compare(&mut pending)
-        {
-            outcome.fatal = Some(e);
-        }
-        outcome
     }
+    if src.failed || dst.failed {
+        return Ok(merge.outcome);
+    }
+    merge.outcome.complete = true;
+    pairs.finish()?;
+    Ok(merge.outcome)
+}
 
+struct Merge<'a> {
+    order: ListOrder,
+    ctx: &'a RunContext,
+    outcome: MergeOutcome,
+    case: super::case::CaseTracker,
+}
+
+impl Merge<'_> {
     /// An entry whose key is on one side only (`this`); `other` is the opposite stream.
-    fn one_sided(
+    fn one_sided<A, B>(
         &mut self,
-        this: &mut Stream,
-        other: &mut Stream,
-        listed: Listed,
-        outcome: &mut PlanOutcome,
-    ) -> Result<(), EndpointError> {
-        let key = listed.key().to_string();
-        let in_order = this.in_order(&key);
-        if !in_order && !outcome.order_violation {
-            outcome.order_violation = true;
-            self.reporter.warning(&format!(
-                "the {} listing is not in name order at {key:?}; entries out of order are \
-                 treated as unpaired and no deletes will happen in this run",
-                side_name(this.side)
+        this: &mut Stream<A>,
+        other: &mut Stream<B>,
+        listed: Filtered,
+        pairs: &mut dyn Pairs,
+    ) -> Result<(), RunError>
+    where
+        A: Iterator<Item = ListMessage>,
+        B: Iterator<Item = ListMessage>,
+    {
+        let in_order = this.in_order(self.order, listed.key());
+        if !in_order && !self.outcome.order_violation {
+            self.outcome.order_violation = true;
+            self.ctx.warning(&format!(
+                "the {} listing is not in {} at {:?}; entries out of order are treated as \
+                 unpaired and no deletes will happen in this run",
+                this.side.name(),
+                self.order.describe(),
+                listed.key()
             ));
         }
-        let suppressed = in_order && other.suppresses(&key);
+        let suppressed = in_order && other.suppresses(self.order, listed.key());
         match listed {
-            Listed::Item(item) => {
-                self.count_listed(this.side, &item);
+            Filtered::Item(item) => {
+                self.count(this.side, &item);
                 if suppressed {
-                    self.reporter.excluded(
-                        side_name(this.side),
-                        &key,
+                    self.ctx.excluded(
+                        None,
+                        &item.path,
                         "",
-                        "its directory is excluded on the other side",
+                        "its folder is excluded on the other side",
                     );
                     return Ok(());
                 }
                 match this.side {
-                    Side::Source => self.send_copy(item, "not at the destination".into()),
+                    Side::Source => pairs.only_at_source(item),
                     Side::Destination => {
-                        outcome.only_at_destination += 1;
-                        if self.collect_deletes {
-                            outcome.deletes.push(DeleteTarget {
-                                path: item.entry.path,
-                                etag: item.etag,
-                                size: item.entry.size,
-                                mtime_ns: item.entry.mtime_ns,
-                            });
-                        }
+                        pairs.only_at_destination(item);
                         Ok(())
                     }
                 }
             }
             marker => {
-                self.marker(this, marker, outcome);
+                self.marker(this, marker);
                 Ok(())
             }
         }
     }
 
     /// The same key on both sides.
-    fn both(
+    fn both<A, B>(
         &mut self,
-        src: &mut Stream,
-        dst: &mut Stream,
-        a: Listed,
-        b: Listed,
-        pending: &mut Vec<Pending>,
-        outcome: &mut PlanOutcome,
-    ) -> Result<(), EndpointError> {
-        let key = a.key().to_string();
-        let ordered = src.in_order(&key) & dst.in_order(&key);
-        if !ordered && !outcome.order_violation {
-            outcome.order_violation = true;
-            self.reporter.warning(&format!(
-                "a listing is not in name order at {key:?}; no deletes will happen in this run"
+        src: &mut Stream<A>,
+        dst: &mut Stream<B>,
+        a: Filtered,
+        b: Filtered,
+        pairs: &mut dyn Pairs,
+    ) -> Result<(), RunError>
+    where
+        A: Iterator<Item = ListMessage>,
+        B: Iterator<Item = ListMessage>,
+    {
+        let ordered = src.in_order(self.order, a.key()) & dst.in_order(self.order, b.key());
+        if !ordered && !self.outcome.order_violation {
+            self.outcome.order_violation = true;
+            self.ctx.warning(&format!(
+                "a listing is not in {} at {:?}; no deletes will happen in this run",
+                self.order.describe(),
+                a.key()
             ));
         }
         match (a, b) {
-            (Listed::Item(s), Listed::Item(d)) => {
-                self.count_listed(Side::Source, &s);
-                self.count_listed(Side::Destination, &d);
-                if src.suppresses(&key) || dst.suppresses(&key) {
-                    self.reporter
-                        .excluded("both", &key, "", "its directory is excluded");
+            (Filtered::Item(s), Filtered::Item(d)) => {
+                self.count(Side::Source, &s);
+                self.count(Side::Destination, &d);
+                if src.suppresses(self.order, &s.path) || dst.suppresses(self.order, &s.path) {
+                    self.ctx
+                        .excluded(None, &s.path, "", "its folder is excluded");
                     return Ok(());
                 }
-                pending.push(Pending {
-                    source: s,
-                    destination: d,
-                });
+                pairs.both(s, d)
+            }
+            (Filtered::Item(s), marker) => {
+                self.count(Side::Source, &s);
+                self.marker(dst, marker);
                 Ok(())
             }
-            (Listed::Item(s), marker) => {
-                self.count_listed(Side::Source, &s);
-                self.marker(dst, marker, outcome);
-                Ok(())
-            }
-            (marker, Listed::Item(d)) => {
-                self.count_listed(Side::Destination, &d);
-                self.marker(src, marker, outcome);
+            (marker, Filtered::Item(d)) => {
+                self.count(Side::Destination, &d);
+                self.marker(src, marker);
                 Ok(())
             }
             (ma, mb) => {
-                self.marker(src, ma, outcome);
-                self.marker(dst, mb, outcome);
+                self.marker(src, ma);
+                self.marker(dst, mb);
                 Ok(())
             }
         }
     }
 
-    fn count_listed(&mut self, side: Side, item: &Item) {
-        let stats = &self.reporter.stats;
+    fn count(&mut self, side: Side, item: &Item) {
+        let counters = &self.ctx.counters;
         match side {
             Side::Source => {
-                stats.source_files.fetch_add(1, Ordering::Relaxed);
-                stats
-                    .bytes_enumerated
-                    .fetch_add(item.entry.size, Ordering::Relaxed);
-                if let Some((a, b)) = self.case.check(&item.entry.path) {
+                Counters::add(&counters.source_files, 1);
+                Counters::add(&counters.bytes_enumerated, item.size);
+                if let Some((a, b)) = self.case.check(&item.path) {
                     self.case.collisions += 1;
-                    if self.case.collisions <= MAX_CASE_WARNINGS {
-                        self.reporter.warning(&format!(
-                            "{b:?} and {a:?} differ only in letter case; they would collide on a \
-                             case-insensitive file system (Windows, macOS)"
+                    if self.case.collisions <= super::case::MAX_WARNINGS {
+                        self.ctx.warning(&format!(
+                            "{b:?} and {a:?} differ only in letter case; they would collide on \
+                             a case-insensitive file system (Windows, macOS)"
                         ));
                     }
                 }
             }
-            Side::Destination => {
-                stats.destination_files.fetch_add(1, Ordering::Relaxed);
-            }
+            Side::Destination => Counters::add(&counters.destination_files, 1),
         }
     }
 
-    /// Records a marker; a directory marker suppresses the other side below it.
-    fn marker(&self, this: &mut Stream, listed: Listed, outcome: &mut PlanOutcome) {
-        let side = side_name(this.side);
+    /// Records a marker; a folder marker suppresses the other side below it.
+    fn marker<A>(&mut self, this: &mut Stream<A>, listed: Filtered) {
         let path = match listed {
-            Listed::Excluded { path, exclusion } => {
-                self.reporter
-                    .excluded(side, &path, &exclusion.plugin, &exclusion.reason);
+            Filtered::Excluded { path, exclusion } => {
+                self.ctx
+                    .excluded(Some(this.side), &path, &exclusion.plugin, &exclusion.reason);
                 path
             }
-            Listed::Skipped {
-                path,
-                reason,
-                symlink,
-            } => {
-                self.reporter.skipped(&path, &reason, symlink);
+            Filtered::Skipped { path, reason, kind } => {
+                self.ctx.skipped(&path, &reason, kind);
                 path
             }
-            Listed::Error { path, message } => {
-                outcome.listing_errors += 1;
-                self.reporter.failure(&path, &message);
+            Filtered::Error { path, error } => {
+                self.outcome.listing_errors += 1;
+                self.ctx.failed(&path, error.message());
                 path
             }
-            Listed::Item(_) => unreachable!("markers only"),
+            Filtered::Item(item) => item.path,
         };
         if path.ends_with('/') {
             this.suppressing.push(path);
         }
-    }
-
-    fn send_copy(&self, item: Item, reason: String) -> Result<(), EndpointError> {
-        self.copies
-            .blocking_send(PlannedCopy { item, reason })
-            .map_err(|_| EndpointError::new(ErrorClass::Other, "the transfer stage stopped"))
-    }
-
-    /// Runs the comparator over the pending pairs (hashing local files first if asked).
-    fn compare(&mut self, pending: &mut Vec<Pending>) -> Result<(), EndpointError> {
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let mut batch = std::mem::take(pending);
-        if let Some(hasher) = &self.hasher {
-            let failed = hasher.hash_pairs(
-                batch
-                    .iter_mut()
-                    .map(|p| (&mut p.source, &mut p.destination)),
-            );
-            for (index, message) in failed.into_iter().rev() {
-                let pair = batch.remove(index);
-                self.reporter.failure(&pair.source.entry.path, &message);
-            }
-        }
-        let (pairs, items): (Vec<Pair>, Vec<(Item, Item)>) = batch
-            .into_iter()
-            .map(|mut p| {
-                let pair = Pair {
-                    source: std::mem::replace(&mut p.source.entry, empty_entry()),
-                    destination: std::mem::replace(&mut p.destination.entry, empty_entry()),
-                };
-                (pair, (p.source, p.destination))
-            })
-            .unzip();
-        let decisions = self.comparator.compare(&pairs)?;
-        for ((pair, (mut source, _dest)), decision) in pairs.into_iter().zip(items).zip(decisions) {
-            source.entry = pair.source;
-            match decision.action {
-                Action::Transfer => self.send_copy(source, decision.reason)?,
-                Action::Skip => self
-                    .reporter
-                    .up_to_date(&source.entry.path, &decision.reason),
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Case-collision warnings printed before they are only counted.
-const MAX_CASE_WARNINGS: u64 = 20;
-/// Names remembered per directory level; larger directories are not checked further.
-const MAX_CASE_NAMES: usize = 200_000;
-
-/// Finds source paths that differ only in letter case. Names that can collide share a
-/// parent directory, and a sorted listing visits each directory's entries contiguously,
-/// so only the directories on the current path are remembered.
-#[derive(Default)]
-pub struct CaseTracker {
-    /// For each level of the current path: the directory (`a/b/`) and its children seen so
-    /// far, lower-cased → as listed (directories with a trailing `/`).
-    stack: Vec<(String, std::collections::HashMap<String, String>)>,
-    /// Collisions found.
-    pub collisions: u64,
-}
-
-impl CaseTracker {
-    /// Records `path`; returns the earlier path it collides with, and `path` itself.
-    pub fn check(&mut self, path: &str) -> Option<(String, String)> {
-        let mut start = 0;
-        let mut level = 0;
-        loop {
-            let end = path[start..].find('/').map(|i| start + i);
-            let dir = &path[..start];
-            let name = match end {
-                Some(e) => &path[start..=e],
-                None => &path[start..],
-            };
-            if self.stack.get(level).is_some_and(|(d, _)| d != dir) {
-                self.stack.truncate(level);
-            }
-            if self.stack.len() == level {
-                self.stack.push((dir.to_string(), Default::default()));
-            }
-            let names = &mut self.stack[level].1;
-            let lower = name.to_lowercase();
-            match names.get(&lower) {
-                Some(seen) if seen != name => {
-                    return Some((format!("{dir}{seen}"), format!("{dir}{name}")));
-                }
-                Some(_) => {}
-                None if names.len() < MAX_CASE_NAMES => {
-                    names.insert(lower, name.to_string());
-                }
-                None => {}
-            }
-            match end {
-                Some(e) => {
-                    start = e + 1;
-                    level += 1;
-                }
-                None => return None,
-            }
-        }
-    }
-}
-
-fn empty_entry() -> crate::plugin::Entry {
-    crate::plugin::Entry {
-        path: String::new(),
-        size: 0,
-        mtime_ns: 0,
-        md5: None,
-        is_dir: false,
-        endpoint: crate::plugin::EndpointKind::Local,
-        metadata: Vec::new(),
-    }
-}
-
-fn dummy_rx() -> Receiver<ListMessage> {
-    std::sync::mpsc::sync_channel(0).1
-}
-
-fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Source => "source",
-        Side::Destination => "destination",
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::endpoint::{EndpointError, ErrorClass, SkipKind};
+    use crate::plugin::Exclusion;
+    use crate::sync::testing::context;
+
+    /// What a merge paired.
+    #[derive(Default, Debug, PartialEq, Eq)]
+    struct Seen {
+        only_source: Vec<String>,
+        both: Vec<String>,
+        only_destination: Vec<String>,
+        finished: bool,
+    }
+
+    impl Pairs for Seen {
+        fn only_at_source(&mut self, item: Item) -> Result<(), RunError> {
+            self.only_source.push(item.path);
+            Ok(())
+        }
+        fn both(&mut self, source: Item, destination: Item) -> Result<(), RunError> {
+            assert_eq!(source.path, destination.path);
+            self.both.push(source.path);
+            Ok(())
+        }
+        fn only_at_destination(&mut self, item: Item) {
+            self.only_destination.push(item.path);
+        }
+        fn finish(&mut self) -> Result<(), RunError> {
+            self.finished = true;
+            Ok(())
+        }
+    }
+
+    fn items(paths: &[&str]) -> Vec<Filtered> {
+        paths
+            .iter()
+            .map(|p| Filtered::Item(Item::new(*p, 1, 0)))
+            .collect()
+    }
+
+    fn listing(entries: Vec<Filtered>) -> std::vec::IntoIter<ListMessage> {
+        vec![ListMessage::Batch(entries), ListMessage::Done].into_iter()
+    }
+
+    fn run(
+        source: Vec<Filtered>,
+        destination: Vec<Filtered>,
+        order: ListOrder,
+    ) -> (MergeOutcome, Seen, Vec<String>) {
+        let (ctx, seen_events) = context();
+        let mut seen = Seen::default();
+        let outcome = merge(
+            listing(source),
+            listing(destination),
+            order,
+            &ctx,
+            &mut seen,
+        )
+        .unwrap();
+        (outcome, seen, seen_events.lines())
+    }
 
     #[test]
-    fn case_collisions_are_found_in_the_same_directory_only() {
-        let mut t = CaseTracker::default();
-        for p in ["Docs/a.txt", "Docs/b.txt", "README", "docs/c.txt"] {
-            let hit = t.check(p);
-            if p == "docs/c.txt" {
-                assert_eq!(hit, Some(("Docs/".into(), "docs/".into())));
-            } else {
-                assert_eq!(hit, None, "{p}");
-            }
-        }
-        let mut t = CaseTracker::default();
-        assert_eq!(t.check("a/File.txt"), None);
-        assert_eq!(t.check("a/b/x"), None);
+    fn pairs_files_on_both_sides_and_keeps_one_sided_ones_apart() {
+        let (outcome, seen, _) = run(
+            items(&["a", "b", "c/x"]),
+            items(&["b", "c/x", "d"]),
+            ListOrder::Bytes,
+        );
+        assert_eq!(seen.only_source, ["a"]);
+        assert_eq!(seen.both, ["b", "c/x"]);
+        assert_eq!(seen.only_destination, ["d"]);
+        assert!(seen.finished && outcome.complete);
+        assert_eq!(outcome.deletes_unsafe(), None);
+    }
+
+    #[test]
+    fn an_out_of_order_listing_disables_deletes_and_says_so() {
+        let (outcome, seen, events) = run(items(&["b", "a"]), items(&["a"]), ListOrder::Bytes);
+        assert!(outcome.order_violation);
+        assert_eq!(outcome.deletes_unsafe(), Some("a listing was out of order"));
+        assert!(
+            seen.only_source.contains(&"a".to_string()) || seen.both.contains(&"a".to_string())
+        );
+        assert!(
+            events.iter().any(|e| e.contains("not in UTF-8 byte order")),
+            "{events:?}"
+        );
+    }
+
+    #[test]
+    fn a_listing_error_disables_deletes() {
+        let mut destination = items(&["x/1"]);
+        destination.push(Filtered::Error {
+            path: "y/".into(),
+            error: EndpointError::new(ErrorClass::Other, "cannot read folder y"),
+        });
+        destination.extend(items(&["z"]));
+        let (outcome, seen, events) = run(items(&["y/2"]), destination, ListOrder::Bytes);
+        assert_eq!(outcome.listing_errors, 1);
         assert_eq!(
-            t.check("a/file.txt"),
-            Some(("a/File.txt".into(), "a/file.txt".into()))
+            outcome.deletes_unsafe(),
+            Some("some paths could not be listed")
         );
         assert_eq!(
-            t.check("b/file.txt"),
-            None,
-            "other directories are independent"
+            seen.only_destination,
+            ["x/1", "z"],
+            "still reported, never deleted"
         );
+        assert!(
+            seen.only_source.is_empty(),
+            "y/2 lies below a folder the other side could not read"
+        );
+        assert!(events.iter().any(|e| e.contains("failed y/")), "{events:?}");
+    }
+
+    #[test]
+    fn an_excluded_or_skipped_folder_hides_the_other_side_below_it() {
+        let source = vec![
+            Filtered::Excluded {
+                path: "build/".into(),
+                exclusion: Exclusion {
+                    plugin: "f".into(),
+                    reason: "no builds".into(),
+                },
+            },
+            Filtered::Skipped {
+                path: "link/".into(),
+                reason: "symbolic link".into(),
+                kind: SkipKind::Symlink,
+            },
+            Filtered::Item(Item::new("src/main.rs", 1, 0)),
+        ];
+        let destination = items(&["build/out.bin", "link/x", "src/main.rs", "stale"]);
+        let (_, seen, _) = run(source, destination, ListOrder::Bytes);
+        assert_eq!(seen.both, ["src/main.rs"]);
+        assert_eq!(
+            seen.only_destination,
+            ["stale"],
+            "nothing below build/ or link/"
+        );
+    }
+
+    #[test]
+    fn names_in_utf16_order_merge_cleanly_only_in_that_order() {
+        let mut names = vec!["a.txt", "a😀.txt", "a！.txt", "b"];
+        names.sort_by(|a, b| ListOrder::Utf16.cmp(a, b));
+        let (outcome, seen, _) = run(items(&names), items(&names), ListOrder::Utf16);
+        assert!(!outcome.order_violation);
+        assert_eq!(seen.both.len(), 4);
+        // The same listing merged as if it were in byte order: the emoji sorts after the
+        // fullwidth mark there, so the listing looks out of order.
+        let (outcome, _, _) = run(items(&names), items(&names), ListOrder::Bytes);
+        assert!(outcome.order_violation);
+    }
+
+    #[test]
+    fn a_failed_listing_is_incomplete_and_nothing_is_finished() {
+        let (ctx, _) = context();
+        let mut seen = Seen::default();
+        let source = vec![ListMessage::Batch(items(&["a"])), ListMessage::Failed].into_iter();
+        let outcome = merge(
+            source,
+            listing(items(&["b"])),
+            ListOrder::Bytes,
+            &ctx,
+            &mut seen,
+        )
+        .unwrap();
+        assert!(!outcome.complete);
+        assert!(!seen.finished);
+        assert_eq!(outcome.deletes_unsafe(), Some("a listing did not complete"));
     }
 }

@@ -1,21 +1,16 @@
-//! A run-wide stop signal: set by a fatal error or an interrupt, checked by every stage.
+//! Stopping: a cancellation token shared by every stage of a session, with a flag that
+//! says whether the user asked (SIGINT, SIGTERM) or an error did.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
-/// Cloneable handle to the run's stop signal.
-#[derive(Clone, Default)]
+/// Cloneable handle to a stop signal.
+#[derive(Clone, Default, Debug)]
 pub struct Stop {
-    inner: Arc<Inner>,
-}
-
-#[derive(Default)]
-struct Inner {
-    stopped: AtomicBool,
-    interrupted: AtomicBool,
-    notify: Notify,
+    token: CancellationToken,
+    interrupted: Arc<AtomicBool>,
 }
 
 impl Stop {
@@ -24,36 +19,38 @@ impl Stop {
         Stop::default()
     }
 
-    /// Asks every stage to stop starting new work (a fatal error).
+    /// A signal for one run: stopped when this one is, and stoppable on its own (a fatal
+    /// error ends the run, not the watch that started it).
+    pub fn child(&self) -> Stop {
+        Stop {
+            token: self.token.child_token(),
+            interrupted: self.interrupted.clone(),
+        }
+    }
+
+    /// Asks every stage to stop starting new work.
     pub fn stop(&self) {
-        self.inner.stopped.store(true, Ordering::SeqCst);
-        self.inner.notify.notify_waiters();
+        self.token.cancel();
     }
 
-    /// Stops because the user asked to (SIGINT, SIGTERM): the run ends as Cancelled.
+    /// Stops because the user asked to: the run ends as Cancelled.
     pub fn interrupt(&self) {
-        self.inner.interrupted.store(true, Ordering::SeqCst);
-        self.stop();
+        self.interrupted.store(true, Ordering::SeqCst);
+        self.token.cancel();
     }
 
-    /// True once `stop` or `interrupt` was called.
+    /// True once `stop` or `interrupt` was called (here or on a parent).
     pub fn is_stopped(&self) -> bool {
-        self.inner.stopped.load(Ordering::SeqCst)
+        self.token.is_cancelled()
     }
 
     /// True once `interrupt` was called.
     pub fn is_interrupted(&self) -> bool {
-        self.inner.interrupted.load(Ordering::SeqCst)
+        self.interrupted.load(Ordering::SeqCst)
     }
 
-    /// Waits until `stop` is called.
+    /// Waits until the signal is set.
     pub async fn stopped(&self) {
-        loop {
-            let notified = self.inner.notify.notified();
-            if self.is_stopped() {
-                return;
-            }
-            notified.await;
-        }
+        self.token.cancelled().await
     }
 }

@@ -1,97 +1,29 @@
-//! Copying one entry from one endpoint to the other, for either direction.
+//! Copying one entry from one endpoint to the other, in either direction.
 //!
-//! The entry is read block by block in order (ranges are fetched ahead concurrently), its
-//! MD5 is computed in that same pass, and blocks are written concurrently. Only when every
-//! block is written and the source is confirmed unchanged is the entry committed, with its
-//! MD5 and modification time. A failure at any point discards what was written.
-
-use std::sync::Arc;
+//! The write shape (one request, or blocks of a given size) is decided here, once, and
+//! handed to the writer. The entry is read block by block in order (ranges are fetched
+//! ahead concurrently), its MD5 computed in the same pass, and blocks are written
+//! concurrently. Only when every block is written and the source is confirmed unchanged
+//! is the entry committed, with its MD5 and modification time. A failure at any point
+//! discards what was written.
 
 use futures::{StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
-use tokio::sync::Semaphore;
 
-use crate::endpoint::{CommitInfo, Endpoint, EndpointError, ErrorClass, Item};
-use crate::plugin::EndpointKind;
+use super::config::{CheckMd5, TransferOptions};
+use super::limits::{BufferBudget, RateLimiter};
+use crate::endpoint::{
+    CommitInfo, Endpoint, EndpointError, ErrorClass, Item, WriteShape, WriteTarget,
+};
 
 /// The largest block the Blob service accepts.
 const MAX_BLOCK: u64 = 4000 << 20;
 /// The most blocks a blob may have.
 const MAX_BLOCKS: u64 = 50_000;
 
-/// What to do when a downloaded file's MD5 differs from the blob's Content-MD5.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-#[value(rename_all = "PascalCase")]
-pub enum CheckMd5 {
-    /// Do not compare.
-    NoCheck,
-    /// Log a mismatch, keep the file.
-    LogOnly,
-    /// Fail on a mismatch; a blob without Content-MD5 passes.
-    FailIfDifferent,
-    /// Fail on a mismatch or when the blob has no Content-MD5.
-    FailIfDifferentOrMissing,
-}
-
-/// Transfer settings.
-#[derive(Debug, Clone)]
-pub struct TransferOptions {
-    /// Block size for multi-block transfers (doubled for very large files).
-    pub block_size: u64,
-    /// Files up to this size are written with a single request.
-    pub put_blob_size: u64,
-    /// Blocks of one file in flight at once.
-    pub blocks_in_flight: usize,
-    /// Downloads: the MD5 check.
-    pub check_md5: CheckMd5,
-    /// Uploads: store the MD5 as Content-MD5.
-    pub put_md5: bool,
-    /// `--cap-mbps`: the bandwidth shared by all transfers.
-    pub rate: Option<Arc<RateLimiter>>,
-}
-
-/// A token bucket over bytes, shared by every transfer of a run (`--cap-mbps`). It holds
-/// at most one second of tokens, so a pause is never followed by a burst above the cap.
-#[derive(Debug)]
-pub struct RateLimiter {
-    bytes_per_second: f64,
-    state: tokio::sync::Mutex<(f64, tokio::time::Instant)>,
-}
-
-impl RateLimiter {
-    /// A limit of `megabits` per second (10^6 bit/s, as azcopy's `--cap-mbps`).
-    pub fn new(megabits: f64) -> Self {
-        let bytes_per_second = megabits * 1_000_000.0 / 8.0;
-        RateLimiter {
-            bytes_per_second,
-            state: tokio::sync::Mutex::new((bytes_per_second, tokio::time::Instant::now())),
-        }
-    }
-
-    /// Waits until `bytes` may be sent.
-    pub async fn take(&self, bytes: u64) {
-        let wait = {
-            let mut state = self.state.lock().await;
-            let now = tokio::time::Instant::now();
-            let elapsed = now.duration_since(state.1).as_secs_f64();
-            state.0 = (state.0 + elapsed * self.bytes_per_second).min(self.bytes_per_second);
-            state.1 = now;
-            state.0 -= bytes as f64;
-            if state.0 < 0.0 {
-                -state.0 / self.bytes_per_second
-            } else {
-                0.0
-            }
-        };
-        if wait > 0.0 {
-            tokio::time::sleep(std::time::Duration::from_secs_f64(wait)).await;
-        }
-    }
-}
-
 /// The block size for a file: the configured one, doubled until the file fits in the
 /// service's 50,000 blocks.
-pub fn block_size_for(size: u64, configured: u64) -> u64 {
+pub(crate) fn block_size_for(size: u64, configured: u64) -> u64 {
     let mut block = configured.max(1);
     while size > MAX_BLOCKS * block && block < MAX_BLOCK {
         block = (block * 2).min(MAX_BLOCK);
@@ -99,108 +31,90 @@ pub fn block_size_for(size: u64, configured: u64) -> u64 {
     block
 }
 
-/// Memory for blocks in flight, in KiB permits, shared by all transfers.
-#[derive(Debug, Clone)]
-pub struct BufferBudget {
-    semaphore: Arc<Semaphore>,
-    total_kib: u32,
-}
-
-impl BufferBudget {
-    /// A budget of `bytes`.
-    pub fn new(bytes: u64) -> Self {
-        let total_kib = (bytes >> 10).clamp(1024, u32::MAX as u64 >> 4) as u32;
-        BufferBudget {
-            semaphore: Arc::new(Semaphore::new(total_kib as usize)),
-            total_kib,
+/// How a file of `size` bytes is written: one request up to `put_blob_size`, otherwise
+/// blocks of the block size.
+pub(crate) fn write_shape(size: u64, options: &TransferOptions) -> WriteShape {
+    if size <= options.put_blob_size {
+        WriteShape::Single
+    } else {
+        let block = block_size_for(size, options.block_size);
+        WriteShape::Blocks {
+            size: block,
+            count: size.div_ceil(block),
         }
-    }
-
-    async fn acquire(&self, bytes: u64) -> tokio::sync::OwnedSemaphorePermit {
-        // A block larger than the whole budget takes all of it.
-        let kib = (bytes.div_ceil(1024) as u32).clamp(1, self.total_kib);
-        self.semaphore
-            .clone()
-            .acquire_many_owned(kib)
-            .await
-            .expect("the buffer budget is never closed")
     }
 }
 
 /// A completed copy.
 #[derive(Debug, Clone)]
-pub struct Copied {
+pub(crate) struct Copied {
     /// Bytes written.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
     /// MD5 of what was written.
-    pub md5: [u8; 16],
+    pub(crate) md5: [u8; 16],
 }
 
-/// The modification time a copy of `item` should carry: for a blob, the source file's
-/// time stored in its metadata, else its Last-Modified.
-pub fn source_mtime(item: &Item) -> i64 {
-    match item.entry.endpoint {
-        EndpointKind::Local => item.entry.mtime_ns,
-        EndpointKind::AzureBlob => item
-            .entry
-            .metadata
-            .iter()
-            .find(|(k, _)| k == blobsync_plugin::MTIME_METADATA_KEY)
-            .and_then(|(_, v)| blobsync_plugin::parse_rfc3339_ns(v))
-            .unwrap_or(item.entry.mtime_ns),
-    }
+/// What every copy of a session shares.
+pub(crate) struct Shared {
+    pub(crate) options: TransferOptions,
+    pub(crate) budget: BufferBudget,
+    pub(crate) rate: Option<RateLimiter>,
+    /// Whether copies are checked against the source's Content-MD5 (downloads).
+    pub(crate) check_source_md5: bool,
 }
 
 /// Copies `item` from `source` to `destination`.
-pub async fn copy(
+pub(crate) async fn copy(
     item: &Item,
     source: &dyn Endpoint,
     destination: &dyn Endpoint,
-    options: &TransferOptions,
-    budget: &BufferBudget,
+    shared: &Shared,
 ) -> Result<Copied, EndpointError> {
-    let size = item.entry.size;
-    let single = size <= options.put_blob_size;
-    let block = if single {
-        size.max(1)
-    } else {
-        block_size_for(size, options.block_size)
+    let size = item.size;
+    let shape = write_shape(size, &shared.options);
+    let (block, blocks) = match shape {
+        WriteShape::Single => (size.max(1), 1),
+        WriteShape::Blocks { size, count } => (size, count),
     };
-    let blocks = if size == 0 { 1 } else { size.div_ceil(block) };
+    let single = shape == WriteShape::Single;
     let reader = source.open_reader(item).await?;
     let writer = destination
-        .open_writer(&item.entry.path, size, block)
+        .open_writer(&WriteTarget {
+            path: item.path.clone(),
+            size,
+            shape,
+        })
         .await?;
 
     let mut md5 = Md5::new();
+    let in_flight = shared.options.blocks_in_flight.max(1);
     let reads = futures::stream::iter(0..blocks)
         .map(|index| {
             let offset = index * block;
             let len = block.min(size - offset.min(size));
             let reader = &reader;
             async move {
-                let permit = budget.acquire(len).await;
+                let permit = shared.budget.acquire(len).await;
                 let data = reader.read(offset, len as usize).await?;
                 Ok::<_, EndpointError>((index, offset, data, permit))
             }
         })
-        .buffered(options.blocks_in_flight.max(1));
+        .buffered(in_flight);
     let result = reads
         .map_ok(|(index, offset, data, permit)| {
             md5.update(&data);
             let writer = &writer;
-            let rate = options.rate.as_deref();
             async move {
-                if let Some(rate) = rate {
+                if let Some(rate) = &shared.rate {
                     rate.take(data.len() as u64).await;
                 }
                 writer.write_block(index, offset, data).await?;
-                // A single-request upload keeps its data until the commit, so it keeps
-                // its share of the budget too.
+                // A single-request write keeps its data until the commit, so it keeps its
+                // share of the budget too.
                 Ok::<_, EndpointError>(single.then_some(permit))
             }
         })
-        .try_buffer_unordered(options.blocks_in_flight.max(1))
+        .try_buffer_unordered(in_flight)
         .try_collect::<Vec<_>>()
         .await;
     let _held = match result {
@@ -216,15 +130,15 @@ pub async fn copy(
     }
     let md5: [u8; 16] = md5.finalize().into();
 
-    if item.entry.endpoint == EndpointKind::AzureBlob
-        && let Err(e) = check_md5(item, &md5, options.check_md5)
+    if shared.check_source_md5
+        && let Err(e) = check_md5(item, &md5, shared.options.check_md5)
     {
         writer.abort().await;
         return Err(e);
     }
     let info = CommitInfo {
-        md5: options.put_md5.then_some(md5),
-        mtime_ns: source_mtime(item),
+        md5: shared.options.put_md5.then_some(md5),
+        mtime_ns: item.preserved_mtime_ns(),
         metadata: Vec::new(),
     };
     writer.commit(info).await?;
@@ -232,37 +146,40 @@ pub async fn copy(
 }
 
 fn check_md5(item: &Item, computed: &[u8; 16], policy: CheckMd5) -> Result<(), EndpointError> {
-    let stored = item.entry.md5.as_deref();
+    let stored = item.md5.as_ref();
     let mismatch = stored.is_some_and(|s| s != computed);
     match policy {
         CheckMd5::NoCheck => Ok(()),
         CheckMd5::LogOnly => {
             if mismatch {
                 tracing::warn!(
-                    path = %item.entry.path,
-                    "MD5 of the downloaded data differs from the blob's Content-MD5 (kept: --check-md5=LogOnly)"
+                    path = %item.path,
+                    "MD5 of the downloaded data differs from the blob's Content-MD5 (kept: \
+                     --check-md5=LogOnly)"
                 );
             }
             Ok(())
         }
         CheckMd5::FailIfDifferent | CheckMd5::FailIfDifferentOrMissing => {
-            if mismatch {
+            if let Some(stored) = stored.filter(|_| mismatch) {
                 return Err(EndpointError::new(
                     ErrorClass::Other,
                     format!(
-                        "the downloaded data's MD5 {} differs from the blob's Content-MD5 {}; the \
-                         file was not written",
+                        "the downloaded data's MD5 {} differs from the blob's Content-MD5 {}; \
+                         the file was not written",
                         hex::encode(computed),
-                        hex::encode(stored.unwrap_or_default())
+                        hex::encode(stored)
                     ),
-                ));
+                )
+                .at(&item.path));
             }
             if stored.is_none() && policy == CheckMd5::FailIfDifferentOrMissing {
                 return Err(EndpointError::new(
                     ErrorClass::Other,
-                    "the blob has no Content-MD5 (--check-md5=FailIfDifferentOrMissing); the file \
-                     was not written",
-                ));
+                    "the blob has no Content-MD5 (--check-md5=FailIfDifferentOrMissing); the \
+                     file was not written",
+                )
+                .at(&item.path));
             }
             Ok(())
         }
@@ -272,13 +189,89 @@ fn check_md5(item: &Item, computed: &[u8; 16], policy: CheckMd5) -> Result<(), E
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::endpoint::memory::MemoryEndpoint;
+    use crate::endpoint::{EndpointKind, ListRequest};
+
+    const MIB: u64 = 1 << 20;
+
+    fn options(block_size: u64, put_blob_size: u64) -> TransferOptions {
+        TransferOptions {
+            block_size,
+            put_blob_size,
+            blocks_in_flight: 4,
+            check_md5: CheckMd5::FailIfDifferent,
+            put_md5: true,
+        }
+    }
 
     #[test]
     fn block_size_doubles_like_azcopy() {
-        let mib = 1 << 20;
-        assert_eq!(block_size_for(100 * mib, 8 * mib), 8 * mib);
-        assert_eq!(block_size_for(50_000 * 8 * mib, 8 * mib), 8 * mib);
-        assert_eq!(block_size_for(50_000 * 8 * mib + 1, 8 * mib), 16 * mib);
-        assert_eq!(block_size_for(u64::MAX / 2, 8 * mib), MAX_BLOCK);
+        assert_eq!(block_size_for(100 * MIB, 8 * MIB), 8 * MIB);
+        assert_eq!(block_size_for(50_000 * 8 * MIB, 8 * MIB), 8 * MIB);
+        assert_eq!(block_size_for(50_000 * 8 * MIB + 1, 8 * MIB), 16 * MIB);
+        assert_eq!(block_size_for(u64::MAX / 2, 8 * MIB), MAX_BLOCK);
+    }
+
+    #[test]
+    fn the_shape_follows_the_single_request_threshold_not_the_block_size() {
+        let o = options(4 * MIB, MIB);
+        assert_eq!(write_shape(MIB, &o), WriteShape::Single);
+        assert_eq!(
+            write_shape(2 * MIB, &o),
+            WriteShape::Blocks {
+                size: 4 * MIB,
+                count: 1
+            },
+            "above --put-blob-size-mb is blocks, even below --block-size-mb"
+        );
+        assert_eq!(
+            write_shape(9 * MIB, &options(4 * MIB, 4 * MIB)),
+            WriteShape::Blocks {
+                size: 4 * MIB,
+                count: 3
+            }
+        );
+    }
+
+    /// Regression: with `--put-blob-size-mb` below `--block-size-mb`, a file between the
+    /// two sizes went up as one Put Blob (the writer compared with the block size) and
+    /// released its buffer permit before the commit.
+    #[test]
+    fn a_file_between_put_blob_size_and_block_size_is_written_in_blocks() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let source = MemoryEndpoint::new(EndpointKind::Local);
+        let destination = MemoryEndpoint::new(EndpointKind::Blob);
+        let data: Vec<u8> = (0..2 * MIB).map(|i| (i % 251) as u8).collect();
+        source.insert("f.bin", &data, 1_700_000_000_000_000_000);
+        let mut lister = source.list(&ListRequest::default()).unwrap();
+        let Some(Ok(batch)) = lister.next_batch() else {
+            panic!("nothing listed")
+        };
+        let crate::endpoint::Listed::File(item) = batch.into_iter().next().unwrap() else {
+            panic!("not a file")
+        };
+        let shared = Shared {
+            options: options(4 * MIB, MIB),
+            budget: BufferBudget::new(8 * MIB),
+            rate: None,
+            check_source_md5: false,
+        };
+        let copied = rt
+            .block_on(copy(&item, &source, &destination, &shared))
+            .unwrap();
+        assert_eq!(copied.bytes, 2 * MIB);
+        assert_eq!(
+            destination.writes(),
+            vec![(
+                "f.bin".to_string(),
+                WriteShape::Blocks {
+                    size: 4 * MIB,
+                    count: 1
+                }
+            )]
+        );
+        assert_eq!(destination.get("f.bin").unwrap(), data);
     }
 }

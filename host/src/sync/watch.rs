@@ -14,8 +14,12 @@ use std::time::Duration;
 use notify::RecursiveMode;
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 
-use super::{Location, OutputMode, RunResult, Stop, SyncConfig, run};
-use crate::endpoint::ErrorClass;
+use std::sync::Arc;
+
+use super::error::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::observer::Observer;
+use super::session::{RunRequest, Session};
+use super::{Location, Stop};
 
 /// More changed paths than this in one batch are synced as one full run.
 const MAX_SCOPES: usize = 64;
@@ -85,68 +89,69 @@ fn relative_paths(root: &Path, paths: &[PathBuf]) -> Work {
     Work::Paths(set)
 }
 
-/// Runs the watch loop until a signal; returns the exit code.
-pub async fn watch(config: SyncConfig, stop: Stop, debounce: Duration, rescan: Duration) -> u8 {
-    let Location::Local(root) = &config.source else {
-        eprintln!("error: --watch needs a local source folder");
-        return 2;
+/// Runs the watch loop until a signal; returns the exit code. `job_id` names each run.
+pub async fn watch(
+    session: &Session,
+    stop: &Stop,
+    observer: Arc<dyn Observer>,
+    job_id: impl Fn() -> String,
+) -> u8 {
+    let config = session.config();
+    let (Location::Local(root), Some(options)) = (&config.source, config.watch) else {
+        observer.notice("--watch needs a local source folder");
+        return EXIT_USAGE;
     };
     let root = std::path::absolute(root).unwrap_or_else(|_| root.clone());
     if !root.is_dir() {
-        eprintln!(
-            "error: the source folder {} cannot be read; nothing was copied",
+        observer.notice(&format!(
+            "the source folder {} cannot be read; nothing was copied",
             root.display()
-        );
-        return 2;
+        ));
+        return EXIT_USAGE;
     }
     // Watch before the first sync, so that nothing changed during it is missed.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
-    let mut debouncer =
-        match new_debouncer(
-            debounce,
-            None,
-            move |result: DebounceEventResult| match result {
-                Ok(events) => {
-                    let paths: Vec<PathBuf> =
-                        events.into_iter().flat_map(|e| e.event.paths).collect();
-                    let _ = tx.send(paths);
-                }
-                Err(errors) => {
-                    for e in errors {
-                        tracing::warn!("file-system notification error: {e}");
-                    }
-                    // A lost notification (queue overflow) is made good by a full sync.
-                    let _ = tx.send(Vec::new());
-                }
-            },
-        ) {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("error: cannot watch {}: {e}", root.display());
-                return 2;
+    let mut debouncer = match new_debouncer(
+        options.debounce,
+        None,
+        move |result: DebounceEventResult| match result {
+            Ok(events) => {
+                let paths: Vec<PathBuf> = events.into_iter().flat_map(|e| e.event.paths).collect();
+                let _ = tx.send(paths);
             }
-        };
+            Err(errors) => {
+                for e in errors {
+                    tracing::warn!("file-system notification error: {e}");
+                }
+                // A lost notification (queue overflow) is made good by a full sync.
+                let _ = tx.send(Vec::new());
+            }
+        },
+    ) {
+        Ok(d) => d,
+        Err(e) => {
+            observer.notice(&format!("cannot watch {}: {e}", root.display()));
+            return EXIT_USAGE;
+        }
+    };
     if let Err(e) = debouncer.watch(&root, RecursiveMode::Recursive) {
-        eprintln!(
-            "error: cannot watch {}: {e} (raise fs.inotify.max_user_watches for very large trees)",
+        observer.notice(&format!(
+            "cannot watch {}: {e} (raise fs.inotify.max_user_watches for very large trees)",
             root.display()
-        );
-        return 2;
+        ));
+        return EXIT_USAGE;
     }
-    let quiet = config.output == OutputMode::Json || config.verbosity == super::Verbosity::Quiet;
-    if !quiet {
-        eprintln!(
-            "watching {} (debounce {} ms, full sync every {} s); stop with Ctrl-C",
-            root.display(),
-            debounce.as_millis(),
-            rescan.as_secs()
-        );
-    }
+    tracing::info!(
+        "watching {} (debounce {} ms, full sync every {} s)",
+        root.display(),
+        options.debounce.as_millis(),
+        options.rescan.as_secs()
+    );
 
     let mut pending: Option<Work> = Some(Work::Full);
     let mut backoff = Duration::from_secs(1);
     let mut retry_at: Option<tokio::time::Instant> = None;
-    let mut next_rescan = tokio::time::Instant::now() + rescan;
+    let mut next_rescan = tokio::time::Instant::now() + options.rescan;
     loop {
         let due = retry_at.is_none_or(|t| tokio::time::Instant::now() >= t);
         if let (Some(work), true) = (pending.take(), due) {
@@ -156,20 +161,23 @@ pub async fn watch(config: SyncConfig, stop: Stop, debounce: Duration, rescan: D
                 if stop.is_stopped() {
                     break;
                 }
-                let result = run_once(&config, &stop, scope.clone()).await;
-                report(&result, scope.as_deref(), quiet, config.output);
+                let request = RunRequest {
+                    job_id: job_id(),
+                    scope: scope.clone(),
+                };
+                let outcome = session.run(request, stop, observer.clone()).await;
                 // A signal is how a watch is stopped: a clean exit (a run it cut short is
                 // recorded as Cancelled, and the next start catches up).
                 if stop.is_interrupted() {
-                    return 0;
+                    return EXIT_OK;
                 }
-                let retry = match &result.fatal {
-                    Some(f) if f.class == ErrorClass::Usage => {
-                        eprintln!("error: {f}; stopping");
-                        return 2;
+                let retry = match &outcome.error {
+                    Some(e) if e.exit_code() == EXIT_USAGE => {
+                        observer.notice(&format!("{e}; stopping"));
+                        return EXIT_USAGE;
                     }
                     Some(_) => true,
-                    None => result.summary.failed > 0,
+                    None => outcome.totals.failed > 0,
                 };
                 if retry {
                     let w = scope
@@ -183,9 +191,7 @@ pub async fn watch(config: SyncConfig, stop: Stop, debounce: Duration, rescan: D
             }
             match failed {
                 Some(work) => {
-                    if !quiet {
-                        eprintln!("will retry in {} s", backoff.as_secs());
-                    }
+                    observer.notice(&format!("will retry in {} s", backoff.as_secs()));
                     retry_at = Some(tokio::time::Instant::now() + backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     pending = Some(work);
@@ -201,7 +207,7 @@ pub async fn watch(config: SyncConfig, stop: Stop, debounce: Duration, rescan: D
         };
         tokio::select! {
             paths = rx.recv() => {
-                let Some(paths) = paths else { return 1 };
+                let Some(paths) = paths else { return EXIT_FAILED };
                 let work = if paths.is_empty() { Work::Full } else { relative_paths(&root, &paths) };
                 if work != Work::Paths(BTreeSet::new()) {
                     match &mut pending {
@@ -212,49 +218,14 @@ pub async fn watch(config: SyncConfig, stop: Stop, debounce: Duration, rescan: D
             }
             _ = tokio::time::sleep_until(wake) => {
                 if tokio::time::Instant::now() >= next_rescan {
-                    next_rescan = tokio::time::Instant::now() + rescan;
+                    next_rescan = tokio::time::Instant::now() + options.rescan;
                     match &mut pending {
                         Some(p) => p.add(Work::Full),
                         None => pending = Some(Work::Full),
                     }
                 }
             }
-            _ = stop.stopped() => return if stop.is_interrupted() { 0 } else { 1 },
-        }
-    }
-}
-
-/// One run, scoped or full, recorded as its own job.
-async fn run_once(config: &SyncConfig, stop: &Stop, scope: Option<String>) -> RunResult {
-    let mut config = config.clone();
-    config.scope = scope;
-    config.job.id = crate::jobs::new_id();
-    config.progress = false;
-    run(config, stop.clone()).await
-}
-
-/// One line per run (text), or the run's summary object (JSON).
-fn report(result: &RunResult, scope: Option<&str>, quiet: bool, output: OutputMode) {
-    let s = &result.summary;
-    match output {
-        OutputMode::Json => s.print(output, false, result.job_id.as_deref(), 0),
-        OutputMode::Text => {
-            if let Some(f) = &result.fatal {
-                eprintln!("error: {f}");
-            }
-            let changed = s.copied + s.deleted + s.failed > 0;
-            if !quiet && (changed || scope.is_none()) {
-                let now = blobsync_plugin::format_rfc3339_ns(crate::jobs::now_ms() * 1_000_000);
-                println!(
-                    "{now} {}: {} copied, {} deleted, {} failed, {} up to date ({:.2} s)",
-                    scope.unwrap_or("full sync"),
-                    s.copied,
-                    s.deleted,
-                    s.failed,
-                    s.up_to_date,
-                    s.elapsed.as_secs_f64()
-                );
-            }
+            _ = stop.stopped() => return if stop.is_interrupted() { EXIT_OK } else { EXIT_FAILED },
         }
     }
 }

@@ -136,10 +136,10 @@ impl BlobLocation {
     /// The container URL (with the SAS when there is one): what the clients are built on.
     pub fn container_url(&self) -> Url {
         let mut url = self.endpoint.clone();
-        url.path_segments_mut()
-            .expect("an http(s) URL can have path segments")
-            .pop_if_empty()
-            .push(&self.container);
+        // An http(s) URL always has path segments.
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().push(&self.container);
+        }
         url.set_query(self.sas.as_deref());
         url
     }

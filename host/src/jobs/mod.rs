@@ -1,26 +1,13 @@
 //! Job records: one row per run and one per item acted on or skipped, in the embedded
-//! database (see [`crate::store`]), and the queries behind `blobsync jobs`.
-//!
-//! Rows are written through the store's background writer, so recording a run of 100,000
-//! files costs the sync itself almost nothing; a run killed outright stays "Running" in its
-//! row, and `jobs list` reports it as interrupted once its process is gone.
+//! database (see [`crate::store`]), written by [`JobRecorder`]; and the queries behind
+//! `blobsync jobs`. A run killed outright stays "Running" in its row, and `jobs list`
+//! reports it as interrupted once its process is gone.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+mod recorder;
 
-use rusqlite::types::Value;
+pub use recorder::JobRecorder;
 
-use crate::store::{Store, StoreError, Write};
-use crate::sync::RunSummary;
-use crate::sync::report::status_name;
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use crate::store::{Store, StoreError};
 
 /// A new job id (a random UUID).
 pub fn new_id() -> String {
@@ -53,138 +40,13 @@ pub enum ItemStatus {
 }
 
 impl ItemStatus {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ItemStatus::Success => "Success",
             ItemStatus::Failed => "Failed",
             ItemStatus::Skipped => "Skipped",
             ItemStatus::Planned => "Planned",
         }
-    }
-}
-
-/// Records one run.
-pub struct JobRecorder {
-    store: Arc<Store>,
-    id: String,
-    seq: AtomicU64,
-    items: ItemRecords,
-}
-
-impl std::fmt::Debug for JobRecorder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JobRecorder")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// What identifies a run when it starts.
-#[derive(Debug, Clone)]
-pub struct JobStart {
-    /// The job id.
-    pub id: String,
-    /// The command line, secrets redacted.
-    pub command: String,
-    /// The source (SAS redacted).
-    pub source: String,
-    /// The destination (SAS redacted).
-    pub destination: String,
-    /// A dry run?
-    pub dry_run: bool,
-    /// The job's log file.
-    pub log_path: Option<String>,
-}
-
-impl JobRecorder {
-    /// Records the start of a run (status "Running").
-    pub fn start(store: Arc<Store>, start: &JobStart, items: ItemRecords) -> JobRecorder {
-        store.write(Write::Sql(
-            "INSERT INTO jobs (id, started_ms, command, source, destination, dry_run, status, log_path, pid) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'Running', ?7, ?8)",
-            vec![
-                Value::Text(start.id.clone()),
-                Value::Integer(now_ms()),
-                Value::Text(start.command.clone()),
-                Value::Text(start.source.clone()),
-                Value::Text(start.destination.clone()),
-                Value::Integer(start.dry_run as i64),
-                start.log_path.clone().map(Value::Text).unwrap_or(Value::Null),
-                Value::Integer(std::process::id() as i64),
-            ],
-        ));
-        JobRecorder {
-            store,
-            id: start.id.clone(),
-            seq: AtomicU64::new(0),
-            items,
-        }
-    }
-
-    /// The job id.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// Records one item.
-    pub fn item(
-        &self,
-        path: &str,
-        action: &str,
-        status: ItemStatus,
-        bytes: u64,
-        reason: &str,
-        error: Option<&str>,
-    ) {
-        let keep = match self.items {
-            ItemRecords::All => true,
-            ItemRecords::Changes => status != ItemStatus::Skipped,
-            ItemRecords::None => false,
-        };
-        if !keep {
-            return;
-        }
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed) as i64;
-        self.store.write(Write::Sql(
-            "INSERT INTO job_items (job_id, seq, path, action, status, bytes, reason, error, time_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            vec![
-                Value::Text(self.id.clone()),
-                Value::Integer(seq),
-                Value::Text(path.to_string()),
-                Value::Text(action.to_string()),
-                Value::Text(status.as_str().to_string()),
-                Value::Integer(bytes as i64),
-                Value::Text(reason.to_string()),
-                error.map(|e| Value::Text(e.to_string())).unwrap_or(Value::Null),
-                Value::Integer(now_ms()),
-            ],
-        ));
-    }
-
-    /// Records the end of the run and waits until everything is committed.
-    pub fn finish(&self, summary: &RunSummary, error: Option<&str>) {
-        let s = summary;
-        self.store.write(Write::Sql(
-            "UPDATE jobs SET ended_ms = ?2, status = ?3, source_files = ?4, destination_files = ?5, \
-             excluded = ?6, up_to_date = ?7, copied = ?8, deleted = ?9, failed = ?10, \
-             bytes_copied = ?11, error = ?12 WHERE id = ?1",
-            vec![
-                Value::Text(self.id.clone()),
-                Value::Integer(now_ms()),
-                Value::Text(status_name(s.status).to_string()),
-                Value::Integer(s.source_files as i64),
-                Value::Integer(s.destination_files as i64),
-                Value::Integer(s.excluded as i64),
-                Value::Integer(s.up_to_date as i64),
-                Value::Integer(s.copied as i64),
-                Value::Integer(s.deleted as i64),
-                Value::Integer(s.failed as i64),
-                Value::Integer(s.bytes_copied as i64),
-                error.map(|e| Value::Text(e.to_string())).unwrap_or(Value::Null),
-            ],
-        ));
-        self.store.flush();
     }
 }
 
@@ -424,26 +286,16 @@ pub fn redact_command(args: &[String]) -> String {
     out.join(" ")
 }
 
-/// Parses an age such as `30d`, `12h`, `90m` or `45s`.
+/// Parses an age such as `30d`, `12h`, `90m` or `2w` (any duration `humantime` reads).
 pub fn parse_age(text: &str) -> Result<std::time::Duration, String> {
-    let t = text.trim();
-    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not an age such as 30d, 12h or 90m"))?;
-    let secs = match unit {
-        "d" => n * 86_400,
-        "h" => n * 3600,
-        "m" => n * 60,
-        "s" => n,
-        "w" => n * 7 * 86_400,
-        _ => return Err(format!("{text:?}: the unit must be s, m, h, d or w")),
-    };
-    Ok(std::time::Duration::from_secs(secs))
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{text:?} is not an age such as 30d, 12h or 90m ({e})"))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     #[test]
@@ -476,76 +328,74 @@ mod tests {
         assert_eq!(parse_age("30d").unwrap().as_secs(), 30 * 86_400);
         assert_eq!(parse_age("90m").unwrap().as_secs(), 5400);
         assert!(parse_age("soon").is_err());
-        assert!(parse_age("5y").is_err());
+        assert!(parse_age("5 parsecs").is_err());
     }
 
     #[test]
     fn record_list_show_clean() {
+        use crate::sync::{
+            Action, Event, ItemDone, Observer, RunControl, RunInfo, RunOutcome, Status, Stop,
+            Totals,
+        };
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(&dir.path().join("db")).unwrap());
-        let start = JobStart {
-            id: new_id(),
-            command: "blobsync sync a b".into(),
+        let rec = JobRecorder::new(
+            store.clone(),
+            ItemRecords::All,
+            "blobsync sync a b".into(),
+            None,
+        );
+        let info = RunInfo {
+            job_id: new_id(),
             source: "a".into(),
             destination: "b".into(),
             dry_run: false,
-            log_path: None,
+            scope: None,
+            started_ms: crate::sync::now_ms(),
+            control: RunControl::new(Stop::new()),
         };
-        let rec = JobRecorder::start(store.clone(), &start, ItemRecords::All);
-        rec.item(
-            "x",
-            "upload",
-            ItemStatus::Success,
-            3,
-            "not at the destination",
-            None,
-        );
-        rec.item(
-            "y",
-            "skip",
-            ItemStatus::Skipped,
-            0,
-            "same size and modification time",
-            None,
-        );
-        rec.item(
-            "z",
-            "upload",
-            ItemStatus::Failed,
-            0,
-            "not at the destination",
-            Some("boom"),
-        );
-        let summary = RunSummary {
-            status: crate::plugin::RunStatus::CompletedWithErrors,
-            source_files: 3,
-            destination_files: 1,
-            excluded: 0,
-            symlinks_skipped: 0,
-            up_to_date: 1,
-            copied: 1,
-            bytes_copied: 3,
-            bytes_enumerated: 3,
-            deleted: 0,
-            failed: 1,
-            plugin_failures: 0,
+        rec.run_started(&info);
+        let done = |path: &str, error: Option<&str>| ItemDone {
+            path: path.into(),
+            action: Action::Upload,
+            bytes: if error.is_some() { 0 } else { 3 },
+            reason: "not at the destination".into(),
+            error: error.map(String::from),
+            md5: None,
+        };
+        rec.event(&Event::Done(&done("x", None)));
+        rec.event(&Event::UpToDate {
+            path: "y",
+            reason: "same size and modification time",
+        });
+        rec.event(&Event::Done(&done("z", Some("boom"))));
+        rec.run_finished(&RunOutcome {
+            info: info.clone(),
+            status: Status::CompletedWithErrors,
+            totals: Totals {
+                source_files: 3,
+                destination_files: 1,
+                up_to_date: 1,
+                copied: 1,
+                bytes_copied: 3,
+                failed: 1,
+                ..Totals::default()
+            },
             elapsed: std::time::Duration::from_millis(5),
-        };
-        rec.finish(&summary, None);
+            error: None,
+        });
+        let id = &info.job_id;
         let jobs = list(&store, 10).unwrap();
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].status, "CompletedWithErrors");
-        assert_eq!(find(&store, &start.id[..8]).unwrap().copied, 1);
+        assert_eq!(find(&store, &id[..8]).unwrap().copied, 1);
         assert_eq!(
-            items(&store, &start.id, StatusFilter::Failed).unwrap()[0]
+            items(&store, id, StatusFilter::Failed).unwrap()[0]
                 .error
                 .as_deref(),
             Some("boom")
         );
-        assert_eq!(
-            items(&store, &start.id, StatusFilter::All).unwrap().len(),
-            3
-        );
+        assert_eq!(items(&store, id, StatusFilter::All).unwrap().len(), 3);
         assert_eq!(clean(&store, None).unwrap(), 1);
         assert!(list(&store, 10).unwrap().is_empty());
         assert!(matches!(find(&store, "nope"), Err(FindError::NotFound(_))));

@@ -1,0 +1,13 @@
+//! The command line: what the user types ([`args`]), validated once into [`Settings`]
+//! ([`validate`]), and the `jobs` and `plugin` subcommands' output ([`jobs`],
+//! [`plugins`]).
+
+mod args;
+mod jobs;
+mod plugins;
+mod validate;
+
+pub use args::{Cli, Command, JobsCommand, OutputType, PluginCommand, SyncArgs};
+pub use jobs::run_jobs;
+pub use plugins::run_plugin;
+pub use validate::{Settings, UsageError, cache_dir, settings};

@@ -1,0 +1,381 @@
+//! What a run prints: a progress line on a terminal, errors and warnings, dry-run
+//! actions, every action with `-v`, and the summary — as text, or as one JSON object per
+//! line (`--output-type json`, schema [`JSON_SCHEMA_VERSION`], documented in the README).
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+use crate::sync::{Event, Observer, Planned, RunInfo, RunOutcome, Side, Totals, now_ms};
+
+/// The version of the `--output-type json` schema; bumped on any incompatible change.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputMode {
+    /// Human-readable text.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// How much is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// Only errors and the summary.
+    Quiet,
+    /// Errors, warnings, dry-run actions and the summary.
+    Normal,
+    /// Also every copy, delete and exclusion.
+    Verbose,
+}
+
+/// How JSON progress objects are spaced.
+const JSON_PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// The console observer.
+pub struct Console {
+    mode: OutputMode,
+    verbosity: Verbosity,
+    /// Show a progress line (text output on a terminal).
+    progress: bool,
+    /// Watch mode: one line per run instead of a summary block.
+    watch: bool,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    bar: Option<ProgressBar>,
+    started: Option<Instant>,
+    job: String,
+    last_json_progress: Option<Instant>,
+}
+
+impl Console {
+    /// A console printing in `mode`.
+    pub fn new(mode: OutputMode, verbosity: Verbosity, progress: bool, watch: bool) -> Self {
+        Console {
+            mode,
+            verbosity,
+            progress: progress && mode == OutputMode::Text && verbosity != Verbosity::Quiet,
+            watch,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Prints without tearing the progress line.
+    fn print(&self, f: impl FnOnce()) {
+        let bar = self.state().bar.clone();
+        match bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
+    fn json_line(&self, value: serde_json::Value) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{value}");
+    }
+
+    fn progress(&self, t: &Totals) {
+        let mut state = self.state();
+        let secs = state
+            .started
+            .map_or(0.001, |s| s.elapsed().as_secs_f64().max(0.001));
+        if let Some(bar) = &state.bar {
+            bar.set_message(format!(
+                "scanned {} source / {} destination · copied {} ({}, {}/s) · {} up to date · {} failed",
+                t.source_files,
+                t.destination_files,
+                t.copied,
+                HumanBytes(t.bytes_copied),
+                HumanBytes((t.bytes_copied as f64 / secs) as u64),
+                t.up_to_date,
+                t.failed
+            ));
+            bar.tick();
+        } else if self.mode == OutputMode::Json {
+            if state
+                .last_json_progress
+                .is_some_and(|at| at.elapsed() < JSON_PROGRESS_EVERY)
+            {
+                return;
+            }
+            state.last_json_progress = Some(Instant::now());
+            let job = state.job.clone();
+            drop(state);
+            self.json_line(json!({
+                "type": "progress",
+                "job": job,
+                "source_files": t.source_files,
+                "destination_files": t.destination_files,
+                "up_to_date": t.up_to_date,
+                "copied": t.copied,
+                "bytes_copied": t.bytes_copied,
+                "deleted": t.deleted,
+                "failed": t.failed,
+                "elapsed_ms": (secs * 1000.0) as u64,
+            }));
+        }
+    }
+
+    /// The summary of a finished run: a block of text, or a JSON object.
+    fn summary(&self, outcome: &RunOutcome) {
+        let code = outcome.exit_code();
+        let mut out = std::io::stdout().lock();
+        match self.mode {
+            OutputMode::Text => {
+                let _ = write!(out, "{}", summary_text(outcome));
+                let _ = writeln!(out, "  {:<32}{}", "Job:", outcome.info.job_id);
+            }
+            OutputMode::Json => {
+                let _ = writeln!(out, "{}", summary_json(outcome, code));
+            }
+        }
+        let _ = out.flush();
+    }
+
+    /// One line per run in watch mode.
+    fn watch_line(&self, outcome: &RunOutcome) {
+        if self.mode == OutputMode::Json {
+            let _ = writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                summary_json(outcome, outcome.exit_code())
+            );
+            return;
+        }
+        let t = &outcome.totals;
+        let changed = t.copied + t.deleted + t.failed > 0;
+        if self.verbosity > Verbosity::Quiet && (changed || outcome.info.scope.is_none()) {
+            let now = blobsync_plugin::format_rfc3339_ns(now_ms() * 1_000_000);
+            println!(
+                "{now} {}: {} copied, {} deleted, {} failed, {} up to date ({:.2} s)",
+                outcome.info.scope.as_deref().unwrap_or("full sync"),
+                t.copied,
+                t.deleted,
+                t.failed,
+                t.up_to_date,
+                outcome.elapsed.as_secs_f64()
+            );
+        }
+    }
+}
+
+impl Observer for Console {
+    fn run_started(&self, run: &RunInfo) {
+        {
+            let mut state = self.state();
+            state.started = Some(Instant::now());
+            state.job = run.job_id.clone();
+            state.last_json_progress = Some(Instant::now());
+            if self.progress {
+                let bar =
+                    ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                state.bar = Some(bar);
+            }
+        }
+        if self.mode == OutputMode::Json {
+            self.json_line(json!({
+                "type": "start",
+                "schema": JSON_SCHEMA_VERSION,
+                "version": env!("CARGO_PKG_VERSION"),
+                "job": run.job_id,
+                "source": run.source,
+                "destination": run.destination,
+                "dry_run": run.dry_run,
+                "time_ms": run.started_ms,
+            }));
+        }
+    }
+
+    fn event(&self, event: &Event<'_>) {
+        let verbose = self.verbosity >= Verbosity::Verbose;
+        match (event, self.mode) {
+            (Event::Progress(totals), _) => self.progress(totals),
+            (Event::Done(item), OutputMode::Text) => {
+                let verb = item.action.name();
+                self.print(|| match &item.error {
+                    Some(error) => eprintln!("error: {verb} {}: {error}", item.path),
+                    None if verbose => println!("{verb}: {} ({})", item.path, item.reason),
+                    None => {}
+                })
+            }
+            (Event::Done(item), OutputMode::Json) if item.error.is_some() || verbose => self
+                .json_line(json!({
+                    "type": if item.error.is_some() { "error" } else { "transfer" },
+                    "action": item.action.name(),
+                    "path": item.path,
+                    "bytes": item.bytes,
+                    "reason": item.reason,
+                    "error": item.error,
+                })),
+            (Event::Failed { path, message }, OutputMode::Text) => {
+                self.print(|| eprintln!("error: {path}: {message}"))
+            }
+            (Event::Failed { path, message }, OutputMode::Json) => self.json_line(json!({
+                "type": "error", "action": "list", "path": path, "error": message,
+            })),
+            (Event::Warning(message), OutputMode::Text) => {
+                self.print(|| eprintln!("warning: {message}"))
+            }
+            (Event::Warning(message), OutputMode::Json) => {
+                self.json_line(json!({ "type": "warning", "message": message }))
+            }
+            (
+                Event::Planned {
+                    action,
+                    source,
+                    destination,
+                    reason,
+                    bytes,
+                },
+                mode,
+            ) => {
+                let verb = match action {
+                    Planned::Copy => "copy",
+                    Planned::Remove => "remove",
+                };
+                match mode {
+                    OutputMode::Text => self.print(|| match destination {
+                        Some(to) => println!("DRYRUN: {verb} {source} to {to} ({reason})"),
+                        None => println!("DRYRUN: {verb} {source} ({reason})"),
+                    }),
+                    OutputMode::Json => self.json_line(json!({
+                        "type": "dry-run", "action": verb, "source": source,
+                        "destination": destination, "bytes": bytes, "reason": reason,
+                    })),
+                }
+            }
+            (
+                Event::Excluded {
+                    side,
+                    path,
+                    plugin,
+                    reason,
+                },
+                mode,
+            ) if verbose => {
+                let side = side.map_or("both", Side::name);
+                match mode {
+                    OutputMode::Text => {
+                        let by = if plugin.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" by {plugin}")
+                        };
+                        self.print(|| println!("excluded{by} ({side}): {path}: {reason}"))
+                    }
+                    OutputMode::Json => self.json_line(json!({
+                        "type": "excluded", "side": side, "path": path, "plugin": plugin,
+                        "reason": reason,
+                    })),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn run_finished(&self, outcome: &RunOutcome) {
+        if let Some(bar) = self.state().bar.take() {
+            bar.finish_and_clear();
+        }
+        if let Some(error) = &outcome.error {
+            match self.mode {
+                OutputMode::Text => eprintln!("error: {error}"),
+                OutputMode::Json => self.json_line(json!({
+                    "type": "error", "action": "run", "error": error.to_string(),
+                })),
+            }
+        }
+        if self.watch {
+            self.watch_line(outcome);
+        } else {
+            self.summary(outcome);
+        }
+    }
+
+    fn notice(&self, message: &str) {
+        match self.mode {
+            OutputMode::Text if self.verbosity > Verbosity::Quiet => eprintln!("{message}"),
+            OutputMode::Text => {}
+            OutputMode::Json => self.json_line(json!({ "type": "warning", "message": message })),
+        }
+    }
+}
+
+/// The text block printed at the end of a run.
+pub fn summary_text(outcome: &RunOutcome) -> String {
+    let t = &outcome.totals;
+    let dry_run = outcome.info.dry_run;
+    let secs = outcome.elapsed.as_secs_f64();
+    let rate = if secs > 0.0 {
+        t.bytes_copied as f64 / secs
+    } else {
+        0.0
+    };
+    let mut s = String::new();
+    let title = if dry_run {
+        "Dry run (nothing was changed)"
+    } else {
+        "Summary"
+    };
+    s.push_str(&format!("\n{title}\n"));
+    let mut line = |k: &str, v: String| s.push_str(&format!("  {k:<32}{v}\n"));
+    line("Files at the source:", t.source_files.to_string());
+    line("Files at the destination:", t.destination_files.to_string());
+    line("Excluded by filters:", t.excluded.to_string());
+    if t.symlinks_skipped > 0 {
+        line("Symbolic links skipped:", t.symlinks_skipped.to_string());
+    }
+    if t.special_skipped > 0 {
+        line("Special files skipped:", t.special_skipped.to_string());
+    }
+    line("Up to date (skipped):", t.up_to_date.to_string());
+    line(
+        if dry_run { "Would copy:" } else { "Copied:" },
+        format!("{} ({})", t.copied, HumanBytes(t.bytes_copied)),
+    );
+    line(
+        if dry_run { "Would delete:" } else { "Deleted:" },
+        t.deleted.to_string(),
+    );
+    line("Failed:", t.failed.to_string());
+    if t.plugin_failures > 0 {
+        line(
+            "Plugin failures (fail-open):",
+            t.plugin_failures.to_string(),
+        );
+    }
+    line(
+        "Elapsed:",
+        format!("{secs:.2} s ({}/s)", HumanBytes(rate as u64)),
+    );
+    line("Final status:", outcome.status.name().to_string());
+    s
+}
+
+/// The JSON summary object.
+pub fn summary_json(outcome: &RunOutcome, exit_code: u8) -> serde_json::Value {
+    let mut v = serde_json::to_value(outcome.totals).unwrap_or_else(|_| json!({}));
+    v["type"] = json!("summary");
+    v["status"] = json!(outcome.status.name());
+    v["job"] = json!(outcome.info.job_id);
+    v["exit_code"] = json!(exit_code);
+    v["dry_run"] = json!(outcome.info.dry_run);
+    v["elapsed_ms"] = json!(outcome.elapsed.as_millis() as u64);
+    v
+}

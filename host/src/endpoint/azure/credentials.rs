@@ -1,0 +1,320 @@
+//! Choosing how requests are authorised, from flags and the environment.
+//!
+//! Automatic order (the first that applies wins; `--auth` forces one):
+//! 1. a SAS in the URL;
+//! 2. an account key: `--account-key`, `AZURE_STORAGE_KEY`, or the `AccountKey` of
+//!    `AZURE_STORAGE_CONNECTION_STRING` (signed by [`SharedKeyPolicy`]);
+//! 3. azcopy's `AZCOPY_AUTO_LOGIN_TYPE`, if set;
+//! 4. the emulator's well-known key, for the `devstoreaccount1` account on a loopback host;
+//! 5. Entra ID (see [`super::entra`]): a client secret, workload identity, managed
+//!    identity, then the Azure CLI.
+
+use std::fmt;
+
+use azure_core::credentials::Secret;
+
+use super::auth::{Auth, AuthMode};
+use super::entra::{EntraOptions, entra};
+use super::location::BlobLocation;
+use super::shared_key::{DEV_ACCOUNT, DEV_KEY, check_key};
+use crate::endpoint::{EndpointError, ErrorClass};
+
+/// The fields of a storage connection string that blobsync uses.
+#[derive(Default, Clone, PartialEq, Eq)]
+pub struct ConnectionString {
+    /// `AccountName`.
+    pub account_name: Option<String>,
+    /// `AccountKey`.
+    pub account_key: Option<String>,
+    /// `SharedAccessSignature`.
+    pub sas: Option<String>,
+    /// `UseDevelopmentStorage=true`.
+    pub development: bool,
+}
+
+impl fmt::Debug for ConnectionString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionString")
+            .field("account_name", &self.account_name)
+            .field(
+                "account_key",
+                &self.account_key.as_ref().map(|_| "REDACTED"),
+            )
+            .field("sas", &self.sas.as_ref().map(|_| "REDACTED"))
+            .field("development", &self.development)
+            .finish()
+    }
+}
+
+impl ConnectionString {
+    /// Parses `Key=Value;Key=Value` (values may contain `=`).
+    pub fn parse(text: &str) -> Result<ConnectionString, String> {
+        let mut cs = ConnectionString::default();
+        for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = part.split_once('=').ok_or_else(|| {
+                "AZURE_STORAGE_CONNECTION_STRING is not of the form Key=Value;Key=Value".to_string()
+            })?;
+            match key.trim().to_ascii_lowercase().as_str() {
+                "accountname" => cs.account_name = Some(value.to_string()),
+                "accountkey" => cs.account_key = Some(value.to_string()),
+                "sharedaccesssignature" => cs.sas = Some(value.trim_start_matches('?').to_string()),
+                "usedevelopmentstorage" => cs.development = value.eq_ignore_ascii_case("true"),
+                _ => {}
+            }
+        }
+        if cs.development {
+            cs.account_name
+                .get_or_insert_with(|| DEV_ACCOUNT.to_string());
+            cs.account_key.get_or_insert_with(|| DEV_KEY.to_string());
+        }
+        Ok(cs)
+    }
+}
+
+/// Credentials given on the command line or in the environment. Never printed.
+#[derive(Clone, Default)]
+pub struct AuthOptions {
+    /// `--auth`.
+    pub mode: AuthMode,
+    /// `--account-key` or `AZURE_STORAGE_KEY`.
+    pub account_key: Option<String>,
+    /// `AZURE_STORAGE_CONNECTION_STRING`.
+    pub connection_string: Option<String>,
+    /// Entra ID settings.
+    pub entra: EntraOptions,
+}
+
+impl std::fmt::Debug for AuthOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthOptions")
+            .field("mode", &self.mode)
+            .field(
+                "account_key",
+                &self.account_key.as_ref().map(|_| "REDACTED"),
+            )
+            .field(
+                "connection_string",
+                &self.connection_string.as_ref().map(|_| "REDACTED"),
+            )
+            .field(
+                "client_secret",
+                &self.entra.client_secret.as_ref().map(|_| "REDACTED"),
+            )
+            .finish()
+    }
+}
+
+fn auth_error(message: String) -> EndpointError {
+    EndpointError::new(ErrorClass::Auth, message)
+}
+
+fn shared_key(account: &str, key: &str, from: &'static str) -> Result<Auth, EndpointError> {
+    check_key(key, from).map_err(auth_error)?;
+    Ok(Auth::SharedKey {
+        account: account.to_string(),
+        key: Secret::new(key.trim().to_string()),
+        from,
+    })
+}
+
+/// Picks the credential for `location`.
+pub fn resolve_auth(
+    location: &BlobLocation,
+    options: &AuthOptions,
+    transport: &azure_core::http::Transport,
+) -> Result<Auth, EndpointError> {
+    let account = location.account.as_str();
+    let connection = options
+        .connection_string
+        .as_deref()
+        .map(ConnectionString::parse)
+        .transpose()
+        .map_err(auth_error)?;
+    let key_from_connection = || -> Result<Option<Auth>, EndpointError> {
+        let Some(cs) = &connection else {
+            return Ok(None);
+        };
+        let Some(key) = &cs.account_key else {
+            return Ok(None);
+        };
+        if let Some(name) = &cs.account_name
+            && name != account
+        {
+            return Err(auth_error(format!(
+                "AZURE_STORAGE_CONNECTION_STRING is for account `{name}`, but {location} is in \
+                     account `{account}`"
+            )));
+        }
+        shared_key(account, key, "AZURE_STORAGE_CONNECTION_STRING").map(Some)
+    };
+    let dev_key = || {
+        (account == DEV_ACCOUNT && location.is_loopback())
+            .then(|| {
+                shared_key(
+                    account,
+                    DEV_KEY,
+                    "the emulator's well-known development key",
+                )
+            })
+            .transpose()
+    };
+    let no_credentials = || {
+        auth_error(format!(
+            "no credentials for {location}: add a SAS token to the URL, or set --account-key / \
+             AZURE_STORAGE_KEY, or AZURE_STORAGE_CONNECTION_STRING"
+        ))
+    };
+    match options.mode {
+        AuthMode::Sas => {
+            if location.has_sas() {
+                Ok(Auth::Sas)
+            } else {
+                Err(auth_error(format!(
+                    "--auth sas: the URL {location} carries no SAS token (no `sig=`)"
+                )))
+            }
+        }
+        AuthMode::Key => {
+            if let Some(key) = &options.account_key {
+                return shared_key(account, key, "--account-key / AZURE_STORAGE_KEY");
+            }
+            if let Some(auth) = key_from_connection()? {
+                return Ok(auth);
+            }
+            dev_key()?.ok_or_else(|| {
+                auth_error(format!(
+                    "--auth key: no account key for {location}; set --account-key or \
+                     AZURE_STORAGE_KEY"
+                ))
+            })
+        }
+        AuthMode::Anonymous => Ok(Auth::Anonymous),
+        AuthMode::ClientSecret
+        | AuthMode::WorkloadIdentity
+        | AuthMode::ManagedIdentity
+        | AuthMode::AzureCli => entra(location, &options.entra, options.mode, transport),
+        AuthMode::Auto => {
+            if location.has_sas() {
+                return Ok(Auth::Sas);
+            }
+            if let Some(key) = &options.account_key {
+                return shared_key(account, key, "--account-key / AZURE_STORAGE_KEY");
+            }
+            if let Some(auth) = key_from_connection()? {
+                return Ok(auth);
+            }
+            // An explicit choice (azcopy's auto-login variable) comes before the dev key.
+            if let Some(mode) = EntraOptions::auto_login_type() {
+                return entra(location, &options.entra, mode, transport);
+            }
+            if let Some(auth) = dev_key()? {
+                return Ok(auth);
+            }
+            let e = &options.entra;
+            let mode =
+                if e.client_secret.is_some() && e.client_id.is_some() && e.tenant_id.is_some() {
+                    AuthMode::ClientSecret
+                } else if e.federated_token_file.is_some() {
+                    AuthMode::WorkloadIdentity
+                } else if e.managed_identity || e.identity.is_some() || e.managed_identity_endpoint
+                {
+                    AuthMode::ManagedIdentity
+                } else if azure_cli_installed() {
+                    AuthMode::AzureCli
+                } else {
+                    return Err(no_credentials());
+                };
+            entra(location, e, mode, transport)
+        }
+    }
+}
+
+/// True if an `az` executable is on PATH.
+fn azure_cli_installed() -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("az").is_file()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc(url: &str) -> BlobLocation {
+        BlobLocation::parse(url).unwrap()
+    }
+
+    fn resolve_auth(location: &BlobLocation, options: &AuthOptions) -> Result<Auth, EndpointError> {
+        let transport =
+            super::super::transport::transport(&super::super::transport::HttpSettings {
+                concurrency: 1,
+            })
+            .unwrap();
+        super::resolve_auth(location, options, &transport)
+    }
+
+    #[test]
+    fn order_sas_then_key_then_dev_key() {
+        let opts = AuthOptions {
+            account_key: Some(DEV_KEY.into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            resolve_auth(
+                &loc("http://127.0.0.1:1/devstoreaccount1/cont?sv=1&sig=x"),
+                &opts
+            ),
+            Ok(Auth::Sas)
+        ));
+        assert!(matches!(
+            resolve_auth(&loc("https://acct.blob.core.windows.net/cont"), &opts),
+            Ok(Auth::SharedKey {
+                from: "--account-key / AZURE_STORAGE_KEY",
+                ..
+            })
+        ));
+        let none = AuthOptions::default();
+        assert!(matches!(
+            resolve_auth(&loc("http://127.0.0.1:1/devstoreaccount1/cont"), &none),
+            Ok(Auth::SharedKey { .. })
+        ));
+        let e = resolve_auth(&loc("https://acct.blob.core.windows.net/cont"), &none).unwrap_err();
+        assert_eq!(e.class(), ErrorClass::Auth);
+        assert!(e.message().contains("no credentials"), "{e}");
+    }
+
+    #[test]
+    fn connection_string_must_match_the_account() {
+        let opts = AuthOptions {
+            connection_string: Some(format!("AccountName=other;AccountKey={DEV_KEY}")),
+            ..Default::default()
+        };
+        let e = resolve_auth(&loc("https://acct.blob.core.windows.net/cont"), &opts).unwrap_err();
+        assert!(e.message().contains("`other`"), "{e}");
+        assert!(!e.message().contains(DEV_KEY));
+    }
+
+    #[test]
+    fn a_bad_key_is_an_auth_error_without_the_key() {
+        let opts = AuthOptions {
+            account_key: Some("sekrit!".into()),
+            ..Default::default()
+        };
+        let e = resolve_auth(&loc("https://acct.blob.core.windows.net/cont"), &opts).unwrap_err();
+        assert_eq!(e.class(), ErrorClass::Auth);
+        assert!(!e.message().contains("sekrit"));
+    }
+
+    #[test]
+    fn connection_string_fields() {
+        let cs = ConnectionString::parse(
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5==;EndpointSuffix=core.windows.net",
+        )
+        .unwrap();
+        assert_eq!(cs.account_name.as_deref(), Some("acct"));
+        assert_eq!(cs.account_key.as_deref(), Some("a2V5=="));
+        assert!(!format!("{cs:?}").contains("a2V5"));
+        let dev = ConnectionString::parse("UseDevelopmentStorage=true").unwrap();
+        assert_eq!(dev.account_key.as_deref(), Some(DEV_KEY));
+        assert!(ConnectionString::parse("garbage").is_err());
+    }
+}

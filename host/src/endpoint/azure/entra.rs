@@ -1,0 +1,206 @@
+//! Entra ID credentials (client secret, workload identity, managed identity, Azure CLI),
+//! and the rule that tokens only go to Azure Storage hosts over HTTPS.
+
+use std::sync::Arc;
+
+use azure_core::credentials::Secret;
+
+use super::auth::{Auth, AuthMode};
+use super::location::BlobLocation;
+use crate::endpoint::{EndpointError, ErrorClass};
+
+fn auth_error(message: String) -> EndpointError {
+    EndpointError::new(ErrorClass::Auth, message)
+}
+
+/// Entra ID settings from flags and the environment.
+#[derive(Clone, Default)]
+pub struct EntraOptions {
+    /// `AZURE_TENANT_ID` (or azcopy's `AZCOPY_TENANT_ID`).
+    pub tenant_id: Option<String>,
+    /// `AZURE_CLIENT_ID` (or `AZCOPY_SPA_APPLICATION_ID`).
+    pub client_id: Option<String>,
+    /// `AZURE_CLIENT_SECRET` (or `AZCOPY_SPA_CLIENT_SECRET`).
+    pub client_secret: Option<String>,
+    /// `AZURE_FEDERATED_TOKEN_FILE`.
+    pub federated_token_file: Option<std::path::PathBuf>,
+    /// `--identity`, or `AZCOPY_AUTO_LOGIN_TYPE=MSI`.
+    pub managed_identity: bool,
+    /// A user-assigned managed identity (`--identity-client-id`, `--identity-object-id`,
+    /// `--identity-resource-id`, or `AZCOPY_MSI_CLIENT_ID`).
+    pub identity: Option<azure_identity::UserAssignedId>,
+    /// True when the environment names a managed identity endpoint (App Service,
+    /// Functions, Arc, Service Fabric).
+    pub managed_identity_endpoint: bool,
+    /// Host suffixes, besides Azure's storage domains and loopback, that may receive
+    /// tokens (`--trusted-microsoft-suffixes`).
+    pub trusted_suffixes: Vec<String>,
+}
+
+impl EntraOptions {
+    /// Reads the standard environment variables (and azcopy's names for them).
+    pub fn from_env() -> EntraOptions {
+        let var = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+        };
+        let auto = std::env::var("AZCOPY_AUTO_LOGIN_TYPE")
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        EntraOptions {
+            tenant_id: var(&["AZURE_TENANT_ID", "AZCOPY_TENANT_ID"]),
+            client_id: var(&["AZURE_CLIENT_ID", "AZCOPY_SPA_APPLICATION_ID"]),
+            client_secret: var(&["AZURE_CLIENT_SECRET", "AZCOPY_SPA_CLIENT_SECRET"]),
+            federated_token_file: var(&["AZURE_FEDERATED_TOKEN_FILE"]).map(Into::into),
+            managed_identity: auto == "MSI",
+            identity: var(&["AZCOPY_MSI_CLIENT_ID"]).map(azure_identity::UserAssignedId::ClientId),
+            managed_identity_endpoint: var(&["IDENTITY_ENDPOINT", "MSI_ENDPOINT"]).is_some(),
+            trusted_suffixes: Vec::new(),
+        }
+    }
+
+    /// `AZCOPY_AUTO_LOGIN_TYPE` as a mode, if set.
+    pub fn auto_login_type() -> Option<AuthMode> {
+        match std::env::var("AZCOPY_AUTO_LOGIN_TYPE")
+            .ok()?
+            .to_ascii_uppercase()
+            .as_str()
+        {
+            "SPN" => Some(AuthMode::ClientSecret),
+            "MSI" => Some(AuthMode::ManagedIdentity),
+            "AZCLI" => Some(AuthMode::AzureCli),
+            "WORKLOAD" => Some(AuthMode::WorkloadIdentity),
+            _ => None,
+        }
+    }
+}
+
+/// Azure's storage host suffixes: Entra ID tokens are only ever sent to these, to loopback
+/// hosts (the emulator) and to suffixes the user adds.
+const TRUSTED_SUFFIXES: &[&str] = &[
+    ".blob.core.windows.net",
+    ".blob.core.usgovcloudapi.net",
+    ".blob.core.chinacloudapi.cn",
+    ".blob.storage.azure.net",
+];
+
+pub(super) fn entra(
+    location: &BlobLocation,
+    e: &EntraOptions,
+    mode: AuthMode,
+    transport: &azure_core::http::Transport,
+) -> Result<Auth, EndpointError> {
+    use azure_identity::{
+        AzureCliCredential, ClientAssertionCredentialOptions, ClientSecretCredential,
+        ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
+        WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+    };
+    if location.endpoint.scheme() != "https" {
+        return Err(auth_error(format!(
+            "Entra ID tokens are only sent over HTTPS, and {location} is not an https:// URL"
+        )));
+    }
+    let host = location
+        .endpoint
+        .host_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let trusted = location.is_loopback()
+        || TRUSTED_SUFFIXES.iter().any(|s| host.ends_with(s))
+        || e.trusted_suffixes.iter().any(|s| {
+            let s = s.trim().trim_start_matches('*').to_ascii_lowercase();
+            !s.is_empty()
+                && (host == s.trim_start_matches('.')
+                    || host.ends_with(&format!(".{}", s.trim_start_matches('.'))))
+        });
+    if !trusted {
+        return Err(auth_error(format!(
+            "refusing to send an Entra ID token to {host}, which is not an Azure Storage host; if \
+             it is one you trust, add it with --trusted-microsoft-suffixes"
+        )));
+    }
+    let client_options = || super::transport::client_options(transport);
+    let missing = |what: &str| auth_error(format!("{} needs {what}", mode_name(mode)));
+    let fail = |e: azure_core::Error| auth_error(format!("{}: {e}", mode_name(mode)));
+    let (credential, from): (Arc<dyn azure_core::credentials::TokenCredential>, String) = match mode
+    {
+        AuthMode::ClientSecret => {
+            let tenant = e
+                .tenant_id
+                .as_deref()
+                .ok_or_else(|| missing("AZURE_TENANT_ID (or AZCOPY_TENANT_ID)"))?;
+            let client = e
+                .client_id
+                .clone()
+                .ok_or_else(|| missing("AZURE_CLIENT_ID (or AZCOPY_SPA_APPLICATION_ID)"))?;
+            let secret = e
+                .client_secret
+                .clone()
+                .ok_or_else(|| missing("AZURE_CLIENT_SECRET (or AZCOPY_SPA_CLIENT_SECRET)"))?;
+            let options = ClientSecretCredentialOptions {
+                client_options: client_options(),
+            };
+            let c = ClientSecretCredential::new(
+                tenant,
+                client.clone(),
+                Secret::new(secret),
+                Some(options),
+            )
+            .map_err(fail)?;
+            (c, format!("client secret for application {client}"))
+        }
+        AuthMode::WorkloadIdentity => {
+            let options = WorkloadIdentityCredentialOptions {
+                credential_options: ClientAssertionCredentialOptions {
+                    client_options: client_options(),
+                },
+                client_id: e.client_id.clone(),
+                tenant_id: e.tenant_id.clone(),
+                token_file_path: e.federated_token_file.clone(),
+            };
+            let c = WorkloadIdentityCredential::new(Some(options)).map_err(fail)?;
+            (c, "workload identity".to_string())
+        }
+        AuthMode::ManagedIdentity => {
+            let options = ManagedIdentityCredentialOptions {
+                user_assigned_id: e.identity.clone(),
+                client_options: client_options(),
+            };
+            let c = ManagedIdentityCredential::new(Some(options)).map_err(fail)?;
+            let which = match &e.identity {
+                None => "system-assigned".to_string(),
+                Some(azure_identity::UserAssignedId::ClientId(id)) => format!("client id {id}"),
+                Some(azure_identity::UserAssignedId::ObjectId(id)) => format!("object id {id}"),
+                Some(azure_identity::UserAssignedId::ResourceId(id)) => format!("resource id {id}"),
+                Some(_) => "user-assigned".to_string(),
+            };
+            (c, format!("managed identity, {which}"))
+        }
+        AuthMode::AzureCli => {
+            let options = azure_identity::AzureCliCredentialOptions {
+                tenant_id: e.tenant_id.clone(),
+                ..Default::default()
+            };
+            let c = AzureCliCredential::new(Some(options)).map_err(fail)?;
+            (c, "Azure CLI".to_string())
+        }
+        other => {
+            return Err(auth_error(format!(
+                "{} is not an Entra ID credential",
+                mode_name(other)
+            )));
+        }
+    };
+    Ok(Auth::Token { credential, from })
+}
+
+fn mode_name(mode: AuthMode) -> &'static str {
+    match mode {
+        AuthMode::ClientSecret => "--auth client-secret",
+        AuthMode::WorkloadIdentity => "--auth workload-identity",
+        AuthMode::ManagedIdentity => "--auth managed-identity",
+        AuthMode::AzureCli => "--auth azure-cli",
+        _ => "--auth",
+    }
+}

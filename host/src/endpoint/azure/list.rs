@@ -1,0 +1,218 @@
+//! Listing a container: flat and paged (5,000 per page, the service's maximum), with
+//! metadata, one page fetched ahead while the previous one is read. Virtual directories
+//! are synthesised from the names, so a consumer can skip a prefix as it skips a folder.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc::Receiver;
+
+use azure_core::http::StatusCode;
+use azure_storage_blob::BlobContainerClient;
+use azure_storage_blob::models::{
+    BlobContainerClientListBlobsOptions, ListBlobsIncludeItem, ListBlobsResponse,
+};
+use futures::TryStreamExt;
+
+use super::ContainerState;
+use super::errors::azure_error;
+use super::location::BlobLocation;
+use crate::endpoint::virtual_dirs::Step;
+use crate::endpoint::{EndpointError, ErrorClass, Item, Listed, Lister, VirtualDirs};
+
+type Page = Result<Option<ListBlobsResponse>, azure_core::Error>;
+
+pub(super) struct BlobLister {
+    location: BlobLocation,
+    pages: Receiver<Page>,
+    fetch: tokio::task::JoinHandle<()>,
+    /// What the listing finds of the container (an upload creates a missing one).
+    container_state: Arc<AtomicU8>,
+    /// The service prefix stripped from names (`folder/`).
+    strip: String,
+    /// Only this relative path and what is below it.
+    scope: Option<String>,
+    page: std::vec::IntoIter<Item>,
+    pending: Option<Item>,
+    dirs: VirtualDirs,
+    done: bool,
+}
+
+impl BlobLister {
+    pub(super) fn start(
+        container: &BlobContainerClient,
+        location: &BlobLocation,
+        scope: Option<&str>,
+        container_state: Arc<AtomicU8>,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<BlobLister, EndpointError> {
+        let prefix = location.list_prefix().unwrap_or_default();
+        let scope = scope
+            .map(|s| s.trim_matches('/').to_string())
+            .filter(|s| !s.is_empty());
+        // A scope lists `scope` itself and `scope/…`; names that merely start with the same
+        // characters are dropped as they arrive.
+        let service_prefix = match &scope {
+            None => prefix.clone(),
+            Some(s) => format!("{prefix}{s}"),
+        };
+        let options = BlobContainerClientListBlobsOptions {
+            include: Some(vec![ListBlobsIncludeItem::Metadata]),
+            prefix: (!service_prefix.is_empty()).then_some(service_prefix),
+            maxresults: Some(5000),
+            ..Default::default()
+        };
+        let pager = container
+            .list_blobs(Some(options))
+            .map_err(|e| azure_error("cannot list", &location.to_string(), e))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let fetch = runtime.spawn(async move {
+            let mut pages = pager.into_pages();
+            loop {
+                let next = pages.try_next().await;
+                let stop = !matches!(next, Ok(Some(_)));
+                let next = next.and_then(|page| page.map(|p| p.into_model()).transpose());
+                if tx.send(next).is_err() || stop {
+                    break;
+                }
+            }
+        });
+        Ok(BlobLister {
+            location: location.clone(),
+            pages: rx,
+            fetch,
+            container_state,
+            strip: prefix,
+            scope,
+            page: Vec::new().into_iter(),
+            pending: None,
+            dirs: VirtualDirs::default(),
+            done: false,
+        })
+    }
+
+    fn in_scope(&self, relative: &str) -> bool {
+        match &self.scope {
+            None => true,
+            Some(s) => {
+                relative == s
+                    || (relative.starts_with(s.as_str())
+                        && relative.as_bytes().get(s.len()) == Some(&b'/'))
+            }
+        }
+    }
+
+    /// Reads the next page into `self.page`; false at the end.
+    fn next_page(&mut self) -> Result<bool, EndpointError> {
+        let page = match self.pages.recv() {
+            Ok(Ok(Some(page))) => {
+                self.container_state
+                    .store(ContainerState::Exists as u8, Ordering::Release);
+                page
+            }
+            Ok(Ok(None)) | Err(_) => return Ok(false),
+            Ok(Err(e)) if e.http_status() == Some(StatusCode::NotFound) => {
+                self.container_state
+                    .store(ContainerState::Missing as u8, Ordering::Release);
+                return Err(EndpointError::new(
+                    ErrorClass::NotFound,
+                    format!("the container {} does not exist", self.location),
+                )
+                .at(&self.location));
+            }
+            Ok(Err(e)) => return Err(azure_error("cannot list", &self.location.to_string(), e)),
+        };
+        let mut items = Vec::with_capacity(page.blob_items.len());
+        for blob in page.blob_items {
+            let Some(name) = blob.name else {
+                continue;
+            };
+            let Some(relative) = name.strip_prefix(self.strip.as_str()) else {
+                continue;
+            };
+            if !self.in_scope(relative) {
+                continue;
+            }
+            let properties = blob.properties.unwrap_or_default();
+            let metadata = blob.metadata.and_then(|m| m.values).unwrap_or_default();
+            // Folder stubs (written by hierarchical tools) are not files.
+            if metadata
+                .get("hdi_isfolder")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+                || relative.is_empty()
+                || relative.ends_with('/')
+            {
+                continue;
+            }
+            let mut metadata: Vec<(String, String)> = metadata
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect();
+            metadata.sort();
+            items.push(Item {
+                path: relative.to_string(),
+                size: properties.content_length.unwrap_or(0),
+                mtime_ns: properties
+                    .last_modified
+                    .map(|t| t.unix_timestamp_nanos() as i64)
+                    .unwrap_or(0),
+                md5: properties
+                    .content_md5
+                    .and_then(|m| <[u8; 16]>::try_from(m.as_slice()).ok()),
+                metadata,
+                etag: properties.etag.map(|e| e.to_string().into_boxed_str()),
+                identity: None,
+            });
+        }
+        self.page = items.into_iter();
+        Ok(true)
+    }
+}
+
+impl Lister for BlobLister {
+    fn next_batch(&mut self) -> Option<Result<Vec<Listed>, EndpointError>> {
+        if self.done {
+            return None;
+        }
+        let mut batch = Vec::new();
+        loop {
+            let item = match self.pending.take().or_else(|| self.page.next()) {
+                Some(item) => item,
+                None => {
+                    if !batch.is_empty() {
+                        return Some(Ok(batch));
+                    }
+                    match self.next_page() {
+                        Ok(true) => continue,
+                        Ok(false) => {
+                            self.done = true;
+                            return None;
+                        }
+                        Err(e) => {
+                            self.done = true;
+                            return Some(Err(e));
+                        }
+                    }
+                }
+            };
+            match self.dirs.step(&item.path) {
+                Step::Dir(dir) => {
+                    batch.push(Listed::Dir(dir));
+                    self.pending = Some(item);
+                    return Some(Ok(batch));
+                }
+                Step::Item => batch.push(Listed::File(item)),
+                Step::Skip => {}
+            }
+        }
+    }
+
+    fn skip(&mut self, dir: &str) {
+        self.dirs.skip(dir);
+    }
+}
+
+impl Drop for BlobLister {
+    fn drop(&mut self) {
+        self.fetch.abort();
+    }
+}

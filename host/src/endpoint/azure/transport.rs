@@ -1,0 +1,108 @@
+//! The HTTP transport and client options shared by every Azure client of a session.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use azure_core::http::Transport;
+
+use super::errors::describe_error;
+use crate::endpoint::{EndpointError, ErrorClass};
+
+/// HTTP settings shared by every client of a session.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Requests that may be in flight at once (sizes the connection pool).
+    pub concurrency: usize,
+}
+
+/// Builds the HTTP transport: reqwest on rustls with *ring*, no automatic decompression
+/// (ranged downloads must see the stored bytes).
+pub fn transport(settings: &HttpSettings) -> Result<Transport, EndpointError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
+        .pool_max_idle_per_host(settings.concurrency.max(8) * 2)
+        .tcp_nodelay(true)
+        .connect_timeout(Duration::from_secs(30))
+        .read_timeout(Duration::from_secs(300));
+    // Certificates to trust besides the system's (a TLS-inspecting proxy, a private
+    // cloud, the emulator over HTTPS), by the usual variable.
+    if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) {
+        let path = std::path::PathBuf::from(&file);
+        let fail = |why: String| {
+            EndpointError::new(
+                ErrorClass::Usage,
+                format!("SSL_CERT_FILE {}: {why}", path.display()),
+            )
+            .at(path.display())
+        };
+        let pem = std::fs::read(&path).map_err(|e| fail(e.to_string()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| fail(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(fail("no PEM certificates in it".into()));
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    let client = builder
+        .build()
+        .map_err(|e| EndpointError::with_source(ErrorClass::Other, "cannot set up", "HTTP", e))?;
+    Ok(Transport::new(Arc::new(client)))
+}
+
+/// Client options for every pipeline of a session (blob clients and token credentials):
+/// our transport, and certificate and name-resolution failures reported at once instead
+/// of being retried for a minute as if they were transient.
+pub fn client_options(transport: &Transport) -> azure_core::http::ClientOptions {
+    azure_core::http::ClientOptions {
+        transport: Some(transport.clone()),
+        per_try_policies: vec![Arc::new(PermanentTransportErrors)],
+        ..Default::default()
+    }
+}
+
+/// Turns transport errors that a retry cannot fix (an untrusted certificate, an unknown
+/// host) into non-transport errors, which the retry policy does not retry.
+#[derive(Debug)]
+struct PermanentTransportErrors;
+
+#[async_trait::async_trait]
+#[allow(elided_lifetimes_in_paths)] // the trait is declared with an elided lifetime
+impl azure_core::http::policies::Policy for PermanentTransportErrors {
+    async fn send(
+        &self,
+        ctx: &azure_core::http::Context,
+        request: &mut azure_core::http::Request,
+        next: &[Arc<dyn azure_core::http::policies::Policy>],
+    ) -> azure_core::http::policies::PolicyResult {
+        use azure_core::error::ErrorKind;
+        let result = next[0].send(ctx, request, &next[1..]).await;
+        match result {
+            Err(e) if matches!(e.kind(), ErrorKind::Io | ErrorKind::Connection) => {
+                let text = describe_error(&e).to_ascii_lowercase();
+                let permanent = [
+                    "certificate",
+                    "dns error",
+                    "failed to lookup address",
+                    "name or service not known",
+                ]
+                .iter()
+                .any(|needle| text.contains(needle));
+                if permanent {
+                    let hint = if text.contains("certificate") {
+                        " (if the server uses a private CA, point SSL_CERT_FILE at its certificate)"
+                    } else {
+                        " (check the account name in the URL)"
+                    };
+                    Err(azure_core::Error::with_message(
+                        ErrorKind::Other,
+                        format!("{}{hint}", describe_error(&e)),
+                    ))
+                } else {
+                    Err(e)
+                }
+            }
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! The local walk: depth-first, each folder's children sorted in the requested order
+//! (folders keyed as `name/`), so the stream can be merged with a blob listing without
+//! holding either side in memory. A batch ends after each folder, and a folder the
+//! consumer skips is never read.
+
+use std::fs;
+use std::path::PathBuf;
+
+use super::write::{PARTIAL_SUFFIX, partial_owner_alive};
+use crate::endpoint::{
+    Dir, EndpointError, ErrorClass, FileIdentity, Item, ListOrder, Listed, Lister, SkipKind,
+    mtime_ns,
+};
+
+/// A (device, inode) pair: what makes a folder its own ancestor through a link.
+type DirKey = (u64, u64);
+
+/// One child of a folder being walked.
+enum Child {
+    File(Item),
+    /// A folder; `key` is its relative path with a trailing `/`.
+    Dir {
+        key: String,
+        mtime_ns: i64,
+        dir_key: DirKey,
+    },
+    Other(Listed),
+}
+
+impl Child {
+    fn key(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Child::File(item) => item.path.as_str().into(),
+            Child::Dir { key, .. } => key.as_str().into(),
+            Child::Other(listed) => listed.key(),
+        }
+    }
+}
+
+/// A folder being visited: its sorted children and the folders above it.
+struct Frame {
+    children: std::vec::IntoIter<Child>,
+    ancestors: Vec<DirKey>,
+}
+
+/// Where the walk is.
+enum State {
+    /// Not started: the root is checked on the first call.
+    Start,
+    /// The folders above a scope, still to be offered (outermost first), then the scope.
+    Scope(Vec<String>),
+    /// Walking.
+    Walk,
+    /// Finished.
+    Done,
+}
+
+pub(super) struct LocalLister {
+    root: PathBuf,
+    follow_symlinks: bool,
+    clean_partials: bool,
+    order: ListOrder,
+    scope: Option<String>,
+    state: State,
+    stack: Vec<Frame>,
+    /// The folder emitted last, entered on the next call unless skipped.
+    enter: Option<(String, Vec<DirKey>)>,
+    root_key: DirKey,
+}
+
+impl LocalLister {
+    pub(super) fn new(
+        root: PathBuf,
+        follow_symlinks: bool,
+        clean_partials: bool,
+        order: ListOrder,
+        scope: Option<String>,
+    ) -> Self {
+        LocalLister {
+            root,
+            follow_symlinks,
+            clean_partials,
+            order,
+            scope: scope
+                .map(|s| s.trim_matches('/').to_string())
+                .filter(|s| !s.is_empty()),
+            state: State::Start,
+            stack: Vec::new(),
+            enter: None,
+            root_key: (0, 0),
+        }
+    }
+
+    /// Checks the root; `Err` ends the listing.
+    fn start(&mut self) -> Result<(), EndpointError> {
+        let meta = fs::metadata(&self.root).map_err(|e| {
+            EndpointError::io("cannot read the folder", &self.root, e)
+                .explain("; nothing was copied or deleted")
+        })?;
+        if !meta.is_dir() {
+            return Err(EndpointError::new(
+                ErrorClass::Usage,
+                format!(
+                    "{} is not a folder; blobsync syncs folders",
+                    self.root.display()
+                ),
+            ));
+        }
+        self.root_key = (
+            std::os::unix::fs::MetadataExt::dev(&meta),
+            std::os::unix::fs::MetadataExt::ino(&meta),
+        );
+        match self.scope.clone() {
+            None => {
+                let children = self.read_dir("").map_err(|e| {
+                    e.reclassify(ErrorClass::Usage)
+                        .explain("; nothing was copied or deleted")
+                })?;
+                self.stack.push(Frame {
+                    children: children.into_iter(),
+                    ancestors: vec![self.root_key],
+                });
+                self.state = State::Walk;
+            }
+            Some(scope) => {
+                let above: Vec<String> = scope
+                    .match_indices('/')
+                    .map(|(i, _)| scope[..i].to_string())
+                    .rev()
+                    .collect();
+                self.state = State::Scope(above);
+            }
+        }
+        Ok(())
+    }
+
+    /// Offers the next folder above the scope, or lists the scope itself.
+    fn scope_step(&mut self, batch: &mut Vec<Listed>) -> bool {
+        let State::Scope(above) = &mut self.state else {
+            return false;
+        };
+        if let Some(dir) = above.pop() {
+            let mtime = fs::metadata(self.root.join(&dir))
+                .map(|m| mtime_ns(&m))
+                .unwrap_or(0);
+            batch.push(Listed::Dir(Dir {
+                path: dir,
+                mtime_ns: mtime,
+            }));
+            return true;
+        }
+        self.state = State::Walk;
+        let Some(scope) = self.scope.clone() else {
+            return false;
+        };
+        let abs = self.root.join(&scope);
+        if fs::symlink_metadata(&abs).is_err() {
+            // Gone: nothing is listed, so what is at the other side becomes a delete.
+            return false;
+        }
+        let child = self.classify(abs, scope);
+        let ancestors = vec![self.root_key];
+        match child {
+            Child::Dir {
+                key,
+                mtime_ns,
+                dir_key,
+            } => {
+                batch.push(Listed::Dir(Dir {
+                    path: key[..key.len() - 1].to_string(),
+                    mtime_ns,
+                }));
+                let mut inner = ancestors;
+                inner.push(dir_key);
+                self.enter = Some((key, inner));
+                true
+            }
+            Child::File(item) => {
+                batch.push(Listed::File(item));
+                false
+            }
+            Child::Other(listed) => {
+                batch.push(listed);
+                false
+            }
+        }
+    }
+
+    /// Reads and sorts one folder's children (`rel_dir` ends with `/`, or is empty).
+    fn read_dir(&self, rel_dir: &str) -> Result<Vec<Child>, EndpointError> {
+        let abs = self.root.join(rel_dir);
+        let entries =
+            fs::read_dir(&abs).map_err(|e| EndpointError::io("cannot read folder", &abs, e))?;
+        let mut children = Vec::new();
+        for entry in entries {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    children.push(Child::Other(Listed::Error {
+                        path: format!("{rel_dir}\u{fffd}"),
+                        error: EndpointError::io("cannot read an entry of", &abs, e),
+                    }));
+                    continue;
+                }
+            };
+            let os_name = entry.file_name();
+            let Some(name) = os_name.to_str() else {
+                children.push(Child::Other(Listed::Error {
+                    path: format!("{rel_dir}{}", os_name.to_string_lossy()),
+                    error: EndpointError::new(
+                        ErrorClass::Usage,
+                        format!(
+                            "{}: the name is not valid UTF-8 and cannot be a blob name; rename it",
+                            entry.path().display()
+                        ),
+                    ),
+                }));
+                continue;
+            };
+            if name.ends_with(PARTIAL_SUFFIX) && name.starts_with('.') {
+                if self.clean_partials && !partial_owner_alive(name) {
+                    match fs::remove_file(entry.path()) {
+                        Ok(()) => tracing::info!(
+                            "removed {} left by an interrupted download",
+                            entry.path().display()
+                        ),
+                        Err(e) => tracing::debug!("cannot remove {}: {e}", entry.path().display()),
+                    }
+                }
+                continue;
+            }
+            children.push(self.classify(entry.path(), format!("{rel_dir}{name}")));
+        }
+        let order = self.order;
+        children.sort_unstable_by(|a, b| order.cmp(&a.key(), &b.key()));
+        Ok(children)
+    }
+
+    /// What the entry at `abs` (relative path `path`) is.
+    fn classify(&self, abs: PathBuf, path: String) -> Child {
+        let meta = match fs::symlink_metadata(&abs) {
+            Ok(m) => m,
+            Err(e) => {
+                return Child::Other(Listed::Error {
+                    path,
+                    error: EndpointError::io("cannot stat", &abs, e),
+                });
+            }
+        };
+        let meta = if meta.file_type().is_symlink() {
+            if !self.follow_symlinks {
+                return Child::Other(Listed::Skipped {
+                    path,
+                    reason: "symbolic link (use --follow-symlinks to follow links)".into(),
+                    kind: SkipKind::Symlink,
+                });
+            }
+            match fs::metadata(&abs) {
+                Ok(m) => m,
+                Err(e) => {
+                    return Child::Other(Listed::Error {
+                        path,
+                        error: EndpointError::io("broken symbolic link", &abs, e),
+                    });
+                }
+            }
+        } else {
+            meta
+        };
+        if meta.is_dir() {
+            use std::os::unix::fs::MetadataExt;
+            Child::Dir {
+                key: format!("{path}/"),
+                mtime_ns: mtime_ns(&meta),
+                dir_key: (meta.dev(), meta.ino()),
+            }
+        } else if meta.is_file() {
+            Child::File(Item {
+                size: meta.len(),
+                mtime_ns: mtime_ns(&meta),
+                identity: Some(FileIdentity::of(&meta)),
+                ..Item::new(path, 0, 0)
+            })
+        } else {
+            Child::Other(Listed::Skipped {
+                path,
+                reason: "not a regular file (socket, FIFO or device)".into(),
+                kind: SkipKind::Special,
+            })
+        }
+    }
+
+    /// Reads the folder emitted last, unless it was skipped.
+    fn enter_pending(&mut self, batch: &mut Vec<Listed>) {
+        let Some((key, ancestors)) = self.enter.take() else {
+            return;
+        };
+        match self.read_dir(&key) {
+            Ok(children) => self.stack.push(Frame {
+                children: children.into_iter(),
+                ancestors,
+            }),
+            Err(error) => batch.push(Listed::Error { path: key, error }),
+        }
+    }
+}
+
+impl Lister for LocalLister {
+    fn next_batch(&mut self) -> Option<Result<Vec<Listed>, EndpointError>> {
+        if let State::Start = self.state
+            && let Err(e) = self.start()
+        {
+            self.state = State::Done;
+            return Some(Err(e));
+        }
+        let mut batch = Vec::new();
+        if matches!(self.state, State::Scope(_)) && self.scope_step(&mut batch) {
+            return Some(Ok(batch));
+        }
+        loop {
+            self.enter_pending(&mut batch);
+            let Some(frame) = self.stack.last_mut() else {
+                self.state = State::Done;
+                return (!batch.is_empty()).then_some(Ok(batch));
+            };
+            let Some(child) = frame.children.next() else {
+                self.stack.pop();
+                continue;
+            };
+            match child {
+                Child::File(item) => batch.push(Listed::File(item)),
+                Child::Other(listed) => batch.push(listed),
+                Child::Dir {
+                    key,
+                    mtime_ns,
+                    dir_key,
+                } => {
+                    if frame.ancestors.contains(&dir_key) {
+                        batch.push(Listed::Skipped {
+                            path: key,
+                            reason: "symbolic link loop (the folder is its own ancestor)".into(),
+                            kind: SkipKind::Symlink,
+                        });
+                        continue;
+                    }
+                    let mut ancestors = frame.ancestors.clone();
+                    ancestors.push(dir_key);
+                    batch.push(Listed::Dir(Dir {
+                        path: key[..key.len() - 1].to_string(),
+                        mtime_ns,
+                    }));
+                    self.enter = Some((key, ancestors));
+                    return Some(Ok(batch));
+                }
+            }
+        }
+    }
+
+    fn skip(&mut self, dir: &str) {
+        if let Some((key, _)) = &self.enter
+            && key.trim_end_matches('/') == dir.trim_end_matches('/')
+        {
+            self.enter = None;
+        }
+        if let State::Scope(_) = self.state
+            && self
+                .scope
+                .as_deref()
+                .is_some_and(|s| s == dir || s.starts_with(&format!("{dir}/")))
+        {
+            // A folder above the scope (or the scope itself) is excluded: list nothing.
+            self.state = State::Done;
+            self.enter = None;
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! An endpoint in memory, for testing the pipeline without a server or a disk. It behaves
+//! like a local folder or like a container (`EndpointKind`), lists in whatever order it is
+//! asked for, and remembers how each entry was written.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use md5::{Digest, Md5};
+
+use super::virtual_dirs::Step;
+use super::{
+    Capabilities, CommitInfo, DeleteTarget, Endpoint, EndpointError, EndpointKind, ErrorClass,
+    Item, ListRequest, Listed, Lister, MTIME_KEY, Reader, VirtualDirs, WriteShape, WriteTarget,
+    Writer,
+};
+
+#[derive(Debug, Clone)]
+struct Stored {
+    data: Bytes,
+    mtime_ns: i64,
+    md5: Option<[u8; 16]>,
+    metadata: Vec<(String, String)>,
+    etag: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    entries: BTreeMap<String, Stored>,
+    writes: Vec<(String, WriteShape)>,
+}
+
+/// An in-memory folder or container.
+#[derive(Debug, Clone)]
+pub struct MemoryEndpoint {
+    kind: EndpointKind,
+    state: Arc<Mutex<State>>,
+    clock: Arc<AtomicU64>,
+}
+
+impl MemoryEndpoint {
+    /// An empty endpoint that behaves like `kind`.
+    pub fn new(kind: EndpointKind) -> Self {
+        MemoryEndpoint {
+            kind,
+            state: Arc::default(),
+            clock: Arc::new(AtomicU64::new(1_700_000_000)),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds (or replaces) an entry with the given time, as another writer would.
+    pub fn insert(&self, path: &str, data: &[u8], mtime_ns: i64) {
+        let etag = self.clock.fetch_add(1, Ordering::Relaxed);
+        let md5 = (self.kind == EndpointKind::Blob).then(|| Md5::digest(data).into());
+        self.state().entries.insert(
+            path.to_string(),
+            Stored {
+                data: Bytes::copy_from_slice(data),
+                mtime_ns,
+                md5,
+                metadata: Vec::new(),
+                etag,
+            },
+        );
+    }
+
+    /// The content of an entry.
+    pub fn get(&self, path: &str) -> Option<Bytes> {
+        self.state().entries.get(path).map(|s| s.data.clone())
+    }
+
+    /// Every path, in byte order.
+    pub fn paths(&self) -> Vec<String> {
+        self.state().entries.keys().cloned().collect()
+    }
+
+    /// How each committed entry was written, in commit order.
+    pub fn writes(&self) -> Vec<(String, WriteShape)> {
+        self.state().writes.clone()
+    }
+
+    fn item(&self, path: &str, s: &Stored) -> Item {
+        Item {
+            path: path.to_string(),
+            size: s.data.len() as u64,
+            mtime_ns: s.mtime_ns,
+            md5: s.md5,
+            metadata: s.metadata.clone(),
+            etag: (self.kind == EndpointKind::Blob).then(|| s.etag.to_string().into_boxed_str()),
+            identity: None,
+        }
+    }
+}
+
+struct MemoryLister {
+    items: std::vec::IntoIter<Item>,
+    pending: Option<Item>,
+    dirs: VirtualDirs,
+}
+
+impl Lister for MemoryLister {
+    fn next_batch(&mut self) -> Option<Result<Vec<Listed>, EndpointError>> {
+        let mut batch = Vec::new();
+        loop {
+            let Some(item) = self.pending.take().or_else(|| self.items.next()) else {
+                return (!batch.is_empty()).then_some(Ok(batch));
+            };
+            match self.dirs.step(&item.path) {
+                Step::Dir(dir) => {
+                    batch.push(Listed::Dir(dir));
+                    self.pending = Some(item);
+                    return Some(Ok(batch));
+                }
+                Step::Item => batch.push(Listed::File(item)),
+                Step::Skip => {}
+            }
+        }
+    }
+
+    fn skip(&mut self, dir: &str) {
+        self.dirs.skip(dir);
+    }
+}
+
+#[async_trait::async_trait]
+impl Endpoint for MemoryEndpoint {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            kind: self.kind,
+            listed_md5: self.kind == EndpointKind::Blob,
+            order: None,
+        }
+    }
+
+    fn describe(&self) -> String {
+        "memory:".into()
+    }
+
+    fn describe_path(&self, path: &str) -> String {
+        format!("memory:{path}")
+    }
+
+    fn list(&self, request: &ListRequest) -> Result<Box<dyn Lister>, EndpointError> {
+        let scope = request.scope.as_deref().map(|s| s.trim_matches('/'));
+        let in_scope = |path: &str| match scope {
+            None | Some("") => true,
+            Some(s) => {
+                path == s || (path.starts_with(s) && path.as_bytes().get(s.len()) == Some(&b'/'))
+            }
+        };
+        let mut items: Vec<Item> = self
+            .state()
+            .entries
+            .iter()
+            .filter(|(path, _)| in_scope(path))
+            .map(|(path, s)| self.item(path, s))
+            .collect();
+        let order = request.order;
+        items.sort_by(|a, b| order.cmp(&a.path, &b.path));
+        Ok(Box::new(MemoryLister {
+            items: items.into_iter(),
+            pending: None,
+            dirs: VirtualDirs::default(),
+        }))
+    }
+
+    async fn open_reader(&self, item: &Item) -> Result<Box<dyn Reader>, EndpointError> {
+        let stored = self.state().entries.get(&item.path).cloned();
+        let current = stored
+            .as_ref()
+            .map(|s| self.item(&item.path, s))
+            .filter(|now| {
+                now.size == item.size
+                    && now.mtime_ns == item.mtime_ns
+                    && (item.etag.is_none() || now.etag == item.etag)
+            });
+        match (current, stored) {
+            (Some(_), Some(s)) => Ok(Box::new(MemoryReader { data: s.data })),
+            _ => Err(EndpointError::new(
+                ErrorClass::Changed,
+                format!("memory:{} changed since it was listed", item.path),
+            )),
+        }
+    }
+
+    async fn prepare_for_writes(&self) -> Result<(), EndpointError> {
+        Ok(())
+    }
+
+    async fn open_writer(&self, target: &WriteTarget) -> Result<Box<dyn Writer>, EndpointError> {
+        Ok(Box::new(MemoryWriter {
+            endpoint: self.clone(),
+            target: target.clone(),
+            blocks: Mutex::new(vec![None; target.shape.blocks() as usize]),
+        }))
+    }
+
+    async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {
+        let mut state = self.state();
+        let Some(stored) = state.entries.get(&target.path) else {
+            return Ok(());
+        };
+        let listed = match self.kind {
+            EndpointKind::Blob => target.etag.as_deref() == Some(stored.etag.to_string().as_str()),
+            EndpointKind::Local => {
+                stored.data.len() as u64 == target.size && stored.mtime_ns == target.mtime_ns
+            }
+        };
+        if !listed {
+            return Err(EndpointError::new(
+                ErrorClass::Changed,
+                format!(
+                    "memory:{} changed since it was listed; it was not deleted",
+                    target.path
+                ),
+            ));
+        }
+        state.entries.remove(&target.path);
+        Ok(())
+    }
+}
+
+struct MemoryReader {
+    data: Bytes,
+}
+
+#[async_trait::async_trait]
+impl Reader for MemoryReader {
+    async fn read(&self, offset: u64, len: usize) -> Result<Bytes, EndpointError> {
+        let start = offset as usize;
+        self.data
+            .get(start..start + len)
+            .map(|b| self.data.slice_ref(b))
+            .ok_or_else(|| EndpointError::new(ErrorClass::Changed, "memory: read past the end"))
+    }
+
+    async fn finish(&self) -> Result<(), EndpointError> {
+        Ok(())
+    }
+}
+
+struct MemoryWriter {
+    endpoint: MemoryEndpoint,
+    target: WriteTarget,
+    blocks: Mutex<Vec<Option<Bytes>>>,
+}
+
+#[async_trait::async_trait]
+impl Writer for MemoryWriter {
+    async fn write_block(
+        &self,
+        index: u64,
+        _offset: u64,
+        data: Bytes,
+    ) -> Result<(), EndpointError> {
+        let mut blocks = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
+        match blocks.get_mut(index as usize) {
+            Some(slot) => {
+                *slot = Some(data);
+                Ok(())
+            }
+            None => Err(EndpointError::new(
+                ErrorClass::Other,
+                format!("memory:{}: block {index} is out of range", self.target.path),
+            )),
+        }
+    }
+
+    async fn commit(self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError> {
+        let blocks = std::mem::take(&mut *self.blocks.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut data = BytesMut::with_capacity(self.target.size as usize);
+        for (i, block) in blocks.into_iter().enumerate() {
+            let block = block.ok_or_else(|| {
+                EndpointError::new(
+                    ErrorClass::Other,
+                    format!("memory:{}: block {i} was never written", self.target.path),
+                )
+            })?;
+            data.extend_from_slice(&block);
+        }
+        if data.len() as u64 != self.target.size {
+            return Err(EndpointError::new(
+                ErrorClass::Other,
+                format!(
+                    "memory:{}: {} bytes written, {} expected",
+                    self.target.path,
+                    data.len(),
+                    self.target.size
+                ),
+            ));
+        }
+        let endpoint = &self.endpoint;
+        let etag = endpoint.clock.fetch_add(1, Ordering::Relaxed);
+        let (mtime_ns, metadata) = match endpoint.kind {
+            EndpointKind::Local => (info.mtime_ns, Vec::new()),
+            EndpointKind::Blob => {
+                let mut metadata: Vec<(String, String)> = info
+                    .metadata
+                    .into_iter()
+                    .filter(|(k, _)| k != MTIME_KEY)
+                    .collect();
+                metadata.push((
+                    MTIME_KEY.to_string(),
+                    blobsync_plugin::format_rfc3339_ns(info.mtime_ns),
+                ));
+                metadata.sort();
+                (etag as i64 * 1_000_000_000, metadata)
+            }
+        };
+        let mut state = endpoint.state();
+        state.entries.insert(
+            self.target.path.clone(),
+            Stored {
+                data: data.freeze(),
+                mtime_ns,
+                md5: info.md5.filter(|_| endpoint.kind == EndpointKind::Blob),
+                metadata,
+                etag,
+            },
+        );
+        state
+            .writes
+            .push((self.target.path.clone(), self.target.shape));
+        Ok(())
+    }
+
+    async fn abort(self: Box<Self>) {}
+}

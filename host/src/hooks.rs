@@ -1,0 +1,252 @@
+//! Delivers what a run did to hook plugins: an [`Observer`] with one worker thread per
+//! hook, alive for the whole session.
+//!
+//! Transfers never wait for a hook: events are queued without blocking, and a hook that
+//! falls behind only lets its queue grow (with a warning). At the end of each run every
+//! queue is drained and `on-complete` is called; a fail-closed hook's failure fails the
+//! run.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::plugin::{self, FailurePolicy, HookInstance, PluginError};
+use crate::sync::{
+    Action, Completion, Event, Observer, RunControl, RunError, RunInfo, RunOutcome, Status,
+};
+
+enum Message {
+    Events(Arc<Vec<plugin::Event>>),
+    /// The run's summary, and where to say whether a fail-closed hook failed on it.
+    Complete(Box<plugin::Summary>, Sender<Option<PluginError>>),
+}
+
+/// Batches queued for a hook before a "falling behind" warning.
+const BACKLOG_WARNING: usize = 64;
+/// Events per batch.
+const EVENT_BATCH: usize = 256;
+
+struct HookWorker {
+    name: String,
+    tx: Sender<Message>,
+    queued: Arc<AtomicUsize>,
+    warned: AtomicBool,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The hooks of a session.
+pub struct HookDispatcher {
+    workers: Vec<HookWorker>,
+    pending: Mutex<Vec<plugin::Event>>,
+    /// The current run's control, for fail-closed failures.
+    run: Arc<Mutex<Option<RunControl>>>,
+    failures: Arc<AtomicU64>,
+    failures_at_start: AtomicU64,
+}
+
+impl HookDispatcher {
+    /// Starts a worker per hook.
+    pub fn start(hooks: Vec<HookInstance>) -> std::io::Result<HookDispatcher> {
+        let failures = Arc::new(AtomicU64::new(0));
+        let run: Arc<Mutex<Option<RunControl>>> = Arc::default();
+        let mut workers = Vec::new();
+        for hook in hooks {
+            let (tx, rx) = channel();
+            let queued = Arc::new(AtomicUsize::new(0));
+            let name = hook.name().to_string();
+            let (q, f, r) = (queued.clone(), failures.clone(), run.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("hook-{name}"))
+                .spawn(move || run_hook(hook, rx, q, f, r))?;
+            workers.push(HookWorker {
+                name,
+                tx,
+                queued,
+                warned: AtomicBool::new(false),
+                thread: Some(thread),
+            });
+        }
+        Ok(HookDispatcher {
+            workers,
+            pending: Mutex::new(Vec::new()),
+            run,
+            failures,
+            failures_at_start: AtomicU64::new(0),
+        })
+    }
+
+    fn deliver(&self, events: Vec<plugin::Event>) {
+        if events.is_empty() {
+            return;
+        }
+        let batch = Arc::new(events);
+        for w in &self.workers {
+            let depth = w.queued.fetch_add(1, Ordering::Relaxed) + 1;
+            if depth > BACKLOG_WARNING && !w.warned.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "hook `{}` is slower than the transfers; {depth} batches are queued \
+                     (transfers are not slowed down)",
+                    w.name
+                );
+            }
+            let _ = w.tx.send(Message::Events(batch.clone()));
+        }
+    }
+
+    fn flush(&self) {
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        self.deliver(batch);
+    }
+}
+
+impl Drop for HookDispatcher {
+    fn drop(&mut self) {
+        for w in &mut self.workers {
+            let (tx, _) = channel();
+            drop(std::mem::replace(&mut w.tx, tx));
+            if let Some(t) = w.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+impl Observer for HookDispatcher {
+    fn run_started(&self, run: &RunInfo) {
+        *self.run.lock().unwrap_or_else(|e| e.into_inner()) = Some(run.control.clone());
+        self.failures_at_start
+            .store(self.failures.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
+    fn event(&self, event: &Event<'_>) {
+        match event {
+            Event::Done(item) => {
+                let event = plugin::Event {
+                    path: item.path.clone(),
+                    action: match item.action {
+                        Action::Upload => plugin::EventAction::Upload,
+                        Action::Download => plugin::EventAction::Download,
+                        Action::Delete => plugin::EventAction::Delete,
+                    },
+                    bytes: item.bytes,
+                    outcome: if item.error.is_some() {
+                        plugin::Outcome::Failure
+                    } else {
+                        plugin::Outcome::Success
+                    },
+                    reason: item.reason.clone(),
+                    error: item.error.clone(),
+                    md5: item.md5.map(|m| m.to_vec()),
+                    time_ms: crate::sync::now_ms() as u64,
+                };
+                let full = {
+                    let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+                    pending.push(event);
+                    (pending.len() >= EVENT_BATCH).then(|| std::mem::take(&mut *pending))
+                };
+                if let Some(batch) = full {
+                    self.deliver(batch);
+                }
+            }
+            // A few times a second: what is queued goes out.
+            Event::Progress(_) => self.flush(),
+            _ => {}
+        }
+    }
+
+    fn run_completing(&self, outcome: &RunOutcome) -> Completion {
+        self.flush();
+        let summary = summary(outcome);
+        let acks: Vec<Receiver<Option<PluginError>>> = self
+            .workers
+            .iter()
+            .filter_map(|w| {
+                let (tx, rx) = channel();
+                w.tx.send(Message::Complete(Box::new(summary.clone()), tx))
+                    .ok()
+                    .map(|_| rx)
+            })
+            .collect();
+        let error = acks
+            .into_iter()
+            .filter_map(|rx| rx.recv().ok().flatten())
+            .next()
+            .map(RunError::Plugin);
+        *self.run.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Completion {
+            plugin_failures: self.failures.load(Ordering::Relaxed)
+                - self.failures_at_start.load(Ordering::Relaxed),
+            error,
+        }
+    }
+}
+
+/// The summary hooks receive.
+fn summary(outcome: &RunOutcome) -> plugin::Summary {
+    let t = &outcome.totals;
+    plugin::Summary {
+        job_id: outcome.info.job_id.clone(),
+        source: outcome.info.source.clone(),
+        destination: outcome.info.destination.clone(),
+        dry_run: outcome.info.dry_run,
+        status: match outcome.status {
+            Status::Completed => plugin::RunStatus::Completed,
+            Status::CompletedWithErrors => plugin::RunStatus::CompletedWithErrors,
+            Status::Failed => plugin::RunStatus::Failed,
+            Status::Cancelled => plugin::RunStatus::Cancelled,
+        },
+        source_files: t.source_files,
+        destination_files: t.destination_files,
+        copied: t.copied,
+        skipped: t.up_to_date,
+        deleted: t.deleted,
+        failed: t.failed,
+        bytes_transferred: t.bytes_copied,
+        elapsed_ms: outcome.elapsed.as_millis() as u64,
+    }
+}
+
+fn run_hook(
+    mut hook: HookInstance,
+    rx: Receiver<Message>,
+    queued: Arc<AtomicUsize>,
+    failures: Arc<AtomicU64>,
+    run: Arc<Mutex<Option<RunControl>>>,
+) {
+    // A failure is counted; a fail-closed one also fails the run (returned to the caller
+    // when it happens at the end).
+    let report = |e: PluginError, hook: &HookInstance| -> Option<PluginError> {
+        failures.fetch_add(1, Ordering::Relaxed);
+        match hook.failure() {
+            FailurePolicy::FailOpen => {
+                tracing::warn!("{e} (fail-open: the run goes on)");
+                None
+            }
+            FailurePolicy::FailClosed => {
+                tracing::error!("{e} (fail-closed: stopping the run)");
+                Some(e)
+            }
+        }
+    };
+    while let Ok(message) = rx.recv() {
+        match message {
+            Message::Events(batch) => {
+                queued.fetch_sub(1, Ordering::Relaxed);
+                if let Err(e) = hook.on_events(&batch)
+                    && let Some(e) = report(e, &hook)
+                    && let Some(control) = &*run.lock().unwrap_or_else(|p| p.into_inner())
+                {
+                    control.fail(RunError::Plugin(e));
+                }
+            }
+            Message::Complete(summary, ack) => {
+                let failed = hook
+                    .on_complete(&summary)
+                    .err()
+                    .and_then(|e| report(e, &hook));
+                let _ = ack.send(failed);
+            }
+        }
+    }
+}

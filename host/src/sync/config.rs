@@ -1,0 +1,157 @@
+//! A validated sync: everything a session needs, resolved once from flags and the
+//! manifest. Nothing downstream reads flags.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::endpoint::azure::{AuthOptions, BlobLocation};
+use crate::plugin::PluginSet;
+
+/// One side of a sync, as given on the command line.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// A local folder.
+    Local(PathBuf),
+    /// A container or a folder in one.
+    Blob(BlobLocation),
+}
+
+impl Location {
+    /// The location for messages and records (SAS redacted).
+    pub fn display(&self) -> String {
+        match self {
+            Location::Local(p) => p.display().to_string(),
+            Location::Blob(b) => b.to_string(),
+        }
+    }
+}
+
+/// Which way data moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// A local folder to a container.
+    Upload,
+    /// A container to a local folder.
+    Download,
+}
+
+impl Direction {
+    /// The direction between two locations, if blobsync syncs it.
+    pub fn between(source: &Location, destination: &Location) -> Result<Direction, String> {
+        match (source, destination) {
+            (Location::Local(_), Location::Blob(_)) => Ok(Direction::Upload),
+            (Location::Blob(_), Location::Local(_)) => Ok(Direction::Download),
+            (Location::Local(_), Location::Local(_)) => Err(
+                "both arguments are local paths; one of them must be a blob URL \
+                 (https://ACCOUNT.blob.core.windows.net/CONTAINER)"
+                    .into(),
+            ),
+            (Location::Blob(_), Location::Blob(_)) => Err(
+                "both arguments are blob URLs; blobsync syncs a local folder with a container"
+                    .into(),
+            ),
+        }
+    }
+
+    /// What a copy in this direction is called.
+    pub fn action(self) -> super::Action {
+        match self {
+            Direction::Upload => super::Action::Upload,
+            Direction::Download => super::Action::Download,
+        }
+    }
+
+    /// The side that is a local folder.
+    pub fn local_side(self) -> super::Side {
+        match self {
+            Direction::Upload => super::Side::Source,
+            Direction::Download => super::Side::Destination,
+        }
+    }
+}
+
+/// `--delete-destination`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeleteMode {
+    /// Never delete.
+    False,
+    /// Delete destination entries that are not at the source.
+    True,
+    /// Ask before each delete (needs a terminal).
+    Prompt,
+}
+
+/// What to do when a downloaded file's MD5 differs from the blob's Content-MD5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "PascalCase")]
+pub enum CheckMd5 {
+    /// Do not compare.
+    NoCheck,
+    /// Log a mismatch, keep the file.
+    LogOnly,
+    /// Fail on a mismatch; a blob without Content-MD5 passes.
+    FailIfDifferent,
+    /// Fail on a mismatch or when the blob has no Content-MD5.
+    FailIfDifferentOrMissing,
+}
+
+/// How files are moved.
+#[derive(Debug, Clone)]
+pub struct TransferOptions {
+    /// Block size for multi-block transfers (doubled for very large files).
+    pub block_size: u64,
+    /// Files up to this size are written with a single request.
+    pub put_blob_size: u64,
+    /// Blocks of one file in flight at once.
+    pub blocks_in_flight: usize,
+    /// Downloads: the MD5 check.
+    pub check_md5: CheckMd5,
+    /// Uploads: store the MD5 as Content-MD5.
+    pub put_md5: bool,
+}
+
+/// `--watch`: keep syncing as the source changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchOptions {
+    /// Quiet time after the last change before a sync.
+    pub debounce: Duration,
+    /// A full sync this often, in case a notification was missed.
+    pub rescan: Duration,
+}
+
+/// A validated sync.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Copy from here…
+    pub source: Location,
+    /// …to here.
+    pub destination: Location,
+    /// Which way.
+    pub direction: Direction,
+    /// How to authenticate to the blob side.
+    pub auth: AuthOptions,
+    /// The plugins.
+    pub plugins: PluginSet,
+    /// Whether to delete destination entries missing at the source.
+    pub delete: DeleteMode,
+    /// Refuse to delete more than this many entries.
+    pub max_delete: Option<u64>,
+    /// Report what would happen; change nothing.
+    pub dry_run: bool,
+    /// Block sizes and checks.
+    pub transfer: TransferOptions,
+    /// Files transferred at once.
+    pub concurrency: usize,
+    /// Memory for blocks in flight.
+    pub buffer_bytes: u64,
+    /// `--cap-mbps`: megabits per second for all transfers together.
+    pub cap_mbps: Option<f64>,
+    /// Follow symbolic links when listing a local folder.
+    pub follow_symlinks: bool,
+    /// Compiled-plugin cache (None: compile in memory).
+    pub cache_dir: Option<PathBuf>,
+    /// Threads hashing local files.
+    pub hash_workers: usize,
+    /// Watch mode, if on.
+    pub watch: Option<WatchOptions>,
+}

@@ -1,0 +1,251 @@
+//! The delete phase: after every copy has finished, destination entries that are not at
+//! the source are deleted concurrently — never after a listing error or an out-of-order
+//! listing, never more than `--max-delete`, and (with `prompt`) only those the user
+//! approves.
+
+use futures::StreamExt;
+
+use super::Action;
+use super::config::DeleteMode;
+use super::context::RunContext;
+use super::observer::{ItemDone, Planned};
+use super::plan::MergeOutcome;
+use crate::endpoint::{DeleteTarget, Endpoint};
+
+/// How the delete phase runs.
+pub(crate) struct DeletePolicy {
+    pub(crate) mode: DeleteMode,
+    pub(crate) max_delete: Option<u64>,
+    pub(crate) dry_run: bool,
+    pub(crate) concurrency: usize,
+}
+
+/// The reason recorded for every delete.
+const REASON: &str = "not at the source";
+
+/// Deletes `targets` from `destination`, if it is safe to.
+pub(crate) async fn delete_phase(
+    policy: &DeletePolicy,
+    targets: Vec<DeleteTarget>,
+    merge: &MergeOutcome,
+    destination: &dyn Endpoint,
+    ctx: &RunContext,
+) {
+    if targets.is_empty() || policy.mode == DeleteMode::False {
+        return;
+    }
+    if let Some(why) = merge.deletes_unsafe() {
+        ctx.warning(&format!(
+            "{} entries at the destination are not at the source, but nothing was deleted \
+             because {why}; fix that and run again",
+            targets.len()
+        ));
+        return;
+    }
+    if let Some(max) = policy.max_delete
+        && targets.len() as u64 > max
+    {
+        ctx.failed(
+            &destination.describe(),
+            &format!(
+                "{} entries would be deleted, more than --max-delete {max}; nothing was deleted \
+                 (check the source, or raise --max-delete)",
+                targets.len()
+            ),
+        );
+        return;
+    }
+    if policy.dry_run {
+        for d in &targets {
+            ctx.planned(
+                Planned::Remove,
+                &destination.describe_path(&d.path),
+                None,
+                REASON,
+                d.size,
+            );
+        }
+        return;
+    }
+    let targets = if policy.mode == DeleteMode::Prompt {
+        let described: Vec<String> = targets
+            .iter()
+            .map(|d| destination.describe_path(&d.path))
+            .collect();
+        tokio::task::spawn_blocking(move || prompt(targets, &described))
+            .await
+            .unwrap_or_default()
+    } else {
+        targets
+    };
+    let results = futures::stream::iter(&targets)
+        .take_while(|_| std::future::ready(!ctx.stopped()))
+        .map(|d| async move { (d, destination.delete(d).await) })
+        .buffer_unordered(policy.concurrency.max(1));
+    futures::pin_mut!(results);
+    while let Some((target, result)) = results.next().await {
+        ctx.done(ItemDone {
+            path: target.path.clone(),
+            action: Action::Delete,
+            bytes: 0,
+            reason: REASON.into(),
+            error: result.err().map(|e| e.to_string()),
+            md5: None,
+        });
+    }
+}
+
+/// Asks on the terminal about each delete (`--delete-destination=prompt`), like azcopy:
+/// Yes, No, Yes for all, No for all. End of input answers No for the rest.
+fn prompt(targets: Vec<DeleteTarget>, described: &[String]) -> Vec<DeleteTarget> {
+    use std::io::{BufRead, Write};
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut all: Option<bool> = None;
+    let mut approved = Vec::new();
+    for (target, label) in targets.into_iter().zip(described) {
+        let yes = match all {
+            Some(answer) => answer,
+            None => loop {
+                eprint!("Delete {label}? [Y] Yes  [N] No  [A] Yes for all  [L] No for all: ");
+                let _ = std::io::stderr().flush();
+                let mut line = String::new();
+                match input.read_line(&mut line) {
+                    Ok(0) | Err(_) => {
+                        eprintln!();
+                        all = Some(false);
+                        break false;
+                    }
+                    Ok(_) => {}
+                }
+                match line.trim().to_ascii_lowercase().as_str() {
+                    "y" | "yes" => break true,
+                    "n" | "no" => break false,
+                    "a" => {
+                        all = Some(true);
+                        break true;
+                    }
+                    "l" => {
+                        all = Some(false);
+                        break false;
+                    }
+                    _ => eprintln!("please answer Y, N, A or L"),
+                }
+            },
+        };
+        if yes {
+            approved.push(target);
+        }
+    }
+    approved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::endpoint::{EndpointKind, MemoryEndpoint};
+    use crate::sync::testing::context;
+
+    fn destination(paths: &[&str]) -> (MemoryEndpoint, Vec<DeleteTarget>) {
+        let m = MemoryEndpoint::new(EndpointKind::Local);
+        for p in paths {
+            m.insert(p, b"x", 7);
+        }
+        let targets = paths
+            .iter()
+            .map(|p| DeleteTarget {
+                path: p.to_string(),
+                etag: None,
+                size: 1,
+                mtime_ns: 7,
+            })
+            .collect();
+        (m, targets)
+    }
+
+    fn policy(max_delete: Option<u64>) -> DeletePolicy {
+        DeletePolicy {
+            mode: DeleteMode::True,
+            max_delete,
+            dry_run: false,
+            concurrency: 4,
+        }
+    }
+
+    fn complete() -> MergeOutcome {
+        MergeOutcome {
+            complete: true,
+            ..Default::default()
+        }
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn max_delete_refuses_the_whole_batch_and_counts_a_failure() {
+        let (m, targets) = destination(&["a", "b", "c"]);
+        let (ctx, events) = context();
+        block_on(delete_phase(
+            &policy(Some(2)),
+            targets,
+            &complete(),
+            &m,
+            &ctx,
+        ));
+        assert_eq!(m.paths(), ["a", "b", "c"], "nothing was deleted");
+        assert_eq!(ctx.totals().failed, 1);
+        assert!(
+            events.has("more than --max-delete 2"),
+            "{:?}",
+            events.lines()
+        );
+    }
+
+    #[test]
+    fn within_max_delete_everything_goes() {
+        let (m, targets) = destination(&["a", "b"]);
+        let (ctx, _) = context();
+        block_on(delete_phase(
+            &policy(Some(2)),
+            targets,
+            &complete(),
+            &m,
+            &ctx,
+        ));
+        assert!(m.paths().is_empty());
+        assert_eq!(ctx.totals().deleted, 2);
+    }
+
+    #[test]
+    fn after_a_listing_error_nothing_is_deleted() {
+        let (m, targets) = destination(&["a"]);
+        let (ctx, events) = context();
+        let merge = MergeOutcome {
+            listing_errors: 1,
+            ..complete()
+        };
+        block_on(delete_phase(&policy(None), targets, &merge, &m, &ctx));
+        assert_eq!(m.paths(), ["a"]);
+        assert!(events.has("nothing was deleted because some paths could not be listed"));
+    }
+
+    #[test]
+    fn a_dry_run_only_reports() {
+        let (m, targets) = destination(&["a"]);
+        let (ctx, events) = context();
+        let dry = DeletePolicy {
+            dry_run: true,
+            ..policy(None)
+        };
+        block_on(delete_phase(&dry, targets, &complete(), &m, &ctx));
+        assert_eq!(m.paths(), ["a"]);
+        assert_eq!(ctx.totals().deleted, 1);
+        assert!(events.has("Remove"), "{:?}", events.lines());
+    }
+}

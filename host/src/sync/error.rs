@@ -1,0 +1,71 @@
+//! Why a run could not start or stopped early; one error decides the exit code.
+
+use crate::endpoint::{EndpointError, ErrorClass};
+use crate::plugin::PluginError;
+
+/// Exit code: everything succeeded.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: some items failed, or a plugin failed during the run.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: a usage or configuration error.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: authentication or authorisation failed.
+pub const EXIT_AUTH: u8 = 3;
+/// Exit code: interrupted.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// A run's fatal error.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The command line, a path or a setting cannot work; the user must change it.
+    #[error("{0}")]
+    Usage(String),
+    /// The credentials were refused or lack a permission.
+    #[error("{0}")]
+    Authentication(EndpointError),
+    /// A plugin failed to load, rejected its configuration, or failed (fail-closed).
+    #[error("{0}")]
+    Plugin(PluginError),
+    /// An endpoint failed in a way that stops the run.
+    #[error("{0}")]
+    Endpoint(EndpointError),
+    /// A bug in blobsync.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl RunError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Usage(_) => EXIT_USAGE,
+            RunError::Authentication(_) => EXIT_AUTH,
+            RunError::Plugin(PluginError::Load { .. } | PluginError::ConfigRejected { .. }) => {
+                EXIT_USAGE
+            }
+            RunError::Plugin(_) => EXIT_FAILED,
+            RunError::Endpoint(e) => match e.class() {
+                ErrorClass::Usage => EXIT_USAGE,
+                ErrorClass::Auth => EXIT_AUTH,
+                _ => EXIT_FAILED,
+            },
+            RunError::Internal(_) => EXIT_FAILED,
+        }
+    }
+}
+
+impl From<EndpointError> for RunError {
+    fn from(e: EndpointError) -> Self {
+        match e.class() {
+            ErrorClass::Auth => RunError::Authentication(e),
+            _ => RunError::Endpoint(e),
+        }
+    }
+}
+
+impl From<PluginError> for RunError {
+    fn from(e: PluginError) -> Self {
+        RunError::Plugin(e)
+    }
+}

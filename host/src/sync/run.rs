@@ -1,0 +1,283 @@
+//! One run, stage by stage: list and filter both sides (a thread each) → merge and
+//! compare (a blocking task) → transfer (tasks on the runtime, bounded) → delete (after
+//! every copy). Stages are connected by bounded channels, so copies start while listing
+//! goes on and memory stays flat.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::compare::{Comparer, PlannedCopy};
+use super::context::RunContext;
+use super::delete::{DeletePolicy, delete_phase};
+use super::entries::plugin_kind;
+use super::filter::FilterStage;
+use super::hash::{LocalHasher, current_key, file_key};
+use super::observer::{ItemDone, Planned};
+use super::plan::{MergeOutcome, merge};
+use super::transfer::Shared;
+use super::{DeleteMode, RunError, Side, SyncConfig, transfer};
+use crate::endpoint::{Endpoint, ErrorClass, ListOrder, ListRequest};
+use crate::plugin::PluginHost;
+use crate::store::{Store, Write};
+
+/// What every run of a session works with.
+pub(crate) struct Parts {
+    pub(crate) config: SyncConfig,
+    pub(crate) source: Arc<dyn Endpoint>,
+    pub(crate) destination: Arc<dyn Endpoint>,
+    pub(crate) plugins: PluginHost,
+    pub(crate) store: Option<Arc<Store>>,
+    pub(crate) transfers: Arc<Shared>,
+    /// The order both listings are merged in.
+    pub(crate) order: ListOrder,
+    /// The local side's folder (absolute), for hashing and the MD5 cache.
+    pub(crate) local_root: Option<std::path::PathBuf>,
+}
+
+/// How long transfers in flight may take to finish after a stop.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// How often the totals are reported while the run goes on.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// Runs the pipeline once. Fatal errors are recorded in `ctx` where they happen.
+pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scope: Option<String>) {
+    let config = &session.config;
+    let request = ListRequest {
+        scope,
+        order: session.order,
+    };
+    let (src_tx, src_rx) = std::sync::mpsc::sync_channel(16);
+    let (dst_tx, dst_rx) = std::sync::mpsc::sync_channel(16);
+    let stage = |side: Side, endpoint, tx| FilterStage {
+        side,
+        endpoint,
+        request: request.clone(),
+        filters: session
+            .plugins
+            .has_filters()
+            .then(|| session.plugins.filter_chain()),
+        kind: plugin_kind(match side {
+            Side::Source => session.source.capabilities().kind,
+            Side::Destination => session.destination.capabilities().kind,
+        }),
+        ctx: ctx.clone(),
+        tx,
+    };
+    let listing = stage(Side::Source, session.source.clone(), src_tx)
+        .spawn()
+        .and_then(|a| {
+            stage(Side::Destination, session.destination.clone(), dst_tx)
+                .spawn()
+                .map(|b| (a, b))
+        });
+    let listing = match listing {
+        Ok(threads) => threads,
+        Err(e) => {
+            ctx.fail(RunError::Internal(format!("cannot start listing: {e}")));
+            return;
+        }
+    };
+
+    let (copy_tx, copy_rx) = tokio::sync::mpsc::channel(4096);
+    let planner = {
+        let ctx = ctx.clone();
+        let comparator = session.plugins.comparator();
+        let hasher = match (
+            &session.local_root,
+            session.plugins.comparator_info().needs_md5,
+        ) {
+            (Some(root), true) => Some(LocalHasher::new(
+                root.clone(),
+                config.direction.local_side(),
+                config.hash_workers,
+                session.store.clone(),
+            )),
+            _ => None,
+        };
+        let kinds = (
+            plugin_kind(session.source.capabilities().kind),
+            plugin_kind(session.destination.capabilities().kind),
+        );
+        let collect_deletes = config.delete != DeleteMode::False;
+        let order = session.order;
+        tokio::task::spawn_blocking(move || {
+            let mut comparer = Comparer {
+                ctx: &ctx,
+                comparator,
+                hasher,
+                kinds,
+                copies: copy_tx,
+                deletes: collect_deletes.then(Vec::new),
+                pending: Vec::new(),
+            };
+            let outcome = merge(
+                src_rx.into_iter(),
+                dst_rx.into_iter(),
+                order,
+                &ctx,
+                &mut comparer,
+            );
+            (outcome, comparer.deletes.unwrap_or_default())
+        })
+    };
+
+    let ticker = {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(PROGRESS_EVERY);
+            interval.tick().await;
+            loop {
+                interval.tick().await;
+                ctx.progress();
+            }
+        })
+    };
+
+    transfer_all(session, ctx, copy_rx).await;
+
+    let (merge_outcome, deletes) = match planner.await {
+        Ok((Ok(outcome), deletes)) => (outcome, deletes),
+        Ok((Err(e), _)) => {
+            ctx.fail(e);
+            (MergeOutcome::default(), Vec::new())
+        }
+        Err(e) => {
+            ctx.fail(RunError::Internal(format!("the planner failed: {e}")));
+            (MergeOutcome::default(), Vec::new())
+        }
+    };
+    let (a, b) = listing;
+    let _ = tokio::task::spawn_blocking(move || {
+        let _ = a.join();
+        let _ = b.join();
+    })
+    .await;
+
+    if ctx.control.fatal().is_none() && !ctx.stopped() {
+        if !config.dry_run
+            && let Err(e) = session.destination.prepare_for_writes().await
+        {
+            ctx.failed(&session.destination.describe(), e.message());
+        }
+        let policy = DeletePolicy {
+            mode: config.delete,
+            max_delete: config.max_delete,
+            dry_run: config.dry_run,
+            concurrency: config.concurrency,
+        };
+        delete_phase(&policy, deletes, &merge_outcome, &*session.destination, ctx).await;
+    }
+    ticker.abort();
+}
+
+/// Copies what the planner sends, `--concurrency` at a time.
+async fn transfer_all(
+    session: &Parts,
+    ctx: &Arc<RunContext>,
+    mut copies: tokio::sync::mpsc::Receiver<PlannedCopy>,
+) {
+    let config = &session.config;
+    let stop = ctx.control.stop().clone();
+    let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = stop.stopped() => break,
+        };
+        let planned = tokio::select! {
+            c = copies.recv() => c,
+            _ = stop.stopped() => break,
+        };
+        let Some(planned) = planned else { break };
+        while tasks.try_join_next().is_some() {}
+        if config.dry_run {
+            ctx.planned(
+                Planned::Copy,
+                &session.source.describe_path(&planned.item.path),
+                Some(&session.destination.describe_path(&planned.item.path)),
+                &planned.reason,
+                planned.item.size,
+            );
+            continue;
+        }
+        let (source, destination) = (session.source.clone(), session.destination.clone());
+        let (shared, ctx) = (session.transfers.clone(), ctx.clone());
+        let (store, root) = (session.store.clone(), session.local_root.clone());
+        let direction = config.direction;
+        tasks.spawn(async move {
+            let result = transfer::copy(&planned.item, &*source, &*destination, &shared).await;
+            let (bytes, md5, error) = match result {
+                Ok(copied) => {
+                    if let (Some(store), Some(root)) = (&store, &root) {
+                        let key = match direction.local_side() {
+                            Side::Source => file_key(root, &planned.item),
+                            Side::Destination => {
+                                let path = root.join(&planned.item.path);
+                                tokio::task::spawn_blocking(move || current_key(&path))
+                                    .await
+                                    .ok()
+                                    .flatten()
+                            }
+                        };
+                        if let Some(key) = key {
+                            store.write(Write::Md5(key, copied.md5));
+                        }
+                    }
+                    (copied.bytes, Some(copied.md5), None)
+                }
+                Err(e) => {
+                    if e.class() == ErrorClass::Auth {
+                        // Every other request would be refused too.
+                        ctx.fail(RunError::Authentication(e.clone().explain(
+                            "; stopping, as every other transfer would be refused too",
+                        )));
+                    }
+                    (0, None, Some(e.to_string()))
+                }
+            };
+            ctx.done(ItemDone {
+                path: planned.item.path,
+                action: direction.action(),
+                bytes,
+                reason: planned.reason,
+                error,
+                md5,
+            });
+            drop(permit);
+        });
+    }
+    // Stop the planner if transfers stopped first, then wait for what is in flight.
+    drop(copies);
+    finish_transfers(&mut tasks, &stop, ctx).await;
+}
+
+/// Waits for the transfers in flight. After a stop (now or while waiting) they get
+/// [`STOP_GRACE`] to finish; the rest are cancelled, which discards their partial writes
+/// (temporary files, uncommitted blocks).
+async fn finish_transfers(tasks: &mut JoinSet<()>, stop: &super::Stop, ctx: &RunContext) {
+    loop {
+        tokio::select! {
+            next = tasks.join_next() => if next.is_none() { return },
+            _ = stop.stopped() => break,
+        }
+    }
+    let grace = tokio::time::sleep(STOP_GRACE);
+    tokio::pin!(grace);
+    loop {
+        tokio::select! {
+            next = tasks.join_next() => if next.is_none() { return },
+            _ = &mut grace => break,
+        }
+    }
+    ctx.warning(&format!(
+        "stopping {} transfers still in flight; nothing partial is left behind",
+        tasks.len()
+    ));
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+}
