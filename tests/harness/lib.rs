@@ -1,7 +1,8 @@
 //! Test harness: a real Azurite on a free loopback port ([`azurite`]), SAS tokens signed
 //! without the Azure SDK ([`sas`]), an independent Blob REST client to check what
 //! blobsync wrote ([`blob_client`]), local trees ([`tree`]), a runner for the `blobsync`
-//! binary ([`cli`]), plugin components ([`plugins`]) and the real azcopy ([`azcopy`]).
+//! binary ([`cli`]), plugin components ([`plugins`]), a fault-injecting reverse proxy and
+//! a forward proxy ([`proxy`]), and the real azcopy ([`azcopy`]).
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,7 @@ mod blob_client;
 mod cli;
 pub mod entra;
 mod plugins;
+mod proxy;
 mod sas;
 mod tree;
 
@@ -19,6 +21,7 @@ pub use azurite::*;
 pub use blob_client::*;
 pub use cli::*;
 pub use plugins::*;
+pub use proxy::*;
 pub use sas::*;
 pub use tree::*;
 
