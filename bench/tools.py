@@ -95,10 +95,10 @@ BLOBSYNC = os.environ.get(
 )
 
 
-def tool_blobsync(op, ctx):
+def tool_blobsync(op, ctx, binary=BLOBSYNC, name="blobsync"):
     # The database (MD5 cache) and the compiled-plugin cache live where they would for a
     # user: outside the per-step scratch dir, kept between runs.
-    home = os.path.join(os.path.dirname(ctx["state"]), "blobsync-home")
+    home = os.path.join(os.path.dirname(ctx["state"]), f"{name}-home")
     env = {
         "BLOBSYNC_DATA_DIR": os.path.join(home, "data"),
         "BLOBSYNC_CACHE_DIR": os.path.join(home, "cache"),
@@ -106,7 +106,7 @@ def tool_blobsync(op, ctx):
     extra = ["--quiet"]
     if ctx.get("threads"):
         extra.append(f"--concurrency={ctx['threads']}")
-    base = [BLOBSYNC, "sync"]
+    base = [binary, "sync"]
     up = base + [ctx["src"], ctx["url"]] + extra
     if op == "up":
         return up, env
@@ -123,6 +123,21 @@ def tool_blobsync(op, ctx):
 
 def version_blobsync():
     return subprocess.run([BLOBSYNC, "--version"], capture_output=True, text=True).stdout.strip()
+
+
+# An earlier build of blobsync (BENCH_BLOBSYNC_BASE), to compare two revisions in one run:
+# BENCH_TOOLS=azcopy,blobsync_base,blobsync.
+BLOBSYNC_BASE = os.environ.get("BENCH_BLOBSYNC_BASE", "")
+
+
+def tool_blobsync_base(op, ctx):
+    if not BLOBSYNC_BASE:
+        raise SystemExit("set BENCH_BLOBSYNC_BASE to the earlier blobsync binary")
+    return tool_blobsync(op, ctx, binary=BLOBSYNC_BASE, name="blobsync_base")
+
+
+def version_blobsync_base():
+    return subprocess.run([BLOBSYNC_BASE, "--version"], capture_output=True, text=True).stdout.strip()
 
 
 # ------------------------------------------------------------------ registry

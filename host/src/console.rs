@@ -156,11 +156,16 @@ impl Console {
         }
         let t = &outcome.totals;
         let changed = t.copied + t.deleted + t.failed > 0;
-        if self.verbosity > Verbosity::Quiet && (changed || outcome.info.scope.is_none()) {
+        let full = outcome.info.scopes.is_empty();
+        if self.verbosity > Verbosity::Quiet && (changed || full) {
             let now = blobsync_plugin::format_rfc3339_ns(now_ms() * 1_000_000);
             println!(
                 "{now} {}: {} copied, {} deleted, {} failed, {} up to date ({:.2} s)",
-                outcome.info.scope.as_deref().unwrap_or("full sync"),
+                if full {
+                    "full sync".to_string()
+                } else {
+                    outcome.info.scopes.join(", ")
+                },
                 t.copied,
                 t.deleted,
                 t.failed,
@@ -285,6 +290,12 @@ impl Observer for Console {
                     })),
                 }
             }
+            (Event::Skipped { path, reason, .. }, mode) if verbose => match mode {
+                OutputMode::Text => self.print(|| println!("skipped: {path} ({reason})")),
+                OutputMode::Json => self.json_line(json!({
+                    "type": "skipped", "path": path, "reason": reason,
+                })),
+            },
             _ => {}
         }
     }
@@ -354,6 +365,9 @@ pub fn summary_text(outcome: &RunOutcome) -> String {
         t.deleted.to_string(),
     );
     line("Failed:", t.failed.to_string());
+    if t.retries > 0 {
+        line("Retries:", t.retries.to_string());
+    }
     if t.plugin_failures > 0 {
         line(
             "Plugin failures (fail-open):",

@@ -135,10 +135,11 @@ impl crate::sync::Observer for RunLog {
             "sync {} → {}{}{}",
             run.source,
             run.destination,
-            run.scope
-                .as_deref()
-                .map(|s| format!(" (only {s})"))
-                .unwrap_or_default(),
+            if run.scopes.is_empty() {
+                String::new()
+            } else {
+                format!(" (only {})", run.scopes.join(", "))
+            },
             if run.dry_run { " (dry run)" } else { "" }
         );
     }

@@ -176,7 +176,7 @@ async fn run(
     }
     let request = RunRequest {
         job_id,
-        scope: None,
+        scopes: Vec::new(),
     };
     let session = match Session::open(settings.sync.clone(), store.clone()).await {
         Ok(s) => s,

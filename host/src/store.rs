@@ -15,7 +15,11 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
 /// The schema version this blobsync writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
+
+/// What takes a database of version N-1 to N (index 0: from 1 to 2); a new database gets
+/// [`SCHEMA`], which is the latest.
+const MIGRATIONS: &[&str] = &["ALTER TABLE jobs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;"];
 
 /// How long a statement waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -148,7 +152,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     bytes_copied      INTEGER NOT NULL DEFAULT 0,
     error             TEXT,
     log_path          TEXT,
-    pid               INTEGER
+    pid               INTEGER,
+    retries           INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS job_items (
     job_id  TEXT NOT NULL,
@@ -178,7 +183,23 @@ impl Store {
                 ))
             })?;
         }
-        let mut conn = open_connection(path).map_err(|e| fail(format!("cannot open it: {e}")))?;
+        let damaged = |e: rusqlite::Error| {
+            let is_damage = matches!(
+                &e,
+                rusqlite::Error::SqliteFailure(f, _)
+                    if matches!(f.code, ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+            );
+            if is_damage {
+                fail(format!(
+                    "it is damaged ({e}); move it aside (mv '{p}' '{p}.damaged') and blobsync \
+                     starts a new one — only the MD5 cache and the job history in it are lost",
+                    p = path.display()
+                ))
+            } else {
+                fail(format!("cannot open it: {e}"))
+            }
+        };
+        let mut conn = open_connection(path).map_err(damaged)?;
         // A current schema needs no lock. Otherwise the tables are created under the write lock
         // (an immediate transaction), reading the version again there, so runs that start
         // together never see a half-made schema, race to upgrade a read lock, or lower a
@@ -193,12 +214,18 @@ impl Store {
             if version > SCHEMA_VERSION {
                 return Ok(Some(version));
             }
-            tx.execute_batch(SCHEMA)?;
+            if version == 0 {
+                tx.execute_batch(SCHEMA)?;
+            } else {
+                for migration in &MIGRATIONS[(version - 1) as usize..] {
+                    tx.execute_batch(migration)?;
+                }
+            }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
             Ok(None)
         })
-        .map_err(|e| fail(format!("cannot create its tables: {e}")))?;
+        .map_err(damaged)?;
         if let Some(version) = newer {
             return Err(fail(format!(
                 "it was written by a newer blobsync (schema {version}, this one reads {SCHEMA_VERSION}); \
@@ -346,19 +373,24 @@ fn write_loop(mut conn: Connection, rx: Receiver<Write>, label: String) {
     let mut pending: Vec<Write> = Vec::new();
     let mut acks: Vec<Sender<()>> = Vec::new();
     let mut warned = false;
+    // When the oldest pending write was queued: it is committed within WRITE_DELAY even
+    // while more keep coming (a run killed outright keeps all but the last moments).
+    let mut oldest: Option<Instant> = None;
     loop {
-        let first = if pending.is_empty() {
-            match rx.recv() {
+        let first = match oldest {
+            None => match rx.recv() {
                 Ok(w) => Some(w),
                 Err(_) => break,
-            }
-        } else {
-            match rx.recv_timeout(WRITE_DELAY) {
-                Ok(w) => Some(w),
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                    commit(&mut conn, &mut pending, &label, &mut warned);
-                    break;
+            },
+            Some(since) => {
+                let left = WRITE_DELAY.saturating_sub(since.elapsed());
+                match rx.recv_timeout(left) {
+                    Ok(w) => Some(w),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                        commit(&mut conn, &mut pending, &label, &mut warned);
+                        break;
+                    }
                 }
             }
         };
@@ -382,8 +414,13 @@ fn write_loop(mut conn: Connection, rx: Receiver<Write>, label: String) {
                 Err(_) => break,
             }
         }
-        if flush_now || pending.len() >= WRITE_BATCH {
+        if !pending.is_empty() && oldest.is_none() {
+            oldest = Some(Instant::now());
+        }
+        let due = oldest.is_some_and(|t| t.elapsed() >= WRITE_DELAY);
+        if flush_now || due || pending.len() >= WRITE_BATCH {
             commit(&mut conn, &mut pending, &label, &mut warned);
+            oldest = None;
             for ack in acks.drain(..) {
                 let _ = ack.send(());
             }
@@ -527,6 +564,45 @@ mod tests {
                 .count();
             assert_eq!(missing, 0, "round {round}: {missing} writes were lost");
         }
+    }
+
+    #[test]
+    fn a_damaged_database_says_how_to_recover() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blobsync.db");
+        std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+        let e = Store::open(&path).unwrap_err().to_string();
+        assert!(e.contains("damaged") && e.contains("mv "), "{e}");
+        assert!(e.contains(&path.display().to_string()), "{e}");
+    }
+
+    #[test]
+    fn a_version_1_database_gains_the_retries_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blobsync.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                &SCHEMA.replace(",\n    retries           INTEGER NOT NULL DEFAULT 0", ""),
+            )
+            .unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+            c.execute(
+                "INSERT INTO jobs (id, started_ms, command, source, destination, dry_run, status) \
+                 VALUES ('old', 1, 'c', 's', 'd', 0, 'Completed')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let retries: i64 = store
+            .read(|c| {
+                c.query_row("SELECT retries FROM jobs WHERE id = 'old'", [], |r| {
+                    r.get(0)
+                })
+            })
+            .unwrap();
+        assert_eq!(retries, 0);
     }
 
     #[test]

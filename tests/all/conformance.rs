@@ -9,7 +9,7 @@ use blobsync::endpoint::azure::{
 };
 use blobsync::endpoint::{
     CommitInfo, DeleteTarget, Endpoint, EndpointKind, ErrorClass, Item, ListOrder, ListRequest,
-    Listed, LocalEndpoint, MemoryEndpoint, WriteShape, WriteTarget,
+    Listed, LocalEndpoint, MemoryEndpoint, Version, WriteShape, WriteTarget,
 };
 use blobsync_tests::*;
 
@@ -50,10 +50,14 @@ fn azure() -> Fixture {
     let rt = runtime();
     let location = BlobLocation::parse(&az.url(&unique_container("conformance"))).unwrap();
     let endpoint = rt.block_on(async {
-        let transport = transport(&HttpSettings { concurrency: 4 }).unwrap();
+        let http = transport(&HttpSettings {
+            concurrency: 4,
+            ..Default::default()
+        })
+        .unwrap();
         // The emulator's development key, chosen automatically for a loopback account.
-        let auth = resolve_auth(&location, &Default::default(), &transport).unwrap();
-        AzureEndpoint::new(location, auth, transport).unwrap()
+        let auth = resolve_auth(&location, &Default::default(), &http).unwrap();
+        AzureEndpoint::new(location, auth, &http).unwrap()
     });
     Fixture {
         rt,
@@ -87,8 +91,9 @@ impl Fixture {
     /// Lists everything (or `scope`), skipping the folders named in `skip`.
     fn list(&self, scope: Option<&str>, skip: &[&str]) -> Result<Listing, String> {
         let request = ListRequest {
-            scope: scope.map(String::from),
+            scopes: scope.map(String::from).into_iter().collect(),
             order: self.order(),
+            ..Default::default()
         };
         let mut lister = self.endpoint.list(&request).map_err(|e| e.to_string())?;
         let mut out = Listing::default();
@@ -109,7 +114,31 @@ impl Fixture {
         Ok(out)
     }
 
+    /// The listed version of `path`, if it is there.
+    fn version(&self, path: &str) -> Option<Version> {
+        self.list(Some(path), &[])
+            .ok()?
+            .files
+            .into_iter()
+            .find(|i| i.path == path)
+            .map(|i| Version::of(&i))
+    }
+
+    /// Writes `path`, replacing what is there now.
     fn put(&self, path: &str, data: &[u8], block: u64, mtime_ns: i64) {
+        let replaces = self.version(path);
+        self.write(path, data, block, mtime_ns, replaces).unwrap();
+    }
+
+    /// Writes `path` if it is still `replaces`.
+    fn write(
+        &self,
+        path: &str,
+        data: &[u8],
+        block: u64,
+        mtime_ns: i64,
+        replaces: Option<Version>,
+    ) -> Result<(), blobsync::endpoint::EndpointError> {
         let shape = if data.len() as u64 <= block {
             WriteShape::Single
         } else {
@@ -126,9 +155,10 @@ impl Fixture {
                     path: path.into(),
                     size: data.len() as u64,
                     shape,
+                    replaces,
+                    resume_tag: None,
                 })
-                .await
-                .unwrap();
+                .await?;
             for i in 0..shape.blocks() {
                 let start = ((i * block) as usize).min(data.len());
                 let end = (start + block as usize).min(data.len());
@@ -144,13 +174,13 @@ impl Fixture {
             let md5: [u8; 16] = <md5::Md5 as md5::Digest>::digest(data).into();
             writer
                 .commit(CommitInfo {
-                    md5: Some(md5),
+                    md5,
+                    store_md5: true,
                     mtime_ns,
                     metadata: vec![],
                 })
                 .await
-                .unwrap();
-        });
+        })
     }
 }
 
@@ -169,6 +199,8 @@ fn an_uncommitted_write_is_not_listed(f: Fixture) {
                 path: "pending.bin".into(),
                 size: 10,
                 shape: WriteShape::Blocks { size: 4, count: 3 },
+                replaces: None,
+                resume_tag: None,
             })
             .await
             .unwrap();
@@ -286,6 +318,32 @@ fn deletes_only_the_listed_version(f: Fixture) {
     assert_eq!(f.list(None, &[]).unwrap().paths(), ["b.txt"]);
 }
 
+fn an_overwrite_replaces_only_the_listed_version(f: Fixture) {
+    f.put("a.txt", b"first", 1 << 20, T);
+    let first = f.version("a.txt");
+    f.write("a.txt", b"second", 1 << 20, T + 1, first.clone())
+        .expect("the listed version is replaced");
+    let e = f
+        .write("a.txt", b"third", 1 << 20, T + 2, first)
+        .expect_err("a stale version is not replaced");
+    assert_eq!(e.class(), ErrorClass::Changed, "{e}");
+    let e = f
+        .write("a.txt", b"fourth", 1 << 20, T + 3, None)
+        .expect_err("a new entry does not replace one that appeared");
+    assert_eq!(e.class(), ErrorClass::Changed, "{e}");
+    let big = bytes(3, 200_000);
+    let e = f
+        .write("a.txt", &big, 65_536, T + 4, None)
+        .expect_err("blocks too");
+    assert_eq!(e.class(), ErrorClass::Changed, "{e}");
+    let item = f.list(Some("a.txt"), &[]).unwrap().files.remove(0);
+    assert_eq!(item.size, 6, "still the second write");
+    f.rt.block_on(async {
+        let reader = f.endpoint.open_reader(&item).await.unwrap();
+        assert_eq!(&reader.read(0, 6).await.unwrap()[..], b"second");
+    });
+}
+
 fn names_beyond_ascii_list_in_the_declared_order(f: Fixture) {
     let names = [
         "a！.txt",
@@ -333,6 +391,7 @@ macro_rules! every_backend {
             scoped_listings_hold_the_path_and_what_is_below_it,
             reads_return_any_range,
             deletes_only_the_listed_version,
+            an_overwrite_replaces_only_the_listed_version,
             names_beyond_ascii_list_in_the_declared_order,
         );)*
     };

@@ -4,11 +4,14 @@
 mod auth;
 mod compare_md5;
 mod conformance;
+mod crash;
 mod delete;
 mod download;
 mod dry_run;
 mod examples;
+mod faults;
 mod filters;
+mod inputs;
 mod interop;
 mod names;
 mod operate;

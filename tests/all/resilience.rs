@@ -122,3 +122,99 @@ fn cap_mbps_limits_the_bandwidth() {
     ]);
     assert_eq!(run.code, 2);
 }
+
+/// A 96 MiB upload killed half way: the next run finds the blocks the first staged (their
+/// IDs come from each block's position and content) and sends only the missing ones.
+#[test]
+fn a_killed_large_upload_resends_at_most_60_percent_of_its_blocks() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("resumeup");
+    let src = tempfile::tempdir().unwrap();
+    let data = bytes(96, 96 << 20);
+    write(src.path(), "big.bin", &data);
+    let args = ["--block-size-mb", "4", "--concurrency", "4"];
+    let mut child = spawn_blobsync(
+        &[
+            &[
+                "sync",
+                s(src.path()),
+                &az.url(&container),
+                "--cap-mbps",
+                "160",
+            ][..],
+            &args,
+        ]
+        .concat(),
+    );
+    assert!(
+        wait_for(Duration::from_secs(60), || {
+            blobs.container_exists(&container)
+                && uncommitted_blocks(az, &container, "big.bin") >= 12
+        }),
+        "half the blocks were staged"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(blobs.names(&container).is_empty(), "nothing committed");
+
+    let proxy = FaultProxy::start(az.port);
+    let through = format!("{}/{ACCOUNT}/{container}", proxy.url());
+    blobsync(&[&["sync", s(src.path()), &through][..], &args].concat()).ok();
+    let sent = proxy.stats().request_body_bytes;
+    assert!(
+        sent <= (96 << 20) * 6 / 10,
+        "the rerun sent {sent} bytes of 96 MiB"
+    );
+    assert_eq!(blobs.get(&container, "big.bin"), data);
+    assert_eq!(blobs.list(&container)[0].md5, md5_hex(&data));
+    assert_eq!(committed_blocks(az, &container, "big.bin"), 24);
+}
+
+/// A download killed half way is continued from the blocks its temporary file holds.
+#[test]
+fn a_killed_download_is_continued_not_started_again() {
+    let az = azurite();
+    let container = unique_container("resumedl");
+    let src = tempfile::tempdir().unwrap();
+    let data = bytes(24, 24 << 20);
+    write(src.path(), "big.bin", &data);
+    blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+
+    let dst = tempfile::tempdir().unwrap();
+    let mut child = spawn_blobsync(&[
+        "sync",
+        &az.url(&container),
+        s(dst.path()),
+        "--cap-mbps",
+        "64",
+        "--block-size-mb",
+        "1",
+    ]);
+    let progress = || {
+        files(dst.path())
+            .into_iter()
+            .find(|f| f.contains(".progress"))
+            .and_then(|f| std::fs::read_to_string(dst.path().join(f)).ok())
+            .map_or(0, |t| t.lines().count())
+    };
+    assert!(
+        wait_for(Duration::from_secs(60), || progress() >= 10),
+        "the download got going"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = progress();
+
+    let proxy = FaultProxy::start(az.port);
+    let through = format!("{}/{ACCOUNT}/{container}", proxy.url());
+    let run = blobsync(&["sync", &through, s(dst.path()), "--block-size-mb", "1"]).ok();
+    assert_eq!(run.count("Copied:"), 1);
+    let fetched = proxy.stats().response_body_bytes;
+    assert!(
+        fetched <= (24 << 20) - (done as u64 - 2) * (1 << 20),
+        "{done} blocks were done; the rerun fetched {fetched} bytes"
+    );
+    assert_eq!(std::fs::read(dst.path().join("big.bin")).unwrap(), data);
+    assert_eq!(files(dst.path()), ["big.bin"], "nothing temporary is left");
+}

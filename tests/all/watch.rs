@@ -95,13 +95,21 @@ fn watch_survives_an_outage_and_catches_up() {
     own.kill();
     write(src.path(), "b.txt", b"written during the outage");
     std::thread::sleep(Duration::from_secs(2));
-    // The new Azurite is empty: the retry's full sync restores everything.
+    // The run the change started waits out the outage, retrying, and completes when the
+    // service is back (a new, empty one here).
     own.restart();
     let blobs = Blobs::new(&own);
-    wait_until("recovery", || {
-        blobs.container_exists(&container) && blobs.names(&container) == ["a.txt", "b.txt"]
+    let caught_up = wait_for(Duration::from_secs(40), || {
+        blobs.container_exists(&container) && blobs.names(&container).contains(&"b.txt".into())
     });
+    // And the watch goes on.
+    write(src.path(), "c.txt", b"after the outage");
+    let goes_on = caught_up
+        && wait_for(Duration::from_secs(30), || {
+            blobs.names(&container).contains(&"c.txt".into())
+        });
     let out = stop(child);
+    assert!(caught_up && goes_on, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
 }
 
@@ -112,4 +120,80 @@ fn watch_needs_a_local_source() {
     let out = blobsync(&["sync", &az.url("any-container"), s(dst.path()), "--watch"]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("--watch"), "{}", out.stderr);
+}
+
+/// The job records of this test process's runs whose source is `src`.
+fn runs_of(src: &std::path::Path) -> Vec<serde_json::Value> {
+    let out = blobsync(&["jobs", "list", "--limit", "1000", "--output-type", "json"]);
+    json_lines(&out.stdout)
+        .into_iter()
+        .filter(|j| j["source"] == s(src))
+        .collect()
+}
+
+#[test]
+fn an_idle_watch_rests_and_each_change_makes_exactly_one_scoped_run() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("rest");
+    let src = tempfile::tempdir().unwrap();
+    for i in 0..300 {
+        write(
+            src.path(),
+            &format!("d{}/f{i}.txt", i % 7),
+            format!("file {i}").as_bytes(),
+        );
+    }
+    let child = spawn_blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--watch",
+        "--watch-debounce-ms",
+        "300",
+        "--delete-destination=true",
+    ]);
+    wait_until("the first full sync", || {
+        blobs.container_exists(&container) && blobs.names(&container).len() == 300
+    });
+    wait_until("its job record", || {
+        runs_of(src.path())
+            .iter()
+            .any(|j| j["status"] == "Completed")
+    });
+    // Idle: the watch's own reads of the tree must not start runs.
+    std::thread::sleep(Duration::from_secs(30));
+    assert_eq!(runs_of(src.path()).len(), 1, "an idle watch made runs");
+
+    let settle = |expected: usize, what: &str| {
+        wait_until(what, || runs_of(src.path()).len() >= expected);
+        std::thread::sleep(Duration::from_secs(2));
+        let runs = runs_of(src.path());
+        assert_eq!(runs.len(), expected, "{what}: exactly one run");
+        runs
+    };
+    write(src.path(), "d1/new.txt", b"created");
+    settle(2, "a created file");
+    write(src.path(), "d2/f2.txt", b"modified");
+    settle(3, "a modified file");
+    std::fs::rename(
+        src.path().join("d3/f3.txt"),
+        src.path().join("d3/renamed.txt"),
+    )
+    .unwrap();
+    settle(4, "a renamed file");
+    std::fs::remove_file(src.path().join("d4/f4.txt")).unwrap();
+    let runs = settle(5, "a deleted file");
+    assert!(
+        runs.iter().filter(|j| j["status"] == "Completed").count() == 5,
+        "{runs:?}"
+    );
+    let names = blobs.names(&container);
+    assert!(names.contains(&"d1/new.txt".to_string()));
+    assert!(names.contains(&"d3/renamed.txt".to_string()));
+    assert!(!names.contains(&"d3/f3.txt".to_string()));
+    assert!(!names.contains(&"d4/f4.txt".to_string()));
+    assert_eq!(blobs.get(&container, "d2/f2.txt"), b"modified");
+    let out = stop(child);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
 }

@@ -110,7 +110,6 @@ fn try_start_azurite(port: u16, extra: &[&str], https: bool) -> Option<Azurite> 
             "127.0.0.1",
             "--blobPort",
             &port.to_string(),
-            "--inMemoryPersistence",
             "--skipApiVersionCheck",
             "--loose",
             "--disableTelemetry",
@@ -119,6 +118,10 @@ fn try_start_azurite(port: u16, extra: &[&str], https: bool) -> Option<Azurite> 
         .iter()
         .map(|s| s.to_string())
         .collect();
+        // In memory, unless the caller keeps the data in a folder (to survive a restart).
+        if !extra.contains(&"--location") {
+            args.push("--inMemoryPersistence".into());
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         let (tx, rx) = std::sync::mpsc::channel();
         let binary = binary.clone();

@@ -268,12 +268,22 @@ impl Blobs {
 
 /// The committed list of blocks of a blob (`comp=blocklist`): how many blocks it has.
 pub fn committed_blocks(azurite: &Azurite, container: &str, name: &str) -> usize {
+    block_list(azurite, container, name, "committed").unwrap_or_else(|| panic!("no blob {name}"))
+}
+
+/// How many uncommitted blocks a blob has staged (0 if none, or no such blob).
+pub fn uncommitted_blocks(azurite: &Azurite, container: &str, name: &str) -> usize {
+    block_list(azurite, container, name, "uncommitted").unwrap_or(0)
+}
+
+/// The number of blocks of `kind` (`committed`, `uncommitted`); `None` if there is no blob.
+fn block_list(azurite: &Azurite, container: &str, name: &str, kind: &str) -> Option<usize> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
         .into();
     let url = format!(
-        "{}/{container}/{}?comp=blocklist&blocklisttype=committed&{}",
+        "{}/{container}/{}?comp=blocklist&blocklisttype={kind}&{}",
         azurite.endpoint(),
         percent(name),
         account_sas()
@@ -284,8 +294,11 @@ pub fn committed_blocks(azurite: &Azurite, container: &str, name: &str) -> usize
         .call()
         .expect("get block list");
     let body = r.body_mut().read_to_string().unwrap();
+    if r.status() == 404 {
+        return None;
+    }
     assert_eq!(r.status(), 200, "{body}");
-    body.matches("<Block>").count()
+    Some(body.matches("<Block>").count())
 }
 
 impl Blobs {

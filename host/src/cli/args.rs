@@ -165,8 +165,8 @@ pub struct SyncArgs {
           default_missing_value = "true", ignore_case = true)]
     pub delete_destination: DeleteMode,
     /// Refuse to delete more than this many entries (the run reports an error instead).
-    #[arg(long, value_name = "N")]
-    pub max_delete: Option<u64>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub max_delete: Option<i64>,
     /// Print what would be copied and deleted, and why; change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -194,32 +194,38 @@ pub struct SyncArgs {
     /// Storage's own and loopback.
     #[arg(long, value_name = "SUFFIXES")]
     pub trusted_microsoft_suffixes: Option<String>,
-    /// Storage account key (Shared Key).
-    #[arg(
-        long,
-        env = "AZURE_STORAGE_KEY",
-        hide_env_values = true,
-        value_name = "KEY"
-    )]
+    /// Storage account key (Shared Key) [env: AZURE_STORAGE_KEY].
+    #[arg(long, value_name = "KEY")]
     pub account_key: Option<String>,
 
-    /// Files transferred at once (default 32; azcopy's variable is honoured).
-    #[arg(long, env = "AZCOPY_CONCURRENCY_VALUE", value_name = "N")]
-    pub concurrency: Option<usize>,
+    /// Files transferred at once (default 32) [env: AZCOPY_CONCURRENCY_VALUE, `AUTO` for
+    /// the default].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<String>,
     /// Block size for large files, in MiB.
     #[arg(long, default_value = "8", value_name = "MIB")]
     pub block_size_mb: f64,
     /// Files up to this size (MiB) are uploaded with a single request (default: the block size).
     #[arg(long, value_name = "MIB")]
     pub put_blob_size_mb: Option<f64>,
-    /// Memory for blocks in flight, in MiB.
-    #[arg(
-        long,
-        default_value = "64",
-        value_name = "MIB",
-        env = "BLOBSYNC_BUFFER_MB"
-    )]
-    pub buffer_mb: u64,
+    /// Memory for blocks in flight, in MiB (default 64) [env: BLOBSYNC_BUFFER_MB].
+    #[arg(long, value_name = "MIB")]
+    pub buffer_mb: Option<String>,
+
+    /// Retries of a failed request (or download range) before it fails; 0 turns retries
+    /// off.
+    #[arg(long, default_value = "10", value_name = "N")]
+    pub max_retries: u32,
+    /// HTTP statuses that are retried (`;`-separated), as azcopy's hidden flag.
+    #[arg(long, value_name = "CODES", default_value = "408;429;500;502;503;504")]
+    pub retry_status_codes: String,
+    /// How long one try of a request may take besides sending its body, e.g. `60s`
+    /// [env: AZCOPY_REQUEST_TRY_TIMEOUT, in minutes].
+    #[arg(long, value_name = "DURATION")]
+    pub try_timeout: Option<String>,
+    /// Abandon (and retry) a request whose connection moves no byte for this long.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub stall_timeout: String,
 
     /// Limit the bandwidth of all transfers together, in megabits per second.
     #[arg(long, value_name = "MBPS")]

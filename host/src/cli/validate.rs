@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use super::args::{CompareHash, OutputType, SyncArgs};
 use crate::console::{OutputMode, Verbosity};
-use crate::endpoint::azure::{AuthMode, AuthOptions, BlobLocation, EntraOptions, is_url};
+use crate::endpoint::azure::{
+    AuthMode, AuthOptions, BlobLocation, EntraOptions, RetrySettings, Timeouts, is_url,
+};
 use crate::jobs::ItemRecords;
 use crate::plugin::manifest::Manifest;
 use crate::plugin::{PluginKind, PluginSet, PluginSpec};
@@ -16,6 +18,11 @@ use crate::sync::{DeleteMode, Direction, Location, SyncConfig, TransferOptions, 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+/// Files transferred at once unless told otherwise.
+const DEFAULT_CONCURRENCY: usize = 32;
+/// The shortest `--watch-rescan`.
+const MIN_RESCAN: Duration = Duration::from_secs(10);
 
 fn usage(message: impl Into<String>) -> UsageError {
     UsageError(message.into())
@@ -148,17 +155,67 @@ fn watch_options(
     }
     let rescan = crate::jobs::parse_age(&args.watch_rescan)
         .map_err(|e| usage(format!("--watch-rescan: {e}")))?;
+    if rescan < MIN_RESCAN {
+        return Err(usage(format!(
+            "--watch-rescan {}: a full sync at most every {} s (notifications catch changes in \
+             between)",
+            args.watch_rescan,
+            MIN_RESCAN.as_secs()
+        )));
+    }
     Ok(Some(WatchOptions {
         debounce: Duration::from_millis(args.watch_debounce_ms),
         rescan,
     }))
 }
 
-/// Credentials from flags and the environment.
-fn auth_options(args: &SyncArgs) -> AuthOptions {
+/// Credentials from flags and the environment; two that choose different credentials are
+/// a usage error.
+fn auth_options(args: &SyncArgs) -> Result<AuthOptions, UsageError> {
     let connection_string = std::env::var("AZURE_STORAGE_CONNECTION_STRING")
         .ok()
         .filter(|s| !s.is_empty());
+    let key = given(
+        args.account_key.as_deref(),
+        "--account-key",
+        "AZURE_STORAGE_KEY",
+    )
+    .filter(|g| !g.value.is_empty());
+    let identity_flag = [
+        (args.identity, "--identity"),
+        (args.identity_client_id.is_some(), "--identity-client-id"),
+        (args.identity_object_id.is_some(), "--identity-object-id"),
+        (
+            args.identity_resource_id.is_some(),
+            "--identity-resource-id",
+        ),
+    ]
+    .into_iter()
+    .find_map(|(set, name)| set.then_some(name));
+    if let (Some(key), Some(identity)) = (&key, identity_flag) {
+        return Err(usage(format!(
+            "{identity} and {} choose different credentials (a managed identity and an account \
+             key); give one of them",
+            key.label_without_value()
+        )));
+    }
+    let implied = match (&key, identity_flag) {
+        (Some(k), _) => Some((AuthMode::Key, k.label_without_value())),
+        (None, Some(flag)) => Some((AuthMode::ManagedIdentity, flag.to_string())),
+        (None, None) => None,
+    };
+    if let Some((mode, from)) = &implied
+        && args.auth != AuthMode::Auto
+        && args.auth != *mode
+        && !(args.auth == AuthMode::Sas && from.contains("AZURE_STORAGE_KEY"))
+    {
+        return Err(usage(format!(
+            "--auth {} and {from} choose different credentials; give one of them",
+            clap::ValueEnum::to_possible_value(&args.auth)
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default()
+        )));
+    }
     let mut entra = EntraOptions::from_env();
     entra.managed_identity |= args.identity;
     if let Some(id) = &args.identity_client_id {
@@ -175,16 +232,129 @@ fn auth_options(args: &SyncArgs) -> AuthOptions {
             .map(String::from)
             .collect();
     }
-    let mode = if args.identity && args.auth == AuthMode::Auto {
+    let mode = if identity_flag.is_some() && args.auth == AuthMode::Auto {
         AuthMode::ManagedIdentity
     } else {
         args.auth
     };
-    AuthOptions {
+    Ok(AuthOptions {
         mode,
-        account_key: args.account_key.clone().filter(|k| !k.is_empty()),
+        account_key_from: if key.as_ref().is_some_and(|k| k.from_env) {
+            "AZURE_STORAGE_KEY"
+        } else {
+            "--account-key"
+        },
+        account_key: key.map(|k| k.value),
         connection_string,
         entra,
+    })
+}
+
+/// The retry budget from the flags.
+fn retry_settings(args: &SyncArgs) -> Result<RetrySettings, UsageError> {
+    let status_codes = args
+        .retry_status_codes
+        .split([';', ','])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| match c.parse::<u16>() {
+            Ok(n) if (100..=599).contains(&n) => Ok(n),
+            _ => Err(usage(format!(
+                "--retry-status-codes: {c:?} is not an HTTP status code (100–599)"
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.max_retries > 100 {
+        return Err(usage("--max-retries must be at most 100"));
+    }
+    Ok(RetrySettings {
+        max_retries: args.max_retries,
+        status_codes,
+        ..RetrySettings::default()
+    })
+}
+
+/// The try and stall timeouts from the flags and azcopy's variable.
+fn timeouts(args: &SyncArgs) -> Result<Timeouts, UsageError> {
+    let mut t = Timeouts::default();
+    match (
+        &args.try_timeout,
+        std::env::var("AZCOPY_REQUEST_TRY_TIMEOUT").ok(),
+    ) {
+        (Some(flag), _) => {
+            t.try_timeout = duration(flag, "--try-timeout")?;
+        }
+        (None, Some(minutes)) if !minutes.trim().is_empty() => {
+            t.try_timeout = match minutes.trim().parse::<u64>() {
+                Ok(m) if m > 0 => Duration::from_secs(m * 60),
+                _ => {
+                    return Err(usage(format!(
+                        "AZCOPY_REQUEST_TRY_TIMEOUT={minutes}: it is a whole number of minutes \
+                         (as azcopy reads it), more than 0"
+                    )));
+                }
+            }
+        }
+        _ => {}
+    }
+    t.stall = duration(&args.stall_timeout, "--stall-timeout")?;
+    if t.stall < Duration::from_secs(1) || t.try_timeout < Duration::from_secs(1) {
+        return Err(usage(
+            "--try-timeout and --stall-timeout must be at least 1s",
+        ));
+    }
+    Ok(t)
+}
+
+/// A duration such as `30s`, `2m` or `1h30m`.
+fn duration(text: &str, flag: &str) -> Result<Duration, UsageError> {
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        usage(format!(
+            "{flag} {text:?} is not a duration such as 30s, 2m or 1h30m ({e})"
+        ))
+    })
+}
+
+/// A value given by a flag, or else by an environment variable.
+struct Given {
+    value: String,
+    name: &'static str,
+    from_env: bool,
+}
+
+impl Given {
+    /// `--flag VALUE` or `VARIABLE=VALUE`, for messages.
+    fn label(&self) -> String {
+        if self.from_env {
+            format!("{}={}", self.name, self.value)
+        } else {
+            format!("{} {}", self.name, self.value)
+        }
+    }
+
+    /// The flag or the variable, without the value (a secret).
+    fn label_without_value(&self) -> String {
+        if self.from_env {
+            format!("the {} variable", self.name)
+        } else {
+            self.name.to_string()
+        }
+    }
+}
+
+/// The flag's value, else the variable's.
+fn given(flag: Option<&str>, flag_name: &'static str, var: &'static str) -> Option<Given> {
+    match flag {
+        Some(v) => Some(Given {
+            value: v.to_string(),
+            name: flag_name,
+            from_env: false,
+        }),
+        None => std::env::var(var).ok().map(|v| Given {
+            value: v,
+            name: var,
+            from_env: true,
+        }),
     }
 }
 
@@ -223,28 +393,63 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
         Some(v) => mib(v, "--put-blob-size-mb")?,
         None => block_size,
     };
-    let concurrency = args.concurrency.unwrap_or(32);
-    if !(1..=1000).contains(&concurrency) {
-        return Err(usage("--concurrency must be between 1 and 1000"));
-    }
+    let concurrency = match given(
+        args.concurrency.as_deref(),
+        "--concurrency",
+        "AZCOPY_CONCURRENCY_VALUE",
+    ) {
+        None => DEFAULT_CONCURRENCY,
+        Some(g) if g.value.eq_ignore_ascii_case("auto") => DEFAULT_CONCURRENCY,
+        Some(g) => match g.value.trim().parse::<usize>() {
+            Ok(n) if (1..=1000).contains(&n) => n,
+            _ => {
+                return Err(usage(format!(
+                    "{}: the concurrency must be a number from 1 to 1000, or AUTO",
+                    g.label()
+                )));
+            }
+        },
+    };
     if args.cap_mbps.is_some_and(|m| !(m > 0.0 && m.is_finite())) {
         return Err(usage(
             "--cap-mbps must be a positive number of megabits per second",
         ));
     }
-    if args.buffer_mb < 8 {
-        return Err(usage("--buffer-mb must be at least 8"));
-    }
+    let buffer_mb = match given(
+        args.buffer_mb.as_deref(),
+        "--buffer-mb",
+        "BLOBSYNC_BUFFER_MB",
+    ) {
+        None => 64,
+        Some(g) => match g.value.trim().parse::<u64>() {
+            Ok(n) if (8..=1 << 20).contains(&n) => n,
+            _ => {
+                return Err(usage(format!(
+                    "{}: the buffer must be a number of MiB, at least 8",
+                    g.label()
+                )));
+            }
+        },
+    };
+    let max_delete = match args.max_delete {
+        Some(n) if n < 0 => {
+            return Err(usage(format!(
+                "--max-delete {n}: it must be 0 or more (the most entries one run may delete)"
+            )));
+        }
+        other => other.map(|n| n as u64),
+    };
     let watch = watch_options(args, direction)?;
+    let auth = auth_options(args)?;
     let plugins = plugin_set(args)?;
     let sync = SyncConfig {
         source,
         destination,
         direction,
-        auth: auth_options(args),
+        auth,
         plugins,
         delete: args.delete_destination,
-        max_delete: args.max_delete,
+        max_delete,
         dry_run: args.dry_run,
         transfer: TransferOptions {
             block_size,
@@ -254,7 +459,7 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
             put_md5: args.put_md5,
         },
         concurrency,
-        buffer_bytes: args.buffer_mb << 20,
+        buffer_bytes: buffer_mb << 20,
         cap_mbps: args.cap_mbps,
         follow_symlinks: args.follow_symlinks,
         cache_dir: cache_dir(),
@@ -263,6 +468,8 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
             .unwrap_or(2)
             .max(2),
         watch,
+        retry: retry_settings(args)?,
+        timeouts: timeouts(args)?,
     };
     Ok(Settings {
         output: match args.output_type {

@@ -93,6 +93,7 @@ impl MemoryEndpoint {
             metadata: s.metadata.clone(),
             etag: (self.kind == EndpointKind::Blob).then(|| s.etag.to_string().into_boxed_str()),
             identity: None,
+            blob: None,
         }
     }
 }
@@ -146,12 +147,18 @@ impl Endpoint for MemoryEndpoint {
     }
 
     fn list(&self, request: &ListRequest) -> Result<Box<dyn Lister>, EndpointError> {
-        let scope = request.scope.as_deref().map(|s| s.trim_matches('/'));
-        let in_scope = |path: &str| match scope {
-            None | Some("") => true,
-            Some(s) => {
-                path == s || (path.starts_with(s) && path.as_bytes().get(s.len()) == Some(&b'/'))
-            }
+        let scopes: Vec<&str> = request
+            .scopes
+            .iter()
+            .map(|s| s.trim_matches('/'))
+            .filter(|s| !s.is_empty())
+            .collect();
+        let in_scope = |path: &str| {
+            scopes.is_empty()
+                || scopes.iter().any(|s| {
+                    path == *s
+                        || (path.starts_with(s) && path.as_bytes().get(s.len()) == Some(&b'/'))
+                })
         };
         let mut items: Vec<Item> = self
             .state()
@@ -206,9 +213,12 @@ impl Endpoint for MemoryEndpoint {
             return Ok(());
         };
         let listed = match self.kind {
-            EndpointKind::Blob => target.etag.as_deref() == Some(stored.etag.to_string().as_str()),
+            EndpointKind::Blob => {
+                target.version.etag.as_deref() == Some(stored.etag.to_string().as_str())
+            }
             EndpointKind::Local => {
-                stored.data.len() as u64 == target.size && stored.mtime_ns == target.mtime_ns
+                stored.data.len() as u64 == target.version.size
+                    && stored.mtime_ns == target.version.mtime_ns
             }
         };
         if !listed {
@@ -295,6 +305,30 @@ impl Writer for MemoryWriter {
             ));
         }
         let endpoint = &self.endpoint;
+        {
+            let state = endpoint.state();
+            let now = state.entries.get(&self.target.path);
+            let unchanged = match (&self.target.replaces, now) {
+                (None, None) => true,
+                (Some(v), Some(s)) => match endpoint.kind {
+                    EndpointKind::Blob => v.etag.as_deref() == Some(s.etag.to_string().as_str()),
+                    EndpointKind::Local => {
+                        v.size == s.data.len() as u64 && v.mtime_ns == s.mtime_ns
+                    }
+                },
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+            };
+            if !unchanged {
+                return Err(EndpointError::new(
+                    ErrorClass::Changed,
+                    format!(
+                        "memory:{} changed at the destination since it was listed",
+                        self.target.path
+                    ),
+                ));
+            }
+        }
         let etag = endpoint.clock.fetch_add(1, Ordering::Relaxed);
         let (mtime_ns, metadata) = match endpoint.kind {
             EndpointKind::Local => (info.mtime_ns, Vec::new()),
@@ -318,7 +352,7 @@ impl Writer for MemoryWriter {
             Stored {
                 data: data.freeze(),
                 mtime_ns,
-                md5: info.md5.filter(|_| endpoint.kind == EndpointKind::Blob),
+                md5: (endpoint.kind == EndpointKind::Blob && info.store_md5).then_some(info.md5),
                 metadata,
                 etag,
             },

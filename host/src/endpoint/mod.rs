@@ -9,6 +9,7 @@
 //! (`tests/all/conformance.rs`) runs against all three.
 
 pub mod azure;
+mod checksum;
 mod error;
 mod item;
 pub(crate) mod local;
@@ -19,8 +20,11 @@ mod virtual_dirs;
 use bytes::Bytes;
 
 pub use azure::AzureEndpoint;
+pub(crate) use checksum::crc64;
 pub use error::{EndpointError, ErrorClass};
-pub use item::{Dir, FileIdentity, Item, Listed, MTIME_KEY, SkipKind, mtime_ns};
+pub use item::{
+    BlobProps, ContentHeaders, Dir, FileIdentity, Item, Listed, MTIME_KEY, SkipKind, Tier, mtime_ns,
+};
 pub use local::LocalEndpoint;
 pub use memory::MemoryEndpoint;
 pub use order::ListOrder;
@@ -50,11 +54,17 @@ pub struct Capabilities {
 /// What to list.
 #[derive(Debug, Clone, Default)]
 pub struct ListRequest {
-    /// Only this relative path and what is below it (`None`: everything). The directories
-    /// above it are listed first, so a consumer can skip them too.
-    pub scope: Option<String>,
+    /// Only these relative paths and what is below them (empty: everything), in listing
+    /// order and none below another. The folders above each are listed first, so a
+    /// consumer can skip them too.
+    pub scopes: Vec<String>,
     /// The order to list in, for endpoints whose order is not fixed.
     pub order: ListOrder,
+    /// Cancelled when the consumer stops: a listing waiting on the network (or retrying)
+    /// ends at once.
+    pub cancel: tokio_util::sync::CancellationToken,
+    /// List blob index tags too (needs the `t` permission; only asked when a run sets tags).
+    pub with_tags: bool,
 }
 
 /// A listing in progress, read by one consumer.
@@ -101,14 +111,23 @@ pub struct WriteTarget {
     pub size: u64,
     /// Single request or blocks.
     pub shape: WriteShape,
+    /// The version the write replaces, as listed; `None` when nothing was there. The
+    /// commit fails with [`ErrorClass::Changed`] if the destination no longer holds it, so
+    /// a run never silently replaces what another writer put there after the listing.
+    pub replaces: Option<Version>,
+    /// What identifies the source version (a blob's ETag): a write of the same version
+    /// that was cut short may be continued instead of started again.
+    pub resume_tag: Option<String>,
 }
 
 /// Facts recorded when a written entry is committed.
 #[derive(Debug, Clone)]
 pub struct CommitInfo {
-    /// MD5 of the whole content, computed while it was read; `None` when it must not be
-    /// stored (`--put-md5=false`).
-    pub md5: Option<[u8; 16]>,
+    /// MD5 of the whole content, computed while it was read.
+    pub md5: [u8; 16],
+    /// Whether to store it (blobs: Content-MD5; `--put-md5=false` turns it off where the
+    /// service does not compute one itself).
+    pub store_md5: bool,
     /// The source's modification time (ns), stored (blob metadata) or set (local mtime).
     pub mtime_ns: i64,
     /// Blob metadata to keep from the source, besides the time.
@@ -130,23 +149,47 @@ pub trait Writer: Send + Sync {
     /// Writes block `index` (at `offset`). Blocks may be written concurrently and in any
     /// order.
     async fn write_block(&self, index: u64, offset: u64, data: Bytes) -> Result<(), EndpointError>;
+    /// Block `index`, if an earlier attempt at this write (a killed run) left it intact;
+    /// the caller then does not read it from the source or write it again.
+    async fn resumed(&self, _index: u64) -> Result<Option<Bytes>, EndpointError> {
+        Ok(None)
+    }
     /// Makes the entry visible, all at once.
     async fn commit(self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError>;
     /// Discards what was written.
     async fn abort(self: Box<Self>);
 }
 
-/// What a delete needs: the path and what identifies the listed version.
+/// What identifies one listed version of an entry: a blob's ETag, a file's size and time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    /// The listed ETag (blobs).
+    pub etag: Option<Box<str>>,
+    /// Size.
+    pub size: u64,
+    /// The listed modification time (files: part of what identifies the version).
+    pub mtime_ns: i64,
+}
+
+impl Version {
+    /// The listed version of `item`.
+    pub fn of(item: &Item) -> Version {
+        Version {
+            etag: item.etag.clone(),
+            size: item.size,
+            mtime_ns: item.mtime_ns,
+        }
+    }
+}
+
+/// What a delete needs: the path and the version that was listed (the delete fails if the
+/// entry changed since).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeleteTarget {
     /// Relative path.
     pub path: String,
-    /// The listed ETag (the delete fails if the blob changed since).
-    pub etag: Option<Box<str>>,
-    /// Size, for messages and records (and, locally, to check the file is unchanged).
-    pub size: u64,
-    /// The listed modification time (local files: the delete fails if it changed).
-    pub mtime_ns: i64,
+    /// The listed version.
+    pub version: Version,
 }
 
 impl DeleteTarget {
@@ -154,9 +197,7 @@ impl DeleteTarget {
     pub fn of(item: &Item) -> DeleteTarget {
         DeleteTarget {
             path: item.path.clone(),
-            etag: item.etag.clone(),
-            size: item.size,
-            mtime_ns: item.mtime_ns,
+            version: Version::of(item),
         }
     }
 }

@@ -90,6 +90,8 @@ pub struct JobRow {
     pub error: Option<String>,
     /// The job's log file.
     pub log_path: Option<String>,
+    /// Requests tried again after a failure.
+    pub retries: i64,
 }
 
 /// One recorded item.
@@ -113,7 +115,7 @@ pub struct ItemRow {
 
 const JOB_COLUMNS: &str = "id, started_ms, ended_ms, status, command, source, destination, dry_run, \
      source_files, destination_files, excluded, up_to_date, copied, deleted, failed, bytes_copied, \
-     error, log_path, pid";
+     error, log_path, pid, retries";
 
 fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
     let mut status: String = r.get(3)?;
@@ -142,7 +144,48 @@ fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
         bytes_copied: r.get(15)?,
         error: r.get(16)?,
         log_path: r.get(17)?,
+        retries: r.get(19)?,
     })
+}
+
+/// For a run whose process died before recording its end, the totals its recorded items
+/// add up to (items are written as they finish, so they are what landed).
+fn reconcile(c: &rusqlite::Connection, job: &mut JobRow) -> rusqlite::Result<()> {
+    if job.status != "Interrupted" {
+        return Ok(());
+    }
+    let mut stmt = c.prepare_cached(
+        "SELECT action, status, COUNT(*), COALESCE(SUM(bytes), 0) FROM job_items \
+         WHERE job_id = ?1 GROUP BY action, status",
+    )?;
+    let rows = stmt.query_map([&job.id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })?;
+    let (mut copied, mut bytes, mut deleted, mut failed, mut skipped) = (0, 0, 0, 0, 0);
+    for row in rows {
+        let (action, status, n, b) = row?;
+        match (action.as_str(), status.as_str()) {
+            ("upload" | "download", "Success") => {
+                copied += n;
+                bytes += b;
+            }
+            ("delete", "Success") => deleted += n,
+            (_, "Failed") => failed += n,
+            ("skip", "Skipped") => skipped += n,
+            _ => {}
+        }
+    }
+    job.copied = job.copied.max(copied);
+    job.bytes_copied = job.bytes_copied.max(bytes);
+    job.deleted = job.deleted.max(deleted);
+    job.failed = job.failed.max(failed);
+    job.up_to_date = job.up_to_date.max(skipped);
+    Ok(())
 }
 
 /// The most recent jobs first.
@@ -151,8 +194,13 @@ pub fn list(store: &Store, limit: usize) -> Result<Vec<JobRow>, StoreError> {
         let mut stmt = c.prepare(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs ORDER BY started_ms DESC LIMIT ?1"
         ))?;
-        let rows = stmt.query_map([limit as i64], job_row)?;
-        rows.collect()
+        let mut rows = stmt
+            .query_map([limit as i64], job_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for row in &mut rows {
+            reconcile(c, row)?;
+        }
+        Ok(rows)
     })
 }
 
@@ -177,8 +225,13 @@ pub fn find(store: &Store, prefix: &str) -> Result<JobRow, FindError> {
         let mut stmt = c.prepare(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE id LIKE ?1 LIMIT 2"
         ))?;
-        let rows = stmt.query_map([pattern], job_row)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
+        let mut rows = stmt
+            .query_map([pattern], job_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for row in &mut rows {
+            reconcile(c, row)?;
+        }
+        Ok(rows)
     })?;
     match rows.len() {
         0 => Err(FindError::NotFound(prefix.to_string())),
@@ -350,7 +403,7 @@ mod tests {
             source: "a".into(),
             destination: "b".into(),
             dry_run: false,
-            scope: None,
+            scopes: Vec::new(),
             started_ms: crate::sync::now_ms(),
             control: RunControl::new(Stop::new()),
         };

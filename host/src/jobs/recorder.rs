@@ -172,7 +172,7 @@ impl Observer for JobRecorder {
         self.store.write(Write::Sql(
             "UPDATE jobs SET ended_ms = ?2, status = ?3, source_files = ?4, destination_files = ?5, \
              excluded = ?6, up_to_date = ?7, copied = ?8, deleted = ?9, failed = ?10, \
-             bytes_copied = ?11, error = ?12 WHERE id = ?1",
+             bytes_copied = ?11, error = ?12, retries = ?13 WHERE id = ?1",
             vec![
                 Value::Text(outcome.info.job_id.clone()),
                 Value::Integer(now_ms()),
@@ -190,6 +190,7 @@ impl Observer for JobRecorder {
                     .as_ref()
                     .map(|e| Value::Text(e.to_string()))
                     .unwrap_or(Value::Null),
+                Value::Integer(t.retries as i64),
             ],
         ));
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;

@@ -29,6 +29,9 @@ use serde::Deserialize;
 
 use super::{FailurePolicy, Limits, PluginKind, PluginSource, PluginSpec, builtin};
 
+/// The most plugins one manifest may list.
+pub const MAX_PLUGINS: usize = 64;
+
 /// The manifest format version this blobsync reads.
 pub const MANIFEST_VERSION: i64 = 1;
 
@@ -113,6 +116,14 @@ impl Manifest {
             return Err(err(format!(
                 "`version = {}` is not supported; this blobsync reads version {MANIFEST_VERSION}",
                 raw.version
+            )));
+        }
+        let count = raw.filter.len() + raw.hook.len() + usize::from(raw.comparator.is_some());
+        if count > MAX_PLUGINS {
+            return Err(err(format!(
+                "it lists {count} plugins; a manifest may list at most {MAX_PLUGINS} (each is \
+                 compiled and instantiated per worker — combine rules into one plugin's \
+                 configuration instead)"
             )));
         }
         let origin = format!("manifest {label}");
@@ -369,6 +380,16 @@ mod tests {
         let e = parse("version = 1\n[[filter]]\nsource = \"a.wasm\"\nconfig = { t = { x = 1 } }\n")
             .unwrap_err();
         assert!(e.to_string().contains("`t`"), "{e}");
+    }
+
+    #[test]
+    fn too_many_plugins_are_refused_before_anything_is_loaded() {
+        let text = format!(
+            "version = 1\n{}",
+            "[[filter]]\nsource = \"builtin:glob-filter\"\n".repeat(MAX_PLUGINS + 1)
+        );
+        let e = parse(&text).unwrap_err().to_string();
+        assert!(e.contains("at most 64"), "{e}");
     }
 
     #[test]

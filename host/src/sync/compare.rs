@@ -10,7 +10,7 @@ use super::context::RunContext;
 use super::entries::{give_back, lend};
 use super::hash::LocalHasher;
 use super::plan::Pairs;
-use crate::endpoint::{DeleteTarget, Item};
+use crate::endpoint::{DeleteTarget, Item, Version};
 use crate::plugin::{Action, ComparatorInstance, EndpointKind, Pair};
 
 /// Pairs per comparator call.
@@ -23,6 +23,8 @@ pub(crate) struct PlannedCopy {
     pub(crate) item: Item,
     /// Why it is copied.
     pub(crate) reason: String,
+    /// The destination version it replaces, as listed (`None`: there is none).
+    pub(crate) replaces: Option<Version>,
 }
 
 /// Turns pairs into decisions.
@@ -39,8 +41,18 @@ pub(crate) struct Comparer<'a> {
 }
 
 impl Comparer<'_> {
-    fn send_copy(&self, item: Item, reason: String) -> Result<(), RunError> {
-        match self.copies.blocking_send(PlannedCopy { item, reason }) {
+    fn send_copy(
+        &self,
+        item: Item,
+        reason: String,
+        replaces: Option<Version>,
+    ) -> Result<(), RunError> {
+        let planned = PlannedCopy {
+            item,
+            reason,
+            replaces,
+        };
+        match self.copies.blocking_send(planned) {
             Ok(()) => Ok(()),
             // The transfers stopped first: the run is stopping.
             Err(_) if self.ctx.stopped() => Ok(()),
@@ -70,10 +82,15 @@ impl Comparer<'_> {
             })
             .collect();
         let decisions = self.comparator.compare(&pairs)?;
-        for ((pair, (mut source, _)), decision) in pairs.into_iter().zip(batch).zip(decisions) {
+        for ((pair, (mut source, mut destination)), decision) in
+            pairs.into_iter().zip(batch).zip(decisions)
+        {
             give_back(&mut source, pair.source);
+            give_back(&mut destination, pair.destination);
             match decision.action {
-                Action::Transfer => self.send_copy(source, decision.reason)?,
+                Action::Transfer => {
+                    self.send_copy(source, decision.reason, Some(Version::of(&destination)))?
+                }
                 Action::Skip => self.ctx.up_to_date(&source.path, &decision.reason),
             }
         }
@@ -83,7 +100,7 @@ impl Comparer<'_> {
 
 impl Pairs for Comparer<'_> {
     fn only_at_source(&mut self, item: Item) -> Result<(), RunError> {
-        self.send_copy(item, "not at the destination".into())
+        self.send_copy(item, "not at the destination".into(), None)
     }
 
     fn both(&mut self, source: Item, destination: Item) -> Result<(), RunError> {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::endpoint::azure::{AuthOptions, BlobLocation};
+use crate::endpoint::azure::{AuthOptions, BlobLocation, RetrySettings, Timeouts};
 use crate::plugin::PluginSet;
 
 /// One side of a sync, as given on the command line.
@@ -154,4 +154,8 @@ pub struct SyncConfig {
     pub hash_workers: usize,
     /// Watch mode, if on.
     pub watch: Option<WatchOptions>,
+    /// How requests are retried.
+    pub retry: RetrySettings,
+    /// How long a request may take.
+    pub timeouts: Timeouts,
 }

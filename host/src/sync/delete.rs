@@ -62,7 +62,7 @@ pub(crate) async fn delete_phase(
                 &destination.describe_path(&d.path),
                 None,
                 REASON,
-                d.size,
+                d.version.size,
             );
         }
         return;
@@ -155,9 +155,11 @@ mod tests {
             .iter()
             .map(|p| DeleteTarget {
                 path: p.to_string(),
-                etag: None,
-                size: 1,
-                mtime_ns: 7,
+                version: crate::endpoint::Version {
+                    etag: None,
+                    size: 1,
+                    mtime_ns: 7,
+                },
             })
             .collect();
         (m, targets)

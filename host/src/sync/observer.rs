@@ -58,6 +58,8 @@ totals! {
     failed,
     /// Plugin failures tolerated (fail-open).
     plugin_failures,
+    /// Requests (and download ranges) tried again after a failure.
+    retries,
 }
 
 impl Counters {
@@ -263,8 +265,8 @@ pub struct RunInfo {
     pub destination: String,
     /// Nothing will be changed.
     pub dry_run: bool,
-    /// Only this path and what is below it (watch mode).
-    pub scope: Option<String>,
+    /// Only these paths and what is below them (watch mode); empty: everything.
+    pub scopes: Vec<String>,
     /// Start time, ms since the epoch.
     pub started_ms: i64,
     /// Ends the run with an error.

@@ -44,11 +44,15 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// Runs the pipeline once. Fatal errors are recorded in `ctx` where they happen.
-pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scope: Option<String>) {
+pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<String>) {
     let config = &session.config;
+    let mut scopes = scopes;
+    scopes.sort_by(|a, b| session.order.cmp(&format!("{a}/"), &format!("{b}/")));
     let request = ListRequest {
-        scope,
+        scopes,
         order: session.order,
+        cancel: ctx.control.stop().token(),
+        with_tags: false,
     };
     let (src_tx, src_rx) = std::sync::mpsc::sync_channel(16);
     let (dst_tx, dst_rx) = std::sync::mpsc::sync_channel(16);
@@ -210,7 +214,14 @@ async fn transfer_all(
         let (store, root) = (session.store.clone(), session.local_root.clone());
         let direction = config.direction;
         tasks.spawn(async move {
-            let result = transfer::copy(&planned.item, &*source, &*destination, &shared).await;
+            let result = transfer::copy(
+                &planned.item,
+                planned.replaces.clone(),
+                &*source,
+                &*destination,
+                &shared,
+            )
+            .await;
             let (bytes, md5, error) = match result {
                 Ok(copied) => {
                     if let (Some(store), Some(root)) = (&store, &root) {

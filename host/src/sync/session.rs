@@ -13,7 +13,7 @@ use super::observer::{Observer, RunControl, RunInfo, RunOutcome, Status, now_ms}
 use super::run::Parts;
 use super::transfer::Shared;
 use super::{Direction, RunError, Side, Stop};
-use crate::endpoint::azure::{AzureEndpoint, HttpSettings, resolve_auth, transport};
+use crate::endpoint::azure::{AzureEndpoint, Http, HttpSettings, resolve_auth, transport};
 use crate::endpoint::local::LocalEndpoint;
 use crate::endpoint::{Endpoint, ListOrder};
 use crate::plugin::{PluginHost, Runtime};
@@ -24,13 +24,15 @@ use crate::store::Store;
 pub struct RunRequest {
     /// The job id the run is recorded under.
     pub job_id: String,
-    /// Only this relative path and what is below it (`None`: everything).
-    pub scope: Option<String>,
+    /// Only these relative paths and what is below them (empty: everything).
+    pub scopes: Vec<String>,
 }
 
 /// A sync, ready to run.
 pub struct Session {
     parts: Parts,
+    /// The HTTP client of the blob side(s), which counts retries.
+    http: Option<Http>,
 }
 
 impl std::fmt::Debug for Session {
@@ -51,6 +53,8 @@ impl Session {
             (Location::Local(_), Location::Local(_)) => None,
             _ => Some(transport(&HttpSettings {
                 concurrency: config.concurrency,
+                retry: config.retry.clone(),
+                timeouts: config.timeouts,
             })?),
         };
         let build = |location: &Location, side: Side| -> Result<Arc<dyn Endpoint>, RunError> {
@@ -67,7 +71,7 @@ impl Session {
                     };
                     let auth = resolve_auth(blob, &config.auth, http)?;
                     tracing::info!("authenticating to {blob} with {}", auth.describe());
-                    Arc::new(AzureEndpoint::new(blob.clone(), auth, http.clone())?)
+                    Arc::new(AzureEndpoint::new(blob.clone(), auth, http)?)
                 }
             })
         };
@@ -86,7 +90,9 @@ impl Session {
             .map_err(|e| RunError::Internal(format!("loading the plugins failed: {e}")))??
         };
         tracing::info!("plugins: {}", plugins.describe());
-        Session::with_endpoints(config, source, destination, plugins, store)
+        let mut session = Session::with_endpoints(config, source, destination, plugins, store)?;
+        session.http = http;
+        Ok(session)
     }
 
     /// A session over endpoints built elsewhere (the in-memory endpoint in tests).
@@ -124,6 +130,12 @@ impl Session {
             budget: BufferBudget::new(config.buffer_bytes),
             rate: config.cap_mbps.map(RateLimiter::new),
             check_source_md5: config.direction == Direction::Download,
+            // Ranges the service checksums (up to 4 MiB), so a corrupted one is fetched
+            // again on its own.
+            max_read: match config.direction {
+                Direction::Download => 4 << 20,
+                Direction::Upload => u64::MAX,
+            },
         });
         Ok(Session {
             parts: Parts {
@@ -136,6 +148,7 @@ impl Session {
                 order,
                 local_root,
             },
+            http: None,
         })
     }
 
@@ -163,14 +176,16 @@ impl Session {
         observer.run_started(&info);
         let started = Instant::now();
         let tolerated_before = self.parts.plugins.tolerated_failures();
+        let retries_before = self.retries();
         let ctx = Arc::new(RunContext::new(observer.clone(), control.clone()));
-        super::run::execute(&self.parts, &ctx, request.scope).await;
+        super::run::execute(&self.parts, &ctx, request.scopes).await;
         let mut totals = ctx.totals();
         totals.plugin_failures += self
             .parts
             .plugins
             .tolerated_failures()
             .saturating_sub(tolerated_before);
+        totals.retries = self.retries().saturating_sub(retries_before);
         let error = control.fatal();
         let status = if error.is_some() {
             Status::Failed
@@ -193,13 +208,18 @@ impl Session {
         )
     }
 
+    /// Retries made so far by the session's HTTP clients.
+    fn retries(&self) -> u64 {
+        self.http.as_ref().map_or(0, Http::retries)
+    }
+
     fn info(&self, request: &RunRequest, control: RunControl) -> RunInfo {
         RunInfo {
             job_id: request.job_id.clone(),
             source: self.config().source.display(),
             destination: self.config().destination.display(),
             dry_run: self.config().dry_run,
-            scope: request.scope.clone(),
+            scopes: request.scopes.clone(),
             started_ms: now_ms(),
             control,
         }
@@ -231,7 +251,7 @@ pub fn not_started(
         source: config.source.display(),
         destination: config.destination.display(),
         dry_run: config.dry_run,
-        scope: request.scope.clone(),
+        scopes: request.scopes.clone(),
         started_ms: now_ms(),
         control: RunControl::new(Stop::new()),
     };
@@ -297,6 +317,8 @@ mod tests {
             cache_dir: None,
             hash_workers: 2,
             watch: None,
+            retry: Default::default(),
+            timeouts: Default::default(),
         }
     }
 
@@ -327,7 +349,7 @@ mod tests {
         let outcome = rt.block_on(session.run(
             RunRequest {
                 job_id: "test".into(),
-                scope: None,
+                scopes: Vec::new(),
             },
             &Stop::new(),
             collect.clone(),

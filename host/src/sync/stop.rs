@@ -49,6 +49,11 @@ impl Stop {
         self.interrupted.load(Ordering::SeqCst)
     }
 
+    /// The token behind the signal, for code that takes a plain cancellation token.
+    pub(crate) fn token(&self) -> CancellationToken {
+        self.token.clone()
+    }
+
     /// Waits until the signal is set.
     pub async fn stopped(&self) {
         self.token.cancelled().await

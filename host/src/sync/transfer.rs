@@ -13,7 +13,7 @@ use md5::{Digest, Md5};
 use super::config::{CheckMd5, TransferOptions};
 use super::limits::{BufferBudget, RateLimiter};
 use crate::endpoint::{
-    CommitInfo, Endpoint, EndpointError, ErrorClass, Item, WriteShape, WriteTarget,
+    CommitInfo, Endpoint, EndpointError, ErrorClass, Item, Version, WriteShape, WriteTarget,
 };
 
 /// The largest block the Blob service accepts.
@@ -32,12 +32,12 @@ pub(crate) fn block_size_for(size: u64, configured: u64) -> u64 {
 }
 
 /// How a file of `size` bytes is written: one request up to `put_blob_size`, otherwise
-/// blocks of the block size.
-pub(crate) fn write_shape(size: u64, options: &TransferOptions) -> WriteShape {
-    if size <= options.put_blob_size {
+/// blocks of the block size — neither larger than `max_block` (what one read may fetch).
+pub(crate) fn write_shape(size: u64, options: &TransferOptions, max_block: u64) -> WriteShape {
+    if size <= options.put_blob_size.min(max_block) {
         WriteShape::Single
     } else {
-        let block = block_size_for(size, options.block_size);
+        let block = block_size_for(size, options.block_size).min(max_block);
         WriteShape::Blocks {
             size: block,
             count: size.div_ceil(block),
@@ -61,17 +61,20 @@ pub(crate) struct Shared {
     pub(crate) rate: Option<RateLimiter>,
     /// Whether copies are checked against the source's Content-MD5 (downloads).
     pub(crate) check_source_md5: bool,
+    /// The largest range one read fetches (downloads: what the service checksums).
+    pub(crate) max_read: u64,
 }
 
 /// Copies `item` from `source` to `destination`.
 pub(crate) async fn copy(
     item: &Item,
+    replaces: Option<Version>,
     source: &dyn Endpoint,
     destination: &dyn Endpoint,
     shared: &Shared,
 ) -> Result<Copied, EndpointError> {
     let size = item.size;
-    let shape = write_shape(size, &shared.options);
+    let shape = write_shape(size, &shared.options, shared.max_read);
     let (block, blocks) = match shape {
         WriteShape::Single => (size.max(1), 1),
         WriteShape::Blocks { size, count } => (size, count),
@@ -83,6 +86,8 @@ pub(crate) async fn copy(
             path: item.path.clone(),
             size,
             shape,
+            replaces,
+            resume_tag: item.etag.as_deref().map(String::from),
         })
         .await?;
 
@@ -92,26 +97,33 @@ pub(crate) async fn copy(
         .map(|index| {
             let offset = index * block;
             let len = block.min(size - offset.min(size));
-            let reader = &reader;
+            let (reader, writer) = (&reader, &writer);
             async move {
                 let permit = shared.budget.acquire(len).await;
+                // A block a killed attempt already wrote is neither read nor written again.
+                if let Some(data) = writer.resumed(index).await? {
+                    return Ok::<_, EndpointError>((index, offset, data, permit, false));
+                }
                 let data = reader.read(offset, len as usize).await?;
-                Ok::<_, EndpointError>((index, offset, data, permit))
+                Ok((index, offset, data, permit, true))
             }
         })
         .buffered(in_flight);
     let result = reads
-        .map_ok(|(index, offset, data, permit)| {
+        .map_ok(|(index, offset, data, permit, fresh)| {
             md5.update(&data);
             let writer = &writer;
             async move {
+                if !fresh {
+                    return Ok::<_, EndpointError>(None);
+                }
                 if let Some(rate) = &shared.rate {
                     rate.take(data.len() as u64).await;
                 }
                 writer.write_block(index, offset, data).await?;
                 // A single-request write keeps its data until the commit, so it keeps its
                 // share of the budget too.
-                Ok::<_, EndpointError>(single.then_some(permit))
+                Ok(single.then_some(permit))
             }
         })
         .try_buffer_unordered(in_flight)
@@ -137,7 +149,8 @@ pub(crate) async fn copy(
         return Err(e);
     }
     let info = CommitInfo {
-        md5: shared.options.put_md5.then_some(md5),
+        md5,
+        store_md5: shared.options.put_md5,
         mtime_ns: item.preserved_mtime_ns(),
         metadata: Vec::new(),
     };
@@ -215,9 +228,9 @@ mod tests {
     #[test]
     fn the_shape_follows_the_single_request_threshold_not_the_block_size() {
         let o = options(4 * MIB, MIB);
-        assert_eq!(write_shape(MIB, &o), WriteShape::Single);
+        assert_eq!(write_shape(MIB, &o, u64::MAX), WriteShape::Single);
         assert_eq!(
-            write_shape(2 * MIB, &o),
+            write_shape(2 * MIB, &o, u64::MAX),
             WriteShape::Blocks {
                 size: 4 * MIB,
                 count: 1
@@ -225,7 +238,7 @@ mod tests {
             "above --put-blob-size-mb is blocks, even below --block-size-mb"
         );
         assert_eq!(
-            write_shape(9 * MIB, &options(4 * MIB, 4 * MIB)),
+            write_shape(9 * MIB, &options(4 * MIB, 4 * MIB), u64::MAX),
             WriteShape::Blocks {
                 size: 4 * MIB,
                 count: 3
@@ -257,9 +270,10 @@ mod tests {
             budget: BufferBudget::new(8 * MIB),
             rate: None,
             check_source_md5: false,
+            max_read: u64::MAX,
         };
         let copied = rt
-            .block_on(copy(&item, &source, &destination, &shared))
+            .block_on(copy(&item, None, &source, &destination, &shared))
             .unwrap();
         assert_eq!(copied.bytes, 2 * MIB);
         assert_eq!(

@@ -1,7 +1,7 @@
 //! `blobsync sync --watch`: keep a container in step with a local folder.
 //!
 //! A full sync runs first. Then file-system notifications (inotify), debounced, name the
-//! paths that changed; each is synced on its own (a scoped run lists only that path and
+//! paths that changed; one run syncs them all (a scoped run lists only those paths and
 //! what is below it, on both sides). A full sync also runs every `--watch-rescan` as a
 //! safety net for missed notifications. A run that fails — a network outage, throttling —
 //! is retried with exponential backoff, and items that failed are retried the same way;
@@ -49,10 +49,11 @@ impl Work {
         }
     }
 
-    /// The scopes to run: paths with anything below another listed path removed.
-    fn scopes(&self) -> Vec<Option<String>> {
+    /// The scopes of the one run that does this work: paths with anything below another
+    /// listed path removed (empty: everything).
+    fn scopes(&self) -> Vec<String> {
         match self {
-            Work::Full => vec![None],
+            Work::Full => Vec::new(),
             Work::Paths(paths) => {
                 let mut out: Vec<String> = Vec::new();
                 for p in paths {
@@ -63,7 +64,7 @@ impl Work {
                         out.push(p.clone());
                     }
                 }
-                out.into_iter().map(Some).collect()
+                out
             }
         }
     }
@@ -87,6 +88,19 @@ fn relative_paths(root: &Path, paths: &[PathBuf]) -> Work {
         set.insert(rel.to_string());
     }
     Work::Paths(set)
+}
+
+/// True for events that change content, names or metadata. Opening, reading and closing a
+/// file without writing (what every sync does to the tree, hashing and uploading) and
+/// access-time updates do not.
+fn changes_something(kind: &notify::EventKind) -> bool {
+    use notify::EventKind;
+    use notify::event::{MetadataKind, ModifyKind};
+    match kind {
+        EventKind::Access(_) | EventKind::Other => false,
+        EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)) => false,
+        EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) | EventKind::Any => true,
+    }
 }
 
 /// Runs the watch loop until a signal; returns the exit code. `job_id` names each run.
@@ -116,8 +130,14 @@ pub async fn watch(
         None,
         move |result: DebounceEventResult| match result {
             Ok(events) => {
-                let paths: Vec<PathBuf> = events.into_iter().flat_map(|e| e.event.paths).collect();
-                let _ = tx.send(paths);
+                let paths: Vec<PathBuf> = events
+                    .into_iter()
+                    .filter(|e| changes_something(&e.event.kind))
+                    .flat_map(|e| e.event.paths)
+                    .collect();
+                if !paths.is_empty() {
+                    let _ = tx.send(paths);
+                }
             }
             Err(errors) => {
                 for e in errors {
@@ -157,13 +177,10 @@ pub async fn watch(
         if let (Some(work), true) = (pending.take(), due) {
             retry_at = None;
             let mut failed: Option<Work> = None;
-            for scope in work.scopes() {
-                if stop.is_stopped() {
-                    break;
-                }
+            if !stop.is_stopped() {
                 let request = RunRequest {
                     job_id: job_id(),
-                    scope: scope.clone(),
+                    scopes: work.scopes(),
                 };
                 let outcome = session.run(request, stop, observer.clone()).await;
                 // A signal is how a watch is stopped: a clean exit (a run it cut short is
@@ -171,23 +188,18 @@ pub async fn watch(
                 if stop.is_interrupted() {
                     return EXIT_OK;
                 }
-                let retry = match &outcome.error {
+                failed = match &outcome.error {
                     Some(e) if e.exit_code() == EXIT_USAGE => {
                         observer.notice(&format!("{e}; stopping"));
                         return EXIT_USAGE;
                     }
-                    Some(_) => true,
-                    None => outcome.totals.failed > 0,
+                    // The run could not finish (an outage): the retry is a full sync, which
+                    // also catches whatever changed at either side meanwhile.
+                    Some(_) => Some(Work::Full),
+                    // Items failed: those paths again.
+                    None if outcome.totals.failed > 0 => Some(work),
+                    None => None,
                 };
-                if retry {
-                    let w = scope
-                        .map(|s| Work::Paths(BTreeSet::from([s])))
-                        .unwrap_or(Work::Full);
-                    match &mut failed {
-                        Some(f) => f.add(w),
-                        None => failed = Some(w),
-                    }
-                }
             }
             match failed {
                 Some(work) => {
@@ -241,12 +253,35 @@ mod tests {
             "a".to_string(),
             "ab".to_string(),
         ]));
-        assert_eq!(w.scopes(), vec![Some("a".into()), Some("ab".into())]);
+        assert_eq!(w.scopes(), vec!["a".to_string(), "ab".to_string()]);
         for i in 0..=MAX_SCOPES {
             w.add(Work::Paths(BTreeSet::from([format!("x{i}")])));
         }
         assert_eq!(w, Work::Full);
-        assert_eq!(w.scopes(), vec![None]);
+        assert!(w.scopes().is_empty(), "everything");
+    }
+
+    #[test]
+    fn reads_and_access_times_start_no_run() {
+        use notify::EventKind;
+        use notify::event::{AccessKind, AccessMode, CreateKind, MetadataKind, ModifyKind};
+        assert!(!changes_something(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(!changes_something(&EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!changes_something(&EventKind::Modify(
+            ModifyKind::Metadata(MetadataKind::AccessTime)
+        )));
+        assert!(changes_something(&EventKind::Create(CreateKind::File)));
+        assert!(changes_something(&EventKind::Modify(ModifyKind::Metadata(
+            MetadataKind::WriteTime
+        ))));
+        // A write shows as Modify(Data) first; the close that follows adds nothing.
+        assert!(!changes_something(&EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
     }
 
     #[test]

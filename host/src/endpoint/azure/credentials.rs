@@ -78,6 +78,8 @@ pub struct AuthOptions {
     pub mode: AuthMode,
     /// `--account-key` or `AZURE_STORAGE_KEY`.
     pub account_key: Option<String>,
+    /// Which of the two gave the key, for messages.
+    pub account_key_from: &'static str,
     /// `AZURE_STORAGE_CONNECTION_STRING`.
     pub connection_string: Option<String>,
     /// Entra ID settings.
@@ -121,7 +123,7 @@ fn shared_key(account: &str, key: &str, from: &'static str) -> Result<Auth, Endp
 pub fn resolve_auth(
     location: &BlobLocation,
     options: &AuthOptions,
-    transport: &azure_core::http::Transport,
+    http: &super::transport::Http,
 ) -> Result<Auth, EndpointError> {
     let account = location.account.as_str();
     let connection = options
@@ -176,7 +178,7 @@ pub fn resolve_auth(
         }
         AuthMode::Key => {
             if let Some(key) = &options.account_key {
-                return shared_key(account, key, "--account-key / AZURE_STORAGE_KEY");
+                return shared_key(account, key, options.account_key_from);
             }
             if let Some(auth) = key_from_connection()? {
                 return Ok(auth);
@@ -192,20 +194,20 @@ pub fn resolve_auth(
         AuthMode::ClientSecret
         | AuthMode::WorkloadIdentity
         | AuthMode::ManagedIdentity
-        | AuthMode::AzureCli => entra(location, &options.entra, options.mode, transport),
+        | AuthMode::AzureCli => entra(location, &options.entra, options.mode, http),
         AuthMode::Auto => {
             if location.has_sas() {
                 return Ok(Auth::Sas);
             }
             if let Some(key) = &options.account_key {
-                return shared_key(account, key, "--account-key / AZURE_STORAGE_KEY");
+                return shared_key(account, key, options.account_key_from);
             }
             if let Some(auth) = key_from_connection()? {
                 return Ok(auth);
             }
             // An explicit choice (azcopy's auto-login variable) comes before the dev key.
             if let Some(mode) = EntraOptions::auto_login_type() {
-                return entra(location, &options.entra, mode, transport);
+                return entra(location, &options.entra, mode, http);
             }
             if let Some(auth) = dev_key()? {
                 return Ok(auth);
@@ -224,7 +226,7 @@ pub fn resolve_auth(
                 } else {
                     return Err(no_credentials());
                 };
-            entra(location, e, mode, transport)
+            entra(location, e, mode, http)
         }
     }
 }
@@ -244,18 +246,15 @@ mod tests {
     }
 
     fn resolve_auth(location: &BlobLocation, options: &AuthOptions) -> Result<Auth, EndpointError> {
-        let transport =
-            super::super::transport::transport(&super::super::transport::HttpSettings {
-                concurrency: 1,
-            })
-            .unwrap();
-        super::resolve_auth(location, options, &transport)
+        let http = super::super::transport::transport(&Default::default()).unwrap();
+        super::resolve_auth(location, options, &http)
     }
 
     #[test]
     fn order_sas_then_key_then_dev_key() {
         let opts = AuthOptions {
             account_key: Some(DEV_KEY.into()),
+            account_key_from: "--account-key",
             ..Default::default()
         };
         assert!(matches!(
@@ -268,7 +267,7 @@ mod tests {
         assert!(matches!(
             resolve_auth(&loc("https://acct.blob.core.windows.net/cont"), &opts),
             Ok(Auth::SharedKey {
-                from: "--account-key / AZURE_STORAGE_KEY",
+                from: "--account-key",
                 ..
             })
         ));

@@ -89,7 +89,7 @@ pub(super) fn entra(
     location: &BlobLocation,
     e: &EntraOptions,
     mode: AuthMode,
-    transport: &azure_core::http::Transport,
+    http: &super::transport::Http,
 ) -> Result<Auth, EndpointError> {
     use azure_identity::{
         AzureCliCredential, ClientAssertionCredentialOptions, ClientSecretCredential,
@@ -120,7 +120,7 @@ pub(super) fn entra(
              it is one you trust, add it with --trusted-microsoft-suffixes"
         )));
     }
-    let client_options = || super::transport::client_options(transport);
+    let client_options = || super::transport::client_options(http);
     let missing = |what: &str| auth_error(format!("{} needs {what}", mode_name(mode)));
     let fail = |e: azure_core::Error| auth_error(format!("{}: {e}", mode_name(mode)));
     let (credential, from): (Arc<dyn azure_core::credentials::TokenCredential>, String) = match mode

@@ -75,3 +75,11 @@ fn service_message(body: &str) -> Option<String> {
         .map(|l| l.trim().to_string())
         .filter(|l| !l.is_empty())
 }
+
+/// The service's error code (`BlobArchived`, `ConditionNotMet`…), if the error has one.
+pub(super) fn error_code(e: &azure_core::Error) -> Option<&str> {
+    match e.kind() {
+        azure_core::error::ErrorKind::HttpResponse { error_code, .. } => error_code.as_deref(),
+        _ => None,
+    }
+}

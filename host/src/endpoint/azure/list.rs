@@ -17,7 +17,10 @@ use super::ContainerState;
 use super::errors::azure_error;
 use super::location::BlobLocation;
 use crate::endpoint::virtual_dirs::Step;
-use crate::endpoint::{EndpointError, ErrorClass, Item, Listed, Lister, VirtualDirs};
+use crate::endpoint::{
+    BlobProps, ContentHeaders, EndpointError, ErrorClass, Item, ListRequest, Listed, Lister, Tier,
+    VirtualDirs,
+};
 
 type Page = Result<Option<ListBlobsResponse>, azure_core::Error>;
 
@@ -29,8 +32,8 @@ pub(super) struct BlobLister {
     container_state: Arc<AtomicU8>,
     /// The service prefix stripped from names (`folder/`).
     strip: String,
-    /// Only this relative path and what is below it.
-    scope: Option<String>,
+    /// Only these relative paths and what is below them (empty: everything).
+    scopes: Vec<String>,
     page: std::vec::IntoIter<Item>,
     pending: Option<Item>,
     dirs: VirtualDirs,
@@ -41,40 +44,67 @@ impl BlobLister {
     pub(super) fn start(
         container: &BlobContainerClient,
         location: &BlobLocation,
-        scope: Option<&str>,
+        request: &ListRequest,
         container_state: Arc<AtomicU8>,
         runtime: &tokio::runtime::Handle,
     ) -> Result<BlobLister, EndpointError> {
+        let cancel = request.cancel.clone();
         let prefix = location.list_prefix().unwrap_or_default();
-        let scope = scope
+        let scopes: Vec<String> = request
+            .scopes
+            .iter()
             .map(|s| s.trim_matches('/').to_string())
-            .filter(|s| !s.is_empty());
-        // A scope lists `scope` itself and `scope/…`; names that merely start with the same
-        // characters are dropped as they arrive.
-        let service_prefix = match &scope {
-            None => prefix.clone(),
-            Some(s) => format!("{prefix}{s}"),
+            .filter(|s| !s.is_empty())
+            .collect();
+        // One listing per scope, in order: a scope lists `scope` itself and `scope/…`;
+        // names that merely start with the same characters are dropped as they arrive.
+        let service_prefixes: Vec<String> = if scopes.is_empty() {
+            vec![prefix.clone()]
+        } else {
+            scopes.iter().map(|s| format!("{prefix}{s}")).collect()
         };
-        let options = BlobContainerClientListBlobsOptions {
-            include: Some(vec![ListBlobsIncludeItem::Metadata]),
-            prefix: (!service_prefix.is_empty()).then_some(service_prefix),
-            maxresults: Some(5000),
-            ..Default::default()
-        };
-        let pager = container
-            .list_blobs(Some(options))
-            .map_err(|e| azure_error("cannot list", &location.to_string(), e))?;
+        let mut pagers = Vec::with_capacity(service_prefixes.len());
+        for service_prefix in service_prefixes {
+            let mut include = vec![ListBlobsIncludeItem::Metadata];
+            if request.with_tags {
+                include.push(ListBlobsIncludeItem::Tags);
+            }
+            let options = BlobContainerClientListBlobsOptions {
+                include: Some(include),
+                prefix: (!service_prefix.is_empty()).then_some(service_prefix),
+                maxresults: Some(5000),
+                ..Default::default()
+            };
+            pagers.push(
+                container
+                    .list_blobs(Some(options))
+                    .map_err(|e| azure_error("cannot list", &location.to_string(), e))?,
+            );
+        }
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let fetch = runtime.spawn(async move {
-            let mut pages = pager.into_pages();
-            loop {
-                let next = pages.try_next().await;
-                let stop = !matches!(next, Ok(Some(_)));
-                let next = next.and_then(|page| page.map(|p| p.into_model()).transpose());
-                if tx.send(next).is_err() || stop {
-                    break;
+            for pager in pagers {
+                let mut pages = pager.into_pages();
+                loop {
+                    let next = tokio::select! {
+                        next = pages.try_next() => next,
+                        _ = cancel.cancelled() => return,
+                    };
+                    let more = matches!(next, Ok(Some(_)));
+                    let failed = next.is_err();
+                    let next = next.and_then(|page| page.map(|p| p.into_model()).transpose());
+                    if (more || failed) && tx.send(next).is_err() {
+                        return;
+                    }
+                    if failed {
+                        return;
+                    }
+                    if !more {
+                        break;
+                    }
                 }
             }
+            let _ = tx.send(Ok(None));
         });
         Ok(BlobLister {
             location: location.clone(),
@@ -82,7 +112,7 @@ impl BlobLister {
             fetch,
             container_state,
             strip: prefix,
-            scope,
+            scopes,
             page: Vec::new().into_iter(),
             pending: None,
             dirs: VirtualDirs::default(),
@@ -91,14 +121,12 @@ impl BlobLister {
     }
 
     fn in_scope(&self, relative: &str) -> bool {
-        match &self.scope {
-            None => true,
-            Some(s) => {
+        self.scopes.is_empty()
+            || self.scopes.iter().any(|s| {
                 relative == s
                     || (relative.starts_with(s.as_str())
                         && relative.as_bytes().get(s.len()) == Some(&b'/'))
-            }
-        }
+            })
     }
 
     /// Reads the next page into `self.page`; false at the end.
@@ -148,7 +176,37 @@ impl BlobLister {
                 .map(|(k, v)| (k.to_ascii_lowercase(), v))
                 .collect();
             metadata.sort();
+            let blob_props = BlobProps {
+                headers: ContentHeaders {
+                    content_type: properties.content_type.clone(),
+                    cache_control: properties.cache_control.clone(),
+                    content_encoding: properties.content_encoding.clone(),
+                    content_disposition: properties.content_disposition.clone(),
+                    content_language: properties.content_language.clone(),
+                },
+                tier: properties
+                    .access_tier
+                    .as_ref()
+                    .and_then(|t| Tier::parse(t.as_ref())),
+                tier_inferred: properties.access_tier_inferred.unwrap_or(false),
+                archive_status: properties
+                    .archive_status
+                    .as_ref()
+                    .map(|s| s.as_ref().to_string()),
+                tags: {
+                    let mut tags: Vec<(String, String)> = blob
+                        .blob_tags
+                        .and_then(|t| t.blob_tag_set)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
+                        .collect();
+                    tags.sort();
+                    tags
+                },
+            };
             items.push(Item {
+                blob: Some(Box::new(blob_props)),
                 path: relative.to_string(),
                 size: properties.content_length.unwrap_or(0),
                 mtime_ns: properties

@@ -50,7 +50,15 @@ pub struct LocationError {
 
 /// True if the argument looks like a URL rather than a local path.
 pub fn is_url(arg: &str) -> bool {
-    arg.starts_with("https://") || arg.starts_with("http://")
+    // `scheme://`, as RFC 3986 spells a scheme (so `ftp://…` is a URL blobsync refuses,
+    // not a local folder named `ftp:`).
+    arg.split_once("://").is_some_and(|(scheme, _)| {
+        scheme.len() > 1
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
 }
 
 impl BlobLocation {
@@ -62,7 +70,10 @@ impl BlobLocation {
         };
         let url = Url::parse(text).map_err(|e| fail(&format!("not a valid URL ({e})")))?;
         if url.scheme() != "https" && url.scheme() != "http" {
-            return Err(fail("only http:// and https:// blob URLs are supported"));
+            return Err(fail(&format!(
+                "`{}://` is not supported; a blob location is an https:// (or http://) URL",
+                url.scheme()
+            )));
         }
         let host = url
             .host_str()
@@ -123,6 +134,16 @@ impl BlobLocation {
         let endpoint_text = endpoint.as_str().trim_end_matches('/').to_string();
         let endpoint = Url::parse(&endpoint_text).map_err(|e| fail(&e.to_string()))?;
         let sas = url.query().filter(|q| !q.is_empty()).map(str::to_string);
+        if let Some(query) = &sas
+            && !query
+                .split('&')
+                .any(|kv| kv.to_ascii_lowercase().starts_with("sig="))
+        {
+            return Err(fail(
+                "the URL has a query but no SAS signature (`sig=`); paste the whole SAS token, \
+                 or remove the query to use another credential",
+            ));
+        }
         Ok(BlobLocation {
             account,
             container,
@@ -301,13 +322,23 @@ mod tests {
             ),
             ("https://example.com/c", "expected a blob endpoint"),
             ("http://127.0.0.1:10000/", "needs the account and container"),
-            ("ftp://x/y", "only http"),
+            ("ftp://x/y", "`ftp://` is not supported"),
+            (
+                "https://acct.blob.core.windows.net/cont?sv=2022-11-02&sp=r",
+                "no SAS signature",
+            ),
         ] {
             let e = BlobLocation::parse(url).unwrap_err().to_string();
             assert!(e.contains(needle), "{url}: {e}");
         }
         let e = BlobLocation::parse("https://acct.blob.core.windows.net/?sig=SECRET").unwrap_err();
         assert!(!e.to_string().contains("SECRET"), "{e}");
+    }
+
+    #[test]
+    fn urls_of_any_scheme_are_urls() {
+        assert!(is_url("ftp://host/x") && is_url("https://a") && is_url("s3://b"));
+        assert!(!is_url("./data") && !is_url("C:/x") && !is_url("/tmp/x://y"));
     }
 
     #[test]

@@ -10,28 +10,30 @@ mod errors;
 mod list;
 mod location;
 mod read;
+mod retry;
 mod shared_key;
 mod transport;
 mod write;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
-use azure_core::http::{StatusCode, Transport};
+use azure_core::http::StatusCode;
 use azure_storage_blob::{BlobContainerClient, BlobContainerClientOptions};
 
 pub use auth::{Auth, AuthMode};
 pub use credentials::{AuthOptions, resolve_auth};
 pub use entra::EntraOptions;
 pub use location::{BlobLocation, is_url, redact};
+pub use retry::{RetrySettings, Timeouts};
 pub use shared_key::SharedKeyPolicy;
-pub use transport::{HttpSettings, client_options, transport};
+pub use transport::{Http, HttpSettings, client_options, transport};
 
 use errors::azure_error;
 
 use crate::endpoint::{
     Capabilities, DeleteTarget, Endpoint, EndpointError, EndpointKind, ErrorClass, Item, ListOrder,
-    ListRequest, Lister, Reader, WriteTarget, Writer,
+    ListRequest, Lister, Reader, WriteShape, WriteTarget, Writer,
 };
 
 /// A container, or a virtual directory in one.
@@ -40,11 +42,11 @@ pub struct AzureEndpoint {
     auth: Auth,
     container: Arc<BlobContainerClient>,
     runtime: tokio::runtime::Handle,
+    http: Http,
     /// What the last listing found of the container ([`ContainerState`]).
     container_state: Arc<AtomicU8>,
     /// Serialises creating the container.
     creating: tokio::sync::Mutex<()>,
-    upload_id: u64,
 }
 
 impl std::fmt::Debug for AzureEndpoint {
@@ -55,8 +57,6 @@ impl std::fmt::Debug for AzureEndpoint {
             .finish_non_exhaustive()
     }
 }
-
-static UPLOAD_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// What is known of the container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,11 +73,7 @@ pub(crate) enum ContainerState {
 impl AzureEndpoint {
     /// The endpoint for `location`, authorised by `auth`. Listings fetch pages on the
     /// tokio runtime the endpoint is created in.
-    pub fn new(
-        location: BlobLocation,
-        auth: Auth,
-        transport: Transport,
-    ) -> Result<Self, EndpointError> {
+    pub fn new(location: BlobLocation, auth: Auth, http: &Http) -> Result<Self, EndpointError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|e| {
             EndpointError::with_source(
                 ErrorClass::Other,
@@ -87,7 +83,7 @@ impl AzureEndpoint {
             )
         })?;
         let mut options = BlobContainerClientOptions {
-            client_options: client_options(&transport),
+            client_options: client_options(http),
             ..Default::default()
         };
         let mut credential = None;
@@ -104,19 +100,14 @@ impl AzureEndpoint {
             BlobContainerClient::new(location.container_url(), credential, Some(options))
                 .map_err(|e| azure_error("cannot use", &location.to_string(), e))
                 .map_err(|e| e.reclassify(ErrorClass::Usage))?;
-        let upload_id = (std::process::id() as u64) << 32
-            ^ std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0);
         Ok(AzureEndpoint {
             location,
             auth,
             container: Arc::new(container),
             runtime,
+            http: http.clone(),
             container_state: Arc::new(AtomicU8::new(ContainerState::Unknown as u8)),
             creating: tokio::sync::Mutex::new(()),
-            upload_id,
         })
     }
 
@@ -189,7 +180,7 @@ impl Endpoint for AzureEndpoint {
         list::BlobLister::start(
             &self.container,
             &self.location,
-            request.scope.as_deref(),
+            request,
             self.container_state.clone(),
             &self.runtime,
         )
@@ -204,6 +195,8 @@ impl Endpoint for AzureEndpoint {
                 .blob_client(&self.location.blob_name(&item.path)),
             etag: item.etag.as_deref().map(azure_core::http::Etag::from),
             described: self.describe_path(&item.path),
+            retry: self.http.settings.retry.clone(),
+            retries: self.http.retries.clone(),
         }))
     }
 
@@ -216,14 +209,23 @@ impl Endpoint for AzureEndpoint {
         let client = self
             .container
             .blob_client(&self.location.blob_name(&target.path));
-        Ok(Box::new(write::BlobWriter {
+        let writer = write::BlobWriter {
             shape: target.shape,
             client,
             pending: std::sync::Mutex::new(None),
-            upload_id: self.upload_id ^ UPLOAD_COUNTER.fetch_add(1, Ordering::Relaxed),
             described: self.describe_path(&target.path),
             content_type: write::content_type(&target.path),
-        }))
+            replaces: target.replaces.clone(),
+            size: target.size,
+            id_len: std::sync::atomic::AtomicUsize::new(16),
+            staged: Default::default(),
+            ids: std::sync::Mutex::new(vec![None; target.shape.blocks() as usize]),
+            reused: Default::default(),
+        };
+        if target.shape != WriteShape::Single {
+            writer.load_staged().await?;
+        }
+        Ok(Box::new(writer))
     }
 
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {
@@ -231,7 +233,11 @@ impl Endpoint for AzureEndpoint {
             .container
             .blob_client(&self.location.blob_name(&target.path));
         let options = azure_storage_blob::models::BlobClientDeleteOptions {
-            if_match: target.etag.as_deref().map(azure_core::http::Etag::from),
+            if_match: target
+                .version
+                .etag
+                .as_deref()
+                .map(azure_core::http::Etag::from),
             ..Default::default()
         };
         let described = self.describe_path(&target.path);

@@ -6,24 +6,46 @@ use std::time::Duration;
 use azure_core::http::Transport;
 
 use super::errors::describe_error;
+use super::retry::{Retry, RetryCounter, RetrySettings, Timeouts, TryTimeout};
 use crate::endpoint::{EndpointError, ErrorClass};
 
 /// HTTP settings shared by every client of a session.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct HttpSettings {
     /// Requests that may be in flight at once (sizes the connection pool).
     pub concurrency: usize,
+    /// How requests are retried.
+    pub retry: RetrySettings,
+    /// How long a try may take.
+    pub timeouts: Timeouts,
 }
 
-/// Builds the HTTP transport: reqwest on rustls with *ring*, no automatic decompression
-/// (ranged downloads must see the stored bytes).
-pub fn transport(settings: &HttpSettings) -> Result<Transport, EndpointError> {
+/// The HTTP client every Blob Storage client of a session is built on, with the retry
+/// policy and timeouts, and the count of retries made.
+#[derive(Debug, Clone)]
+pub struct Http {
+    pub(crate) transport: Transport,
+    pub(crate) settings: HttpSettings,
+    pub(crate) retries: Arc<RetryCounter>,
+}
+
+impl Http {
+    /// Retries made so far by every client built on this.
+    pub fn retries(&self) -> u64 {
+        self.retries.get()
+    }
+}
+
+/// Builds the HTTP client: reqwest on rustls with *ring*, no automatic decompression
+/// (ranged downloads must see the stored bytes), the stall timeout on every read, and
+/// `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` honoured.
+pub fn transport(settings: &HttpSettings) -> Result<Http, EndpointError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = reqwest::Client::builder()
         .pool_max_idle_per_host(settings.concurrency.max(8) * 2)
         .tcp_nodelay(true)
-        .connect_timeout(Duration::from_secs(30))
-        .read_timeout(Duration::from_secs(300));
+        .connect_timeout(settings.timeouts.stall.min(Duration::from_secs(30)))
+        .read_timeout(settings.timeouts.stall);
     // Certificates to trust besides the system's (a TLS-inspecting proxy, a private
     // cloud, the emulator over HTTPS), by the usual variable.
     if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) {
@@ -47,16 +69,27 @@ pub fn transport(settings: &HttpSettings) -> Result<Transport, EndpointError> {
     let client = builder
         .build()
         .map_err(|e| EndpointError::with_source(ErrorClass::Other, "cannot set up", "HTTP", e))?;
-    Ok(Transport::new(Arc::new(client)))
+    Ok(Http {
+        transport: Transport::new(Arc::new(client)),
+        settings: settings.clone(),
+        retries: Arc::default(),
+    })
 }
 
 /// Client options for every pipeline of a session (blob clients and token credentials):
-/// our transport, and certificate and name-resolution failures reported at once instead
-/// of being retried for a minute as if they were transient.
-pub fn client_options(transport: &Transport) -> azure_core::http::ClientOptions {
+/// our transport, our retry policy and try timeout, and certificate and name-resolution
+/// failures reported at once instead of being retried as if they were transient.
+pub fn client_options(http: &Http) -> azure_core::http::ClientOptions {
     azure_core::http::ClientOptions {
-        transport: Some(transport.clone()),
-        per_try_policies: vec![Arc::new(PermanentTransportErrors)],
+        transport: Some(http.transport.clone()),
+        retry: azure_core::http::RetryOptions::custom(Arc::new(Retry::new(
+            http.settings.retry.clone(),
+            http.retries.clone(),
+        ))),
+        per_try_policies: vec![
+            Arc::new(PermanentTransportErrors),
+            Arc::new(TryTimeout(http.settings.timeouts)),
+        ],
         ..Default::default()
     }
 }

@@ -1,18 +1,38 @@
 //! Writing a blob: one Put Blob for a single-request write, otherwise Put Block ×n and one
 //! Put Block List. Nothing is visible until the commit, which carries the whole-file MD5,
-//! the source's modification time and a Content-Type from the extension.
+//! the source's modification time and a Content-Type from the extension, and is
+//! conditional on the listed version (`If-Match`) or on there being none
+//! (`If-None-Match: *`).
+//!
+//! Integrity: every block carries its CRC-64 (`x-ms-content-crc64`) and a Put Blob its
+//! MD5, so the service refuses data corrupted on the way and the request is retried.
+//!
+//! Resuming: a block's ID is derived from its index, its size and its CRC-64, so a retry
+//! or the next run after a crash finds the blocks an earlier attempt staged (Get Block
+//! List) and sends only the missing ones. Blocks another tool staged with IDs of another
+//! length do not block the upload: the IDs adopt their length, and the commit discards
+//! them.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use azure_core::http::RequestContent;
+use azure_core::http::{RequestContent, StatusCode};
 use azure_storage_blob::BlobClient;
+use azure_storage_blob::models::BlobClientGetPropertiesResultHeaders;
 use azure_storage_blob::models::{
-    BlockBlobClientCommitBlockListOptions, BlockBlobClientUploadOptions, BlockLookupList,
+    BlockBlobClientCommitBlockListOptions, BlockBlobClientStageBlockOptions,
+    BlockBlobClientUploadOptions, BlockListType, BlockLookupList,
 };
 use bytes::Bytes;
 
-use super::errors::azure_error;
-use crate::endpoint::{CommitInfo, EndpointError, MTIME_KEY, WriteShape, Writer};
+use super::errors::{azure_error, error_code};
+use crate::endpoint::{
+    CommitInfo, EndpointError, ErrorClass, MTIME_KEY, Version, WriteShape, Writer, crc64,
+};
+
+/// The length of blobsync's block IDs (the service wants one length per blob).
+const ID_LEN: usize = 16;
 
 /// The Content-Type for a path, from its extension (what a static site needs).
 pub(super) fn content_type(path: &str) -> String {
@@ -22,23 +42,40 @@ pub(super) fn content_type(path: &str) -> String {
         .to_string()
 }
 
+/// The ID of block `index` with content CRC `crc` and `size` bytes, `len` bytes long: the
+/// index first (so IDs of one blob never collide), then the CRC and size.
+fn block_id(len: usize, index: u64, crc: [u8; 8], size: usize) -> Vec<u8> {
+    let mut id = Vec::with_capacity(len.max(ID_LEN));
+    id.extend_from_slice(&(index as u32).to_be_bytes());
+    id.extend_from_slice(&crc);
+    id.extend_from_slice(&(size as u32).to_be_bytes());
+    id.resize(len, 0);
+    id
+}
+
 pub(super) struct BlobWriter {
     pub(super) shape: WriteShape,
     pub(super) client: BlobClient,
-    /// The one block of a single-request upload, held until commit (the Put Blob carries
-    /// the MD5 and metadata).
-    pub(super) pending: std::sync::Mutex<Option<Bytes>>,
-    pub(super) upload_id: u64,
+    /// The one block of a single-request upload, held until commit.
+    pub(super) pending: Mutex<Option<Bytes>>,
     pub(super) described: String,
     pub(super) content_type: String,
+    pub(super) replaces: Option<Version>,
+    /// The size being written.
+    pub(super) size: u64,
+    /// Block IDs' length.
+    pub(super) id_len: AtomicUsize,
+    /// Uncommitted blocks the blob already holds: ID → size.
+    pub(super) staged: Mutex<HashMap<Vec<u8>, u64>>,
+    /// The ID of each block written.
+    pub(super) ids: Mutex<Vec<Option<Vec<u8>>>>,
+    /// Blocks found staged by an earlier attempt and not sent again.
+    pub(super) reused: AtomicU64,
 }
 
 impl BlobWriter {
-    fn block_id(&self, index: u64) -> [u8; 16] {
-        let mut id = [0u8; 16];
-        id[..8].copy_from_slice(&self.upload_id.to_be_bytes());
-        id[8..].copy_from_slice(&index.to_be_bytes());
-        id
+    fn fail(&self, what: &str, e: azure_core::Error) -> EndpointError {
+        azure_error(what, &self.described, e)
     }
 
     fn metadata(info: &CommitInfo) -> HashMap<String, String> {
@@ -54,6 +91,95 @@ impl BlobWriter {
         );
         metadata
     }
+
+    /// Reads the blob's uncommitted blocks, and adopts their ID length.
+    pub(super) async fn load_staged(&self) -> Result<(), EndpointError> {
+        let list = match self
+            .client
+            .block_blob_client()
+            .get_block_list(BlockListType::Uncommitted, None)
+            .await
+        {
+            Ok(r) => r
+                .into_model()
+                .map_err(|e| self.fail("cannot read the blocks of", e))?,
+            Err(e) if e.http_status() == Some(StatusCode::NotFound) => return Ok(()),
+            Err(e) => return Err(self.fail("cannot read the blocks of", e)),
+        };
+        let blocks: Vec<(Vec<u8>, u64)> = list
+            .uncommitted_blocks
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|b| Some((b.name?, b.size.unwrap_or(0).max(0) as u64)))
+            .collect();
+        if let Some((first, _)) = blocks.first()
+            && first.len() != self.id_len.load(Ordering::Relaxed)
+        {
+            if first.len() < 4 {
+                return Err(EndpointError::new(
+                    ErrorClass::Other,
+                    format!(
+                        "{} holds uncommitted blocks (left by another tool) whose IDs are too \
+                         short to share the blob with; delete the blob, or wait a week for the \
+                         service to discard them",
+                        self.described
+                    ),
+                )
+                .at(&self.described));
+            }
+            tracing::debug!(
+                "{}: {} uncommitted blocks with {}-byte IDs are there; using that length",
+                self.described,
+                blocks.len(),
+                first.len()
+            );
+            self.id_len.store(first.len(), Ordering::Relaxed);
+        }
+        *self.staged.lock().unwrap_or_else(|e| e.into_inner()) = blocks.into_iter().collect();
+        Ok(())
+    }
+
+    /// True if the blob now holds what this writer committed (same size and MD5): an
+    /// earlier try of the commit landed although its answer was lost.
+    async fn landed(&self, info: &CommitInfo) -> bool {
+        match self.client.get_properties(None).await {
+            Ok(r) => {
+                let size = r.content_length().ok().flatten();
+                let md5 = r.content_md5().ok().flatten();
+                size == Some(self.size) && md5.as_deref() == Some(&info.md5[..])
+            }
+            Err(_) => false,
+        }
+    }
+
+    async fn stage(&self, index: u64, data: &Bytes) -> Result<Vec<u8>, EndpointError> {
+        let crc = crc64(data);
+        let id = block_id(self.id_len.load(Ordering::Relaxed), index, crc, data.len());
+        let already = self
+            .staged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .copied();
+        if already == Some(data.len() as u64) {
+            self.reused.fetch_add(1, Ordering::Relaxed);
+            return Ok(id);
+        }
+        let options = BlockBlobClientStageBlockOptions {
+            transactional_content_crc64: Some(crc.to_vec()),
+            ..Default::default()
+        };
+        let result = self
+            .client
+            .block_blob_client()
+            .stage_block(&id, data.len() as u64, data.clone().into(), Some(options))
+            .await;
+        match result {
+            Ok(_) => Ok(id),
+            Err(e) => Err(e),
+        }
+        .map_err(|e| self.fail("cannot upload a block of", e))
+    }
 }
 
 #[async_trait::async_trait]
@@ -68,18 +194,33 @@ impl Writer for BlobWriter {
             *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(data);
             return Ok(());
         }
-        let len = data.len() as u64;
-        self.client
-            .block_blob_client()
-            .stage_block(&self.block_id(index), len, data.into(), None)
-            .await
-            .map(|_| ())
-            .map_err(|e| azure_error("cannot upload a block of", &self.described, e))
+        let id = match self.stage(index, &data).await {
+            Ok(id) => id,
+            // Blocks staged by another tool with IDs of another length: adopt it, once.
+            Err(e) if e.message().contains("InvalidBlobOrBlock") => {
+                self.load_staged().await?;
+                self.stage(index, &data).await?
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(slot) = self
+            .ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(index as usize)
+        {
+            *slot = Some(id);
+        }
+        Ok(())
     }
 
     async fn commit(self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError> {
         let metadata = Self::metadata(&info);
-        if self.shape == WriteShape::Single {
+        let (if_match, if_none_match) = match &self.replaces {
+            Some(v) => (v.etag.as_deref().map(azure_core::http::Etag::from), None),
+            None => (None, Some(azure_core::http::Etag::from("*"))),
+        };
+        let result = if self.shape == WriteShape::Single {
             let data = self
                 .pending
                 .lock()
@@ -87,48 +228,140 @@ impl Writer for BlobWriter {
                 .take()
                 .unwrap_or_default();
             let len = data.len() as u64;
-            let options = BlockBlobClientUploadOptions {
-                blob_content_md5: info.md5.map(|m| m.to_vec()),
-                blob_content_type: Some(self.content_type.clone()),
-                metadata: Some(metadata),
-                parallel: std::num::NonZero::new(1),
-                partition_size: std::num::NonZero::new(len.max(1)),
+            // The service checks a Put Blob's MD5 against the data it received.
+            let options =
+                |if_none_match: Option<azure_core::http::Etag>| BlockBlobClientUploadOptions {
+                    blob_content_md5: Some(info.md5.to_vec()),
+                    blob_content_type: Some(self.content_type.clone()),
+                    metadata: Some(metadata.clone()),
+                    if_match: if_match.clone(),
+                    if_none_match,
+                    parallel: std::num::NonZero::new(1),
+                    partition_size: std::num::NonZero::new(len.max(1)),
+                    ..Default::default()
+                };
+            match self
+                .client
+                .upload(data.clone().into(), Some(options(if_none_match.clone())))
+                .await
+            {
+                Ok(_) => Ok(()),
+                // Azurite counts a blob with only uncommitted blocks (a killed upload's) as
+                // existing for `If-None-Match: *` on Put Blob; the service does not. When
+                // nothing committed is there, the condition holds: put it without.
+                Err(e)
+                    if if_none_match.is_some()
+                        && error_code(&e) == Some("BlobAlreadyExists")
+                        && !self.client.exists().await.unwrap_or(true) =>
+                {
+                    self.client
+                        .upload(data.into(), Some(options(None)))
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| ("cannot upload", e))
+                }
+                Err(e) => Err(("cannot upload", e)),
+            }
+        } else {
+            let reused = self.reused.load(Ordering::Relaxed);
+            if reused > 0 {
+                tracing::info!(
+                    "{}: {reused} blocks staged by an earlier attempt were reused",
+                    self.described
+                );
+            }
+            let ids: Option<Vec<Vec<u8>>> =
+                std::mem::take(&mut *self.ids.lock().unwrap_or_else(|e| e.into_inner()))
+                    .into_iter()
+                    .collect();
+            let Some(ids) = ids else {
+                return Err(EndpointError::new(
+                    ErrorClass::Other,
+                    format!(
+                        "internal error: a block of {} was never written",
+                        self.described
+                    ),
+                ));
+            };
+            let list = BlockLookupList {
+                latest: Some(ids),
                 ..Default::default()
             };
-            return self
-                .client
-                .upload(data.into(), Some(options))
+            let options = BlockBlobClientCommitBlockListOptions {
+                blob_content_md5: info.store_md5.then(|| info.md5.to_vec()),
+                blob_content_type: Some(self.content_type.clone()),
+                metadata: Some(metadata),
+                if_match,
+                if_none_match,
+                ..Default::default()
+            };
+            let body: RequestContent<BlockLookupList, azure_core::http::XmlFormat> = list
+                .try_into()
+                .map_err(|e| self.fail("cannot encode the block list of", e))?;
+            self.client
+                .block_blob_client()
+                .commit_block_list(body, Some(options))
                 .await
                 .map(|_| ())
-                .map_err(|e| azure_error("cannot upload", &self.described, e));
+                .map_err(|e| ("cannot commit the blocks of", e))
+        };
+        match result {
+            Ok(()) => Ok(()),
+            // A try whose answer was lost (a reset, a 500 after the write) and was retried:
+            // the blob is ours already if it holds our content.
+            Err((_, e)) if self.landed(&info).await && is_conflict(&e) => Ok(()),
+            Err((_, e))
+                if matches!(
+                    e.http_status(),
+                    Some(StatusCode::PreconditionFailed) | Some(StatusCode::Conflict)
+                ) && matches!(
+                    error_code(&e),
+                    Some("ConditionNotMet") | Some("BlobAlreadyExists") | None
+                ) =>
+            {
+                Err(EndpointError::new(
+                    ErrorClass::Changed,
+                    format!(
+                        "{} changed at the destination since it was listed (another writer?); \
+                         it was not overwritten, and the next run compares it again",
+                        self.described
+                    ),
+                )
+                .at(&self.described))
+            }
+            Err((what, e)) => Err(self.fail(what, e)),
         }
-        let list = BlockLookupList {
-            latest: Some(
-                (0..self.shape.blocks())
-                    .map(|i| self.block_id(i).to_vec())
-                    .collect(),
-            ),
-            ..Default::default()
-        };
-        let options = BlockBlobClientCommitBlockListOptions {
-            blob_content_md5: info.md5.map(|m| m.to_vec()),
-            blob_content_type: Some(self.content_type.clone()),
-            metadata: Some(metadata),
-            ..Default::default()
-        };
-        let body: RequestContent<BlockLookupList, azure_core::http::XmlFormat> = list
-            .try_into()
-            .map_err(|e| azure_error("cannot encode the block list of", &self.described, e))?;
-        self.client
-            .block_blob_client()
-            .commit_block_list(body, Some(options))
-            .await
-            .map(|_| ())
-            .map_err(|e| azure_error("cannot commit the blocks of", &self.described, e))
     }
 
     async fn abort(self: Box<Self>) {
-        // Staged blocks that are never committed are garbage-collected by the service
-        // after a week; nothing is visible, so there is nothing to undo.
+        // Staged blocks keep their IDs: a retry or the next run reuses them, and a commit
+        // (or the service, after a week) discards the rest. Nothing is visible.
+    }
+}
+
+/// True for the answers a failed write condition gets.
+fn is_conflict(e: &azure_core::Error) -> bool {
+    matches!(
+        e.http_status(),
+        Some(StatusCode::PreconditionFailed) | Some(StatusCode::Conflict)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_ids_have_one_length_and_start_with_the_index() {
+        let a = block_id(ID_LEN, 0, [1; 8], 10);
+        let b = block_id(ID_LEN, 1, [1; 8], 10);
+        assert_eq!(a.len(), 16);
+        assert_ne!(a, b);
+        assert_eq!(
+            block_id(ID_LEN, 7, [2; 8], 10),
+            block_id(ID_LEN, 7, [2; 8], 10)
+        );
+        assert_eq!(block_id(36, 7, [2; 8], 10).len(), 36);
+        assert_eq!(block_id(6, 7, [2; 8], 10)[..4], 7u32.to_be_bytes());
     }
 }

@@ -2,6 +2,7 @@
 //! for uploads ([`read`]) and written through temporary files for downloads ([`write`]).
 
 mod names;
+mod partial;
 mod read;
 mod walk;
 mod write;
@@ -10,7 +11,7 @@ use std::fs;
 use std::path::PathBuf;
 
 pub(crate) use names::check_local_name;
-pub(crate) use write::PARTIAL_SUFFIX;
+pub(crate) use partial::PARTIAL_SUFFIX;
 
 use crate::endpoint::{
     Capabilities, DeleteTarget, Endpoint, EndpointError, EndpointKind, ErrorClass, Item,
@@ -72,7 +73,7 @@ impl Endpoint for LocalEndpoint {
             self.follow_symlinks,
             self.clean_partials,
             request.order,
-            request.scope.clone(),
+            &request.scopes,
         )))
     }
 
@@ -100,12 +101,14 @@ impl Endpoint for LocalEndpoint {
             self.full_path(&target.path),
             target.size,
             target.shape,
+            target.replaces.clone(),
+            target.resume_tag.clone(),
         )))
     }
 
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {
         let path = self.full_path(&target.path);
-        let (size, mtime) = (target.size, target.mtime_ns);
+        let (size, mtime) = (target.version.size, target.version.mtime_ns);
         tokio::task::spawn_blocking(move || {
             // Only the version that was listed is deleted; one already gone is done.
             let meta = match fs::symlink_metadata(&path) {

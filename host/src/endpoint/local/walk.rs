@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::PathBuf;
 
-use super::write::{PARTIAL_SUFFIX, partial_owner_alive};
+use super::partial::{PARTIAL_SUFFIX, is_stale};
 use crate::endpoint::{
     Dir, EndpointError, ErrorClass, FileIdentity, Item, ListOrder, Listed, Lister, SkipKind,
     mtime_ns,
@@ -47,9 +47,10 @@ struct Frame {
 enum State {
     /// Not started: the root is checked on the first call.
     Start,
-    /// The folders above a scope, still to be offered (outermost first), then the scope.
-    Scope(Vec<String>),
-    /// Walking.
+    /// Listing scopes: the current one's folders still to offer (outermost last), then
+    /// the scope itself; the rest wait in `LocalLister::scopes`.
+    Scope { scope: String, above: Vec<String> },
+    /// Walking (the whole tree, or what is below the current scope).
     Walk,
     /// Finished.
     Done,
@@ -60,7 +61,11 @@ pub(super) struct LocalLister {
     follow_symlinks: bool,
     clean_partials: bool,
     order: ListOrder,
-    scope: Option<String>,
+    /// Scopes still to list, in order.
+    scopes: std::collections::VecDeque<String>,
+    /// Folders offered above scopes (offered once) and those the consumer skipped.
+    offered: std::collections::HashSet<String>,
+    skipped: Vec<String>,
     state: State,
     stack: Vec<Frame>,
     /// The folder emitted last, entered on the next call unless skipped.
@@ -74,16 +79,20 @@ impl LocalLister {
         follow_symlinks: bool,
         clean_partials: bool,
         order: ListOrder,
-        scope: Option<String>,
+        scopes: &[String],
     ) -> Self {
         LocalLister {
             root,
             follow_symlinks,
             clean_partials,
             order,
-            scope: scope
+            scopes: scopes
+                .iter()
                 .map(|s| s.trim_matches('/').to_string())
-                .filter(|s| !s.is_empty()),
+                .filter(|s| !s.is_empty())
+                .collect(),
+            offered: Default::default(),
+            skipped: Vec::new(),
             state: State::Start,
             stack: Vec::new(),
             enter: None,
@@ -110,57 +119,71 @@ impl LocalLister {
             std::os::unix::fs::MetadataExt::dev(&meta),
             std::os::unix::fs::MetadataExt::ino(&meta),
         );
-        match self.scope.clone() {
-            None => {
-                let children = self.read_dir("").map_err(|e| {
-                    e.reclassify(ErrorClass::Usage)
-                        .explain("; nothing was copied or deleted")
-                })?;
-                self.stack.push(Frame {
-                    children: children.into_iter(),
-                    ancestors: vec![self.root_key],
-                });
-                self.state = State::Walk;
-            }
-            Some(scope) => {
-                let above: Vec<String> = scope
-                    .match_indices('/')
-                    .map(|(i, _)| scope[..i].to_string())
-                    .rev()
-                    .collect();
-                self.state = State::Scope(above);
-            }
+        if self.scopes.is_empty() {
+            let children = self.read_dir("").map_err(|e| {
+                e.reclassify(ErrorClass::Usage)
+                    .explain("; nothing was copied or deleted")
+            })?;
+            self.stack.push(Frame {
+                children: children.into_iter(),
+                ancestors: vec![self.root_key],
+            });
+            self.state = State::Walk;
+        } else {
+            self.next_scope();
         }
         Ok(())
     }
 
-    /// Offers the next folder above the scope, or lists the scope itself.
+    /// Moves to the next scope (its folders not yet offered first), or finishes.
+    fn next_scope(&mut self) {
+        while let Some(scope) = self.scopes.pop_front() {
+            if self.below_skipped(&scope) {
+                continue;
+            }
+            let above: Vec<String> = scope
+                .match_indices('/')
+                .map(|(i, _)| scope[..i].to_string())
+                .filter(|dir| !self.offered.contains(dir))
+                .rev()
+                .collect();
+            self.state = State::Scope { scope, above };
+            return;
+        }
+        self.state = State::Done;
+    }
+
+    fn below_skipped(&self, path: &str) -> bool {
+        self.skipped
+            .iter()
+            .any(|d| path == d || path.starts_with(&format!("{d}/")))
+    }
+
+    /// Offers the next folder above the scope, or lists the scope itself. True when the
+    /// batch must end here (a folder was offered).
     fn scope_step(&mut self, batch: &mut Vec<Listed>) -> bool {
-        let State::Scope(above) = &mut self.state else {
+        let State::Scope { scope, above } = &mut self.state else {
             return false;
         };
         if let Some(dir) = above.pop() {
             let mtime = fs::metadata(self.root.join(&dir))
                 .map(|m| mtime_ns(&m))
                 .unwrap_or(0);
+            self.offered.insert(dir.clone());
             batch.push(Listed::Dir(Dir {
                 path: dir,
                 mtime_ns: mtime,
             }));
             return true;
         }
+        let scope = std::mem::take(scope);
         self.state = State::Walk;
-        let Some(scope) = self.scope.clone() else {
-            return false;
-        };
         let abs = self.root.join(&scope);
         if fs::symlink_metadata(&abs).is_err() {
             // Gone: nothing is listed, so what is at the other side becomes a delete.
             return false;
         }
-        let child = self.classify(abs, scope);
-        let ancestors = vec![self.root_key];
-        match child {
+        match self.classify(abs, scope) {
             Child::Dir {
                 key,
                 mtime_ns,
@@ -170,9 +193,7 @@ impl LocalLister {
                     path: key[..key.len() - 1].to_string(),
                     mtime_ns,
                 }));
-                let mut inner = ancestors;
-                inner.push(dir_key);
-                self.enter = Some((key, inner));
+                self.enter = Some((key, vec![self.root_key, dir_key]));
                 true
             }
             Child::File(item) => {
@@ -218,7 +239,7 @@ impl LocalLister {
                 continue;
             };
             if name.ends_with(PARTIAL_SUFFIX) && name.starts_with('.') {
-                if self.clean_partials && !partial_owner_alive(name) {
+                if self.clean_partials && is_stale(&entry.path(), name) {
                     match fs::remove_file(entry.path()) {
                         Ok(()) => tracing::info!(
                             "removed {} left by an interrupted download",
@@ -314,12 +335,17 @@ impl Lister for LocalLister {
             return Some(Err(e));
         }
         let mut batch = Vec::new();
-        if matches!(self.state, State::Scope(_)) && self.scope_step(&mut batch) {
-            return Some(Ok(batch));
-        }
         loop {
+            if matches!(self.state, State::Scope { .. }) && self.scope_step(&mut batch) {
+                return Some(Ok(batch));
+            }
             self.enter_pending(&mut batch);
             let Some(frame) = self.stack.last_mut() else {
+                // This scope (or the tree) is done: on to the next scope, if any.
+                if matches!(self.state, State::Walk) && !self.scopes.is_empty() {
+                    self.next_scope();
+                    continue;
+                }
                 self.state = State::Done;
                 return (!batch.is_empty()).then_some(Ok(batch));
             };
@@ -357,20 +383,19 @@ impl Lister for LocalLister {
     }
 
     fn skip(&mut self, dir: &str) {
+        let dir = dir.trim_end_matches('/');
         if let Some((key, _)) = &self.enter
-            && key.trim_end_matches('/') == dir.trim_end_matches('/')
+            && key.trim_end_matches('/') == dir
         {
             self.enter = None;
         }
-        if let State::Scope(_) = self.state
-            && self
-                .scope
-                .as_deref()
-                .is_some_and(|s| s == dir || s.starts_with(&format!("{dir}/")))
+        self.skipped.push(dir.to_string());
+        if let State::Scope { scope, .. } = &self.state
+            && (scope == dir || scope.starts_with(&format!("{dir}/")))
         {
-            // A folder above the scope (or the scope itself) is excluded: list nothing.
-            self.state = State::Done;
+            // A folder above the scope is excluded: nothing of the scope is listed.
             self.enter = None;
+            self.next_scope();
         }
     }
 }

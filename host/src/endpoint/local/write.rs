@@ -1,174 +1,245 @@
-//! Writing a downloaded file: a hidden temporary file beside the target, synced, given the
-//! source's time and renamed over the target, so a crash never leaves a partial file
-//! under the real name. A single-request write is created, written, synced and renamed
+//! Writing a downloaded file into its temporary file ([`super::partial`]), then syncing
+//! it, giving it the source's time and renaming it over the target — only if the target is
+//! still what was listed. A single-request write is created, written, synced and renamed
 //! in one blocking call at commit; a file in blocks is created on its first block.
 
 use std::fs::{self, File, FileTimes};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
 use super::join_error;
-use crate::endpoint::{CommitInfo, EndpointError, ErrorClass, WriteShape, Writer};
-
-/// The suffix of blobsync's temporary download files; listings skip them.
-pub(crate) const PARTIAL_SUFFIX: &str = ".blobsync-partial";
-
-static PARTIAL_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// For a temporary download file `.NAME.PID-N.blobsync-partial`: whether process PID
-/// still runs (then the file may be in use and is left alone).
-pub(super) fn partial_owner_alive(name: &str) -> bool {
-    let stem = name.trim_end_matches(PARTIAL_SUFFIX);
-    let pid = stem
-        .rsplit('.')
-        .next()
-        .and_then(|s| s.split('-').next())
-        .and_then(|p| p.parse::<u32>().ok());
-    match pid {
-        Some(pid) => Path::new("/proc").join(pid.to_string()).exists(),
-        None => true,
-    }
-}
-
-/// An open temporary download file and its path.
-type TempFile = (Arc<File>, PathBuf);
+use super::partial::{Partial, ResumeKey};
+use crate::endpoint::{
+    CommitInfo, EndpointError, ErrorClass, Version, WriteShape, Writer, mtime_ns,
+};
 
 pub(super) struct LocalWriter {
     target: PathBuf,
     size: u64,
     shape: WriteShape,
+    replaces: Option<Version>,
+    /// The source version, for a resumable temporary file.
+    resume_tag: Option<String>,
     pending: Mutex<Option<Bytes>>,
-    file: Arc<Mutex<Option<TempFile>>>,
+    partial: Arc<OnceLock<Partial>>,
+    /// Serialises creating the temporary file.
+    creating: Arc<Mutex<()>>,
     done: Arc<AtomicBool>,
 }
 
 impl LocalWriter {
-    pub(super) fn new(target: PathBuf, size: u64, shape: WriteShape) -> LocalWriter {
+    pub(super) fn new(
+        target: PathBuf,
+        size: u64,
+        shape: WriteShape,
+        replaces: Option<Version>,
+        resume_tag: Option<String>,
+    ) -> LocalWriter {
         LocalWriter {
             target,
             size,
             shape,
+            replaces,
+            resume_tag,
             pending: Mutex::new(None),
-            file: Arc::default(),
+            partial: Arc::default(),
+            creating: Arc::default(),
             done: Arc::default(),
         }
     }
-}
 
-/// Creates the temporary file for `target`, creating missing parent folders only when the
-/// first attempt says they are missing.
-fn create_temp(target: &Path, size: u64) -> Result<(File, PathBuf), EndpointError> {
-    let parent = target.parent().unwrap_or(Path::new("."));
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = parent.join(format!(
-        ".{name}.{}-{}{PARTIAL_SUFFIX}",
-        std::process::id(),
-        PARTIAL_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let open = || File::options().write(true).create_new(true).open(&tmp);
-    let in_the_way = || {
-        EndpointError::new(
-            ErrorClass::Usage,
-            format!(
-                "cannot create folder {}: a file with that name is in the way",
-                parent.display()
-            ),
+    /// The temporary file, opened (or, for the same source version, reopened) on first use.
+    fn partial(&self) -> Result<&Partial, EndpointError> {
+        open_partial(
+            &self.partial,
+            &self.creating,
+            &self.target,
+            self.size,
+            self.shape,
+            self.resume_tag.as_deref(),
         )
-        .at(parent.display())
-    };
-    let file = match open() {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Err(e) = fs::create_dir_all(parent) {
-                return Err(match e.kind() {
-                    std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotADirectory => {
-                        in_the_way()
-                    }
-                    _ => EndpointError::io("cannot create folder", parent, e),
-                });
-            }
-            open().map_err(|e| EndpointError::io("cannot create", &tmp, e))?
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return Err(in_the_way()),
-        Err(e) => return Err(EndpointError::io("cannot create", &tmp, e)),
-    };
-    if size > 0 {
-        file.set_len(size)
-            .map_err(|e| EndpointError::io("cannot size", &tmp, e))?;
     }
-    Ok((file, tmp))
 }
 
-/// Gives the file the source's time, syncs it and renames it over the target.
-fn finish_file(file: &File, tmp: &Path, target: &Path, mtime_ns: i64) -> Result<(), EndpointError> {
-    let mtime = if mtime_ns >= 0 {
-        SystemTime::UNIX_EPOCH + Duration::from_nanos(mtime_ns as u64)
-    } else {
-        SystemTime::UNIX_EPOCH - Duration::from_nanos(mtime_ns.unsigned_abs())
+fn open_partial<'a>(
+    slot: &'a OnceLock<Partial>,
+    creating: &Mutex<()>,
+    target: &Path,
+    size: u64,
+    shape: WriteShape,
+    resume_tag: Option<&str>,
+) -> Result<&'a Partial, EndpointError> {
+    if let Some(p) = slot.get() {
+        return Ok(p);
+    }
+    let _creating = creating.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = slot.get() {
+        return Ok(p);
+    }
+    let resume = match (shape, resume_tag) {
+        (
+            WriteShape::Blocks {
+                size: block_size, ..
+            },
+            Some(tag),
+        ) => Some(ResumeKey { tag, block_size }),
+        _ => None,
     };
-    file.set_times(FileTimes::new().set_modified(mtime))
+    let partial = Partial::open(target, size, resume)?;
+    Ok(slot.get_or_init(|| partial))
+}
+
+/// Gives the file the source's time, syncs it and renames it over the target — only if
+/// the target is still what was listed (`replaces`; `None`: nothing).
+fn finish_file(
+    file: &File,
+    tmp: &Path,
+    target: &Path,
+    mtime: i64,
+    replaces: Option<&Version>,
+) -> Result<(), EndpointError> {
+    let time = if mtime >= 0 {
+        SystemTime::UNIX_EPOCH + Duration::from_nanos(mtime as u64)
+    } else {
+        SystemTime::UNIX_EPOCH - Duration::from_nanos(mtime.unsigned_abs())
+    };
+    file.set_times(FileTimes::new().set_modified(time))
         .map_err(|e| EndpointError::io("cannot set the time of", tmp, e))?;
     file.sync_all()
         .map_err(|e| EndpointError::io("cannot sync", tmp, e))?;
-    if target.is_dir() {
-        return Err(EndpointError::new(
-            ErrorClass::Usage,
+    let changed = || {
+        EndpointError::new(
+            ErrorClass::Changed,
             format!(
-                "{} is a folder; a file of the same name cannot be written",
+                "{} changed at the destination since it was listed (another writer?); it was \
+                 not overwritten, and the next run compares it again",
                 target.display()
             ),
         )
-        .at(target.display()));
+        .at(target.display())
+    };
+    match fs::symlink_metadata(target) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(EndpointError::new(
+                ErrorClass::Usage,
+                format!(
+                    "{} is a folder; a file of the same name cannot be written",
+                    target.display()
+                ),
+            )
+            .at(target.display()));
+        }
+        Ok(meta) => match replaces {
+            Some(v) if meta.len() == v.size && mtime_ns(&meta) == v.mtime_ns => {}
+            _ => return Err(changed()),
+        },
+        // Gone (or never there): nothing of another writer's is replaced.
+        Err(_) => {
+            return match rename_noreplace(tmp, target) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(changed()),
+                Err(e) => Err(EndpointError::io("cannot rename into", target, e)),
+            };
+        }
     }
     fs::rename(tmp, target).map_err(|e| EndpointError::io("cannot rename into", target, e))
 }
 
+/// Renames `from` to `to` unless `to` exists (atomically where the file system can).
+fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let (Ok(a), Ok(b)) = (
+            std::ffi::CString::new(from.as_os_str().as_bytes()),
+            std::ffi::CString::new(to.as_os_str().as_bytes()),
+        ) else {
+            return Err(std::io::ErrorKind::InvalidInput.into());
+        };
+        // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
+        let rc = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                a.as_ptr(),
+                libc::AT_FDCWD,
+                b.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        // File systems without the flag: check, then rename.
+        if !matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
+            return Err(e);
+        }
+    }
+    if fs::symlink_metadata(to).is_ok() {
+        return Err(std::io::ErrorKind::AlreadyExists.into());
+    }
+    fs::rename(from, to)
+}
+
 impl Drop for LocalWriter {
+    /// A write that did not commit leaves nothing, unless its temporary file can be
+    /// resumed: then a cancelled download is continued by the next run.
     fn drop(&mut self) {
-        if !self.done.load(Ordering::Relaxed)
-            && let Some((_, tmp)) = self.file.lock().unwrap_or_else(|e| e.into_inner()).take()
+        if self.done.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Some(partial) = self.partial.get()
+            && !partial.resumable()
         {
-            let _ = fs::remove_file(tmp);
+            let _ = fs::remove_file(&partial.path);
         }
     }
 }
 
 #[async_trait::async_trait]
 impl Writer for LocalWriter {
-    async fn write_block(
-        &self,
-        _index: u64,
-        offset: u64,
-        data: Bytes,
-    ) -> Result<(), EndpointError> {
+    async fn write_block(&self, index: u64, offset: u64, data: Bytes) -> Result<(), EndpointError> {
         if self.shape == WriteShape::Single {
             *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(data);
             return Ok(());
         }
-        let (slot, target, size) = (self.file.clone(), self.target.clone(), self.size);
+        let (slot, creating, target) = (
+            self.partial.clone(),
+            self.creating.clone(),
+            self.target.clone(),
+        );
+        let (size, shape, tag) = (self.size, self.shape, self.resume_tag.clone());
         tokio::task::spawn_blocking(move || {
-            let (file, tmp) = {
-                let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
-                match &*slot {
-                    Some((f, t)) => (f.clone(), t.clone()),
-                    None => {
-                        let (f, t) = create_temp(&target, size)?;
-                        let f = Arc::new(f);
-                        *slot = Some((f.clone(), t.clone()));
-                        (f, t)
-                    }
-                }
-            };
-            file.write_all_at(&data, offset)
-                .map_err(|e| EndpointError::io("cannot write", &tmp, e))
+            let partial = open_partial(&slot, &creating, &target, size, shape, tag.as_deref())?;
+            partial
+                .file
+                .write_all_at(&data, offset)
+                .map_err(|e| EndpointError::io("cannot write", &partial.path, e))?;
+            partial.record(index, &data);
+            Ok(())
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    async fn resumed(&self, index: u64) -> Result<Option<Bytes>, EndpointError> {
+        if self.shape == WriteShape::Single || self.resume_tag.is_none() {
+            return Ok(None);
+        }
+        let (slot, creating, target) = (
+            self.partial.clone(),
+            self.creating.clone(),
+            self.target.clone(),
+        );
+        let (size, shape, tag) = (self.size, self.shape, self.resume_tag.clone());
+        tokio::task::spawn_blocking(move || {
+            let partial = open_partial(&slot, &creating, &target, size, shape, tag.as_deref())?;
+            Ok(partial.resumed(index))
         })
         .await
         .map_err(join_error)?
@@ -176,27 +247,27 @@ impl Writer for LocalWriter {
 
     async fn commit(self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError> {
         tokio::task::spawn_blocking(move || {
-            let mut slot = self.file.lock().unwrap_or_else(|e| e.into_inner());
-            let (file, tmp) = match &*slot {
-                Some((f, t)) => (f.clone(), t.clone()),
-                None => {
-                    // A single block (or an empty file): create, write and finish at once.
-                    let (f, t) = create_temp(&self.target, 0)?;
-                    let f = Arc::new(f);
-                    *slot = Some((f.clone(), t.clone()));
-                    let data = self
-                        .pending
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .take();
-                    if let Some(data) = data {
-                        f.write_all_at(&data, 0)
-                            .map_err(|e| EndpointError::io("cannot write", &t, e))?;
-                    }
-                    (f, t)
-                }
-            };
-            finish_file(&file, &tmp, &self.target, info.mtime_ns)?;
+            // A single block (or an empty file) is created and written here, at once.
+            let partial = self.partial()?;
+            let data = self
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some(data) = data {
+                partial
+                    .file
+                    .write_all_at(&data, 0)
+                    .map_err(|e| EndpointError::io("cannot write", &partial.path, e))?;
+            }
+            finish_file(
+                &partial.file,
+                &partial.path,
+                &self.target,
+                info.mtime_ns,
+                self.replaces.as_ref(),
+            )?;
+            partial.forget_progress();
             self.done.store(true, Ordering::Relaxed);
             Ok(())
         })
@@ -205,6 +276,13 @@ impl Writer for LocalWriter {
     }
 
     async fn abort(self: Box<Self>) {
-        let _ = tokio::task::spawn_blocking(move || drop(self)).await;
+        // A failed write (not a cancelled one) leaves nothing to resume from.
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(partial) = self.partial.get() {
+                partial.forget_progress();
+                let _ = fs::remove_file(&partial.path);
+            }
+        })
+        .await;
     }
 }
