@@ -277,3 +277,102 @@ fn a_connection_string_account_key_is_used() {
     );
     assert_eq!(out.ok().count("Copied:"), 2);
 }
+
+#[test]
+fn a_blob_endpoint_reaches_any_host_and_a_connection_strings_sas_authorises() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("endpoint");
+    blobs.create_container(&container);
+    let src = tree();
+    // The emulator by a host name blobsync would not read on its own, below the endpoint.
+    let endpoint = format!("http://localhost:{}/{ACCOUNT}", az.port);
+    let url = format!("{endpoint}/{container}/site");
+    blobsync(&["sync", s(src.path()), &url, "--blob-endpoint", &endpoint]).ok();
+    assert!(
+        blobs
+            .names(&container)
+            .iter()
+            .all(|n| n.starts_with("site/"))
+    );
+    assert!(!blobs.names(&container).is_empty());
+    // A URL not below the endpoint is refused before anything happens.
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--blob-endpoint",
+        "http://localhost:1/elsewhere",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("not below the blob endpoint"),
+        "{}",
+        run.stderr
+    );
+    // A connection string with BlobEndpoint and SharedAccessSignature: the SAS is used.
+    let sas = container_sas(&container, "racwdl");
+    let cs = format!("BlobEndpoint={endpoint};SharedAccessSignature={sas}");
+    let mut cmd = blobsync_command(&[
+        "sync",
+        s(src.path()),
+        &format!("{endpoint}/{container}/cs"),
+        "-v",
+    ]);
+    cmd.env("AZURE_STORAGE_CONNECTION_STRING", &cs)
+        .env("BLOBSYNC_LOG", "info");
+    let run: Run = cmd.output().unwrap().into();
+    let run = run.ok();
+    assert!(
+        run.stderr.contains("SAS token in the URL"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(&sas_signature(&format!("x?{sas}"))));
+    assert!(blobs.names(&container).iter().any(|n| n.starts_with("cs/")));
+}
+
+#[test]
+fn https_proxy_and_http_proxy_are_honoured() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("proxied");
+    let proxy = ConnectProxy::start();
+    let src = tree();
+    let mut cmd = blobsync_command(&["sync", s(src.path()), &az.url(&container)]);
+    cmd.env("HTTP_PROXY", proxy.url()).env("NO_PROXY", "");
+    let run: Run = cmd.output().unwrap().into();
+    run.ok();
+    assert!(proxy.forwarded() > 0, "requests went through the proxy");
+    assert!(!blobs.names(&container).is_empty());
+    // NO_PROXY wins.
+    let before = proxy.forwarded();
+    let mut cmd = blobsync_command(&["sync", s(src.path()), &az.url(&container)]);
+    cmd.env("HTTP_PROXY", proxy.url())
+        .env("NO_PROXY", "127.0.0.1");
+    let run: Run = cmd.output().unwrap().into();
+    run.ok();
+    assert_eq!(proxy.forwarded(), before, "NO_PROXY bypasses the proxy");
+}
+
+#[test]
+fn https_goes_through_a_connect_proxy_with_an_entra_token() {
+    let src = tree();
+    let container = unique_container("connect");
+    let proxy = ConnectProxy::start();
+    let out = run(entra_command(&[
+        "sync",
+        s(src.path()),
+        &https_url(&container),
+        "--auth",
+        "client-secret",
+    ])
+    .env("HTTPS_PROXY", proxy.url())
+    .env("NO_PROXY", "")
+    .env("AZURE_TENANT_ID", TENANT)
+    .env("AZURE_CLIENT_ID", CLIENT_ID)
+    .env("AZURE_CLIENT_SECRET", CLIENT_SECRET));
+    assert_eq!(out.ok().count("Copied:"), 2);
+    assert!(proxy.connects() > 0, "the TLS connections were tunnelled");
+    assert_uploaded(&container, src.path());
+}

@@ -194,6 +194,11 @@ pub struct SyncArgs {
     /// Storage's own and loopback.
     #[arg(long, value_name = "SUFFIXES")]
     pub trusted_microsoft_suffixes: Option<String>,
+    /// The account's blob endpoint, for a custom domain, a private endpoint or an emulator
+    /// reached by another name (URLs must be below it); also a connection string's
+    /// `BlobEndpoint=`.
+    #[arg(long, value_name = "URL")]
+    pub blob_endpoint: Option<String>,
     /// Storage account key (Shared Key) [env: AZURE_STORAGE_KEY].
     #[arg(long, value_name = "KEY")]
     pub account_key: Option<String>,

@@ -7,7 +7,8 @@ use std::time::Duration;
 use super::args::{CompareHash, OutputType, SyncArgs};
 use crate::console::{OutputMode, Verbosity};
 use crate::endpoint::azure::{
-    AuthMode, AuthOptions, BlobLocation, EntraOptions, RetrySettings, Timeouts, is_url,
+    Addressing, AuthMode, AuthOptions, BlobLocation, ConnectionString, EntraOptions, RetrySettings,
+    Timeouts, is_url,
 };
 use crate::jobs::ItemRecords;
 use crate::plugin::manifest::Manifest;
@@ -54,14 +55,56 @@ fn mib(value: f64, flag: &str) -> Result<u64, UsageError> {
     Ok((value * 1024.0 * 1024.0) as u64)
 }
 
-fn parse_location(arg: &str) -> Result<Location, UsageError> {
-    if is_url(arg) {
-        BlobLocation::parse(arg)
-            .map(Location::Blob)
-            .map_err(|e| usage(e.to_string()))
-    } else {
-        Ok(Location::Local(PathBuf::from(arg)))
+fn parse_location(arg: &str, context: &UrlContext) -> Result<Location, UsageError> {
+    if !is_url(arg) {
+        return Ok(Location::Local(PathBuf::from(arg)));
     }
+    let mut location =
+        BlobLocation::parse_with(arg, &context.addressing).map_err(|e| usage(e.to_string()))?;
+    // A connection string's SAS authorises a URL that carries none.
+    if location.sas.is_none() {
+        location.sas.clone_from(&context.sas);
+    }
+    Ok(Location::Blob(location))
+}
+
+/// What reading blob URLs needs from flags and the connection string.
+struct UrlContext {
+    addressing: Addressing,
+    sas: Option<String>,
+}
+
+fn url_context(args: &SyncArgs) -> Result<UrlContext, UsageError> {
+    let cs = match std::env::var("AZURE_STORAGE_CONNECTION_STRING") {
+        Ok(text) if !text.trim().is_empty() => ConnectionString::parse(&text)
+            .map_err(|e| usage(format!("AZURE_STORAGE_CONNECTION_STRING: {e}")))?,
+        _ => ConnectionString::default(),
+    };
+    let endpoint = match (&args.blob_endpoint, &cs.blob_endpoint) {
+        (Some(flag), _) => Some((flag.as_str(), "--blob-endpoint")),
+        (None, Some(cs)) => Some((cs.as_str(), "the connection string's BlobEndpoint")),
+        (None, None) => None,
+    };
+    let blob_endpoint = endpoint
+        .map(|(text, from)| {
+            url::Url::parse(text.trim())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .ok_or_else(|| {
+                    usage(format!(
+                        "{from} {text:?} is not an http(s) URL such as \
+                         https://files.example.com or http://azurite:10000/devstoreaccount1"
+                    ))
+                })
+        })
+        .transpose()?;
+    Ok(UrlContext {
+        addressing: Addressing {
+            blob_endpoint,
+            account: cs.account_name.clone(),
+        },
+        sas: cs.sas.clone(),
+    })
 }
 
 /// The plugins of a run: the built-ins configured by flags, plus the manifest's.
@@ -360,8 +403,9 @@ fn given(flag: Option<&str>, flag_name: &'static str, var: &'static str) -> Opti
 
 /// Validates `blobsync sync` flags.
 pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
-    let source = parse_location(&args.source)?;
-    let destination = parse_location(&args.destination)?;
+    let urls = url_context(args)?;
+    let source = parse_location(&args.source, &urls)?;
+    let destination = parse_location(&args.destination, &urls)?;
     let direction = Direction::between(&source, &destination).map_err(usage)?;
     if let Some(given) = args.from_to {
         let inferred = match direction {

@@ -214,6 +214,10 @@ pub trait Endpoint: Send + Sync + 'static {
     /// The location of one entry, for messages (SAS redacted).
     fn describe_path(&self, path: &str) -> String;
 
+    /// Learns what the endpoint is, once, before anything is listed (a blob account's
+    /// namespace kind, which decides its listing order). Failures are not errors.
+    async fn probe(&self) {}
+
     /// Starts a listing. Blocking: call it, and read the lister, off the async runtime.
     fn list(&self, request: &ListRequest) -> Result<Box<dyn Lister>, EndpointError>;
 

@@ -77,6 +77,7 @@ impl Session {
         };
         let source = build(&config.source, Side::Source)?;
         let destination = build(&config.destination, Side::Destination)?;
+        tokio::join!(source.probe(), destination.probe());
         let plugins = {
             let cache = config.cache_dir.clone();
             let set = config.plugins.clone();

@@ -30,6 +30,8 @@ pub struct ConnectionString {
     pub sas: Option<String>,
     /// `UseDevelopmentStorage=true`.
     pub development: bool,
+    /// `BlobEndpoint`: the account's blob endpoint on another host.
+    pub blob_endpoint: Option<String>,
 }
 
 impl fmt::Debug for ConnectionString {
@@ -42,6 +44,7 @@ impl fmt::Debug for ConnectionString {
             )
             .field("sas", &self.sas.as_ref().map(|_| "REDACTED"))
             .field("development", &self.development)
+            .field("blob_endpoint", &self.blob_endpoint)
             .finish()
     }
 }
@@ -59,6 +62,7 @@ impl ConnectionString {
                 "accountkey" => cs.account_key = Some(value.to_string()),
                 "sharedaccesssignature" => cs.sas = Some(value.trim_start_matches('?').to_string()),
                 "usedevelopmentstorage" => cs.development = value.eq_ignore_ascii_case("true"),
+                "blobendpoint" => cs.blob_endpoint = Some(value.trim().to_string()),
                 _ => {}
             }
         }
@@ -150,7 +154,9 @@ pub fn resolve_auth(
         shared_key(account, key, "AZURE_STORAGE_CONNECTION_STRING").map(Some)
     };
     let dev_key = || {
-        (account == DEV_ACCOUNT && location.is_loopback())
+        // The key is public and only an emulator accepts it: on loopback, or with the
+        // account in the path (an emulator reached by another name).
+        (account == DEV_ACCOUNT && (location.is_loopback() || location.path_style))
             .then(|| {
                 shared_key(
                     account,

@@ -21,8 +21,10 @@ pub struct BlobLocation {
     pub endpoint: Url,
     /// The SAS query string, if the URL carried one (never printed: see [`redact`]).
     pub sas: Option<String>,
-    /// True when the host is an IP address or `localhost` (path-style addressing).
+    /// True when the account is in the path (`http://HOST/ACCOUNT/CONTAINER`).
     pub path_style: bool,
+    /// True for a hierarchical-namespace (ADLS Gen2) account: it lists in path order.
+    pub hierarchical: bool,
 }
 
 // Debug must never print the SAS.
@@ -61,78 +63,50 @@ pub fn is_url(arg: &str) -> bool {
     })
 }
 
+/// How to read URLs whose host does not say the account: a blob endpoint given with
+/// `--blob-endpoint` (or a connection string's `BlobEndpoint=`), and the account name.
+#[derive(Debug, Clone, Default)]
+pub struct Addressing {
+    /// The account's blob endpoint, e.g. `https://files.example.com` or
+    /// `http://azurite:10000/devstoreaccount1`.
+    pub blob_endpoint: Option<Url>,
+    /// The account name (a connection string's `AccountName=`).
+    pub account: Option<String>,
+}
+
+/// The emulator's account, addressed path-style on any host (`http://azurite:10000/…`).
+const EMULATOR_ACCOUNT: &str = "devstoreaccount1";
+
+/// Host suffixes of ADLS Gen2 (`dfs`) endpoints and their blob endpoints.
+const DFS_HOSTS: &[(&str, &str)] = &[
+    (".dfs.core.windows.net", ".blob.core.windows.net"),
+    (
+        ".dfs.core.usgovcloudapi.net",
+        ".blob.core.usgovcloudapi.net",
+    ),
+    (".dfs.core.chinacloudapi.cn", ".blob.core.chinacloudapi.cn"),
+    (".dfs.storage.azure.net", ".blob.storage.azure.net"),
+];
+
 impl BlobLocation {
-    /// Parses a container or virtual-directory URL.
+    /// Parses a container or virtual-directory URL on Azure's own hosts or the emulator.
     pub fn parse(text: &str) -> Result<BlobLocation, LocationError> {
+        BlobLocation::parse_with(text, &Addressing::default())
+    }
+
+    /// Parses a container or virtual-directory URL, any host allowed by `addressing`.
+    pub fn parse_with(text: &str, addressing: &Addressing) -> Result<BlobLocation, LocationError> {
         let fail = |reason: &str| LocationError {
             url: redact(text),
             reason: reason.to_string(),
         };
-        let url = Url::parse(text).map_err(|e| fail(&format!("not a valid URL ({e})")))?;
+        let mut url = Url::parse(text).map_err(|e| fail(&format!("not a valid URL ({e})")))?;
         if url.scheme() != "https" && url.scheme() != "http" {
             return Err(fail(&format!(
                 "`{}://` is not supported; a blob location is an https:// (or http://) URL",
                 url.scheme()
             )));
         }
-        let host = url
-            .host_str()
-            .ok_or_else(|| fail("the URL has no host"))?
-            .to_string();
-        let path_style =
-            host == "localhost" || host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok();
-        let mut segments: Vec<String> = url
-            .path_segments()
-            .map(|s| {
-                s.filter(|p| !p.is_empty())
-                    .map(percent_decode)
-                    .collect::<Result<_, _>>()
-            })
-            .transpose()
-            .map_err(|_| fail("the path is not valid UTF-8 after percent-decoding"))?
-            .unwrap_or_default();
-        let account = if path_style {
-            if segments.is_empty() {
-                return Err(fail(
-                    "an emulator URL needs the account and container in the path, e.g. \
-                     http://127.0.0.1:10000/devstoreaccount1/mycontainer",
-                ));
-            }
-            segments.remove(0)
-        } else {
-            if !host.contains(".blob.") {
-                return Err(fail(
-                    "expected a blob endpoint such as https://ACCOUNT.blob.core.windows.net/CONTAINER",
-                ));
-            }
-            host.split('.').next().unwrap_or_default().to_string()
-        };
-        if segments.is_empty() {
-            return Err(fail(
-                "the URL names no container; blobsync syncs one container (or a folder in it), \
-                 not a whole account",
-            ));
-        }
-        let container = segments.remove(0);
-        if container.starts_with('$') {
-            return Err(fail(&format!(
-                "`{container}` is a system container; sync a regular container instead"
-            )));
-        }
-        if !valid_container_name(&container) {
-            return Err(fail(&format!(
-                "`{container}` is not a valid container name (3–63 characters: lower-case \
-                 letters, digits and single hyphens, starting with a letter or digit)"
-            )));
-        }
-        let prefix = segments.join("/");
-        let mut endpoint = url.clone();
-        endpoint.set_query(None);
-        endpoint.set_fragment(None);
-        endpoint.set_path(if path_style { &account } else { "" });
-        // `set_path("")` leaves "/"; the Azure clients want no trailing slash.
-        let endpoint_text = endpoint.as_str().trim_end_matches('/').to_string();
-        let endpoint = Url::parse(&endpoint_text).map_err(|e| fail(&e.to_string()))?;
         let sas = url.query().filter(|q| !q.is_empty()).map(str::to_string);
         if let Some(query) = &sas
             && !query
@@ -144,6 +118,117 @@ impl BlobLocation {
                  or remove the query to use another credential",
             ));
         }
+        url.set_query(None);
+        url.set_fragment(None);
+        let host = url
+            .host_str()
+            .ok_or_else(|| fail("the URL has no host"))?
+            .to_ascii_lowercase();
+        let segments = decoded_segments(&url)
+            .map_err(|_| fail("the path is not valid UTF-8 after percent-decoding"))?;
+
+        let mut hierarchical = false;
+        let (account, endpoint, rest) = if let Some(base) = &addressing.blob_endpoint {
+            // Any host, below the given endpoint: a custom domain, a private endpoint, an
+            // emulator reached by another name.
+            let base_segments = decoded_segments(base).unwrap_or_default();
+            let same_origin = base.scheme() == url.scheme()
+                && base.host_str().map(str::to_ascii_lowercase) == Some(host.clone())
+                && base.port_or_known_default() == url.port_or_known_default();
+            if !same_origin || !segments.starts_with(&base_segments) {
+                return Err(fail(&format!(
+                    "the URL is not below the blob endpoint {} (--blob-endpoint or the connection \
+                     string's BlobEndpoint)",
+                    base.as_str().trim_end_matches('/')
+                )));
+            }
+            let account = addressing
+                .account
+                .clone()
+                .or_else(|| base_segments.last().cloned())
+                .unwrap_or_else(|| host.split('.').next().unwrap_or_default().to_string());
+            let endpoint = base.as_str().trim_end_matches('/').to_string();
+            (account, endpoint, segments[base_segments.len()..].to_vec())
+        } else if let Some((dfs, blob)) = DFS_HOSTS.iter().find(|(d, _)| host.ends_with(d)) {
+            // ADLS Gen2: the same account's blob endpoint, listed in path order.
+            hierarchical = true;
+            let blob_host = format!("{}{blob}", &host[..host.len() - dfs.len()]);
+            let mut endpoint = url.clone();
+            endpoint
+                .set_host(Some(&blob_host))
+                .map_err(|e| fail(&e.to_string()))?;
+            endpoint.set_path("");
+            let account = blob_host.split('.').next().unwrap_or_default().to_string();
+            (
+                account,
+                endpoint.as_str().trim_end_matches('/').to_string(),
+                segments,
+            )
+        } else if host.contains(".blob.") {
+            let mut endpoint = url.clone();
+            endpoint.set_path("");
+            let account = host.split('.').next().unwrap_or_default().to_string();
+            (
+                account,
+                endpoint.as_str().trim_end_matches('/').to_string(),
+                segments,
+            )
+        } else {
+            // Path-style: `http://HOST:PORT/ACCOUNT/CONTAINER/…` — on loopback, for the
+            // emulator's account on any host, or for the account a connection string names.
+            let loopback =
+                host == "localhost" || host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok();
+            let first = segments.first().cloned().unwrap_or_default();
+            let known = first == EMULATOR_ACCOUNT || addressing.account.as_deref() == Some(&first);
+            if !(loopback || (known && !first.is_empty())) {
+                return Err(fail(
+                    "expected a blob endpoint such as https://ACCOUNT.blob.core.windows.net/CONTAINER \
+                     (for a custom domain or private endpoint, give --blob-endpoint; for an \
+                     emulator, http://HOST:PORT/ACCOUNT/CONTAINER)",
+                ));
+            }
+            if segments.is_empty() {
+                return Err(fail(
+                    "an emulator URL needs the account and container in the path, e.g. \
+                     http://127.0.0.1:10000/devstoreaccount1/mycontainer",
+                ));
+            }
+            let mut endpoint = url.clone();
+            endpoint.set_path(&first);
+            (
+                first,
+                endpoint.as_str().trim_end_matches('/').to_string(),
+                segments[1..].to_vec(),
+            )
+        };
+
+        let mut rest = rest.into_iter();
+        let Some(container) = rest.next() else {
+            return Err(fail(
+                "the URL names no container; blobsync syncs one container (or a folder in it), \
+                 not a whole account",
+            ));
+        };
+        if container.starts_with('$') && container != "$web" && container != "$root" {
+            return Err(fail(&format!(
+                "`{container}` is a system container; of those, only `$web` (static websites) \
+                 and `$root` can be synced"
+            )));
+        }
+        if !container.starts_with('$') && !valid_container_name(&container) {
+            return Err(fail(&format!(
+                "`{container}` is not a valid container name (3–63 characters: lower-case \
+                 letters, digits and single hyphens, starting with a letter or digit)"
+            )));
+        }
+        let prefix = rest.collect::<Vec<_>>().join("/");
+        if container == "$root" && !prefix.is_empty() {
+            return Err(fail(
+                "blobs in `$root` have no folders; sync the container itself",
+            ));
+        }
+        let endpoint = Url::parse(&endpoint).map_err(|e| fail(&e.to_string()))?;
+        let path_style = !endpoint.path().trim_matches('/').is_empty();
         Ok(BlobLocation {
             account,
             container,
@@ -151,6 +236,7 @@ impl BlobLocation {
             endpoint,
             sas,
             path_style,
+            hierarchical,
         })
     }
 
@@ -211,6 +297,13 @@ impl fmt::Display for BlobLocation {
         }
         Ok(())
     }
+}
+
+/// A URL's path segments, percent-decoded, empty ones dropped.
+fn decoded_segments(url: &Url) -> Result<Vec<String>, std::str::Utf8Error> {
+    url.path_segments()
+        .map(|s| s.filter(|p| !p.is_empty()).map(percent_decode).collect())
+        .unwrap_or(Ok(Vec::new()))
 }
 
 fn percent_decode(segment: &str) -> Result<String, std::str::Utf8Error> {
@@ -314,13 +407,13 @@ mod tests {
             ("https://acct.blob.core.windows.net/", "names no container"),
             (
                 "https://acct.blob.core.windows.net/$logs",
-                "system container",
+                "only `$web` (static websites) and `$root`",
             ),
             (
                 "https://acct.blob.core.windows.net/Bad_Name",
                 "not a valid container name",
             ),
-            ("https://example.com/c", "expected a blob endpoint"),
+            ("https://example.com/c", "give --blob-endpoint"),
             ("http://127.0.0.1:10000/", "needs the account and container"),
             ("ftp://x/y", "`ftp://` is not supported"),
             (
@@ -333,6 +426,62 @@ mod tests {
         }
         let e = BlobLocation::parse("https://acct.blob.core.windows.net/?sig=SECRET").unwrap_err();
         assert!(!e.to_string().contains("SECRET"), "{e}");
+    }
+
+    #[test]
+    fn every_url_form() {
+        let web =
+            BlobLocation::parse("https://acct.blob.core.windows.net/$web?sv=1&sig=x").unwrap();
+        assert_eq!(
+            (web.container.as_str(), web.account.as_str()),
+            ("$web", "acct")
+        );
+        assert!(BlobLocation::parse("https://acct.blob.core.windows.net/$root").is_ok());
+
+        let dfs = BlobLocation::parse("https://acct.dfs.core.windows.net/fsys/dir/sub").unwrap();
+        assert_eq!(dfs.endpoint.as_str(), "https://acct.blob.core.windows.net/");
+        assert_eq!(
+            (dfs.container.as_str(), dfs.prefix.as_str()),
+            ("fsys", "dir/sub")
+        );
+        assert!(dfs.hierarchical && !dfs.path_style);
+
+        let compose =
+            BlobLocation::parse("http://azurite:10000/devstoreaccount1/c0ntainer/x").unwrap();
+        assert_eq!(compose.account, "devstoreaccount1");
+        assert_eq!(
+            compose.endpoint.as_str(),
+            "http://azurite:10000/devstoreaccount1"
+        );
+        assert_eq!(compose.prefix, "x");
+        assert!(compose.path_style);
+
+        let custom = Addressing {
+            blob_endpoint: Some(Url::parse("https://files.example.com").unwrap()),
+            account: Some("acct".into()),
+        };
+        let l = BlobLocation::parse_with("https://files.example.com/site/v2", &custom).unwrap();
+        assert_eq!((l.account.as_str(), l.container.as_str()), ("acct", "site"));
+        assert_eq!(l.container_url().as_str(), "https://files.example.com/site");
+        let e = BlobLocation::parse_with("https://other.example.com/site", &custom).unwrap_err();
+        assert!(e.to_string().contains("not below the blob endpoint"), "{e}");
+
+        let private = Addressing {
+            blob_endpoint: Some(Url::parse("http://10.1.2.3:8080/acct2").unwrap()),
+            account: None,
+        };
+        let l = BlobLocation::parse_with("http://10.1.2.3:8080/acct2/data", &private).unwrap();
+        assert_eq!(
+            (l.account.as_str(), l.container.as_str()),
+            ("acct2", "data")
+        );
+
+        let named = Addressing {
+            blob_endpoint: None,
+            account: Some("acct3".into()),
+        };
+        let l = BlobLocation::parse_with("https://gateway.internal/acct3/data", &named).unwrap();
+        assert_eq!(l.endpoint.as_str(), "https://gateway.internal/acct3");
     }
 
     #[test]

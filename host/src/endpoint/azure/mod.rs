@@ -22,9 +22,9 @@ use azure_core::http::StatusCode;
 use azure_storage_blob::{BlobContainerClient, BlobContainerClientOptions};
 
 pub use auth::{Auth, AuthMode};
-pub use credentials::{AuthOptions, resolve_auth};
+pub use credentials::{AuthOptions, ConnectionString, resolve_auth};
 pub use entra::EntraOptions;
-pub use location::{BlobLocation, is_url, redact};
+pub use location::{Addressing, BlobLocation, is_url, redact};
 pub use retry::{RetrySettings, Timeouts};
 pub use shared_key::SharedKeyPolicy;
 pub use transport::{Http, HttpSettings, client_options, transport};
@@ -47,6 +47,8 @@ pub struct AzureEndpoint {
     container_state: Arc<AtomicU8>,
     /// Serialises creating the container.
     creating: tokio::sync::Mutex<()>,
+    /// A hierarchical-namespace account (from the URL, or the service's answer).
+    hierarchical: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for AzureEndpoint {
@@ -100,6 +102,7 @@ impl AzureEndpoint {
             BlobContainerClient::new(location.container_url(), credential, Some(options))
                 .map_err(|e| azure_error("cannot use", &location.to_string(), e))
                 .map_err(|e| e.reclassify(ErrorClass::Usage))?;
+        let hierarchical = location.hierarchical;
         Ok(AzureEndpoint {
             location,
             auth,
@@ -108,6 +111,7 @@ impl AzureEndpoint {
             http: http.clone(),
             container_state: Arc::new(AtomicU8::new(ContainerState::Unknown as u8)),
             creating: tokio::sync::Mutex::new(()),
+            hierarchical: std::sync::atomic::AtomicBool::new(hierarchical),
         })
     }
 
@@ -164,7 +168,13 @@ impl Endpoint for AzureEndpoint {
         Capabilities {
             kind: EndpointKind::Blob,
             listed_md5: true,
-            order: Some(ListOrder::Utf16),
+            // Hierarchical-namespace accounts list path by path (`a/x` before `a-b`); flat
+            // ones in UTF-16 code-unit order.
+            order: Some(if self.hierarchical.load(Ordering::Relaxed) {
+                ListOrder::PathComponents
+            } else {
+                ListOrder::Utf16
+            }),
         }
     }
 
@@ -198,6 +208,20 @@ impl Endpoint for AzureEndpoint {
             retry: self.http.settings.retry.clone(),
             retries: self.http.retries.clone(),
         }))
+    }
+
+    async fn probe(&self) {
+        use azure_storage_blob::models::BlobContainerClientGetAccountInfoResultHeaders;
+        match self.container.get_account_info(None).await {
+            Ok(info) => {
+                if info.is_hierarchical_namespace_enabled().ok().flatten() == Some(true) {
+                    tracing::info!("{} has a hierarchical namespace", self.location);
+                    self.hierarchical.store(true, Ordering::Relaxed);
+                }
+            }
+            // A SAS or role without the permission: the URL decides.
+            Err(e) => tracing::debug!("cannot read the account kind of {}: {e}", self.location),
+        }
     }
 
     async fn prepare_for_writes(&self) -> Result<(), EndpointError> {
