@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
+use crate::endpoint::SkipKind;
 use crate::sync::{Event, Observer, Planned, RunInfo, RunOutcome, Side, Totals, now_ms};
 
 /// The version of the `--output-type json` schema; bumped on any incompatible change.
@@ -234,6 +235,24 @@ impl Observer for Console {
             (Event::Failed { path, message }, OutputMode::Json) => self.json_line(json!({
                 "type": "error", "action": "list", "path": path, "error": message,
             })),
+            (
+                Event::Skipped {
+                    path,
+                    reason,
+                    kind: SkipKind::Unsyncable,
+                },
+                OutputMode::Text,
+            ) => self.print(|| eprintln!("warning: {path}: {reason}")),
+            (
+                Event::Skipped {
+                    path,
+                    reason,
+                    kind: SkipKind::Unsyncable,
+                },
+                OutputMode::Json,
+            ) => self.json_line(json!({
+                "type": "skipped", "path": path, "reason": reason, "kind": "not-syncable",
+            })),
             (Event::Warning(message), OutputMode::Text) => {
                 self.print(|| eprintln!("warning: {message}"))
             }
@@ -354,6 +373,9 @@ pub fn summary_text(outcome: &RunOutcome) -> String {
     }
     if t.special_skipped > 0 {
         line("Special files skipped:", t.special_skipped.to_string());
+    }
+    if t.unsyncable > 0 {
+        line("Not syncable (names):", t.unsyncable.to_string());
     }
     line("Up to date (skipped):", t.up_to_date.to_string());
     line(

@@ -85,7 +85,7 @@ impl Fixture {
         self.endpoint
             .capabilities()
             .order
-            .unwrap_or(ListOrder::Utf16)
+            .unwrap_or(ListOrder::UTF16)
     }
 
     /// Lists everything (or `scope`), skipping the folders named in `skip`.
@@ -352,6 +352,9 @@ fn names_beyond_ascii_list_in_the_declared_order(f: Fixture) {
         "a-b/x",
         "a/y",
         "a\u{e000}.txt",
+        "a\\b.txt",
+        "trail.",
+        "a~",
     ];
     for name in names {
         f.put(name, name.as_bytes(), 1 << 20, T);

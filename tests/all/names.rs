@@ -109,3 +109,114 @@ fn case_only_collisions_are_warned_about() {
         run.stderr
     );
 }
+
+/// Names Azure lists out of UTF-8 byte order, and names it would rewrite: a no-op rerun
+/// transfers nothing, deletes work, and downloads restore the names exactly.
+#[test]
+fn names_out_of_byte_order_and_names_the_service_rewrites_sync_cleanly() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("order");
+    let src = tempfile::tempdir().unwrap();
+    let names = [
+        "a！.txt",
+        "a😀.txt",
+        "a.txt",
+        "a-b",
+        "a/x",
+        "a\\b.txt",
+        "trail.",
+        "ctl\u{1}.txt",
+        "full＼width.txt",
+    ];
+    for name in names {
+        write(src.path(), name, name.as_bytes());
+    }
+    write(src.path(), "gone.txt", b"deleted later");
+    let first = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(
+        first.count("Copied:"),
+        names.len() as u64 + 1,
+        "{}",
+        first.stdout
+    );
+    let mut stored = blobs.names(&container);
+    stored.sort();
+    let mut expected = vec![
+        "a！.txt",
+        "a😀.txt",
+        "a.txt",
+        "a-b",
+        "a/x",
+        "a＼b.txt",
+        "trail．",
+        "ctl␁.txt",
+        "full‛＼width.txt",
+        "gone.txt",
+    ];
+    expected.sort();
+    assert_eq!(stored, expected, "stored in rclone's encoding");
+    assert_eq!(blobs.get(&container, "a＼b.txt"), b"a\\b.txt");
+
+    std::fs::remove_file(src.path().join("gone.txt")).unwrap();
+    let second = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--delete-destination=true",
+    ])
+    .ok();
+    assert!(
+        !second.stderr.contains("not in name order"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(second.count("Copied:"), 0, "{}", second.stdout);
+    assert_eq!(second.count("Deleted:"), 1, "{}", second.stdout);
+    assert_eq!(second.count("Up to date (skipped):"), names.len() as u64);
+
+    let dst = tempfile::tempdir().unwrap();
+    blobsync(&["sync", &az.url(&container), s(dst.path())]).ok();
+    assert_eq!(
+        files(dst.path()),
+        files(src.path()),
+        "names restored exactly"
+    );
+    let back = blobsync(&["sync", &az.url(&container), s(dst.path())]).ok();
+    assert_eq!(back.count("Copied:"), 0, "{}", back.stdout);
+}
+
+/// `--name-encoding none` stores names as they are, and reports the ones the service
+/// would rewrite; names over the service's limits are reported, not retried as failures.
+#[test]
+fn names_that_cannot_be_stored_are_reported_once_per_run_and_not_failures() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("unstorable");
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "fine.txt", b"ok");
+    write(src.path(), "back\\slash.txt", b"rewritten without encoding");
+    // Five folders of 250 characters: a name of more than 1,024.
+    let deep = format!("{}/file.txt", vec!["d".repeat(250); 5].join("/"));
+    write(src.path(), &deep, b"too long a name");
+    for attempt in 0..2 {
+        let run = blobsync(&[
+            "sync",
+            s(src.path()),
+            &az.url(&container),
+            "--name-encoding",
+            "none",
+            "--delete-destination=true",
+        ]);
+        assert_eq!(run.code, 0, "attempt {attempt}: {}", run.stderr);
+        assert_eq!(run.count("Not syncable (names):"), 2, "{}", run.stdout);
+        assert!(run.stderr.contains("Azure allows 1024"), "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("back\\slash.txt: not syncable with --name-encoding none"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(blobs.names(&container), ["fine.txt"]);
+}

@@ -199,6 +199,11 @@ pub struct SyncArgs {
     /// `BlobEndpoint=`.
     #[arg(long, value_name = "URL")]
     pub blob_endpoint: Option<String>,
+    /// How names the service would rewrite are stored: `rclone` (`\` as `＼`, a trailing
+    /// `.` as `．`, control characters as `␁`…, as rclone stores them) or `none` (such
+    /// names are reported as not syncable).
+    #[arg(long, value_enum, default_value = "rclone", ignore_case = true)]
+    pub name_encoding: NameEncoding,
     /// Storage account key (Shared Key) [env: AZURE_STORAGE_KEY].
     #[arg(long, value_name = "KEY")]
     pub account_key: Option<String>,
@@ -266,6 +271,15 @@ pub struct SyncArgs {
     /// Print every copy and delete.
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+/// `--name-encoding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NameEncoding {
+    /// rclone's encoding for Azure Blob Storage.
+    Rclone,
+    /// Names stored as they are.
+    None,
 }
 
 /// `--output-type`.

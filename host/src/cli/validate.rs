@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::args::{CompareHash, OutputType, SyncArgs};
+use super::args::{CompareHash, NameEncoding, OutputType, SyncArgs};
 use crate::console::{OutputMode, Verbosity};
 use crate::endpoint::azure::{
     Addressing, AuthMode, AuthOptions, BlobLocation, ConnectionString, EntraOptions, RetrySettings,
@@ -65,6 +65,7 @@ fn parse_location(arg: &str, context: &UrlContext) -> Result<Location, UsageErro
     if location.sas.is_none() {
         location.sas.clone_from(&context.sas);
     }
+    location.encode_names = context.encode_names;
     Ok(Location::Blob(location))
 }
 
@@ -72,6 +73,7 @@ fn parse_location(arg: &str, context: &UrlContext) -> Result<Location, UsageErro
 struct UrlContext {
     addressing: Addressing,
     sas: Option<String>,
+    encode_names: bool,
 }
 
 fn url_context(args: &SyncArgs) -> Result<UrlContext, UsageError> {
@@ -104,6 +106,7 @@ fn url_context(args: &SyncArgs) -> Result<UrlContext, UsageError> {
             account: cs.account_name.clone(),
         },
         sas: cs.sas.clone(),
+        encode_names: args.name_encoding == NameEncoding::Rclone,
     })
 }
 

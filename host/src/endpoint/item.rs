@@ -214,6 +214,9 @@ pub enum SkipKind {
     Symlink,
     /// A socket, FIFO or device.
     Special,
+    /// A name the other side cannot store (over the service's limits, or a stored name
+    /// no path maps to). Reported, not passed to the merge: nothing can pair with it.
+    Unsyncable,
 }
 
 /// One entry of a listing.

@@ -12,8 +12,8 @@ use md5::{Digest, Md5};
 use super::virtual_dirs::Step;
 use super::{
     Capabilities, CommitInfo, DeleteTarget, Endpoint, EndpointError, EndpointKind, ErrorClass,
-    Item, ListRequest, Listed, Lister, MTIME_KEY, Reader, VirtualDirs, WriteShape, WriteTarget,
-    Writer,
+    Item, ListOrder, ListRequest, Listed, Lister, MTIME_KEY, Reader, VirtualDirs, WriteShape,
+    WriteTarget, Writer,
 };
 
 #[derive(Debug, Clone)]
@@ -37,6 +37,8 @@ pub struct MemoryEndpoint {
     kind: EndpointKind,
     state: Arc<Mutex<State>>,
     clock: Arc<AtomicU64>,
+    /// The order it lists in, when it behaves like a service with a fixed one.
+    order: Option<ListOrder>,
 }
 
 impl MemoryEndpoint {
@@ -46,7 +48,15 @@ impl MemoryEndpoint {
             kind,
             state: Arc::default(),
             clock: Arc::new(AtomicU64::new(1_700_000_000)),
+            order: None,
         }
+    }
+
+    /// The same endpoint, listing always in `order` (as a service does), whatever it is
+    /// asked for.
+    pub fn with_order(mut self, order: ListOrder) -> Self {
+        self.order = Some(order);
+        self
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -134,7 +144,7 @@ impl Endpoint for MemoryEndpoint {
         Capabilities {
             kind: self.kind,
             listed_md5: self.kind == EndpointKind::Blob,
-            order: None,
+            order: self.order,
         }
     }
 
@@ -167,7 +177,7 @@ impl Endpoint for MemoryEndpoint {
             .filter(|(path, _)| in_scope(path))
             .map(|(path, s)| self.item(path, s))
             .collect();
-        let order = request.order;
+        let order = self.order.unwrap_or(request.order);
         items.sort_by(|a, b| order.cmp(&a.path, &b.path));
         Ok(Box::new(MemoryLister {
             items: items.into_iter(),

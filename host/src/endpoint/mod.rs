@@ -14,7 +14,7 @@ mod error;
 mod item;
 pub(crate) mod local;
 pub(crate) mod memory;
-mod order;
+pub(crate) mod order;
 mod virtual_dirs;
 
 use bytes::Bytes;
@@ -217,6 +217,13 @@ pub trait Endpoint: Send + Sync + 'static {
     /// Learns what the endpoint is, once, before anything is listed (a blob account's
     /// namespace kind, which decides its listing order). Failures are not errors.
     async fn probe(&self) {}
+
+    /// Why a path (from the other side) cannot be stored here, if it cannot: a name over
+    /// the service's limits. Such files are reported once per run as not syncable, not
+    /// retried as failures.
+    fn unstorable(&self, _path: &str) -> Option<String> {
+        None
+    }
 
     /// Starts a listing. Blocking: call it, and read the lister, off the async runtime.
     fn list(&self, request: &ListRequest) -> Result<Box<dyn Lister>, EndpointError>;

@@ -52,6 +52,7 @@ impl RunContext {
         let counter = match kind {
             SkipKind::Symlink => &self.counters.symlinks_skipped,
             SkipKind::Special => &self.counters.special_skipped,
+            SkipKind::Unsyncable => &self.counters.unsyncable,
         };
         Counters::add(counter, 1);
         self.observer.event(&Event::Skipped { path, reason, kind });

@@ -67,6 +67,9 @@ pub(crate) struct FilterStage {
     pub(crate) kind: EndpointKind,
     pub(crate) ctx: Arc<RunContext>,
     pub(crate) tx: SyncSender<ListMessage>,
+    /// The endpoint whose name rules this side's files must meet (the destination, for
+    /// the source side): files it cannot store are reported as not syncable.
+    pub(crate) names_for: Option<Arc<dyn Endpoint>>,
 }
 
 impl FilterStage {
@@ -136,6 +139,33 @@ impl FilterStage {
         let _ = self.tx.send(message);
     }
 
+    /// Reports the entries that cannot be synced by name, and drops them: nothing at the
+    /// other side can pair with them.
+    fn drop_unsyncable(&self, batch: &mut Vec<Listed>) {
+        batch.retain(|listed| {
+            let (path, reason) = match listed {
+                Listed::Skipped {
+                    path,
+                    reason,
+                    kind: SkipKind::Unsyncable,
+                } => (path, reason.clone()),
+                Listed::File(item) => {
+                    match self
+                        .names_for
+                        .as_ref()
+                        .and_then(|other| other.unstorable(&item.path))
+                    {
+                        Some(reason) => (&item.path, reason),
+                        None => return true,
+                    }
+                }
+                _ => return true,
+            };
+            self.ctx.skipped(path, &reason, SkipKind::Unsyncable);
+            false
+        });
+    }
+
     /// Filters one batch into `out`, skipping excluded folders' subtrees.
     fn filter(
         &mut self,
@@ -143,6 +173,7 @@ impl FilterStage {
         lister: &mut dyn Lister,
         out: &mut Vec<Filtered>,
     ) -> Result<(), crate::plugin::PluginError> {
+        self.drop_unsyncable(&mut batch);
         let Some(chain) = &mut self.filters else {
             for listed in batch {
                 if let Some(f) = pass(listed) {

@@ -44,6 +44,8 @@ totals! {
     symlinks_skipped,
     /// Sockets, FIFOs and devices skipped.
     special_skipped,
+    /// Names the other side cannot store, skipped.
+    unsyncable,
     /// Pairs the comparator found up to date.
     up_to_date,
     /// Files copied (a dry run: that would be copied).

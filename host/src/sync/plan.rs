@@ -424,7 +424,7 @@ mod tests {
         let (outcome, seen, _) = run(
             items(&["a", "b", "c/x"]),
             items(&["b", "c/x", "d"]),
-            ListOrder::Bytes,
+            ListOrder::BYTES,
         );
         assert_eq!(seen.only_source, ["a"]);
         assert_eq!(seen.both, ["b", "c/x"]);
@@ -435,7 +435,7 @@ mod tests {
 
     #[test]
     fn an_out_of_order_listing_disables_deletes_and_says_so() {
-        let (outcome, seen, events) = run(items(&["b", "a"]), items(&["a"]), ListOrder::Bytes);
+        let (outcome, seen, events) = run(items(&["b", "a"]), items(&["a"]), ListOrder::BYTES);
         assert!(outcome.order_violation);
         assert_eq!(outcome.deletes_unsafe(), Some("a listing was out of order"));
         assert!(
@@ -455,7 +455,7 @@ mod tests {
             error: EndpointError::new(ErrorClass::Other, "cannot read folder y"),
         });
         destination.extend(items(&["z"]));
-        let (outcome, seen, events) = run(items(&["y/2"]), destination, ListOrder::Bytes);
+        let (outcome, seen, events) = run(items(&["y/2"]), destination, ListOrder::BYTES);
         assert_eq!(outcome.listing_errors, 1);
         assert_eq!(
             outcome.deletes_unsafe(),
@@ -491,7 +491,7 @@ mod tests {
             Filtered::Item(Item::new("src/main.rs", 1, 0)),
         ];
         let destination = items(&["build/out.bin", "link/x", "src/main.rs", "stale"]);
-        let (_, seen, _) = run(source, destination, ListOrder::Bytes);
+        let (_, seen, _) = run(source, destination, ListOrder::BYTES);
         assert_eq!(seen.both, ["src/main.rs"]);
         assert_eq!(
             seen.only_destination,
@@ -503,13 +503,13 @@ mod tests {
     #[test]
     fn names_in_utf16_order_merge_cleanly_only_in_that_order() {
         let mut names = vec!["a.txt", "a😀.txt", "a！.txt", "b"];
-        names.sort_by(|a, b| ListOrder::Utf16.cmp(a, b));
-        let (outcome, seen, _) = run(items(&names), items(&names), ListOrder::Utf16);
+        names.sort_by(|a, b| ListOrder::UTF16.cmp(a, b));
+        let (outcome, seen, _) = run(items(&names), items(&names), ListOrder::UTF16);
         assert!(!outcome.order_violation);
         assert_eq!(seen.both.len(), 4);
         // The same listing merged as if it were in byte order: the emoji sorts after the
         // fullwidth mark there, so the listing looks out of order.
-        let (outcome, _, _) = run(items(&names), items(&names), ListOrder::Bytes);
+        let (outcome, _, _) = run(items(&names), items(&names), ListOrder::BYTES);
         assert!(outcome.order_violation);
     }
 
@@ -521,7 +521,7 @@ mod tests {
         let outcome = merge(
             source,
             listing(items(&["b"])),
-            ListOrder::Bytes,
+            ListOrder::BYTES,
             &ctx,
             &mut seen,
         )

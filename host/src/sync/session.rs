@@ -273,7 +273,7 @@ pub fn not_started(
 mod tests {
     use super::*;
     use crate::endpoint::azure::{AuthOptions, BlobLocation};
-    use crate::endpoint::{EndpointKind, MemoryEndpoint};
+    use crate::endpoint::{EndpointKind, ListOrder, MemoryEndpoint};
     use crate::plugin::{PluginKind, PluginSet, PluginSpec};
     use crate::sync::testing::Collect;
     use crate::sync::{CheckMd5, DeleteMode, TransferOptions};
@@ -383,6 +383,64 @@ mod tests {
         assert_eq!(second.totals.copied, 0);
         assert_eq!(second.totals.up_to_date, 2);
         assert_eq!(second.status, Status::Completed);
+    }
+
+    /// Names that sort differently in each order: fullwidth and private-use characters,
+    /// supplementary-plane ones, `-`, `.` and `/` next to each other, and names stored
+    /// encoded (`\\`, a trailing `.`).
+    const AWKWARD: &[&str] = &[
+        "a！.txt",
+        "a😀.txt",
+        "a\u{e000}.txt",
+        "a.txt",
+        "a-b",
+        "a/x",
+        "a/x/y",
+        "a.b/c",
+        "a0",
+        "back\\slash",
+        "trail.",
+        "trail/x",
+        "z",
+    ];
+
+    #[test]
+    fn every_order_merges_awkward_names_and_then_has_nothing_to_do() {
+        for order in [
+            ListOrder::UTF16,
+            ListOrder::UTF16.encoded(),
+            ListOrder::PATH_COMPONENTS,
+            ListOrder::PATH_COMPONENTS.encoded(),
+            ListOrder::BYTES,
+        ] {
+            let source = MemoryEndpoint::new(EndpointKind::Local);
+            let destination = MemoryEndpoint::new(EndpointKind::Blob).with_order(order);
+            for (i, name) in AWKWARD.iter().enumerate() {
+                source.insert(name, name.as_bytes(), 1_700_000_000_000_000_000 + i as i64);
+            }
+            destination.insert("a.c-stale", b"old", 5);
+            destination.insert("a/stale", b"old", 5);
+            let session = session(config(DeleteMode::True), &source, &destination);
+            let (first, events) = run(&session);
+            assert_eq!(
+                (first.status, first.totals.copied, first.totals.deleted),
+                (Status::Completed, AWKWARD.len() as u64, 2),
+                "{order:?}: {:?}",
+                events.lines()
+            );
+            let (second, events) = run(&session);
+            assert_eq!(
+                (
+                    second.totals.copied,
+                    second.totals.up_to_date,
+                    second.totals.deleted
+                ),
+                (0, AWKWARD.len() as u64, 0),
+                "{order:?}: {:?}",
+                events.lines()
+            );
+            assert_eq!(second.status, Status::Completed);
+        }
     }
 
     #[test]

@@ -18,8 +18,8 @@ use super::errors::azure_error;
 use super::location::BlobLocation;
 use crate::endpoint::virtual_dirs::Step;
 use crate::endpoint::{
-    BlobProps, ContentHeaders, EndpointError, ErrorClass, Item, ListRequest, Listed, Lister, Tier,
-    VirtualDirs,
+    BlobProps, ContentHeaders, EndpointError, ErrorClass, Item, ListRequest, Listed, Lister,
+    SkipKind, Tier, VirtualDirs,
 };
 
 type Page = Result<Option<ListBlobsResponse>, azure_core::Error>;
@@ -34,7 +34,8 @@ pub(super) struct BlobLister {
     strip: String,
     /// Only these relative paths and what is below them (empty: everything).
     scopes: Vec<String>,
-    page: std::vec::IntoIter<Item>,
+    /// The page being read: items, and names skipped as not syncable.
+    page: std::vec::IntoIter<Result<Item, Listed>>,
     pending: Option<Item>,
     dirs: VirtualDirs,
     done: bool,
@@ -61,7 +62,10 @@ impl BlobLister {
         let service_prefixes: Vec<String> = if scopes.is_empty() {
             vec![prefix.clone()]
         } else {
-            scopes.iter().map(|s| format!("{prefix}{s}")).collect()
+            scopes
+                .iter()
+                .map(|s| format!("{prefix}{}", location.stored(s)))
+                .collect()
         };
         let mut pagers = Vec::with_capacity(service_prefixes.len());
         for service_prefix in service_prefixes {
@@ -154,9 +158,22 @@ impl BlobLister {
             let Some(name) = blob.name else {
                 continue;
             };
-            let Some(relative) = name.strip_prefix(self.strip.as_str()) else {
+            let Some(stored) = name.strip_prefix(self.strip.as_str()) else {
                 continue;
             };
+            let Some(relative) = self.location.path_of(stored) else {
+                items.push(Err(Listed::Skipped {
+                    path: stored.to_string(),
+                    reason: format!(
+                        "not syncable: the blob name {name:?} is not one blobsync's name \
+                         encoding writes (an unquoted `／` or a stray `‛`); sync it with \
+                         --name-encoding none"
+                    ),
+                    kind: SkipKind::Unsyncable,
+                }));
+                continue;
+            };
+            let relative: &str = &relative;
             if !self.in_scope(relative) {
                 continue;
             }
@@ -205,7 +222,7 @@ impl BlobLister {
                     tags
                 },
             };
-            items.push(Item {
+            items.push(Ok(Item {
                 blob: Some(Box::new(blob_props)),
                 path: relative.to_string(),
                 size: properties.content_length.unwrap_or(0),
@@ -219,7 +236,7 @@ impl BlobLister {
                 metadata,
                 etag: properties.etag.map(|e| e.to_string().into_boxed_str()),
                 identity: None,
-            });
+            }));
         }
         self.page = items.into_iter();
         Ok(true)
@@ -233,8 +250,12 @@ impl Lister for BlobLister {
         }
         let mut batch = Vec::new();
         loop {
-            let item = match self.pending.take().or_else(|| self.page.next()) {
-                Some(item) => item,
+            let item = match self.pending.take().map(Ok).or_else(|| self.page.next()) {
+                Some(Ok(item)) => item,
+                Some(Err(skipped)) => {
+                    batch.push(skipped);
+                    continue;
+                }
                 None => {
                     if !batch.is_empty() {
                         return Some(Ok(batch));

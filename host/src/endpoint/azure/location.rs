@@ -1,10 +1,13 @@
 //! Blob URLs: `https://ACCOUNT.blob.core.windows.net/CONTAINER[/PREFIX][?SAS]` and the
 //! path-style emulator form `http://127.0.0.1:PORT/ACCOUNT/CONTAINER[/PREFIX][?SAS]`.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
 use url::Url;
+
+use crate::endpoint::order::{decode, encode};
 
 /// A parsed blob location.
 #[derive(Clone, PartialEq, Eq)]
@@ -25,6 +28,9 @@ pub struct BlobLocation {
     pub path_style: bool,
     /// True for a hierarchical-namespace (ADLS Gen2) account: it lists in path order.
     pub hierarchical: bool,
+    /// Paths are stored in rclone's name encoding (`\` as `＼`, …; see
+    /// [`crate::endpoint::order`]); false with `--name-encoding none`.
+    pub encode_names: bool,
 }
 
 // Debug must never print the SAS.
@@ -237,6 +243,7 @@ impl BlobLocation {
             sas,
             path_style,
             hierarchical,
+            encode_names: true,
         })
     }
 
@@ -253,10 +260,30 @@ impl BlobLocation {
 
     /// The blob name for a path relative to the synced folder.
     pub fn blob_name(&self, relative: &str) -> String {
+        let relative = self.stored(relative);
         if self.prefix.is_empty() {
-            relative.to_string()
+            relative.into_owned()
         } else {
             format!("{}/{relative}", self.prefix)
+        }
+    }
+
+    /// A relative path as stored (encoded unless `--name-encoding none`).
+    pub fn stored<'a>(&self, relative: &'a str) -> Cow<'a, str> {
+        if self.encode_names {
+            encode(relative)
+        } else {
+            Cow::Borrowed(relative)
+        }
+    }
+
+    /// The relative path a stored name (below the prefix) stands for; `None` for a name
+    /// the encoding cannot produce.
+    pub fn path_of<'a>(&self, stored: &'a str) -> Option<Cow<'a, str>> {
+        if self.encode_names {
+            decode(stored)
+        } else {
+            Some(Cow::Borrowed(stored))
         }
     }
 

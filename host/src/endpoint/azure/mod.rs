@@ -9,6 +9,7 @@ mod entra;
 mod errors;
 mod list;
 mod location;
+mod names;
 mod read;
 mod retry;
 mod shared_key;
@@ -170,10 +171,17 @@ impl Endpoint for AzureEndpoint {
             listed_md5: true,
             // Hierarchical-namespace accounts list path by path (`a/x` before `a-b`); flat
             // ones in UTF-16 code-unit order.
-            order: Some(if self.hierarchical.load(Ordering::Relaxed) {
-                ListOrder::PathComponents
-            } else {
-                ListOrder::Utf16
+            order: Some({
+                let order = if self.hierarchical.load(Ordering::Relaxed) {
+                    ListOrder::PATH_COMPONENTS
+                } else {
+                    ListOrder::UTF16
+                };
+                if self.location.encode_names {
+                    order.encoded()
+                } else {
+                    order
+                }
             }),
         }
     }
@@ -184,6 +192,10 @@ impl Endpoint for AzureEndpoint {
 
     fn describe_path(&self, path: &str) -> String {
         format!("{}/{path}", self.location)
+    }
+
+    fn unstorable(&self, path: &str) -> Option<String> {
+        names::unstorable(&self.location, path)
     }
 
     fn list(&self, request: &ListRequest) -> Result<Box<dyn Lister>, EndpointError> {
