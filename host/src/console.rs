@@ -10,7 +10,7 @@ use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use crate::endpoint::SkipKind;
-use crate::sync::{Event, Observer, Planned, RunInfo, RunOutcome, Side, Totals, now_ms};
+use crate::sync::{Action, Event, Observer, Planned, RunInfo, RunOutcome, Side, Totals, now_ms};
 
 /// The version of the `--output-type json` schema; bumped on any incompatible change.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
@@ -216,7 +216,9 @@ impl Observer for Console {
                 let verb = item.action.name();
                 self.print(|| match &item.error {
                     Some(error) => eprintln!("error: {verb} {}: {error}", item.path),
-                    None if verbose => println!("{verb}: {} ({})", item.path, item.reason),
+                    None if verbose || item.action == Action::Rehydrate => {
+                        println!("{verb}: {} ({})", item.path, item.reason)
+                    }
                     None => {}
                 })
             }
@@ -272,6 +274,8 @@ impl Observer for Console {
                 let verb = match action {
                     Planned::Copy => "copy",
                     Planned::Remove => "remove",
+                    Planned::Update => "update",
+                    Planned::Rehydrate => "rehydrate",
                 };
                 match mode {
                     OutputMode::Text => self.print(|| match destination {
@@ -386,6 +390,22 @@ pub fn summary_text(outcome: &RunOutcome) -> String {
         if dry_run { "Would delete:" } else { "Deleted:" },
         t.deleted.to_string(),
     );
+    if t.updated > 0 {
+        line(
+            if dry_run {
+                "Would update properties:"
+            } else {
+                "Properties updated:"
+            },
+            t.updated.to_string(),
+        );
+    }
+    if t.archived > 0 {
+        line("Archived, skipped:", t.archived.to_string());
+    }
+    if t.rehydrating > 0 {
+        line("Rehydration requested:", t.rehydrating.to_string());
+    }
     line("Failed:", t.failed.to_string());
     if t.retries > 0 {
         line("Retries:", t.retries.to_string());

@@ -128,6 +128,8 @@ impl Observer for HookDispatcher {
                         Action::Upload => plugin::EventAction::Upload,
                         Action::Download => plugin::EventAction::Download,
                         Action::Delete => plugin::EventAction::Delete,
+                        // Hooks hear of content changes only.
+                        Action::Update | Action::Rehydrate => return,
                     },
                     bytes: item.bytes,
                     outcome: if item.error.is_some() {

@@ -178,6 +178,7 @@ impl Fixture {
                     store_md5: true,
                     mtime_ns,
                     metadata: vec![],
+                    settings: Default::default(),
                 })
                 .await
         })

@@ -17,5 +17,6 @@ mod names;
 mod operate;
 mod plugins;
 mod resilience;
+mod tiers;
 mod upload;
 mod watch;

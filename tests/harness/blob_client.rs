@@ -27,12 +27,12 @@ pub struct BlobInfo {
 
 /// An independent Blob REST client (account SAS over plain HTTP), for checking results.
 pub struct Blobs {
-    agent: ureq::Agent,
+    pub(crate) agent: ureq::Agent,
     endpoint: String,
     sas: String,
 }
 
-fn percent(name: &str) -> String {
+pub(crate) fn percent(name: &str) -> String {
     name.split('/')
         .map(|seg| {
             url::form_urlencoded::byte_serialize(seg.as_bytes())
@@ -74,7 +74,7 @@ impl Blobs {
         }
     }
 
-    fn url(&self, path: &str, query: &str) -> String {
+    pub(crate) fn url(&self, path: &str, query: &str) -> String {
         let q = if query.is_empty() {
             self.sas.clone()
         } else {

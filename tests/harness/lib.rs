@@ -1,6 +1,6 @@
 //! Test harness: a real Azurite on a free loopback port ([`azurite`]), SAS tokens signed
 //! without the Azure SDK ([`sas`]), an independent Blob REST client to check what
-//! blobsync wrote ([`blob_client`]), local trees ([`tree`]), a runner for the `blobsync`
+//! blobsync wrote ([`blob_client`], [`blob_props`]), local trees ([`tree`]), a runner for the `blobsync`
 //! binary ([`cli`]), plugin components ([`plugins`]), a fault-injecting reverse proxy and
 //! a forward proxy ([`proxy`]), and the real azcopy ([`azcopy`]).
 
@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 mod azcopy;
 mod azurite;
 mod blob_client;
+mod blob_props;
 mod cli;
 pub mod entra;
 mod plugins;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+use crate::endpoint::SnapshotPolicy;
 use crate::endpoint::azure::AuthMode;
 use crate::sync::{CheckMd5, DeleteMode};
 
@@ -240,6 +241,24 @@ pub struct SyncArgs {
     /// Limit the bandwidth of all transfers together, in megabits per second.
     #[arg(long, value_name = "MBPS")]
     pub cap_mbps: Option<f64>,
+
+    /// Archived source blobs: `skip` (counted apart), `fail`, or `rehydrate[:Standard|High]`
+    /// (ask for each to be brought back to Hot; copy them in a later run).
+    #[arg(long, default_value = "skip", value_name = "POLICY")]
+    pub archived: String,
+    /// Replace an archived destination blob by deleting it (with its snapshots) and
+    /// uploading again; without it, such a blob is reported as a failure.
+    #[arg(long)]
+    pub overwrite_archived: bool,
+    /// What deleting a blob does with its snapshots: include (delete them too), only
+    /// (delete only the snapshots) or fail.
+    #[arg(long, value_enum, default_value = "include", ignore_case = true)]
+    pub delete_snapshots: SnapshotPolicy,
+    /// Sync folder stubs (zero-length blobs with `hdi_isfolder=true`, as ADLS Gen2 and
+    /// azcopy write them) as folders; without it they are ignored.
+    #[arg(long, default_value = "false", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub include_directory_stub: bool,
 
     /// Follow symbolic links in a local source (loops are detected and skipped).
     #[arg(long)]

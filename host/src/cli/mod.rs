@@ -3,6 +3,7 @@
 //! [`plugins`]).
 
 mod args;
+mod blob_flags;
 mod jobs;
 mod plugins;
 mod validate;

@@ -517,6 +517,7 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
         watch,
         retry: retry_settings(args)?,
         timeouts: timeouts(args)?,
+        blob: super::blob_flags::blob_options(args).map_err(UsageError)?,
     };
     Ok(Settings {
         output: match args.output_type {

@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::MetadataExt;
 
-use super::EndpointError;
+use super::{BlobProps, EndpointError, Tier};
 
 /// The metadata key holding the source file's modification time (RFC 3339, ns). The
 /// same key and format as rclone, so either tool reads the other's times.
@@ -60,100 +60,6 @@ impl Item {
     pub fn preserved_mtime_ns(&self) -> i64 {
         self.stored_mtime_ns().unwrap_or(self.mtime_ns)
     }
-}
-
-/// The standard content headers of a blob.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContentHeaders {
-    /// `Content-Type`.
-    pub content_type: Option<String>,
-    /// `Cache-Control`.
-    pub cache_control: Option<String>,
-    /// `Content-Encoding`.
-    pub content_encoding: Option<String>,
-    /// `Content-Disposition`.
-    pub content_disposition: Option<String>,
-    /// `Content-Language`.
-    pub content_language: Option<String>,
-}
-
-impl ContentHeaders {
-    /// Each header with its name, for messages.
-    pub fn named(&self) -> [(&'static str, Option<&str>); 5] {
-        [
-            ("Content-Type", self.content_type.as_deref()),
-            ("Cache-Control", self.cache_control.as_deref()),
-            ("Content-Encoding", self.content_encoding.as_deref()),
-            ("Content-Disposition", self.content_disposition.as_deref()),
-            ("Content-Language", self.content_language.as_deref()),
-        ]
-    }
-
-    /// Fills each header `self` does not set from `other`.
-    pub fn or(mut self, other: &ContentHeaders) -> ContentHeaders {
-        let fill = |a: &mut Option<String>, b: &Option<String>| {
-            if a.is_none() {
-                a.clone_from(b);
-            }
-        };
-        fill(&mut self.content_type, &other.content_type);
-        fill(&mut self.cache_control, &other.cache_control);
-        fill(&mut self.content_encoding, &other.content_encoding);
-        fill(&mut self.content_disposition, &other.content_disposition);
-        fill(&mut self.content_language, &other.content_language);
-        self
-    }
-}
-
-/// A block blob's access tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tier {
-    /// Frequent access.
-    Hot,
-    /// Infrequent access (30 days).
-    Cool,
-    /// Rare access (90 days).
-    Cold,
-    /// Offline: reading it needs a rehydration first (hours).
-    Archive,
-}
-
-impl Tier {
-    /// The tier's name as the service spells it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Hot => "Hot",
-            Tier::Cool => "Cool",
-            Tier::Cold => "Cold",
-            Tier::Archive => "Archive",
-        }
-    }
-
-    /// Parses a tier name, ignoring case.
-    pub fn parse(text: &str) -> Option<Tier> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "hot" => Some(Tier::Hot),
-            "cool" => Some(Tier::Cool),
-            "cold" => Some(Tier::Cold),
-            "archive" => Some(Tier::Archive),
-            _ => None,
-        }
-    }
-}
-
-/// What a blob carries besides its content and metadata.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BlobProps {
-    /// Its content headers.
-    pub headers: ContentHeaders,
-    /// Its access tier, when the service says.
-    pub tier: Option<Tier>,
-    /// Whether the tier is only inferred (the account default), not set on the blob.
-    pub tier_inferred: bool,
-    /// A rehydration in progress (`rehydrate-pending-to-hot`…).
-    pub archive_status: Option<String>,
-    /// Its blob index tags, sorted.
-    pub tags: Vec<(String, String)>,
 }
 
 impl Item {
@@ -217,6 +123,8 @@ pub enum SkipKind {
     /// A name the other side cannot store (over the service's limits, or a stored name
     /// no path maps to). Reported, not passed to the merge: nothing can pair with it.
     Unsyncable,
+    /// An archived source blob (offline until rehydrated).
+    Archived,
 }
 
 /// One entry of a listing.

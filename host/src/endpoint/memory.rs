@@ -11,9 +11,9 @@ use md5::{Digest, Md5};
 
 use super::virtual_dirs::Step;
 use super::{
-    Capabilities, CommitInfo, DeleteTarget, Endpoint, EndpointError, EndpointKind, ErrorClass,
-    Item, ListOrder, ListRequest, Listed, Lister, MTIME_KEY, Reader, VirtualDirs, WriteShape,
-    WriteTarget, Writer,
+    BlobProps, BlobUpdate, Capabilities, CommitInfo, DeleteTarget, Endpoint, EndpointError,
+    EndpointKind, ErrorClass, Item, ListOrder, ListRequest, Listed, Lister, MTIME_KEY, Reader,
+    VirtualDirs, WriteShape, WriteTarget, Writer,
 };
 
 #[derive(Debug, Clone)]
@@ -23,12 +23,15 @@ struct Stored {
     md5: Option<[u8; 16]>,
     metadata: Vec<(String, String)>,
     etag: u64,
+    /// Blobs: headers, tier and tags.
+    props: BlobProps,
 }
 
 #[derive(Debug, Default)]
 struct State {
     entries: BTreeMap<String, Stored>,
     writes: Vec<(String, WriteShape)>,
+    updates: Vec<BlobUpdate>,
 }
 
 /// An in-memory folder or container.
@@ -75,8 +78,29 @@ impl MemoryEndpoint {
                 md5,
                 metadata: Vec::new(),
                 etag,
+                props: BlobProps::default(),
             },
         );
+    }
+
+    /// Sets an entry's blob properties, as another tool would (the ETag changes).
+    pub fn set_props(&self, path: &str, props: BlobProps) {
+        let etag = self.clock.fetch_add(1, Ordering::Relaxed);
+        if let Some(s) = self.state().entries.get_mut(path) {
+            s.props = props;
+            s.etag = etag;
+        }
+    }
+
+    /// An entry as it would be listed now.
+    pub fn listed(&self, path: &str) -> Option<Item> {
+        let state = self.state();
+        state.entries.get(path).map(|s| self.item(path, s))
+    }
+
+    /// The updates made, in order.
+    pub fn updates(&self) -> Vec<BlobUpdate> {
+        self.state().updates.clone()
     }
 
     /// The content of an entry.
@@ -103,7 +127,7 @@ impl MemoryEndpoint {
             metadata: s.metadata.clone(),
             etag: (self.kind == EndpointKind::Blob).then(|| s.etag.to_string().into_boxed_str()),
             identity: None,
-            blob: None,
+            blob: (self.kind == EndpointKind::Blob).then(|| Box::new(s.props.clone())),
         }
     }
 }
@@ -243,6 +267,51 @@ impl Endpoint for MemoryEndpoint {
         state.entries.remove(&target.path);
         Ok(())
     }
+
+    async fn update(&self, update: &BlobUpdate) -> Result<(), EndpointError> {
+        if self.kind != EndpointKind::Blob {
+            return Err(EndpointError::new(
+                ErrorClass::Usage,
+                format!(
+                    "memory:{} is a file; it has no blob properties",
+                    update.path
+                ),
+            ));
+        }
+        let etag = self.clock.fetch_add(1, Ordering::Relaxed);
+        let mut state = self.state();
+        let Some(stored) = state.entries.get_mut(&update.path) else {
+            return Err(EndpointError::new(
+                ErrorClass::Changed,
+                format!("memory:{} is gone", update.path),
+            ));
+        };
+        if update.etag.as_deref() != Some(stored.etag.to_string().as_str()) {
+            return Err(EndpointError::new(
+                ErrorClass::Changed,
+                format!("memory:{} changed since it was listed", update.path),
+            ));
+        }
+        if let Some((headers, md5)) = &update.headers {
+            stored.props.headers = headers.clone();
+            stored.md5 = *md5;
+            stored.etag = etag;
+        }
+        if let Some(metadata) = &update.metadata {
+            stored.metadata = metadata.clone();
+            stored.metadata.sort();
+            stored.etag = etag;
+        }
+        if let Some(tags) = &update.tags {
+            stored.props.tags = tags.clone();
+            stored.props.tags.sort();
+        }
+        if let Some((tier, _)) = update.tier {
+            stored.props.tier = Some(tier);
+        }
+        state.updates.push(update.clone());
+        Ok(())
+    }
 }
 
 struct MemoryReader {
@@ -365,6 +434,12 @@ impl Writer for MemoryWriter {
                 md5: (endpoint.kind == EndpointKind::Blob && info.store_md5).then_some(info.md5),
                 metadata,
                 etag,
+                props: BlobProps {
+                    headers: info.settings.headers,
+                    tier: info.settings.tier,
+                    tags: info.settings.tags.unwrap_or_default(),
+                    ..BlobProps::default()
+                },
             },
         );
         state

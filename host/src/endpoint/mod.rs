@@ -15,6 +15,7 @@ mod item;
 pub(crate) mod local;
 pub(crate) mod memory;
 pub(crate) mod order;
+mod properties;
 mod virtual_dirs;
 
 use bytes::Bytes;
@@ -22,12 +23,13 @@ use bytes::Bytes;
 pub use azure::AzureEndpoint;
 pub(crate) use checksum::crc64;
 pub use error::{EndpointError, ErrorClass};
-pub use item::{
-    BlobProps, ContentHeaders, Dir, FileIdentity, Item, Listed, MTIME_KEY, SkipKind, Tier, mtime_ns,
-};
+pub use item::{Dir, FileIdentity, Item, Listed, MTIME_KEY, SkipKind, mtime_ns};
 pub use local::LocalEndpoint;
 pub use memory::MemoryEndpoint;
 pub use order::ListOrder;
+pub use properties::{
+    BlobProps, BlobSettings, BlobUpdate, ContentHeaders, RehydratePriority, SnapshotPolicy, Tier,
+};
 pub(crate) use virtual_dirs::VirtualDirs;
 
 /// Where entries live.
@@ -132,6 +134,8 @@ pub struct CommitInfo {
     pub mtime_ns: i64,
     /// Blob metadata to keep from the source, besides the time.
     pub metadata: Vec<(String, String)>,
+    /// Blobs: headers, tier and tags (a local folder has nowhere to keep them).
+    pub settings: BlobSettings,
 }
 
 /// Reads one entry.
@@ -241,4 +245,16 @@ pub trait Endpoint: Send + Sync + 'static {
 
     /// Deletes the entry, if it is still the listed version; one already gone is deleted.
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError>;
+
+    /// Changes a blob's headers, metadata, tags or tier without rewriting its content
+    /// (conditional on the listed ETag where the service allows).
+    async fn update(&self, update: &BlobUpdate) -> Result<(), EndpointError> {
+        Err(EndpointError::new(
+            ErrorClass::Usage,
+            format!(
+                "{} cannot hold blob properties (headers, tier, metadata, tags)",
+                self.describe_path(&update.path)
+            ),
+        ))
+    }
 }

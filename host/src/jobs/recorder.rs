@@ -160,6 +160,8 @@ impl Observer for JobRecorder {
                 let action = match action {
                     Planned::Copy => "copy",
                     Planned::Remove => "remove",
+                    Planned::Update => "update",
+                    Planned::Rehydrate => "rehydrate",
                 };
                 self.item(source, action, ItemStatus::Planned, *bytes, reason, None)
             }

@@ -6,11 +6,14 @@
 use tokio::sync::mpsc::Sender;
 
 use super::RunError;
+use super::archive::{archived_destination, archived_source};
+use super::config::BlobOptions;
 use super::context::RunContext;
 use super::entries::{give_back, lend};
 use super::hash::LocalHasher;
+use super::observer::Side;
 use super::plan::Pairs;
-use crate::endpoint::{DeleteTarget, Item, Version};
+use crate::endpoint::{BlobUpdate, DeleteTarget, Item, Version};
 use crate::plugin::{Action, ComparatorInstance, EndpointKind, Pair};
 
 /// Pairs per comparator call.
@@ -25,6 +28,30 @@ pub(crate) struct PlannedCopy {
     pub(crate) reason: String,
     /// The destination version it replaces, as listed (`None`: there is none).
     pub(crate) replaces: Option<Version>,
+    /// The destination is archived: delete it first (`--overwrite-archived`).
+    pub(crate) delete_first: bool,
+}
+
+/// A planned change to a blob's properties, without copying it.
+#[derive(Debug)]
+pub(crate) struct PlannedUpdate {
+    /// The side whose blob changes.
+    pub(crate) side: Side,
+    /// The change.
+    pub(crate) update: BlobUpdate,
+    /// Why.
+    pub(crate) reason: String,
+    /// A rehydration request for an archived source blob.
+    pub(crate) rehydrate: bool,
+}
+
+/// What the compare stage hands to the transfers.
+#[derive(Debug)]
+pub(crate) enum Work {
+    /// Copy an entry.
+    Copy(PlannedCopy),
+    /// Change a blob's properties.
+    Update(PlannedUpdate),
 }
 
 /// Turns pairs into decisions.
@@ -34,25 +61,50 @@ pub(crate) struct Comparer<'a> {
     pub(crate) hasher: Option<LocalHasher>,
     /// The plugin-facing kinds of the source and the destination.
     pub(crate) kinds: (EndpointKind, EndpointKind),
-    pub(crate) copies: Sender<PlannedCopy>,
+    pub(crate) copies: Sender<Work>,
+    /// Archive handling.
+    pub(crate) blob: BlobOptions,
     /// Delete candidates, collected only when deleting.
     pub(crate) deletes: Option<Vec<DeleteTarget>>,
     pub(crate) pending: Vec<(Item, Item)>,
 }
 
 impl Comparer<'_> {
+    /// Plans copying `item` over `destination` (if there is one), unless an archived
+    /// blob on either side prevents it.
     fn send_copy(
         &self,
         item: Item,
         reason: String,
-        replaces: Option<Version>,
+        destination: Option<&Item>,
     ) -> Result<(), RunError> {
-        let planned = PlannedCopy {
+        if item.archived() {
+            return match archived_source(self.ctx, self.blob.archived, &item) {
+                Some(work) => self.send(work),
+                None => Ok(()),
+            };
+        }
+        let Ok(delete_first) = archived_destination(self.ctx, &self.blob, destination) else {
+            return Ok(());
+        };
+        let reason = if delete_first {
+            format!(
+                "{reason}; the destination is archived: it is deleted (with its snapshots) \
+                 and uploaded again (--overwrite-archived)"
+            )
+        } else {
+            reason
+        };
+        self.send(Work::Copy(PlannedCopy {
             item,
             reason,
-            replaces,
-        };
-        match self.copies.blocking_send(planned) {
+            replaces: destination.map(Version::of),
+            delete_first,
+        }))
+    }
+
+    fn send(&self, work: Work) -> Result<(), RunError> {
+        match self.copies.blocking_send(work) {
             Ok(()) => Ok(()),
             // The transfers stopped first: the run is stopping.
             Err(_) if self.ctx.stopped() => Ok(()),
@@ -88,9 +140,7 @@ impl Comparer<'_> {
             give_back(&mut source, pair.source);
             give_back(&mut destination, pair.destination);
             match decision.action {
-                Action::Transfer => {
-                    self.send_copy(source, decision.reason, Some(Version::of(&destination)))?
-                }
+                Action::Transfer => self.send_copy(source, decision.reason, Some(&destination))?,
                 Action::Skip => self.ctx.up_to_date(&source.path, &decision.reason),
             }
         }

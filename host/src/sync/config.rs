@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::endpoint::azure::{AuthOptions, BlobLocation, RetrySettings, Timeouts};
+use crate::endpoint::{RehydratePriority, SnapshotPolicy};
 use crate::plugin::PluginSet;
 
 /// One side of a sync, as given on the command line.
@@ -110,6 +111,32 @@ pub struct TransferOptions {
     pub put_md5: bool,
 }
 
+/// `--archived`: what a run does with an archived source blob that must be copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArchivedPolicy {
+    /// Skip it, counted apart (not a failure).
+    #[default]
+    Skip,
+    /// Count it as a failure.
+    Fail,
+    /// Ask for its rehydration to Hot (Set Blob Tier), and skip it this run.
+    Rehydrate(RehydratePriority),
+}
+
+/// How blob-specific features are handled.
+#[derive(Debug, Clone, Default)]
+pub struct BlobOptions {
+    /// Archived source blobs.
+    pub archived: ArchivedPolicy,
+    /// An archived destination blob that must be replaced is deleted and uploaded again
+    /// (`--overwrite-archived`); otherwise it is a per-item error.
+    pub overwrite_archived: bool,
+    /// What deletes do with snapshots.
+    pub snapshots: SnapshotPolicy,
+    /// Folder stubs (`hdi_isfolder=true`) are synced as folders.
+    pub directory_stubs: bool,
+}
+
 /// `--watch`: keep syncing as the source changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WatchOptions {
@@ -158,4 +185,6 @@ pub struct SyncConfig {
     pub retry: RetrySettings,
     /// How long a request may take.
     pub timeouts: Timeouts,
+    /// Archive, snapshots, folder stubs.
+    pub blob: BlobOptions,
 }

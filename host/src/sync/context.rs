@@ -53,6 +53,7 @@ impl RunContext {
             SkipKind::Symlink => &self.counters.symlinks_skipped,
             SkipKind::Special => &self.counters.special_skipped,
             SkipKind::Unsyncable => &self.counters.unsyncable,
+            SkipKind::Archived => &self.counters.archived,
         };
         Counters::add(counter, 1);
         self.observer.event(&Event::Skipped { path, reason, kind });
@@ -88,6 +89,8 @@ impl RunContext {
                 Counters::add(&self.counters.bytes_copied, bytes);
             }
             Planned::Remove => Counters::add(&self.counters.deleted, 1),
+            Planned::Update => Counters::add(&self.counters.updated, 1),
+            Planned::Rehydrate => Counters::add(&self.counters.rehydrating, 1),
         }
         self.observer.event(&Event::Planned {
             action,
@@ -103,6 +106,8 @@ impl RunContext {
         match (&item.error, item.action) {
             (Some(_), _) => Counters::add(&self.counters.failed, 1),
             (None, Action::Delete) => Counters::add(&self.counters.deleted, 1),
+            (None, Action::Update) => Counters::add(&self.counters.updated, 1),
+            (None, Action::Rehydrate) => Counters::add(&self.counters.rehydrating, 1),
             (None, _) => {
                 Counters::add(&self.counters.copied, 1);
                 Counters::add(&self.counters.bytes_copied, item.bytes);

@@ -2,6 +2,7 @@
 //! observers. [`Session`] is built once from a [`SyncConfig`] and [`Session::run`] does
 //! one run; [`watch::watch`] runs a session on every change.
 
+mod archive;
 mod case;
 mod compare;
 mod config;
@@ -23,7 +24,8 @@ mod transfer;
 mod watch;
 
 pub use config::{
-    CheckMd5, DeleteMode, Direction, Location, SyncConfig, TransferOptions, WatchOptions,
+    ArchivedPolicy, BlobOptions, CheckMd5, DeleteMode, Direction, Location, SyncConfig,
+    TransferOptions, WatchOptions,
 };
 pub use error::{EXIT_AUTH, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, RunError};
 pub use observer::{

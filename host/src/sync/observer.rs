@@ -46,6 +46,10 @@ totals! {
     special_skipped,
     /// Names the other side cannot store, skipped.
     unsyncable,
+    /// Archived source blobs skipped (or waiting for a rehydration).
+    archived,
+    /// Rehydrations of archived source blobs requested.
+    rehydrating,
     /// Pairs the comparator found up to date.
     up_to_date,
     /// Files copied (a dry run: that would be copied).
@@ -56,6 +60,9 @@ totals! {
     bytes_enumerated,
     /// Destination entries deleted (a dry run: that would be deleted).
     deleted,
+    /// Destination blobs whose headers, tier, metadata or tags were changed without an
+    /// upload (a dry run: that would be).
+    updated,
     /// Items that failed: copies, deletes, listing and hashing errors.
     failed,
     /// Plugin failures tolerated (fail-open).
@@ -99,6 +106,10 @@ pub enum Action {
     Download,
     /// A destination entry deleted.
     Delete,
+    /// A blob's headers, tier, metadata or tags changed without copying it.
+    Update,
+    /// An archived source blob's rehydration requested.
+    Rehydrate,
 }
 
 impl Action {
@@ -108,6 +119,8 @@ impl Action {
             Action::Upload => "upload",
             Action::Download => "download",
             Action::Delete => "delete",
+            Action::Update => "update",
+            Action::Rehydrate => "rehydrate",
         }
     }
 }
@@ -136,6 +149,10 @@ pub enum Planned {
     Copy,
     /// Delete the destination entry.
     Remove,
+    /// Change a blob's headers, tier, metadata or tags.
+    Update,
+    /// Ask for an archived source blob's rehydration.
+    Rehydrate,
 }
 
 /// Something that happened during a run.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::compare::{Comparer, PlannedCopy};
+use super::compare::{Comparer, PlannedCopy, PlannedUpdate, Work};
 use super::context::RunContext;
 use super::delete::{DeletePolicy, delete_phase};
 use super::entries::plugin_kind;
@@ -109,6 +109,7 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
         );
         let collect_deletes = config.delete != DeleteMode::False;
         let order = session.order;
+        let blob = config.blob.clone();
         tokio::task::spawn_blocking(move || {
             let mut comparer = Comparer {
                 ctx: &ctx,
@@ -116,6 +117,7 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
                 hasher,
                 kinds,
                 copies: copy_tx,
+                blob,
                 deletes: collect_deletes.then(Vec::new),
                 pending: Vec::new(),
             };
@@ -183,7 +185,7 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
 async fn transfer_all(
     session: &Parts,
     ctx: &Arc<RunContext>,
-    mut copies: tokio::sync::mpsc::Receiver<PlannedCopy>,
+    mut copies: tokio::sync::mpsc::Receiver<Work>,
 ) {
     let config = &session.config;
     let stop = ctx.control.stop().clone();
@@ -198,7 +200,29 @@ async fn transfer_all(
             c = copies.recv() => c,
             _ = stop.stopped() => break,
         };
-        let Some(planned) = planned else { break };
+        let planned = match planned {
+            None => break,
+            Some(Work::Copy(copy)) => copy,
+            Some(Work::Update(update)) => {
+                while tasks.try_join_next().is_some() {}
+                if config.dry_run {
+                    plan_update(session, ctx, &update);
+                } else {
+                    let (session_ctx, endpoint) = (
+                        ctx.clone(),
+                        match update.side {
+                            Side::Source => session.source.clone(),
+                            Side::Destination => session.destination.clone(),
+                        },
+                    );
+                    tasks.spawn(async move {
+                        apply_update(&*endpoint, update, &session_ctx).await;
+                        drop(permit);
+                    });
+                }
+                continue;
+            }
+        };
         while tasks.try_join_next().is_some() {}
         if config.dry_run {
             ctx.planned(
@@ -215,14 +239,7 @@ async fn transfer_all(
         let (store, root) = (session.store.clone(), session.local_root.clone());
         let direction = config.direction;
         tasks.spawn(async move {
-            let result = transfer::copy(
-                &planned.item,
-                planned.replaces.clone(),
-                &*source,
-                &*destination,
-                &shared,
-            )
-            .await;
+            let result = copy_planned(&planned, &*source, &*destination, &shared).await;
             let (bytes, md5, error) = match result {
                 Ok(copied) => {
                     if let (Some(store), Some(root)) = (&store, &root) {
@@ -266,6 +283,71 @@ async fn transfer_all(
     // Stop the planner if transfers stopped first, then wait for what is in flight.
     drop(copies);
     finish_transfers(&mut tasks, &stop, ctx).await;
+}
+
+/// Copies one planned entry: an archived destination is deleted first when the plan
+/// says so.
+async fn copy_planned(
+    planned: &PlannedCopy,
+    source: &dyn Endpoint,
+    destination: &dyn Endpoint,
+    shared: &transfer::Shared,
+) -> Result<transfer::Copied, crate::endpoint::EndpointError> {
+    let mut replaces = planned.replaces.clone();
+    if planned.delete_first
+        && let Some(version) = replaces.take()
+    {
+        destination
+            .delete(&crate::endpoint::DeleteTarget {
+                path: planned.item.path.clone(),
+                version,
+            })
+            .await?;
+    }
+    transfer::copy(&planned.item, replaces, source, destination, shared).await
+}
+
+/// Reports an update a dry run would make.
+fn plan_update(session: &Parts, ctx: &RunContext, update: &PlannedUpdate) {
+    let endpoint = match update.side {
+        Side::Source => &session.source,
+        Side::Destination => &session.destination,
+    };
+    ctx.planned(
+        if update.rehydrate {
+            Planned::Rehydrate
+        } else {
+            Planned::Update
+        },
+        &endpoint.describe_path(&update.update.path),
+        None,
+        &update.reason,
+        0,
+    );
+}
+
+/// Changes a blob's properties, and reports it.
+async fn apply_update(endpoint: &dyn Endpoint, update: PlannedUpdate, ctx: &RunContext) {
+    let error = endpoint.update(&update.update).await.err();
+    if let Some(e) = &error
+        && e.class() == ErrorClass::Auth
+    {
+        ctx.fail(RunError::Authentication(e.clone().explain(
+            "; stopping, as every other request would be refused too",
+        )));
+    }
+    ctx.done(ItemDone {
+        path: update.update.path,
+        action: if update.rehydrate {
+            super::Action::Rehydrate
+        } else {
+            super::Action::Update
+        },
+        bytes: 0,
+        reason: update.reason,
+        error: error.map(|e| e.to_string()),
+        md5: None,
+    });
 }
 
 /// Waits for the transfers in flight. After a stop (now or while waiting) they get

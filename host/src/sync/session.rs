@@ -71,7 +71,11 @@ impl Session {
                     };
                     let auth = resolve_auth(blob, &config.auth, http)?;
                     tracing::info!("authenticating to {blob} with {}", auth.describe());
-                    Arc::new(AzureEndpoint::new(blob.clone(), auth, http)?)
+                    Arc::new(
+                        AzureEndpoint::new(blob.clone(), auth, http)?
+                            .with_snapshot_policy(config.blob.snapshots)
+                            .with_directory_stubs(config.blob.directory_stubs),
+                    )
                 }
             })
         };
@@ -320,6 +324,7 @@ mod tests {
             watch: None,
             retry: Default::default(),
             timeouts: Default::default(),
+            blob: Default::default(),
         }
     }
 

@@ -153,6 +153,18 @@ pub(crate) async fn copy(
         store_md5: shared.options.put_md5,
         mtime_ns: item.preserved_mtime_ns(),
         metadata: Vec::new(),
+        settings: crate::endpoint::BlobSettings {
+            headers: crate::endpoint::ContentHeaders {
+                content_type: Some(
+                    mime_guess::from_path(&item.path)
+                        .first_or_octet_stream()
+                        .essence_str()
+                        .to_string(),
+                ),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
     };
     writer.commit(info).await?;
     Ok(Copied { bytes: size, md5 })

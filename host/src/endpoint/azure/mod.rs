@@ -14,6 +14,7 @@ mod read;
 mod retry;
 mod shared_key;
 mod transport;
+mod update;
 mod write;
 
 use std::sync::Arc;
@@ -33,8 +34,8 @@ pub use transport::{Http, HttpSettings, client_options, transport};
 use errors::azure_error;
 
 use crate::endpoint::{
-    Capabilities, DeleteTarget, Endpoint, EndpointError, EndpointKind, ErrorClass, Item, ListOrder,
-    ListRequest, Lister, Reader, WriteShape, WriteTarget, Writer,
+    BlobUpdate, Capabilities, DeleteTarget, Endpoint, EndpointError, EndpointKind, ErrorClass,
+    Item, ListOrder, ListRequest, Lister, Reader, SnapshotPolicy, WriteShape, WriteTarget, Writer,
 };
 
 /// A container, or a virtual directory in one.
@@ -50,6 +51,10 @@ pub struct AzureEndpoint {
     creating: tokio::sync::Mutex<()>,
     /// A hierarchical-namespace account (from the URL, or the service's answer).
     hierarchical: std::sync::atomic::AtomicBool,
+    /// What deletes do with snapshots.
+    snapshots: SnapshotPolicy,
+    /// List folder stubs (`hdi_isfolder=true`) as files.
+    with_stubs: bool,
 }
 
 impl std::fmt::Debug for AzureEndpoint {
@@ -113,7 +118,22 @@ impl AzureEndpoint {
             container_state: Arc::new(AtomicU8::new(ContainerState::Unknown as u8)),
             creating: tokio::sync::Mutex::new(()),
             hierarchical: std::sync::atomic::AtomicBool::new(hierarchical),
+            snapshots: SnapshotPolicy::default(),
+            with_stubs: false,
         })
+    }
+
+    /// Deletes treat snapshots as `policy` says (`--delete-snapshots`).
+    pub fn with_snapshot_policy(mut self, policy: SnapshotPolicy) -> Self {
+        self.snapshots = policy;
+        self
+    }
+
+    /// Folder stubs (`hdi_isfolder=true`) are listed as files and copied
+    /// (`--include-directory-stub`).
+    pub fn with_directory_stubs(mut self, on: bool) -> Self {
+        self.with_stubs = on;
+        self
     }
 
     /// Creates the container unless a listing found it. Without a listing to go by, a
@@ -250,7 +270,6 @@ impl Endpoint for AzureEndpoint {
             client,
             pending: std::sync::Mutex::new(None),
             described: self.describe_path(&target.path),
-            content_type: write::content_type(&target.path),
             replaces: target.replaces.clone(),
             size: target.size,
             id_len: std::sync::atomic::AtomicUsize::new(16),
@@ -268,17 +287,33 @@ impl Endpoint for AzureEndpoint {
         let client = self
             .container
             .blob_client(&self.location.blob_name(&target.path));
+        use azure_storage_blob::models::DeleteSnapshotsOptionType;
         let options = azure_storage_blob::models::BlobClientDeleteOptions {
             if_match: target
                 .version
                 .etag
                 .as_deref()
                 .map(azure_core::http::Etag::from),
+            delete_snapshots: match self.snapshots {
+                SnapshotPolicy::Include => Some(DeleteSnapshotsOptionType::Include),
+                SnapshotPolicy::Only => Some(DeleteSnapshotsOptionType::Only),
+                SnapshotPolicy::Fail => None,
+            },
             ..Default::default()
         };
         let described = self.describe_path(&target.path);
         match client.delete(Some(options)).await {
             Ok(_) => Ok(()),
+            Err(e) if errors::error_code(&e) == Some("SnapshotsPresent") => {
+                Err(EndpointError::new(
+                    ErrorClass::Other,
+                    format!(
+                        "{described} has snapshots and was not deleted (--delete-snapshots=fail); \
+                     use --delete-snapshots=include to delete it with them"
+                    ),
+                )
+                .at(&described))
+            }
             Err(e) if e.http_status() == Some(StatusCode::NotFound) => Ok(()),
             // A precondition failure is also what a blob that is already gone gets.
             Err(e)
@@ -296,5 +331,14 @@ impl Endpoint for AzureEndpoint {
             }
             Err(e) => Err(self.explain_auth(azure_error("cannot delete", &described, e))),
         }
+    }
+
+    async fn update(&self, update: &BlobUpdate) -> Result<(), EndpointError> {
+        let client = self
+            .container
+            .blob_client(&self.location.blob_name(&update.path));
+        update::update(&client, update, &self.describe_path(&update.path))
+            .await
+            .map_err(|e| self.explain_auth(e))
     }
 }

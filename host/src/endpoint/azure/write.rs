@@ -1,8 +1,8 @@
 //! Writing a blob: one Put Blob for a single-request write, otherwise Put Block ×n and one
 //! Put Block List. Nothing is visible until the commit, which carries the whole-file MD5,
-//! the source's modification time and a Content-Type from the extension, and is
-//! conditional on the listed version (`If-Match`) or on there being none
-//! (`If-None-Match: *`).
+//! the metadata (with the source's modification time), the content headers, the access
+//! tier and the blob index tags, and is conditional on the listed version (`If-Match`) or
+//! on there being none (`If-None-Match: *`).
 //!
 //! Integrity: every block carries its CRC-64 (`x-ms-content-crc64`) and a Put Blob its
 //! MD5, so the service refuses data corrupted on the way and the request is retried.
@@ -34,13 +34,8 @@ use crate::endpoint::{
 /// The length of blobsync's block IDs (the service wants one length per blob).
 const ID_LEN: usize = 16;
 
-/// The Content-Type for a path, from its extension (what a static site needs).
-pub(super) fn content_type(path: &str) -> String {
-    mime_guess::from_path(path)
-        .first_or_octet_stream()
-        .essence_str()
-        .to_string()
-}
+/// The longest `x-ms-tags` header sent; longer tag sets are set after the commit.
+const MAX_TAGS_HEADER: usize = 2000;
 
 /// The ID of block `index` with content CRC `crc` and `size` bytes, `len` bytes long: the
 /// index first (so IDs of one blob never collide), then the CRC and size.
@@ -59,7 +54,6 @@ pub(super) struct BlobWriter {
     /// The one block of a single-request upload, held until commit.
     pub(super) pending: Mutex<Option<Bytes>>,
     pub(super) described: String,
-    pub(super) content_type: String,
     pub(super) replaces: Option<Version>,
     /// The size being written.
     pub(super) size: u64,
@@ -220,6 +214,18 @@ impl Writer for BlobWriter {
             Some(v) => (v.etag.as_deref().map(azure_core::http::Etag::from), None),
             None => (None, Some(azure_core::http::Etag::from("*"))),
         };
+        let headers = &info.settings.headers;
+        let tier = info.settings.tier.map(super::update::access_tier);
+        let tags: Option<HashMap<String, String>> = info
+            .settings
+            .tags
+            .as_ref()
+            .map(|t| t.iter().cloned().collect());
+        // A tag set too long for a header is set once the blob exists.
+        let tags_later = tags.as_ref().is_some_and(|t| {
+            t.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>() * 3 > MAX_TAGS_HEADER
+        });
+        let header_tags = tags.clone().filter(|_| !tags_later);
         let result = if self.shape == WriteShape::Single {
             let data = self
                 .pending
@@ -229,10 +235,15 @@ impl Writer for BlobWriter {
                 .unwrap_or_default();
             let len = data.len() as u64;
             // The service checks a Put Blob's MD5 against the data it received.
-            let options =
-                |if_none_match: Option<azure_core::http::Etag>| BlockBlobClientUploadOptions {
+            let options = |if_none_match: Option<azure_core::http::Etag>| {
+                let options = BlockBlobClientUploadOptions {
                     blob_content_md5: Some(info.md5.to_vec()),
-                    blob_content_type: Some(self.content_type.clone()),
+                    blob_content_type: headers.content_type.clone(),
+                    blob_cache_control: headers.cache_control.clone(),
+                    blob_content_encoding: headers.content_encoding.clone(),
+                    blob_content_disposition: headers.content_disposition.clone(),
+                    blob_content_language: headers.content_language.clone(),
+                    tier: tier.clone(),
                     metadata: Some(metadata.clone()),
                     if_match: if_match.clone(),
                     if_none_match,
@@ -240,6 +251,11 @@ impl Writer for BlobWriter {
                     partition_size: std::num::NonZero::new(len.max(1)),
                     ..Default::default()
                 };
+                match &header_tags {
+                    Some(tags) => options.with_tags(tags.clone()),
+                    None => options,
+                }
+            };
             match self
                 .client
                 .upload(data.clone().into(), Some(options(if_none_match.clone())))
@@ -289,11 +305,20 @@ impl Writer for BlobWriter {
             };
             let options = BlockBlobClientCommitBlockListOptions {
                 blob_content_md5: info.store_md5.then(|| info.md5.to_vec()),
-                blob_content_type: Some(self.content_type.clone()),
+                blob_content_type: headers.content_type.clone(),
+                blob_cache_control: headers.cache_control.clone(),
+                blob_content_encoding: headers.content_encoding.clone(),
+                blob_content_disposition: headers.content_disposition.clone(),
+                blob_content_language: headers.content_language.clone(),
+                tier: tier.clone(),
                 metadata: Some(metadata),
                 if_match,
                 if_none_match,
                 ..Default::default()
+            };
+            let options = match &header_tags {
+                Some(tags) => options.with_tags(tags.clone()),
+                None => options,
             };
             let body: RequestContent<BlockLookupList, azure_core::http::XmlFormat> = list
                 .try_into()
@@ -305,7 +330,7 @@ impl Writer for BlobWriter {
                 .map(|_| ())
                 .map_err(|e| ("cannot commit the blocks of", e))
         };
-        match result {
+        let result = match result {
             Ok(()) => Ok(()),
             // A try whose answer was lost (a reset, a 500 after the write) and was retried:
             // the blob is ours already if it holds our content.
@@ -330,6 +355,13 @@ impl Writer for BlobWriter {
                 .at(&self.described))
             }
             Err((what, e)) => Err(self.fail(what, e)),
+        };
+        result?;
+        match tags {
+            Some(tags) if tags_later => {
+                super::update::set_tags(&self.client, &tags, &self.described).await
+            }
+            _ => Ok(()),
         }
     }
 

@@ -1,0 +1,202 @@
+//! Access tiers, archive and snapshots: what real accounts have and the emulator models.
+
+use blobsync_tests::*;
+
+/// A container with `a.txt`, `b.txt` (archived) and `c.txt`.
+fn container_with_an_archived_blob(prefix: &str) -> (Blobs, String) {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container(prefix);
+    blobs.create_container(&container);
+    for name in ["a.txt", "b.txt", "c.txt"] {
+        blobs.put(&container, name, name.as_bytes(), &[]);
+    }
+    blobs.set_tier(&container, "b.txt", "Archive");
+    assert_eq!(blobs.tier(&container, "b.txt"), "Archive");
+    (blobs, container)
+}
+
+#[test]
+fn a_download_skips_an_archived_blob_and_counts_it_apart() {
+    let az = azurite();
+    let (_blobs, container) = container_with_an_archived_blob("archived");
+    let dst = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let run = blobsync(&["sync", &az.url(&container), s(dst.path())]).ok();
+        assert_eq!(run.count("Archived, skipped:"), 1, "{}", run.stdout);
+        assert_eq!(run.count("Failed:"), 0);
+    }
+    assert_eq!(files(dst.path()), ["a.txt", "c.txt"]);
+
+    let verbose = blobsync(&["sync", &az.url(&container), s(dst.path()), "-v"]).ok();
+    assert!(
+        verbose
+            .stdout
+            .contains("skipped: b.txt (archived: rehydrate it first"),
+        "{}",
+        verbose.stdout
+    );
+
+    let fail = blobsync(&[
+        "sync",
+        &az.url(&container),
+        s(dst.path()),
+        "--archived=fail",
+    ]);
+    assert_eq!(fail.code, 1, "{}", fail.stderr);
+    assert!(
+        fail.stderr.contains("b.txt") && fail.stderr.contains("is archived"),
+        "{}",
+        fail.stderr
+    );
+}
+
+#[test]
+fn rehydrate_asks_for_archived_blobs_to_come_back_and_a_later_run_copies_them() {
+    let az = azurite();
+    let (blobs, container) = container_with_an_archived_blob("rehydrate");
+    let dst = tempfile::tempdir().unwrap();
+    let dry = blobsync(&[
+        "sync",
+        &az.url(&container),
+        s(dst.path()),
+        "--archived=rehydrate:High",
+        "--dry-run",
+    ])
+    .ok();
+    assert!(
+        dry.stdout.contains("DRYRUN: rehydrate") && dry.stdout.contains("High priority"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(
+        blobs.tier(&container, "b.txt"),
+        "Archive",
+        "a dry run changes nothing"
+    );
+
+    let run = blobsync(&[
+        "sync",
+        &az.url(&container),
+        s(dst.path()),
+        "--archived=rehydrate:High",
+    ])
+    .ok();
+    assert_eq!(run.count("Rehydration requested:"), 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("rehydrate: b.txt (archived: rehydration to Hot requested"),
+        "reported without -v: {}",
+        run.stdout
+    );
+    assert!(!dst.path().join("b.txt").exists());
+    // The emulator brings it back at once; the service takes hours.
+    assert_eq!(blobs.tier(&container, "b.txt"), "Hot");
+    let later = blobsync(&["sync", &az.url(&container), s(dst.path())]).ok();
+    assert_eq!(later.count("Copied:"), 1, "{}", later.stdout);
+    assert_eq!(std::fs::read(dst.path().join("b.txt")).unwrap(), b"b.txt");
+}
+
+#[test]
+fn an_archived_destination_is_replaced_only_with_overwrite_archived() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("overarch");
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "backup.tar", b"version one");
+    blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    blobs.set_tier(&container, "backup.tar", "Archive");
+    blobs.snapshot(&container, "backup.tar");
+    write(src.path(), "backup.tar", b"version two, longer");
+
+    let refused = blobsync(&["sync", s(src.path()), &az.url(&container)]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("backup.tar")
+            && refused
+                .stderr
+                .contains("archived and cannot be overwritten")
+            && refused.stderr.contains("--overwrite-archived"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(blobs.tier(&container, "backup.tar"), "Archive");
+
+    let dry = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--overwrite-archived",
+        "--dry-run",
+    ])
+    .ok();
+    assert!(
+        dry.stdout
+            .contains("the destination is archived: it is deleted"),
+        "{}",
+        dry.stdout
+    );
+
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--overwrite-archived",
+    ])
+    .ok();
+    assert_eq!(run.count("Copied:"), 1);
+    assert_eq!(blobs.get(&container, "backup.tar"), b"version two, longer");
+    assert_ne!(blobs.tier(&container, "backup.tar"), "Archive");
+    assert_eq!(
+        blobs.snapshot_count(&container),
+        0,
+        "deleted with its snapshot"
+    );
+}
+
+#[test]
+fn a_blob_with_snapshots_is_deleted_with_them_unless_told_to_fail() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("snaps");
+    blobs.create_container(&container);
+    for name in ["old.txt", "kept.txt"] {
+        blobs.put(&container, name, b"x", &[]);
+        blobs.snapshot(&container, name);
+        blobs.snapshot(&container, name);
+    }
+    assert_eq!(blobs.snapshot_count(&container), 4);
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "kept.txt", b"x");
+
+    let fail = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--delete-destination=true",
+        "--delete-snapshots=fail",
+    ]);
+    assert_eq!(fail.code, 1, "{}", fail.stderr);
+    assert!(
+        fail.stderr.contains("old.txt has snapshots")
+            && fail.stderr.contains("--delete-snapshots=include"),
+        "{}",
+        fail.stderr
+    );
+    assert!(blobs.names(&container).contains(&"old.txt".to_string()));
+
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--delete-destination=true",
+    ])
+    .ok();
+    assert_eq!(run.count("Deleted:"), 1);
+    assert_eq!(blobs.names(&container), ["kept.txt"]);
+    assert_eq!(
+        blobs.snapshot_count(&container),
+        2,
+        "kept.txt's snapshots stay"
+    );
+}
