@@ -13,6 +13,7 @@ mod faults;
 mod filters;
 mod inputs;
 mod interop;
+mod metadata;
 mod names;
 mod operate;
 mod plugins;

@@ -261,8 +261,18 @@ pub struct SyncArgs {
     pub include_directory_stub: bool,
 
     /// Follow symbolic links in a local source (loops are detected and skipped).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "preserve_symlinks")]
     pub follow_symlinks: bool,
+    /// Sync symbolic links as links: stored as small blobs holding the target and marked
+    /// `is_symlink=true` (as azcopy stores them), restored as links.
+    #[arg(long)]
+    pub preserve_symlinks: bool,
+    /// Keep each file's owner, group, mode and times in blob metadata (azcopy's keys),
+    /// and restore them on download (owner and group only as root; rclone's keys are
+    /// understood too).
+    #[arg(long, default_value = "false", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub preserve_posix_properties: bool,
     /// Accepted for azcopy compatibility; must agree with the arguments.
     #[arg(long, value_enum)]
     pub from_to: Option<FromTo>,

@@ -1,4 +1,5 @@
-//! Validating the flags for blob features: archive, snapshots, folder stubs.
+//! Validating the flags for blob features: archive, snapshots, folder stubs, POSIX
+//! properties and symbolic links.
 
 use super::args::SyncArgs;
 use crate::endpoint::RehydratePriority;
@@ -37,6 +38,8 @@ pub(super) fn blob_options(args: &SyncArgs) -> Result<BlobOptions, String> {
         overwrite_archived: args.overwrite_archived,
         snapshots: args.delete_snapshots,
         directory_stubs: args.include_directory_stub,
+        posix: args.preserve_posix_properties,
+        symlinks: args.preserve_symlinks,
     })
 }
 

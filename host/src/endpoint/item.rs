@@ -49,10 +49,13 @@ impl Item {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The source file's modification time stored in the metadata by an upload, if any.
+    /// The source file's modification time stored in the metadata by an upload, if any:
+    /// blobsync's and rclone's `mtime` key, else azcopy's `modtime` (ns, written with
+    /// `--preserve-posix-properties`).
     pub fn stored_mtime_ns(&self) -> Option<i64> {
         self.meta(MTIME_KEY)
             .and_then(blobsync_plugin::parse_rfc3339_ns)
+            .or_else(|| self.meta("modtime").and_then(|v| v.trim().parse().ok()))
     }
 
     /// The modification time a copy of this item should carry: the stored source time if

@@ -222,10 +222,10 @@ pub trait Endpoint: Send + Sync + 'static {
     /// namespace kind, which decides its listing order). Failures are not errors.
     async fn probe(&self) {}
 
-    /// Why a path (from the other side) cannot be stored here, if it cannot: a name over
-    /// the service's limits. Such files are reported once per run as not syncable, not
-    /// retried as failures.
-    fn unstorable(&self, _path: &str) -> Option<String> {
+    /// Why an entry of the other side cannot be stored here, if it cannot: a name over
+    /// the service's limits ([`SkipKind::Unsyncable`]: reported once per run, not retried
+    /// as a failure), or a kind of entry this side is not set up to keep (a symbolic link).
+    fn refuses(&self, _item: &Item) -> Option<(SkipKind, String)> {
         None
     }
 

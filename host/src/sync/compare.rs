@@ -30,6 +30,8 @@ pub(crate) struct PlannedCopy {
     pub(crate) replaces: Option<Version>,
     /// The destination is archived: delete it first (`--overwrite-archived`).
     pub(crate) delete_first: bool,
+    /// The metadata to write (besides the time).
+    pub(crate) metadata: Vec<(String, String)>,
 }
 
 /// A planned change to a blob's properties, without copying it.
@@ -96,6 +98,7 @@ impl Comparer<'_> {
             reason
         };
         self.send(Work::Copy(PlannedCopy {
+            metadata: super::metadata::for_copy(&item, destination),
             item,
             reason,
             replaces: destination.map(Version::of),

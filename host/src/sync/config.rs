@@ -135,6 +135,11 @@ pub struct BlobOptions {
     pub snapshots: SnapshotPolicy,
     /// Folder stubs (`hdi_isfolder=true`) are synced as folders.
     pub directory_stubs: bool,
+    /// Owners, groups, modes and times kept in metadata and restored
+    /// (`--preserve-posix-properties`).
+    pub posix: bool,
+    /// Symbolic links synced as links (`--preserve-symlinks`).
+    pub symlinks: bool,
 }
 
 /// `--watch`: keep syncing as the source changes.

@@ -139,30 +139,33 @@ impl FilterStage {
         let _ = self.tx.send(message);
     }
 
-    /// Reports the entries that cannot be synced by name, and drops them: nothing at the
-    /// other side can pair with them.
-    fn drop_unsyncable(&self, batch: &mut Vec<Listed>) {
-        batch.retain(|listed| {
-            let (path, reason) = match listed {
-                Listed::Skipped {
-                    path,
-                    reason,
-                    kind: SkipKind::Unsyncable,
-                } => (path, reason.clone()),
-                Listed::File(item) => {
-                    match self
-                        .names_for
-                        .as_ref()
-                        .and_then(|other| other.unstorable(&item.path))
-                    {
-                        Some(reason) => (&item.path, reason),
-                        None => return true,
-                    }
+    /// Skips the files the other side cannot store. Names it cannot hold are reported
+    /// and dropped (nothing at the other side can pair with them); other refusals (a
+    /// symbolic link) become skipped entries, which leave their counterpart alone.
+    fn skip_refused(&self, batch: &mut Vec<Listed>) {
+        if let Some(other) = &self.names_for {
+            for listed in batch.iter_mut() {
+                if let Listed::File(item) = listed
+                    && let Some((kind, reason)) = other.refuses(item)
+                {
+                    *listed = Listed::Skipped {
+                        path: std::mem::take(&mut item.path),
+                        reason,
+                        kind,
+                    };
                 }
-                _ => return true,
-            };
-            self.ctx.skipped(path, &reason, SkipKind::Unsyncable);
-            false
+            }
+        }
+        batch.retain(|listed| match listed {
+            Listed::Skipped {
+                path,
+                reason,
+                kind: SkipKind::Unsyncable,
+            } => {
+                self.ctx.skipped(path, reason, SkipKind::Unsyncable);
+                false
+            }
+            _ => true,
         });
     }
 
@@ -173,7 +176,7 @@ impl FilterStage {
         lister: &mut dyn Lister,
         out: &mut Vec<Filtered>,
     ) -> Result<(), crate::plugin::PluginError> {
-        self.drop_unsyncable(&mut batch);
+        self.skip_refused(&mut batch);
         let Some(chain) = &mut self.filters else {
             for listed in batch {
                 if let Some(f) = pass(listed) {

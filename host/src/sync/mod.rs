@@ -13,6 +13,7 @@ mod error;
 mod filter;
 mod hash;
 mod limits;
+mod metadata;
 mod observer;
 mod plan;
 mod run;

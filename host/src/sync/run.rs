@@ -304,7 +304,15 @@ async fn copy_planned(
             })
             .await?;
     }
-    transfer::copy(&planned.item, replaces, source, destination, shared).await
+    transfer::copy(
+        &planned.item,
+        replaces,
+        planned.metadata.clone(),
+        source,
+        destination,
+        shared,
+    )
+    .await
 }
 
 /// Reports an update a dry run would make.

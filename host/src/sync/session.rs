@@ -60,11 +60,15 @@ impl Session {
         let build = |location: &Location, side: Side| -> Result<Arc<dyn Endpoint>, RunError> {
             Ok(match location {
                 // The destination of a real run removes what killed downloads left behind.
-                Location::Local(path) => Arc::new(LocalEndpoint::new(
-                    path.clone(),
-                    config.follow_symlinks,
-                    side == Side::Destination && !config.dry_run,
-                )),
+                Location::Local(path) => Arc::new(
+                    LocalEndpoint::new(
+                        path.clone(),
+                        config.follow_symlinks,
+                        side == Side::Destination && !config.dry_run,
+                    )
+                    .with_posix(config.blob.posix)
+                    .with_symlinks(config.blob.symlinks),
+                ),
                 Location::Blob(blob) => {
                     let Some(http) = &http else {
                         return Err(RunError::Internal("no HTTP transport".into()));

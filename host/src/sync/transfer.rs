@@ -69,6 +69,7 @@ pub(crate) struct Shared {
 pub(crate) async fn copy(
     item: &Item,
     replaces: Option<Version>,
+    metadata: Vec<(String, String)>,
     source: &dyn Endpoint,
     destination: &dyn Endpoint,
     shared: &Shared,
@@ -152,7 +153,7 @@ pub(crate) async fn copy(
         md5,
         store_md5: shared.options.put_md5,
         mtime_ns: item.preserved_mtime_ns(),
-        metadata: Vec::new(),
+        metadata,
         settings: crate::endpoint::BlobSettings {
             headers: crate::endpoint::ContentHeaders {
                 content_type: Some(
@@ -285,7 +286,14 @@ mod tests {
             max_read: u64::MAX,
         };
         let copied = rt
-            .block_on(copy(&item, None, &source, &destination, &shared))
+            .block_on(copy(
+                &item,
+                None,
+                Vec::new(),
+                &source,
+                &destination,
+                &shared,
+            ))
             .unwrap();
         assert_eq!(copied.bytes, 2 * MIB);
         assert_eq!(

@@ -35,7 +35,8 @@ use errors::azure_error;
 
 use crate::endpoint::{
     BlobUpdate, Capabilities, DeleteTarget, Endpoint, EndpointError, EndpointKind, ErrorClass,
-    Item, ListOrder, ListRequest, Lister, Reader, SnapshotPolicy, WriteShape, WriteTarget, Writer,
+    Item, ListOrder, ListRequest, Lister, Reader, SkipKind, SnapshotPolicy, WriteShape,
+    WriteTarget, Writer,
 };
 
 /// A container, or a virtual directory in one.
@@ -214,8 +215,8 @@ impl Endpoint for AzureEndpoint {
         format!("{}/{path}", self.location)
     }
 
-    fn unstorable(&self, path: &str) -> Option<String> {
-        names::unstorable(&self.location, path)
+    fn refuses(&self, item: &Item) -> Option<(SkipKind, String)> {
+        names::unstorable(&self.location, &item.path).map(|why| (SkipKind::Unsyncable, why))
     }
 
     fn list(&self, request: &ListRequest) -> Result<Box<dyn Lister>, EndpointError> {

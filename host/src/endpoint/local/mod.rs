@@ -3,6 +3,7 @@
 
 mod names;
 mod partial;
+mod posix;
 mod read;
 mod walk;
 mod write;
@@ -12,18 +13,32 @@ use std::path::PathBuf;
 
 pub(crate) use names::check_local_name;
 pub(crate) use partial::PARTIAL_SUFFIX;
+pub(crate) use posix::SYMLINK_KEY;
 
 use crate::endpoint::{
     Capabilities, DeleteTarget, Endpoint, EndpointError, EndpointKind, ErrorClass, Item,
-    ListRequest, Lister, Reader, WriteTarget, Writer, mtime_ns,
+    ListRequest, Lister, Reader, SkipKind, WriteTarget, Writer, mtime_ns,
 };
+
+/// How a local folder is listed, read and written.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LocalOptions {
+    /// Follow symbolic links when listing.
+    pub(crate) follow_symlinks: bool,
+    /// Listings remove temporary files left by killed downloads.
+    pub(crate) clean_partials: bool,
+    /// Owner, group, mode and times go to blob metadata, and come back
+    /// (`--preserve-posix-properties`).
+    pub(crate) posix: bool,
+    /// Symbolic links are synced as links (`--preserve-symlinks`).
+    pub(crate) symlinks: bool,
+}
 
 /// A local folder.
 #[derive(Debug)]
 pub struct LocalEndpoint {
     root: PathBuf,
-    follow_symlinks: bool,
-    clean_partials: bool,
+    options: LocalOptions,
 }
 
 impl LocalEndpoint {
@@ -32,14 +47,36 @@ impl LocalEndpoint {
     pub fn new(root: PathBuf, follow_symlinks: bool, clean_partials: bool) -> Self {
         LocalEndpoint {
             root,
-            follow_symlinks,
-            clean_partials,
+            options: LocalOptions {
+                follow_symlinks,
+                clean_partials,
+                ..LocalOptions::default()
+            },
         }
+    }
+
+    /// Keeps owners, groups, modes and times in blob metadata, and restores them
+    /// (`--preserve-posix-properties`).
+    pub fn with_posix(mut self, on: bool) -> Self {
+        self.options.posix = on;
+        self
+    }
+
+    /// Syncs symbolic links as links, stored as small blobs marked `is_symlink=true`
+    /// (`--preserve-symlinks`).
+    pub fn with_symlinks(mut self, on: bool) -> Self {
+        self.options.symlinks = on;
+        self
     }
 
     fn full_path(&self, relative: &str) -> PathBuf {
         self.root.join(relative)
     }
+}
+
+/// True for a metadata flag's `true` (any case, as azcopy reads it).
+pub(crate) fn is_true(value: &str) -> bool {
+    value.trim().eq_ignore_ascii_case("true")
 }
 
 pub(super) fn join_error(e: tokio::task::JoinError) -> EndpointError {
@@ -67,19 +104,36 @@ impl Endpoint for LocalEndpoint {
         self.full_path(path).display().to_string()
     }
 
+    fn refuses(&self, item: &Item) -> Option<(SkipKind, String)> {
+        (!self.options.symlinks && item.meta(SYMLINK_KEY).is_some_and(is_true)).then(|| {
+            (
+                SkipKind::Symlink,
+                "a symbolic link stored as a blob (use --preserve-symlinks to restore it)"
+                    .to_string(),
+            )
+        })
+    }
+
     fn list(&self, request: &ListRequest) -> Result<Box<dyn Lister>, EndpointError> {
         Ok(Box::new(walk::LocalLister::new(
             self.root.clone(),
-            self.follow_symlinks,
-            self.clean_partials,
+            self.options,
             request.order,
             &request.scopes,
         )))
     }
 
     async fn open_reader(&self, item: &Item) -> Result<Box<dyn Reader>, EndpointError> {
+        let path = self.full_path(&item.path);
+        if item.meta(SYMLINK_KEY).is_some_and(is_true) {
+            return Ok(Box::new(read::LinkReader::new(
+                path,
+                item.size,
+                item.mtime_ns,
+            )));
+        }
         Ok(Box::new(read::LocalReader::new(
-            self.full_path(&item.path),
+            path,
             item.size,
             item.mtime_ns,
         )))
@@ -103,6 +157,7 @@ impl Endpoint for LocalEndpoint {
             target.shape,
             target.replaces.clone(),
             target.resume_tag.clone(),
+            self.options,
         )))
     }
 

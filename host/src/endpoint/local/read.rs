@@ -124,3 +124,57 @@ impl Reader for LocalReader {
         }
     }
 }
+
+/// Reads a symbolic link for an upload: its content is its target.
+pub(super) struct LinkReader {
+    path: PathBuf,
+    size: u64,
+    mtime: i64,
+}
+
+impl LinkReader {
+    pub(super) fn new(path: PathBuf, size: u64, mtime: i64) -> Self {
+        LinkReader { path, size, mtime }
+    }
+
+    /// The link's target, if the link is still the listed one.
+    fn target(path: &Path, size: u64, mtime: i64) -> Result<Vec<u8>, EndpointError> {
+        use std::os::unix::ffi::OsStringExt;
+        let meta = std::fs::symlink_metadata(path)
+            .map_err(|e| EndpointError::io("cannot stat", path, e))?;
+        let target = std::fs::read_link(path)
+            .map_err(|e| EndpointError::io("cannot read the link", path, e))?
+            .into_os_string()
+            .into_vec();
+        if !meta.file_type().is_symlink() || target.len() as u64 != size || mtime_ns(&meta) != mtime
+        {
+            return Err(EndpointError::new(
+                ErrorClass::Changed,
+                format!(
+                    "{} changed since it was listed; it was not copied and will be picked up \
+                     by the next run",
+                    path.display()
+                ),
+            )
+            .at(path.display()));
+        }
+        Ok(target)
+    }
+}
+
+#[async_trait::async_trait]
+impl Reader for LinkReader {
+    async fn read(&self, offset: u64, len: usize) -> Result<Bytes, EndpointError> {
+        let (path, size, mtime) = (self.path.clone(), self.size, self.mtime);
+        let target = tokio::task::spawn_blocking(move || Self::target(&path, size, mtime))
+            .await
+            .map_err(join_error)??;
+        let start = (offset as usize).min(target.len());
+        let end = (start + len).min(target.len());
+        Ok(Bytes::copy_from_slice(&target[start..end]))
+    }
+
+    async fn finish(&self) -> Result<(), EndpointError> {
+        Ok(())
+    }
+}

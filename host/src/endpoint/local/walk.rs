@@ -6,7 +6,9 @@
 use std::fs;
 use std::path::PathBuf;
 
+use super::LocalOptions;
 use super::partial::{PARTIAL_SUFFIX, is_stale};
+use super::posix::{SYMLINK_KEY, status_metadata};
 use crate::endpoint::{
     Dir, EndpointError, ErrorClass, FileIdentity, Item, ListOrder, Listed, Lister, SkipKind,
     mtime_ns,
@@ -58,8 +60,7 @@ enum State {
 
 pub(super) struct LocalLister {
     root: PathBuf,
-    follow_symlinks: bool,
-    clean_partials: bool,
+    options: LocalOptions,
     order: ListOrder,
     /// Scopes still to list, in order.
     scopes: std::collections::VecDeque<String>,
@@ -76,15 +77,13 @@ pub(super) struct LocalLister {
 impl LocalLister {
     pub(super) fn new(
         root: PathBuf,
-        follow_symlinks: bool,
-        clean_partials: bool,
+        options: LocalOptions,
         order: ListOrder,
         scopes: &[String],
     ) -> Self {
         LocalLister {
             root,
-            follow_symlinks,
-            clean_partials,
+            options,
             order,
             scopes: scopes
                 .iter()
@@ -239,7 +238,7 @@ impl LocalLister {
                 continue;
             };
             if name.ends_with(PARTIAL_SUFFIX) && name.starts_with('.') {
-                if self.clean_partials && is_stale(&entry.path(), name) {
+                if self.options.clean_partials && is_stale(&entry.path(), name) {
                     match fs::remove_file(entry.path()) {
                         Ok(()) => tracing::info!(
                             "removed {} left by an interrupted download",
@@ -269,7 +268,22 @@ impl LocalLister {
             }
         };
         let meta = if meta.file_type().is_symlink() {
-            if !self.follow_symlinks {
+            if self.options.symlinks {
+                // The link itself: its target is its content.
+                let mut metadata = vec![(SYMLINK_KEY.to_string(), "true".to_string())];
+                if self.options.posix {
+                    metadata.extend(status_metadata(&meta));
+                    metadata.sort();
+                }
+                return Child::File(Item {
+                    size: meta.len(),
+                    mtime_ns: mtime_ns(&meta),
+                    identity: Some(FileIdentity::of(&meta)),
+                    metadata,
+                    ..Item::new(path, 0, 0)
+                });
+            }
+            if !self.options.follow_symlinks {
                 return Child::Other(Listed::Skipped {
                     path,
                     reason: "symbolic link (use --follow-symlinks to follow links)".into(),
@@ -300,6 +314,11 @@ impl LocalLister {
                 size: meta.len(),
                 mtime_ns: mtime_ns(&meta),
                 identity: Some(FileIdentity::of(&meta)),
+                metadata: if self.options.posix {
+                    status_metadata(&meta)
+                } else {
+                    Vec::new()
+                },
                 ..Item::new(path, 0, 0)
             })
         } else {

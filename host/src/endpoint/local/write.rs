@@ -12,8 +12,9 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
-use super::join_error;
 use super::partial::{Partial, ResumeKey};
+use super::posix::{Restore, SYMLINK_KEY, apply_to_file, apply_to_link};
+use super::{LocalOptions, is_true, join_error};
 use crate::endpoint::{
     CommitInfo, EndpointError, ErrorClass, Version, WriteShape, Writer, mtime_ns,
 };
@@ -30,6 +31,7 @@ pub(super) struct LocalWriter {
     /// Serialises creating the temporary file.
     creating: Arc<Mutex<()>>,
     done: Arc<AtomicBool>,
+    options: LocalOptions,
 }
 
 impl LocalWriter {
@@ -39,6 +41,7 @@ impl LocalWriter {
         shape: WriteShape,
         replaces: Option<Version>,
         resume_tag: Option<String>,
+        options: LocalOptions,
     ) -> LocalWriter {
         LocalWriter {
             target,
@@ -50,6 +53,7 @@ impl LocalWriter {
             partial: Arc::default(),
             creating: Arc::default(),
             done: Arc::default(),
+            options,
         }
     }
 
@@ -94,24 +98,89 @@ fn open_partial<'a>(
     Ok(slot.get_or_init(|| partial))
 }
 
-/// Gives the file the source's time, syncs it and renames it over the target — only if
-/// the target is still what was listed (`replaces`; `None`: nothing).
+fn system_time(ns: i64) -> SystemTime {
+    if ns >= 0 {
+        SystemTime::UNIX_EPOCH + Duration::from_nanos(ns as u64)
+    } else {
+        SystemTime::UNIX_EPOCH - Duration::from_nanos(ns.unsigned_abs())
+    }
+}
+
+/// Gives the file the source's time (and what `restore` says), syncs it and renames it
+/// over the target — only if the target is still what was listed (`replaces`; `None`:
+/// nothing).
 fn finish_file(
     file: &File,
     tmp: &Path,
     target: &Path,
     mtime: i64,
+    restore: &Restore,
     replaces: Option<&Version>,
 ) -> Result<(), EndpointError> {
-    let time = if mtime >= 0 {
-        SystemTime::UNIX_EPOCH + Duration::from_nanos(mtime as u64)
-    } else {
-        SystemTime::UNIX_EPOCH - Duration::from_nanos(mtime.unsigned_abs())
-    };
-    file.set_times(FileTimes::new().set_modified(time))
+    apply_to_file(file, target, restore);
+    let mut times = FileTimes::new().set_modified(system_time(mtime));
+    if let Some(atime) = restore.atime_ns {
+        times = times.set_accessed(system_time(atime));
+    }
+    file.set_times(times)
         .map_err(|e| EndpointError::io("cannot set the time of", tmp, e))?;
     file.sync_all()
         .map_err(|e| EndpointError::io("cannot sync", tmp, e))?;
+    replace(tmp, target, replaces)
+}
+
+/// Makes a symbolic link to `link_target` with the source's time and renames it over the
+/// target, on the same terms as a file.
+fn finish_link(
+    link_target: &[u8],
+    target: &Path,
+    mtime: i64,
+    restore: &Restore,
+    replaces: Option<&Version>,
+) -> Result<(), EndpointError> {
+    use std::os::unix::ffi::OsStrExt;
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = target.with_file_name(format!(".{name}.{}.blobsync-link", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(link_target), &tmp)
+        .map_err(|e| EndpointError::io("cannot create the link", &tmp, e))?;
+    apply_to_link(&tmp, restore);
+    let spec = |ns: i64| libc::timespec {
+        tv_sec: ns.div_euclid(1_000_000_000) as libc::time_t,
+        tv_nsec: ns.rem_euclid(1_000_000_000) as _,
+    };
+    let times = [spec(restore.atime_ns.unwrap_or(mtime)), spec(mtime)];
+    let c_path = std::ffi::CString::new(tmp.as_os_str().as_bytes())
+        .map_err(|_| EndpointError::new(ErrorClass::Usage, "a path contains NUL"))?;
+    // SAFETY: a valid NUL-terminated path and two timespecs, as utimensat requires.
+    let rc = unsafe {
+        libc::utimensat(
+            libc::AT_FDCWD,
+            c_path.as_ptr(),
+            times.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if rc != 0 {
+        tracing::warn!(
+            "cannot set the time of the link {}: {}",
+            target.display(),
+            std::io::Error::last_os_error()
+        );
+    }
+    let result = replace(&tmp, target, replaces);
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Renames `tmp` over `target` if the target is still the listed version (`replaces`), or
+/// into place if nothing is there and nothing was.
+fn replace(tmp: &Path, target: &Path, replaces: Option<&Version>) -> Result<(), EndpointError> {
     let changed = || {
         EndpointError::new(
             ErrorClass::Changed,
@@ -260,13 +329,40 @@ impl Writer for LocalWriter {
                     .write_all_at(&data, 0)
                     .map_err(|e| EndpointError::io("cannot write", &partial.path, e))?;
             }
-            finish_file(
-                &partial.file,
-                &partial.path,
-                &self.target,
-                info.mtime_ns,
-                self.replaces.as_ref(),
-            )?;
+            let restore = if self.options.posix {
+                Restore::from_metadata(&info.metadata)
+            } else {
+                Restore::default()
+            };
+            let link = self.options.symlinks
+                && info
+                    .metadata
+                    .iter()
+                    .any(|(k, v)| k.eq_ignore_ascii_case(SYMLINK_KEY) && is_true(v));
+            if link {
+                let mut target = vec![0u8; self.size as usize];
+                partial
+                    .file
+                    .read_exact_at(&mut target, 0)
+                    .map_err(|e| EndpointError::io("cannot read back", &partial.path, e))?;
+                finish_link(
+                    &target,
+                    &self.target,
+                    info.mtime_ns,
+                    &restore,
+                    self.replaces.as_ref(),
+                )?;
+                let _ = fs::remove_file(&partial.path);
+            } else {
+                finish_file(
+                    &partial.file,
+                    &partial.path,
+                    &self.target,
+                    info.mtime_ns,
+                    &restore,
+                    self.replaces.as_ref(),
+                )?;
+            }
             partial.forget_progress();
             self.done.store(true, Ordering::Relaxed);
             Ok(())
