@@ -200,3 +200,97 @@ fn a_blob_with_snapshots_is_deleted_with_them_unless_told_to_fail() {
         "kept.txt's snapshots stay"
     );
 }
+
+/// Folder stubs (`hdi_isfolder=true`) as ADLS Gen2 and azcopy write them.
+fn container_with_folder_stubs(prefix: &str) -> (Blobs, String) {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container(prefix);
+    blobs.create_container(&container);
+    blobs.put(&container, "photos", b"", &[("hdi_isfolder", "true")]);
+    blobs.put(&container, "photos/cat.jpg", b"meow", &[]);
+    blobs.put(&container, "empty", b"", &[("hdi_isfolder", "true")]);
+    blobs.put(&container, "notes.txt", b"n", &[]);
+    (blobs, container)
+}
+
+#[test]
+fn folder_stubs_are_neither_files_nor_collisions() {
+    let az = azurite();
+    let (blobs, container) = container_with_folder_stubs("stubs");
+    let dst = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let run = blobsync(&["sync", &az.url(&container), s(dst.path())]).ok();
+        assert_eq!(run.count("Failed:"), 0, "{}", run.stderr);
+        assert_eq!(run.count("Files at the source:"), 2);
+    }
+    assert_eq!(files(dst.path()), ["notes.txt", "photos/cat.jpg"]);
+    assert!(!dst.path().join("empty").exists());
+    // An upload with deletes leaves the stubs alone.
+    blobsync(&[
+        "sync",
+        s(dst.path()),
+        &az.url(&container),
+        "--delete-destination=true",
+    ])
+    .ok();
+    assert!(blobs.names(&container).contains(&"empty".to_string()));
+}
+
+#[test]
+fn include_directory_stub_syncs_stubs_as_folders_both_ways() {
+    let az = azurite();
+    let (blobs, container) = container_with_folder_stubs("withstubs");
+    let dst = tempfile::tempdir().unwrap();
+    let run = blobsync(&[
+        "sync",
+        &az.url(&container),
+        s(dst.path()),
+        "--include-directory-stub",
+    ])
+    .ok();
+    assert_eq!(run.count("Failed:"), 0, "{}", run.stderr);
+    assert!(
+        dst.path().join("empty").is_dir(),
+        "the empty folder is made"
+    );
+    assert!(dst.path().join("photos").is_dir());
+    assert_eq!(files(dst.path()), ["notes.txt", "photos/cat.jpg"]);
+    let again = blobsync(&[
+        "sync",
+        &az.url(&container),
+        s(dst.path()),
+        "--include-directory-stub",
+    ])
+    .ok();
+    assert_eq!(again.count("Copied:"), 0, "{}", again.stdout);
+
+    // Upload: a new empty local folder becomes a stub blob.
+    let other = unique_container("stubsup");
+    std::fs::create_dir(dst.path().join("new-empty")).unwrap();
+    blobsync(&[
+        "sync",
+        s(dst.path()),
+        &az.url(&other),
+        "--include-directory-stub",
+    ])
+    .ok();
+    let listed = blobs.list(&other);
+    let stub = listed
+        .iter()
+        .find(|b| b.name == "new-empty")
+        .expect("a stub blob");
+    assert_eq!(stub.size, 0);
+    assert_eq!(
+        stub.metadata.get("hdi_isfolder").map(String::as_str),
+        Some("true")
+    );
+    let noop = blobsync(&[
+        "sync",
+        s(dst.path()),
+        &az.url(&other),
+        "--include-directory-stub",
+    ])
+    .ok();
+    assert_eq!(noop.count("Copied:"), 0, "{}", noop.stdout);
+}

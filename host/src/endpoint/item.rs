@@ -9,6 +9,10 @@ use super::{BlobProps, EndpointError, Tier};
 /// same key and format as rclone, so either tool reads the other's times.
 pub const MTIME_KEY: &str = "mtime";
 
+/// The metadata key marking a folder stub: a zero-length blob that stands for a folder
+/// (written by ADLS Gen2, azcopy and Storage Explorer), value `true`.
+pub const FOLDER_KEY: &str = "hdi_isfolder";
+
 /// One listed file or blob.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Item {
@@ -56,6 +60,13 @@ impl Item {
         self.meta(MTIME_KEY)
             .and_then(blobsync_plugin::parse_rfc3339_ns)
             .or_else(|| self.meta("modtime").and_then(|v| v.trim().parse().ok()))
+    }
+
+    /// True for a folder stub (`hdi_isfolder=true`).
+    pub fn is_folder_stub(&self) -> bool {
+        self.metadata.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case(FOLDER_KEY) && v.trim().eq_ignore_ascii_case("true")
+        })
     }
 
     /// The modification time a copy of this item should carry: the stored source time if

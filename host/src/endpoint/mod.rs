@@ -23,7 +23,7 @@ use bytes::Bytes;
 pub use azure::AzureEndpoint;
 pub(crate) use checksum::crc64;
 pub use error::{EndpointError, ErrorClass};
-pub use item::{Dir, FileIdentity, Item, Listed, MTIME_KEY, SkipKind, mtime_ns};
+pub use item::{Dir, FOLDER_KEY, FileIdentity, Item, Listed, MTIME_KEY, SkipKind, mtime_ns};
 pub use local::LocalEndpoint;
 pub use memory::MemoryEndpoint;
 pub use order::ListOrder;

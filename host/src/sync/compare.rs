@@ -157,6 +157,10 @@ impl Pairs for Comparer<'_> {
     }
 
     fn both(&mut self, source: Item, destination: Item) -> Result<(), RunError> {
+        if source.is_folder_stub() && destination.is_folder_stub() {
+            self.ctx.up_to_date(&source.path, "a folder on both sides");
+            return Ok(());
+        }
         self.pending.push((source, destination));
         if self.pending.len() >= COMPARE_BATCH {
             self.compare()?;

@@ -67,7 +67,8 @@ impl Session {
                         side == Side::Destination && !config.dry_run,
                     )
                     .with_posix(config.blob.posix)
-                    .with_symlinks(config.blob.symlinks),
+                    .with_symlinks(config.blob.symlinks)
+                    .with_directory_stubs(config.blob.directory_stubs),
                 ),
                 Location::Blob(blob) => {
                     let Some(http) = &http else {

@@ -18,8 +18,8 @@ use super::errors::azure_error;
 use super::location::BlobLocation;
 use crate::endpoint::virtual_dirs::Step;
 use crate::endpoint::{
-    BlobProps, ContentHeaders, EndpointError, ErrorClass, Item, ListRequest, Listed, Lister,
-    SkipKind, Tier, VirtualDirs,
+    BlobProps, ContentHeaders, EndpointError, ErrorClass, FOLDER_KEY, Item, ListRequest, Listed,
+    Lister, SkipKind, Tier, VirtualDirs,
 };
 
 type Page = Result<Option<ListBlobsResponse>, azure_core::Error>;
@@ -39,6 +39,8 @@ pub(super) struct BlobLister {
     pending: Option<Item>,
     dirs: VirtualDirs,
     done: bool,
+    /// List folder stubs as files.
+    with_stubs: bool,
 }
 
 impl BlobLister {
@@ -48,6 +50,7 @@ impl BlobLister {
         request: &ListRequest,
         container_state: Arc<AtomicU8>,
         runtime: &tokio::runtime::Handle,
+        with_stubs: bool,
     ) -> Result<BlobLister, EndpointError> {
         let cancel = request.cancel.clone();
         let prefix = location.list_prefix().unwrap_or_default();
@@ -121,6 +124,7 @@ impl BlobLister {
             pending: None,
             dirs: VirtualDirs::default(),
             done: false,
+            with_stubs,
         })
     }
 
@@ -179,13 +183,12 @@ impl BlobLister {
             }
             let properties = blob.properties.unwrap_or_default();
             let metadata = blob.metadata.and_then(|m| m.values).unwrap_or_default();
-            // Folder stubs (written by hierarchical tools) are not files.
-            if metadata
-                .get("hdi_isfolder")
-                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-                || relative.is_empty()
-                || relative.ends_with('/')
-            {
+            // Folder stubs (written by hierarchical tools) are not files; with
+            // `--include-directory-stub` they are listed, and synced as folders.
+            let stub = metadata.iter().any(|(k, v)| {
+                k.eq_ignore_ascii_case(FOLDER_KEY) && v.trim().eq_ignore_ascii_case("true")
+            });
+            if (stub && !self.with_stubs) || relative.is_empty() || relative.ends_with('/') {
                 continue;
             }
             let mut metadata: Vec<(String, String)> = metadata

@@ -226,6 +226,7 @@ impl Endpoint for AzureEndpoint {
             request,
             self.container_state.clone(),
             &self.runtime,
+            self.with_stubs,
         )
         .map(|l| Box::new(l) as Box<dyn Lister>)
         .map_err(|e| self.explain_auth(e))

@@ -32,6 +32,9 @@ pub(crate) struct LocalOptions {
     pub(crate) posix: bool,
     /// Symbolic links are synced as links (`--preserve-symlinks`).
     pub(crate) symlinks: bool,
+    /// Each folder is also listed as a folder stub, and folder stubs are written as
+    /// folders (`--include-directory-stub`).
+    pub(crate) directory_stubs: bool,
 }
 
 /// A local folder.
@@ -59,6 +62,13 @@ impl LocalEndpoint {
     /// (`--preserve-posix-properties`).
     pub fn with_posix(mut self, on: bool) -> Self {
         self.options.posix = on;
+        self
+    }
+
+    /// Lists each folder as a folder stub too (`hdi_isfolder=true`), and writes stubs as
+    /// folders (`--include-directory-stub`): empty folders are synced.
+    pub fn with_directory_stubs(mut self, on: bool) -> Self {
+        self.options.directory_stubs = on;
         self
     }
 
@@ -125,6 +135,9 @@ impl Endpoint for LocalEndpoint {
 
     async fn open_reader(&self, item: &Item) -> Result<Box<dyn Reader>, EndpointError> {
         let path = self.full_path(&item.path);
+        if item.is_folder_stub() {
+            return Ok(Box::new(read::FolderReader));
+        }
         if item.meta(SYMLINK_KEY).is_some_and(is_true) {
             return Ok(Box::new(read::LinkReader::new(
                 path,
@@ -171,6 +184,18 @@ impl Endpoint for LocalEndpoint {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
                 Err(e) => return Err(EndpointError::io("cannot delete", &path, e)),
             };
+            if meta.is_dir() {
+                // A folder stub: the folder goes if it is empty (what was in it is
+                // deleted on its own).
+                return match fs::remove_dir(&path) {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => {
+                        tracing::info!("{} is not empty; it was left", path.display());
+                        Ok(())
+                    }
+                    Err(e) => Err(EndpointError::io("cannot delete the folder", &path, e)),
+                };
+            }
             if meta.len() != size || mtime_ns(&meta) != mtime {
                 return Err(EndpointError::new(
                     ErrorClass::Changed,

@@ -125,6 +125,20 @@ impl Reader for LocalReader {
     }
 }
 
+/// Reads a folder stub: it has no content.
+pub(super) struct FolderReader;
+
+#[async_trait::async_trait]
+impl Reader for FolderReader {
+    async fn read(&self, _offset: u64, _len: usize) -> Result<Bytes, EndpointError> {
+        Ok(Bytes::new())
+    }
+
+    async fn finish(&self) -> Result<(), EndpointError> {
+        Ok(())
+    }
+}
+
 /// Reads a symbolic link for an upload: its content is its target.
 pub(super) struct LinkReader {
     path: PathBuf,

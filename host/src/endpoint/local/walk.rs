@@ -10,8 +10,8 @@ use super::LocalOptions;
 use super::partial::{PARTIAL_SUFFIX, is_stale};
 use super::posix::{SYMLINK_KEY, status_metadata};
 use crate::endpoint::{
-    Dir, EndpointError, ErrorClass, FileIdentity, Item, ListOrder, Listed, Lister, SkipKind,
-    mtime_ns,
+    Dir, EndpointError, ErrorClass, FOLDER_KEY, FileIdentity, Item, ListOrder, Listed, Lister,
+    SkipKind, mtime_ns,
 };
 
 /// A (device, inode) pair: what makes a folder its own ancestor through a link.
@@ -249,7 +249,16 @@ impl LocalLister {
                 }
                 continue;
             }
-            children.push(self.classify(entry.path(), format!("{rel_dir}{name}")));
+            let child = self.classify(entry.path(), format!("{rel_dir}{name}"));
+            if let (true, Child::Dir { key, .. }) = (self.options.directory_stubs, &child) {
+                // The folder as a stub too: it pairs with a stub blob, so empty folders
+                // are synced.
+                children.push(Child::File(Item {
+                    metadata: vec![(FOLDER_KEY.to_string(), "true".to_string())],
+                    ..Item::new(&key[..key.len() - 1], 0, 0)
+                }));
+            }
+            children.push(child);
         }
         let order = self.order;
         children.sort_unstable_by(|a, b| order.cmp(&a.key(), &b.key()));

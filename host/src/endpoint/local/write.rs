@@ -334,6 +334,19 @@ impl Writer for LocalWriter {
             } else {
                 Restore::default()
             };
+            if self.options.directory_stubs
+                && info
+                    .metadata
+                    .iter()
+                    .any(|(k, v)| k.eq_ignore_ascii_case(crate::endpoint::FOLDER_KEY) && is_true(v))
+            {
+                let _ = fs::remove_file(&partial.path);
+                partial.forget_progress();
+                fs::create_dir_all(&self.target)
+                    .map_err(|e| EndpointError::io("cannot create the folder", &self.target, e))?;
+                self.done.store(true, Ordering::Relaxed);
+                return Ok(());
+            }
             let link = self.options.symlinks
                 && info
                     .metadata
