@@ -169,6 +169,7 @@ impl Endpoint for MemoryEndpoint {
             kind: self.kind,
             listed_md5: self.kind == EndpointKind::Blob,
             order: self.order,
+            time_precision_ns: 1,
         }
     }
 

@@ -51,6 +51,9 @@ pub struct Capabilities {
     /// The order its listings come in, if it is fixed; `None` when it lists in whatever
     /// order [`ListRequest::order`] asks for.
     pub order: Option<ListOrder>,
+    /// How precisely it keeps modification times, in ns (1: exact; 1,000,000,000: whole
+    /// seconds). Times are compared at the coarser of the two sides' precisions.
+    pub time_precision_ns: u64,
 }
 
 /// What to list.

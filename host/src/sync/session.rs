@@ -16,7 +16,7 @@ use super::{Direction, RunError, Side, Stop};
 use crate::endpoint::azure::{AzureEndpoint, Http, HttpSettings, resolve_auth, transport};
 use crate::endpoint::local::LocalEndpoint;
 use crate::endpoint::{Endpoint, ListOrder};
-use crate::plugin::{PluginHost, Runtime};
+use crate::plugin::{PluginHost, PluginSet, PluginSource, Runtime};
 use crate::store::Store;
 
 /// One run of a session.
@@ -87,9 +87,14 @@ impl Session {
         let source = build(&config.source, Side::Source)?;
         let destination = build(&config.destination, Side::Destination)?;
         tokio::join!(source.probe(), destination.probe());
+        let precision = source
+            .capabilities()
+            .time_precision_ns
+            .max(destination.capabilities().time_precision_ns);
         let plugins = {
             let cache = config.cache_dir.clone();
-            let set = config.plugins.clone();
+            let mut set = config.plugins.clone();
+            widen_window(&mut set, precision);
             tokio::task::spawn_blocking(move || -> Result<PluginHost, RunError> {
                 let runtime = Runtime::shared(cache).map_err(|e| {
                     RunError::Internal(format!("cannot start the plugin runtime: {e:#}"))
@@ -276,6 +281,37 @@ pub fn not_started(
         },
         observer,
     )
+}
+
+/// Times are compared at the coarser of the two sides' precisions (a file system that
+/// keeps whole seconds cannot hold a blob's nanoseconds): the built-in comparator's
+/// `modify-window` widens to just under that step unless it is wider already.
+fn widen_window(plugins: &mut PluginSet, precision_ns: u64) {
+    let comparator = &mut plugins.comparator;
+    if precision_ns <= 1 || !matches!(comparator.source, PluginSource::Builtin("mtime-compare")) {
+        return;
+    }
+    let window = std::time::Duration::from_nanos(precision_ns - 1);
+    let configured = comparator
+        .config
+        .iter()
+        .find(|(k, _)| k == "modify-window")
+        .map(|(_, v)| humantime::parse_duration(v.trim()).ok());
+    match configured {
+        Some(Some(given)) if given >= window => {}
+        // A value the comparator will refuse with its own message.
+        Some(None) => {}
+        _ => {
+            tracing::info!(
+                "modification times are compared to within {} (the coarser side's precision)",
+                humantime::format_duration(std::time::Duration::from_nanos(precision_ns))
+            );
+            comparator.config.retain(|(k, _)| k != "modify-window");
+            comparator
+                .config
+                .push(("modify-window".into(), format!("{}ns", precision_ns - 1)));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -190,6 +190,9 @@ impl Endpoint for AzureEndpoint {
         Capabilities {
             kind: EndpointKind::Blob,
             listed_md5: true,
+            // Times are stored in metadata to the nanosecond (Last-Modified, kept to the
+            // second, is what the comparator falls back to without them).
+            time_precision_ns: 1,
             // Hierarchical-namespace accounts list path by path (`a/x` before `a-b`); flat
             // ones in UTF-16 code-unit order.
             order: Some({

@@ -4,6 +4,7 @@
 mod names;
 mod partial;
 mod posix;
+mod precision;
 mod read;
 mod walk;
 mod write;
@@ -42,6 +43,8 @@ pub(crate) struct LocalOptions {
 pub struct LocalEndpoint {
     root: PathBuf,
     options: LocalOptions,
+    /// The file system's time precision, once measured (ns).
+    precision: std::sync::atomic::AtomicU64,
 }
 
 impl LocalEndpoint {
@@ -55,6 +58,7 @@ impl LocalEndpoint {
                 clean_partials,
                 ..LocalOptions::default()
             },
+            precision: std::sync::atomic::AtomicU64::new(1),
         }
     }
 
@@ -103,6 +107,7 @@ impl Endpoint for LocalEndpoint {
             kind: EndpointKind::Local,
             listed_md5: false,
             order: None,
+            time_precision_ns: self.precision.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -112,6 +117,31 @@ impl Endpoint for LocalEndpoint {
 
     fn describe_path(&self, path: &str) -> String {
         self.full_path(path).display().to_string()
+    }
+
+    async fn probe(&self) {
+        let root = self.root.clone();
+        let measured = tokio::task::spawn_blocking(move || precision::measure(&root))
+            .await
+            .ok()
+            .flatten();
+        match measured {
+            Some(step) => {
+                if step > 1 {
+                    tracing::info!(
+                        "{} keeps modification times to {}",
+                        self.root.display(),
+                        humantime::format_duration(std::time::Duration::from_nanos(step))
+                    );
+                }
+                self.precision
+                    .store(step, std::sync::atomic::Ordering::Relaxed);
+            }
+            None => tracing::debug!(
+                "cannot measure the time precision of {} (no scratch file can be written)",
+                self.root.display()
+            ),
+        }
     }
 
     fn refuses(&self, item: &Item) -> Option<(SkipKind, String)> {

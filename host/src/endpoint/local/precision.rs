@@ -1,0 +1,87 @@
+//! How precisely a folder's file system keeps modification times, measured once on the
+//! folder itself (as rclone does): a scratch file is given a time that no coarser clock
+//! can hold, and the time read back says which step the file system rounded it to.
+
+use std::fs::FileTimes;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use crate::endpoint::mtime_ns;
+
+/// The steps file systems keep times in, finest first: ns (ext4, XFS, btrfs), µs, ms,
+/// 10 ms, 100 ms, s (ext2/ext3 with small inodes, many SMB and NFS mounts), 2 s (FAT).
+const STEPS: &[u64] = &[
+    1,
+    1_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+    2_000_000_000,
+];
+
+/// A time divisible by none of the steps but the first: an odd second, 123456789 ns.
+const PROBE_NS: i64 = 1_700_000_001_123_456_789;
+
+/// The coarsest step that divides `read_back`, the probe time as the file system kept it.
+fn step_of(read_back: i64) -> u64 {
+    if read_back == PROBE_NS {
+        return 1;
+    }
+    STEPS
+        .iter()
+        .rev()
+        .copied()
+        .find(|&step| read_back.rem_euclid(step as i64) == 0)
+        .unwrap_or(1)
+}
+
+/// The precision of the times kept below `folder` (or, if it does not exist yet, its
+/// nearest existing parent), in ns; `None` if no scratch file can be written there.
+pub(super) fn measure(folder: &Path) -> Option<u64> {
+    let dir = folder.ancestors().find(|p| p.is_dir())?;
+    let file = tempfile::Builder::new()
+        .prefix(".blobsync-precision-")
+        .tempfile_in(dir)
+        .ok()?;
+    let time = SystemTime::UNIX_EPOCH + Duration::from_nanos(PROBE_NS as u64);
+    file.as_file()
+        .set_times(FileTimes::new().set_modified(time))
+        .ok()?;
+    let meta = std::fs::metadata(file.path()).ok()?;
+    Some(step_of(mtime_ns(&meta)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_step_is_read_from_how_the_probe_time_came_back() {
+        assert_eq!(step_of(PROBE_NS), 1);
+        assert_eq!(step_of(1_700_000_001_123_456_000), 1_000);
+        assert_eq!(
+            step_of(1_700_000_001_000_000_000),
+            1_000_000_000,
+            "truncated"
+        );
+        assert_eq!(
+            step_of(1_700_000_002_000_000_000),
+            2_000_000_000,
+            "FAT rounds up"
+        );
+        assert_eq!(step_of(1_700_000_000_000_000_000), 2_000_000_000, "or down");
+    }
+
+    #[test]
+    fn a_nanosecond_file_system_measures_one_nanosecond_or_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let step = measure(dir.path()).unwrap();
+        assert!(step <= 1_000_000_000, "{step}");
+        assert_eq!(
+            measure(&dir.path().join("not/yet/there")),
+            Some(step),
+            "measured on the nearest existing parent"
+        );
+    }
+}
