@@ -14,7 +14,7 @@ use blobsync::logging::RunLog;
 use blobsync::store::Store;
 use blobsync::sync::{
     EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Observer, Observers, RunError, RunRequest, Session,
-    Stop, not_started,
+    Stop, cancelled_before_start, not_started,
 };
 
 fn main() -> ExitCode {
@@ -178,9 +178,19 @@ async fn run(
         job_id,
         scopes: Vec::new(),
     };
-    let session = match Session::open(settings.sync.clone(), store.clone()).await {
-        Ok(s) => s,
-        Err(e) => {
+    let opened = tokio::select! {
+        opened = Session::open(settings.sync.clone(), store.clone()) => Some(opened),
+        _ = stop.stopped() => None,
+    };
+    let session = match opened {
+        Some(Ok(s)) => s,
+        None => {
+            let outcome =
+                cancelled_before_start(&settings.sync, &request, &Observers::new(observers));
+            close(store).await;
+            return outcome.exit_code();
+        }
+        Some(Err(e)) => {
             let outcome = not_started(&settings.sync, &request, e, &Observers::new(observers));
             close(store).await;
             return outcome.exit_code();

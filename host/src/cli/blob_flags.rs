@@ -40,6 +40,8 @@ pub(super) fn blob_options(args: &SyncArgs) -> Result<BlobOptions, String> {
         directory_stubs: args.include_directory_stub,
         posix: args.preserve_posix_properties,
         symlinks: args.preserve_symlinks,
+        guess_types: true,
+        type_map: Default::default(),
     })
 }
 

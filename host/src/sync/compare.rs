@@ -6,6 +6,7 @@
 use tokio::sync::mpsc::Sender;
 
 use super::RunError;
+use super::annotate::Annotator;
 use super::archive::{archived_destination, archived_source};
 use super::config::BlobOptions;
 use super::context::RunContext;
@@ -13,7 +14,7 @@ use super::entries::{give_back, lend};
 use super::hash::LocalHasher;
 use super::observer::Side;
 use super::plan::Pairs;
-use crate::endpoint::{BlobUpdate, DeleteTarget, Item, Version};
+use crate::endpoint::{BlobSettings, BlobUpdate, DeleteTarget, Item, Version};
 use crate::plugin::{Action, ComparatorInstance, EndpointKind, Pair};
 
 /// Pairs per comparator call.
@@ -32,6 +33,23 @@ pub(crate) struct PlannedCopy {
     pub(crate) delete_first: bool,
     /// The metadata to write (besides the time).
     pub(crate) metadata: Vec<(String, String)>,
+    /// Blobs: headers, tier and tags to write.
+    pub(crate) settings: BlobSettings,
+}
+
+/// A decision waiting for its annotation (copies to a container).
+#[derive(Debug)]
+pub(crate) struct Held {
+    /// The source entry.
+    item: Item,
+    /// The destination entry, if there is one.
+    destination: Option<Item>,
+    /// Why it is copied, or why it is up to date.
+    reason: String,
+    /// A copy (else: up to date).
+    copy: bool,
+    /// The archived destination is deleted first.
+    delete_first: bool,
 }
 
 /// A planned change to a blob's properties, without copying it.
@@ -69,17 +87,22 @@ pub(crate) struct Comparer<'a> {
     /// Delete candidates, collected only when deleting.
     pub(crate) deletes: Option<Vec<DeleteTarget>>,
     pub(crate) pending: Vec<(Item, Item)>,
+    /// Copies to a container: what their blobs should carry.
+    pub(crate) annotator: Option<Annotator>,
+    /// Decisions waiting for [`Comparer::annotate`].
+    pub(crate) held: Vec<Held>,
 }
 
 impl Comparer<'_> {
     /// Plans copying `item` over `destination` (if there is one), unless an archived
     /// blob on either side prevents it.
     fn send_copy(
-        &self,
+        &mut self,
         item: Item,
         reason: String,
-        destination: Option<&Item>,
+        destination: Option<Item>,
     ) -> Result<(), RunError> {
+        let destination = destination.as_ref();
         if item.archived() {
             return match archived_source(self.ctx, self.blob.archived, &item) {
                 Some(work) => self.send(work),
@@ -97,13 +120,88 @@ impl Comparer<'_> {
         } else {
             reason
         };
+        if self.annotator.is_some() {
+            return self.hold(Held {
+                item,
+                destination: destination.cloned(),
+                reason,
+                copy: true,
+                delete_first,
+            });
+        }
         self.send(Work::Copy(PlannedCopy {
             metadata: super::metadata::for_copy(&item, destination),
             item,
             reason,
             replaces: destination.map(Version::of),
             delete_first,
+            settings: BlobSettings::default(),
         }))
+    }
+
+    /// A pair the comparator found up to date.
+    fn up_to_date(
+        &mut self,
+        source: Item,
+        destination: Item,
+        reason: String,
+    ) -> Result<(), RunError> {
+        if self.annotator.is_none() {
+            self.ctx.up_to_date(&source.path, &reason);
+            return Ok(());
+        }
+        self.hold(Held {
+            item: source,
+            destination: Some(destination),
+            reason,
+            copy: false,
+            delete_first: false,
+        })
+    }
+
+    fn hold(&mut self, held: Held) -> Result<(), RunError> {
+        self.held.push(held);
+        if self.held.len() >= COMPARE_BATCH {
+            self.annotate()?;
+        }
+        Ok(())
+    }
+
+    /// Asks the annotators about the held decisions, and sends what follows.
+    fn annotate(&mut self) -> Result<(), RunError> {
+        let Some(annotator) = &mut self.annotator else {
+            return Ok(());
+        };
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let held = std::mem::take(&mut self.held);
+        let mut items: Vec<Item> = held.iter().map(|h| h.item.clone()).collect();
+        let wanted = annotator.wanted(&mut items)?;
+        let mut work = Vec::new();
+        for (h, wanted) in held.into_iter().zip(wanted) {
+            if h.copy {
+                let (settings, metadata) =
+                    annotator.for_copy(wanted, &h.item, h.destination.as_ref());
+                work.push(Work::Copy(PlannedCopy {
+                    replaces: h.destination.as_ref().map(Version::of),
+                    item: h.item,
+                    reason: h.reason,
+                    delete_first: h.delete_first,
+                    metadata,
+                    settings,
+                }));
+            } else if let Some(update) = h
+                .destination
+                .as_ref()
+                .and_then(|d| annotator.update_for(&wanted, d))
+            {
+                work.push(Work::Update(update));
+            } else {
+                self.ctx.up_to_date(&h.item.path, &h.reason);
+            }
+        }
+        work.into_iter().try_for_each(|w| self.send(w))
     }
 
     fn send(&self, work: Work) -> Result<(), RunError> {
@@ -143,8 +241,8 @@ impl Comparer<'_> {
             give_back(&mut source, pair.source);
             give_back(&mut destination, pair.destination);
             match decision.action {
-                Action::Transfer => self.send_copy(source, decision.reason, Some(&destination))?,
-                Action::Skip => self.ctx.up_to_date(&source.path, &decision.reason),
+                Action::Transfer => self.send_copy(source, decision.reason, Some(destination))?,
+                Action::Skip => self.up_to_date(source, destination, decision.reason)?,
             }
         }
         Ok(())
@@ -175,6 +273,7 @@ impl Pairs for Comparer<'_> {
     }
 
     fn finish(&mut self) -> Result<(), RunError> {
-        self.compare()
+        self.compare()?;
+        self.annotate()
     }
 }

@@ -140,6 +140,12 @@ pub struct BlobOptions {
     pub posix: bool,
     /// Symbolic links synced as links (`--preserve-symlinks`).
     pub symlinks: bool,
+    /// Uploads without a Content-Type get one guessed from the extension (off with
+    /// `--no-guess-mime-type`).
+    pub guess_types: bool,
+    /// Extra extension (lower-case, no dot) → Content-Type mappings
+    /// (`AZCOPY_CONTENT_TYPE_MAP`).
+    pub type_map: std::collections::HashMap<String, String>,
 }
 
 /// `--watch`: keep syncing as the source changes.

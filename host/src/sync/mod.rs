@@ -2,6 +2,7 @@
 //! observers. [`Session`] is built once from a [`SyncConfig`] and [`Session::run`] does
 //! one run; [`watch::watch`] runs a session on every change.
 
+mod annotate;
 mod archive;
 mod case;
 mod compare;
@@ -33,6 +34,6 @@ pub use observer::{
     Action, Completion, Event, ItemDone, Observer, Observers, Planned, RunControl, RunInfo,
     RunOutcome, Side, Status, Totals, now_ms,
 };
-pub use session::{RunRequest, Session, not_started};
+pub use session::{RunRequest, Session, cancelled_before_start, not_started};
 pub use stop::Stop;
 pub use watch::watch;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::annotate::{Annotator, TypeGuesser};
 use super::compare::{Comparer, PlannedCopy, PlannedUpdate, Work};
 use super::context::RunContext;
 use super::delete::{DeletePolicy, delete_phase};
@@ -19,7 +20,7 @@ use super::observer::{ItemDone, Planned};
 use super::plan::{MergeOutcome, merge};
 use super::transfer::Shared;
 use super::{DeleteMode, RunError, Side, SyncConfig, transfer};
-use crate::endpoint::{Endpoint, ErrorClass, ListOrder, ListRequest};
+use crate::endpoint::{Endpoint, EndpointKind, ErrorClass, ListOrder, ListRequest};
 use crate::plugin::PluginHost;
 use crate::store::{Store, Write};
 
@@ -35,6 +36,18 @@ pub(crate) struct Parts {
     pub(crate) order: ListOrder,
     /// The local side's folder (absolute), for hashing and the MD5 cache.
     pub(crate) local_root: Option<std::path::PathBuf>,
+}
+
+impl Parts {
+    /// The annotate stage, for copies to a container.
+    pub(crate) fn annotator(&self) -> Option<Annotator> {
+        (self.destination.capabilities().kind == EndpointKind::Blob).then(|| Annotator {
+            source: None,
+            guess: self.config.blob.guess_types.then(|| TypeGuesser {
+                extra: Arc::new(self.config.blob.type_map.clone()),
+            }),
+        })
+    }
 }
 
 /// How long transfers in flight may take to finish after a stop.
@@ -110,6 +123,7 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
         let collect_deletes = config.delete != DeleteMode::False;
         let order = session.order;
         let blob = config.blob.clone();
+        let annotator = session.annotator();
         tokio::task::spawn_blocking(move || {
             let mut comparer = Comparer {
                 ctx: &ctx,
@@ -120,6 +134,8 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
                 blob,
                 deletes: collect_deletes.then(Vec::new),
                 pending: Vec::new(),
+                annotator,
+                held: Vec::new(),
             };
             let outcome = merge(
                 src_rx.into_iter(),
@@ -308,6 +324,7 @@ async fn copy_planned(
         &planned.item,
         replaces,
         planned.metadata.clone(),
+        planned.settings.clone(),
         source,
         destination,
         shared,

@@ -45,6 +45,9 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// How long learning what the endpoints are may take before the run goes on without.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 impl Session {
     /// Resolves credentials, builds both endpoints and loads every plugin. `store` is the
     /// database for the MD5 cache (`None` runs without one).
@@ -86,7 +89,11 @@ impl Session {
         };
         let source = build(&config.source, Side::Source)?;
         let destination = build(&config.destination, Side::Destination)?;
-        tokio::join!(source.probe(), destination.probe());
+        // Best effort: on a network that fails, the listing says so (with its retries).
+        let probes = async { tokio::join!(source.probe(), destination.probe()) };
+        if tokio::time::timeout(PROBE_TIMEOUT, probes).await.is_err() {
+            tracing::debug!("probing the endpoints took too long; going on without");
+        }
         let precision = source
             .capabilities()
             .time_precision_ns
@@ -261,6 +268,24 @@ pub fn not_started(
     error: RunError,
     observer: &dyn Observer,
 ) -> RunOutcome {
+    ended_before_start(config, request, Some(error), observer)
+}
+
+/// The outcome of a run interrupted before it started (while the session was opened).
+pub fn cancelled_before_start(
+    config: &SyncConfig,
+    request: &RunRequest,
+    observer: &dyn Observer,
+) -> RunOutcome {
+    ended_before_start(config, request, None, observer)
+}
+
+fn ended_before_start(
+    config: &SyncConfig,
+    request: &RunRequest,
+    error: Option<RunError>,
+    observer: &dyn Observer,
+) -> RunOutcome {
     let info = RunInfo {
         job_id: request.job_id.clone(),
         source: config.source.display(),
@@ -274,10 +299,14 @@ pub fn not_started(
     finish(
         RunOutcome {
             info,
-            status: Status::Failed,
+            status: if error.is_some() {
+                Status::Failed
+            } else {
+                Status::Cancelled
+            },
             totals: Default::default(),
             elapsed: Default::default(),
-            error: Some(error),
+            error,
         },
         observer,
     )

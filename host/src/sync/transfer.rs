@@ -70,6 +70,7 @@ pub(crate) async fn copy(
     item: &Item,
     replaces: Option<Version>,
     metadata: Vec<(String, String)>,
+    settings: crate::endpoint::BlobSettings,
     source: &dyn Endpoint,
     destination: &dyn Endpoint,
     shared: &Shared,
@@ -154,18 +155,7 @@ pub(crate) async fn copy(
         store_md5: shared.options.put_md5,
         mtime_ns: item.preserved_mtime_ns(),
         metadata,
-        settings: crate::endpoint::BlobSettings {
-            headers: crate::endpoint::ContentHeaders {
-                content_type: Some(
-                    mime_guess::from_path(&item.path)
-                        .first_or_octet_stream()
-                        .essence_str()
-                        .to_string(),
-                ),
-                ..Default::default()
-            },
-            ..Default::default()
-        },
+        settings,
     };
     writer.commit(info).await?;
     Ok(Copied { bytes: size, md5 })
@@ -290,6 +280,7 @@ mod tests {
                 &item,
                 None,
                 Vec::new(),
+                Default::default(),
                 &source,
                 &destination,
                 &shared,

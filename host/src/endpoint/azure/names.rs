@@ -50,7 +50,7 @@ mod tests {
     use super::*;
 
     fn location(encode_names: bool) -> BlobLocation {
-        let mut l = BlobLocation::parse("https://acct.blob.core.windows.net/c/pre").unwrap();
+        let mut l = BlobLocation::parse("https://acct.blob.core.windows.net/cont/pre").unwrap();
         l.encode_names = encode_names;
         l
     }
