@@ -15,11 +15,24 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
 /// The schema version this blobsync writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// What takes a database of version N-1 to N (index 0: from 1 to 2); a new database gets
 /// [`SCHEMA`], which is the latest.
-const MIGRATIONS: &[&str] = &["ALTER TABLE jobs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;"];
+const MIGRATIONS: &[&str] = &[
+    "ALTER TABLE jobs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;",
+    BAD_BLOBS,
+];
+
+/// Blobs a download found whose content does not match their Content-MD5, by location
+/// (URL without SAS) and the ETag that was read: the next upload from the source replaces
+/// them.
+const BAD_BLOBS: &str = "
+CREATE TABLE IF NOT EXISTS bad_blobs (
+    location TEXT PRIMARY KEY,
+    etag     TEXT NOT NULL,
+    found_ms INTEGER NOT NULL
+) WITHOUT ROWID;";
 
 /// How long a statement waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -167,9 +180,50 @@ CREATE TABLE IF NOT EXISTS job_items (
     time_ms INTEGER NOT NULL,
     PRIMARY KEY (job_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bad_blobs (
+    location TEXT PRIMARY KEY,
+    etag     TEXT NOT NULL,
+    found_ms INTEGER NOT NULL
+) WITHOUT ROWID;
 ";
 
 impl Store {
+    /// Records a blob whose content does not match its Content-MD5.
+    pub fn record_bad_blob(&self, location: &str, etag: &str, found_ms: u64) {
+        self.write(Write::Sql(
+            "INSERT OR REPLACE INTO bad_blobs (location, etag, found_ms) VALUES (?1, ?2, ?3)",
+            vec![
+                location.to_string().into(),
+                etag.to_string().into(),
+                (found_ms as i64).into(),
+            ],
+        ));
+    }
+
+    /// The bad blobs below `prefix` (a location ending in `/`): the path after the
+    /// prefix → the ETag found bad.
+    pub fn bad_blobs(&self, prefix: &str) -> std::collections::HashMap<String, String> {
+        let read = self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT location, etag FROM bad_blobs WHERE substr(location, 1, ?2) = ?1",
+            )?;
+            let rows = stmt.query_map(params![prefix, prefix.len() as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        });
+        match read {
+            Ok(rows) => rows
+                .into_iter()
+                .filter_map(|(l, e)| Some((l.strip_prefix(prefix)?.to_string(), e)))
+                .collect(),
+            Err(e) => {
+                tracing::warn!("{e}; blobs found bad by earlier downloads are not checked");
+                Default::default()
+            }
+        }
+    }
+
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let fail = |message: String| StoreError {

@@ -264,3 +264,62 @@ fn a_missing_source_container_is_an_error_and_deletes_nothing() {
     assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
     assert_eq!(files(dst.path()), ["precious.txt"]);
 }
+
+/// A blob whose content no longer matches its Content-MD5 (a faulty client wrote it) is
+/// found by a download, and the next upload from the original replaces it even though
+/// size and time still match.
+#[test]
+fn a_damaged_blob_found_by_a_download_is_replaced_by_the_next_upload() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("damaged");
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "ledger.csv", b"2024,alice,100\n");
+    write(src.path(), "fine.txt", b"untouched");
+    blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    let listed = blobs.list(&container);
+    let original = listed.iter().find(|b| b.name == "ledger.csv").unwrap();
+    let md5 = hex::decode(&original.md5).unwrap();
+    let mtime = original.metadata["mtime"].clone();
+    // Same size, one byte flipped, the original's MD5 and time kept.
+    blobs.put(
+        &container,
+        "ledger.csv",
+        b"2024,alice,900\n",
+        &[("mtime", &mtime)],
+    );
+    blobs.set_content_md5(&container, "ledger.csv", &md5);
+
+    let unchanged = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(
+        unchanged.count("Copied:"),
+        0,
+        "size and time match: nothing to see yet"
+    );
+
+    let dst = tempfile::tempdir().unwrap();
+    let down = blobsync(&["sync", &az.url(&container), s(dst.path())]);
+    assert_eq!(down.code, 1, "{}", down.stderr);
+    assert!(
+        down.stderr.contains("ledger.csv") && down.stderr.contains("the blob is damaged"),
+        "{}",
+        down.stderr
+    );
+    assert!(!dst.path().join("ledger.csv").exists());
+
+    let repair = blobsync(&["sync", s(src.path()), &az.url(&container), "-v"]).ok();
+    assert_eq!(repair.count("Copied:"), 1, "{}", repair.stdout);
+    assert!(
+        repair.stdout.contains("a download found it damaged"),
+        "{}",
+        repair.stdout
+    );
+    assert_eq!(blobs.get(&container, "ledger.csv"), b"2024,alice,100\n");
+    let again = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(again.count("Copied:"), 0, "repaired once");
+    blobsync(&["sync", &az.url(&container), s(dst.path())]).ok();
+    assert_eq!(
+        std::fs::read(dst.path().join("ledger.csv")).unwrap(),
+        b"2024,alice,100\n"
+    );
+}

@@ -12,6 +12,7 @@ mod dry_run;
 mod examples;
 mod faults;
 mod filters;
+mod headers;
 mod inputs;
 mod interop;
 mod metadata;

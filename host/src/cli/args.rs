@@ -242,6 +242,10 @@ pub struct SyncArgs {
     #[arg(long, value_name = "MBPS")]
     pub cap_mbps: Option<f64>,
 
+    /// Do not guess a Content-Type from the file extension for blobs that get none
+    /// otherwise (extra extensions: a JSON file named by AZCOPY_CONTENT_TYPE_MAP).
+    #[arg(long)]
+    pub no_guess_mime_type: bool,
     /// Archived source blobs: `skip` (counted apart), `fail`, or `rehydrate[:Standard|High]`
     /// (ask for each to be brought back to Hot; copy them in a later run).
     #[arg(long, default_value = "skip", value_name = "POLICY")]

@@ -2,6 +2,9 @@
 //! properties and symbolic links.
 
 use super::args::SyncArgs;
+use std::collections::HashMap;
+use std::path::Path;
+
 use crate::endpoint::RehydratePriority;
 use crate::sync::{ArchivedPolicy, BlobOptions};
 
@@ -31,6 +34,38 @@ fn archived(text: &str) -> Result<ArchivedPolicy, String> {
     }
 }
 
+/// Reads the extra extension → Content-Type map named by `AZCOPY_CONTENT_TYPE_MAP`: a
+/// JSON file `{"MIMETypeMapping": {".foo": "application/x-foo"}}`. Keys lose their dot
+/// and are matched case-insensitively.
+fn type_map(path: &Path) -> Result<HashMap<String, String>, String> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        #[serde(rename = "MIMETypeMapping")]
+        mapping: HashMap<String, String>,
+    }
+    let fail = |why: String| {
+        format!(
+            "AZCOPY_CONTENT_TYPE_MAP: {}: {why} (expected JSON like \
+             {{\"MIMETypeMapping\": {{\".foo\": \"application/x-foo\"}}}})",
+            path.display()
+        )
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    let file: File = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
+    let mut out = HashMap::new();
+    for (ext, content_type) in file.mapping {
+        let ext = ext.trim().trim_start_matches('.').to_ascii_lowercase();
+        if ext.is_empty() || ext.contains('/') {
+            return Err(fail(format!("{ext:?} is not a file extension")));
+        }
+        if content_type.trim().is_empty() || content_type.chars().any(char::is_control) {
+            return Err(fail(format!("{content_type:?} is not a Content-Type")));
+        }
+        out.insert(ext, content_type);
+    }
+    Ok(out)
+}
+
 /// The blob options of a sync; the error is a usage message.
 pub(super) fn blob_options(args: &SyncArgs) -> Result<BlobOptions, String> {
     Ok(BlobOptions {
@@ -40,14 +75,38 @@ pub(super) fn blob_options(args: &SyncArgs) -> Result<BlobOptions, String> {
         directory_stubs: args.include_directory_stub,
         posix: args.preserve_posix_properties,
         symlinks: args.preserve_symlinks,
-        guess_types: true,
-        type_map: Default::default(),
+        guess_types: !args.no_guess_mime_type,
+        type_map: match std::env::var_os("AZCOPY_CONTENT_TYPE_MAP") {
+            Some(path) if !path.is_empty() => type_map(path.as_ref())?,
+            _ => Default::default(),
+        },
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_type_map_is_read_or_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("map.json");
+        std::fs::write(
+            &good,
+            r#"{"MIMETypeMapping": {".MD": "text/markdown", "wasm": "application/wasm"}}"#,
+        )
+        .unwrap();
+        let map = type_map(&good).unwrap();
+        assert_eq!(map["md"], "text/markdown");
+        assert_eq!(map["wasm"], "application/wasm");
+        let e = type_map(&dir.path().join("missing.json")).unwrap_err();
+        assert!(
+            e.starts_with("AZCOPY_CONTENT_TYPE_MAP:") && e.contains("missing.json"),
+            "{e}"
+        );
+        std::fs::write(&good, "{not json").unwrap();
+        assert!(type_map(&good).unwrap_err().contains("MIMETypeMapping"));
+    }
 
     #[test]
     fn archived_policies_parse_with_a_priority_only_for_rehydrate() {

@@ -15,6 +15,8 @@ pub enum ErrorClass {
     Changed,
     /// A problem the user must fix (a bad path, a name collision).
     Usage,
+    /// The data read does not match its stored checksum (a blob's Content-MD5).
+    Corrupt,
     /// Anything else (I/O, network, service errors).
     Other,
 }

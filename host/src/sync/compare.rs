@@ -91,6 +91,8 @@ pub(crate) struct Comparer<'a> {
     pub(crate) annotator: Option<Annotator>,
     /// Decisions waiting for [`Comparer::annotate`].
     pub(crate) held: Vec<Held>,
+    /// Destination blobs a download found damaged: path → the ETag that was read.
+    pub(crate) damaged: std::collections::HashMap<String, String>,
 }
 
 impl Comparer<'_> {
@@ -255,6 +257,19 @@ impl Pairs for Comparer<'_> {
     }
 
     fn both(&mut self, source: Item, destination: Item) -> Result<(), RunError> {
+        if self
+            .damaged
+            .get(&destination.path)
+            .is_some_and(|etag| destination.etag.as_deref() == Some(etag.as_str()))
+        {
+            return self.send_copy(
+                source,
+                "the blob's content does not match its Content-MD5 (a download found it \
+                 damaged): copied again from the source"
+                    .into(),
+                Some(destination),
+            );
+        }
         if source.is_folder_stub() && destination.is_folder_stub() {
             self.ctx.up_to_date(&source.path, "a folder on both sides");
             return Ok(());

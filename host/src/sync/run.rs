@@ -124,6 +124,9 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
         let order = session.order;
         let blob = config.blob.clone();
         let annotator = session.annotator();
+        let damaged_under = (session.destination.capabilities().kind == EndpointKind::Blob)
+            .then(|| format!("{}/", session.destination.describe()));
+        let store = session.store.clone();
         tokio::task::spawn_blocking(move || {
             let mut comparer = Comparer {
                 ctx: &ctx,
@@ -136,6 +139,10 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
                 pending: Vec::new(),
                 annotator,
                 held: Vec::new(),
+                damaged: match (&store, &damaged_under) {
+                    (Some(store), Some(prefix)) => store.bad_blobs(prefix),
+                    _ => Default::default(),
+                },
             };
             let outcome = merge(
                 src_rx.into_iter(),
@@ -276,6 +283,15 @@ async fn transfer_all(
                     (copied.bytes, Some(copied.md5), None)
                 }
                 Err(e) => {
+                    if e.class() == ErrorClass::Corrupt
+                        && let (Some(store), Some(etag)) = (&store, &planned.item.etag)
+                    {
+                        store.record_bad_blob(
+                            &source.describe_path(&planned.item.path),
+                            etag,
+                            super::now_ms().max(0) as u64,
+                        );
+                    }
                     if e.class() == ErrorClass::Auth {
                         // Every other request would be refused too.
                         ctx.fail(RunError::Authentication(e.clone().explain(

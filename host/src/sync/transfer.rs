@@ -179,10 +179,11 @@ fn check_md5(item: &Item, computed: &[u8; 16], policy: CheckMd5) -> Result<(), E
         CheckMd5::FailIfDifferent | CheckMd5::FailIfDifferentOrMissing => {
             if let Some(stored) = stored.filter(|_| mismatch) {
                 return Err(EndpointError::new(
-                    ErrorClass::Other,
+                    ErrorClass::Corrupt,
                     format!(
-                        "the downloaded data's MD5 {} differs from the blob's Content-MD5 {}; \
-                         the file was not written",
+                        "the downloaded data's MD5 {} differs from the blob's Content-MD5 {}: \
+                         the blob is damaged; the file was not written, and the next upload \
+                         from the original replaces the blob",
                         hex::encode(computed),
                         hex::encode(stored)
                     ),
