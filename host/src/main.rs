@@ -176,7 +176,7 @@ async fn run(
     }
     let request = RunRequest {
         job_id,
-        scopes: Vec::new(),
+        scopes: settings.scopes.clone(),
     };
     let opened = tokio::select! {
         opened = Session::open(settings.sync.clone(), store.clone()) => Some(opened),

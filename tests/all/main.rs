@@ -20,6 +20,7 @@ mod names;
 mod operate;
 mod plugins;
 mod resilience;
+mod scopes;
 mod tiers;
 mod upload;
 mod watch;

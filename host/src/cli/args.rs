@@ -137,6 +137,14 @@ pub struct SyncArgs {
     /// Skip files whose names match one of these patterns.
     #[arg(long, value_name = "PATTERNS")]
     pub exclude_pattern: Option<String>,
+    /// Sync only these relative paths (`;`-separated files or folders): only they are
+    /// listed, and deletes stay inside them.
+    #[arg(long, value_name = "PATHS")]
+    pub include_path: Option<String>,
+    /// Sync only the paths listed in FILE (one per line; `-` reads standard input; blank
+    /// lines and lines starting with `#` or `;` are skipped). May be repeated.
+    #[arg(long, value_name = "FILE")]
+    pub files_from: Vec<PathBuf>,
     /// Skip these relative paths and everything below them (whole path segments).
     #[arg(long, value_name = "PATHS")]
     pub exclude_path: Option<String>,

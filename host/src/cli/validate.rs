@@ -44,6 +44,8 @@ pub struct Settings {
     pub job_items: ItemRecords,
     /// The database (MD5 cache, job records); `None` runs without one.
     pub database: Option<PathBuf>,
+    /// Only these relative paths (`--include-path`, `--files-from`); empty: everything.
+    pub scopes: Vec<String>,
 }
 
 fn mib(value: f64, flag: &str) -> Result<u64, UsageError> {
@@ -486,6 +488,13 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
         }
         other => other.map(|n| n as u64),
     };
+    let scopes = super::scope_flags::scopes(args.include_path.as_deref(), &args.files_from)
+        .map_err(UsageError)?;
+    if scopes.is_some() && args.watch {
+        return Err(usage(
+            "--include-path and --files-from cannot be combined with --watch, which syncs what              changes",
+        ));
+    }
     let watch = watch_options(args, direction)?;
     let auth = auth_options(args)?;
     let plugins = plugin_set(args)?;
@@ -537,6 +546,7 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
         },
         job_items: args.job_items,
         database: crate::store::default_path(),
+        scopes: scopes.unwrap_or_default(),
         sync,
     })
 }
