@@ -176,6 +176,10 @@ pub struct SyncArgs {
     /// Refuse to delete more than this many entries (the run reports an error instead).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub max_delete: Option<i64>,
+    /// Refuse the whole run, before anything is written, if it would overwrite or delete
+    /// more than N destination entries, or more than P% of them (`10%`).
+    #[arg(long, value_name = "N|P%")]
+    pub max_changes: Option<String>,
     /// Print what would be copied and deleted, and why; change nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -5,6 +5,7 @@
 mod args;
 mod blob_flags;
 mod jobs;
+mod limit_flags;
 mod plugins;
 mod scope_flags;
 mod validate;

@@ -506,6 +506,12 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
         plugins,
         delete: args.delete_destination,
         max_delete,
+        max_changes: args
+            .max_changes
+            .as_deref()
+            .map(super::limit_flags::max_changes)
+            .transpose()
+            .map_err(UsageError)?,
         dry_run: args.dry_run,
         transfer: TransferOptions {
             block_size,

@@ -111,6 +111,15 @@ pub struct TransferOptions {
     pub put_md5: bool,
 }
 
+/// `--max-changes`: the most destination entries one run may overwrite or delete.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ChangeLimit {
+    /// At most this many.
+    Count(u64),
+    /// At most this percentage of the destination's files.
+    Percent(f64),
+}
+
 /// `--archived`: what a run does with an archived source blob that must be copied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ArchivedPolicy {
@@ -174,6 +183,8 @@ pub struct SyncConfig {
     pub delete: DeleteMode,
     /// Refuse to delete more than this many entries.
     pub max_delete: Option<u64>,
+    /// Refuse a plan that overwrites or deletes more than this.
+    pub max_changes: Option<ChangeLimit>,
     /// Report what would happen; change nothing.
     pub dry_run: bool,
     /// Block sizes and checks.

@@ -30,6 +30,9 @@ pub enum RunError {
     /// An endpoint failed in a way that stops the run.
     #[error("{0}")]
     Endpoint(EndpointError),
+    /// A safety limit refused the run before anything changed (`--max-changes`).
+    #[error("{0}")]
+    Refused(String),
     /// A bug in blobsync.
     #[error("internal error: {0}")]
     Internal(String),
@@ -50,7 +53,7 @@ impl RunError {
                 ErrorClass::Auth => EXIT_AUTH,
                 _ => EXIT_FAILED,
             },
-            RunError::Internal(_) => EXIT_FAILED,
+            RunError::Refused(_) | RunError::Internal(_) => EXIT_FAILED,
         }
     }
 }

@@ -12,6 +12,7 @@ mod delete;
 mod entries;
 mod error;
 mod filter;
+mod guard;
 mod hash;
 mod limits;
 mod metadata;
@@ -26,8 +27,8 @@ mod transfer;
 mod watch;
 
 pub use config::{
-    ArchivedPolicy, BlobOptions, CheckMd5, DeleteMode, Direction, Location, SyncConfig,
-    TransferOptions, WatchOptions,
+    ArchivedPolicy, BlobOptions, ChangeLimit, CheckMd5, DeleteMode, Direction, Location,
+    SyncConfig, TransferOptions, WatchOptions,
 };
 pub use error::{EXIT_AUTH, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, RunError};
 pub use observer::{

@@ -15,6 +15,7 @@ use super::context::RunContext;
 use super::delete::{DeletePolicy, delete_phase};
 use super::entries::plugin_kind;
 use super::filter::FilterStage;
+use super::guard::refusal;
 use super::hash::{LocalHasher, current_key, file_key};
 use super::observer::{ItemDone, Planned};
 use super::plan::{MergeOutcome, merge};
@@ -167,9 +168,7 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
         })
     };
 
-    transfer_all(session, ctx, copy_rx).await;
-
-    let (merge_outcome, deletes) = match planner.await {
+    let joined = |planned: Result<(Result<MergeOutcome, RunError>, Vec<_>), _>| match planned {
         Ok((Ok(outcome), deletes)) => (outcome, deletes),
         Ok((Err(e), _)) => {
             ctx.fail(e);
@@ -178,6 +177,36 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
         Err(e) => {
             ctx.fail(RunError::Internal(format!("the planner failed: {e}")));
             (MergeOutcome::default(), Vec::new())
+        }
+    };
+    let (merge_outcome, deletes) = match config.max_changes {
+        None => {
+            transfer_all(session, ctx, copy_rx).await;
+            joined(planner.await)
+        }
+        // The whole plan first: nothing is written unless all of it is allowed.
+        Some(limit) => {
+            let mut copy_rx = copy_rx;
+            let mut work = Vec::new();
+            while let Some(w) = copy_rx.recv().await {
+                work.push(w);
+            }
+            let (outcome, deletes) = joined(planner.await);
+            let deleting = config.delete != DeleteMode::False && outcome.deletes_unsafe().is_none();
+            let counted: &[crate::endpoint::DeleteTarget] = if deleting { &deletes } else { &[] };
+            let destination_files = ctx.totals().destination_files;
+            if let Some(why) = refusal(limit, &work, counted, destination_files) {
+                ctx.fail(RunError::Refused(why));
+            }
+            if ctx.control.fatal().is_none() {
+                let (tx, rx) = tokio::sync::mpsc::channel(work.len().max(1));
+                for w in work {
+                    let _ = tx.try_send(w);
+                }
+                drop(tx);
+                transfer_all(session, ctx, rx).await;
+            }
+            (outcome, deletes)
         }
     };
     let (a, b) = listing;

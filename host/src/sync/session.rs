@@ -377,6 +377,7 @@ mod tests {
             },
             delete,
             max_delete: None,
+            max_changes: None,
             dry_run: false,
             transfer: TransferOptions {
                 block_size: 4 << 20,
