@@ -196,7 +196,8 @@ fn summary(outcome: &RunOutcome) -> plugin::Summary {
             Status::Completed => plugin::RunStatus::Completed,
             Status::CompletedWithErrors => plugin::RunStatus::CompletedWithErrors,
             Status::Failed => plugin::RunStatus::Failed,
-            Status::Cancelled => plugin::RunStatus::Cancelled,
+            // A cut-off run stopped before it completed, as an interrupted one did.
+            Status::Cancelled | Status::CutOff => plugin::RunStatus::Cancelled,
         },
         source_files: t.source_files,
         destination_files: t.destination_files,

@@ -83,3 +83,66 @@ fn max_changes_refuses_a_mass_overwrite_and_changes_nothing() {
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("--max-changes"), "{}", bad.stderr);
 }
+
+#[test]
+fn max_transfer_and_max_duration_cut_a_run_short_and_the_next_continues() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("cutoff");
+    let src = tempfile::tempdir().unwrap();
+    for i in 0..10 {
+        write(src.path(), &format!("part{i}.bin"), &vec![i as u8; 1 << 20]);
+    }
+    let cut = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--max-transfer",
+        "3M",
+        "--concurrency",
+        "1",
+    ]);
+    assert_eq!(cut.code, 8, "{}\n{}", cut.stdout, cut.stderr);
+    assert!(
+        cut.stderr.contains("--max-transfer 3.00 MiB reached"),
+        "{}",
+        cut.stderr
+    );
+    assert!(cut.stdout.contains("CutOff"), "{}", cut.stdout);
+    assert_eq!(cut.count("Copied:"), 3);
+    assert_eq!(blobs.names(&container).len(), 3);
+
+    // 1 MiB/s for 7 MiB, stopped after 2 s.
+    let slow = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--max-duration",
+        "2s",
+        "--cap-mbps",
+        "8",
+        "--concurrency",
+        "1",
+    ]);
+    assert_eq!(slow.code, 10, "{}\n{}", slow.stdout, slow.stderr);
+    assert!(
+        slow.stderr.contains("--max-duration 2s reached"),
+        "{}",
+        slow.stderr
+    );
+    let after_slow = blobs.names(&container).len();
+    assert!((3..10).contains(&after_slow), "{after_slow} blobs");
+
+    let rest = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(rest.count("Copied:"), 10 - after_slow as u64);
+    assert_eq!(blobs.names(&container).len(), 10);
+
+    let bad = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--max-transfer",
+        "lots",
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}

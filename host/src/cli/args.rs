@@ -180,6 +180,14 @@ pub struct SyncArgs {
     /// more than N destination entries, or more than P% of them (`10%`).
     #[arg(long, value_name = "N|P%")]
     pub max_changes: Option<String>,
+    /// Start no more transfers once this much data has been sent (500M, 10G…); exit code
+    /// 8, and the next run continues.
+    #[arg(long, value_name = "SIZE")]
+    pub max_transfer: Option<String>,
+    /// Start no more transfers after this long, and stop those in flight (2h30m…); exit
+    /// code 10, and the next run continues.
+    #[arg(long, value_name = "DURATION")]
+    pub max_duration: Option<String>,
     /// Print what would be copied and deleted, and why; change nothing.
     #[arg(long)]
     pub dry_run: bool,

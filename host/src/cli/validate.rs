@@ -512,6 +512,18 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
             .map(super::limit_flags::max_changes)
             .transpose()
             .map_err(UsageError)?,
+        max_transfer: args
+            .max_transfer
+            .as_deref()
+            .map(|t| super::limit_flags::size("--max-transfer", t))
+            .transpose()
+            .map_err(UsageError)?,
+        max_duration: args
+            .max_duration
+            .as_deref()
+            .map(|t| super::limit_flags::duration("--max-duration", t))
+            .transpose()
+            .map_err(UsageError)?,
         dry_run: args.dry_run,
         transfer: TransferOptions {
             block_size,

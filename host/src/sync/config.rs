@@ -185,6 +185,10 @@ pub struct SyncConfig {
     pub max_delete: Option<u64>,
     /// Refuse a plan that overwrites or deletes more than this.
     pub max_changes: Option<ChangeLimit>,
+    /// Start no transfer once this many bytes have been started (`--max-transfer`).
+    pub max_transfer: Option<u64>,
+    /// Start no transfer after this long, and stop those in flight (`--max-duration`).
+    pub max_duration: Option<std::time::Duration>,
     /// Report what would happen; change nothing.
     pub dry_run: bool,
     /// Block sizes and checks.

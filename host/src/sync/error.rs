@@ -11,8 +11,21 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code: authentication or authorisation failed.
 pub const EXIT_AUTH: u8 = 3;
+/// Exit code: `--max-transfer` was reached (rclone's code); the next run continues.
+pub const EXIT_MAX_TRANSFER: u8 = 8;
+/// Exit code: `--max-duration` was reached (rclone's code); the next run continues.
+pub const EXIT_MAX_DURATION: u8 = 10;
 /// Exit code: interrupted.
 pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Which cut-off ended a run early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutOff {
+    /// `--max-transfer`.
+    Transfer,
+    /// `--max-duration`.
+    Duration,
+}
 
 /// A run's fatal error.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -30,6 +43,10 @@ pub enum RunError {
     /// An endpoint failed in a way that stops the run.
     #[error("{0}")]
     Endpoint(EndpointError),
+    /// A cut-off stopped new transfers (`--max-transfer`, `--max-duration`); the next run
+    /// continues where this one stopped.
+    #[error("{1}")]
+    CutOff(CutOff, String),
     /// A safety limit refused the run before anything changed (`--max-changes`).
     #[error("{0}")]
     Refused(String),
@@ -53,6 +70,8 @@ impl RunError {
                 ErrorClass::Auth => EXIT_AUTH,
                 _ => EXIT_FAILED,
             },
+            RunError::CutOff(CutOff::Transfer, _) => EXIT_MAX_TRANSFER,
+            RunError::CutOff(CutOff::Duration, _) => EXIT_MAX_DURATION,
             RunError::Refused(_) | RunError::Internal(_) => EXIT_FAILED,
         }
     }

@@ -30,7 +30,10 @@ pub use config::{
     ArchivedPolicy, BlobOptions, ChangeLimit, CheckMd5, DeleteMode, Direction, Location,
     SyncConfig, TransferOptions, WatchOptions,
 };
-pub use error::{EXIT_AUTH, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, RunError};
+pub use error::{
+    CutOff, EXIT_AUTH, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_MAX_DURATION, EXIT_MAX_TRANSFER,
+    EXIT_OK, EXIT_USAGE, RunError,
+};
 pub use observer::{
     Action, Completion, Event, ItemDone, Observer, Observers, Planned, RunControl, RunInfo,
     RunOutcome, Side, Status, Totals, now_ms,

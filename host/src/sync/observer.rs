@@ -226,6 +226,8 @@ pub enum Status {
     Failed,
     /// The user interrupted it.
     Cancelled,
+    /// `--max-transfer` or `--max-duration` stopped it early; the next run continues.
+    CutOff,
 }
 
 impl Status {
@@ -236,6 +238,7 @@ impl Status {
             Status::CompletedWithErrors => "CompletedWithErrors",
             Status::Failed => "Failed",
             Status::Cancelled => "Cancelled",
+            Status::CutOff => "CutOff",
         }
     }
 }

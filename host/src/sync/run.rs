@@ -243,14 +243,38 @@ async fn transfer_all(
     let stop = ctx.control.stop().clone();
     let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let mut tasks = JoinSet::new();
+    // --max-duration: no transfer starts after the deadline, and those in flight stop.
+    let deadline = async {
+        match config.max_duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline);
+    let duration_cut = |ctx: &RunContext| {
+        let d = config.max_duration.unwrap_or_default();
+        ctx.fail(RunError::CutOff(
+            super::CutOff::Duration,
+            format!(
+                "--max-duration {} reached: no more transfers were started, and those in \
+                 flight were stopped (their finished blocks are kept); the next run continues \
+                 where this one stopped",
+                humantime::format_duration(d)
+            ),
+        ));
+        ctx.control.stop().stop();
+    };
+    let mut started_bytes = 0u64;
     loop {
         let permit = tokio::select! {
             p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             _ = stop.stopped() => break,
+            _ = &mut deadline => { duration_cut(ctx); break }
         };
         let planned = tokio::select! {
             c = copies.recv() => c,
             _ = stop.stopped() => break,
+            _ = &mut deadline => { duration_cut(ctx); break }
         };
         let planned = match planned {
             None => break,
@@ -276,6 +300,21 @@ async fn transfer_all(
             }
         };
         while tasks.try_join_next().is_some() {}
+        if let Some(max) = config.max_transfer {
+            // At most one transfer crosses the limit, so every run makes progress.
+            if started_bytes >= max {
+                ctx.fail(RunError::CutOff(
+                    super::CutOff::Transfer,
+                    format!(
+                        "--max-transfer {} reached: no more transfers were started (those in \
+                         flight finished); the next run continues where this one stopped",
+                        indicatif::HumanBytes(max)
+                    ),
+                ));
+                break;
+            }
+            started_bytes += planned.item.size;
+        }
         if config.dry_run {
             ctx.planned(
                 Planned::Copy,

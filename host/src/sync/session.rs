@@ -209,7 +209,9 @@ impl Session {
             .saturating_sub(tolerated_before);
         totals.retries = self.retries().saturating_sub(retries_before);
         let error = control.fatal();
-        let status = if error.is_some() {
+        let status = if matches!(error, Some(RunError::CutOff(..))) {
+            Status::CutOff
+        } else if error.is_some() {
             Status::Failed
         } else if stop.is_interrupted() {
             Status::Cancelled
@@ -378,6 +380,8 @@ mod tests {
             delete,
             max_delete: None,
             max_changes: None,
+            max_transfer: None,
+            max_duration: None,
             dry_run: false,
             transfer: TransferOptions {
                 block_size: 4 << 20,
