@@ -271,13 +271,23 @@ impl Observer for Console {
                 },
                 mode,
             ) => {
-                let verb = match action {
-                    Planned::Copy => "copy",
-                    Planned::Remove => "remove",
-                    Planned::Update => "update",
-                    Planned::Rehydrate => "rehydrate",
-                };
+                let verb = action.name();
                 match mode {
+                    OutputMode::Text if action.is_difference() => self.print(|| {
+                        let what = match action {
+                            Planned::OnlyAtSource => "only at the source",
+                            Planned::OnlyAtDestination => "only at the destination",
+                            _ => "differs",
+                        };
+                        match action {
+                            Planned::Differs => println!("{what}: {source} ({reason})"),
+                            _ => println!("{what}: {source}"),
+                        }
+                    }),
+                    OutputMode::Json if action.is_difference() => self.json_line(json!({
+                        "type": "difference", "kind": verb, "path": source,
+                        "other": destination, "reason": reason,
+                    })),
                     OutputMode::Text => self.print(|| match destination {
                         Some(to) => println!("DRYRUN: {verb} {source} to {to} ({reason})"),
                         None => println!("DRYRUN: {verb} {source} ({reason})"),
@@ -351,8 +361,38 @@ impl Observer for Console {
     }
 }
 
+/// The text block printed at the end of a `check`.
+fn check_text(outcome: &RunOutcome) -> String {
+    let t = &outcome.totals;
+    let mut s = String::from("\nCheck (nothing was changed)\n");
+    let mut line = |k: &str, v: String| s.push_str(&format!("  {k:<32}{v}\n"));
+    line("Files at the source:", t.source_files.to_string());
+    line("Files at the destination:", t.destination_files.to_string());
+    line("Excluded by filters:", t.excluded.to_string());
+    line("Matching:", t.up_to_date.to_string());
+    line("Only at the source:", t.only_at_source.to_string());
+    line(
+        "Only at the destination:",
+        t.only_at_destination.to_string(),
+    );
+    line("Differing:", t.differ.to_string());
+    if t.archived > 0 {
+        line("Archived, not compared:", t.archived.to_string());
+    }
+    line("Failed:", t.failed.to_string());
+    line(
+        "Elapsed:",
+        format!("{:.2} s", outcome.elapsed.as_secs_f64()),
+    );
+    line("Final status:", outcome.status.name().to_string());
+    s
+}
+
 /// The text block printed at the end of a run.
 pub fn summary_text(outcome: &RunOutcome) -> String {
+    if outcome.info.check {
+        return check_text(outcome);
+    }
     let t = &outcome.totals;
     let dry_run = outcome.info.dry_run;
     let secs = outcome.elapsed.as_secs_f64();

@@ -194,7 +194,9 @@ fn summary(outcome: &RunOutcome) -> plugin::Summary {
         dry_run: outcome.info.dry_run,
         status: match outcome.status {
             Status::Completed => plugin::RunStatus::Completed,
-            Status::CompletedWithErrors => plugin::RunStatus::CompletedWithErrors,
+            Status::CompletedWithErrors | Status::Differences => {
+                plugin::RunStatus::CompletedWithErrors
+            }
             Status::Failed => plugin::RunStatus::Failed,
             // A cut-off run stopped before it completed, as an interrupted one did.
             Status::Cancelled | Status::CutOff => plugin::RunStatus::Cancelled,

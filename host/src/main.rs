@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use clap::{CommandFactory, Parser};
 
-use blobsync::cli::{Cli, Command, Settings, SyncArgs};
+use blobsync::cli::{Cli, Command, Settings, UsageError};
 use blobsync::console::Console;
 use blobsync::hooks::HookDispatcher;
 use blobsync::jobs::JobRecorder;
@@ -47,7 +47,14 @@ fn main() -> ExitCode {
         return ExitCode::from(EXIT_USAGE);
     }
     match cli.command {
-        Command::Sync(args) => ExitCode::from(sync(&args, cli.log_level.as_deref())),
+        Command::Sync(args) => ExitCode::from(sync(
+            blobsync::cli::settings(&args),
+            cli.log_level.as_deref(),
+        )),
+        Command::Check(args) => ExitCode::from(sync(
+            blobsync::cli::check_settings(&args),
+            cli.log_level.as_deref(),
+        )),
         Command::Plugin(cmd) => {
             blobsync::logging::init(cli.log_level.as_deref(), None, "off");
             blobsync::cli::run_plugin(cmd)
@@ -103,14 +110,15 @@ async fn handle_signals(stop: Stop, quiet: bool) {
     std::process::exit(EXIT_INTERRUPTED as i32);
 }
 
-/// `blobsync sync`: validate, open a session, run it (once, or on every change with
-/// `--watch`), with the console, the log, the job recorder and the hooks observing.
-fn sync(args: &SyncArgs, log_level: Option<&str>) -> u8 {
+/// `blobsync sync` and `blobsync check`: open a session for the validated settings, run
+/// it (once, or on every change with `--watch`), with the console, the log, the job
+/// recorder and the hooks observing.
+fn sync(settings: Result<Settings, UsageError>, log_level: Option<&str>) -> u8 {
     let job_id = blobsync::jobs::new_id();
     let log_path =
         blobsync::store::data_dir().map(|d| d.join("logs").join(format!("{job_id}.log")));
     let command = blobsync::jobs::redact_command(&std::env::args().collect::<Vec<_>>());
-    let settings = match blobsync::cli::settings(args) {
+    let settings = match settings {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

@@ -3,6 +3,7 @@
 
 mod auth;
 mod backups;
+mod check;
 mod clocks;
 mod compare_md5;
 mod conformance;

@@ -27,6 +27,9 @@ pub struct Cli {
 pub enum Command {
     /// Make DESTINATION match SOURCE (one is a local folder, the other a blob URL).
     Sync(Box<SyncArgs>),
+    /// Compare SOURCE and DESTINATION and list every difference; change nothing. Exit 0
+    /// when they match, 1 when they differ.
+    Check(Box<CheckArgs>),
     /// Build and inspect plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -324,6 +327,24 @@ pub struct SyncArgs {
     /// Print every copy and delete.
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+/// `blobsync check` flags: the sync flags that select and compare files, and these.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 the two sides match; 1 they differ (or some items could not be \
+    compared); 2 usage or configuration error; 3 authentication or authorisation failure."
+)]
+pub struct CheckArgs {
+    /// Compare content by reading it: blobs are downloaded and hashed (their stored
+    /// Content-MD5 is not trusted), local files hashed.
+    #[arg(long)]
+    pub download: bool,
+    /// Report only what is missing or different at the destination, not what is only there.
+    #[arg(long)]
+    pub one_way: bool,
+    #[command(flatten)]
+    pub sync: SyncArgs,
 }
 
 /// `--name-encoding`.

@@ -10,7 +10,7 @@ mod plugins;
 mod scope_flags;
 mod validate;
 
-pub use args::{Cli, Command, JobsCommand, OutputType, PluginCommand, SyncArgs};
+pub use args::{CheckArgs, Cli, Command, JobsCommand, OutputType, PluginCommand, SyncArgs};
 pub use jobs::run_jobs;
 pub use plugins::run_plugin;
-pub use validate::{Settings, UsageError, cache_dir, settings};
+pub use validate::{Settings, UsageError, cache_dir, check_settings, settings};

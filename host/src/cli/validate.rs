@@ -525,6 +525,7 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
             .transpose()
             .map_err(UsageError)?,
         dry_run: args.dry_run,
+        check: None,
         transfer: TransferOptions {
             block_size,
             put_blob_size,
@@ -567,6 +568,54 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
         scopes: scopes.unwrap_or_default(),
         sync,
     })
+}
+
+/// Validates `blobsync check`: a dry run that reports differences, with content compared
+/// by hash (`--compare-hash=MD5`) or by reading it (`--download`).
+pub fn check_settings(args: &super::args::CheckArgs) -> Result<Settings, UsageError> {
+    let sync = &args.sync;
+    for (given, flag) in [
+        (
+            sync.delete_destination != DeleteMode::False,
+            "--delete-destination",
+        ),
+        (sync.dry_run, "--dry-run"),
+        (sync.watch, "--watch"),
+        (sync.max_changes.is_some(), "--max-changes"),
+        (sync.max_delete.is_some(), "--max-delete"),
+        (sync.max_transfer.is_some(), "--max-transfer"),
+        (sync.max_duration.is_some(), "--max-duration"),
+        (sync.overwrite_archived, "--overwrite-archived"),
+    ] {
+        if given {
+            return Err(usage(format!(
+                "{flag} does not apply to `blobsync check`, which changes nothing"
+            )));
+        }
+    }
+    let mut settings = settings(sync)?;
+    let config = &mut settings.sync;
+    config.dry_run = true;
+    config.delete = if args.one_way {
+        DeleteMode::False
+    } else {
+        DeleteMode::True
+    };
+    if args.download
+        && sync.compare_hash == CompareHash::None
+        && config.plugins.comparator.name == "mtime-compare"
+    {
+        config.plugins.comparator = PluginSpec::builtin(
+            PluginKind::Comparator,
+            "md5-compare",
+            Vec::new(),
+            "--download",
+        );
+    }
+    config.check = Some(crate::sync::CheckMode {
+        download: args.download,
+    });
+    Ok(settings)
 }
 
 /// Where compiled plugins are cached: `BLOBSYNC_CACHE_DIR`, else the user's cache dir.

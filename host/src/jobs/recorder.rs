@@ -10,7 +10,7 @@ use rusqlite::types::Value;
 
 use super::{ItemRecords, ItemStatus};
 use crate::store::{Store, Write};
-use crate::sync::{Event, Observer, Planned, RunInfo, RunOutcome, now_ms};
+use crate::sync::{Event, Observer, RunInfo, RunOutcome, now_ms};
 
 /// Records the runs of a session.
 pub struct JobRecorder {
@@ -156,15 +156,14 @@ impl Observer for JobRecorder {
                 reason,
                 bytes,
                 ..
-            } => {
-                let action = match action {
-                    Planned::Copy => "copy",
-                    Planned::Remove => "remove",
-                    Planned::Update => "update",
-                    Planned::Rehydrate => "rehydrate",
-                };
-                self.item(source, action, ItemStatus::Planned, *bytes, reason, None)
-            }
+            } => self.item(
+                source,
+                action.name(),
+                ItemStatus::Planned,
+                *bytes,
+                reason,
+                None,
+            ),
             _ => {}
         }
     }

@@ -9,6 +9,7 @@ use super::RunError;
 use super::annotate::Annotator;
 use super::archive::{archived_destination, archived_source};
 use super::config::BlobOptions;
+use super::content_hash::BlobHasher;
 use super::context::RunContext;
 use super::entries::{give_back, lend};
 use super::hash::LocalHasher;
@@ -93,6 +94,8 @@ pub(crate) struct Comparer<'a> {
     pub(crate) held: Vec<Held>,
     /// Destination blobs a download found damaged: path → the ETag that was read.
     pub(crate) damaged: std::collections::HashMap<String, String>,
+    /// `check --download`: blobs hashed by reading them, (source side, destination side).
+    pub(crate) blob_hashers: (Option<BlobHasher>, Option<BlobHasher>),
 }
 
 impl Comparer<'_> {
@@ -223,6 +226,18 @@ impl Comparer<'_> {
         let mut batch = std::mem::take(&mut self.pending);
         if let Some(hasher) = &self.hasher {
             let failed = hasher.hash_pairs(batch.iter_mut().map(|(s, d)| (s, d)));
+            for (index, message) in failed.into_iter().rev() {
+                let (source, _) = batch.remove(index);
+                self.ctx.failed(&source.path, &message);
+            }
+        }
+        for (side, hasher) in [&self.blob_hashers.0, &self.blob_hashers.1]
+            .into_iter()
+            .enumerate()
+        {
+            let Some(hasher) = hasher else { continue };
+            let failed =
+                hasher.hash_all(batch.iter_mut().map(|(s, d)| if side == 0 { s } else { d }));
             for (index, message) in failed.into_iter().rev() {
                 let (source, _) = batch.remove(index);
                 self.ctx.failed(&source.path, &message);

@@ -111,6 +111,13 @@ pub struct TransferOptions {
     pub put_md5: bool,
 }
 
+/// `blobsync check`: a dry run that reports differences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckMode {
+    /// Compare content by reading blobs (their stored Content-MD5 is not trusted).
+    pub download: bool,
+}
+
 /// `--max-changes`: the most destination entries one run may overwrite or delete.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ChangeLimit {
@@ -191,6 +198,8 @@ pub struct SyncConfig {
     pub max_duration: Option<std::time::Duration>,
     /// Report what would happen; change nothing.
     pub dry_run: bool,
+    /// `blobsync check`: report differences (a dry run, and a differing pair is an error).
+    pub check: Option<CheckMode>,
     /// Block sizes and checks.
     pub transfer: TransferOptions,
     /// Files transferred at once.

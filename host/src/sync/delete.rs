@@ -18,6 +18,8 @@ pub(crate) struct DeletePolicy {
     pub(crate) max_delete: Option<u64>,
     pub(crate) dry_run: bool,
     pub(crate) concurrency: usize,
+    /// `check`: report, as only at the destination.
+    pub(crate) check: bool,
 }
 
 /// The reason recorded for every delete.
@@ -58,7 +60,11 @@ pub(crate) async fn delete_phase(
     if policy.dry_run {
         for d in &targets {
             ctx.planned(
-                Planned::Remove,
+                if policy.check {
+                    Planned::OnlyAtDestination
+                } else {
+                    Planned::Remove
+                },
                 &destination.describe_path(&d.path),
                 None,
                 REASON,

@@ -7,6 +7,7 @@ mod archive;
 mod case;
 mod compare;
 mod config;
+mod content_hash;
 mod context;
 mod delete;
 mod entries;
@@ -27,7 +28,7 @@ mod transfer;
 mod watch;
 
 pub use config::{
-    ArchivedPolicy, BlobOptions, ChangeLimit, CheckMd5, DeleteMode, Direction, Location,
+    ArchivedPolicy, BlobOptions, ChangeLimit, CheckMd5, CheckMode, DeleteMode, Direction, Location,
     SyncConfig, TransferOptions, WatchOptions,
 };
 pub use error::{

@@ -50,6 +50,12 @@ totals! {
     archived,
     /// Rehydrations of archived source blobs requested.
     rehydrating,
+    /// `check`: entries only at the source.
+    only_at_source,
+    /// `check`: entries at both sides that differ.
+    differ,
+    /// `check`: entries only at the destination.
+    only_at_destination,
     /// Pairs the comparator found up to date.
     up_to_date,
     /// Files copied (a dry run: that would be copied).
@@ -153,6 +159,35 @@ pub enum Planned {
     Update,
     /// Ask for an archived source blob's rehydration.
     Rehydrate,
+    /// `check`: an entry only at the source.
+    OnlyAtSource,
+    /// `check`: an entry at both sides that differs.
+    Differs,
+    /// `check`: an entry only at the destination.
+    OnlyAtDestination,
+}
+
+impl Planned {
+    /// The name used in output and job records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Planned::Copy => "copy",
+            Planned::Remove => "remove",
+            Planned::Update => "update",
+            Planned::Rehydrate => "rehydrate",
+            Planned::OnlyAtSource => "only-at-source",
+            Planned::Differs => "differs",
+            Planned::OnlyAtDestination => "only-at-destination",
+        }
+    }
+
+    /// True for what `check` reports.
+    pub fn is_difference(self) -> bool {
+        matches!(
+            self,
+            Planned::OnlyAtSource | Planned::Differs | Planned::OnlyAtDestination
+        )
+    }
 }
 
 /// Something that happened during a run.
@@ -228,6 +263,8 @@ pub enum Status {
     Cancelled,
     /// `--max-transfer` or `--max-duration` stopped it early; the next run continues.
     CutOff,
+    /// `check`: the two sides differ.
+    Differences,
 }
 
 impl Status {
@@ -239,6 +276,7 @@ impl Status {
             Status::Failed => "Failed",
             Status::Cancelled => "Cancelled",
             Status::CutOff => "CutOff",
+            Status::Differences => "Differences",
         }
     }
 }
@@ -287,6 +325,8 @@ pub struct RunInfo {
     pub destination: String,
     /// Nothing will be changed.
     pub dry_run: bool,
+    /// `blobsync check`: differences are reported, and are the run's result.
+    pub check: bool,
     /// Only these paths and what is below them (watch mode); empty: everything.
     pub scopes: Vec<String>,
     /// Start time, ms since the epoch.

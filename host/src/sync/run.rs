@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 
 use super::annotate::{Annotator, TypeGuesser};
 use super::compare::{Comparer, PlannedCopy, PlannedUpdate, Work};
+use super::content_hash::BlobHasher;
 use super::context::RunContext;
 use super::delete::{DeletePolicy, delete_phase};
 use super::entries::plugin_kind;
@@ -42,7 +43,9 @@ pub(crate) struct Parts {
 impl Parts {
     /// The annotate stage, for copies to a container.
     pub(crate) fn annotator(&self) -> Option<Annotator> {
-        (self.destination.capabilities().kind == EndpointKind::Blob).then(|| Annotator {
+        let wanted = self.destination.capabilities().kind == EndpointKind::Blob
+            && self.config.check.is_none();
+        wanted.then(|| Annotator {
             source: None,
             guess: self.config.blob.guess_types.then(|| TypeGuesser {
                 extra: Arc::new(self.config.blob.type_map.clone()),
@@ -128,6 +131,18 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
         let damaged_under = (session.destination.capabilities().kind == EndpointKind::Blob)
             .then(|| format!("{}/", session.destination.describe()));
         let store = session.store.clone();
+        let blob_hasher = |endpoint: &Arc<dyn Endpoint>| {
+            (config.check.is_some_and(|c| c.download)
+                && endpoint.capabilities().kind == EndpointKind::Blob)
+                .then(|| BlobHasher {
+                    endpoint: endpoint.clone(),
+                    runtime: tokio::runtime::Handle::current(),
+                })
+        };
+        let blob_hashers = (
+            blob_hasher(&session.source),
+            blob_hasher(&session.destination),
+        );
         tokio::task::spawn_blocking(move || {
             let mut comparer = Comparer {
                 ctx: &ctx,
@@ -140,6 +155,7 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
                 pending: Vec::new(),
                 annotator,
                 held: Vec::new(),
+                blob_hashers,
                 damaged: match (&store, &damaged_under) {
                     (Some(store), Some(prefix)) => store.bad_blobs(prefix),
                     _ => Default::default(),
@@ -227,6 +243,7 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
             max_delete: config.max_delete,
             dry_run: config.dry_run,
             concurrency: config.concurrency,
+            check: config.check.is_some(),
         };
         delete_phase(&policy, deletes, &merge_outcome, &*session.destination, ctx).await;
     }
@@ -317,7 +334,11 @@ async fn transfer_all(
         }
         if config.dry_run {
             ctx.planned(
-                Planned::Copy,
+                match (config.check, &planned.replaces) {
+                    (None, _) => Planned::Copy,
+                    (Some(_), None) => Planned::OnlyAtSource,
+                    (Some(_), Some(_)) => Planned::Differs,
+                },
                 &session.source.describe_path(&planned.item.path),
                 Some(&session.destination.describe_path(&planned.item.path)),
                 &planned.reason,

@@ -215,6 +215,10 @@ impl Session {
             Status::Failed
         } else if stop.is_interrupted() {
             Status::Cancelled
+        } else if self.config().check.is_some()
+            && totals.only_at_source + totals.differ + totals.only_at_destination > 0
+        {
+            Status::Differences
         } else if totals.failed > 0 {
             Status::CompletedWithErrors
         } else {
@@ -243,6 +247,7 @@ impl Session {
             source: self.config().source.display(),
             destination: self.config().destination.display(),
             dry_run: self.config().dry_run,
+            check: self.config().check.is_some(),
             scopes: request.scopes.clone(),
             started_ms: now_ms(),
             control,
@@ -293,6 +298,7 @@ fn ended_before_start(
         source: config.source.display(),
         destination: config.destination.display(),
         dry_run: config.dry_run,
+        check: config.check.is_some(),
         scopes: request.scopes.clone(),
         started_ms: now_ms(),
         control: RunControl::new(Stop::new()),
@@ -380,6 +386,7 @@ mod tests {
             delete,
             max_delete: None,
             max_changes: None,
+            check: None,
             max_transfer: None,
             max_duration: None,
             dry_run: false,
