@@ -403,6 +403,7 @@ mod tests {
             source: "a".into(),
             destination: "b".into(),
             dry_run: false,
+            check: false,
             scopes: Vec::new(),
             started_ms: crate::sync::now_ms(),
             control: RunControl::new(Stop::new()),

@@ -177,6 +177,7 @@ mod tests {
             max_delete,
             dry_run: false,
             concurrency: 4,
+            check: false,
         }
     }
 
