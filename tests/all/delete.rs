@@ -202,3 +202,30 @@ fn prompt_on_a_terminal_asks_per_file() {
     );
     assert_eq!(blobs.names(&container), ["keep/a.txt", "keep/b.txt", "p1"]);
 }
+
+#[test]
+fn folders_left_empty_by_deletes_are_removed_from_a_local_destination() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("prune");
+    blobs.create_container(&container);
+    blobs.put(&container, "keep/a.txt", b"a", &[]);
+    let dst = tempfile::tempdir().unwrap();
+    write(dst.path(), "old/deep/gone.txt", b"not at the source");
+    write(dst.path(), "keep/stale.txt", b"not at the source");
+    std::fs::create_dir_all(dst.path().join("mine/empty")).unwrap();
+    let run = blobsync(&[
+        "sync",
+        &az.url(&container),
+        s(dst.path()),
+        "--delete-destination=true",
+    ])
+    .ok();
+    assert_eq!(run.count("Deleted:"), 2);
+    assert!(!dst.path().join("old").exists(), "emptied folders go");
+    assert!(dst.path().join("keep/a.txt").exists());
+    assert!(
+        dst.path().join("mine/empty").is_dir(),
+        "a folder no delete emptied stays"
+    );
+}

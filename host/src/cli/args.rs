@@ -286,6 +286,10 @@ pub struct SyncArgs {
     #[arg(long, default_value = "false", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = ArgAction::Set)]
     pub include_directory_stub: bool,
+    /// Sync empty folders (rclone's name): local folders become folder stubs on upload and
+    /// folders again on download (the same as --include-directory-stub).
+    #[arg(long)]
+    pub create_empty_src_dirs: bool,
 
     /// Follow symbolic links in a local source (loops are detected and skipped).
     #[arg(long, conflicts_with = "preserve_symlinks")]

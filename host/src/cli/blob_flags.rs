@@ -72,7 +72,7 @@ pub(super) fn blob_options(args: &SyncArgs) -> Result<BlobOptions, String> {
         archived: archived(&args.archived)?,
         overwrite_archived: args.overwrite_archived,
         snapshots: args.delete_snapshots,
-        directory_stubs: args.include_directory_stub,
+        directory_stubs: args.include_directory_stub || args.create_empty_src_dirs,
         posix: args.preserve_posix_properties,
         symlinks: args.preserve_symlinks,
         guess_types: !args.no_guess_mime_type,

@@ -88,6 +88,17 @@ impl LocalEndpoint {
     }
 }
 
+/// Removes the folders between `path` and `root` that a delete left empty (a folder
+/// another delete is still emptying, or that holds anything, stays).
+fn remove_empty_parents(root: &std::path::Path, path: &std::path::Path) {
+    for dir in path.ancestors().skip(1) {
+        if dir == root || !dir.starts_with(root) || fs::remove_dir(dir).is_err() {
+            return;
+        }
+        tracing::debug!("removed {}, left empty by deletes", dir.display());
+    }
+}
+
 /// True for a metadata flag's `true` (any case, as azcopy reads it).
 pub(crate) fn is_true(value: &str) -> bool {
     value.trim().eq_ignore_ascii_case("true")
@@ -206,6 +217,7 @@ impl Endpoint for LocalEndpoint {
 
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {
         let path = self.full_path(&target.path);
+        let root = self.root.clone();
         let (size, mtime) = (target.version.size, target.version.mtime_ns);
         tokio::task::spawn_blocking(move || {
             // Only the version that was listed is deleted; one already gone is done.
@@ -236,7 +248,9 @@ impl Endpoint for LocalEndpoint {
                 )
                 .at(path.display()));
             }
-            fs::remove_file(&path).map_err(|e| EndpointError::io("cannot delete", &path, e))
+            fs::remove_file(&path).map_err(|e| EndpointError::io("cannot delete", &path, e))?;
+            remove_empty_parents(&root, &path);
+            Ok(())
         })
         .await
         .map_err(join_error)?
