@@ -15,11 +15,14 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
 /// The schema version this blobsync writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// What takes a database of version N-1 to N (index 0: from 1 to 2); a new database gets
 /// [`SCHEMA`], which is the latest.
-const MIGRATIONS: &[&str] = &["ALTER TABLE jobs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;"];
+const MIGRATIONS: &[&str] = &[
+    "ALTER TABLE jobs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE jobs ADD COLUMN shard TEXT;",
+];
 
 /// How long a statement waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -153,7 +156,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     error             TEXT,
     log_path          TEXT,
     pid               INTEGER,
-    retries           INTEGER NOT NULL DEFAULT 0
+    retries           INTEGER NOT NULL DEFAULT 0,
+    shard             TEXT
 );
 CREATE TABLE IF NOT EXISTS job_items (
     job_id  TEXT NOT NULL,
@@ -577,14 +581,15 @@ mod tests {
     }
 
     #[test]
-    fn a_version_1_database_gains_the_retries_column() {
+    fn a_version_1_database_gains_the_retries_and_shard_columns() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("blobsync.db");
         {
             let c = Connection::open(&path).unwrap();
-            c.execute_batch(
-                &SCHEMA.replace(",\n    retries           INTEGER NOT NULL DEFAULT 0", ""),
-            )
+            c.execute_batch(&SCHEMA.replace(
+                ",\n    retries           INTEGER NOT NULL DEFAULT 0,\n    shard             TEXT",
+                "",
+            ))
             .unwrap();
             c.pragma_update(None, "user_version", 1).unwrap();
             c.execute(
@@ -595,14 +600,16 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        let retries: i64 = store
+        let retries = store
             .read(|c| {
-                c.query_row("SELECT retries FROM jobs WHERE id = 'old'", [], |r| {
-                    r.get(0)
-                })
+                c.query_row(
+                    "SELECT retries, shard FROM jobs WHERE id = 'old'",
+                    [],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)),
+                )
             })
             .unwrap();
-        assert_eq!(retries, 0);
+        assert_eq!(retries, (0, None));
     }
 
     #[test]

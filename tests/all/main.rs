@@ -19,6 +19,7 @@ mod names;
 mod operate;
 mod plugins;
 mod resilience;
+mod shards;
 mod tiers;
 mod upload;
 mod watch;

@@ -277,6 +277,14 @@ pub struct SyncArgs {
     #[arg(long, value_enum)]
     pub from_to: Option<FromTo>,
 
+    /// Act only on shard K of N (0-based): the paths whose hash falls in it; N processes
+    /// with K = 0…N-1 together do one sync (deletes and hooks stay per shard).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// The number of shards, with K from `JOB_COMPLETION_INDEX` (a Kubernetes Indexed Job).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<String>,
+
     /// Which items the job record keeps: all (each skip too), changes, or none.
     #[arg(long, value_enum, default_value = "all")]
     pub job_items: crate::jobs::ItemRecords,

@@ -6,6 +6,7 @@ mod args;
 mod blob_flags;
 mod jobs;
 mod plugins;
+mod shard_flags;
 mod validate;
 
 pub use args::{Cli, Command, JobsCommand, OutputType, PluginCommand, SyncArgs};

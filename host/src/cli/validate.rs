@@ -518,6 +518,14 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
         retry: retry_settings(args)?,
         timeouts: timeouts(args)?,
         blob: super::blob_flags::blob_options(args).map_err(UsageError)?,
+        shard: super::shard_flags::shard(
+            args.shard.as_deref(),
+            args.shards.as_deref(),
+            std::env::var(super::shard_flags::INDEX_VARIABLE)
+                .ok()
+                .as_deref(),
+        )
+        .map_err(UsageError)?,
     };
     Ok(Settings {
         output: match args.output_type {

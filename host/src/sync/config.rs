@@ -198,4 +198,6 @@ pub struct SyncConfig {
     pub timeouts: Timeouts,
     /// Archive, snapshots, folder stubs.
     pub blob: BlobOptions,
+    /// Act only on this shard's paths (`--shard K/N`); `None`: on every path.
+    pub shard: Option<super::Shard>,
 }

@@ -19,6 +19,7 @@ mod observer;
 mod plan;
 mod run;
 mod session;
+mod shard;
 mod stop;
 #[cfg(test)]
 mod testing;
@@ -35,5 +36,6 @@ pub use observer::{
     RunOutcome, Side, Status, Totals, now_ms,
 };
 pub use session::{RunRequest, Session, cancelled_before_start, not_started};
+pub use shard::{Shard, shard_of};
 pub use stop::Stop;
 pub use watch::watch;

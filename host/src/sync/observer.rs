@@ -288,6 +288,8 @@ pub struct RunInfo {
     pub scopes: Vec<String>,
     /// Start time, ms since the epoch.
     pub started_ms: i64,
+    /// The shard of the sync this run is (`--shard K/N`), if it is one.
+    pub shard: Option<super::Shard>,
     /// Ends the run with an error.
     pub control: RunControl,
 }

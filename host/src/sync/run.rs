@@ -84,6 +84,7 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
         ctx: ctx.clone(),
         tx,
         names_for: (side == Side::Source).then(|| session.destination.clone()),
+        shard: config.shard,
     };
     let listing = stage(Side::Source, session.source.clone(), src_tx)
         .spawn()

@@ -243,6 +243,7 @@ impl Session {
             dry_run: self.config().dry_run,
             scopes: request.scopes.clone(),
             started_ms: now_ms(),
+            shard: self.config().shard,
             control,
         }
     }
@@ -293,6 +294,7 @@ fn ended_before_start(
         dry_run: config.dry_run,
         scopes: request.scopes.clone(),
         started_ms: now_ms(),
+        shard: config.shard,
         control: RunControl::new(Stop::new()),
     };
     observer.run_started(&info);
@@ -395,6 +397,7 @@ mod tests {
             retry: Default::default(),
             timeouts: Default::default(),
             blob: Default::default(),
+            shard: None,
         }
     }
 
