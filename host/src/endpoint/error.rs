@@ -15,6 +15,10 @@ pub enum ErrorClass {
     Changed,
     /// A problem the user must fix (a bad path, a name collision).
     Usage,
+    /// A server-side copy the destination's service cannot make: it cannot reach or read
+    /// the source (another emulator instance, a network rule, a source authorisation it
+    /// does not accept). The copy goes through the client instead.
+    ServerCopyUnavailable,
     /// Anything else (I/O, network, service errors).
     Other,
 }
