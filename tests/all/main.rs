@@ -2,6 +2,7 @@
 //! own container in a shared Azurite started on a free loopback port.
 
 mod auth;
+mod blob_to_blob;
 mod clocks;
 mod compare_md5;
 mod conformance;

@@ -25,7 +25,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Make DESTINATION match SOURCE (one is a local folder, the other a blob URL).
+    /// Make DESTINATION match SOURCE (a local folder or a blob URL each; at least one a
+    /// blob URL).
     Sync(Box<SyncArgs>),
     /// Build and inspect plugins.
     #[command(subcommand)]
@@ -117,6 +118,9 @@ pub enum FromTo {
     /// Blob to local folder.
     #[value(name = "BlobLocal")]
     BlobLocal,
+    /// Blob to blob.
+    #[value(name = "BlobBlob")]
+    BlobBlob,
 }
 
 /// `blobsync sync` flags.
@@ -128,7 +132,8 @@ pub enum FromTo {
 pub struct SyncArgs {
     /// The source: a local folder or a blob URL (container or folder, optionally with a SAS).
     pub source: String,
-    /// The destination: a blob URL or a local folder.
+    /// The destination: a blob URL or a local folder (blob → blob: each URL with its own
+    /// SAS, or credentials that reach both accounts).
     pub destination: String,
 
     /// Copy only files whose names match one of these patterns (`;`-separated, `* ? [..]`).
@@ -259,6 +264,21 @@ pub struct SyncArgs {
     #[arg(long, default_value = "false", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = ArgAction::Set)]
     pub include_directory_stub: bool,
+
+    /// Blob → blob: give each copy the source blob's access tier (an explicit one; the
+    /// account default is not copied).
+    #[arg(long, default_value = "true", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub s2s_preserve_access_tier: bool,
+    /// Blob → blob: give each copy the source blob's index tags (listing them needs the
+    /// `t` permission on the source).
+    #[arg(long, default_value = "false", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub s2s_preserve_blob_tags: bool,
+    /// Blob → blob: stream content through blobsync instead of having the destination copy
+    /// it server-side (for a destination that cannot reach the source).
+    #[arg(long)]
+    pub s2s_stream: bool,
 
     /// Follow symbolic links in a local source (loops are detected and skipped).
     #[arg(long, conflicts_with = "preserve_symlinks")]

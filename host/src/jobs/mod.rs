@@ -101,7 +101,7 @@ pub struct JobRow {
 pub struct ItemRow {
     /// Relative path.
     pub path: String,
-    /// upload, download, delete, skip, exclude, list.
+    /// upload, download, copy, delete, update, rehydrate, skip, exclude, list.
     pub action: String,
     /// Success, Failed, Skipped, Planned.
     pub status: String,
@@ -173,7 +173,7 @@ fn reconcile(c: &rusqlite::Connection, job: &mut JobRow) -> rusqlite::Result<()>
     for row in rows {
         let (action, status, n, b) = row?;
         match (action.as_str(), status.as_str()) {
-            ("upload" | "download", "Success") => {
+            ("upload" | "download" | "copy", "Success") => {
                 copied += n;
                 bytes += b;
             }

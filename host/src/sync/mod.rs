@@ -9,6 +9,7 @@ mod compare;
 mod config;
 mod context;
 mod delete;
+mod endpoints;
 mod entries;
 mod error;
 mod filter;
@@ -18,6 +19,7 @@ mod metadata;
 mod observer;
 mod plan;
 mod run;
+mod server_copy;
 mod session;
 mod shard;
 mod stop;
@@ -27,7 +29,7 @@ mod transfer;
 mod watch;
 
 pub use config::{
-    ArchivedPolicy, BlobOptions, CheckMd5, DeleteMode, Direction, Location, SyncConfig,
+    ArchivedPolicy, BlobOptions, CheckMd5, DeleteMode, Direction, Location, S2sOptions, SyncConfig,
     TransferOptions, WatchOptions,
 };
 pub use error::{EXIT_AUTH, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, RunError};

@@ -104,6 +104,8 @@ pub enum Action {
     Upload,
     /// A blob copied to a local file.
     Download,
+    /// A blob copied to another blob (server-side, or streamed through blobsync).
+    Copy,
     /// A destination entry deleted.
     Delete,
     /// A blob's headers, tier, metadata or tags changed without copying it.
@@ -113,11 +115,12 @@ pub enum Action {
 }
 
 impl Action {
-    /// `upload`, `download` or `delete`.
+    /// `upload`, `download`, `copy`, `delete`, `update` or `rehydrate`.
     pub fn name(self) -> &'static str {
         match self {
             Action::Upload => "upload",
             Action::Download => "download",
+            Action::Copy => "copy",
             Action::Delete => "delete",
             Action::Update => "update",
             Action::Rehydrate => "rehydrate",
