@@ -230,6 +230,26 @@ impl Policy for TryTimeout {
                     Ok(response)
                 }
             }
+            // The service could not read a server-side copy's source (a 500 when reading
+            // it timed out): the copy goes through blobsync instead of being retried.
+            Ok(Ok(response))
+                if response.status().is_server_error()
+                    && response
+                        .headers()
+                        .get_optional_str(&HeaderName::from_static("x-ms-error-code"))
+                        == Some("CannotVerifyCopySource") =>
+            {
+                let status = response.status();
+                let raw = response.try_into_raw_response().await?;
+                Err(azure_core::Error::with_message(
+                    azure_core::error::ErrorKind::HttpResponse {
+                        status,
+                        error_code: Some("CannotVerifyCopySource".into()),
+                        raw_response: Some(Box::new(raw)),
+                    },
+                    "the service cannot read the copy source",
+                ))
+            }
             Ok(result) => result,
             Err(_) => Err(azure_core::Error::with_message(
                 azure_core::error::ErrorKind::Io,
