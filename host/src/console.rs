@@ -137,6 +137,9 @@ impl Console {
             OutputMode::Text => {
                 let _ = write!(out, "{}", summary_text(outcome));
                 let _ = writeln!(out, "  {:<32}{}", "Job:", outcome.info.job_id);
+                if let Some(shard) = outcome.info.shard {
+                    let _ = writeln!(out, "  {:<32}{shard}", "Shard:");
+                }
             }
             OutputMode::Json => {
                 let _ = writeln!(out, "{}", summary_json(outcome, code));
@@ -203,6 +206,7 @@ impl Observer for Console {
                 "source": run.source,
                 "destination": run.destination,
                 "dry_run": run.dry_run,
+                "shard": run.shard.map(|s| s.to_string()),
                 "time_ms": run.started_ms,
             }));
         }
@@ -472,6 +476,9 @@ pub fn summary_json(outcome: &RunOutcome, exit_code: u8) -> serde_json::Value {
     v["job"] = json!(outcome.info.job_id);
     v["exit_code"] = json!(exit_code);
     v["dry_run"] = json!(outcome.info.dry_run);
+    if let Some(shard) = outcome.info.shard {
+        v["shard"] = json!(shard.to_string());
+    }
     v["elapsed_ms"] = json!(outcome.elapsed.as_millis() as u64);
     v
 }

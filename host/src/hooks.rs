@@ -125,7 +125,9 @@ impl Observer for HookDispatcher {
                 let event = plugin::Event {
                     path: item.path.clone(),
                     action: match item.action {
-                        Action::Upload => plugin::EventAction::Upload,
+                        // A blob → blob copy writes the destination, as an upload does
+                        // (the hook interface has no copy action).
+                        Action::Upload | Action::Copy => plugin::EventAction::Upload,
                         Action::Download => plugin::EventAction::Download,
                         Action::Delete => plugin::EventAction::Delete,
                         // Hooks hear of content changes only.

@@ -15,12 +15,13 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
 /// The schema version this blobsync writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// What takes a database of version N-1 to N (index 0: from 1 to 2); a new database gets
 /// [`SCHEMA`], which is the latest.
 const MIGRATIONS: &[&str] = &[
     "ALTER TABLE jobs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE jobs ADD COLUMN shard TEXT;",
     BAD_BLOBS,
 ];
 
@@ -166,7 +167,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     error             TEXT,
     log_path          TEXT,
     pid               INTEGER,
-    retries           INTEGER NOT NULL DEFAULT 0
+    retries           INTEGER NOT NULL DEFAULT 0,
+    shard             TEXT
 );
 CREATE TABLE IF NOT EXISTS job_items (
     job_id  TEXT NOT NULL,
@@ -631,14 +633,15 @@ mod tests {
     }
 
     #[test]
-    fn a_version_1_database_gains_the_retries_column() {
+    fn a_version_1_database_gains_the_retries_and_shard_columns() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("blobsync.db");
         {
             let c = Connection::open(&path).unwrap();
-            c.execute_batch(
-                &SCHEMA.replace(",\n    retries           INTEGER NOT NULL DEFAULT 0", ""),
-            )
+            c.execute_batch(&SCHEMA.replace(
+                ",\n    retries           INTEGER NOT NULL DEFAULT 0,\n    shard             TEXT",
+                "",
+            ))
             .unwrap();
             c.pragma_update(None, "user_version", 1).unwrap();
             c.execute(
@@ -649,14 +652,16 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        let retries: i64 = store
+        let retries = store
             .read(|c| {
-                c.query_row("SELECT retries FROM jobs WHERE id = 'old'", [], |r| {
-                    r.get(0)
-                })
+                c.query_row(
+                    "SELECT retries, shard FROM jobs WHERE id = 'old'",
+                    [],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)),
+                )
             })
             .unwrap();
-        assert_eq!(retries, 0);
+        assert_eq!(retries, (0, None));
     }
 
     #[test]

@@ -376,3 +376,45 @@ fn https_goes_through_a_connect_proxy_with_an_entra_token() {
     assert!(proxy.connects() > 0, "the TLS connections were tunnelled");
     assert_uploaded(&container, src.path());
 }
+
+/// Blob → blob with Entra ID on both sides: the destination is asked to read the source
+/// with a bearer token (`x-ms-copy-source-authorization`). The emulator does not pass it
+/// on to the source, so it cannot read it: the copy streams, and arrives all the same.
+#[test]
+fn blob_to_blob_with_entra_id_on_both_sides() {
+    let src = tree();
+    let (from, to) = (unique_container("entra-src"), unique_container("entra-dst"));
+    let entra = |args: &[&str]| {
+        run(entra_command(args)
+            .env("AZURE_TENANT_ID", TENANT)
+            .env("AZURE_CLIENT_ID", CLIENT_ID)
+            .env("AZURE_CLIENT_SECRET", CLIENT_SECRET))
+    };
+    let auth = ["--auth", "client-secret"];
+    entra(&[&["sync", s(src.path()), &https_url(&from)], &auth[..]].concat()).ok();
+    let out = entra(
+        &[
+            &["sync", &https_url(&from), &https_url(&to), "-v"],
+            &auth[..],
+        ]
+        .concat(),
+    );
+    let out = out.ok();
+    assert_eq!(out.count("Copied:"), 2, "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("Retries:"),
+        "the copies stream at once: {}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("copy: b/c.txt"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        !out.stdout.contains(CLIENT_SECRET) && !out.stderr.contains(CLIENT_SECRET),
+        "the secret leaked"
+    );
+    assert_uploaded(&to, src.path());
+}

@@ -136,3 +136,48 @@ fn the_audit_hook_records_every_transfer_and_the_run() {
     assert_eq!(records.len(), 5);
     assert_eq!(records.last().unwrap()["copied"], 0);
 }
+
+/// The Kubernetes Indexed Job example: its completions match `--shards`, its pod failure
+/// policy fails the Job on exit codes 2 and 3, and blobsync accepts its arguments (the run
+/// then stops at the credentials, which only exist in a cluster).
+#[test]
+fn the_indexed_job_example_runs_one_shard_per_completion_index() {
+    let yaml =
+        std::fs::read_to_string(repo_root().join("examples/kubernetes/indexed-job.yaml")).unwrap();
+    assert!(yaml.contains("completionMode: Indexed"));
+    let value = |key: &str| {
+        yaml.lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .map(|v| v.split('#').next().unwrap().trim().to_string())
+            .unwrap_or_else(|| panic!("no {key} in the example"))
+    };
+    let completions = value("completions:");
+    assert_eq!(value("- --shards="), completions);
+    assert!(yaml.contains("values: [2, 3]"), "{yaml}");
+    let args: Vec<String> = yaml
+        .lines()
+        .skip_while(|l| l.trim() != "args:")
+        .skip(1)
+        .map_while(|l| l.trim().strip_prefix("- "))
+        .map(|a| a.split(" #").next().unwrap().trim().to_string())
+        .collect();
+    assert_eq!(args[0], "sync", "{args:?}");
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.push("--dry-run");
+    let run = Run::from(
+        blobsync_command(&args)
+            .env("JOB_COMPLETION_INDEX", "5")
+            .env_remove("AZURE_TENANT_ID")
+            .env_remove("AZURE_CLIENT_ID")
+            .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains(&format!(r#""shard":"5/{completions}""#)),
+        "{}",
+        run.stdout
+    );
+}

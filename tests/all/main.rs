@@ -3,6 +3,7 @@
 
 mod auth;
 mod backups;
+mod blob_to_blob;
 mod check;
 mod clocks;
 mod compare_md5;
@@ -23,6 +24,7 @@ mod operate;
 mod plugins;
 mod resilience;
 mod scopes;
+mod shards;
 mod tiers;
 mod upload;
 mod watch;

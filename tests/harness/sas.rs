@@ -63,10 +63,10 @@ pub fn container_sas(container: &str, perms: &str) -> String {
     ])
 }
 
-/// An account SAS for blobs (services, containers, objects).
+/// An account SAS for blobs (services, containers, objects), blob index tags included.
 pub fn account_sas() -> String {
     let (st, se) = sas_times();
-    let perms = "racwdl";
+    let perms = "racwdlt";
     let fields = [
         ACCOUNT,
         perms,

@@ -25,7 +25,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Make DESTINATION match SOURCE (one is a local folder, the other a blob URL).
+    /// Make DESTINATION match SOURCE (a local folder or a blob URL each; at least one a
+    /// blob URL).
     Sync(Box<SyncArgs>),
     /// Compare SOURCE and DESTINATION and list every difference; change nothing. Exit 0
     /// when they match, 1 when they differ.
@@ -120,6 +121,9 @@ pub enum FromTo {
     /// Blob to local folder.
     #[value(name = "BlobLocal")]
     BlobLocal,
+    /// Blob to blob.
+    #[value(name = "BlobBlob")]
+    BlobBlob,
 }
 
 /// `blobsync sync` flags.
@@ -131,7 +135,8 @@ pub enum FromTo {
 pub struct SyncArgs {
     /// The source: a local folder or a blob URL (container or folder, optionally with a SAS).
     pub source: String,
-    /// The destination: a blob URL or a local folder.
+    /// The destination: a blob URL or a local folder (blob → blob: each URL with its own
+    /// SAS, or credentials that reach both accounts).
     pub destination: String,
 
     /// Copy only files whose names match one of these patterns (`;`-separated, `* ? [..]`).
@@ -291,6 +296,21 @@ pub struct SyncArgs {
     #[arg(long)]
     pub create_empty_src_dirs: bool,
 
+    /// Blob → blob: give each copy the source blob's access tier (an explicit one; the
+    /// account default is not copied).
+    #[arg(long, default_value = "true", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub s2s_preserve_access_tier: bool,
+    /// Blob → blob: give each copy the source blob's index tags (listing them needs the
+    /// `t` permission on the source).
+    #[arg(long, default_value = "false", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub s2s_preserve_blob_tags: bool,
+    /// Blob → blob: stream content through blobsync instead of having the destination copy
+    /// it server-side (for a destination that cannot reach the source).
+    #[arg(long)]
+    pub s2s_stream: bool,
+
     /// Follow symbolic links in a local source (loops are detected and skipped).
     #[arg(long, conflicts_with = "preserve_symlinks")]
     pub follow_symlinks: bool,
@@ -307,6 +327,14 @@ pub struct SyncArgs {
     /// Accepted for azcopy compatibility; must agree with the arguments.
     #[arg(long, value_enum)]
     pub from_to: Option<FromTo>,
+
+    /// Act only on shard K of N (0-based): the paths whose hash falls in it; N processes
+    /// with K = 0…N-1 together do one sync (deletes and hooks stay per shard).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// The number of shards, with K from `JOB_COMPLETION_INDEX` (a Kubernetes Indexed Job).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<String>,
 
     /// Which items the job record keeps: all (each skip too), changes, or none.
     #[arg(long, value_enum, default_value = "all")]

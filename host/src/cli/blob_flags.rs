@@ -1,12 +1,12 @@
 //! Validating the flags for blob features: archive, snapshots, folder stubs, POSIX
-//! properties and symbolic links.
+//! properties, symbolic links, and what blob → blob syncs carry over (`--s2s-*`).
 
 use super::args::SyncArgs;
 use std::collections::HashMap;
 use std::path::Path;
 
 use crate::endpoint::RehydratePriority;
-use crate::sync::{ArchivedPolicy, BlobOptions};
+use crate::sync::{ArchivedPolicy, BlobOptions, Direction, S2sOptions};
 
 /// Parses `--archived`.
 fn archived(text: &str) -> Result<ArchivedPolicy, String> {
@@ -66,8 +66,11 @@ fn type_map(path: &Path) -> Result<HashMap<String, String>, String> {
     Ok(out)
 }
 
-/// The blob options of a sync; the error is a usage message.
-pub(super) fn blob_options(args: &SyncArgs) -> Result<BlobOptions, String> {
+/// The blob options of a sync in `direction`; the error is a usage message.
+pub(super) fn blob_options(args: &SyncArgs, direction: Direction) -> Result<BlobOptions, String> {
+    if args.s2s_stream && direction != Direction::Copy {
+        return Err("--s2s-stream applies to blob → blob syncs (both arguments blob URLs)".into());
+    }
     Ok(BlobOptions {
         archived: archived(&args.archived)?,
         overwrite_archived: args.overwrite_archived,
@@ -79,6 +82,11 @@ pub(super) fn blob_options(args: &SyncArgs) -> Result<BlobOptions, String> {
         type_map: match std::env::var_os("AZCOPY_CONTENT_TYPE_MAP") {
             Some(path) if !path.is_empty() => type_map(path.as_ref())?,
             _ => Default::default(),
+        },
+        s2s: S2sOptions {
+            preserve_tier: args.s2s_preserve_access_tier,
+            preserve_tags: args.s2s_preserve_blob_tags,
+            stream: args.s2s_stream,
         },
     })
 }

@@ -46,9 +46,14 @@ pub fn run_jobs(cmd: JobsCommand) -> ExitCode {
                         );
                         for j in &jobs {
                             let dry = if j.dry_run { " (dry run)" } else { "" };
+                            let shard = j
+                                .shard
+                                .as_ref()
+                                .map(|s| format!(" (shard {s})"))
+                                .unwrap_or_default();
                             let _ = writeln!(
                                 out,
-                                "{:<36}  {:<24}  {:<19}  {:>8} {:>8} {:>7}  {} → {}{dry}",
+                                "{:<36}  {:<24}  {:<19}  {:>8} {:>8} {:>7}  {} → {}{dry}{shard}",
                                 j.id,
                                 time_text(j.started_ms),
                                 j.status,
@@ -83,6 +88,9 @@ pub fn run_jobs(cmd: JobsCommand) -> ExitCode {
                         let _ = writeln!(out, "Command:      {}", job.command);
                         let _ = writeln!(out, "Source:       {}", job.source);
                         let _ = writeln!(out, "Destination:  {}", job.destination);
+                        if let Some(shard) = &job.shard {
+                            let _ = writeln!(out, "Shard:        {shard}");
+                        }
                         let _ = writeln!(out, "Started:      {}", time_text(job.started_ms));
                         let _ = writeln!(out, "Ended:        {ended}");
                         let _ = writeln!(

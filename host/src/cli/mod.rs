@@ -8,6 +8,7 @@ mod jobs;
 mod limit_flags;
 mod plugins;
 mod scope_flags;
+mod shard_flags;
 mod validate;
 
 pub use args::{CheckArgs, Cli, Command, JobsCommand, OutputType, PluginCommand, SyncArgs};

@@ -63,8 +63,12 @@ fn parse_location(arg: &str, context: &UrlContext) -> Result<Location, UsageErro
     }
     let mut location =
         BlobLocation::parse_with(arg, &context.addressing).map_err(|e| usage(e.to_string()))?;
-    // A connection string's SAS authorises a URL that carries none.
-    if location.sas.is_none() {
+    // A connection string's SAS authorises a URL that carries none, in its account.
+    let account_matches = context
+        .account
+        .as_ref()
+        .is_none_or(|a| *a == location.account);
+    if location.sas.is_none() && account_matches {
         location.sas.clone_from(&context.sas);
     }
     location.encode_names = context.encode_names;
@@ -75,6 +79,8 @@ fn parse_location(arg: &str, context: &UrlContext) -> Result<Location, UsageErro
 struct UrlContext {
     addressing: Addressing,
     sas: Option<String>,
+    /// The account the connection string names, if it does.
+    account: Option<String>,
     encode_names: bool,
 }
 
@@ -108,6 +114,7 @@ fn url_context(args: &SyncArgs) -> Result<UrlContext, UsageError> {
             account: cs.account_name.clone(),
         },
         sas: cs.sas.clone(),
+        account: cs.account_name.clone(),
         encode_names: args.name_encoding == NameEncoding::Rclone,
     })
 }
@@ -416,6 +423,7 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
         let inferred = match direction {
             Direction::Upload => super::args::FromTo::LocalBlob,
             Direction::Download => super::args::FromTo::BlobLocal,
+            Direction::Copy => super::args::FromTo::BlobBlob,
         };
         if given != inferred {
             return Err(usage(format!(
@@ -545,7 +553,15 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
         watch,
         retry: retry_settings(args)?,
         timeouts: timeouts(args)?,
-        blob: super::blob_flags::blob_options(args).map_err(UsageError)?,
+        blob: super::blob_flags::blob_options(args, direction).map_err(UsageError)?,
+        shard: super::shard_flags::shard(
+            args.shard.as_deref(),
+            args.shards.as_deref(),
+            std::env::var(super::shard_flags::INDEX_VARIABLE)
+                .ok()
+                .as_deref(),
+        )
+        .map_err(UsageError)?,
     };
     Ok(Settings {
         output: match args.output_type {

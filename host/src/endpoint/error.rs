@@ -17,6 +17,10 @@ pub enum ErrorClass {
     Usage,
     /// The data read does not match its stored checksum (a blob's Content-MD5).
     Corrupt,
+    /// A server-side copy the destination's service cannot make: it cannot reach or read
+    /// the source (another emulator instance, a network rule, a source authorisation it
+    /// does not accept). The copy goes through the client instead.
+    ServerCopyUnavailable,
     /// Anything else (I/O, network, service errors).
     Other,
 }

@@ -141,6 +141,42 @@ pub struct CommitInfo {
     pub settings: BlobSettings,
 }
 
+/// How a service reads an entry itself, for a server-side copy: its URL, authorised by a
+/// SAS in it or by a bearer token sent beside it. It carries secrets and is never printed
+/// (its `Debug` shows only the redacted location).
+#[derive(Clone)]
+pub struct CopySource {
+    /// The entry's URL, with a SAS when one authorises reading it.
+    pub url: String,
+    /// `Bearer TOKEN`, for `x-ms-copy-source-authorization`, when a token authorises it.
+    pub authorization: Option<String>,
+    /// The listed version (ETag): the copy fails if the entry changed since.
+    pub etag: Option<Box<str>>,
+    /// The entry's location for messages (SAS redacted).
+    pub described: String,
+}
+
+impl std::fmt::Debug for CopySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CopySource")
+            .field("described", &self.described)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Writes one entry by having the destination's service read it from a [`CopySource`]
+/// (no content passes through blobsync); nothing is visible before
+/// [`CopyWriter::commit`]. A failure of class [`ErrorClass::ServerCopyUnavailable`] means
+/// the copy must go through a [`Reader`] and a [`Writer`] instead.
+#[async_trait::async_trait]
+pub trait CopyWriter: Send + Sync {
+    /// Has block `index` — `len` bytes at `offset` of the source — copied. Blocks may be
+    /// copied concurrently and in any order.
+    async fn copy_block(&self, index: u64, offset: u64, len: u64) -> Result<(), EndpointError>;
+    /// Makes the entry visible, all at once.
+    async fn commit(self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError>;
+}
+
 /// Reads one entry.
 #[async_trait::async_trait]
 pub trait Reader: Send + Sync {
@@ -245,6 +281,22 @@ pub trait Endpoint: Send + Sync + 'static {
 
     /// Starts writing `target`.
     async fn open_writer(&self, target: &WriteTarget) -> Result<Box<dyn Writer>, EndpointError>;
+
+    /// How another endpoint's service can read `item` itself, for a server-side copy;
+    /// `None` when no service can (a local file).
+    async fn copy_source(&self, _item: &Item) -> Result<Option<CopySource>, EndpointError> {
+        Ok(None)
+    }
+
+    /// Starts writing `target` as a server-side copy of `source`; `None` when this endpoint
+    /// cannot copy that way (its writes then come through [`Endpoint::open_writer`]).
+    async fn open_copy_writer(
+        &self,
+        _target: &WriteTarget,
+        _source: &CopySource,
+    ) -> Result<Option<Box<dyn CopyWriter>>, EndpointError> {
+        Ok(None)
+    }
 
     /// Deletes the entry, if it is still the listed version; one already gone is deleted.
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError>;

@@ -92,6 +92,8 @@ pub struct JobRow {
     pub log_path: Option<String>,
     /// Requests tried again after a failure.
     pub retries: i64,
+    /// The shard of a sharded sync (`K/N`).
+    pub shard: Option<String>,
 }
 
 /// One recorded item.
@@ -99,7 +101,7 @@ pub struct JobRow {
 pub struct ItemRow {
     /// Relative path.
     pub path: String,
-    /// upload, download, delete, skip, exclude, list.
+    /// upload, download, copy, delete, update, rehydrate, skip, exclude, list.
     pub action: String,
     /// Success, Failed, Skipped, Planned.
     pub status: String,
@@ -115,7 +117,7 @@ pub struct ItemRow {
 
 const JOB_COLUMNS: &str = "id, started_ms, ended_ms, status, command, source, destination, dry_run, \
      source_files, destination_files, excluded, up_to_date, copied, deleted, failed, bytes_copied, \
-     error, log_path, pid, retries";
+     error, log_path, pid, retries, shard";
 
 fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
     let mut status: String = r.get(3)?;
@@ -145,6 +147,7 @@ fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
         error: r.get(16)?,
         log_path: r.get(17)?,
         retries: r.get(19)?,
+        shard: r.get(20)?,
     })
 }
 
@@ -170,7 +173,7 @@ fn reconcile(c: &rusqlite::Connection, job: &mut JobRow) -> rusqlite::Result<()>
     for row in rows {
         let (action, status, n, b) = row?;
         match (action.as_str(), status.as_str()) {
-            ("upload" | "download", "Success") => {
+            ("upload" | "download" | "copy", "Success") => {
                 copied += n;
                 bytes += b;
             }
@@ -406,6 +409,7 @@ mod tests {
             check: false,
             scopes: Vec::new(),
             started_ms: crate::sync::now_ms(),
+            shard: crate::sync::Shard::new(1, 4),
             control: RunControl::new(Stop::new()),
         };
         rec.run_started(&info);
@@ -442,6 +446,7 @@ mod tests {
         let jobs = list(&store, 10).unwrap();
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].status, "CompletedWithErrors");
+        assert_eq!(jobs[0].shard.as_deref(), Some("1/4"));
         assert_eq!(find(&store, &id[..8]).unwrap().copied, 1);
         assert_eq!(
             items(&store, id, StatusFilter::Failed).unwrap()[0]

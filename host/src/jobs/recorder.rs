@@ -94,8 +94,8 @@ impl Observer for JobRecorder {
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(run.job_id.clone());
         self.seq.store(0, Ordering::Relaxed);
         self.store.write(Write::Sql(
-            "INSERT INTO jobs (id, started_ms, command, source, destination, dry_run, status, log_path, pid) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'Running', ?7, ?8)",
+            "INSERT INTO jobs (id, started_ms, command, source, destination, dry_run, status, log_path, pid, shard) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'Running', ?7, ?8, ?9)",
             vec![
                 Value::Text(run.job_id.clone()),
                 Value::Integer(run.started_ms),
@@ -105,6 +105,9 @@ impl Observer for JobRecorder {
                 Value::Integer(run.dry_run as i64),
                 self.log_path.clone().map(Value::Text).unwrap_or(Value::Null),
                 Value::Integer(std::process::id() as i64),
+                run.shard
+                    .map(|s| Value::Text(s.to_string()))
+                    .unwrap_or(Value::Null),
             ],
         ));
     }

@@ -6,6 +6,10 @@
 //! - a copy is written with the wanted values; a header, the tier or a tag the run does
 //!   not set keeps the replaced blob's value (a re-upload does not reset what other tools
 //!   set), and a missing Content-Type is guessed from the extension;
+//! - blob → blob, the source blob's headers come before the replaced blob's (the copy has
+//!   the source's headers), and so do its explicit tier and its tags when they are kept
+//!   (`--s2s-preserve-access-tier`, `--s2s-preserve-blob-tags`); what the run sets still
+//!   wins;
 //! - a pair that is up to date but whose blob differs from what is wanted gets those
 //!   properties changed in place (Set Blob Properties, Metadata, Tags or Tier): a new
 //!   Cache-Control policy does not upload the site again.
@@ -15,6 +19,7 @@ use std::sync::Arc;
 
 use super::RunError;
 use super::compare::PlannedUpdate;
+use super::config::S2sOptions;
 use super::metadata::for_copy;
 use super::observer::Side;
 use crate::endpoint::{BlobSettings, BlobUpdate, ContentHeaders, Item, Tier};
@@ -69,6 +74,8 @@ pub(crate) struct Annotator {
     /// Guess Content-Type from the extension when nothing else sets it (off with
     /// `--no-guess-mime-type`).
     pub(crate) guess: Option<TypeGuesser>,
+    /// Blob → blob: the source blobs' properties are carried over, as these say.
+    pub(crate) carry: Option<S2sOptions>,
 }
 
 /// Lays `wanted` over `existing`, key by key; sorted.
@@ -101,9 +108,13 @@ impl Annotator {
         destination: Option<&Item>,
     ) -> (BlobSettings, Vec<(String, String)>) {
         let existing = destination.and_then(|d| d.blob.as_deref());
-        let mut headers = match existing {
-            Some(props) => wanted.headers.or(&props.headers),
-            None => wanted.headers,
+        // Blob → blob: the source blob's properties, which the copy carries.
+        let from = self.carry.zip(item.blob.as_deref());
+        let mut headers = match (from, existing) {
+            // A source states all its headers: one it lacks, the copy lacks too.
+            (Some((_, source)), _) => wanted.headers.or(&source.headers),
+            (None, Some(props)) => wanted.headers.or(&props.headers),
+            (None, None) => wanted.headers,
         };
         if headers.content_type.is_none()
             && let Some(guess) = &self.guess
@@ -112,11 +123,21 @@ impl Annotator {
         }
         // An explicit online tier is kept; Archive only when asked for (the replaced blob
         // was archived, and the new content should be readable).
-        let tier = wanted.tier.or_else(|| {
-            existing.and_then(|p| p.tier.filter(|t| !p.tier_inferred && *t != Tier::Archive))
-        });
-        let tags = match existing {
-            Some(props) if !props.tags.is_empty() || !wanted.tags.is_empty() => {
+        let explicit = |p: &crate::endpoint::BlobProps| {
+            p.tier.filter(|t| !p.tier_inferred && *t != Tier::Archive)
+        };
+        let source_tier = from
+            .filter(|(carry, _)| carry.preserve_tier)
+            .and_then(|(_, source)| explicit(source));
+        let tier = wanted
+            .tier
+            .or(source_tier)
+            .or_else(|| existing.and_then(explicit));
+        let tags = match (from, existing) {
+            (Some((carry, source)), _) if carry.preserve_tags => {
+                Some(overlay(&source.tags, &wanted.tags)).filter(|t| !t.is_empty())
+            }
+            (_, Some(props)) if !props.tags.is_empty() || !wanted.tags.is_empty() => {
                 Some(overlay(&props.tags, &wanted.tags))
             }
             _ if !wanted.tags.is_empty() => Some(overlay(&[], &wanted.tags)),
@@ -216,6 +237,7 @@ mod tests {
 
     fn annotator() -> Annotator {
         Annotator {
+            carry: None,
             source: None,
             guess: Some(TypeGuesser {
                 extra: Arc::new(HashMap::from([(
@@ -270,6 +292,87 @@ mod tests {
         assert_eq!(fresh.headers.content_type.as_deref(), Some("text/x-foo"));
         let (css, _) = annotator().for_copy(Wanted::default(), &Item::new("s.css", 1, 1), None);
         assert_eq!(css.headers.content_type.as_deref(), Some("text/css"));
+    }
+
+    #[test]
+    fn blob_to_blob_the_source_wins_over_the_replaced_blob_and_the_run_over_both() {
+        let source = blob(
+            "logo.svg",
+            BlobProps {
+                headers: ContentHeaders {
+                    content_type: Some("image/svg+xml".into()),
+                    cache_control: Some("max-age=60".into()),
+                    ..ContentHeaders::default()
+                },
+                tier: Some(Tier::Cool),
+                tags: vec![("team".into(), "web".into())],
+                ..BlobProps::default()
+            },
+            &[("owner", "design")],
+        );
+        let existing = blob(
+            "logo.svg",
+            BlobProps {
+                headers: ContentHeaders {
+                    content_type: Some("text/plain".into()),
+                    content_language: Some("de".into()),
+                    ..ContentHeaders::default()
+                },
+                tier: Some(Tier::Cold),
+                ..BlobProps::default()
+            },
+            &[("kept", "yes")],
+        );
+        let all = S2sOptions {
+            preserve_tier: true,
+            preserve_tags: true,
+            stream: false,
+        };
+        let carrying = |carry| Annotator {
+            carry: Some(carry),
+            ..annotator()
+        };
+        let wanted = Wanted {
+            headers: ContentHeaders {
+                cache_control: Some("no-cache".into()),
+                ..ContentHeaders::default()
+            },
+            tags: vec![("env".into(), "prod".into())],
+            ..Wanted::default()
+        };
+        let (settings, metadata) = carrying(all).for_copy(wanted, &source, Some(&existing));
+        assert_eq!(
+            settings.headers,
+            ContentHeaders {
+                content_type: Some("image/svg+xml".into()),
+                cache_control: Some("no-cache".into()),
+                ..ContentHeaders::default()
+            },
+            "the source's headers, the flag's over them; none of the replaced blob's"
+        );
+        assert_eq!(settings.tier, Some(Tier::Cool));
+        assert_eq!(
+            settings.tags.unwrap(),
+            [
+                ("env".to_string(), "prod".to_string()),
+                ("team".to_string(), "web".to_string())
+            ]
+        );
+        assert_eq!(
+            metadata,
+            [
+                ("kept".to_string(), "yes".to_string()),
+                ("owner".to_string(), "design".to_string())
+            ]
+        );
+        let none = S2sOptions::default();
+        let (settings, _) = carrying(none).for_copy(Wanted::default(), &source, Some(&existing));
+        assert_eq!(
+            settings.tier,
+            Some(Tier::Cold),
+            "without --s2s-preserve-access-tier the replaced blob's tier stays"
+        );
+        assert_eq!(settings.tags, None);
     }
 
     #[test]

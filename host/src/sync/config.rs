@@ -34,6 +34,9 @@ pub enum Direction {
     Upload,
     /// A container to a local folder.
     Download,
+    /// A container to a container (the same account or another): copied server-side
+    /// where the destination can read the source, otherwise streamed through blobsync.
+    Copy,
 }
 
 impl Direction {
@@ -47,10 +50,7 @@ impl Direction {
                  (https://ACCOUNT.blob.core.windows.net/CONTAINER)"
                     .into(),
             ),
-            (Location::Blob(_), Location::Blob(_)) => Err(
-                "both arguments are blob URLs; blobsync syncs a local folder with a container"
-                    .into(),
-            ),
+            (Location::Blob(_), Location::Blob(_)) => Ok(Direction::Copy),
         }
     }
 
@@ -59,14 +59,16 @@ impl Direction {
         match self {
             Direction::Upload => super::Action::Upload,
             Direction::Download => super::Action::Download,
+            Direction::Copy => super::Action::Copy,
         }
     }
 
-    /// The side that is a local folder.
-    pub fn local_side(self) -> super::Side {
+    /// The side that is a local folder, if one is.
+    pub fn local_side(self) -> Option<super::Side> {
         match self {
-            Direction::Upload => super::Side::Source,
-            Direction::Download => super::Side::Destination,
+            Direction::Upload => Some(super::Side::Source),
+            Direction::Download => Some(super::Side::Destination),
+            Direction::Copy => None,
         }
     }
 }
@@ -162,6 +164,22 @@ pub struct BlobOptions {
     /// Extra extension (lower-case, no dot) → Content-Type mappings
     /// (`AZCOPY_CONTENT_TYPE_MAP`).
     pub type_map: std::collections::HashMap<String, String>,
+    /// Blob → blob: what is carried over, and how data moves.
+    pub s2s: S2sOptions,
+}
+
+/// Blob → blob syncs (azcopy's `--s2s-*` flags).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct S2sOptions {
+    /// The source blob's explicit access tier is set on the copy
+    /// (`--s2s-preserve-access-tier`).
+    pub preserve_tier: bool,
+    /// The source blob's index tags are set on the copy, and listed for it (which needs
+    /// the `t` permission; `--s2s-preserve-blob-tags`).
+    pub preserve_tags: bool,
+    /// Content always streams through blobsync, never copied server-side
+    /// (`--s2s-stream`).
+    pub stream: bool,
 }
 
 /// `--watch`: keep syncing as the source changes.
@@ -222,4 +240,6 @@ pub struct SyncConfig {
     pub timeouts: Timeouts,
     /// Archive, snapshots, folder stubs.
     pub blob: BlobOptions,
+    /// Act only on this shard's paths (`--shard K/N`); `None`: on every path.
+    pub shard: Option<super::Shard>,
 }

@@ -8,6 +8,7 @@ use std::sync::mpsc::SyncSender;
 
 use super::context::RunContext;
 use super::entries::{give_back, lend, lend_dir, plugin_side};
+use super::shard::Shard;
 use super::{RunError, Side};
 use crate::endpoint::{
     Endpoint, EndpointError, ErrorClass, Item, ListRequest, Listed, Lister, SkipKind,
@@ -70,6 +71,9 @@ pub(crate) struct FilterStage {
     /// The endpoint whose name rules this side's files must meet (the destination, for
     /// the source side): files it cannot store are reported as not syncable.
     pub(crate) names_for: Option<Arc<dyn Endpoint>>,
+    /// Only this shard's files pass (`--shard`); folders, and what is about a whole
+    /// folder, pass in every shard.
+    pub(crate) shard: Option<Shard>,
 }
 
 impl FilterStage {
@@ -176,6 +180,9 @@ impl FilterStage {
         lister: &mut dyn Lister,
         out: &mut Vec<Filtered>,
     ) -> Result<(), crate::plugin::PluginError> {
+        if let Some(shard) = self.shard {
+            keep_shard(shard, &mut batch);
+        }
         self.skip_refused(&mut batch);
         let Some(chain) = &mut self.filters else {
             for listed in batch {
@@ -227,6 +234,19 @@ impl FilterStage {
         }
         Ok(())
     }
+}
+
+/// Drops the files of other shards, before the filters see them. The same rule on both
+/// sides keeps pairs together; a folder (and a skip or an error about one) stays, as it
+/// decides what happens below it in every shard.
+fn keep_shard(shard: Shard, batch: &mut Vec<Listed>) {
+    batch.retain(|listed| match listed {
+        Listed::File(item) => shard.owns(&item.path),
+        Listed::Dir(_) => true,
+        Listed::Skipped { path, .. } | Listed::Error { path, .. } => {
+            path.ends_with('/') || shard.owns(path)
+        }
+    });
 }
 
 /// An entry without filters: folders are not passed on.

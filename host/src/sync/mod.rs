@@ -10,6 +10,7 @@ mod config;
 mod content_hash;
 mod context;
 mod delete;
+mod endpoints;
 mod entries;
 mod error;
 mod filter;
@@ -20,7 +21,9 @@ mod metadata;
 mod observer;
 mod plan;
 mod run;
+mod server_copy;
 mod session;
+mod shard;
 mod stop;
 #[cfg(test)]
 mod testing;
@@ -29,7 +32,7 @@ mod watch;
 
 pub use config::{
     ArchivedPolicy, BlobOptions, ChangeLimit, CheckMd5, CheckMode, DeleteMode, Direction, Location,
-    SyncConfig, TransferOptions, WatchOptions,
+    S2sOptions, SyncConfig, TransferOptions, WatchOptions,
 };
 pub use error::{
     CutOff, EXIT_AUTH, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_MAX_DURATION, EXIT_MAX_TRANSFER,
@@ -40,5 +43,6 @@ pub use observer::{
     RunOutcome, Side, Status, Totals, now_ms,
 };
 pub use session::{RunRequest, Session, cancelled_before_start, not_started};
+pub use shard::{Shard, shard_of};
 pub use stop::Stop;
 pub use watch::watch;

@@ -110,6 +110,8 @@ pub enum Action {
     Upload,
     /// A blob copied to a local file.
     Download,
+    /// A blob copied to another blob (server-side, or streamed through blobsync).
+    Copy,
     /// A destination entry deleted.
     Delete,
     /// A blob's headers, tier, metadata or tags changed without copying it.
@@ -119,11 +121,12 @@ pub enum Action {
 }
 
 impl Action {
-    /// `upload`, `download` or `delete`.
+    /// `upload`, `download`, `copy`, `delete`, `update` or `rehydrate`.
     pub fn name(self) -> &'static str {
         match self {
             Action::Upload => "upload",
             Action::Download => "download",
+            Action::Copy => "copy",
             Action::Delete => "delete",
             Action::Update => "update",
             Action::Rehydrate => "rehydrate",
@@ -331,6 +334,8 @@ pub struct RunInfo {
     pub scopes: Vec<String>,
     /// Start time, ms since the epoch.
     pub started_ms: i64,
+    /// The shard of the sync this run is (`--shard K/N`), if it is one.
+    pub shard: Option<super::Shard>,
     /// Ends the run with an error.
     pub control: RunControl,
 }

@@ -21,7 +21,7 @@ use super::hash::{LocalHasher, current_key, file_key};
 use super::observer::{ItemDone, Planned};
 use super::plan::{MergeOutcome, merge};
 use super::transfer::Shared;
-use super::{DeleteMode, RunError, Side, SyncConfig, transfer};
+use super::{DeleteMode, Direction, RunError, Side, SyncConfig, transfer};
 use crate::endpoint::{Endpoint, EndpointKind, ErrorClass, ListOrder, ListRequest};
 use crate::plugin::PluginHost;
 use crate::store::{Store, Write};
@@ -46,6 +46,7 @@ impl Parts {
         let wanted = self.destination.capabilities().kind == EndpointKind::Blob
             && self.config.check.is_none();
         wanted.then(|| Annotator {
+            carry: (self.config.direction == Direction::Copy).then_some(self.config.blob.s2s),
             source: None,
             guess: self.config.blob.guess_types.then(|| TypeGuesser {
                 extra: Arc::new(self.config.blob.type_map.clone()),
@@ -76,7 +77,13 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
     let stage = |side: Side, endpoint, tx| FilterStage {
         side,
         endpoint,
-        request: request.clone(),
+        request: ListRequest {
+            // Blob → blob with --s2s-preserve-blob-tags: the source's tags are copied.
+            with_tags: side == Side::Source
+                && config.direction == Direction::Copy
+                && config.blob.s2s.preserve_tags,
+            ..request.clone()
+        },
         filters: session
             .plugins
             .has_filters()
@@ -88,6 +95,7 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
         ctx: ctx.clone(),
         tx,
         names_for: (side == Side::Source).then(|| session.destination.clone()),
+        shard: config.shard,
     };
     let listing = stage(Side::Source, session.source.clone(), src_tx)
         .spawn()
@@ -111,10 +119,11 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
         let hasher = match (
             &session.local_root,
             session.plugins.comparator_info().needs_md5,
+            config.direction.local_side(),
         ) {
-            (Some(root), true) => Some(LocalHasher::new(
+            (Some(root), true, Some(side)) => Some(LocalHasher::new(
                 root.clone(),
-                config.direction.local_side(),
+                side,
                 config.hash_workers,
                 session.store.clone(),
             )),
@@ -354,8 +363,10 @@ async fn transfer_all(
             let result = copy_planned(&planned, &*source, &*destination, &shared).await;
             let (bytes, md5, error) = match result {
                 Ok(copied) => {
-                    if let (Some(store), Some(root)) = (&store, &root) {
-                        let key = match direction.local_side() {
+                    if let (Some(store), Some(root), Some(side), Some(md5)) =
+                        (&store, &root, direction.local_side(), copied.md5)
+                    {
+                        let key = match side {
                             Side::Source => file_key(root, &planned.item),
                             Side::Destination => {
                                 let path = root.join(&planned.item.path);
@@ -366,10 +377,10 @@ async fn transfer_all(
                             }
                         };
                         if let Some(key) = key {
-                            store.write(Write::Md5(key, copied.md5));
+                            store.write(Write::Md5(key, md5));
                         }
                     }
-                    (copied.bytes, Some(copied.md5), None)
+                    (copied.bytes, copied.md5, None)
                 }
                 Err(e) => {
                     if e.class() == ErrorClass::Corrupt
@@ -390,6 +401,9 @@ async fn transfer_all(
                     (0, None, Some(e.to_string()))
                 }
             };
+            if let Some(notice) = shared.server.take_notice() {
+                ctx.warning(&notice);
+            }
             ctx.done(ItemDone {
                 path: planned.item.path,
                 action: direction.action(),

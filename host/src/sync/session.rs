@@ -11,10 +11,10 @@ use super::context::RunContext;
 use super::limits::{BufferBudget, RateLimiter};
 use super::observer::{Observer, RunControl, RunInfo, RunOutcome, Status, now_ms};
 use super::run::Parts;
+use super::server_copy::ServerCopies;
 use super::transfer::Shared;
-use super::{Direction, RunError, Side, Stop};
-use crate::endpoint::azure::{AzureEndpoint, Http, HttpSettings, resolve_auth, transport};
-use crate::endpoint::local::LocalEndpoint;
+use super::{Direction, RunError, Stop};
+use crate::endpoint::azure::Http;
 use crate::endpoint::{Endpoint, ListOrder};
 use crate::plugin::{PluginHost, PluginSet, PluginSource, Runtime};
 use crate::store::Store;
@@ -52,43 +52,7 @@ impl Session {
     /// Resolves credentials, builds both endpoints and loads every plugin. `store` is the
     /// database for the MD5 cache (`None` runs without one).
     pub async fn open(config: SyncConfig, store: Option<Arc<Store>>) -> Result<Session, RunError> {
-        let http = match (&config.source, &config.destination) {
-            (Location::Local(_), Location::Local(_)) => None,
-            _ => Some(transport(&HttpSettings {
-                concurrency: config.concurrency,
-                retry: config.retry.clone(),
-                timeouts: config.timeouts,
-            })?),
-        };
-        let build = |location: &Location, side: Side| -> Result<Arc<dyn Endpoint>, RunError> {
-            Ok(match location {
-                // The destination of a real run removes what killed downloads left behind.
-                Location::Local(path) => Arc::new(
-                    LocalEndpoint::new(
-                        path.clone(),
-                        config.follow_symlinks,
-                        side == Side::Destination && !config.dry_run,
-                    )
-                    .with_posix(config.blob.posix)
-                    .with_symlinks(config.blob.symlinks)
-                    .with_directory_stubs(config.blob.directory_stubs),
-                ),
-                Location::Blob(blob) => {
-                    let Some(http) = &http else {
-                        return Err(RunError::Internal("no HTTP transport".into()));
-                    };
-                    let auth = resolve_auth(blob, &config.auth, http)?;
-                    tracing::info!("authenticating to {blob} with {}", auth.describe());
-                    Arc::new(
-                        AzureEndpoint::new(blob.clone(), auth, http)?
-                            .with_snapshot_policy(config.blob.snapshots)
-                            .with_directory_stubs(config.blob.directory_stubs),
-                    )
-                }
-            })
-        };
-        let source = build(&config.source, Side::Source)?;
-        let destination = build(&config.destination, Side::Destination)?;
+        let (source, destination, http) = super::endpoints::build(&config)?;
         // Best effort: on a network that fails, the listing says so (with its retries).
         let probes = async { tokio::join!(source.probe(), destination.probe()) };
         if tokio::time::timeout(PROBE_TIMEOUT, probes).await.is_err() {
@@ -130,8 +94,13 @@ impl Session {
             destination.capabilities().order,
         ) {
             (Some(a), Some(b)) if a != b => {
+                // Two accounts of different kinds: a hierarchical namespace lists path by
+                // path, a flat one by name, and neither can list in the other's order.
                 return Err(RunError::Usage(format!(
-                    "{} lists in {} and {} in {}; they cannot be merged",
+                    "{} lists in {} and {} in {}; blobsync pairs two listings of one order \
+                     (memory stays flat that way), so these cannot be synced directly — \
+                     sync between accounts of the same kind (both with or both without a \
+                     hierarchical namespace), or through a local folder",
                     source.describe(),
                     a.describe(),
                     destination.describe(),
@@ -151,13 +120,16 @@ impl Session {
             options: config.transfer.clone(),
             budget: BufferBudget::new(config.buffer_bytes),
             rate: config.cap_mbps.map(RateLimiter::new),
-            check_source_md5: config.direction == Direction::Download,
-            // Ranges the service checksums (up to 4 MiB), so a corrupted one is fetched
-            // again on its own.
+            check_source_md5: config.direction != Direction::Upload,
+            // Blob reads: ranges the service checksums (up to 4 MiB), so a corrupted one is
+            // fetched again on its own.
             max_read: match config.direction {
-                Direction::Download => 4 << 20,
+                Direction::Download | Direction::Copy => 4 << 20,
                 Direction::Upload => u64::MAX,
             },
+            server: ServerCopies::new(
+                config.direction == Direction::Copy && !config.blob.s2s.stream,
+            ),
         });
         Ok(Session {
             parts: Parts {
@@ -250,6 +222,7 @@ impl Session {
             check: self.config().check.is_some(),
             scopes: request.scopes.clone(),
             started_ms: now_ms(),
+            shard: self.config().shard,
             control,
         }
     }
@@ -301,6 +274,7 @@ fn ended_before_start(
         check: config.check.is_some(),
         scopes: request.scopes.clone(),
         started_ms: now_ms(),
+        shard: config.shard,
         control: RunControl::new(Stop::new()),
     };
     observer.run_started(&info);
@@ -407,6 +381,7 @@ mod tests {
             retry: Default::default(),
             timeouts: Default::default(),
             blob: Default::default(),
+            shard: None,
         }
     }
 
@@ -528,6 +503,31 @@ mod tests {
             );
             assert_eq!(second.status, Status::Completed);
         }
+    }
+
+    #[test]
+    fn listings_in_two_orders_are_a_usage_error_naming_both() {
+        let runtime = Runtime::shared(None).unwrap();
+        let flat = MemoryEndpoint::new(EndpointKind::Blob).with_order(ListOrder::UTF16);
+        let hierarchical =
+            MemoryEndpoint::new(EndpointKind::Blob).with_order(ListOrder::PATH_COMPONENTS);
+        let config = config(DeleteMode::False);
+        let e = Session::with_endpoints(
+            config.clone(),
+            Arc::new(hierarchical),
+            Arc::new(flat),
+            PluginHost::new(&runtime, &config.plugins).unwrap(),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), crate::sync::EXIT_USAGE);
+        let message = e.to_string();
+        assert!(
+            message.contains("path-component order")
+                && message.contains("UTF-16")
+                && message.contains("hierarchical namespace"),
+            "{message}"
+        );
     }
 
     #[test]

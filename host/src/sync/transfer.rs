@@ -1,4 +1,8 @@
-//! Copying one entry from one endpoint to the other, in either direction.
+//! Copying one entry from one endpoint to the other, in any direction.
+//!
+//! Blob to blob, the destination's service first copies it server-side
+//! ([`super::server_copy`]): nothing passes through blobsync. Otherwise — and when the
+//! destination cannot read the source — it is streamed:
 //!
 //! The write shape (one request, or blocks of a given size) is decided here, once, and
 //! handed to the writer. The entry is read block by block in order (ranges are fetched
@@ -12,6 +16,7 @@ use md5::{Digest, Md5};
 
 use super::config::{CheckMd5, TransferOptions};
 use super::limits::{BufferBudget, RateLimiter};
+use super::server_copy::ServerCopies;
 use crate::endpoint::{
     CommitInfo, Endpoint, EndpointError, ErrorClass, Item, Version, WriteShape, WriteTarget,
 };
@@ -50,8 +55,8 @@ pub(crate) fn write_shape(size: u64, options: &TransferOptions, max_block: u64) 
 pub(crate) struct Copied {
     /// Bytes written.
     pub(crate) bytes: u64,
-    /// MD5 of what was written.
-    pub(crate) md5: [u8; 16],
+    /// MD5 of what was written (a server-side copy: the source's Content-MD5, if any).
+    pub(crate) md5: Option<[u8; 16]>,
 }
 
 /// What every copy of a session shares.
@@ -63,6 +68,8 @@ pub(crate) struct Shared {
     pub(crate) check_source_md5: bool,
     /// The largest range one read fetches (downloads: what the service checksums).
     pub(crate) max_read: u64,
+    /// Server-side copies (blob → blob).
+    pub(crate) server: ServerCopies,
 }
 
 /// Copies `item` from `source` to `destination`.
@@ -76,6 +83,34 @@ pub(crate) async fn copy(
     shared: &Shared,
 ) -> Result<Copied, EndpointError> {
     let size = item.size;
+    // An empty blob has nothing to copy: one empty Put Blob is as cheap.
+    if size > 0 && shared.server.wanted() {
+        let target = WriteTarget {
+            path: item.path.clone(),
+            size,
+            shape: write_shape(size, &shared.options, u64::MAX),
+            replaces: replaces.clone(),
+            resume_tag: item.etag.as_deref().map(String::from),
+        };
+        let info = CommitInfo {
+            md5: item.md5.unwrap_or_default(),
+            store_md5: item.md5.is_some(),
+            mtime_ns: item.preserved_mtime_ns(),
+            metadata: metadata.clone(),
+            settings: settings.clone(),
+        };
+        let in_flight = shared.options.blocks_in_flight;
+        if shared
+            .server
+            .copy(item, &target, in_flight, info, source, destination)
+            .await?
+        {
+            return Ok(Copied {
+                bytes: size,
+                md5: item.md5,
+            });
+        }
+    }
     let shape = write_shape(size, &shared.options, shared.max_read);
     let (block, blocks) = match shape {
         WriteShape::Single => (size.max(1), 1),
@@ -158,7 +193,10 @@ pub(crate) async fn copy(
         settings,
     };
     writer.commit(info).await?;
-    Ok(Copied { bytes: size, md5 })
+    Ok(Copied {
+        bytes: size,
+        md5: Some(md5),
+    })
 }
 
 fn check_md5(item: &Item, computed: &[u8; 16], policy: CheckMd5) -> Result<(), EndpointError> {
@@ -275,6 +313,7 @@ mod tests {
             rate: None,
             check_source_md5: false,
             max_read: u64::MAX,
+            server: ServerCopies::new(true),
         };
         let copied = rt
             .block_on(copy(

@@ -110,6 +110,58 @@ impl std::fmt::Debug for AuthOptions {
     }
 }
 
+impl AuthOptions {
+    /// The credentials for `this` side of a blob → blob sync whose other side is `other`.
+    ///
+    /// A SAS belongs to its URL. A connection string names its account, and applies to
+    /// the side(s) in it. An account key (`--account-key`, `AZURE_STORAGE_KEY`) names
+    /// none: it applies to both sides of one account; across two accounts, to the side
+    /// nothing else authorises (no SAS, not the connection string's account, not the
+    /// emulator's), and if that is both sides, which one it is for is a usage error.
+    /// Entra ID and `--auth` apply to both sides.
+    pub fn for_side(
+        &self,
+        this: &BlobLocation,
+        other: &BlobLocation,
+    ) -> Result<AuthOptions, EndpointError> {
+        let named = self
+            .connection_string
+            .as_deref()
+            .and_then(|text| ConnectionString::parse(text).ok())
+            .and_then(|cs| cs.account_name);
+        let mut options = self.clone();
+        if named.as_ref().is_some_and(|n| *n != this.account) {
+            // Another account's connection string.
+            options.connection_string = None;
+        }
+        if this.account == other.account || self.account_key.is_none() {
+            return Ok(options);
+        }
+        let covered = |side: &BlobLocation| {
+            side.has_sas()
+                || named.as_deref() == Some(side.account.as_str())
+                || (side.account == DEV_ACCOUNT && (side.is_loopback() || side.path_style))
+        };
+        match (covered(this), covered(other)) {
+            (false, false) => Err(EndpointError::new(
+                ErrorClass::Usage,
+                format!(
+                    "{} is one account's key, but {this} is in account `{}` and {other} in \
+                     `{}`: give one of the URLs a SAS, or name the key's account with \
+                     AZURE_STORAGE_CONNECTION_STRING (AccountName=…;AccountKey=…) instead",
+                    self.account_key_from, this.account, other.account
+                ),
+            )),
+            // This side is authorised otherwise: the key is the other side's.
+            (true, _) => {
+                options.account_key = None;
+                Ok(options)
+            }
+            (false, true) => Ok(options),
+        }
+    }
+}
+
 fn auth_error(message: String) -> EndpointError {
     EndpointError::new(ErrorClass::Auth, message)
 }
@@ -307,6 +359,48 @@ mod tests {
         let e = resolve_auth(&loc("https://acct.blob.core.windows.net/cont"), &opts).unwrap_err();
         assert_eq!(e.class(), ErrorClass::Auth);
         assert!(!e.message().contains("sekrit"));
+    }
+
+    #[test]
+    fn blob_to_blob_sides_take_the_credentials_that_name_them() {
+        let key = AuthOptions {
+            account_key: Some(DEV_KEY.into()),
+            account_key_from: "--account-key",
+            ..Default::default()
+        };
+        let a = loc("https://a.blob.core.windows.net/cont");
+        let b = loc("https://b.blob.core.windows.net/cont");
+        let b_sas = loc("https://b.blob.core.windows.net/cont?sv=1&sig=x");
+        // One account: the key is for both sides.
+        let same = loc("https://a.blob.core.windows.net/other");
+        assert!(key.for_side(&a, &same).unwrap().account_key.is_some());
+        // Two accounts, one with a SAS: the key is the other's.
+        assert!(key.for_side(&a, &b_sas).unwrap().account_key.is_some());
+        assert!(key.for_side(&b_sas, &a).unwrap().account_key.is_none());
+        // Two accounts, nothing else: which is it for?
+        let e = key.for_side(&a, &b).unwrap_err();
+        assert_eq!(e.class(), ErrorClass::Usage);
+        assert!(
+            e.message().contains("--account-key") && e.message().contains("`b`"),
+            "{e}"
+        );
+        assert!(!e.message().contains(DEV_KEY));
+        // A connection string is for the account it names.
+        let cs = AuthOptions {
+            connection_string: Some(format!("AccountName=b;AccountKey={DEV_KEY}")),
+            ..key.clone()
+        };
+        assert!(cs.for_side(&a, &b).unwrap().connection_string.is_none());
+        assert!(cs.for_side(&a, &b).unwrap().account_key.is_some());
+        let for_b = cs.for_side(&b, &a).unwrap();
+        assert!(for_b.connection_string.is_some() && for_b.account_key.is_none());
+        assert!(matches!(
+            resolve_auth(&b, &for_b),
+            Ok(Auth::SharedKey {
+                from: "AZURE_STORAGE_CONNECTION_STRING",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! ([`write`]) and error mapping ([`errors`]).
 
 mod auth;
+mod copy_source;
 mod credentials;
 mod entra;
 mod errors;
@@ -12,6 +13,7 @@ mod location;
 mod names;
 mod read;
 mod retry;
+mod server_copy;
 mod shared_key;
 mod transport;
 mod update;
@@ -34,9 +36,9 @@ pub use transport::{Http, HttpSettings, client_options, transport};
 use errors::azure_error;
 
 use crate::endpoint::{
-    BlobUpdate, Capabilities, DeleteTarget, Endpoint, EndpointError, EndpointKind, ErrorClass,
-    Item, ListOrder, ListRequest, Lister, Reader, SkipKind, SnapshotPolicy, WriteShape,
-    WriteTarget, Writer,
+    BlobUpdate, Capabilities, CopySource, CopyWriter, DeleteTarget, Endpoint, EndpointError,
+    EndpointKind, ErrorClass, Item, ListOrder, ListRequest, Lister, Reader, SkipKind,
+    SnapshotPolicy, WriteShape, WriteTarget, Writer,
 };
 
 /// A container, or a virtual directory in one.
@@ -170,6 +172,30 @@ impl AzureEndpoint {
         Ok(())
     }
 
+    /// A writer for `target`, knowing the blocks an earlier attempt staged.
+    async fn blob_writer(&self, target: &WriteTarget) -> Result<write::BlobWriter, EndpointError> {
+        self.ensure_container().await?;
+        let client = self
+            .container
+            .blob_client(&self.location.blob_name(&target.path));
+        let writer = write::BlobWriter {
+            shape: target.shape,
+            client,
+            pending: std::sync::Mutex::new(None),
+            described: self.describe_path(&target.path),
+            replaces: target.replaces.clone(),
+            size: target.size,
+            id_len: std::sync::atomic::AtomicUsize::new(16),
+            staged: Default::default(),
+            ids: std::sync::Mutex::new(vec![None; target.shape.blocks() as usize]),
+            reused: Default::default(),
+        };
+        if target.shape != WriteShape::Single {
+            writer.load_staged().await?;
+        }
+        Ok(writer)
+    }
+
     /// Adds what to check to an authorisation failure.
     fn explain_auth(&self, e: EndpointError) -> EndpointError {
         if e.class() != ErrorClass::Auth {
@@ -266,26 +292,33 @@ impl Endpoint for AzureEndpoint {
     }
 
     async fn open_writer(&self, target: &WriteTarget) -> Result<Box<dyn Writer>, EndpointError> {
-        self.ensure_container().await?;
+        Ok(Box::new(self.blob_writer(target).await?))
+    }
+
+    async fn copy_source(&self, item: &Item) -> Result<Option<CopySource>, EndpointError> {
         let client = self
             .container
-            .blob_client(&self.location.blob_name(&target.path));
-        let writer = write::BlobWriter {
-            shape: target.shape,
-            client,
-            pending: std::sync::Mutex::new(None),
-            described: self.describe_path(&target.path),
-            replaces: target.replaces.clone(),
-            size: target.size,
-            id_len: std::sync::atomic::AtomicUsize::new(16),
-            staged: Default::default(),
-            ids: std::sync::Mutex::new(vec![None; target.shape.blocks() as usize]),
-            reused: Default::default(),
-        };
-        if target.shape != WriteShape::Single {
-            writer.load_staged().await?;
-        }
-        Ok(Box::new(writer))
+            .blob_client(&self.location.blob_name(&item.path));
+        copy_source::copy_source(
+            &self.location,
+            &self.auth,
+            client.url().clone(),
+            item,
+            self.describe_path(&item.path),
+        )
+        .await
+        .map(Some)
+    }
+
+    async fn open_copy_writer(
+        &self,
+        target: &WriteTarget,
+        source: &CopySource,
+    ) -> Result<Option<Box<dyn CopyWriter>>, EndpointError> {
+        Ok(Some(Box::new(server_copy::CopyBlobWriter {
+            writer: self.blob_writer(target).await?,
+            source: source.clone(),
+        })))
     }
 
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {

@@ -203,7 +203,12 @@ impl Policy for TryTimeout {
         request: &mut Request,
         next: &[Arc<dyn Policy>],
     ) -> PolicyResult {
-        let bytes = request.body().len().unwrap_or(0);
+        // A server-side copy's body is empty, but the service reads the source range.
+        let bytes = request
+            .body()
+            .len()
+            .unwrap_or(0)
+            .max(source_range_len(request));
         let limit = self.0.for_body(bytes);
         match tokio::time::timeout(limit, next[0].send(ctx, request, &next[1..])).await {
             // The service refused data that did not match its checksum (damaged on the
@@ -225,6 +230,26 @@ impl Policy for TryTimeout {
                     Ok(response)
                 }
             }
+            // The service could not read a server-side copy's source (a 500 when reading
+            // it timed out): the copy goes through blobsync instead of being retried.
+            Ok(Ok(response))
+                if response.status().is_server_error()
+                    && response
+                        .headers()
+                        .get_optional_str(&HeaderName::from_static("x-ms-error-code"))
+                        == Some("CannotVerifyCopySource") =>
+            {
+                let status = response.status();
+                let raw = response.try_into_raw_response().await?;
+                Err(azure_core::Error::with_message(
+                    azure_core::error::ErrorKind::HttpResponse {
+                        status,
+                        error_code: Some("CannotVerifyCopySource".into()),
+                        raw_response: Some(Box::new(raw)),
+                    },
+                    "the service cannot read the copy source",
+                ))
+            }
             Ok(result) => result,
             Err(_) => Err(azure_core::Error::with_message(
                 azure_core::error::ErrorKind::Io,
@@ -235,6 +260,20 @@ impl Policy for TryTimeout {
             )),
         }
     }
+}
+
+/// The length of a Put Block From URL's `x-ms-source-range: bytes=A-B` (0 without one).
+fn source_range_len(request: &Request) -> u64 {
+    request
+        .headers()
+        .get_optional_str(&HeaderName::from_static("x-ms-source-range"))
+        .and_then(|r| r.trim().strip_prefix("bytes="))
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(a, b)| {
+            let (a, b) = (a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?);
+            b.checked_sub(a)?.checked_add(1)
+        })
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -256,5 +295,16 @@ mod tests {
         let t = Timeouts::default();
         assert_eq!(t.for_body(0), Duration::from_secs(60));
         assert_eq!(t.for_body(8 << 20), Duration::from_secs(60 + 32));
+    }
+
+    #[test]
+    fn a_server_side_copy_gets_time_for_the_range_the_service_reads() {
+        let url = azure_core::http::Url::parse("http://127.0.0.1:1/a/c/b?comp=block").unwrap();
+        let mut request = Request::new(url, azure_core::http::Method::Put);
+        assert_eq!(source_range_len(&request), 0);
+        request.insert_header("x-ms-source-range", "bytes=8388608-16777215");
+        assert_eq!(source_range_len(&request), 8 << 20);
+        request.insert_header("x-ms-source-range", "bytes=9-3");
+        assert_eq!(source_range_len(&request), 0);
     }
 }

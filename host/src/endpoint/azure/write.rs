@@ -7,6 +7,10 @@
 //! Integrity: every block carries its CRC-64 (`x-ms-content-crc64`) and a Put Blob its
 //! MD5, so the service refuses data corrupted on the way and the request is retried.
 //!
+//! The commit ([`Commit`], [`BlobWriter::commit_blocks`], [`BlobWriter::settle`]) is
+//! shared with server-side copies ([`super::server_copy`]), whose blocks the service reads
+//! from the source.
+//!
 //! Resuming: a block's ID is derived from its index, its size and its CRC-64, so a retry
 //! or the next run after a crash finds the blocks an earlier attempt staged (Get Block
 //! List) and sends only the missing ones. Blocks another tool staged with IDs of another
@@ -17,11 +21,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use azure_core::http::{RequestContent, StatusCode};
+use azure_core::http::{Etag, RequestContent, StatusCode};
 use azure_storage_blob::BlobClient;
 use azure_storage_blob::models::BlobClientGetPropertiesResultHeaders;
 use azure_storage_blob::models::{
-    BlockBlobClientCommitBlockListOptions, BlockBlobClientStageBlockOptions,
+    AccessTier, BlockBlobClientCommitBlockListOptions, BlockBlobClientStageBlockOptions,
     BlockBlobClientUploadOptions, BlockListType, BlockLookupList,
 };
 use bytes::Bytes;
@@ -39,13 +43,64 @@ const MAX_TAGS_HEADER: usize = 2000;
 
 /// The ID of block `index` with content CRC `crc` and `size` bytes, `len` bytes long: the
 /// index first (so IDs of one blob never collide), then the CRC and size.
-fn block_id(len: usize, index: u64, crc: [u8; 8], size: usize) -> Vec<u8> {
+pub(super) fn block_id(len: usize, index: u64, crc: [u8; 8], size: usize) -> Vec<u8> {
     let mut id = Vec::with_capacity(len.max(ID_LEN));
     id.extend_from_slice(&(index as u32).to_be_bytes());
     id.extend_from_slice(&crc);
     id.extend_from_slice(&(size as u32).to_be_bytes());
     id.resize(len, 0);
     id
+}
+
+/// A failed request: what was being done, and the service's answer.
+pub(super) type Failed = (&'static str, azure_core::Error);
+
+/// What a commit sends besides the data and the content headers.
+pub(super) struct Commit {
+    /// The metadata, with the source's modification time.
+    pub(super) metadata: HashMap<String, String>,
+    /// Replace only the listed version…
+    pub(super) if_match: Option<Etag>,
+    /// …or only nothing (`*`).
+    pub(super) if_none_match: Option<Etag>,
+    /// The access tier, if set.
+    pub(super) tier: Option<AccessTier>,
+    /// The tags, if set.
+    pub(super) tags: Option<HashMap<String, String>>,
+    /// The tags are too long for a header: set after the commit.
+    pub(super) tags_later: bool,
+}
+
+impl Commit {
+    /// What committing `info` over the listed version (or over nothing) sends.
+    pub(super) fn of(info: &CommitInfo, replaces: Option<&Version>) -> Commit {
+        let (if_match, if_none_match) = match replaces {
+            Some(v) => (v.etag.as_deref().map(Etag::from), None),
+            None => (None, Some(Etag::from("*"))),
+        };
+        let tags: Option<HashMap<String, String>> = info
+            .settings
+            .tags
+            .as_ref()
+            .map(|t| t.iter().cloned().collect());
+        // A tag set too long for a header is set once the blob exists.
+        let tags_later = tags.as_ref().is_some_and(|t| {
+            t.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>() * 3 > MAX_TAGS_HEADER
+        });
+        Commit {
+            metadata: BlobWriter::metadata(info),
+            if_match,
+            if_none_match,
+            tier: info.settings.tier.map(super::update::access_tier),
+            tags,
+            tags_later,
+        }
+    }
+
+    /// The tags sent with the commit itself.
+    pub(super) fn header_tags(&self) -> Option<HashMap<String, String>> {
+        self.tags.clone().filter(|_| !self.tags_later)
+    }
 }
 
 pub(super) struct BlobWriter {
@@ -133,6 +188,27 @@ impl BlobWriter {
         Ok(())
     }
 
+    /// The size of an uncommitted block the blob already holds under `id`.
+    pub(super) fn staged_size(&self, id: &[u8]) -> Option<u64> {
+        self.staged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .copied()
+    }
+
+    /// Records that block `index` was written under `id`.
+    pub(super) fn record(&self, index: u64, id: Vec<u8>) {
+        if let Some(slot) = self
+            .ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(index as usize)
+        {
+            *slot = Some(id);
+        }
+    }
+
     /// True if the blob now holds what this writer committed (same size and MD5): an
     /// earlier try of the commit landed although its answer was lost.
     async fn landed(&self, info: &CommitInfo) -> bool {
@@ -149,13 +225,7 @@ impl BlobWriter {
     async fn stage(&self, index: u64, data: &Bytes) -> Result<Vec<u8>, EndpointError> {
         let crc = crc64(data);
         let id = block_id(self.id_len.load(Ordering::Relaxed), index, crc, data.len());
-        let already = self
-            .staged
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&id)
-            .copied();
-        if already == Some(data.len() as u64) {
+        if self.staged_size(&id) == Some(data.len() as u64) {
             self.reused.fetch_add(1, Ordering::Relaxed);
             return Ok(id);
         }
@@ -173,6 +243,169 @@ impl BlobWriter {
             Err(e) => Err(e),
         }
         .map_err(|e| self.fail("cannot upload a block of", e))
+    }
+    /// A single-request upload of the pending block (Put Blob).
+    async fn put(&self, info: &CommitInfo, commit: &Commit) -> Result<(), Failed> {
+        let headers = &info.settings.headers;
+        let data = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_default();
+        let len = data.len() as u64;
+        // The service checks a Put Blob's MD5 against the data it received.
+        let options = |if_none_match: Option<Etag>| {
+            let options = BlockBlobClientUploadOptions {
+                blob_content_md5: Some(info.md5.to_vec()),
+                blob_content_type: headers.content_type.clone(),
+                blob_cache_control: headers.cache_control.clone(),
+                blob_content_encoding: headers.content_encoding.clone(),
+                blob_content_disposition: headers.content_disposition.clone(),
+                blob_content_language: headers.content_language.clone(),
+                tier: commit.tier.clone(),
+                metadata: Some(commit.metadata.clone()),
+                if_match: commit.if_match.clone(),
+                if_none_match,
+                parallel: std::num::NonZero::new(1),
+                partition_size: std::num::NonZero::new(len.max(1)),
+                ..Default::default()
+            };
+            match commit.header_tags() {
+                Some(tags) => options.with_tags(tags),
+                None => options,
+            }
+        };
+        match self
+            .client
+            .upload(
+                data.clone().into(),
+                Some(options(commit.if_none_match.clone())),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Azurite counts a blob with only uncommitted blocks (a killed upload's) as
+            // existing for `If-None-Match: *` on Put Blob; the service does not. When
+            // nothing committed is there, the condition holds: put it without.
+            Err(e)
+                if commit.if_none_match.is_some()
+                    && error_code(&e) == Some("BlobAlreadyExists")
+                    && !self.client.exists().await.unwrap_or(true) =>
+            {
+                self.client
+                    .upload(data.into(), Some(options(None)))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| ("cannot upload", e))
+            }
+            Err(e) => Err(("cannot upload", e)),
+        }
+    }
+
+    /// Commits the blocks written (Put Block List). The outer error is a block that was
+    /// never written; the inner one is the service's answer.
+    pub(super) async fn commit_blocks(
+        &self,
+        info: &CommitInfo,
+        commit: &Commit,
+    ) -> Result<Result<(), Failed>, EndpointError> {
+        let headers = &info.settings.headers;
+        let reused = self.reused.load(Ordering::Relaxed);
+        if reused > 0 {
+            tracing::info!(
+                "{}: {reused} blocks staged by an earlier attempt were reused",
+                self.described
+            );
+        }
+        let ids: Option<Vec<Vec<u8>>> =
+            std::mem::take(&mut *self.ids.lock().unwrap_or_else(|e| e.into_inner()))
+                .into_iter()
+                .collect();
+        let Some(ids) = ids else {
+            return Err(EndpointError::new(
+                ErrorClass::Other,
+                format!(
+                    "internal error: a block of {} was never written",
+                    self.described
+                ),
+            ));
+        };
+        let list = BlockLookupList {
+            latest: Some(ids),
+            ..Default::default()
+        };
+        let options = BlockBlobClientCommitBlockListOptions {
+            blob_content_md5: info.store_md5.then(|| info.md5.to_vec()),
+            blob_content_type: headers.content_type.clone(),
+            blob_cache_control: headers.cache_control.clone(),
+            blob_content_encoding: headers.content_encoding.clone(),
+            blob_content_disposition: headers.content_disposition.clone(),
+            blob_content_language: headers.content_language.clone(),
+            tier: commit.tier.clone(),
+            metadata: Some(commit.metadata.clone()),
+            if_match: commit.if_match.clone(),
+            if_none_match: commit.if_none_match.clone(),
+            ..Default::default()
+        };
+        let options = match commit.header_tags() {
+            Some(tags) => options.with_tags(tags),
+            None => options,
+        };
+        let body: RequestContent<BlockLookupList, azure_core::http::XmlFormat> = list
+            .try_into()
+            .map_err(|e| self.fail("cannot encode the block list of", e))?;
+        Ok(self
+            .client
+            .block_blob_client()
+            .commit_block_list(body, Some(options))
+            .await
+            .map(|_| ())
+            .map_err(|e| ("cannot commit the blocks of", e)))
+    }
+
+    /// Turns a commit's answer into the outcome (a lost answer to a commit that landed is
+    /// success; a failed condition means the blob changed), and sets a tag set too long
+    /// for a header.
+    pub(super) async fn settle(
+        &self,
+        result: Result<(), Failed>,
+        info: &CommitInfo,
+        commit: Commit,
+    ) -> Result<(), EndpointError> {
+        let result = match result {
+            Ok(()) => Ok(()),
+            // A try whose answer was lost (a reset, a 500 after the write) and was retried:
+            // the blob is ours already if it holds our content.
+            Err((_, e)) if self.landed(info).await && is_conflict(&e) => Ok(()),
+            Err((_, e))
+                if matches!(
+                    e.http_status(),
+                    Some(StatusCode::PreconditionFailed) | Some(StatusCode::Conflict)
+                ) && matches!(
+                    error_code(&e),
+                    Some("ConditionNotMet") | Some("BlobAlreadyExists") | None
+                ) =>
+            {
+                Err(EndpointError::new(
+                    ErrorClass::Changed,
+                    format!(
+                        "{} changed at the destination since it was listed (another writer?); \
+                         it was not overwritten, and the next run compares it again",
+                        self.described
+                    ),
+                )
+                .at(&self.described))
+            }
+            Err((what, e)) => Err(self.fail(what, e)),
+        };
+        result?;
+        match commit.tags {
+            Some(tags) if commit.tags_later => {
+                super::update::set_tags(&self.client, &tags, &self.described).await
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -197,172 +430,18 @@ impl Writer for BlobWriter {
             }
             Err(e) => return Err(e),
         };
-        if let Some(slot) = self
-            .ids
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(index as usize)
-        {
-            *slot = Some(id);
-        }
+        self.record(index, id);
         Ok(())
     }
 
     async fn commit(self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError> {
-        let metadata = Self::metadata(&info);
-        let (if_match, if_none_match) = match &self.replaces {
-            Some(v) => (v.etag.as_deref().map(azure_core::http::Etag::from), None),
-            None => (None, Some(azure_core::http::Etag::from("*"))),
-        };
-        let headers = &info.settings.headers;
-        let tier = info.settings.tier.map(super::update::access_tier);
-        let tags: Option<HashMap<String, String>> = info
-            .settings
-            .tags
-            .as_ref()
-            .map(|t| t.iter().cloned().collect());
-        // A tag set too long for a header is set once the blob exists.
-        let tags_later = tags.as_ref().is_some_and(|t| {
-            t.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>() * 3 > MAX_TAGS_HEADER
-        });
-        let header_tags = tags.clone().filter(|_| !tags_later);
+        let commit = Commit::of(&info, self.replaces.as_ref());
         let result = if self.shape == WriteShape::Single {
-            let data = self
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take()
-                .unwrap_or_default();
-            let len = data.len() as u64;
-            // The service checks a Put Blob's MD5 against the data it received.
-            let options = |if_none_match: Option<azure_core::http::Etag>| {
-                let options = BlockBlobClientUploadOptions {
-                    blob_content_md5: Some(info.md5.to_vec()),
-                    blob_content_type: headers.content_type.clone(),
-                    blob_cache_control: headers.cache_control.clone(),
-                    blob_content_encoding: headers.content_encoding.clone(),
-                    blob_content_disposition: headers.content_disposition.clone(),
-                    blob_content_language: headers.content_language.clone(),
-                    tier: tier.clone(),
-                    metadata: Some(metadata.clone()),
-                    if_match: if_match.clone(),
-                    if_none_match,
-                    parallel: std::num::NonZero::new(1),
-                    partition_size: std::num::NonZero::new(len.max(1)),
-                    ..Default::default()
-                };
-                match &header_tags {
-                    Some(tags) => options.with_tags(tags.clone()),
-                    None => options,
-                }
-            };
-            match self
-                .client
-                .upload(data.clone().into(), Some(options(if_none_match.clone())))
-                .await
-            {
-                Ok(_) => Ok(()),
-                // Azurite counts a blob with only uncommitted blocks (a killed upload's) as
-                // existing for `If-None-Match: *` on Put Blob; the service does not. When
-                // nothing committed is there, the condition holds: put it without.
-                Err(e)
-                    if if_none_match.is_some()
-                        && error_code(&e) == Some("BlobAlreadyExists")
-                        && !self.client.exists().await.unwrap_or(true) =>
-                {
-                    self.client
-                        .upload(data.into(), Some(options(None)))
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| ("cannot upload", e))
-                }
-                Err(e) => Err(("cannot upload", e)),
-            }
+            self.put(&info, &commit).await
         } else {
-            let reused = self.reused.load(Ordering::Relaxed);
-            if reused > 0 {
-                tracing::info!(
-                    "{}: {reused} blocks staged by an earlier attempt were reused",
-                    self.described
-                );
-            }
-            let ids: Option<Vec<Vec<u8>>> =
-                std::mem::take(&mut *self.ids.lock().unwrap_or_else(|e| e.into_inner()))
-                    .into_iter()
-                    .collect();
-            let Some(ids) = ids else {
-                return Err(EndpointError::new(
-                    ErrorClass::Other,
-                    format!(
-                        "internal error: a block of {} was never written",
-                        self.described
-                    ),
-                ));
-            };
-            let list = BlockLookupList {
-                latest: Some(ids),
-                ..Default::default()
-            };
-            let options = BlockBlobClientCommitBlockListOptions {
-                blob_content_md5: info.store_md5.then(|| info.md5.to_vec()),
-                blob_content_type: headers.content_type.clone(),
-                blob_cache_control: headers.cache_control.clone(),
-                blob_content_encoding: headers.content_encoding.clone(),
-                blob_content_disposition: headers.content_disposition.clone(),
-                blob_content_language: headers.content_language.clone(),
-                tier: tier.clone(),
-                metadata: Some(metadata),
-                if_match,
-                if_none_match,
-                ..Default::default()
-            };
-            let options = match &header_tags {
-                Some(tags) => options.with_tags(tags.clone()),
-                None => options,
-            };
-            let body: RequestContent<BlockLookupList, azure_core::http::XmlFormat> = list
-                .try_into()
-                .map_err(|e| self.fail("cannot encode the block list of", e))?;
-            self.client
-                .block_blob_client()
-                .commit_block_list(body, Some(options))
-                .await
-                .map(|_| ())
-                .map_err(|e| ("cannot commit the blocks of", e))
+            self.commit_blocks(&info, &commit).await?
         };
-        let result = match result {
-            Ok(()) => Ok(()),
-            // A try whose answer was lost (a reset, a 500 after the write) and was retried:
-            // the blob is ours already if it holds our content.
-            Err((_, e)) if self.landed(&info).await && is_conflict(&e) => Ok(()),
-            Err((_, e))
-                if matches!(
-                    e.http_status(),
-                    Some(StatusCode::PreconditionFailed) | Some(StatusCode::Conflict)
-                ) && matches!(
-                    error_code(&e),
-                    Some("ConditionNotMet") | Some("BlobAlreadyExists") | None
-                ) =>
-            {
-                Err(EndpointError::new(
-                    ErrorClass::Changed,
-                    format!(
-                        "{} changed at the destination since it was listed (another writer?); \
-                         it was not overwritten, and the next run compares it again",
-                        self.described
-                    ),
-                )
-                .at(&self.described))
-            }
-            Err((what, e)) => Err(self.fail(what, e)),
-        };
-        result?;
-        match tags {
-            Some(tags) if tags_later => {
-                super::update::set_tags(&self.client, &tags, &self.described).await
-            }
-            _ => Ok(()),
-        }
+        self.settle(result, &info, commit).await
     }
 
     async fn abort(self: Box<Self>) {

@@ -1,0 +1,141 @@
+//! Writing a blob as a server-side copy: the service reads the source itself, so no
+//! content passes through blobsync. Blocks are staged with Put Block From URL (each a
+//! range of the source, conditional on its listed ETag) and committed with the same Put
+//! Block List as an upload ([`super::write`]), carrying the source's Content-MD5, the
+//! metadata (with the source's modification time), headers, tier and tags. A small blob
+//! is one block and a commit: Put Blob From URL would save the second request, but the
+//! emulator answers it 501 (500 under a SAS, which is retried as a server error), so the
+//! one path that is tested serves every size.
+//!
+//! Block IDs have the upload's layout and length, with a hash of the source's ETag and
+//! size where an upload puts the block's CRC-64: a retry, or the next run, reuses the
+//! blocks an earlier attempt copied from the same source version.
+//!
+//! When the service cannot read the source (`CannotVerifyCopySource`: another emulator
+//! instance, a network rule, an authorisation it does not accept) or has no copy from a
+//! URL at all, the failure is [`ErrorClass::ServerCopyUnavailable`] and the caller copies
+//! through blobsync instead.
+
+use std::sync::atomic::Ordering;
+
+use azure_core::http::{Etag, StatusCode};
+use azure_storage_blob::models::{BlockBlobClientStageBlockFromUrlOptions, HttpRange};
+
+use super::errors::{azure_error, describe_error, error_code};
+use super::write::{BlobWriter, Commit, block_id};
+use crate::endpoint::{CommitInfo, CopySource, CopyWriter, EndpointError, ErrorClass, crc64};
+
+/// A blob written by the service from a [`CopySource`].
+pub(super) struct CopyBlobWriter {
+    pub(super) writer: BlobWriter,
+    pub(super) source: CopySource,
+}
+
+impl CopyBlobWriter {
+    /// What stands for a block's content in its ID: the source version and size. `None`
+    /// without an ETag, when blocks an earlier attempt copied cannot be trusted.
+    fn version_hash(&self) -> Option<[u8; 8]> {
+        let etag = self.source.etag.as_deref()?;
+        Some(crc64(format!("{etag}\n{}", self.writer.size).as_bytes()))
+    }
+
+    /// Has the service copy `len` bytes at `offset` of the source into block `index`.
+    async fn stage(&self, index: u64, offset: u64, len: u64) -> Result<Vec<u8>, EndpointError> {
+        let hash = self.version_hash();
+        let id_len = self.writer.id_len.load(Ordering::Relaxed);
+        let id = block_id(id_len, index, hash.unwrap_or_default(), len as usize);
+        if hash.is_some() && self.writer.staged_size(&id) == Some(len) {
+            self.writer.reused.fetch_add(1, Ordering::Relaxed);
+            return Ok(id);
+        }
+        let options = BlockBlobClientStageBlockFromUrlOptions {
+            copy_source_authorization: self.source.authorization.clone(),
+            source_range: Some(HttpRange::new(offset, len)),
+            source_if_match: self.source.etag.as_deref().map(Etag::from),
+            ..Default::default()
+        };
+        self.writer
+            .client
+            .block_blob_client()
+            .stage_block_from_url(&id, 0, self.source.url.clone(), Some(options))
+            .await
+            .map(|_| id)
+            .map_err(|e| self.copy_error("cannot copy a block of", e))
+    }
+
+    /// Stages block `index`, adopting the ID length of blocks another tool staged.
+    async fn stage_adopting(
+        &self,
+        index: u64,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, EndpointError> {
+        match self.stage(index, offset, len).await {
+            Err(e) if e.message().contains("InvalidBlobOrBlock") => {
+                self.writer.load_staged().await?;
+                self.stage(index, offset, len).await
+            }
+            other => other,
+        }
+    }
+
+    /// The endpoint error for a failed copy request: a source the service cannot read,
+    /// or a source that changed, are told apart from other failures.
+    fn copy_error(&self, what: &str, e: azure_core::Error) -> EndpointError {
+        let described = &self.writer.described;
+        if error_code(&e) == Some("CannotVerifyCopySource") || unsupported(&e) {
+            return EndpointError::new(
+                ErrorClass::ServerCopyUnavailable,
+                format!(
+                    "the service of {described} cannot copy {} itself: {}",
+                    self.source.described,
+                    describe_error(&e)
+                ),
+            )
+            .at(described);
+        }
+        if e.http_status() == Some(StatusCode::PreconditionFailed) {
+            return EndpointError::new(
+                ErrorClass::Changed,
+                format!(
+                    "{} changed since it was listed; it was not copied, and the next run \
+                     compares it again",
+                    self.source.described
+                ),
+            )
+            .at(&self.source.described);
+        }
+        let e = azure_error(what, described, e);
+        if e.class() == ErrorClass::Auth {
+            return e.explain(
+                " — the destination's credentials must allow writing blobs (a SAS needs the \
+                 `w` permission, and `c` to create the container)",
+            );
+        }
+        e
+    }
+}
+
+/// True when the service has no copy from a URL.
+fn unsupported(e: &azure_core::Error) -> bool {
+    e.http_status() == Some(StatusCode::NotImplemented)
+        || matches!(
+            error_code(e),
+            Some("APINotImplemented" | "NotImplemented" | "FeatureNotSupported")
+        )
+}
+
+#[async_trait::async_trait]
+impl CopyWriter for CopyBlobWriter {
+    async fn copy_block(&self, index: u64, offset: u64, len: u64) -> Result<(), EndpointError> {
+        let id = self.stage_adopting(index, offset, len).await?;
+        self.writer.record(index, id);
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError> {
+        let commit = Commit::of(&info, self.writer.replaces.as_ref());
+        let result = self.writer.commit_blocks(&info, &commit).await?;
+        self.writer.settle(result, &info, commit).await
+    }
+}

@@ -1,0 +1,74 @@
+//! Building a session's two endpoints from its configuration: the HTTP transport the blob
+//! side(s) share, and each blob side's credentials — resolved separately for a blob →
+//! blob sync, each side with what authorises it (its SAS, the connection string naming
+//! its account, the key, Entra ID).
+
+use std::sync::Arc;
+
+use super::config::{Location, SyncConfig};
+use super::{RunError, Side};
+use crate::endpoint::Endpoint;
+use crate::endpoint::azure::{AzureEndpoint, Http, HttpSettings, resolve_auth, transport};
+use crate::endpoint::local::LocalEndpoint;
+
+/// The source, the destination, and the HTTP client of the blob side(s), if any.
+pub(crate) type Built = (Arc<dyn Endpoint>, Arc<dyn Endpoint>, Option<Http>);
+
+/// Builds both endpoints of `config`.
+pub(crate) fn build(config: &SyncConfig) -> Result<Built, RunError> {
+    let http = match (&config.source, &config.destination) {
+        (Location::Local(_), Location::Local(_)) => None,
+        _ => Some(transport(&HttpSettings {
+            concurrency: config.concurrency,
+            retry: config.retry.clone(),
+            timeouts: config.timeouts,
+        })?),
+    };
+    let source = endpoint(config, Side::Source, http.as_ref())?;
+    let destination = endpoint(config, Side::Destination, http.as_ref())?;
+    Ok((source, destination, http))
+}
+
+fn endpoint(
+    config: &SyncConfig,
+    side: Side,
+    http: Option<&Http>,
+) -> Result<Arc<dyn Endpoint>, RunError> {
+    let (location, other) = match side {
+        Side::Source => (&config.source, &config.destination),
+        Side::Destination => (&config.destination, &config.source),
+    };
+    Ok(match location {
+        // The destination of a real run removes what killed downloads left behind.
+        Location::Local(path) => Arc::new(
+            LocalEndpoint::new(
+                path.clone(),
+                config.follow_symlinks,
+                side == Side::Destination && !config.dry_run,
+            )
+            .with_posix(config.blob.posix)
+            .with_symlinks(config.blob.symlinks)
+            .with_directory_stubs(config.blob.directory_stubs),
+        ),
+        Location::Blob(blob) => {
+            let Some(http) = http else {
+                return Err(RunError::Internal("no HTTP transport".into()));
+            };
+            let options = match other {
+                Location::Blob(other) => config.auth.for_side(blob, other)?,
+                Location::Local(_) => config.auth.clone(),
+            };
+            let auth = resolve_auth(blob, &options, http)?;
+            tracing::info!(
+                "authenticating to the {} {blob} with {}",
+                side.name(),
+                auth.describe()
+            );
+            Arc::new(
+                AzureEndpoint::new(blob.clone(), auth, http)?
+                    .with_snapshot_policy(config.blob.snapshots)
+                    .with_directory_stubs(config.blob.directory_stubs),
+            )
+        }
+    })
+}

@@ -1,0 +1,167 @@
+//! Server-side copies, blob to blob: the destination's service reads each block from the
+//! source itself, so no content passes through blobsync. The transfer stage tries this
+//! first for every copy of a blob → blob session (unless `--s2s-stream`), and streams
+//! through blobsync ([`super::transfer`]) when the destination cannot read the source.
+//!
+//! Whether to keep trying is decided here: a copy the service could not make falls back
+//! on its own; once the first few copies of a session have all failed that way (and none
+//! has succeeded), the destination plainly cannot reach the source, and the rest stream
+//! without asking — the user is told once, with the service's reason.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use futures::{StreamExt, TryStreamExt};
+
+use crate::endpoint::{
+    CommitInfo, Endpoint, EndpointError, ErrorClass, Item, WriteShape, WriteTarget,
+};
+
+/// Copies that fail because the destination cannot read the source, with none succeeding,
+/// before the session stops trying.
+const GIVE_UP_AFTER: u32 = 3;
+
+/// Whether a session copies server-side, and what it learnt doing so.
+#[derive(Debug, Default)]
+pub(crate) struct ServerCopies {
+    /// Try server-side copies (blob → blob without `--s2s-stream`).
+    enabled: AtomicBool,
+    /// A server-side copy succeeded: the service can reach the source.
+    succeeded: AtomicBool,
+    /// Copies the service could not make.
+    unavailable: AtomicU32,
+    /// What to tell the user, once, when the session stops trying.
+    notice: Mutex<Option<String>>,
+}
+
+impl ServerCopies {
+    /// Server-side copies are tried when `enabled`.
+    pub(crate) fn new(enabled: bool) -> ServerCopies {
+        ServerCopies {
+            enabled: AtomicBool::new(enabled),
+            ..ServerCopies::default()
+        }
+    }
+
+    /// Whether to try a server-side copy now.
+    pub(crate) fn wanted(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    fn success(&self) {
+        self.succeeded.store(true, Ordering::Relaxed);
+    }
+
+    /// Records a copy the service could not make, and stops trying after a few when
+    /// none has worked.
+    fn unavailable(&self, error: &EndpointError) {
+        let n = self.unavailable.fetch_add(1, Ordering::Relaxed) + 1;
+        if n >= GIVE_UP_AFTER
+            && !self.succeeded.load(Ordering::Relaxed)
+            && self.enabled.swap(false, Ordering::Relaxed)
+        {
+            *self.notice.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
+                "the destination cannot copy from the source server-side ({error}); \
+                 copying through blobsync instead (bounded memory, --cap-mbps applies)"
+            ));
+        }
+    }
+
+    /// The notice to show the user, once.
+    pub(crate) fn take_notice(&self) -> Option<String> {
+        self.notice.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Copies `item` server-side, in the blocks of `shape`, `in_flight` at a time, and
+    /// commits with `info`. `Ok(false)`: it cannot be copied that way (the endpoints
+    /// cannot, or the destination cannot read the source) and must be streamed.
+    pub(crate) async fn copy(
+        &self,
+        item: &Item,
+        target: &WriteTarget,
+        in_flight: usize,
+        info: CommitInfo,
+        source: &dyn Endpoint,
+        destination: &dyn Endpoint,
+    ) -> Result<bool, EndpointError> {
+        match self
+            .try_copy(item, target, in_flight, info, source, destination)
+            .await
+        {
+            Ok(copied) => {
+                if copied {
+                    self.success();
+                }
+                Ok(copied)
+            }
+            Err(e) if e.class() == ErrorClass::ServerCopyUnavailable => {
+                tracing::info!("{}: {e}; copying it through blobsync", item.path);
+                self.unavailable(&e);
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn try_copy(
+        &self,
+        item: &Item,
+        target: &WriteTarget,
+        in_flight: usize,
+        info: CommitInfo,
+        source: &dyn Endpoint,
+        destination: &dyn Endpoint,
+    ) -> Result<bool, EndpointError> {
+        let Some(from) = source.copy_source(item).await? else {
+            return Ok(false);
+        };
+        let Some(writer) = destination.open_copy_writer(target, &from).await? else {
+            return Ok(false);
+        };
+        let (block, blocks) = match target.shape {
+            WriteShape::Single => (target.size.max(1), 1),
+            WriteShape::Blocks { size, count } => (size, count),
+        };
+        let size = target.size;
+        futures::stream::iter(0..blocks)
+            .map(|index| {
+                let offset = index * block;
+                let len = block.min(size - offset.min(size));
+                let writer = &writer;
+                async move { writer.copy_block(index, offset, len).await }
+            })
+            .buffer_unordered(in_flight.max(1))
+            .try_collect::<Vec<()>>()
+            .await?;
+        writer.commit(info).await?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trying_stops_only_when_the_first_copies_all_fail() {
+        let e = EndpointError::new(ErrorClass::ServerCopyUnavailable, "cannot read the source");
+        let copies = ServerCopies::new(true);
+        copies.unavailable(&e);
+        copies.unavailable(&e);
+        assert!(copies.wanted());
+        copies.unavailable(&e);
+        assert!(!copies.wanted());
+        let notice = copies.take_notice().unwrap();
+        assert!(notice.contains("cannot read the source"), "{notice}");
+        assert!(copies.take_notice().is_none(), "told once");
+
+        // Once one worked, a source blob the service cannot read falls back alone.
+        let copies = ServerCopies::new(true);
+        copies.success();
+        for _ in 0..10 {
+            copies.unavailable(&e);
+        }
+        assert!(copies.wanted());
+        assert!(!ServerCopies::new(false).wanted());
+    }
+}
