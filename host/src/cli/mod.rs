@@ -6,9 +6,11 @@ mod args;
 mod blob_flags;
 mod jobs;
 mod limit_flags;
+mod network_flags;
 mod plugins;
 mod scope_flags;
 mod shard_flags;
+mod usage;
 mod validate;
 
 pub use args::{CheckArgs, Cli, Command, JobsCommand, OutputType, PluginCommand, SyncArgs};

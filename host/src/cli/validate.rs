@@ -5,29 +5,20 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::{CompareHash, NameEncoding, OutputType, SyncArgs};
+use super::network_flags::{auth_options, given, retry_settings, timeouts};
+pub use super::usage::UsageError;
+use super::usage::usage;
 use crate::console::{OutputMode, Verbosity};
-use crate::endpoint::azure::{
-    Addressing, AuthMode, AuthOptions, BlobLocation, ConnectionString, EntraOptions, RetrySettings,
-    Timeouts, is_url,
-};
+use crate::endpoint::azure::{Addressing, BlobLocation, ConnectionString, is_url};
 use crate::jobs::ItemRecords;
 use crate::plugin::manifest::Manifest;
 use crate::plugin::{PluginKind, PluginSet, PluginSpec};
 use crate::sync::{DeleteMode, Direction, Location, SyncConfig, TransferOptions, WatchOptions};
 
-/// A command line that cannot be run; exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
 /// Files transferred at once unless told otherwise.
 const DEFAULT_CONCURRENCY: usize = 32;
 /// The shortest `--watch-rescan`.
 const MIN_RESCAN: Duration = Duration::from_secs(10);
-
-fn usage(message: impl Into<String>) -> UsageError {
-    UsageError(message.into())
-}
 
 /// Everything `blobsync sync` was asked to do.
 #[derive(Debug, Clone)]
@@ -222,195 +213,6 @@ fn watch_options(
         debounce: Duration::from_millis(args.watch_debounce_ms),
         rescan,
     }))
-}
-
-/// Credentials from flags and the environment; two that choose different credentials are
-/// a usage error.
-fn auth_options(args: &SyncArgs) -> Result<AuthOptions, UsageError> {
-    let connection_string = std::env::var("AZURE_STORAGE_CONNECTION_STRING")
-        .ok()
-        .filter(|s| !s.is_empty());
-    let key = given(
-        args.account_key.as_deref(),
-        "--account-key",
-        "AZURE_STORAGE_KEY",
-    )
-    .filter(|g| !g.value.is_empty());
-    let identity_flag = [
-        (args.identity, "--identity"),
-        (args.identity_client_id.is_some(), "--identity-client-id"),
-        (args.identity_object_id.is_some(), "--identity-object-id"),
-        (
-            args.identity_resource_id.is_some(),
-            "--identity-resource-id",
-        ),
-    ]
-    .into_iter()
-    .find_map(|(set, name)| set.then_some(name));
-    if let (Some(key), Some(identity)) = (&key, identity_flag) {
-        return Err(usage(format!(
-            "{identity} and {} choose different credentials (a managed identity and an account \
-             key); give one of them",
-            key.label_without_value()
-        )));
-    }
-    let implied = match (&key, identity_flag) {
-        (Some(k), _) => Some((AuthMode::Key, k.label_without_value())),
-        (None, Some(flag)) => Some((AuthMode::ManagedIdentity, flag.to_string())),
-        (None, None) => None,
-    };
-    if let Some((mode, from)) = &implied
-        && args.auth != AuthMode::Auto
-        && args.auth != *mode
-        && !(args.auth == AuthMode::Sas && from.contains("AZURE_STORAGE_KEY"))
-    {
-        return Err(usage(format!(
-            "--auth {} and {from} choose different credentials; give one of them",
-            clap::ValueEnum::to_possible_value(&args.auth)
-                .map(|v| v.get_name().to_string())
-                .unwrap_or_default()
-        )));
-    }
-    let mut entra = EntraOptions::from_env();
-    entra.managed_identity |= args.identity;
-    if let Some(id) = &args.identity_client_id {
-        entra.identity = Some(azure_identity::UserAssignedId::ClientId(id.clone()));
-    } else if let Some(id) = &args.identity_object_id {
-        entra.identity = Some(azure_identity::UserAssignedId::ObjectId(id.clone()));
-    } else if let Some(id) = &args.identity_resource_id {
-        entra.identity = Some(azure_identity::UserAssignedId::ResourceId(id.clone()));
-    }
-    if let Some(suffixes) = &args.trusted_microsoft_suffixes {
-        entra.trusted_suffixes = suffixes
-            .split(';')
-            .filter(|s| !s.trim().is_empty())
-            .map(String::from)
-            .collect();
-    }
-    let mode = if identity_flag.is_some() && args.auth == AuthMode::Auto {
-        AuthMode::ManagedIdentity
-    } else {
-        args.auth
-    };
-    Ok(AuthOptions {
-        mode,
-        account_key_from: if key.as_ref().is_some_and(|k| k.from_env) {
-            "AZURE_STORAGE_KEY"
-        } else {
-            "--account-key"
-        },
-        account_key: key.map(|k| k.value),
-        connection_string,
-        entra,
-    })
-}
-
-/// The retry budget from the flags.
-fn retry_settings(args: &SyncArgs) -> Result<RetrySettings, UsageError> {
-    let status_codes = args
-        .retry_status_codes
-        .split([';', ','])
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(|c| match c.parse::<u16>() {
-            Ok(n) if (100..=599).contains(&n) => Ok(n),
-            _ => Err(usage(format!(
-                "--retry-status-codes: {c:?} is not an HTTP status code (100–599)"
-            ))),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    if args.max_retries > 100 {
-        return Err(usage("--max-retries must be at most 100"));
-    }
-    Ok(RetrySettings {
-        max_retries: args.max_retries,
-        status_codes,
-        ..RetrySettings::default()
-    })
-}
-
-/// The try and stall timeouts from the flags and azcopy's variable.
-fn timeouts(args: &SyncArgs) -> Result<Timeouts, UsageError> {
-    let mut t = Timeouts::default();
-    match (
-        &args.try_timeout,
-        std::env::var("AZCOPY_REQUEST_TRY_TIMEOUT").ok(),
-    ) {
-        (Some(flag), _) => {
-            t.try_timeout = duration(flag, "--try-timeout")?;
-        }
-        (None, Some(minutes)) if !minutes.trim().is_empty() => {
-            t.try_timeout = match minutes.trim().parse::<u64>() {
-                Ok(m) if m > 0 => Duration::from_secs(m * 60),
-                _ => {
-                    return Err(usage(format!(
-                        "AZCOPY_REQUEST_TRY_TIMEOUT={minutes}: it is a whole number of minutes \
-                         (as azcopy reads it), more than 0"
-                    )));
-                }
-            }
-        }
-        _ => {}
-    }
-    t.stall = duration(&args.stall_timeout, "--stall-timeout")?;
-    if t.stall < Duration::from_secs(1) || t.try_timeout < Duration::from_secs(1) {
-        return Err(usage(
-            "--try-timeout and --stall-timeout must be at least 1s",
-        ));
-    }
-    Ok(t)
-}
-
-/// A duration such as `30s`, `2m` or `1h30m`.
-fn duration(text: &str, flag: &str) -> Result<Duration, UsageError> {
-    humantime::parse_duration(text.trim()).map_err(|e| {
-        usage(format!(
-            "{flag} {text:?} is not a duration such as 30s, 2m or 1h30m ({e})"
-        ))
-    })
-}
-
-/// A value given by a flag, or else by an environment variable.
-struct Given {
-    value: String,
-    name: &'static str,
-    from_env: bool,
-}
-
-impl Given {
-    /// `--flag VALUE` or `VARIABLE=VALUE`, for messages.
-    fn label(&self) -> String {
-        if self.from_env {
-            format!("{}={}", self.name, self.value)
-        } else {
-            format!("{} {}", self.name, self.value)
-        }
-    }
-
-    /// The flag or the variable, without the value (a secret).
-    fn label_without_value(&self) -> String {
-        if self.from_env {
-            format!("the {} variable", self.name)
-        } else {
-            self.name.to_string()
-        }
-    }
-}
-
-/// The flag's value, else the variable's.
-fn given(flag: Option<&str>, flag_name: &'static str, var: &'static str) -> Option<Given> {
-    match flag {
-        Some(v) => Some(Given {
-            value: v.to_string(),
-            name: flag_name,
-            from_env: false,
-        }),
-        None => std::env::var(var).ok().map(|v| Given {
-            value: v,
-            name: var,
-            from_env: true,
-        }),
-    }
 }
 
 /// Validates `blobsync sync` flags.

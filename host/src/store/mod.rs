@@ -8,35 +8,20 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Sender, channel};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
-/// The schema version this blobsync writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 4;
+mod busy;
+mod schema;
+mod writer;
 
-/// What takes a database of version N-1 to N (index 0: from 1 to 2); a new database gets
-/// [`SCHEMA`], which is the latest.
-const MIGRATIONS: &[&str] = &[
-    "ALTER TABLE jobs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;",
-    "ALTER TABLE jobs ADD COLUMN shard TEXT;",
-    BAD_BLOBS,
-];
-
-/// Blobs a download found whose content does not match their Content-MD5, by location
-/// (URL without SAS) and the ETag that was read: the next upload from the source replaces
-/// them.
-const BAD_BLOBS: &str = "
-CREATE TABLE IF NOT EXISTS bad_blobs (
-    location TEXT PRIMARY KEY,
-    etag     TEXT NOT NULL,
-    found_ms INTEGER NOT NULL
-) WITHOUT ROWID;";
-
-/// How long a statement waits for another process's write lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+use busy::{BUSY_TIMEOUT, retry_busy};
+use schema::{MIGRATIONS, SCHEMA, SCHEMA_VERSION};
+use writer::write_loop;
+pub use writer::{FileKey, Write};
 
 /// A failure to open or use the database.
 #[derive(Debug, thiserror::Error)]
@@ -46,34 +31,6 @@ pub struct StoreError {
     pub path: String,
     /// What went wrong and what to do.
     pub message: String,
-}
-
-/// What identifies a version of a local file: if any of these change, its cached MD5 is
-/// not used. `ctime` catches rewrites that restore the modification time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileKey {
-    /// Absolute path.
-    pub path: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// Modification time (ns).
-    pub mtime_ns: i64,
-    /// Device.
-    pub dev: u64,
-    /// Inode.
-    pub ino: u64,
-    /// Status-change time (ns).
-    pub ctime_ns: i64,
-}
-
-/// One write for the background writer.
-pub enum Write {
-    /// Remember a file's MD5.
-    Md5(FileKey, [u8; 16]),
-    /// Any statement with parameters (job records).
-    Sql(&'static str, Vec<rusqlite::types::Value>),
-    /// Commit what is queued and acknowledge.
-    Flush(Sender<()>),
 }
 
 /// The database: a reader connection for lookups and a writer thread for updates.
@@ -113,81 +70,6 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     Ok(conn)
 }
-
-/// Runs `f` again while another process holds a lock for at most [`BUSY_TIMEOUT`].
-///
-/// The busy timeout covers ordinary statements, but SQLite answers "database is locked" at
-/// once, without waiting, where waiting could deadlock: switching a new database to WAL,
-/// or recovering the WAL index while another connection opens it. Those are what many runs
-/// starting together on a fresh data directory meet.
-fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
-    let deadline = Instant::now() + BUSY_TIMEOUT;
-    let mut pause = Duration::from_millis(1);
-    loop {
-        match f() {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if matches!(e.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-                    && Instant::now() < deadline =>
-            {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(50));
-            }
-            other => return other,
-        }
-    }
-}
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS md5_cache (
-    path     TEXT PRIMARY KEY,
-    size     INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    dev      INTEGER NOT NULL,
-    ino      INTEGER NOT NULL,
-    ctime_ns INTEGER NOT NULL,
-    md5      BLOB NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS jobs (
-    id                TEXT PRIMARY KEY,
-    started_ms        INTEGER NOT NULL,
-    ended_ms          INTEGER,
-    command           TEXT NOT NULL,
-    source            TEXT NOT NULL,
-    destination       TEXT NOT NULL,
-    dry_run           INTEGER NOT NULL,
-    status            TEXT NOT NULL,
-    source_files      INTEGER NOT NULL DEFAULT 0,
-    destination_files INTEGER NOT NULL DEFAULT 0,
-    excluded          INTEGER NOT NULL DEFAULT 0,
-    up_to_date        INTEGER NOT NULL DEFAULT 0,
-    copied            INTEGER NOT NULL DEFAULT 0,
-    deleted           INTEGER NOT NULL DEFAULT 0,
-    failed            INTEGER NOT NULL DEFAULT 0,
-    bytes_copied      INTEGER NOT NULL DEFAULT 0,
-    error             TEXT,
-    log_path          TEXT,
-    pid               INTEGER,
-    retries           INTEGER NOT NULL DEFAULT 0,
-    shard             TEXT
-);
-CREATE TABLE IF NOT EXISTS job_items (
-    job_id  TEXT NOT NULL,
-    seq     INTEGER NOT NULL,
-    path    TEXT NOT NULL,
-    action  TEXT NOT NULL,
-    status  TEXT NOT NULL,
-    bytes   INTEGER NOT NULL,
-    reason  TEXT NOT NULL,
-    error   TEXT,
-    time_ms INTEGER NOT NULL,
-    PRIMARY KEY (job_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS bad_blobs (
-    location TEXT PRIMARY KEY,
-    etag     TEXT NOT NULL,
-    found_ms INTEGER NOT NULL
-) WITHOUT ROWID;
-";
 
 impl Store {
     /// Records a blob whose content does not match its Content-MD5.
@@ -417,117 +299,6 @@ impl Store {
 impl Drop for Store {
     fn drop(&mut self) {
         self.close();
-    }
-}
-
-/// Rows per write transaction.
-const WRITE_BATCH: usize = 500;
-/// The longest a queued write waits for its transaction.
-const WRITE_DELAY: Duration = Duration::from_millis(200);
-
-fn write_loop(mut conn: Connection, rx: Receiver<Write>, label: String) {
-    let mut pending: Vec<Write> = Vec::new();
-    let mut acks: Vec<Sender<()>> = Vec::new();
-    let mut warned = false;
-    // When the oldest pending write was queued: it is committed within WRITE_DELAY even
-    // while more keep coming (a run killed outright keeps all but the last moments).
-    let mut oldest: Option<Instant> = None;
-    loop {
-        let first = match oldest {
-            None => match rx.recv() {
-                Ok(w) => Some(w),
-                Err(_) => break,
-            },
-            Some(since) => {
-                let left = WRITE_DELAY.saturating_sub(since.elapsed());
-                match rx.recv_timeout(left) {
-                    Ok(w) => Some(w),
-                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
-                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                        commit(&mut conn, &mut pending, &label, &mut warned);
-                        break;
-                    }
-                }
-            }
-        };
-        let mut flush_now = first.is_none();
-        if let Some(w) = first {
-            match w {
-                Write::Flush(ack) => {
-                    acks.push(ack);
-                    flush_now = true;
-                }
-                other => pending.push(other),
-            }
-        }
-        while pending.len() < WRITE_BATCH && !flush_now {
-            match rx.try_recv() {
-                Ok(Write::Flush(ack)) => {
-                    acks.push(ack);
-                    flush_now = true;
-                }
-                Ok(other) => pending.push(other),
-                Err(_) => break,
-            }
-        }
-        if !pending.is_empty() && oldest.is_none() {
-            oldest = Some(Instant::now());
-        }
-        let due = oldest.is_some_and(|t| t.elapsed() >= WRITE_DELAY);
-        if flush_now || due || pending.len() >= WRITE_BATCH {
-            commit(&mut conn, &mut pending, &label, &mut warned);
-            oldest = None;
-            for ack in acks.drain(..) {
-                let _ = ack.send(());
-            }
-        }
-    }
-    for ack in acks.drain(..) {
-        let _ = ack.send(());
-    }
-}
-
-fn commit(conn: &mut Connection, pending: &mut Vec<Write>, label: &str, warned: &mut bool) {
-    if pending.is_empty() {
-        return;
-    }
-    let result = retry_busy(|| -> rusqlite::Result<()> {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut md5 = tx.prepare_cached(
-                "INSERT OR REPLACE INTO md5_cache (path, size, mtime_ns, dev, ino, ctime_ns, md5) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for w in pending.iter() {
-                match w {
-                    Write::Md5(k, digest) => {
-                        md5.execute(params![
-                            k.path,
-                            k.size as i64,
-                            k.mtime_ns,
-                            k.dev as i64,
-                            k.ino as i64,
-                            k.ctime_ns,
-                            digest.as_slice()
-                        ])?;
-                    }
-                    Write::Sql(sql, values) => {
-                        tx.prepare_cached(sql)?
-                            .execute(rusqlite::params_from_iter(values.iter()))?;
-                    }
-                    Write::Flush(_) => {}
-                }
-            }
-        }
-        tx.commit()
-    });
-    pending.clear();
-    if let Err(e) = result
-        && !*warned
-    {
-        *warned = true;
-        tracing::warn!("cannot write to {label}: {e}");
-        eprintln!("warning: cannot write to the database {label}: {e}");
     }
 }
 

@@ -1,0 +1,201 @@
+//! Validating how blobsync reaches the service: credentials, retries and timeouts, and
+//! values a flag or an azcopy environment variable may give.
+
+use std::time::Duration;
+
+use super::args::SyncArgs;
+use super::usage::{UsageError, usage};
+use crate::endpoint::azure::{AuthMode, AuthOptions, EntraOptions, RetrySettings, Timeouts};
+
+/// Credentials from flags and the environment; two that choose different credentials are
+/// a usage error.
+pub(super) fn auth_options(args: &SyncArgs) -> Result<AuthOptions, UsageError> {
+    let connection_string = std::env::var("AZURE_STORAGE_CONNECTION_STRING")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let key = given(
+        args.account_key.as_deref(),
+        "--account-key",
+        "AZURE_STORAGE_KEY",
+    )
+    .filter(|g| !g.value.is_empty());
+    let identity_flag = [
+        (args.identity, "--identity"),
+        (args.identity_client_id.is_some(), "--identity-client-id"),
+        (args.identity_object_id.is_some(), "--identity-object-id"),
+        (
+            args.identity_resource_id.is_some(),
+            "--identity-resource-id",
+        ),
+    ]
+    .into_iter()
+    .find_map(|(set, name)| set.then_some(name));
+    if let (Some(key), Some(identity)) = (&key, identity_flag) {
+        return Err(usage(format!(
+            "{identity} and {} choose different credentials (a managed identity and an account \
+             key); give one of them",
+            key.label_without_value()
+        )));
+    }
+    let implied = match (&key, identity_flag) {
+        (Some(k), _) => Some((AuthMode::Key, k.label_without_value())),
+        (None, Some(flag)) => Some((AuthMode::ManagedIdentity, flag.to_string())),
+        (None, None) => None,
+    };
+    if let Some((mode, from)) = &implied
+        && args.auth != AuthMode::Auto
+        && args.auth != *mode
+        && !(args.auth == AuthMode::Sas && from.contains("AZURE_STORAGE_KEY"))
+    {
+        return Err(usage(format!(
+            "--auth {} and {from} choose different credentials; give one of them",
+            clap::ValueEnum::to_possible_value(&args.auth)
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default()
+        )));
+    }
+    let mut entra = EntraOptions::from_env();
+    entra.managed_identity |= args.identity;
+    if let Some(id) = &args.identity_client_id {
+        entra.identity = Some(azure_identity::UserAssignedId::ClientId(id.clone()));
+    } else if let Some(id) = &args.identity_object_id {
+        entra.identity = Some(azure_identity::UserAssignedId::ObjectId(id.clone()));
+    } else if let Some(id) = &args.identity_resource_id {
+        entra.identity = Some(azure_identity::UserAssignedId::ResourceId(id.clone()));
+    }
+    if let Some(suffixes) = &args.trusted_microsoft_suffixes {
+        entra.trusted_suffixes = suffixes
+            .split(';')
+            .filter(|s| !s.trim().is_empty())
+            .map(String::from)
+            .collect();
+    }
+    let mode = if identity_flag.is_some() && args.auth == AuthMode::Auto {
+        AuthMode::ManagedIdentity
+    } else {
+        args.auth
+    };
+    Ok(AuthOptions {
+        mode,
+        account_key_from: if key.as_ref().is_some_and(|k| k.from_env) {
+            "AZURE_STORAGE_KEY"
+        } else {
+            "--account-key"
+        },
+        account_key: key.map(|k| k.value),
+        connection_string,
+        entra,
+    })
+}
+
+/// The retry budget from the flags.
+pub(super) fn retry_settings(args: &SyncArgs) -> Result<RetrySettings, UsageError> {
+    let status_codes = args
+        .retry_status_codes
+        .split([';', ','])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| match c.parse::<u16>() {
+            Ok(n) if (100..=599).contains(&n) => Ok(n),
+            _ => Err(usage(format!(
+                "--retry-status-codes: {c:?} is not an HTTP status code (100–599)"
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.max_retries > 100 {
+        return Err(usage("--max-retries must be at most 100"));
+    }
+    Ok(RetrySettings {
+        max_retries: args.max_retries,
+        status_codes,
+        ..RetrySettings::default()
+    })
+}
+
+/// The try and stall timeouts from the flags and azcopy's variable.
+pub(super) fn timeouts(args: &SyncArgs) -> Result<Timeouts, UsageError> {
+    let mut t = Timeouts::default();
+    match (
+        &args.try_timeout,
+        std::env::var("AZCOPY_REQUEST_TRY_TIMEOUT").ok(),
+    ) {
+        (Some(flag), _) => {
+            t.try_timeout = duration(flag, "--try-timeout")?;
+        }
+        (None, Some(minutes)) if !minutes.trim().is_empty() => {
+            t.try_timeout = match minutes.trim().parse::<u64>() {
+                Ok(m) if m > 0 => Duration::from_secs(m * 60),
+                _ => {
+                    return Err(usage(format!(
+                        "AZCOPY_REQUEST_TRY_TIMEOUT={minutes}: it is a whole number of minutes \
+                         (as azcopy reads it), more than 0"
+                    )));
+                }
+            }
+        }
+        _ => {}
+    }
+    t.stall = duration(&args.stall_timeout, "--stall-timeout")?;
+    if t.stall < Duration::from_secs(1) || t.try_timeout < Duration::from_secs(1) {
+        return Err(usage(
+            "--try-timeout and --stall-timeout must be at least 1s",
+        ));
+    }
+    Ok(t)
+}
+
+/// A duration such as `30s`, `2m` or `1h30m`.
+pub(super) fn duration(text: &str, flag: &str) -> Result<Duration, UsageError> {
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        usage(format!(
+            "{flag} {text:?} is not a duration such as 30s, 2m or 1h30m ({e})"
+        ))
+    })
+}
+
+/// A value given by a flag, or else by an environment variable.
+pub(super) struct Given {
+    pub(super) value: String,
+    name: &'static str,
+    from_env: bool,
+}
+
+impl Given {
+    /// `--flag VALUE` or `VARIABLE=VALUE`, for messages.
+    pub(super) fn label(&self) -> String {
+        if self.from_env {
+            format!("{}={}", self.name, self.value)
+        } else {
+            format!("{} {}", self.name, self.value)
+        }
+    }
+
+    /// The flag or the variable, without the value (a secret).
+    fn label_without_value(&self) -> String {
+        if self.from_env {
+            format!("the {} variable", self.name)
+        } else {
+            self.name.to_string()
+        }
+    }
+}
+
+/// The flag's value, else the variable's.
+pub(super) fn given(
+    flag: Option<&str>,
+    flag_name: &'static str,
+    var: &'static str,
+) -> Option<Given> {
+    match flag {
+        Some(v) => Some(Given {
+            value: v.to_string(),
+            name: flag_name,
+            from_env: false,
+        }),
+        None => std::env::var(var).ok().map(|v| Given {
+            value: v,
+            name: var,
+            from_env: true,
+        }),
+    }
+}
