@@ -146,3 +146,172 @@ fn max_transfer_and_max_duration_cut_a_run_short_and_the_next_continues() {
     ]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
 }
+
+#[test]
+fn backup_dir_keeps_what_an_upload_overwrites_or_deletes() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("withbackup");
+    let kept = unique_container("kept");
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "docs/report.pdf", b"first version");
+    write(src.path(), "docs/old.txt", b"will be deleted");
+    write(src.path(), "same.txt", b"unchanged");
+    blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    blobs.put_with(
+        &container,
+        "docs/report.pdf",
+        b"first version",
+        &[
+            ("x-ms-blob-cache-control", "no-cache"),
+            (
+                "x-ms-meta-mtime",
+                &blobs.list(&container)[0].metadata["mtime"],
+            ),
+            ("x-ms-meta-owner", "finance"),
+        ],
+    );
+    let original = blobs
+        .list(&container)
+        .into_iter()
+        .find(|b| b.name == "docs/report.pdf")
+        .unwrap();
+    let p = write(src.path(), "docs/report.pdf", b"second version");
+    set_mtime(&p, 1_800_000_000, 0);
+    std::fs::remove_file(src.path().join("docs/old.txt")).unwrap();
+    let args = |extra: &[&str]| {
+        let mut v = vec![
+            "sync".to_string(),
+            s(src.path()).to_string(),
+            az.url(&container),
+            "--delete-destination=true".into(),
+            "--backup-dir".into(),
+            az.url(&kept),
+            "--suffix=-2024-06-01".into(),
+            "--suffix-keep-extension".into(),
+        ];
+        v.extend(extra.iter().map(|e| e.to_string()));
+        v
+    };
+    let dry_args = args(&["--dry-run"]);
+    let dry = blobsync(&dry_args.iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    assert!(
+        dry.stdout.contains("DRYRUN: backup") && dry.stdout.contains("report-2024-06-01.pdf"),
+        "{}",
+        dry.stdout
+    );
+    assert!(!blobs.container_exists(&kept), "a dry run changes nothing");
+
+    let run_args = args(&[]);
+    blobsync(&run_args.iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    assert_eq!(blobs.get(&container, "docs/report.pdf"), b"second version");
+    assert!(
+        !blobs
+            .names(&container)
+            .contains(&"docs/old.txt".to_string())
+    );
+    assert_eq!(
+        blobs.names(&kept),
+        ["docs/old-2024-06-01.txt", "docs/report-2024-06-01.pdf"]
+    );
+    assert_eq!(
+        blobs.get(&kept, "docs/report-2024-06-01.pdf"),
+        b"first version"
+    );
+    let backup = blobs
+        .list(&kept)
+        .into_iter()
+        .find(|b| b.name == "docs/report-2024-06-01.pdf")
+        .unwrap();
+    assert_eq!(backup.md5, original.md5, "Content-MD5 kept");
+    assert_eq!(backup.metadata["owner"], "finance");
+    assert_eq!(backup.metadata["mtime"], original.metadata["mtime"]);
+    assert_eq!(
+        blobs.head(&kept, "docs/report-2024-06-01.pdf")["cache-control"],
+        "no-cache"
+    );
+}
+
+#[test]
+fn a_backup_that_fails_leaves_the_original_untouched() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("backupfails");
+    let kept = unique_container("readonly");
+    blobs.create_container(&kept);
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "a.txt", b"v1");
+    blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    let p = write(src.path(), "a.txt", b"v2 changed");
+    set_mtime(&p, 1_800_000_000, 0);
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--backup-dir",
+        &az.sas_url(&kept, "rl"),
+    ]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("it was not overwritten or deleted"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(blobs.get(&container, "a.txt"), b"v1");
+    assert!(blobs.names(&kept).is_empty());
+}
+
+#[test]
+fn a_download_moves_replaced_and_deleted_files_into_a_local_backup_folder() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("localbackup");
+    blobs.create_container(&container);
+    blobs.put(&container, "notes.txt", b"from the container", &[]);
+    let root = tempfile::tempdir().unwrap();
+    let dst = root.path().join("data");
+    write(&dst, "notes.txt", b"local edit, older");
+    set_mtime(&dst.join("notes.txt"), 1_000_000_000, 0);
+    write(&dst, "sub/local-only.txt", b"deleted by the sync");
+    let backup = root.path().join("backup");
+    blobsync(&[
+        "sync",
+        &az.url(&container),
+        s(&dst),
+        "--delete-destination=true",
+        "--backup-dir",
+        s(&backup),
+        "--suffix=.bak",
+    ])
+    .ok();
+    assert_eq!(
+        std::fs::read(dst.join("notes.txt")).unwrap(),
+        b"from the container"
+    );
+    assert_eq!(
+        std::fs::read(backup.join("notes.txt.bak")).unwrap(),
+        b"local edit, older"
+    );
+    assert_eq!(
+        std::fs::read(backup.join("sub/local-only.txt.bak")).unwrap(),
+        b"deleted by the sync"
+    );
+    assert!(!dst.join("sub").exists());
+
+    for (flag, value, says) in [
+        ("--backup-dir", s(&dst.join(".old")).to_string(), "overlaps"),
+        ("--suffix", "a/b".to_string(), "`/`"),
+    ] {
+        let mut args = vec!["sync", &az.url(&container), s(&dst)]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
+        if flag == "--suffix" {
+            args.extend(["--backup-dir".into(), s(&backup).to_string()]);
+        }
+        args.extend([flag.to_string(), value]);
+        let run = blobsync(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(run.code, 2, "{flag}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{flag}: {}", run.stderr);
+    }
+}

@@ -196,6 +196,17 @@ pub struct SyncArgs {
     /// code 10, and the next run continues.
     #[arg(long, value_name = "DURATION")]
     pub max_duration: Option<String>,
+    /// Keep every destination entry the run would overwrite or delete here first: a
+    /// folder on the destination's file system (entries are moved), or a container or
+    /// folder in the destination's account (blobs are copied server-side).
+    #[arg(long, value_name = "LOCATION")]
+    pub backup_dir: Option<String>,
+    /// Add this to the names kept in --backup-dir (e.g. `-$(date +%F)`).
+    #[arg(long, value_name = "SUFFIX")]
+    pub suffix: Option<String>,
+    /// Put the --suffix before the file extension (`report-2024-06-01.pdf`).
+    #[arg(long)]
+    pub suffix_keep_extension: bool,
     /// Print what would be copied and deleted, and why; change nothing.
     #[arg(long)]
     pub dry_run: bool,

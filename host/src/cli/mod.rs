@@ -3,6 +3,7 @@
 //! [`plugins`]).
 
 mod args;
+mod backup_flags;
 mod blob_flags;
 mod jobs;
 mod limit_flags;

@@ -220,6 +220,19 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
     let urls = url_context(args)?;
     let source = parse_location(&args.source, &urls)?;
     let destination = parse_location(&args.destination, &urls)?;
+    let backup_location = args
+        .backup_dir
+        .as_deref()
+        .map(|b| parse_location(b, &urls))
+        .transpose()
+        .map_err(|e| usage(format!("--backup-dir: {e}")))?;
+    let backup = super::backup_flags::backup(
+        backup_location,
+        args.suffix.as_deref(),
+        args.suffix_keep_extension,
+        &destination,
+    )
+    .map_err(UsageError)?;
     let direction = Direction::between(&source, &destination).map_err(usage)?;
     if let Some(given) = args.from_to {
         let inferred = match direction {
@@ -336,6 +349,7 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
             .map_err(UsageError)?,
         dry_run: args.dry_run,
         check: None,
+        backup,
         transfer: TransferOptions {
             block_size,
             put_blob_size,

@@ -301,6 +301,25 @@ pub trait Endpoint: Send + Sync + 'static {
     /// Deletes the entry, if it is still the listed version; one already gone is deleted.
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError>;
 
+    /// Moves the listed version of an entry to `to`, a path on the same file system
+    /// (`--backup-dir`), replacing what is there; fails with [`ErrorClass::Changed`] if the
+    /// entry changed since it was listed. Endpoints that cannot move entries say so
+    /// ([`ErrorClass::Usage`]); blobs are kept by a server-side copy instead.
+    async fn move_to(
+        &self,
+        target: &DeleteTarget,
+        to: &std::path::Path,
+    ) -> Result<(), EndpointError> {
+        Err(EndpointError::new(
+            ErrorClass::Usage,
+            format!(
+                "{} cannot be moved to {}",
+                self.describe_path(&target.path),
+                to.display()
+            ),
+        ))
+    }
+
     /// Changes a blob's headers, metadata, tags or tier without rewriting its content
     /// (conditional on the listed ETag where the service allows).
     async fn update(&self, update: &BlobUpdate) -> Result<(), EndpointError> {

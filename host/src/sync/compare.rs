@@ -15,7 +15,7 @@ use super::entries::{give_back, lend};
 use super::hash::LocalHasher;
 use super::observer::Side;
 use super::plan::Pairs;
-use crate::endpoint::{BlobSettings, BlobUpdate, DeleteTarget, Item, Version};
+use crate::endpoint::{BlobSettings, BlobUpdate, Item, Version};
 use crate::plugin::{Action, ComparatorInstance, EndpointKind, Pair};
 
 /// Pairs per comparator call.
@@ -36,6 +36,8 @@ pub(crate) struct PlannedCopy {
     pub(crate) metadata: Vec<(String, String)>,
     /// Blobs: headers, tier and tags to write.
     pub(crate) settings: BlobSettings,
+    /// The destination entry it replaces, when it is backed up first (`--backup-dir`).
+    pub(crate) backup: Option<Box<Item>>,
 }
 
 /// A decision waiting for its annotation (copies to a container).
@@ -86,7 +88,7 @@ pub(crate) struct Comparer<'a> {
     /// Archive handling.
     pub(crate) blob: BlobOptions,
     /// Delete candidates, collected only when deleting.
-    pub(crate) deletes: Option<Vec<DeleteTarget>>,
+    pub(crate) deletes: Option<Vec<Item>>,
     pub(crate) pending: Vec<(Item, Item)>,
     /// Copies to a container: what their blobs should carry.
     pub(crate) annotator: Option<Annotator>,
@@ -94,6 +96,8 @@ pub(crate) struct Comparer<'a> {
     pub(crate) held: Vec<Held>,
     /// Destination blobs a download found damaged: path → the ETag that was read.
     pub(crate) damaged: std::collections::HashMap<String, String>,
+    /// Replaced destination entries are backed up first (`--backup-dir`).
+    pub(crate) backups: bool,
     /// `check --download`: blobs hashed by reading them, (source side, destination side).
     pub(crate) blob_hashers: (Option<BlobHasher>, Option<BlobHasher>),
 }
@@ -141,6 +145,9 @@ impl Comparer<'_> {
             replaces: destination.map(Version::of),
             delete_first,
             settings: BlobSettings::default(),
+            backup: destination
+                .filter(|_| self.backups)
+                .map(|d| Box::new(d.clone())),
         }))
     }
 
@@ -190,6 +197,7 @@ impl Comparer<'_> {
                     annotator.for_copy(wanted, &h.item, h.destination.as_ref());
                 work.push(Work::Copy(PlannedCopy {
                     replaces: h.destination.as_ref().map(Version::of),
+                    backup: h.destination.clone().filter(|_| self.backups).map(Box::new),
                     item: h.item,
                     reason: h.reason,
                     delete_first: h.delete_first,
@@ -298,7 +306,7 @@ impl Pairs for Comparer<'_> {
 
     fn only_at_destination(&mut self, item: Item) {
         if let Some(deletes) = &mut self.deletes {
-            deletes.push(DeleteTarget::of(&item));
+            deletes.push(item);
         }
     }
 

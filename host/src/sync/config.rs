@@ -113,6 +113,18 @@ pub struct TransferOptions {
     pub put_md5: bool,
 }
 
+/// `--backup-dir`: where what a run overwrites or deletes is kept.
+#[derive(Debug, Clone)]
+pub struct BackupConfig {
+    /// A folder on the destination's file system, or a container or folder in the
+    /// destination's account.
+    pub location: Location,
+    /// Added to each kept name (`--suffix`).
+    pub suffix: String,
+    /// The suffix goes before the extension (`--suffix-keep-extension`).
+    pub keep_extension: bool,
+}
+
 /// `blobsync check`: a dry run that reports differences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckMode {
@@ -218,6 +230,8 @@ pub struct SyncConfig {
     pub dry_run: bool,
     /// `blobsync check`: report differences (a dry run, and a differing pair is an error).
     pub check: Option<CheckMode>,
+    /// Keep what is overwritten or deleted (`--backup-dir`).
+    pub backup: Option<BackupConfig>,
     /// Block sizes and checks.
     pub transfer: TransferOptions,
     /// Files transferred at once.

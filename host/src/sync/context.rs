@@ -91,6 +91,7 @@ impl RunContext {
             Planned::Remove => Counters::add(&self.counters.deleted, 1),
             Planned::Update => Counters::add(&self.counters.updated, 1),
             Planned::Rehydrate => Counters::add(&self.counters.rehydrating, 1),
+            Planned::Backup => {}
             Planned::OnlyAtSource => Counters::add(&self.counters.only_at_source, 1),
             Planned::Differs => Counters::add(&self.counters.differ, 1),
             Planned::OnlyAtDestination => Counters::add(&self.counters.only_at_destination, 1),

@@ -6,20 +6,24 @@
 use futures::StreamExt;
 
 use super::Action;
+use super::backup::Backup;
 use super::config::DeleteMode;
 use super::context::RunContext;
 use super::observer::{ItemDone, Planned};
 use super::plan::MergeOutcome;
-use crate::endpoint::{DeleteTarget, Endpoint};
+use super::transfer::Shared;
+use crate::endpoint::{DeleteTarget, Endpoint, Item};
 
 /// How the delete phase runs.
-pub(crate) struct DeletePolicy {
+pub(crate) struct DeletePolicy<'a> {
     pub(crate) mode: DeleteMode,
     pub(crate) max_delete: Option<u64>,
     pub(crate) dry_run: bool,
     pub(crate) concurrency: usize,
     /// `check`: report, as only at the destination.
     pub(crate) check: bool,
+    /// `--backup-dir`: each entry is kept there before it is deleted.
+    pub(crate) backup: Option<(&'a Backup, &'a Shared)>,
 }
 
 /// The reason recorded for every delete.
@@ -27,8 +31,8 @@ const REASON: &str = "not at the source";
 
 /// Deletes `targets` from `destination`, if it is safe to.
 pub(crate) async fn delete_phase(
-    policy: &DeletePolicy,
-    targets: Vec<DeleteTarget>,
+    policy: &DeletePolicy<'_>,
+    targets: Vec<Item>,
     merge: &MergeOutcome,
     destination: &dyn Endpoint,
     ctx: &RunContext,
@@ -59,6 +63,15 @@ pub(crate) async fn delete_phase(
     }
     if policy.dry_run {
         for d in &targets {
+            if let (Some((backup, _)), false) = (policy.backup, policy.check) {
+                ctx.planned(
+                    Planned::Backup,
+                    &destination.describe_path(&d.path),
+                    Some(&backup.describe(&d.path)),
+                    "kept before it is deleted (--backup-dir)",
+                    d.size,
+                );
+            }
             ctx.planned(
                 if policy.check {
                     Planned::OnlyAtDestination
@@ -68,7 +81,7 @@ pub(crate) async fn delete_phase(
                 &destination.describe_path(&d.path),
                 None,
                 REASON,
-                d.version.size,
+                d.size,
             );
         }
         return;
@@ -86,7 +99,14 @@ pub(crate) async fn delete_phase(
     };
     let results = futures::stream::iter(&targets)
         .take_while(|_| std::future::ready(!ctx.stopped()))
-        .map(|d| async move { (d, destination.delete(d).await) })
+        .map(|d| async move {
+            if let Some((backup, shared)) = policy.backup
+                && let Err(e) = backup.keep(destination, d, shared).await
+            {
+                return (d, Err(e));
+            }
+            (d, destination.delete(&DeleteTarget::of(d)).await)
+        })
         .buffer_unordered(policy.concurrency.max(1));
     futures::pin_mut!(results);
     while let Some((target, result)) = results.next().await {
@@ -103,7 +123,7 @@ pub(crate) async fn delete_phase(
 
 /// Asks on the terminal about each delete (`--delete-destination=prompt`), like azcopy:
 /// Yes, No, Yes for all, No for all. End of input answers No for the rest.
-fn prompt(targets: Vec<DeleteTarget>, described: &[String]) -> Vec<DeleteTarget> {
+fn prompt(targets: Vec<Item>, described: &[String]) -> Vec<Item> {
     use std::io::{BufRead, Write};
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
@@ -152,32 +172,23 @@ mod tests {
     use crate::endpoint::{EndpointKind, MemoryEndpoint};
     use crate::sync::testing::context;
 
-    fn destination(paths: &[&str]) -> (MemoryEndpoint, Vec<DeleteTarget>) {
+    fn destination(paths: &[&str]) -> (MemoryEndpoint, Vec<Item>) {
         let m = MemoryEndpoint::new(EndpointKind::Local);
         for p in paths {
             m.insert(p, b"x", 7);
         }
-        let targets = paths
-            .iter()
-            .map(|p| DeleteTarget {
-                path: p.to_string(),
-                version: crate::endpoint::Version {
-                    etag: None,
-                    size: 1,
-                    mtime_ns: 7,
-                },
-            })
-            .collect();
+        let targets = paths.iter().map(|p| Item::new(*p, 1, 7)).collect();
         (m, targets)
     }
 
-    fn policy(max_delete: Option<u64>) -> DeletePolicy {
+    fn policy(max_delete: Option<u64>) -> DeletePolicy<'static> {
         DeletePolicy {
             mode: DeleteMode::True,
             max_delete,
             dry_run: false,
             concurrency: 4,
             check: false,
+            backup: None,
         }
     }
 

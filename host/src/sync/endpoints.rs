@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
+use super::backup::Backup;
 use super::config::{Location, SyncConfig};
+use super::server_copy::ServerCopies;
 use super::{RunError, Side};
 use crate::endpoint::Endpoint;
 use crate::endpoint::azure::{AzureEndpoint, Http, HttpSettings, resolve_auth, transport};
@@ -27,6 +29,47 @@ pub(crate) fn build(config: &SyncConfig) -> Result<Built, RunError> {
     let source = endpoint(config, Side::Source, http.as_ref())?;
     let destination = endpoint(config, Side::Destination, http.as_ref())?;
     Ok((source, destination, http))
+}
+
+/// The backup location of `--backup-dir`, as an endpoint of the destination's kind (a
+/// blob location is authorised as the destination is).
+pub(crate) fn build_backup(
+    config: &SyncConfig,
+    http: Option<&Http>,
+) -> Result<Option<Arc<Backup>>, RunError> {
+    let Some(backup) = &config.backup else {
+        return Ok(None);
+    };
+    let (endpoint, local_root): (Arc<dyn Endpoint>, _) = match &backup.location {
+        Location::Local(path) => (
+            Arc::new(LocalEndpoint::new(path.clone(), false, false)),
+            Some(std::path::absolute(path).unwrap_or_else(|_| path.clone())),
+        ),
+        Location::Blob(blob) => {
+            let Some(http) = http else {
+                return Err(RunError::Internal("no HTTP transport".into()));
+            };
+            let options = match &config.source {
+                Location::Blob(other) => config.auth.for_side(blob, other)?,
+                Location::Local(_) => config.auth.clone(),
+            };
+            let auth = resolve_auth(blob, &options, http)?;
+            (
+                Arc::new(
+                    AzureEndpoint::new(blob.clone(), auth, http)?
+                        .with_snapshot_policy(config.blob.snapshots),
+                ),
+                None,
+            )
+        }
+    };
+    Ok(Some(Arc::new(Backup {
+        endpoint,
+        local_root,
+        suffix: backup.suffix.clone(),
+        keep_extension: backup.keep_extension,
+        server: ServerCopies::new(true),
+    })))
 }
 
 fn endpoint(

@@ -4,7 +4,7 @@
 
 use super::compare::Work;
 use super::config::ChangeLimit;
-use crate::endpoint::DeleteTarget;
+use crate::endpoint::Item;
 
 /// How many paths the refusal lists.
 const SAMPLE: usize = 10;
@@ -15,7 +15,7 @@ const SAMPLE: usize = 10;
 pub(crate) fn refusal(
     limit: ChangeLimit,
     work: &[Work],
-    deletes: &[DeleteTarget],
+    deletes: &[Item],
     destination_files: u64,
 ) -> Option<String> {
     let overwrites: Vec<&str> = work
@@ -61,7 +61,7 @@ pub(crate) fn refusal(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::endpoint::{Item, Version};
+    use crate::endpoint::Version;
     use crate::sync::compare::PlannedCopy;
 
     fn copy(path: &str, replaces: bool) -> Work {
@@ -73,6 +73,7 @@ mod tests {
             delete_first: false,
             metadata: Vec::new(),
             settings: Default::default(),
+            backup: None,
         })
     }
 
@@ -82,7 +83,7 @@ mod tests {
             .map(|i| copy(&format!("f{i}"), i < 50))
             .chain((0..500).map(|i| copy(&format!("new{i}"), false)))
             .collect();
-        let deletes = vec![DeleteTarget::of(&Item::new("gone", 1, 1))];
+        let deletes = vec![Item::new("gone", 1, 1)];
         // 51 changes of 200 files.
         let refused = refusal(ChangeLimit::Percent(10.0), &work, &deletes, 200).unwrap();
         assert!(

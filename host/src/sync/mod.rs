@@ -4,6 +4,7 @@
 
 mod annotate;
 mod archive;
+mod backup;
 mod case;
 mod compare;
 mod config;
@@ -31,8 +32,8 @@ mod transfer;
 mod watch;
 
 pub use config::{
-    ArchivedPolicy, BlobOptions, ChangeLimit, CheckMd5, CheckMode, DeleteMode, Direction, Location,
-    S2sOptions, SyncConfig, TransferOptions, WatchOptions,
+    ArchivedPolicy, BackupConfig, BlobOptions, ChangeLimit, CheckMd5, CheckMode, DeleteMode,
+    Direction, Location, S2sOptions, SyncConfig, TransferOptions, WatchOptions,
 };
 pub use error::{
     CutOff, EXIT_AUTH, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_MAX_DURATION, EXIT_MAX_TRANSFER,

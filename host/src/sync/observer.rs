@@ -162,6 +162,8 @@ pub enum Planned {
     Update,
     /// Ask for an archived source blob's rehydration.
     Rehydrate,
+    /// Keep a destination entry in the backup location before it is replaced or deleted.
+    Backup,
     /// `check`: an entry only at the source.
     OnlyAtSource,
     /// `check`: an entry at both sides that differs.
@@ -178,6 +180,7 @@ impl Planned {
             Planned::Remove => "remove",
             Planned::Update => "update",
             Planned::Rehydrate => "rehydrate",
+            Planned::Backup => "backup",
             Planned::OnlyAtSource => "only-at-source",
             Planned::Differs => "differs",
             Planned::OnlyAtDestination => "only-at-destination",

@@ -38,6 +38,8 @@ pub(crate) struct Parts {
     pub(crate) order: ListOrder,
     /// The local side's folder (absolute), for hashing and the MD5 cache.
     pub(crate) local_root: Option<std::path::PathBuf>,
+    /// Where replaced and deleted entries are kept (`--backup-dir`).
+    pub(crate) backup: Option<Arc<super::backup::Backup>>,
 }
 
 impl Parts {
@@ -136,6 +138,7 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
         let collect_deletes = config.delete != DeleteMode::False;
         let order = session.order;
         let blob = config.blob.clone();
+        let backups = session.backup.is_some();
         let annotator = session.annotator();
         let damaged_under = (session.destination.capabilities().kind == EndpointKind::Blob)
             .then(|| format!("{}/", session.destination.describe()));
@@ -154,6 +157,7 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
         );
         tokio::task::spawn_blocking(move || {
             let mut comparer = Comparer {
+                backups,
                 ctx: &ctx,
                 comparator,
                 hasher,
@@ -218,7 +222,7 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
             }
             let (outcome, deletes) = joined(planner.await);
             let deleting = config.delete != DeleteMode::False && outcome.deletes_unsafe().is_none();
-            let counted: &[crate::endpoint::DeleteTarget] = if deleting { &deletes } else { &[] };
+            let counted: &[crate::endpoint::Item] = if deleting { &deletes } else { &[] };
             let destination_files = ctx.totals().destination_files;
             if let Some(why) = refusal(limit, &work, counted, destination_files) {
                 ctx.fail(RunError::Refused(why));
@@ -253,6 +257,7 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
             dry_run: config.dry_run,
             concurrency: config.concurrency,
             check: config.check.is_some(),
+            backup: session.backup.as_deref().map(|b| (b, &*session.transfers)),
         };
         delete_phase(&policy, deletes, &merge_outcome, &*session.destination, ctx).await;
     }
@@ -342,6 +347,15 @@ async fn transfer_all(
             started_bytes += planned.item.size;
         }
         if config.dry_run {
+            if let (Some(backup), Some(entry)) = (&session.backup, &planned.backup) {
+                ctx.planned(
+                    Planned::Backup,
+                    &session.destination.describe_path(&entry.path),
+                    Some(&backup.describe(&entry.path)),
+                    "kept before it is overwritten (--backup-dir)",
+                    entry.size,
+                );
+            }
             ctx.planned(
                 match (config.check, &planned.replaces) {
                     (None, _) => Planned::Copy,
@@ -358,9 +372,17 @@ async fn transfer_all(
         let (source, destination) = (session.source.clone(), session.destination.clone());
         let (shared, ctx) = (session.transfers.clone(), ctx.clone());
         let (store, root) = (session.store.clone(), session.local_root.clone());
+        let backup = session.backup.clone();
         let direction = config.direction;
         tasks.spawn(async move {
-            let result = copy_planned(&planned, &*source, &*destination, &shared).await;
+            let result = copy_planned(
+                &planned,
+                &*source,
+                &*destination,
+                &shared,
+                backup.as_deref(),
+            )
+            .await;
             let (bytes, md5, error) = match result {
                 Ok(copied) => {
                     if let (Some(store), Some(root), Some(side), Some(md5)) =
@@ -427,7 +449,11 @@ async fn copy_planned(
     source: &dyn Endpoint,
     destination: &dyn Endpoint,
     shared: &transfer::Shared,
+    backup: Option<&super::backup::Backup>,
 ) -> Result<transfer::Copied, crate::endpoint::EndpointError> {
+    if let (Some(backup), Some(entry)) = (backup, &planned.backup) {
+        backup.keep(destination, entry, shared).await?;
+    }
     let mut replaces = planned.replaces.clone();
     if planned.delete_first
         && let Some(version) = replaces.take()

@@ -76,7 +76,9 @@ impl Session {
             .map_err(|e| RunError::Internal(format!("loading the plugins failed: {e}")))??
         };
         tracing::info!("plugins: {}", plugins.describe());
+        let backup = super::endpoints::build_backup(&config, http.as_ref())?;
         let mut session = Session::with_endpoints(config, source, destination, plugins, store)?;
+        session.parts.backup = backup;
         session.http = http;
         Ok(session)
     }
@@ -141,6 +143,7 @@ impl Session {
                 transfers,
                 order,
                 local_root,
+                backup: None,
             },
             http: None,
         })
@@ -361,6 +364,7 @@ mod tests {
             max_delete: None,
             max_changes: None,
             check: None,
+            backup: None,
             max_transfer: None,
             max_duration: None,
             dry_run: false,

@@ -82,11 +82,36 @@ pub(crate) async fn copy(
     destination: &dyn Endpoint,
     shared: &Shared,
 ) -> Result<Copied, EndpointError> {
+    copy_to(
+        item,
+        &item.path,
+        replaces,
+        metadata,
+        settings,
+        source,
+        destination,
+        shared,
+    )
+    .await
+}
+
+/// Copies `item` from `source` to `to` at `destination` (a backup's name).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn copy_to(
+    item: &Item,
+    to: &str,
+    replaces: Option<Version>,
+    metadata: Vec<(String, String)>,
+    settings: crate::endpoint::BlobSettings,
+    source: &dyn Endpoint,
+    destination: &dyn Endpoint,
+    shared: &Shared,
+) -> Result<Copied, EndpointError> {
     let size = item.size;
     // An empty blob has nothing to copy: one empty Put Blob is as cheap.
     if size > 0 && shared.server.wanted() {
         let target = WriteTarget {
-            path: item.path.clone(),
+            path: to.to_string(),
             size,
             shape: write_shape(size, &shared.options, u64::MAX),
             replaces: replaces.clone(),
@@ -120,7 +145,7 @@ pub(crate) async fn copy(
     let reader = source.open_reader(item).await?;
     let writer = destination
         .open_writer(&WriteTarget {
-            path: item.path.clone(),
+            path: to.to_string(),
             size,
             shape,
             replaces,

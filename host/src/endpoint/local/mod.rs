@@ -10,7 +10,7 @@ mod walk;
 mod write;
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub(crate) use names::check_local_name;
 pub(crate) use partial::PARTIAL_SUFFIX;
@@ -213,6 +213,43 @@ impl Endpoint for LocalEndpoint {
             target.resume_tag.clone(),
             self.options,
         )))
+    }
+
+    async fn move_to(&self, target: &DeleteTarget, to: &Path) -> Result<(), EndpointError> {
+        let from = self.full_path(&target.path);
+        let (to, root) = (to.to_path_buf(), self.root.clone());
+        let (size, mtime) = (target.version.size, target.version.mtime_ns);
+        tokio::task::spawn_blocking(move || {
+            let meta = fs::symlink_metadata(&from)
+                .map_err(|e| EndpointError::io("cannot back up", &from, e))?;
+            if !meta.is_dir() && (meta.len() != size || mtime_ns(&meta) != mtime) {
+                return Err(EndpointError::new(
+                    ErrorClass::Changed,
+                    format!(
+                        "{} changed since it was listed; it was not backed up, overwritten \
+                         or deleted",
+                        from.display()
+                    ),
+                )
+                .at(from.display()));
+            }
+            if let Some(parent) = to.parent() {
+                fs::create_dir_all(parent)
+                    .map_err(|e| EndpointError::io("cannot create the backup folder", parent, e))?;
+            }
+            fs::rename(&from, &to).map_err(|e| {
+                let how = if e.raw_os_error() == Some(libc::EXDEV) {
+                    "cannot move it to the backup folder, which is on another file system"
+                } else {
+                    "cannot move it to the backup folder"
+                };
+                EndpointError::io(how, &from, e)
+            })?;
+            remove_empty_parents(&root, &from);
+            Ok(())
+        })
+        .await
+        .map_err(join_error)?
     }
 
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {
