@@ -19,22 +19,22 @@ fn spec(kind: PluginKind, name: &'static str, config: &[(&str, &str)]) -> Plugin
 }
 
 fn entry(i: usize, endpoint: EndpointKind) -> Entry {
-    Entry {
-        path: format!("data/part-{:03}/file-{i:07}.json", i % 100),
-        size: 4096 + i as u64 % 7,
-        mtime_ns: 1_700_000_000_000_000_000 + i as i64,
-        md5: Some(vec![i as u8; 16]),
-        is_dir: false,
+    let metadata = if endpoint == EndpointKind::AzureBlob {
+        vec![(
+            "mtime".into(),
+            blobsync_plugin::format_rfc3339_ns(1_700_000_000_000_000_000 + i as i64),
+        )]
+    } else {
+        vec![]
+    };
+    Entry::file(
+        format!("data/part-{:03}/file-{i:07}.json", i % 100),
+        4096 + i as u64 % 7,
+        1_700_000_000_000_000_000 + i as i64,
+        Some([i as u8; 16]),
         endpoint,
-        metadata: if endpoint == EndpointKind::AzureBlob {
-            vec![(
-                "mtime".into(),
-                blobsync_plugin::format_rfc3339_ns(1_700_000_000_000_000_000 + i as i64),
-            )]
-        } else {
-            vec![]
-        },
-    }
+        metadata,
+    )
 }
 
 fn thread_cpu_ns() -> u64 {
@@ -76,6 +76,7 @@ fn main() {
             &PluginSet {
                 filters,
                 comparator,
+                annotators: vec![],
                 hooks: vec![],
             },
         )

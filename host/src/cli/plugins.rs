@@ -43,16 +43,16 @@ pub fn run_plugin(cmd: PluginCommand) -> ExitCode {
                 Ok(info) => {
                     println!("file:      {}", file.display());
                     println!("{info}");
-                    if let Some((_, version)) = &info.plugin {
-                        let ok = crate::plugin::inspect::compatible(
-                            version,
-                            crate::plugin::INTERFACE_VERSION,
-                        );
-                        println!(
-                            "loadable:  {} (this blobsync implements blobsync:plugin@{})",
-                            if ok { "yes" } else { "no" },
+                    for (group, names) in crate::plugin::inspect::grouped_imports(&info) {
+                        println!("  {group:<10} {}", names.join(", "));
+                    }
+                    match crate::plugin::inspect::loadability(&info) {
+                        Ok(_) => println!(
+                            "loadable:  yes (this blobsync implements blobsync:plugin@{}; WASI \
+                             0.2 is linked with nothing granted: a manifest grants capabilities)",
                             crate::plugin::INTERFACE_VERSION
-                        );
+                        ),
+                        Err(why) => println!("loadable:  no: {why}"),
                     }
                     ExitCode::SUCCESS
                 }

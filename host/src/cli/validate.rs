@@ -8,8 +8,7 @@ use super::args::{CompareHash, OutputType, SyncArgs};
 use crate::console::{OutputMode, Verbosity};
 use crate::endpoint::azure::{AuthMode, AuthOptions, BlobLocation, EntraOptions, is_url};
 use crate::jobs::ItemRecords;
-use crate::plugin::manifest::Manifest;
-use crate::plugin::{PluginKind, PluginSet, PluginSpec};
+use crate::plugin::{PluginKind, PluginSources, PluginSpec};
 use crate::sync::{DeleteMode, Direction, Location, SyncConfig, TransferOptions, WatchOptions};
 
 /// A command line that cannot be run; exit code 2.
@@ -57,12 +56,9 @@ fn parse_location(arg: &str) -> Result<Location, UsageError> {
     }
 }
 
-/// The plugins of a run: the built-ins configured by flags, plus the manifest's.
-fn plugin_set(args: &SyncArgs) -> Result<PluginSet, UsageError> {
-    let manifest = match &args.plugins {
-        Some(path) => Manifest::load(path).map_err(|e| usage(e.to_string()))?,
-        None => Manifest::default(),
-    };
+/// Where the plugins of a run come from: the built-ins configured by flags, and the
+/// manifest (read by [`PluginSources::resolve`], again on changes in watch mode).
+pub(crate) fn plugin_sources(args: &SyncArgs) -> PluginSources {
     let mut filters = Vec::new();
     let flag_config: Vec<(String, String)> = [
         ("include-pattern", &args.include_pattern),
@@ -82,47 +78,42 @@ fn plugin_set(args: &SyncArgs) -> Result<PluginSet, UsageError> {
             "command-line flags",
         ));
     }
-    filters.extend(manifest.filters);
-    let comparator = match (manifest.comparator, args.compare_hash) {
-        (Some(_), CompareHash::Md5) => {
-            return Err(usage(
-                "--compare-hash=MD5 and the manifest's [comparator] both choose the comparator; \
-                 use one of them",
-            ));
-        }
-        (Some(c), CompareHash::None) => {
-            if args.modify_window.is_some() {
-                return Err(usage(
-                    "--modify-window configures the built-in comparator, but the manifest replaces it",
-                ));
-            }
-            c
-        }
-        (None, CompareHash::Md5) => PluginSpec::builtin(
-            PluginKind::Comparator,
-            "md5-compare",
-            Vec::new(),
-            "--compare-hash=MD5",
+    let (comparator, comparator_flag) = match args.compare_hash {
+        CompareHash::Md5 => (
+            PluginSpec::builtin(
+                PluginKind::Comparator,
+                "md5-compare",
+                Vec::new(),
+                "--compare-hash=MD5",
+            ),
+            Some("--compare-hash=MD5".to_string()),
         ),
-        (None, CompareHash::None) => {
+        CompareHash::None => {
             let config = args
                 .modify_window
                 .iter()
                 .map(|w| ("modify-window".to_string(), w.clone()))
                 .collect();
-            PluginSpec::builtin(
-                PluginKind::Comparator,
-                "mtime-compare",
-                config,
-                "command-line flags",
+            (
+                PluginSpec::builtin(
+                    PluginKind::Comparator,
+                    "mtime-compare",
+                    config,
+                    "command-line flags",
+                ),
+                args.modify_window
+                    .as_ref()
+                    .map(|_| "--modify-window".to_string()),
             )
         }
     };
-    Ok(PluginSet {
+    PluginSources {
         filters,
         comparator,
-        hooks: manifest.hooks,
-    })
+        comparator_flag,
+        annotators: Vec::new(),
+        manifest: args.plugins.clone(),
+    }
 }
 
 /// Watch settings, validated.
@@ -236,7 +227,9 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
         return Err(usage("--buffer-mb must be at least 8"));
     }
     let watch = watch_options(args, direction)?;
-    let plugins = plugin_set(args)?;
+    let plugins = plugin_sources(args)
+        .resolve()
+        .map_err(|e| usage(e.to_string()))?;
     let sync = SyncConfig {
         source,
         destination,

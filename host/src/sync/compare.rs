@@ -73,7 +73,7 @@ impl Comparer<'_> {
         for ((pair, (mut source, _)), decision) in pairs.into_iter().zip(batch).zip(decisions) {
             give_back(&mut source, pair.source);
             match decision.action {
-                Action::Transfer => self.send_copy(source, decision.reason)?,
+                Action::Transfer => self.send_copy(source, decision.reason.to_string())?,
                 Action::Skip => self.ctx.up_to_date(&source.path, &decision.reason),
             }
         }

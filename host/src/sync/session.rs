@@ -278,6 +278,7 @@ mod tests {
                     vec![],
                     "test",
                 ),
+                annotators: vec![],
                 hooks: vec![],
             },
             delete,
@@ -389,6 +390,7 @@ mod tests {
                         vec![],
                         "test",
                     ),
+                    annotators: vec![],
                     hooks: vec![],
                 },
             )
