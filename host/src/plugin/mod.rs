@@ -38,6 +38,7 @@ pub(crate) mod manifest;
 mod output;
 mod reload;
 mod runtime;
+pub(crate) mod scaffold;
 mod sources;
 mod spec;
 mod state;
