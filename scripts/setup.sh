@@ -5,8 +5,9 @@
 #   - libsecret-1-0, which the azcopy binary used by the interop tests needs;
 #   - Azurite (the Azure Storage emulator) and azcopy from npm, into .tools/;
 #   - the Python and JavaScript plugin toolchains: componentize-py from PyPI into a venv
-#     at .tools/venv, componentize-js from npm into .tools/ (the tests build the example
-#     Python and JavaScript plugins with them).
+#     at .tools/venv, componentize-js from npm into .tools/js (its own prefix: it relies
+#     on npm hoisting jco's dependencies, which other packages in one tree can prevent).
+#     The tests build the example Python and JavaScript plugins with them.
 # Needs root or sudo for apt-get, and network access to Debian's and npm's registries.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,11 +48,13 @@ if [ ! -x "$tools/node_modules/.bin/azurite-blob" ] || [ ! -e "$tools/node_modul
   npm install --silent --no-audit --no-fund --prefix "$tools" \
     "azurite@$AZURITE_VERSION" "@azure-tools/azcopy-linux@$AZCOPY_VERSION" >/dev/null
 fi
-if [ ! -x "$tools/node_modules/.bin/componentize-js" ] \
-  || ! grep -q "\"version\": \"$COMPONENTIZE_JS_VERSION\"" "$tools/node_modules/@bytecodealliance/componentize-js/package.json" 2>/dev/null; then
-  echo "setup: installing componentize-js@$COMPONENTIZE_JS_VERSION into .tools/"
-  mkdir -p "$tools"
-  npm install --silent --no-audit --no-fund --prefix "$tools" \
+js="$tools/js"
+if [ ! -x "$js/node_modules/.bin/componentize-js" ] \
+  || [ ! -d "$js/node_modules/@bytecodealliance/preview2-shim" ] \
+  || ! grep -q "\"version\": \"$COMPONENTIZE_JS_VERSION\"" "$js/node_modules/@bytecodealliance/componentize-js/package.json" 2>/dev/null; then
+  echo "setup: installing componentize-js@$COMPONENTIZE_JS_VERSION into .tools/js"
+  mkdir -p "$js"
+  npm install --silent --no-audit --no-fund --prefix "$js" \
     "@bytecodealliance/componentize-js@$COMPONENTIZE_JS_VERSION" >/dev/null
 fi
 if ! "$tools/venv/bin/componentize-py" --version 2>/dev/null | grep -q "$COMPONENTIZE_PY_VERSION"; then

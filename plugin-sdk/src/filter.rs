@@ -52,6 +52,7 @@ pub mod bindings {
         pub_export_macro: true,
         export_macro_name: "__blobsync_export_filter_world",
         default_bindings_module: "blobsync_plugin::filter::bindings",
+        additional_derives: [PartialEq],
     });
 }
 

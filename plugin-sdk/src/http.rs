@@ -111,10 +111,18 @@ fn send(
         ),
         other => format!("the request to {} failed: {other:?}", target.authority),
     };
-    let fields: Vec<(String, Vec<u8>)> = headers
+    let mut fields: Vec<(String, Vec<u8>)> = headers
         .iter()
         .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
         .collect();
+    // A length, rather than a chunked body, for servers that only read Content-Length.
+    if let Some(body) = body
+        && !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+    {
+        fields.push(("content-length".into(), body.len().to_string().into_bytes()));
+    }
     let fields = Fields::from_list(&fields).map_err(|e| format!("invalid header: {e:?}"))?;
     let request = OutgoingRequest::new(fields);
     let method = match method.to_ascii_uppercase().as_str() {
@@ -148,22 +156,28 @@ fn send(
         .body()
         .map_err(|()| "the request body is unavailable".to_string())?;
     let future = outgoing_handler::handle(request, None).map_err(describe)?;
+    // A refused or failed request shows as a closed body stream first; the response
+    // future then says why, which is the better message.
+    let mut sent: Result<(), String> = Ok(());
     {
         let stream = outgoing
             .write()
             .map_err(|()| "the request body is unavailable".to_string())?;
         for chunk in body.unwrap_or_default().chunks(4096) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|e| match e {
+            if let Err(e) = stream.blocking_write_and_flush(chunk) {
+                sent = Err(match e {
                     StreamError::LastOperationFailed(e) => {
                         format!("sending the body failed: {}", e.to_debug_string())
                     }
                     StreamError::Closed => "the connection closed while sending".to_string(),
-                })?;
+                });
+                break;
+            }
         }
     }
-    OutgoingBody::finish(outgoing, None).map_err(describe)?;
+    if sent.is_ok() {
+        sent = OutgoingBody::finish(outgoing, None).map_err(describe);
+    }
     let response = loop {
         match future.get() {
             Some(Ok(result)) => break result.map_err(describe)?,
@@ -171,6 +185,7 @@ fn send(
             None => future.subscribe().block(),
         }
     };
+    sent?;
     let status = response.status();
     let mut body = Vec::new();
     if let Ok(incoming) = response.consume() {
