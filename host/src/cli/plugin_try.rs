@@ -131,42 +131,43 @@ fn try_plugins(req: &TryRequest) -> Result<(), String> {
         job_id: "plugin-try".into(),
         local_root: Some(root.clone()),
     };
-    let entries = walk(&root)?;
-
-    // Filters, then everything below an excluded folder goes too.
+    // Filters see each folder's entries as a batch, as in a sync, and an excluded
+    // folder is not read.
     let mut chain = host.filter_chain_for(&values);
-    let mut excluded = Vec::with_capacity(entries.len());
-    for batch in entries.chunks(BATCH) {
-        excluded.extend(
-            chain
-                .apply(Side::Source, batch)
-                .map_err(|e| e.to_string())?,
-        );
+    let mut files: Vec<(Entry, Option<String>)> = Vec::new();
+    let mut folders = vec![String::new()];
+    let mut listed = 0usize;
+    while let Some(folder) = folders.pop() {
+        let entries = list(&root, &folder)?;
+        listed += entries.len();
+        if listed > MAX_ENTRIES {
+            return Err(format!(
+                "{} holds more than {MAX_ENTRIES} entries; try the plugins on a smaller folder",
+                root.display()
+            ));
+        }
+        let mut verdicts = Vec::with_capacity(entries.len());
+        for batch in entries.chunks(BATCH) {
+            verdicts.extend(
+                chain
+                    .apply(Side::Source, batch)
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        for (entry, verdict) in entries.into_iter().zip(verdicts) {
+            let why = verdict.map(|x| format!("excluded by {}: {}", x.plugin, x.reason));
+            match (entry.is_dir, why) {
+                (true, None) => folders.push(entry.path),
+                (true, Some(why)) => files.push((entry, Some(why))),
+                (false, why) => files.push((entry, why)),
+            }
+        }
     }
-    let pruned: Vec<String> = entries
-        .iter()
-        .zip(&excluded)
-        .filter(|(e, x)| e.is_dir && x.is_some())
-        .map(|(e, _)| format!("{}/", e.path))
-        .collect();
-    let files: Vec<(&Entry, Option<String>)> = entries
-        .iter()
-        .zip(excluded)
-        .filter(|(e, _)| !e.is_dir)
-        .map(|(e, x)| {
-            let by_folder = pruned.iter().find(|p| e.path.starts_with(p.as_str()));
-            let why = match (x, by_folder) {
-                (Some(x), _) => Some(format!("excluded by {}: {}", x.plugin, x.reason)),
-                (None, Some(p)) => Some(format!("excluded with its folder {p}")),
-                (None, None) => None,
-            };
-            (e, why)
-        })
-        .collect();
+    files.sort_by(|a, b| a.0.path.cmp(&b.0.path));
     let kept: Vec<Entry> = files
         .iter()
-        .filter(|(_, why)| why.is_none())
-        .map(|(e, _)| (*e).clone())
+        .filter(|(e, why)| why.is_none() && !e.is_dir)
+        .map(|(e, _)| e.clone())
         .collect();
 
     // Decisions are shown when a comparator is being tried or there is something to
@@ -184,6 +185,12 @@ fn try_plugins(req: &TryRequest) -> Result<(), String> {
     }
     let mut kept_results = decisions.into_iter().zip(annotations);
     for (entry, why) in &files {
+        if entry.is_dir {
+            // An excluded folder, shown with a trailing `/`.
+            let folder = Entry::dir(format!("{}/", entry.path), 0, EndpointKind::Local);
+            print_line(req.json, &folder, why.as_deref(), None, None);
+            continue;
+        }
         let (decision, annotation) = match why {
             Some(_) => (None, None),
             None => match kept_results.next() {
@@ -213,17 +220,22 @@ fn compare(
         Some(dir) => walk(&std::path::absolute(dir).map_err(|e| e.to_string())?)?,
         None => kept.to_vec(),
     };
+    let others: std::collections::HashMap<&str, &Entry> = others
+        .iter()
+        .filter(|o| !o.is_dir)
+        .map(|o| (o.path.as_str(), o))
+        .collect();
     let mut comparator = host.comparator_for(values);
     let mut out = Vec::with_capacity(kept.len());
     let mut pairs = Vec::new();
     let mut index = Vec::new();
     for e in kept {
-        match others.iter().find(|o| o.path == e.path && !o.is_dir) {
+        match others.get(e.path.as_str()) {
             Some(o) => {
                 index.push(Some(pairs.len()));
                 pairs.push(Pair {
                     source: e.clone(),
-                    destination: o.clone(),
+                    destination: (*o).clone(),
                 });
             }
             None => index.push(None),
@@ -311,7 +323,7 @@ fn print_line(
                 "content-encoding": a.headers.content_encoding,
                 "content-disposition": a.headers.content_disposition,
                 "content-language": a.headers.content_language,
-                "access-tier": a.access_tier.map(|t| format!("{t:?}").to_lowercase()),
+                "access-tier": a.access_tier.map(tier_name),
                 "metadata": a.metadata.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
                 "tags": a.tags.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
             })
@@ -354,7 +366,7 @@ fn describe(a: &Annotation) -> String {
     .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v:?}")))
     .collect();
     if let Some(t) = a.access_tier {
-        out.push(format!("tier={t:?}").to_lowercase());
+        out.push(format!("tier={}", tier_name(t)));
     }
     for (k, v) in &a.metadata {
         out.push(format!("metadata {k}={v:?}"));
@@ -369,50 +381,70 @@ fn describe(a: &Annotation) -> String {
     }
 }
 
-/// Every file and folder below `root`, sorted, as local source entries.
+fn tier_name(t: crate::plugin::AccessTier) -> &'static str {
+    match t {
+        crate::plugin::AccessTier::Hot => "hot",
+        crate::plugin::AccessTier::Cool => "cool",
+        crate::plugin::AccessTier::Cold => "cold",
+        crate::plugin::AccessTier::Archive => "archive",
+    }
+}
+
+/// The entries of one folder (`folder` relative to `root`), sorted.
+fn list(root: &Path, folder: &str) -> Result<Vec<Entry>, String> {
+    let dir = root.join(folder);
+    let read = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut out = Vec::new();
+    for item in read.flatten() {
+        let Ok(meta) = item.metadata() else { continue };
+        let Some(name) = item.file_name().to_str().map(String::from) else {
+            continue;
+        };
+        let path = if folder.is_empty() {
+            name
+        } else {
+            format!("{folder}/{name}")
+        };
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or(0);
+        if meta.is_dir() {
+            out.push(Entry::dir(path, mtime, EndpointKind::Local));
+        } else if meta.is_file() {
+            out.push(Entry::file(
+                path,
+                meta.len(),
+                mtime,
+                None,
+                EndpointKind::Local,
+                vec![],
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// Every file and folder below `root`.
 fn walk(root: &Path) -> Result<Vec<Entry>, String> {
     let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let dir = root.join(&rel);
-        let read = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        for item in read.flatten() {
-            let Ok(meta) = item.metadata() else { continue };
-            let Some(name) = item.file_name().to_str().map(String::from) else {
-                continue;
-            };
-            let path = if rel.as_os_str().is_empty() {
-                name
-            } else {
-                format!("{}/{name}", rel.display())
-            };
-            let mtime = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| d.as_nanos() as i64)
-                .unwrap_or(0);
-            if meta.is_dir() {
-                stack.push(PathBuf::from(&path));
-                out.push(Entry::dir(path, mtime, EndpointKind::Local));
-            } else if meta.is_file() {
-                out.push(Entry::file(
-                    path,
-                    meta.len(),
-                    mtime,
-                    None,
-                    EndpointKind::Local,
-                    vec![],
-                ));
+    let mut folders = vec![String::new()];
+    while let Some(folder) = folders.pop() {
+        for e in list(root, &folder)? {
+            if e.is_dir {
+                folders.push(e.path.clone());
             }
+            out.push(e);
             if out.len() > MAX_ENTRIES {
                 return Err(format!(
-                    "{} holds more than {MAX_ENTRIES} entries; try the plugins on a smaller folder",
+                    "{} holds more than {MAX_ENTRIES} entries",
                     root.display()
                 ));
             }
         }
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }

@@ -53,6 +53,7 @@ impl<W: World> Loaded<W> {
                     values.local_root.clone(),
                 ),
                 deadline: None,
+                overran: false,
                 wasi: wasi::context(&self.env, stdout, stderr.clone()),
                 stderr,
                 http: wasmtime_wasi_http::WasiHttpCtx::new(),
@@ -157,6 +158,10 @@ impl<W: World> Slot<W> {
                 W::instantiate(&plugin.pre, &mut store).map_err(|e| plugin.classify(&store, e))?;
             plugin.arm(&mut store);
             match world.configure(&mut store, config) {
+                Ok(_) if store.data().ran_over() => Err(PluginError::Timeout {
+                    plugin: plugin.spec.name.clone(),
+                    timeout: plugin.spec.limits.call_timeout,
+                }),
                 Ok(Ok(fields)) => Ok((store, world, fields)),
                 Ok(Err(message)) => Err(PluginError::ConfigRejected {
                     plugin: plugin.spec.name.clone(),
@@ -194,6 +199,15 @@ impl<W: World> Slot<W> {
         plugin.arm(store);
         let result = blocking(|| f(world, store));
         match result {
+            // A guest woken from a sleep capped at its deadline may return before any
+            // epoch check: the call still ran past its time.
+            Ok(_) if store.data().ran_over() => {
+                self.live = None;
+                Err(PluginError::Timeout {
+                    plugin: plugin.spec.name.clone(),
+                    timeout: plugin.spec.limits.call_timeout,
+                })
+            }
             Ok(r) => Ok(r),
             Err(e) => {
                 let err = plugin.classify(store, e);

@@ -63,7 +63,7 @@ pub use reload::{PluginWatch, ReloadError};
 pub use runtime::Runtime;
 pub use sources::PluginSources;
 pub use spec::{FailurePolicy, Grants, Limits, PluginKind, PluginSet, PluginSource, PluginSpec};
-pub use values::{JOB_ID_KEY, Redactor, RunValues, STARTED_KEY};
+pub use values::{JOB_ID_KEY, Redactor, RunValues, STARTED_KEY, redact_secrets};
 
 /// The WIT package version this host implements (it also loads 0.1.x plugins).
 pub const INTERFACE_VERSION: &str = inspect::SUPPORTED_VERSIONS[0];

@@ -29,6 +29,8 @@ pub(crate) struct StoreState {
     pub(crate) content: ContentAccess,
     /// When the call in progress must end (for capped timers and HTTP timeouts).
     pub(crate) deadline: Option<Instant>,
+    /// The guest waited on a timer capped at the deadline (see `wasi::CappedClockView`).
+    pub(crate) overran: bool,
     pub(crate) stderr: LogStream,
     pub(crate) wasi: WasiCtx,
     pub(crate) http: WasiHttpCtx,
@@ -40,7 +42,13 @@ impl StoreState {
     /// Arms the deadline of the next call for the host functions that wait.
     pub(crate) fn set_deadline(&mut self, deadline: Instant) {
         self.deadline = Some(deadline);
+        self.overran = false;
         self.http_policy.deadline = Some(deadline);
+    }
+
+    /// True when the call waited on a capped timer and its deadline has passed.
+    pub(crate) fn ran_over(&self) -> bool {
+        self.overran && self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
     /// The view the capped monotonic clock works through.
@@ -48,6 +56,7 @@ impl StoreState {
         CappedClockView {
             table: &mut self.table,
             deadline: self.deadline,
+            overran: &mut self.overran,
         }
     }
 }

@@ -45,6 +45,34 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Every secret resolved in this process, for the log writer to redact whatever path a
+/// value took into a log line (a library's trace of a call's arguments, say).
+static KNOWN: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+/// `text` with every secret any plugin's configuration or environment resolved to
+/// replaced by `***`; borrowed when there is none.
+pub fn redact_secrets(text: &str) -> std::borrow::Cow<'_, str> {
+    let known = KNOWN.read().unwrap_or_else(|e| e.into_inner());
+    if known.is_empty() || !known.iter().any(|s| text.contains(s.as_str())) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = text.to_string();
+    for secret in known.iter() {
+        out = out.replace(secret.as_str(), "***");
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn remember(secrets: &[String]) {
+    let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
+    for s in secrets {
+        if !known.contains(s) {
+            known.push(s.clone());
+        }
+    }
+    known.sort_by_key(|s| std::cmp::Reverse(s.len()));
+}
+
 /// Replaces secret values in text with `***`.
 #[derive(Debug, Default)]
 pub struct Redactor {
@@ -142,6 +170,7 @@ pub(crate) fn resolve(
     }
     // Longest first, so that a secret containing another is replaced whole.
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    remember(&secrets);
     Ok(Resolved {
         config,
         env,

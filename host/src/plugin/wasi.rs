@@ -168,6 +168,9 @@ impl HasData for CappedClock {
 pub(crate) struct CappedClockView<'a> {
     pub(crate) table: &'a mut ResourceTable,
     pub(crate) deadline: Option<Instant>,
+    /// Set when the guest asked to wait past its deadline: if the call is still running
+    /// when the deadline passes, it ends as a timeout even if no epoch check ran.
+    pub(crate) overran: &'a mut bool,
 }
 
 /// The clock's origin: monotonic time is reported as nanoseconds since the process
@@ -184,8 +187,11 @@ impl CappedClockView<'_> {
             .map(|d| d.saturating_duration_since(Instant::now()));
         // A little past the deadline, so that the epoch check is what ends the call.
         let capped = match left {
-            Some(left) => wanted.min(left + Duration::from_millis(20)),
-            None => wanted,
+            Some(left) if wanted > left => {
+                *self.overran = true;
+                left + Duration::from_millis(20)
+            }
+            _ => wanted,
         };
         let timer = self.table.push(Timer {
             at: tokio::time::Instant::now() + capped,
