@@ -102,8 +102,11 @@ fn the_secret_scanner_keeps_keys_out_and_says_why() {
     }
 }
 
+/// The requests a test server received: each one's first line and body.
+type Received = Arc<Mutex<Vec<(String, String)>>>;
+
 /// A loopback HTTP server answering 204 and keeping each request's first line and body.
-fn http_server() -> (u16, Arc<Mutex<Vec<(String, String)>>>) {
+fn http_server() -> (u16, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
-use super::values::Redactor;
+use super::redact::Redactor;
 
 /// A scheme, host and port that requests may go to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -11,10 +11,11 @@ use super::error::PluginError;
 use super::http::Origin;
 use super::inspect::{self, Interface};
 use super::output::OutputFile;
+use super::redact::Redactor;
 use super::runtime::{Runtime, sha256};
 use super::spec::{PluginKind, PluginSource, PluginSpec};
 use super::state::StoreState;
-use super::values::{self, Redactor};
+use super::values;
 use super::world::World;
 
 /// A plugin that passed every load-time check, pre-instantiated for its world.

@@ -36,6 +36,7 @@ mod legacy;
 mod load;
 pub(crate) mod manifest;
 mod output;
+mod redact;
 mod reload;
 mod runtime;
 pub(crate) mod scaffold;
@@ -59,11 +60,12 @@ pub use hook::HookInstance;
 pub use host::PluginHost;
 pub use http::Origin;
 pub use imports::{ImportClass, check as check_import};
+pub use redact::{Redactor, redact_secrets};
 pub use reload::{PluginWatch, ReloadError};
 pub use runtime::Runtime;
 pub use sources::PluginSources;
 pub use spec::{FailurePolicy, Grants, Limits, PluginKind, PluginSet, PluginSource, PluginSpec};
-pub use values::{JOB_ID_KEY, Redactor, RunValues, STARTED_KEY, redact_secrets};
+pub use values::{JOB_ID_KEY, RunValues, STARTED_KEY};
 
 /// The WIT package version this host implements (it also loads 0.1.x plugins).
 pub const INTERFACE_VERSION: &str = inspect::SUPPORTED_VERSIONS[0];

@@ -15,7 +15,7 @@ use super::content::ContentAccess;
 use super::http::HttpPolicy;
 use super::legacy;
 use super::output::OutputFile;
-use super::values::Redactor;
+use super::redact::Redactor;
 use super::wasi::{CappedClockView, LogStream};
 
 /// The data each plugin `Store` carries.

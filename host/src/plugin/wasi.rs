@@ -22,7 +22,7 @@ use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 use wasmtime_wasi::p2::{DynPollable, OutputStream, Pollable, StreamResult, subscribe};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
-use super::values::Redactor;
+use super::redact::Redactor;
 
 /// The WASI context of one plugin instance: nothing granted but `env`.
 pub(crate) fn context(env: &[(String, String)], stdout: LogStream, stderr: LogStream) -> WasiCtx {

@@ -16,7 +16,9 @@
 
 use std::process::Command;
 
-use super::{BuildError, BuildOptions, Built, WitDir, find_tool, kind, run, write_component};
+use super::project::{
+    BuildError, BuildOptions, Built, WitDir, find_tool, kind, run, write_component,
+};
 
 /// The componentize-js version blobsync is tested with.
 pub(crate) const COMPONENTIZE_JS: &str = "0.23.0";

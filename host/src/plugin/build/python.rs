@@ -18,7 +18,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{BuildError, BuildOptions, Built, WitDir, find_tool, kind, run, write_component};
+use super::project::{
+    BuildError, BuildOptions, Built, WitDir, find_tool, kind, run, write_component,
+};
 
 /// The componentize-py version blobsync is tested with.
 pub(crate) const COMPONENTIZE_PY: &str = "0.25.1";

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{BuildError, BuildOptions, Built, write_component};
+use super::project::{BuildError, BuildOptions, Built, write_component};
 
 /// A detected wasm toolchain.
 #[derive(Debug, Clone, PartialEq, Eq)]

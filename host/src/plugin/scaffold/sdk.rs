@@ -93,7 +93,7 @@ pub(crate) fn materialise(data_dir: &Path) -> std::io::Result<PathBuf> {
     let digest = hex::encode(hasher.finalize());
     let dir = data_dir.join("sdk").join(format!(
         "blobsync-plugin-{}-{}",
-        crate::plugin::INTERFACE_VERSION,
+        super::super::inspect::SUPPORTED_VERSIONS[0],
         &digest[..12]
     ));
     if dir.join("Cargo.toml").is_file() {
