@@ -108,8 +108,18 @@ fn a_javascript_hook_records_a_sync() {
         &m,
         "--output-type",
         "json",
+        "--log-level",
+        "info",
     ])
     .ok();
+    // console.log reaches blobsync's log, tagged with the plugin's name.
+    assert!(
+        run.stderr.lines().any(|l| l
+            .contains("stdout: run-report writes action,outcome,bytes,path")
+            && l.contains("plugin=\"report\"")),
+        "{}",
+        run.stderr
+    );
     let job = json_lines(&run.stdout)
         .iter()
         .find_map(|l| l["job"].as_str().map(String::from))

@@ -136,3 +136,25 @@ fn a_guest_sleeping_in_the_host_is_stopped_at_its_call_timeout() {
         started.elapsed()
     );
 }
+
+#[test]
+fn exit_ends_the_call_as_a_trap() {
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "a.txt", b"alpha");
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(
+        dir.path(),
+        &format!(
+            "[[filter]]\nname = \"quitter\"\nsource = {:?}\nconfig = {{ exit = true }}\n",
+            probe()
+        ),
+    );
+    let run = blobsync(&["plugin", "try", &m, s(src.path())]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("plugin `quitter` trapped: it called exit(1), which ends the call as a trap"),
+        "{}",
+        run.stderr
+    );
+}
