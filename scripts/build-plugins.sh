@@ -17,7 +17,7 @@ check=false
 
 export BLOBSYNC_WASM_TOOLCHAIN=debian
 cargo build -q -p blobsync --bin blobsync
-blobsync="$root/target/debug/blobsync"
+blobsync="${CARGO_TARGET_DIR:-$root/target}/debug/blobsync"
 
 # Cargo hashes path dependencies outside a plugin's own workspace (the SDK) by their
 # absolute path, and that hash changes the compiled code's layout. Building through one

@@ -3,12 +3,18 @@
 #   - Debian's wasm toolchain (rustc-web, cargo-web, rust-web-src, lld-22), used to build
 #     the plugin components (see plugins/README.md);
 #   - libsecret-1-0, which the azcopy binary used by the interop tests needs;
-#   - Azurite (the Azure Storage emulator) and azcopy from npm, into .tools/.
+#   - Azurite (the Azure Storage emulator) and azcopy from npm, into .tools/;
+#   - the Python and JavaScript plugin toolchains: componentize-py from PyPI into a venv
+#     at .tools/venv, componentize-js from npm into .tools/js (its own prefix: it relies
+#     on npm hoisting jco's dependencies, which other packages in one tree can prevent).
+#     The tests build the example Python and JavaScript plugins with them.
 # Needs root or sudo for apt-get, and network access to Debian's and npm's registries.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 AZURITE_VERSION=3.37.0
 AZCOPY_VERSION=10.32.2
+COMPONENTIZE_PY_VERSION=0.25.1
+COMPONENTIZE_JS_VERSION=0.23.0
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -41,6 +47,21 @@ if [ ! -x "$tools/node_modules/.bin/azurite-blob" ] || [ ! -e "$tools/node_modul
   mkdir -p "$tools"
   npm install --silent --no-audit --no-fund --prefix "$tools" \
     "azurite@$AZURITE_VERSION" "@azure-tools/azcopy-linux@$AZCOPY_VERSION" >/dev/null
+fi
+js="$tools/js"
+if [ ! -x "$js/node_modules/.bin/componentize-js" ] \
+  || [ ! -d "$js/node_modules/@bytecodealliance/preview2-shim" ] \
+  || ! grep -q "\"version\": \"$COMPONENTIZE_JS_VERSION\"" "$js/node_modules/@bytecodealliance/componentize-js/package.json" 2>/dev/null; then
+  echo "setup: installing componentize-js@$COMPONENTIZE_JS_VERSION into .tools/js"
+  mkdir -p "$js"
+  npm install --silent --no-audit --no-fund --prefix "$js" \
+    "@bytecodealliance/componentize-js@$COMPONENTIZE_JS_VERSION" >/dev/null
+fi
+if ! "$tools/venv/bin/componentize-py" --version 2>/dev/null | grep -q "$COMPONENTIZE_PY_VERSION"; then
+  echo "setup: installing componentize-py==$COMPONENTIZE_PY_VERSION into .tools/venv"
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check \
+    "componentize-py==$COMPONENTIZE_PY_VERSION"
 fi
 azcopy=$(find "$tools/node_modules/@azure-tools/azcopy-linux" -name 'azcopy_linux_amd64' -type f | head -n 1)
 [ -n "$azcopy" ] && chmod +x "$azcopy"

@@ -3,11 +3,20 @@
 //! of repeated runs), which noisy shared machines disturb far less than wall time.
 //!
 //! `cargo bench -p blobsync --bench plugin_chain`
+//!
+//! With `BENCH_PYTHON_FILTER=FILE.wasm` (e.g. the age-filter example) and/or
+//! `BENCH_JS_HOOK=FILE.wasm` (the run-report example), it also measures those language
+//! runtimes: load time with an empty compilation cache and with a warm one, and the cost
+//! per entry (filter) or event (hook).
 
 use std::sync::Arc;
 
+use std::path::PathBuf;
+use std::time::Instant;
+
 use blobsync::plugin::{
-    EndpointKind, Entry, Pair, PluginHost, PluginKind, PluginSet, PluginSpec, Runtime, Side,
+    EndpointKind, Entry, Event, EventAction, Outcome, Pair, PluginHost, PluginKind, PluginSet,
+    PluginSource, PluginSpec, Runtime, Side,
 };
 
 fn spec(kind: PluginKind, name: &'static str, config: &[(&str, &str)]) -> PluginSpec {
@@ -19,22 +28,22 @@ fn spec(kind: PluginKind, name: &'static str, config: &[(&str, &str)]) -> Plugin
 }
 
 fn entry(i: usize, endpoint: EndpointKind) -> Entry {
-    Entry {
-        path: format!("data/part-{:03}/file-{i:07}.json", i % 100),
-        size: 4096 + i as u64 % 7,
-        mtime_ns: 1_700_000_000_000_000_000 + i as i64,
-        md5: Some(vec![i as u8; 16]),
-        is_dir: false,
+    let metadata = if endpoint == EndpointKind::AzureBlob {
+        vec![(
+            "mtime".into(),
+            blobsync_plugin::format_rfc3339_ns(1_700_000_000_000_000_000 + i as i64),
+        )]
+    } else {
+        vec![]
+    };
+    Entry::file(
+        format!("data/part-{:03}/file-{i:07}.json", i % 100),
+        4096 + i as u64 % 7,
+        1_700_000_000_000_000_000 + i as i64,
+        Some([i as u8; 16]),
         endpoint,
-        metadata: if endpoint == EndpointKind::AzureBlob {
-            vec![(
-                "mtime".into(),
-                blobsync_plugin::format_rfc3339_ns(1_700_000_000_000_000_000 + i as i64),
-            )]
-        } else {
-            vec![]
-        },
-    }
+        metadata,
+    )
 }
 
 fn thread_cpu_ns() -> u64 {
@@ -76,6 +85,7 @@ fn main() {
             &PluginSet {
                 filters,
                 comparator,
+                annotators: vec![],
                 hooks: vec![],
             },
         )
@@ -154,4 +164,111 @@ fn main() {
             cmp.compare(&pairs).unwrap();
         },
     );
+
+    for (var, kind) in [
+        ("BENCH_PYTHON_FILTER", PluginKind::Filter),
+        ("BENCH_JS_HOOK", PluginKind::Hook),
+    ] {
+        if let Some(path) = std::env::var_os(var) {
+            language_runtime(PathBuf::from(path), kind, &local);
+        }
+    }
+}
+
+/// Load time (cold and cached) and per-entry cost of a language-runtime component.
+fn language_runtime(path: PathBuf, kind: PluginKind, entries: &[Entry]) {
+    let name = path.file_stem().unwrap().to_string_lossy().to_string();
+    let scratch = tempfile::tempdir().expect("scratch dir");
+    let mut spec = PluginSpec {
+        source: PluginSource::File(path),
+        ..PluginSpec::builtin(kind, "glob-filter", vec![], "bench")
+    };
+    spec.name = name.clone();
+    if kind == PluginKind::Hook {
+        spec.grants.output = Some(scratch.path().join("out.txt"));
+    }
+    let set = PluginSet {
+        filters: if kind == PluginKind::Filter {
+            vec![spec.clone()]
+        } else {
+            vec![]
+        },
+        comparator: self::spec(PluginKind::Comparator, "mtime-compare", &[]),
+        annotators: vec![],
+        hooks: if kind == PluginKind::Hook {
+            vec![spec]
+        } else {
+            vec![]
+        },
+    };
+    let cache = tempfile::tempdir().expect("cache dir");
+    let load = || {
+        let runtime = Arc::new(Runtime::new(Some(cache.path().to_path_buf())).expect("engine"));
+        let started = Instant::now();
+        let host = PluginHost::new(&runtime, &set).expect("plugin loads");
+        (host, started.elapsed())
+    };
+    let (_, cold) = load();
+    let (host, warm) = load();
+    println!(
+        "{name}: load (compile, instantiate, configure) {:.1} s cold, {:.1} ms from the cache",
+        cold.as_secs_f64(),
+        warm.as_secs_f64() * 1000.0
+    );
+    let started = Instant::now();
+    match kind {
+        PluginKind::Filter => {
+            let mut chain = host.filter_chain();
+            chain.apply(Side::Source, &entries[..1]).unwrap();
+            println!(
+                "{name}: first call on a new instance (instantiate + configure + 1 entry) {:.2} ms",
+                started.elapsed().as_secs_f64() * 1000.0
+            );
+            measure(&format!("{name}, batch of 1"), 1, 20, || {
+                chain.apply(Side::Source, &entries[..1]).unwrap();
+            });
+            measure(
+                &format!("{name}, batch of {}", entries.len()),
+                entries.len(),
+                10,
+                || {
+                    chain.apply(Side::Source, entries).unwrap();
+                },
+            );
+        }
+        _ => {
+            let events: Vec<Event> = entries
+                .iter()
+                .take(256)
+                .map(|e| Event {
+                    path: e.path.clone(),
+                    action: EventAction::Upload,
+                    bytes: e.size,
+                    outcome: Outcome::Success,
+                    reason: "bench".into(),
+                    error: None,
+                    md5: None,
+                    time_ms: 0,
+                })
+                .collect();
+            let mut hooks = host.hooks();
+            let hook = &mut hooks[0];
+            hook.on_events(&events[..1]).unwrap();
+            println!(
+                "{name}: first call on a new instance (instantiate + configure + 1 event) {:.2} ms",
+                started.elapsed().as_secs_f64() * 1000.0
+            );
+            measure(&format!("{name}, batch of 1 event"), 1, 20, || {
+                hook.on_events(&events[..1]).unwrap();
+            });
+            measure(
+                &format!("{name}, batch of {} events", events.len()),
+                events.len(),
+                10,
+                || {
+                    hook.on_events(&events).unwrap();
+                },
+            );
+        }
+    }
 }

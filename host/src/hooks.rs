@@ -17,6 +17,8 @@ use crate::sync::{
 };
 
 enum Message {
+    /// A run starts: hooks are (re)configured with its job id and start time.
+    Run(plugin::RunValues),
     Events(Arc<Vec<plugin::Event>>),
     /// The run's summary, and where to say whether a fail-closed hook failed on it.
     Complete(Box<plugin::Summary>, Sender<Option<PluginError>>),
@@ -115,6 +117,14 @@ impl Drop for HookDispatcher {
 impl Observer for HookDispatcher {
     fn run_started(&self, run: &RunInfo) {
         *self.run.lock().unwrap_or_else(|e| e.into_inner()) = Some(run.control.clone());
+        let values = plugin::RunValues {
+            started_ms: u64::try_from(run.started_ms).unwrap_or(0),
+            job_id: run.job_id.clone(),
+            local_root: None,
+        };
+        for w in &self.workers {
+            let _ = w.tx.send(Message::Run(values.clone()));
+        }
         self.failures_at_start
             .store(self.failures.load(Ordering::Relaxed), Ordering::Relaxed);
     }
@@ -238,6 +248,7 @@ fn run_hook(
     };
     while let Ok(message) = rx.recv() {
         match message {
+            Message::Run(values) => hook.begin_run(&values),
             Message::Events(batch) => {
                 queued.fetch_sub(1, Ordering::Relaxed);
                 if let Err(e) = hook.on_events(&batch)

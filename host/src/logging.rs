@@ -39,6 +39,8 @@ impl Write for RedactingWriter {
             return Ok(());
         }
         let text = crate::endpoint::azure::redact(&String::from_utf8_lossy(&self.buf));
+        // Secrets plugins were given (`${env:NAME}`), whatever path they took.
+        let text = crate::plugin::redact_secrets(&text).into_owned();
         self.buf.clear();
         match &self.file {
             Some(f) => f
@@ -68,12 +70,16 @@ impl<'a> MakeWriter<'a> for Redacting {
 }
 
 fn directive(level: &str) -> String {
-    // The SDKs' own chatter stays at warnings unless tracing everything.
+    // The SDKs' own chatter stays at warnings unless tracing everything. WASI's bindings
+    // trace every call's arguments, which are a plugin's data (a URL with a token, say):
+    // they stop at debug.
     let deps = if level == "trace" { "trace" } else { "warn" };
+    let wasi = if level == "trace" { "debug" } else { "warn" };
     format!(
         "{level},azure_core={deps},azure_identity={deps},azure_storage_blob={deps},\
          typespec_client_core={deps},reqwest={deps},hyper={deps},hyper_util={deps},\
-         wasmtime={deps},cranelift_codegen={deps},notify={deps}"
+         wasmtime={deps},wasmtime_wasi={wasi},wasmtime_wasi_http={wasi},wasmtime_wasi_io={wasi},\
+         cranelift_codegen={deps},notify={deps}"
     )
 }
 

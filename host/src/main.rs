@@ -56,7 +56,14 @@ fn main() -> ExitCode {
             cli.log_level.as_deref(),
         )),
         Command::Plugin(cmd) => {
-            blobsync::logging::init(cli.log_level.as_deref(), None, "off");
+            // `plugin try` shows what plugins log; the other subcommands stay quiet.
+            let level = match cmd {
+                blobsync::cli::PluginCommand::Try { .. } => {
+                    cli.log_level.as_deref().or(Some("info"))
+                }
+                _ => cli.log_level.as_deref(),
+            };
+            blobsync::logging::init(level, None, "off");
             blobsync::cli::run_plugin(cmd)
         }
         Command::Jobs(cmd) => blobsync::cli::run_jobs(cmd),

@@ -2,6 +2,11 @@
 
 use std::str::FromStr;
 
+/// The key the host sets to the run's job id.
+pub const JOB_ID_KEY: &str = "blobsync.job-id";
+/// The key the host sets to the run's start time (ms since the Unix epoch).
+pub const STARTED_KEY: &str = "blobsync.run-started-ms";
+
 /// Key/value configuration from the manifest's `config` table, or from command-line flags
 /// for the built-in plugins. Values are strings; lists are `;`-separated (as in azcopy).
 ///
@@ -67,12 +72,24 @@ impl Config {
         }
     }
 
-    /// Fails with a message naming the first key that is not in `known`.
+    /// The job id of the run the instance was made for (empty while blobsync probes
+    /// plugins at start-up). The host sets it as `blobsync.job-id`.
+    pub fn job_id(&self) -> &str {
+        self.get(JOB_ID_KEY).unwrap_or("")
+    }
+
+    /// When the run started, in milliseconds since the Unix epoch (`blobsync.run-started-ms`).
+    pub fn run_started_ms(&self) -> Option<u64> {
+        self.get(STARTED_KEY).and_then(|v| v.parse().ok())
+    }
+
+    /// Fails with a message naming the first key that is not in `known`. Keys the host
+    /// sets (`blobsync.*`) are always known.
     pub fn check_keys(&self, known: &[&str]) -> Result<(), String> {
         match self
             .pairs
             .iter()
-            .find(|(k, _)| !known.contains(&k.as_str()))
+            .find(|(k, _)| !k.starts_with("blobsync.") && !known.contains(&k.as_str()))
         {
             None => Ok(()),
             Some((k, _)) => Err(format!(
@@ -122,6 +139,14 @@ mod tests {
         assert_eq!(config(&[("f", "Yes")]).flag("f"), Ok(Some(true)));
         assert_eq!(config(&[("f", "0")]).flag("f"), Ok(Some(false)));
         assert!(config(&[("f", "maybe")]).flag("f").is_err());
+    }
+
+    #[test]
+    fn run_values_are_always_known() {
+        let c = config(&[(JOB_ID_KEY, "j-1"), (STARTED_KEY, "1700000000000")]);
+        assert_eq!(c.check_keys(&[]), Ok(()));
+        assert_eq!(c.job_id(), "j-1");
+        assert_eq!(c.run_started_ms(), Some(1_700_000_000_000));
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! copied nor deleted, whichever side excluded it.
 //!
 //! ```
-//! use blobsync_plugin::Config;
-//! use blobsync_plugin::filter::{Entry, Filter, Side, Verdict};
+//! use blobsync_plugin::{Config, Entry, EntryFields, Side};
+//! use blobsync_plugin::filter::{Filter, Verdict};
 //!
 //! /// Skips files larger than `max-size` bytes.
 //! struct MaxSize {
@@ -20,7 +20,12 @@
 //!         Ok(MaxSize { limit })
 //!     }
 //!
-//!     fn check(&mut self, _side: Side, entry: &Entry) -> Verdict {
+//!     // Sizes are always sent; this filter needs no optional field (not even the path).
+//!     fn fields(&self) -> EntryFields {
+//!         EntryFields::empty()
+//!     }
+//!
+//!     fn check(&mut self, _side: Side, entry: &Entry<'_>) -> Verdict {
 //!         if !entry.is_dir && entry.size > self.limit {
 //!             Verdict::exclude(format!("larger than {} bytes", self.limit))
 //!         } else {
@@ -33,9 +38,10 @@
 //! # fn main() {}
 //! ```
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 
-use crate::Config;
+use crate::{Config, Entries, Entry, EntryFields, Side};
 
 #[doc(hidden)]
 #[allow(missing_docs)]
@@ -46,17 +52,26 @@ pub mod bindings {
         pub_export_macro: true,
         export_macro_name: "__blobsync_export_filter_world",
         default_bindings_module: "blobsync_plugin::filter::bindings",
+        additional_derives: [PartialEq],
     });
 }
 
-pub use bindings::blobsync::plugin::types::{EndpointKind, Entry, Side, Verdict};
 use bindings::exports::blobsync::plugin::filter_plugin::Guest;
 
-crate::entry::entry_helpers!(Entry);
+/// A filter's answer for one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// False excludes the entry (and, for a directory, everything below it) from the sync
+    /// on both sides: it is neither copied nor deleted.
+    pub included: bool,
+    /// Why, in a few words; shown in dry runs, logs and job records (an included entry's
+    /// reason is not sent).
+    pub reason: Cow<'static, str>,
+}
 
 impl Verdict {
     /// Keeps the entry; `reason` may be empty.
-    pub fn include(reason: impl Into<String>) -> Self {
+    pub fn include(reason: impl Into<Cow<'static, str>>) -> Self {
         Verdict {
             included: true,
             reason: reason.into(),
@@ -64,7 +79,7 @@ impl Verdict {
     }
 
     /// Excludes the entry, saying why.
-    pub fn exclude(reason: impl Into<String>) -> Self {
+    pub fn exclude(reason: impl Into<Cow<'static, str>>) -> Self {
         Verdict {
             included: false,
             reason: reason.into(),
@@ -78,13 +93,19 @@ pub trait Filter: Sized + 'static {
     /// the message shown to the user, so say what is wrong and how to fix it.
     fn configure(config: Config) -> Result<Self, String>;
 
+    /// The optional entry fields the filter reads (asked once, after `configure`). The
+    /// default is the path.
+    fn fields(&self) -> EntryFields {
+        EntryFields::PATH
+    }
+
     /// Decides for one entry.
-    fn check(&mut self, side: Side, entry: &Entry) -> Verdict;
+    fn check(&mut self, side: Side, entry: &Entry<'_>) -> Verdict;
 
     /// Decides for a batch. The default calls [`Filter::check`] for each entry; override
     /// it to amortise work across a batch. Must return exactly one verdict per entry.
-    fn filter(&mut self, side: Side, entries: Vec<Entry>) -> Vec<Verdict> {
-        entries.iter().map(|e| self.check(side, e)).collect()
+    fn filter(&mut self, side: Side, entries: &Entries) -> Vec<Verdict> {
+        entries.iter().map(|e| self.check(side, &e)).collect()
     }
 }
 
@@ -92,14 +113,19 @@ pub trait Filter: Sized + 'static {
 pub struct Adapter<T>(PhantomData<T>);
 
 impl<T: Filter> Guest for Adapter<T> {
-    fn configure(config: Vec<(String, String)>) -> Result<(), String> {
+    fn configure(config: Vec<(String, String)>) -> Result<EntryFields, String> {
         crate::install_panic_hook();
-        crate::state::set(T::configure(Config::new(config))?);
-        Ok(())
+        let plugin = T::configure(Config::new(config))?;
+        let fields = plugin.fields();
+        crate::state::set(plugin);
+        Ok(fields)
     }
 
-    fn filter(side: Side, entries: Vec<Entry>) -> Vec<Verdict> {
-        crate::state::with(|plugin: &mut T| plugin.filter(side, entries))
+    fn filter(side: Side, entries: Entries) -> Vec<Option<String>> {
+        crate::state::with(|plugin: &mut T| plugin.filter(side, &entries))
+            .into_iter()
+            .map(|v| (!v.included).then(|| v.reason.into_owned()))
+            .collect()
     }
 }
 

@@ -6,7 +6,8 @@
 //! counted, and the run goes on (`failure = "fail-open"`).
 //!
 //! A hook has no file system. To get records out, the manifest grants it an append-only
-//! output file (`output = "audit.jsonl"`), which [`write_line`] appends to.
+//! output file (`output = "audit.jsonl"`), which [`write_line`] appends to, or origins it
+//! may send HTTP requests to (`allowed-outbound-hosts`), which [`crate::http`] uses.
 //!
 //! ```
 //! use blobsync_plugin::Config;
@@ -50,10 +51,16 @@ pub mod bindings {
         pub_export_macro: true,
         export_macro_name: "__blobsync_export_hook_world",
         default_bindings_module: "blobsync_plugin::hook::bindings",
+        with: {
+            "blobsync:plugin/types@0.2.0": crate::filter::bindings::blobsync::plugin::types,
+            "blobsync:plugin/host@0.2.0": crate::filter::bindings::blobsync::plugin::host,
+        },
     });
 }
 
-pub use bindings::blobsync::plugin::types::{Event, EventAction, Outcome, RunStatus, Summary};
+pub use crate::bindings::blobsync::plugin::types::{
+    Event, EventAction, Outcome, RunStatus, Summary,
+};
 use bindings::exports::blobsync::plugin::hook_plugin::Guest;
 
 /// Appends `line` (and a newline) to the output file the manifest granted this hook.

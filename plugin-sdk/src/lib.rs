@@ -1,38 +1,67 @@
 //! Write [blobsync](https://github.com/blobsync/blobsync) plugins in Rust.
 //!
-//! blobsync delegates three decisions to sandboxed WebAssembly components:
+//! blobsync delegates four decisions to sandboxed WebAssembly components:
 //!
 //! | kind | trait | export macro | decides |
 //! |---|---|---|---|
 //! | filter | [`filter::Filter`] | [`export_filter!`] | which paths take part in a sync |
 //! | comparator | [`comparator::Comparator`] | [`export_comparator!`] | which paths present on both sides are copied |
+//! | annotator | [`annotator::Annotator`] | [`export_annotator!`] | the headers, tier, metadata and tags uploads get |
 //! | hook | [`hook::Hook`] | [`export_hook!`] | nothing: it observes what was done |
 //!
 //! A plugin is a small `cdylib` crate that implements **one** of the traits and calls its
 //! export macro once (a component targets exactly one world). `blobsync plugin build DIR`
 //! compiles it to wasm and wraps it into a component; `blobsync plugin inspect FILE.wasm`
-//! shows what it is. The contract itself is the WIT package in this crate's `wit/`
-//! directory ([`WIT`]), versioned as [`INTERFACE_VERSION`].
+//! shows what it is; `blobsync plugin new NAME --kind … --lang rust` writes a starting
+//! point. The contract itself is the WIT package in this crate's `wit/` directory
+//! ([`WIT`]), versioned as [`INTERFACE_VERSION`]; Python and JavaScript plugins target the
+//! same worlds (see the README's plugin author's guide).
 //!
-//! Plugins run without WASI: no file system, network, clock or environment. They can log
-//! through the host ([`log`]), and a hook granted an `output` file by the manifest can
-//! append lines to it ([`hook::write_line`]).
+//! # Batches and fields
 //!
-//! Every call is batched: the host passes up to a few thousand entries at a time and
-//! expects exactly one answer per entry, in order. The traits have per-entry methods with
-//! batch defaults, so most plugins implement only the per-entry one.
+//! Every call is batched: the host passes up to a few thousand entries at a time as
+//! columns ([`Entries`], walked as [`Entry`] views) and expects exactly one answer per
+//! entry, in order. The traits have per-entry methods with batch defaults, so most
+//! plugins implement only the per-entry one. Each trait's `fields` says which optional
+//! columns the plugin reads ([`EntryFields`]); the host fills only those, which is what
+//! keeps a call at tens of nanoseconds per entry.
+//!
+//! # Sandbox and capabilities
+//!
+//! Plugins have no file system, network or environment unless their manifest entry grants
+//! one: an `output` file for hooks ([`hook::write_line`]), `read-content` for filters and
+//! annotators ([`content::read`]), `allowed-outbound-hosts` for hooks ([`http`]), `env`
+//! variables. They can always log ([`log`]) and read the run's job id and start time from
+//! their [`Config`].
 
 #![deny(missing_docs)]
 
 mod config;
-mod entry;
+mod entries;
 mod time;
 
-pub use config::Config;
+pub mod annotator;
+pub mod comparator;
+pub mod content;
+pub mod filter;
+pub mod hook;
+pub mod http;
+
+pub use config::{Config, JOB_ID_KEY, STARTED_KEY};
+pub use entries::{
+    ATTR_DIRECTORY, ATTR_MD5, ATTR_STORED_MTIME, Entry, EntryIter, TestEntry, all_fields,
+    no_headers,
+};
 pub use time::{format_rfc3339_ns, parse_rfc3339_ns};
 
+pub use bindings::blobsync::plugin::types::{
+    AccessTier, Annotation, ArchiveStatus, ContentHeaders, EndpointKind, Entries, EntryFields, Side,
+};
+/// The types shared by every world (generated from the WIT).
+pub(crate) use filter::bindings;
+
 /// The version of the WIT package `blobsync:plugin` this SDK builds against.
-pub const INTERFACE_VERSION: &str = "0.1.0";
+pub const INTERFACE_VERSION: &str = "0.2.0";
 
 /// The WIT contract (`wit/plugin.wit`), for tools that want to read it.
 pub const WIT: &str = include_str!("../wit/plugin.wit");
@@ -41,27 +70,21 @@ pub const WIT: &str = include_str!("../wit/plugin.wit");
 /// (RFC 3339 with nanoseconds, the same key and format rclone uses).
 pub const MTIME_METADATA_KEY: &str = "mtime";
 
-pub mod filter;
-
-pub mod comparator;
-
-pub mod hook;
-
 /// Writes to blobsync's log. Messages are tagged with the plugin's name by the host.
 ///
 /// Outside WebAssembly (a plugin's own unit tests) messages go to stderr.
 pub mod log {
+    use crate::bindings::blobsync::plugin::host::Level;
+
     #[cfg(target_arch = "wasm32")]
-    fn emit(level: crate::filter::bindings::blobsync::plugin::host::Level, message: &str) {
-        crate::filter::bindings::blobsync::plugin::host::log(level, message)
+    fn emit(level: Level, message: &str) {
+        crate::bindings::blobsync::plugin::host::log(level, message)
     }
 
     #[cfg(not(target_arch = "wasm32"))]
-    fn emit(level: crate::filter::bindings::blobsync::plugin::host::Level, message: &str) {
+    fn emit(level: Level, message: &str) {
         eprintln!("[{level:?}] {message}");
     }
-
-    use crate::filter::bindings::blobsync::plugin::host::Level;
 
     /// Logs at error level.
     pub fn error(message: &str) {
@@ -122,11 +145,10 @@ pub mod state {
     pub fn with<T: 'static, R>(f: impl FnOnce(&mut T) -> R) -> R {
         STATE.with(|s| {
             let mut slot = s.borrow_mut();
-            let value = slot
-                .as_mut()
-                .and_then(|b| b.downcast_mut::<T>())
-                .expect("blobsync plugin called before configure");
-            f(value)
+            match slot.as_mut().and_then(|b| b.downcast_mut::<T>()) {
+                Some(value) => f(value),
+                None => panic!("blobsync plugin called before configure"),
+            }
         })
     }
 }

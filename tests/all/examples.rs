@@ -56,6 +56,18 @@ fn the_example_manifests_pin_the_committed_components() {
             "examples/audit.toml",
             "examples/plugins/dist/audit-hook.wasm",
         ),
+        (
+            "examples/secret-scanner.toml",
+            "examples/plugins/dist/secret-scanner.wasm",
+        ),
+        (
+            "examples/webhook.toml",
+            "examples/plugins/dist/webhook.wasm",
+        ),
+        (
+            "examples/retention-policy.toml",
+            "examples/plugins/dist/retention-policy.wasm",
+        ),
     ] {
         let text = std::fs::read_to_string(repo_root().join(manifest)).unwrap();
         let sha = hex::encode(sha2::Sha256::digest(

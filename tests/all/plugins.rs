@@ -307,7 +307,7 @@ fn a_digest_mismatch_refuses_to_load() {
 fn an_incompatible_interface_version_names_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     let wit = plugin_wit().replace(
-        "package blobsync:plugin@0.1.0;",
+        "package blobsync:plugin@0.2.0;",
         "package blobsync:plugin@1.0.0;",
     );
     let path = dir.path().join("future.wasm");
@@ -324,12 +324,53 @@ fn an_incompatible_interface_version_names_both_versions() {
             "[[filter]]\nname = \"future\"\nsource = {:?}\n",
             path.display().to_string()
         ),
-        "built against blobsync:plugin@1.0.0, but this blobsync implements blobsync:plugin@0.1.0",
+        "built against blobsync:plugin@1.0.0, but this blobsync implements blobsync:plugin@0.2.0 \
+         (and still loads @0.1.0)",
     );
 }
 
 #[test]
-fn a_plugin_that_imports_wasi_is_refused() {
+fn a_plugin_importing_an_interface_outside_wasi_02_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let wit = plugin_wit().replace(
+        "world filter {\n    import host;",
+        "world filter {\n    import host;\n    import acme:spy/exfiltrate@1.0.0;",
+    ) + "\npackage acme:spy@1.0.0 { interface exfiltrate { send: func(data: list<u8>); } }\n";
+    let path = dir.path().join("spy.wasm");
+    std::fs::write(&path, component_for_wit(&wit, "filter")).unwrap();
+    load_error(
+        &format!(
+            "[[filter]]\nname = \"spy\"\nsource = {:?}\n",
+            path.display().to_string()
+        ),
+        "cannot load plugin `spy`",
+    );
+    load_error(
+        &format!(
+            "[[filter]]\nname = \"spy\"\nsource = {:?}\n",
+            path.display().to_string()
+        ),
+        "it imports `acme:spy/exfiltrate@1.0.0`, which is neither WASI 0.2 nor a blobsync \
+         interface",
+    );
+    // inspect agrees with the loader.
+    let run = blobsync(&["plugin", "inspect", s(&path)]).ok();
+    assert!(
+        run.stdout
+            .contains("loadable:  no: it imports `acme:spy/exfiltrate@1.0.0`"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("refused    acme:spy/exfiltrate@1.0.0"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_plugin_importing_wasi_02_loads_and_inspect_says_so() {
+    // A filter importing WASI's environment: linked, with nothing granted.
     let dir = tempfile::tempdir().unwrap();
     let wit = plugin_wit().replace(
         "world filter {\n    import host;",
@@ -337,12 +378,12 @@ fn a_plugin_that_imports_wasi_is_refused() {
     ) + "\npackage wasi:cli@0.2.0 { interface environment { get-environment: func() -> list<tuple<string, string>>; } }\n";
     let path = dir.path().join("wasi.wasm");
     std::fs::write(&path, component_for_wit(&wit, "filter")).unwrap();
-    load_error(
-        &format!(
-            "[[filter]]\nname = \"envy\"\nsource = {:?}\n",
-            path.display().to_string()
-        ),
-        "imports wasi:cli/environment@0.2.0, which blobsync does not provide",
+    let run = blobsync(&["plugin", "inspect", s(&path)]).ok();
+    assert!(run.stdout.contains("loadable:  yes"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("WASI 0.2   wasi:cli/environment@0.2.0"),
+        "{}",
+        run.stdout
     );
 }
 
@@ -414,7 +455,7 @@ fn inspect_shows_world_version_and_sha256() {
     };
     assert!(run.stdout.contains("world:     filter"), "{}", run.stdout);
     assert!(
-        run.stdout.contains("interface: blobsync:plugin@0.1.0"),
+        run.stdout.contains("interface: blobsync:plugin@0.2.0"),
         "{}",
         run.stdout
     );

@@ -80,25 +80,85 @@ pub enum JobsCommand {
 /// `blobsync plugin …`.
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
-    /// Compile a plugin crate to WebAssembly and wrap it into a component.
+    /// Build a plugin component from its source: a Rust crate (Cargo.toml), a Python
+    /// project (pyproject.toml with [tool.blobsync]) or a JavaScript one (package.json).
     Build {
-        /// The plugin crate's directory.
+        /// The plugin's directory.
         dir: PathBuf,
-        /// Where to write the component (default: TARGET_DIR/blobsync/PACKAGE.wasm).
+        /// Where to write the component (default: TARGET_DIR/blobsync/PACKAGE.wasm for
+        /// Rust, DIR/dist/NAME.wasm for Python and JavaScript).
         #[arg(long, short)]
         out: Option<PathBuf>,
-        /// Cargo's target directory (default: DIR/target).
+        /// Cargo's target directory (Rust; default: DIR/target).
         #[arg(long)]
         target_dir: Option<PathBuf>,
-        /// Print less of cargo's progress.
+        /// Print less of the build tools' progress.
         #[arg(long, short)]
         quiet: bool,
     },
-    /// Show a component's plugin world, interface version and sha256.
+    /// Show a component's plugin world, interface version, imports and sha256, or a
+    /// manifest's plugins and what each is granted.
     Inspect {
-        /// The component.
+        /// The component (.wasm) or manifest (.toml).
         file: PathBuf,
     },
+    /// Write a new plugin project that builds and runs as generated.
+    New {
+        /// The plugin's name (and directory).
+        name: String,
+        /// What it decides.
+        #[arg(long, value_enum)]
+        kind: NewKind,
+        /// The language.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: NewLang,
+        /// Where to create the directory (default: the current directory).
+        #[arg(long, value_name = "DIR")]
+        into: Option<PathBuf>,
+    },
+    /// Run plugins on a local folder and show what they do to each file, without Azure.
+    Try {
+        /// A manifest (.toml) or a component (.wasm).
+        plugin: PathBuf,
+        /// The folder whose files are the source side.
+        dir: PathBuf,
+        /// A component's configuration (repeatable).
+        #[arg(long = "config", short = 'c', value_name = "KEY=VALUE")]
+        config: Vec<String>,
+        /// Grant a component `read-content` with this many bytes.
+        #[arg(long, value_name = "BYTES")]
+        read_content: Option<u64>,
+        /// A folder to compare with, as the destination (comparators).
+        #[arg(long, value_name = "DIR")]
+        against: Option<PathBuf>,
+        /// One JSON object per file.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `plugin new --kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NewKind {
+    /// Includes or excludes files.
+    Filter,
+    /// Decides which files present on both sides are copied.
+    Comparator,
+    /// Sets headers, tier, metadata and tags on uploads.
+    Annotator,
+    /// Observes what a run did.
+    Hook,
+}
+
+/// `plugin new --lang`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NewLang {
+    /// Rust, with the blobsync-plugin SDK.
+    Rust,
+    /// Python, built with componentize-py.
+    Python,
+    /// JavaScript, built with componentize-js.
+    Js,
 }
 
 /// `--compare-hash`.

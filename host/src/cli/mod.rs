@@ -8,13 +8,17 @@ mod blob_flags;
 mod jobs;
 mod limit_flags;
 mod network_flags;
+mod plugin_new;
+mod plugin_try;
 mod plugins;
 mod scope_flags;
 mod shard_flags;
 mod usage;
 mod validate;
 
-pub use args::{CheckArgs, Cli, Command, JobsCommand, OutputType, PluginCommand, SyncArgs};
+pub use args::{
+    CheckArgs, Cli, Command, JobsCommand, NewKind, NewLang, OutputType, PluginCommand, SyncArgs,
+};
 pub use jobs::run_jobs;
 pub use plugins::run_plugin;
 pub use validate::{Settings, UsageError, cache_dir, check_settings, settings};

@@ -1,4 +1,5 @@
-//! `blobsync plugin build DIR` and `blobsync plugin inspect FILE`.
+//! `blobsync plugin build DIR`, `plugin inspect FILE`, `plugin new NAME` and
+//! `plugin try PLUGIN DIR`.
 
 use std::process::ExitCode;
 
@@ -31,6 +32,30 @@ pub fn run_plugin(cmd: PluginCommand) -> ExitCode {
                 }
             }
         }
+        PluginCommand::New {
+            name,
+            kind,
+            lang,
+            into,
+        } => super::plugin_new::run_new(&name, kind, lang, into.as_deref()),
+        PluginCommand::Try {
+            plugin,
+            dir,
+            config,
+            read_content,
+            against,
+            json,
+        } => super::plugin_try::run_try(&super::plugin_try::TryRequest {
+            plugin,
+            dir,
+            config,
+            read_content,
+            against,
+            json,
+        }),
+        PluginCommand::Inspect { file } if file.extension().is_some_and(|e| e == "toml") => {
+            inspect_manifest(&file)
+        }
         PluginCommand::Inspect { file } => {
             let bytes = match std::fs::read(&file) {
                 Ok(b) => b,
@@ -43,16 +68,16 @@ pub fn run_plugin(cmd: PluginCommand) -> ExitCode {
                 Ok(info) => {
                     println!("file:      {}", file.display());
                     println!("{info}");
-                    if let Some((_, version)) = &info.plugin {
-                        let ok = crate::plugin::inspect::compatible(
-                            version,
-                            crate::plugin::INTERFACE_VERSION,
-                        );
-                        println!(
-                            "loadable:  {} (this blobsync implements blobsync:plugin@{})",
-                            if ok { "yes" } else { "no" },
+                    for (group, names) in crate::plugin::inspect::grouped_imports(&info) {
+                        println!("  {group:<10} {}", names.join(", "));
+                    }
+                    match crate::plugin::inspect::loadability(&info) {
+                        Ok(_) => println!(
+                            "loadable:  yes (this blobsync implements blobsync:plugin@{}; WASI \
+                             0.2 is linked with nothing granted: a manifest grants capabilities)",
                             crate::plugin::INTERFACE_VERSION
-                        );
+                        ),
+                        Err(why) => println!("loadable:  no: {why}"),
                     }
                     ExitCode::SUCCESS
                 }
@@ -63,4 +88,40 @@ pub fn run_plugin(cmd: PluginCommand) -> ExitCode {
             }
         }
     }
+}
+
+/// `plugin inspect MANIFEST`: each plugin, its source and what the manifest grants it.
+/// Configuration is shown as written: `${env:NAME}` references are never resolved here.
+fn inspect_manifest(path: &std::path::Path) -> ExitCode {
+    let manifest = match crate::plugin::manifest::Manifest::load(path) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(crate::sync::EXIT_USAGE);
+        }
+    };
+    println!("manifest:  {}", path.display());
+    let specs = manifest
+        .filters
+        .iter()
+        .chain(&manifest.comparator)
+        .chain(&manifest.annotators)
+        .chain(&manifest.hooks);
+    for spec in specs {
+        println!();
+        println!("{} `{}`", spec.kind.manifest_section(), spec.name);
+        println!("  source:  {}", spec.source);
+        let grants = spec.grants.describe();
+        if grants.is_empty() {
+            println!("  granted: nothing (no file system, network or environment)");
+        } else {
+            for g in grants {
+                println!("  granted: {g}");
+            }
+        }
+        for (k, v) in &spec.config {
+            println!("  config:  {k} = {v:?}");
+        }
+    }
+    ExitCode::SUCCESS
 }

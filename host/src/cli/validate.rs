@@ -11,8 +11,7 @@ use super::usage::usage;
 use crate::console::{OutputMode, Verbosity};
 use crate::endpoint::azure::{Addressing, BlobLocation, ConnectionString, is_url};
 use crate::jobs::ItemRecords;
-use crate::plugin::manifest::Manifest;
-use crate::plugin::{PluginKind, PluginSet, PluginSpec};
+use crate::plugin::{PluginKind, PluginSources, PluginSpec};
 use crate::sync::{DeleteMode, Direction, Location, SyncConfig, TransferOptions, WatchOptions};
 
 /// Files transferred at once unless told otherwise.
@@ -110,12 +109,9 @@ fn url_context(args: &SyncArgs) -> Result<UrlContext, UsageError> {
     })
 }
 
-/// The plugins of a run: the built-ins configured by flags, plus the manifest's.
-fn plugin_set(args: &SyncArgs) -> Result<PluginSet, UsageError> {
-    let manifest = match &args.plugins {
-        Some(path) => Manifest::load(path).map_err(|e| usage(e.to_string()))?,
-        None => Manifest::default(),
-    };
+/// Where the plugins of a run come from: the built-ins configured by flags, and the
+/// manifest (read by [`PluginSources::resolve`], again on changes in watch mode).
+pub(crate) fn plugin_sources(args: &SyncArgs) -> PluginSources {
     let mut filters = Vec::new();
     let flag_config: Vec<(String, String)> = [
         ("include-pattern", &args.include_pattern),
@@ -135,47 +131,42 @@ fn plugin_set(args: &SyncArgs) -> Result<PluginSet, UsageError> {
             "command-line flags",
         ));
     }
-    filters.extend(manifest.filters);
-    let comparator = match (manifest.comparator, args.compare_hash) {
-        (Some(_), CompareHash::Md5) => {
-            return Err(usage(
-                "--compare-hash=MD5 and the manifest's [comparator] both choose the comparator; \
-                 use one of them",
-            ));
-        }
-        (Some(c), CompareHash::None) => {
-            if args.modify_window.is_some() {
-                return Err(usage(
-                    "--modify-window configures the built-in comparator, but the manifest replaces it",
-                ));
-            }
-            c
-        }
-        (None, CompareHash::Md5) => PluginSpec::builtin(
-            PluginKind::Comparator,
-            "md5-compare",
-            Vec::new(),
-            "--compare-hash=MD5",
+    let (comparator, comparator_flag) = match args.compare_hash {
+        CompareHash::Md5 => (
+            PluginSpec::builtin(
+                PluginKind::Comparator,
+                "md5-compare",
+                Vec::new(),
+                "--compare-hash=MD5",
+            ),
+            Some("--compare-hash=MD5".to_string()),
         ),
-        (None, CompareHash::None) => {
+        CompareHash::None => {
             let config = args
                 .modify_window
                 .iter()
                 .map(|w| ("modify-window".to_string(), w.clone()))
                 .collect();
-            PluginSpec::builtin(
-                PluginKind::Comparator,
-                "mtime-compare",
-                config,
-                "command-line flags",
+            (
+                PluginSpec::builtin(
+                    PluginKind::Comparator,
+                    "mtime-compare",
+                    config,
+                    "command-line flags",
+                ),
+                args.modify_window
+                    .as_ref()
+                    .map(|_| "--modify-window".to_string()),
             )
         }
     };
-    Ok(PluginSet {
+    PluginSources {
         filters,
         comparator,
-        hooks: manifest.hooks,
-    })
+        comparator_flag,
+        annotators: Vec::new(),
+        manifest: args.plugins.clone(),
+    }
 }
 
 /// Watch settings, validated.
@@ -315,12 +306,14 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
         .map_err(UsageError)?;
     if scopes.is_some() && args.watch {
         return Err(usage(
-            "--include-path and --files-from cannot be combined with --watch, which syncs what              changes",
+            "--include-path and --files-from cannot be combined with --watch, which syncs what changes",
         ));
     }
     let watch = watch_options(args, direction)?;
     let auth = auth_options(args)?;
-    let plugins = plugin_set(args)?;
+    let plugins = plugin_sources(args)
+        .resolve()
+        .map_err(|e| usage(e.to_string()))?;
     let sync = SyncConfig {
         source,
         destination,

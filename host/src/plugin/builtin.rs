@@ -15,6 +15,10 @@ pub const BUILTINS: &[(&str, &[u8])] = &[
         "md5-compare",
         include_bytes!("../../../plugins/dist/md5-compare.wasm"),
     ),
+    (
+        "annotator",
+        include_bytes!("../../../plugins/dist/annotator.wasm"),
+    ),
 ];
 
 /// The component of a built-in plugin.

@@ -6,8 +6,9 @@ use std::fmt;
 use wit_component::DecodedWasm;
 use wit_parser::WorldItem;
 
-use super::PluginKind;
+use super::imports::{self, ImportClass};
 use super::runtime::sha256;
+use super::spec::PluginKind;
 
 /// A component's plugin-relevant facts.
 #[derive(Debug, Clone)]
@@ -77,7 +78,12 @@ pub fn describe(bytes: &[u8]) -> Result<ComponentInfo, String> {
             .collect::<Vec<String>>()
     };
     let imports = names(&mut world.imports.iter());
-    let exports = names(&mut world.exports.iter());
+    // componentize-py adds a plain-name export (`exports`, its initialiser); only
+    // interface exports matter.
+    let exports: Vec<String> = names(&mut world.exports.iter())
+        .into_iter()
+        .filter(|name| name.contains(':'))
+        .collect();
 
     let mut plugin = None;
     for export in &exports {
@@ -88,12 +94,13 @@ pub fn describe(bytes: &[u8]) -> Result<ComponentInfo, String> {
             "filter-plugin" => PluginKind::Filter,
             "comparator-plugin" => PluginKind::Comparator,
             "hook-plugin" => PluginKind::Hook,
+            "annotator-plugin" => PluginKind::Annotator,
             _ => continue,
         };
         if plugin.is_some() {
             return Err(
                 "it exports more than one plugin interface; a plugin is exactly one \
-                        of filter, comparator or hook"
+                        of filter, comparator, annotator or hook"
                     .into(),
             );
         }
@@ -113,9 +120,79 @@ fn split_name(name: &str) -> Option<(&str, &str)> {
     name.strip_prefix(PACKAGE_PREFIX)?.split_once('@')
 }
 
-/// True for the imports the host provides: `blobsync:plugin/{host,output,types}`.
-pub(crate) fn is_host_import(name: &str) -> bool {
-    matches!(split_name(name), Some(("host" | "output" | "types", _)))
+/// The `blobsync:plugin` versions this host loads, newest first.
+pub const SUPPORTED_VERSIONS: [&str; 2] = ["0.2.0", "0.1.0"];
+
+/// Which version of the contract a plugin was built against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Interface {
+    /// `blobsync:plugin@0.1.x`: records per entry, no annotator, no content.
+    V1,
+    /// `blobsync:plugin@0.2.x`: column batches.
+    V2,
+}
+
+/// Whether a component can be loaded, judged from what it exports and imports: the same
+/// judgement for the loader and `blobsync plugin inspect`. Linking can still fail later if
+/// an import's types differ from blobsync's.
+pub(crate) fn loadability(info: &ComponentInfo) -> Result<(PluginKind, Interface), String> {
+    let Some((kind, version)) = info.plugin.clone() else {
+        return Err(format!(
+            "the component exports no blobsync plugin interface (it exports: {}); build it \
+             with `blobsync plugin build` against blobsync's WIT (one of the worlds filter, \
+             comparator, annotator or hook)",
+            if info.exports.is_empty() {
+                "nothing".into()
+            } else {
+                info.exports.join(", ")
+            }
+        ));
+    };
+    let interface = if compatible(&version, SUPPORTED_VERSIONS[0]) {
+        Interface::V2
+    } else if compatible(&version, SUPPORTED_VERSIONS[1]) && kind != PluginKind::Annotator {
+        Interface::V1
+    } else {
+        return Err(format!(
+            "it was built against blobsync:plugin@{version}, but this blobsync implements \
+             blobsync:plugin@{} (and still loads @{}); rebuild the plugin against a matching \
+             blobsync-plugin SDK (or use a blobsync that implements {version})",
+            SUPPORTED_VERSIONS[0], SUPPORTED_VERSIONS[1]
+        ));
+    };
+    let refused = imports::refused(&info.imports);
+    if !refused.is_empty() {
+        return Err(format!(
+            "it imports {}; plugins may import only WASI 0.2 and blobsync's interfaces",
+            refused.join("; ")
+        ));
+    }
+    Ok((kind, interface))
+}
+
+/// The component's imports grouped for `plugin inspect`: blobsync's interfaces, WASI and
+/// wasi:http (the rest are refused).
+pub fn grouped_imports(info: &ComponentInfo) -> Vec<(String, Vec<String>)> {
+    let mut groups: Vec<(ImportClass, Vec<String>)> = Vec::new();
+    let mut refused = Vec::new();
+    for name in &info.imports {
+        match imports::check(name) {
+            Ok(class) => match groups.iter_mut().find(|(c, _)| *c == class) {
+                Some((_, v)) => v.push(name.clone()),
+                None => groups.push((class, vec![name.clone()])),
+            },
+            Err(_) => refused.push(name.clone()),
+        }
+    }
+    groups.sort_by_key(|(c, _)| *c);
+    let mut out: Vec<(String, Vec<String>)> = groups
+        .into_iter()
+        .map(|(c, v)| (c.to_string(), v))
+        .collect();
+    if !refused.is_empty() {
+        out.push(("refused".to_string(), refused));
+    }
+    out
 }
 
 fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
@@ -141,6 +218,7 @@ mod tests {
     #[test]
     fn compatible_versions() {
         assert!(compatible("0.1.0", "0.1.0"));
+        assert!(compatible("0.2.1", "0.2.0"));
         assert!(compatible("0.1.3", "0.1.0"));
         assert!(!compatible("0.2.0", "0.1.0"));
         assert!(!compatible("1.0.0", "0.1.0"));

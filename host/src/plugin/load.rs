@@ -1,23 +1,36 @@
 //! Loading one plugin: read and verify the component, check its world, interface version
-//! and imports, compile it (or take it from the cache) and pre-instantiate it for its
-//! world.
+//! and imports, check the manifest's grants fit its kind, resolve its configuration's
+//! secrets, compile it (or take it from the cache) and pre-instantiate it for its world.
 
 use std::sync::Arc;
 
 use wasmtime::component::InstancePre;
 
-use super::inspect::{self, compatible};
+use super::builtin;
+use super::error::PluginError;
+use super::http::Origin;
+use super::inspect::{self, Interface};
 use super::output::OutputFile;
-use super::runtime::{Runtime, StoreState, sha256};
+use super::redact::Redactor;
+use super::runtime::{Runtime, sha256};
+use super::spec::{PluginKind, PluginSource, PluginSpec};
+use super::state::StoreState;
+use super::values;
 use super::world::World;
-use super::{INTERFACE_VERSION, PluginError, PluginKind, PluginSource, PluginSpec, builtin};
 
 /// A plugin that passed every load-time check, pre-instantiated for its world.
 pub(crate) struct Loaded<W: World> {
     pub(crate) spec: PluginSpec,
     pub(crate) sha256: [u8; 32],
+    pub(crate) interface: Interface,
     pub(crate) pre: W::Pre,
     pub(crate) output: Option<Arc<OutputFile>>,
+    /// The configuration with secrets resolved (never logged).
+    pub(crate) config: Vec<(String, String)>,
+    /// The environment the plugin sees.
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) redactor: Arc<Redactor>,
+    pub(crate) outbound: Arc<[Origin]>,
 }
 
 impl<W: World> Loaded<W> {
@@ -57,25 +70,8 @@ impl<W: World> Loaded<W> {
             )));
         }
 
-        let info = inspect::describe(bytes).map_err(fail)?;
-        let Some((kind, version)) = info.plugin.clone() else {
-            return Err(fail(format!(
-                "the component exports no blobsync plugin interface (it exports: {}); build it \
-                 with the blobsync-plugin SDK and one of its export macros",
-                if info.exports.is_empty() {
-                    "nothing".into()
-                } else {
-                    info.exports.join(", ")
-                }
-            )));
-        };
-        if !compatible(&version, INTERFACE_VERSION) {
-            return Err(fail(format!(
-                "it was built against blobsync:plugin@{version}, but this blobsync implements \
-                 blobsync:plugin@{INTERFACE_VERSION}; rebuild the plugin against a matching \
-                 blobsync-plugin SDK (or use a blobsync that implements {version})"
-            )));
-        }
+        let info = inspect::describe(bytes).map_err(&fail)?;
+        let (kind, interface) = inspect::loadability(&info).map_err(&fail)?;
         if kind != spec.kind || kind != W::KIND {
             return Err(fail(format!(
                 "it is a {kind} plugin, but it is listed as a {} ({} in a manifest)",
@@ -83,36 +79,21 @@ impl<W: World> Loaded<W> {
                 spec.kind.manifest_section()
             )));
         }
-        let foreign: Vec<&str> = info
-            .imports
-            .iter()
-            .map(String::as_str)
-            .filter(|name| !inspect::is_host_import(name))
-            .collect();
-        if !foreign.is_empty() {
-            return Err(fail(format!(
-                "it imports {}, which blobsync does not provide: plugins run without WASI, file \
-                 system, network or environment; build it for wasm32-unknown-unknown with \
-                 `blobsync plugin build`",
-                foreign.join(", ")
-            )));
-        }
+        check_grants(spec).map_err(&fail)?;
+        let resolved = values::resolve(spec, &|name| std::env::var(name).ok()).map_err(&fail)?;
 
         let component = runtime
-            .compile(bytes, &digest)
+            .compile(&spec.name, bytes, &digest)
             .map_err(|e| fail(format!("it does not compile: {e:#}")))?;
         let instance_pre: InstancePre<StoreState> = runtime
             .linker
             .instantiate_pre(&component)
             .map_err(|e| fail(format!("it cannot be linked: {e:#}")))?;
-        let pre = W::pre(instance_pre)
+        let pre = W::pre(instance_pre, interface)
             .map_err(|e| fail(format!("it does not match the {kind} world: {e:#}")))?;
 
-        let output = match &spec.output {
+        let output = match &spec.grants.output {
             None => None,
-            Some(_) if kind != PluginKind::Hook => {
-                return Err(fail("`output` is only available to hooks".into()));
-            }
             Some(path) => Some(Arc::new(OutputFile::open(path).map_err(|e| {
                 fail(format!(
                     "cannot open its output file {}: {e}",
@@ -123,8 +104,13 @@ impl<W: World> Loaded<W> {
         Ok(Loaded {
             spec: spec.clone(),
             sha256: digest,
+            interface,
             pre,
             output,
+            config: resolved.config,
+            env: resolved.env,
+            redactor: Arc::new(resolved.redactor),
+            outbound: Arc::from(spec.grants.outbound.clone()),
         })
     }
 
@@ -138,4 +124,20 @@ impl<W: World> Loaded<W> {
             &sha[..12]
         )
     }
+}
+
+/// Each capability is for the kinds that can use it.
+fn check_grants(spec: &PluginSpec) -> Result<(), String> {
+    let g = &spec.grants;
+    let kind = spec.kind;
+    if g.output.is_some() && kind != PluginKind::Hook {
+        return Err("`output` is only available to hooks".into());
+    }
+    if !g.outbound.is_empty() && kind != PluginKind::Hook {
+        return Err("`allowed-outbound-hosts` is only available to hooks".into());
+    }
+    if g.read_content.is_some() && !matches!(kind, PluginKind::Filter | PluginKind::Annotator) {
+        return Err("`read-content` is only available to filters and annotators".into());
+    }
+    Ok(())
 }

@@ -15,11 +15,21 @@
 //! [comparator]
 //! source = "builtin:md5-compare"
 //!
+//! [[annotator]]                         # later annotators override earlier ones
+//! name   = "retention"
+//! source = "plugins/retention-policy.wasm"
+//! read-content = { max-bytes = 4096 }   # filters and annotators: read the file's start
+//!
 //! [[hook]]
 //! name   = "audit"
 //! source = "plugins/audit.wasm"
 //! output = "audit.jsonl"                # the hook's append-only output file
+//! env    = ["WEBHOOK_TOKEN"]            # visible to the plugin, usable as ${env:NAME}
+//! allowed-outbound-hosts = ["https://hooks.example.com"]   # hooks: wasi:http origins
+//! config = { token = "${env:WEBHOOK_TOKEN}" }
 //! ```
+//!
+//! Nothing is granted unless listed: no file system, network or environment.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -27,7 +37,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{FailurePolicy, Limits, PluginKind, PluginSource, PluginSpec, builtin};
+use super::builtin;
+use super::http::Origin;
+use super::spec::{FailurePolicy, Grants, Limits, PluginKind, PluginSource, PluginSpec};
 
 /// The most plugins one manifest may list.
 pub const MAX_PLUGINS: usize = 64;
@@ -52,6 +64,8 @@ pub struct Manifest {
     pub filters: Vec<PluginSpec>,
     /// The `[comparator]`, if any.
     pub comparator: Option<PluginSpec>,
+    /// `[[annotator]]` entries in order.
+    pub annotators: Vec<PluginSpec>,
     /// `[[hook]]` entries in order.
     pub hooks: Vec<PluginSpec>,
 }
@@ -63,6 +77,8 @@ struct RawManifest {
     #[serde(default)]
     filter: Vec<RawPlugin>,
     comparator: Option<RawPlugin>,
+    #[serde(default)]
+    annotator: Vec<RawPlugin>,
     #[serde(default)]
     hook: Vec<RawPlugin>,
 }
@@ -78,6 +94,17 @@ struct RawPlugin {
     #[serde(default)]
     config: toml::Table,
     output: Option<PathBuf>,
+    #[serde(default)]
+    env: Vec<String>,
+    read_content: Option<RawReadContent>,
+    #[serde(default)]
+    allowed_outbound_hosts: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawReadContent {
+    max_bytes: u64,
 }
 
 #[derive(Deserialize)]
@@ -154,6 +181,12 @@ impl Manifest {
             .comparator
             .map(|p| convert(PluginKind::Comparator, 0, p))
             .transpose()?;
+        let annotators = raw
+            .annotator
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| convert(PluginKind::Annotator, i, p))
+            .collect::<Result<Vec<_>, _>>()?;
         let hooks = raw
             .hook
             .into_iter()
@@ -163,6 +196,7 @@ impl Manifest {
         Ok(Manifest {
             filters,
             comparator,
+            annotators,
             hooks,
         })
     }
@@ -189,9 +223,9 @@ fn convert(
         }
         None => PluginSource::File(base.join(&raw.source)),
     };
-    let name = match raw.name {
+    let name = match &raw.name {
         Some(n) if n.trim().is_empty() => return Err("`name` is empty".into()),
-        Some(n) => n,
+        Some(n) => n.clone(),
         None => match &source {
             PluginSource::Builtin(n) => n.to_string(),
             PluginSource::File(p) => p
@@ -202,6 +236,7 @@ fn convert(
     };
     let sha256 = raw
         .sha256
+        .as_ref()
         .map(|hexed| {
             let bytes = hex::decode(hexed.trim())
                 .map_err(|_| format!("`sha256` of `{name}` is not hex"))?;
@@ -215,7 +250,7 @@ fn convert(
         Some(RawFailure::FailOpen) => FailurePolicy::FailOpen,
     };
     let mut limits = Limits::default();
-    if let Some(l) = raw.limits {
+    if let Some(l) = &raw.limits {
         if let Some(mb) = l.memory_mb {
             if !(1..=4096).contains(&mb) {
                 return Err(format!("`limits.memory-mb` of `{name}` must be 1..=4096"));
@@ -231,11 +266,7 @@ fn convert(
             limits.call_timeout = Duration::from_millis(ms);
         }
     }
-    if raw.output.is_some() && kind != PluginKind::Hook {
-        return Err(format!(
-            "`output` is only available to hooks, and `{name}` is a {kind}"
-        ));
-    }
+    let grants = grants(kind, &name, &raw, base)?;
     let config = config_pairs(&raw.config).map_err(|e| format!("`config` of `{name}`: {e}"))?;
     Ok(PluginSpec {
         name,
@@ -245,8 +276,57 @@ fn convert(
         failure,
         limits,
         config,
-        output: raw.output.map(|p| base.join(p)),
+        grants,
         origin: origin.to_string(),
+    })
+}
+
+/// The capabilities a plugin entry grants, each checked against the kinds that can use it.
+fn grants(kind: PluginKind, name: &str, raw: &RawPlugin, base: &Path) -> Result<Grants, String> {
+    if raw.output.is_some() && kind != PluginKind::Hook {
+        return Err(format!(
+            "`output` is only available to hooks, and `{name}` is a {kind}"
+        ));
+    }
+    if !raw.allowed_outbound_hosts.is_empty() && kind != PluginKind::Hook {
+        return Err(format!(
+            "`allowed-outbound-hosts` is only available to hooks, and `{name}` is a {kind}"
+        ));
+    }
+    if raw.read_content.is_some() && !matches!(kind, PluginKind::Filter | PluginKind::Annotator) {
+        return Err(format!(
+            "`read-content` is only available to filters and annotators, and `{name}` is a {kind}"
+        ));
+    }
+    let read_content = match &raw.read_content {
+        Some(r) if !(1..=1 << 30).contains(&r.max_bytes) => {
+            return Err(format!(
+                "`read-content.max-bytes` of `{name}` must be 1..=1073741824"
+            ));
+        }
+        Some(r) => Some(r.max_bytes),
+        None => None,
+    };
+    for var in &raw.env {
+        let valid = !var.is_empty()
+            && !var.starts_with(|c: char| c.is_ascii_digit())
+            && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!(
+                "`env` of `{name}`: {var:?} is not an environment variable name"
+            ));
+        }
+    }
+    let outbound = raw
+        .allowed_outbound_hosts
+        .iter()
+        .map(|o| Origin::parse(o).map_err(|e| format!("`allowed-outbound-hosts` of `{name}`: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Grants {
+        output: raw.output.as_ref().map(|p| base.join(p)),
+        env: raw.env.clone(),
+        read_content,
+        outbound,
     })
 }
 
@@ -342,8 +422,59 @@ mod tests {
         let audit = &m.hooks[0];
         assert_eq!(audit.failure, FailurePolicy::FailOpen);
         assert_eq!(
-            audit.output.as_deref(),
+            audit.grants.output.as_deref(),
             Some(Path::new("/etc/blobsync/logs/audit.jsonl"))
+        );
+    }
+
+    #[test]
+    fn capabilities_are_granted_per_plugin() {
+        let m = parse(
+            r#"
+            version = 1
+            [[filter]]
+            source = "scan.wasm"
+            read-content = { max-bytes = 4096 }
+
+            [[annotator]]
+            source = "builtin:annotator"
+            config = { cache-control = "no-cache" }
+
+            [[hook]]
+            source = "webhook.wasm"
+            env = ["WEBHOOK_URL"]
+            allowed-outbound-hosts = ["https://hooks.example.com", "http://127.0.0.1:8080"]
+            config = { url = "${env:WEBHOOK_URL}" }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(m.filters[0].grants.read_content, Some(4096));
+        assert_eq!(m.annotators[0].kind, PluginKind::Annotator);
+        let hook = &m.hooks[0].grants;
+        assert_eq!(hook.env, ["WEBHOOK_URL"]);
+        assert_eq!(hook.outbound.len(), 2);
+        assert_eq!(
+            m.hooks[0].config[0].1, "${env:WEBHOOK_URL}",
+            "resolved only at load"
+        );
+    }
+
+    #[test]
+    fn capabilities_for_the_wrong_kind_are_refused() {
+        let e = parse("version = 1\n[[filter]]\nsource = \"a.wasm\"\nallowed-outbound-hosts = [\"https://x\"]\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("only available to hooks"), "{e}");
+        let e =
+            parse("version = 1\n[[hook]]\nsource = \"a.wasm\"\nread-content = { max-bytes = 1 }\n")
+                .unwrap_err();
+        assert!(e.to_string().contains("filters and annotators"), "{e}");
+        let e = parse("version = 1\n[[hook]]\nsource = \"a.wasm\"\nallowed-outbound-hosts = [\"https://x/path\"]\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("not an origin"), "{e}");
+        let e = parse("version = 1\n[[hook]]\nsource = \"a.wasm\"\nenv = [\"A-B\"]\n").unwrap_err();
+        assert!(
+            e.to_string().contains("not an environment variable name"),
+            "{e}"
         );
     }
 

@@ -6,21 +6,27 @@
 //! deadline measured in wall-clock ticks is what users configure anyway
 //! (`call-timeout-ms`), so epochs are the only CPU limit.
 
+//!
+//! The linker links WASI 0.2 with nothing granted (`wasi.rs`), wasi:http denied unless a
+//! manifest grants origins (`http.rs`), and blobsync's interfaces at 0.2 and 0.1.
+
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, ResourceLimiter};
+use wasmtime::{Config, Engine};
+use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 
-use super::bindings::{host, output, types};
-use super::output::OutputFile;
+use super::bindings::{content, host, output, types};
+use super::legacy;
+use super::state::StoreState;
+use super::wasi::CappedClock;
 
-/// How often the epoch advances. Deadlines are whole ticks, so a call may run up to one
 /// tick longer than its timeout.
 pub(crate) const TICK: Duration = Duration::from_millis(10);
 
@@ -64,10 +70,7 @@ impl Runtime {
         config.max_wasm_stack(1 << 20);
         let engine = Engine::new(&config)?;
 
-        let mut linker = Linker::new(&engine);
-        types::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)?;
-        host::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)?;
-        output::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)?;
+        let linker = linker(&engine)?;
 
         let ticker = Arc::new(AtomicBool::new(true));
         let running = ticker.clone();
@@ -93,9 +96,14 @@ impl Runtime {
     /// Compiles a component, or loads it from the cache. The cache key is the sha256 of the
     /// bytes plus the engine's compatibility hash, so a new blobsync never loads code
     /// compiled by an old one.
-    pub(crate) fn compile(&self, bytes: &[u8], sha256: &[u8; 32]) -> wasmtime::Result<Component> {
+    pub(crate) fn compile(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        sha256: &[u8; 32],
+    ) -> wasmtime::Result<Component> {
         let Some(dir) = &self.cache_dir else {
-            return Component::new(&self.engine, bytes);
+            return compile_now(&self.engine, name, bytes, false);
         };
         let mut hasher = std::hash::DefaultHasher::new();
         self.engine
@@ -118,7 +126,7 @@ impl Runtime {
                 }
             }
         }
-        let component = Component::new(&self.engine, bytes)?;
+        let component = compile_now(&self.engine, name, bytes, true)?;
         if let Err(e) = component
             .serialize()
             .map_err(std::io::Error::other)
@@ -166,99 +174,52 @@ pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
-/// The data each plugin `Store` carries.
-pub(crate) struct StoreState {
-    pub(crate) plugin: Arc<str>,
-    pub(crate) limiter: MemoryLimiter,
-    pub(crate) output: Option<Arc<OutputFile>>,
-    /// The panic message the SDK's panic hook logged just before a trap, if any.
-    pub(crate) last_panic: Option<String>,
-}
-
-/// Caps linear memory per plugin instance and remembers a denied growth, so that the
-/// resulting trap is reported as "out of memory" rather than as a generic trap.
-pub(crate) struct MemoryLimiter {
-    pub(crate) limit: usize,
-    pub(crate) denied: Option<usize>,
-}
-
-impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > self.limit {
-            self.denied = Some(desired);
-            return Err(wasmtime::format_err!(
-                "memory limit of {} bytes exceeded (asked for {desired})",
-                self.limit
-            ));
-        }
-        Ok(true)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= 1_000_000)
-    }
-
-    fn memories(&self) -> usize {
-        // A Rust component has one memory (plus none from adapters, as there is no WASI);
-        // a few more would multiply the memory cap.
-        4
-    }
-}
-
-/// The SDK's prefix for a panic message (blobsync_plugin::PANIC_PREFIX).
-const PANIC_PREFIX: &str = "plugin panicked: ";
-
-/// The maximum length of one plugin log message; longer ones are cut.
-const MAX_LOG_MESSAGE: usize = 4096;
-
-impl host::Host for StoreState {
-    fn log(&mut self, level: host::Level, message: String) {
-        let mut message = message;
-        if message.len() > MAX_LOG_MESSAGE {
-            let mut end = MAX_LOG_MESSAGE;
-            while !message.is_char_boundary(end) {
-                end -= 1;
+/// Compiles a component, saying so first when it is large enough to take a while (a
+/// language runtime takes seconds).
+fn compile_now(
+    engine: &Engine,
+    name: &str,
+    bytes: &[u8],
+    cached: bool,
+) -> wasmtime::Result<Component> {
+    let started = Instant::now();
+    let large = bytes.len() > 4 << 20;
+    if large {
+        tracing::info!(
+            "compiling plugin `{name}` ({} MiB){}",
+            bytes.len() >> 20,
+            if cached {
+                "; this happens once, later runs load it from the cache"
+            } else {
+                ""
             }
-            message.truncate(end);
-            message.push('…');
-        }
-        if level == host::Level::Error
-            && let Some(panic) = message.strip_prefix(PANIC_PREFIX)
-        {
-            self.last_panic = Some(format!("it panicked {}", panic.replace('\n', " ")));
-        }
-        let plugin = &*self.plugin;
-        match level {
-            host::Level::Error => tracing::error!(target: "blobsync::plugin", plugin, "{message}"),
-            host::Level::Warn => tracing::warn!(target: "blobsync::plugin", plugin, "{message}"),
-            host::Level::Info => tracing::info!(target: "blobsync::plugin", plugin, "{message}"),
-            host::Level::Debug => tracing::debug!(target: "blobsync::plugin", plugin, "{message}"),
-            host::Level::Trace => tracing::trace!(target: "blobsync::plugin", plugin, "{message}"),
-        }
+        );
     }
+    let component = Component::new(engine, bytes)?;
+    if large {
+        tracing::info!(
+            "compiled plugin `{name}` in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(component)
 }
 
-impl output::Host for StoreState {
-    fn write_line(&mut self, line: String) -> Result<(), String> {
-        match &self.output {
-            Some(file) => file.write_line(&line),
-            None => Err(format!(
-                "plugin `{}` has no output file: add `output = \"FILE\"` to its [[hook]] entry \
-                 in the manifest",
-                self.plugin
-            )),
-        }
-    }
+/// The linker every plugin is instantiated with.
+fn linker(engine: &Engine) -> wasmtime::Result<Linker<StoreState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+    // The monotonic clock's timers, capped at the call's deadline, replace WASI's.
+    linker.allow_shadowing(true);
+    monotonic_clock::add_to_linker::<StoreState, CappedClock>(&mut linker, StoreState::clock)?;
+    linker.allow_shadowing(false);
+    types::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)?;
+    host::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)?;
+    output::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)?;
+    content::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)?;
+    legacy::types::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)?;
+    legacy::host::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)?;
+    legacy::output::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)?;
+    Ok(linker)
 }
-
-impl types::Host for StoreState {}

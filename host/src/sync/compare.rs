@@ -266,8 +266,10 @@ impl Comparer<'_> {
             give_back(&mut source, pair.source);
             give_back(&mut destination, pair.destination);
             match decision.action {
-                Action::Transfer => self.send_copy(source, decision.reason, Some(destination))?,
-                Action::Skip => self.up_to_date(source, destination, decision.reason)?,
+                Action::Transfer => {
+                    self.send_copy(source, decision.reason.to_string(), Some(destination))?
+                }
+                Action::Skip => self.up_to_date(source, destination, decision.reason.to_string())?,
             }
         }
         Ok(())

@@ -358,6 +358,7 @@ mod tests {
                     vec![],
                     "test",
                 ),
+                annotators: vec![],
                 hooks: vec![],
             },
             delete,
@@ -561,6 +562,7 @@ mod tests {
                         vec![],
                         "test",
                     ),
+                    annotators: vec![],
                     hooks: vec![],
                 },
             )

@@ -12,8 +12,8 @@
 //! and match no exclude. Unlike azcopy, an invalid pattern is a configuration error, and
 //! `exclude-path = sub` excludes `sub/…` but not `subway.txt`.
 
-use blobsync_plugin::Config;
-use blobsync_plugin::filter::{Entry, Filter, Side, Verdict};
+use blobsync_plugin::filter::{Filter, Verdict};
+use blobsync_plugin::{Config, Entry, EntryFields, Side};
 use regex::{Regex, RegexSet};
 
 mod pattern;
@@ -121,8 +121,23 @@ impl Filter for GlobFilter {
         })
     }
 
-    fn check(&mut self, _side: Side, entry: &Entry) -> Verdict {
-        if let Some(p) = self.excluded_path(&entry.path) {
+    /// Paths only when a pattern, path or regex needs them: with none set, every entry is
+    /// included and the host sends no path at all.
+    fn fields(&self) -> EntryFields {
+        let any = self.include_patterns.is_some()
+            || self.exclude_patterns.is_some()
+            || !self.exclude_paths.is_empty()
+            || self.include_regexes.is_some()
+            || self.exclude_regexes.is_some();
+        if any {
+            EntryFields::PATH
+        } else {
+            EntryFields::empty()
+        }
+    }
+
+    fn check(&mut self, _side: Side, entry: &Entry<'_>) -> Verdict {
+        if let Some(p) = self.excluded_path(entry.path) {
             return Verdict::exclude(format!("under --exclude-path {p}"));
         }
         if entry.is_dir {
@@ -142,14 +157,14 @@ impl Filter for GlobFilter {
             return Verdict::exclude(format!("matches --exclude-pattern {p}"));
         }
         if let Some(inc) = &self.include_regexes
-            && inc.first_match(&entry.path).is_none()
+            && inc.first_match(entry.path).is_none()
         {
             return Verdict::exclude("matches no --include-regex");
         }
         if let Some(r) = self
             .exclude_regexes
             .as_ref()
-            .and_then(|e| e.first_match(&entry.path))
+            .and_then(|e| e.first_match(entry.path))
         {
             return Verdict::exclude(format!("matches --exclude-regex {r}"));
         }
@@ -162,7 +177,7 @@ blobsync_plugin::export_filter!(GlobFilter);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use blobsync_plugin::filter::EndpointKind;
+    use blobsync_plugin::{EndpointKind, Entries, TestEntry};
 
     fn filter(pairs: &[(&str, &str)]) -> Result<GlobFilter, String> {
         GlobFilter::configure(Config::new(
@@ -173,20 +188,18 @@ mod tests {
         ))
     }
 
-    fn entry(path: &str, is_dir: bool) -> Entry {
-        Entry {
-            path: path.into(),
-            size: 1,
-            mtime_ns: 0,
-            md5: None,
-            is_dir,
-            endpoint: EndpointKind::Local,
-            metadata: vec![],
-        }
+    fn verdict(f: &mut GlobFilter, side: Side, path: &str, is_dir: bool) -> Verdict {
+        let e = if is_dir {
+            TestEntry::dir(path)
+        } else {
+            TestEntry::file(path, 1)
+        };
+        let batch = Entries::of(EndpointKind::Local, &[e]);
+        f.filter(side, &batch).remove(0)
     }
 
     fn passes(f: &mut GlobFilter, path: &str) -> bool {
-        f.check(Side::Source, &entry(path, false)).included
+        verdict(f, Side::Source, path, false).included
     }
 
     #[test]
@@ -197,13 +210,13 @@ mod tests {
         assert!(!passes(&mut f, "data10.csv"));
         assert!(!passes(&mut f, "json/readme.md"));
         // Directories are never excluded by an include pattern.
-        assert!(f.check(Side::Source, &entry("dir", true)).included);
+        assert!(verdict(&mut f, Side::Source, "dir", true).included);
     }
 
     #[test]
     fn exclude_pattern_reason_names_the_pattern() {
         let mut f = filter(&[("exclude-pattern", "*.tmp;~*")]).unwrap();
-        let v = f.check(Side::Destination, &entry("x/~lock", false));
+        let v = verdict(&mut f, Side::Destination, "x/~lock", false);
         assert!(!v.included);
         assert_eq!(v.reason, "matches --exclude-pattern ~*");
         assert!(passes(&mut f, "x/keep.txt"));
@@ -215,7 +228,7 @@ mod tests {
         assert!(!passes(&mut f, "sub"));
         assert!(!passes(&mut f, "sub/file.txt"));
         assert!(passes(&mut f, "subway.txt"));
-        assert!(!f.check(Side::Source, &entry("build", true)).included);
+        assert!(!verdict(&mut f, Side::Source, "build", true).included);
         assert!(!passes(&mut f, "a/b/c"));
         assert!(passes(&mut f, "a/bc"));
     }
@@ -246,8 +259,13 @@ mod tests {
     }
 
     #[test]
-    fn no_config_includes_everything() {
+    fn no_config_includes_everything_and_needs_no_path() {
         let mut f = filter(&[]).unwrap();
         assert!(passes(&mut f, "anything/at/all"));
+        assert_eq!(f.fields(), EntryFields::empty());
+        assert_eq!(
+            filter(&[("exclude-path", "x")]).unwrap().fields(),
+            EntryFields::PATH
+        );
     }
 }

@@ -4,13 +4,13 @@
 //! cached); a blob's MD5 is its Content-MD5 from the listing. A blob without Content-MD5
 //! counts as different, as in azcopy, and the reason says so.
 
-use blobsync_plugin::Config;
-use blobsync_plugin::comparator::{Comparator, Decision, EndpointKind, Entry};
+use blobsync_plugin::comparator::{Comparator, Decision};
+use blobsync_plugin::{Config, EndpointKind, Entry, EntryFields};
 
 /// The comparator; it has no settings.
 pub struct Md5Compare;
 
-fn describe(entry: &Entry) -> &'static str {
+fn describe(entry: &Entry<'_>) -> &'static str {
     match entry.endpoint {
         EndpointKind::Local => "local file",
         EndpointKind::AzureBlob => "blob",
@@ -23,18 +23,19 @@ impl Comparator for Md5Compare {
         Ok(Md5Compare)
     }
 
-    fn needs_md5(&self) -> bool {
-        true
+    /// MD5s: the host hashes local files whose sizes match.
+    fn fields(&self) -> EntryFields {
+        EntryFields::MD5
     }
 
-    fn compare(&mut self, source: &Entry, destination: &Entry) -> Decision {
+    fn compare(&mut self, source: &Entry<'_>, destination: &Entry<'_>) -> Decision {
         if source.size != destination.size {
             return Decision::transfer(format!(
                 "size differs ({} bytes at the source, {} at the destination)",
                 source.size, destination.size
             ));
         }
-        match (&source.md5, &destination.md5) {
+        match (source.md5(), destination.md5()) {
             (_, None) => Decision::transfer(format!(
                 "destination {} has no Content-MD5 (treated as different, as azcopy does)",
                 describe(destination)
@@ -60,16 +61,16 @@ mod tests {
     use super::*;
     use blobsync_plugin::comparator::Action;
 
-    fn entry(endpoint: EndpointKind, size: u64, md5: Option<[u8; 16]>) -> Entry {
-        Entry {
-            path: "f".into(),
-            size,
-            mtime_ns: 0,
-            md5: md5.map(|d| d.to_vec()),
-            is_dir: false,
-            endpoint,
-            metadata: vec![],
-        }
+    use blobsync_plugin::{Entries, TestEntry};
+
+    fn entry(endpoint: EndpointKind, size: u64, md5: Option<[u8; 16]>) -> Entries {
+        let mut e = TestEntry::file("f", size);
+        e.md5 = md5;
+        Entries::of(endpoint, &[e])
+    }
+
+    fn compare(c: &mut Md5Compare, a: &Entries, b: &Entries) -> Decision {
+        c.compare_batch(a, b).remove(0)
     }
 
     #[test]
@@ -77,9 +78,9 @@ mod tests {
         let mut c = Md5Compare;
         let a = entry(EndpointKind::Local, 3, Some([1; 16]));
         let b = entry(EndpointKind::AzureBlob, 3, Some([1; 16]));
-        assert_eq!(c.compare(&a, &b).action, Action::Skip);
+        assert_eq!(compare(&mut c, &a, &b).action, Action::Skip);
         let b2 = entry(EndpointKind::AzureBlob, 3, Some([2; 16]));
-        let d = c.compare(&a, &b2);
+        let d = compare(&mut c, &a, &b2);
         assert_eq!(d.action, Action::Transfer);
         assert!(
             d.reason.starts_with("MD5 differs (source 0101"),
@@ -93,7 +94,7 @@ mod tests {
         let mut c = Md5Compare;
         let a = entry(EndpointKind::Local, 3, Some([1; 16]));
         let b = entry(EndpointKind::AzureBlob, 3, None);
-        let d = c.compare(&a, &b);
+        let d = compare(&mut c, &a, &b);
         assert_eq!(d.action, Action::Transfer);
         assert!(
             d.reason.contains("destination blob has no Content-MD5"),
@@ -105,7 +106,8 @@ mod tests {
     #[test]
     fn size_difference_needs_no_hash() {
         let mut c = Md5Compare;
-        let d = c.compare(
+        let d = compare(
+            &mut c,
             &entry(EndpointKind::Local, 4, None),
             &entry(EndpointKind::AzureBlob, 3, None),
         );

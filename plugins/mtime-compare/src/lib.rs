@@ -14,9 +14,8 @@
 //! Config: `modify-window` (a duration such as `2s` or `500ms`; default `0`), and
 //! `strict-lmt = true` to use azcopy's rule alone (ignore sizes and stored times).
 
-use blobsync_plugin::Config;
-use blobsync_plugin::comparator::{Comparator, Decision, EndpointKind, Entry};
-use blobsync_plugin::format_rfc3339_ns;
+use blobsync_plugin::comparator::{Comparator, Decision};
+use blobsync_plugin::{Config, EndpointKind, Entry, EntryFields, format_rfc3339_ns};
 
 const NS_PER_S: i64 = 1_000_000_000;
 
@@ -59,7 +58,7 @@ pub fn parse_duration_ns(text: &str) -> Result<i64, String> {
 
 /// A side's modification time and whether it is exact (local, or stored in metadata)
 /// rather than a blob's Last-Modified.
-fn mtime(entry: &Entry) -> (i64, bool) {
+fn mtime(entry: &Entry<'_>) -> (i64, bool) {
     match entry.endpoint {
         EndpointKind::Local => (entry.mtime_ns, true),
         EndpointKind::AzureBlob => match entry.stored_mtime_ns() {
@@ -100,7 +99,13 @@ impl Comparator for MtimeCompare {
         })
     }
 
-    fn compare(&mut self, source: &Entry, destination: &Entry) -> Decision {
+    /// The stored modification times of blobs, parsed by the host: no path, metadata or
+    /// string crosses for a pair.
+    fn fields(&self) -> EntryFields {
+        EntryFields::STORED_MTIME
+    }
+
+    fn compare(&mut self, source: &Entry<'_>, destination: &Entry<'_>) -> Decision {
         if self.strict_lmt {
             return self.lmt_rule(source.mtime_ns, destination.mtime_ns);
         }
@@ -143,25 +148,28 @@ mod tests {
         .unwrap()
     }
 
-    fn local(size: u64, mtime_ns: i64) -> Entry {
-        Entry {
-            path: "f".into(),
-            size,
-            mtime_ns,
-            md5: None,
-            is_dir: false,
-            endpoint: EndpointKind::Local,
-            metadata: vec![],
-        }
+    use blobsync_plugin::{Entries, TestEntry};
+
+    fn local(size: u64, mtime_ns: i64) -> Entries {
+        Entries::of(
+            EndpointKind::Local,
+            &[TestEntry::file("f", size).mtime(mtime_ns)],
+        )
     }
 
-    fn blob(size: u64, lmt_ns: i64, stored: Option<i64>) -> Entry {
-        Entry {
-            endpoint: EndpointKind::AzureBlob,
-            metadata: stored
-                .map(|ns| vec![("mtime".to_string(), format_rfc3339_ns(ns))])
-                .unwrap_or_default(),
-            ..local(size, lmt_ns)
+    fn blob(size: u64, lmt_ns: i64, stored: Option<i64>) -> Entries {
+        let mut e = TestEntry::file("f", size).mtime(lmt_ns);
+        e.stored_mtime_ns = stored;
+        Entries::of(EndpointKind::AzureBlob, &[e])
+    }
+
+    trait CompareOne {
+        fn compare_one(&mut self, source: &Entries, destination: &Entries) -> Decision;
+    }
+
+    impl CompareOne for MtimeCompare {
+        fn compare_one(&mut self, source: &Entries, destination: &Entries) -> Decision {
+            self.compare_batch(source, destination).remove(0)
         }
     }
 
@@ -169,7 +177,7 @@ mod tests {
 
     #[test]
     fn same_size_and_stored_mtime_is_skipped() {
-        let d = cmp(&[]).compare(&local(10, T), &blob(10, T + 5 * NS_PER_S, Some(T)));
+        let d = cmp(&[]).compare_one(&local(10, T), &blob(10, T + 5 * NS_PER_S, Some(T)));
         assert!(
             matches!(d.action, blobsync_plugin::comparator::Action::Skip),
             "{}",
@@ -179,7 +187,7 @@ mod tests {
 
     #[test]
     fn an_older_source_with_a_stored_mtime_is_copied() {
-        let d = cmp(&[]).compare(
+        let d = cmp(&[]).compare_one(
             &local(10, T - NS_PER_S),
             &blob(10, T + 5 * NS_PER_S, Some(T)),
         );
@@ -192,7 +200,7 @@ mod tests {
 
     #[test]
     fn size_change_is_copied_even_if_older() {
-        let d = cmp(&[]).compare(&local(11, T - 100 * NS_PER_S), &blob(10, T, None));
+        let d = cmp(&[]).compare_one(&local(11, T - 100 * NS_PER_S), &blob(10, T, None));
         assert!(d.reason.starts_with("size differs"), "{}", d.reason);
     }
 
@@ -201,22 +209,22 @@ mod tests {
         let mut c = cmp(&[]);
         // Same second: not newer.
         let lmt = (T / NS_PER_S) * NS_PER_S;
-        let d = c.compare(&local(10, T), &blob(10, lmt, None));
+        let d = c.compare_one(&local(10, T), &blob(10, lmt, None));
         assert!(d.reason.contains("not older"), "{}", d.reason);
-        let d = c.compare(&local(10, lmt + 2 * NS_PER_S), &blob(10, lmt, None));
+        let d = c.compare_one(&local(10, lmt + 2 * NS_PER_S), &blob(10, lmt, None));
         assert!(d.reason.starts_with("source is newer"), "{}", d.reason);
     }
 
     #[test]
     fn modify_window_tolerates_small_differences() {
         let mut c = cmp(&[("modify-window", "2s")]);
-        let d = c.compare(&local(10, T + NS_PER_S), &blob(10, 0, Some(T)));
+        let d = c.compare_one(&local(10, T + NS_PER_S), &blob(10, 0, Some(T)));
         assert!(d.reason.starts_with("same size"), "{}", d.reason);
     }
 
     #[test]
     fn strict_lmt_ignores_size() {
-        let d = cmp(&[("strict-lmt", "true")]).compare(&local(99, T), &blob(10, T, Some(T)));
+        let d = cmp(&[("strict-lmt", "true")]).compare_one(&local(99, T), &blob(10, T, Some(T)));
         assert!(d.reason.contains("not older"), "{}", d.reason);
     }
 

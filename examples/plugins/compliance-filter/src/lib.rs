@@ -12,8 +12,8 @@
 //! Build it with `blobsync plugin build examples/plugins/compliance-filter` and list it in
 //! a manifest's `[[filter]]` (see `examples/compliance.toml`).
 
-use blobsync_plugin::Config;
-use blobsync_plugin::filter::{Entry, Filter, Side, Verdict};
+use blobsync_plugin::filter::{Filter, Verdict};
+use blobsync_plugin::{Config, Entry, Side};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 #[derive(Debug)]
@@ -78,11 +78,11 @@ impl Filter for Compliance {
         })
     }
 
-    fn check(&mut self, side: Side, entry: &Entry) -> Verdict {
+    fn check(&mut self, side: Side, entry: &Entry<'_>) -> Verdict {
         // The path itself, and each directory above it: a denied directory denies its
         // contents even when a file is checked on its own.
         let ancestors = entry.path.match_indices('/').map(|(i, _)| &entry.path[..i]);
-        for candidate in std::iter::once(entry.path.as_str()).chain(ancestors) {
+        for candidate in std::iter::once(entry.path).chain(ancestors) {
             if let Some(i) = self.deny_set.matches(candidate).first() {
                 return Verdict::exclude(format!(
                     "compliance: path matches denied glob {}",
@@ -122,7 +122,7 @@ blobsync_plugin::export_filter!(Compliance);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use blobsync_plugin::filter::EndpointKind;
+    use blobsync_plugin::{EndpointKind, Entries, TestEntry};
 
     fn filter(pairs: &[(&str, &str)]) -> Result<Compliance, String> {
         Compliance::configure(Config::new(
@@ -133,15 +133,18 @@ mod tests {
         ))
     }
 
-    fn file(path: &str, size: u64) -> Entry {
-        Entry {
-            path: path.into(),
-            size,
-            mtime_ns: 0,
-            md5: None,
-            is_dir: false,
-            endpoint: EndpointKind::Local,
-            metadata: vec![],
+    fn file(path: &str, size: u64) -> TestEntry {
+        TestEntry::file(path, size)
+    }
+
+    trait CheckOne {
+        fn check_one(&mut self, side: Side, entry: &TestEntry) -> Verdict;
+    }
+
+    impl CheckOne for Compliance {
+        fn check_one(&mut self, side: Side, entry: &TestEntry) -> Verdict {
+            let batch = Entries::of(EndpointKind::Local, std::slice::from_ref(entry));
+            self.filter(side, &batch).remove(0)
         }
     }
 
@@ -153,27 +156,36 @@ mod tests {
             ("max-size", "1K"),
         ])
         .unwrap();
-        let v = f.check(Side::Source, &file("certs/server.pem", 10));
+        let v = f.check_one(Side::Source, &file("certs/server.pem", 10));
         assert_eq!(v.reason, "compliance: .pem files are never synced");
         assert!(
-            !f.check(Side::Source, &file("a/secrets/token.txt", 1))
+            !f.check_one(Side::Source, &file("a/secrets/token.txt", 1))
                 .included
         );
         let mut dir = file("a/secrets", 0);
         dir.is_dir = true;
         assert!(
-            !f.check(Side::Source, &dir).included,
+            !f.check_one(Side::Source, &dir).included,
             "the directory is pruned"
         );
-        assert!(f.check(Side::Source, &file("a/secrets.txt", 1)).included);
-        assert!(!f.check(Side::Source, &file(".env", 1)).included);
-        let v = f.check(Side::Source, &file("big.bin", 2048));
+        assert!(
+            f.check_one(Side::Source, &file("a/secrets.txt", 1))
+                .included
+        );
+        assert!(!f.check_one(Side::Source, &file(".env", 1)).included);
+        let v = f.check_one(Side::Source, &file("big.bin", 2048));
         assert_eq!(
             v.reason,
             "compliance: 2048 bytes is more than max-size 1024"
         );
-        assert!(f.check(Side::Destination, &file("big.bin", 2048)).included);
-        assert!(f.check(Side::Source, &file("docs/readme.md", 10)).included);
+        assert!(
+            f.check_one(Side::Destination, &file("big.bin", 2048))
+                .included
+        );
+        assert!(
+            f.check_one(Side::Source, &file("docs/readme.md", 10))
+                .included
+        );
     }
 
     #[test]

@@ -1,5 +1,4 @@
-//! `blobsync plugin build DIR`: compile a plugin crate to wasm32 and wrap the module into
-//! a component.
+//! Rust plugins: compile the crate to wasm32 and wrap the module into a component.
 //!
 //! Two toolchains are supported, detected in this order:
 //! 1. rustup with the `wasm32-unknown-unknown` target installed (a plain `cargo build`);
@@ -13,68 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::inspect::{self, ComponentInfo};
-
-/// What to build.
-#[derive(Debug, Clone)]
-pub struct BuildOptions {
-    /// The plugin crate's directory (holds its Cargo.toml).
-    pub dir: PathBuf,
-    /// Where to write the component; default `<target-dir>/blobsync/<package>.wasm`.
-    pub out: Option<PathBuf>,
-    /// Cargo's target directory; default `<dir>/target`.
-    pub target_dir: Option<PathBuf>,
-    /// Suppress cargo's progress output.
-    pub quiet: bool,
-}
-
-/// A built component.
-#[derive(Debug, Clone)]
-pub struct Built {
-    /// Where it was written.
-    pub path: PathBuf,
-    /// What it is.
-    pub info: ComponentInfo,
-}
-
-/// Why a build failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// The directory is not a usable plugin crate.
-    #[error("{dir}: {reason}")]
-    Crate {
-        /// The crate directory.
-        dir: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// No wasm toolchain was found.
-    #[error("no toolchain that can build wasm32-unknown-unknown was found.\n{0}")]
-    NoToolchain(String),
-    /// cargo failed.
-    #[error("cargo build failed for {dir} (see the compiler output above)")]
-    Cargo {
-        /// The crate directory.
-        dir: String,
-    },
-    /// The module could not be wrapped into a component.
-    #[error("cannot make a component of {module}: {reason}")]
-    Componentize {
-        /// The core module.
-        module: String,
-        /// Why.
-        reason: String,
-    },
-    /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The error.
-        source: std::io::Error,
-    },
-}
+use super::project::{BuildError, BuildOptions, Built, write_component};
 
 /// A detected wasm toolchain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,7 +197,7 @@ fn source_root(dir: &Path) -> PathBuf {
 }
 
 /// Builds the plugin crate in `opts.dir` and writes its component.
-pub fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
+pub(super) fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
     // Lexically absolute, not canonical: cargo hashes a path dependency outside the
     // plugin's workspace (the SDK, in this repository) by its path, so building through a
     // fixed (symlinked) path is what makes the output independent of where the checkout is.
@@ -357,21 +295,7 @@ pub fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
         .out
         .clone()
         .unwrap_or_else(|| target_dir.join("blobsync").join(format!("{package}.wasm")));
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| BuildError::Io {
-            path: parent.display().to_string(),
-            source: e,
-        })?;
-    }
-    std::fs::write(&out, &component).map_err(|e| BuildError::Io {
-        path: out.display().to_string(),
-        source: e,
-    })?;
-    let info = inspect::describe(&component).map_err(|reason| BuildError::Componentize {
-        module: module_path.display().to_string(),
-        reason,
-    })?;
-    Ok(Built { path: out, info })
+    write_component(&out, &component)
 }
 
 /// Wraps a core module carrying wit-bindgen's component-type sections into a component.

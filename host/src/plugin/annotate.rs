@@ -1,0 +1,296 @@
+//! The run's annotators for one worker ([`AnnotatorChain`]): each says, for every file
+//! about to be uploaded, which content headers, access tier, metadata and blob index tags
+//! its blob gets. Later annotators override earlier ones field by field (a header, the
+//! tier, one metadata key, one tag).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::bindings::types::{Annotation, ContentHeaders, Side};
+use super::entry::{Entry, Packer, no_headers};
+use super::error::PluginError;
+use super::instance::Slot;
+use super::load::Loaded;
+use super::spec::FailurePolicy;
+use super::values::RunValues;
+use super::world::Annotator;
+
+/// An annotation with nothing set.
+pub fn empty_annotation() -> Annotation {
+    Annotation {
+        headers: no_headers(),
+        access_tier: None,
+        metadata: Vec::new(),
+        tags: Vec::new(),
+    }
+}
+
+/// The run's annotators, for one worker.
+pub struct AnnotatorChain {
+    slots: Vec<Slot<Annotator>>,
+    tolerated: Arc<AtomicU64>,
+    packer: Packer,
+}
+
+impl AnnotatorChain {
+    pub(crate) fn new(
+        plugins: &[Arc<Loaded<Annotator>>],
+        tolerated: Arc<AtomicU64>,
+        values: &RunValues,
+    ) -> Self {
+        AnnotatorChain {
+            slots: plugins.iter().map(|p| Slot::new(p, values)).collect(),
+            tolerated,
+            packer: Packer::default(),
+        }
+    }
+
+    pub(crate) fn probe(&mut self) -> Result<(), PluginError> {
+        self.slots.iter_mut().try_for_each(Slot::ensure_live)
+    }
+
+    /// True when there are no annotators (uploads get no headers, tier, metadata or tags
+    /// from plugins).
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The annotation of each local source file in `entries` (in order), every annotator's
+    /// answer merged. A fail-closed annotator's failure (a trap, a wrong count, an invalid
+    /// metadata key or tag) is returned as an error; a fail-open annotator's failure drops
+    /// its contribution to this batch and is counted in
+    /// [`PluginHost::tolerated_failures`](super::PluginHost::tolerated_failures).
+    ///
+    /// Call it from a thread that may block (a pipeline thread or `spawn_blocking`).
+    pub fn annotate(&mut self, entries: &[Entry]) -> Result<Vec<Annotation>, PluginError> {
+        let mut out: Vec<Annotation> = entries.iter().map(|_| empty_annotation()).collect();
+        if entries.is_empty() {
+            return Ok(out);
+        }
+        for slot in &mut self.slots {
+            match ask(slot, &mut self.packer, entries) {
+                Ok(annotations) => {
+                    for (merged, a) in out.iter_mut().zip(annotations) {
+                        merge(merged, a);
+                    }
+                }
+                Err(e) if slot.failure() == FailurePolicy::FailOpen => {
+                    tracing::warn!(
+                        "{e} (fail-open: the {} files of the batch get no annotation from it)",
+                        entries.len()
+                    );
+                    self.tolerated.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn ask(
+    slot: &mut Slot<Annotator>,
+    packer: &mut Packer,
+    entries: &[Entry],
+) -> Result<Vec<Annotation>, PluginError> {
+    slot.ensure_live()?;
+    if let Some(content) = slot.content() {
+        content.begin(Side::Source, entries.iter());
+    }
+    let result = match packer.pack(entries.iter(), slot.fields) {
+        Ok(columns) => slot.call(|w, store| w.annotate(store, columns)),
+        Err(e) => Err(PluginError::Entry {
+            plugin: slot.name().to_string(),
+            path: e.path,
+            reason: "a path containing NUL cannot be passed to plugins".into(),
+        }),
+    };
+    if let Some(content) = slot.content() {
+        content.end();
+    }
+    let annotations = result?;
+    slot.check_count(entries.len(), annotations.len())?;
+    for (entry, a) in entries.iter().zip(&annotations) {
+        validate(a).map_err(|reason| PluginError::BadAnnotation {
+            plugin: slot.name().to_string(),
+            path: entry.path.clone(),
+            reason,
+        })?;
+    }
+    Ok(annotations)
+}
+
+/// Lays `later` over `merged`: every value `later` sets replaces the earlier one.
+pub fn merge(merged: &mut Annotation, later: Annotation) {
+    let ContentHeaders {
+        content_type,
+        cache_control,
+        content_encoding,
+        content_disposition,
+        content_language,
+    } = later.headers;
+    let h = &mut merged.headers;
+    for (slot, value) in [
+        (&mut h.content_type, content_type),
+        (&mut h.cache_control, cache_control),
+        (&mut h.content_encoding, content_encoding),
+        (&mut h.content_disposition, content_disposition),
+        (&mut h.content_language, content_language),
+    ] {
+        if value.is_some() {
+            *slot = value;
+        }
+    }
+    if later.access_tier.is_some() {
+        merged.access_tier = later.access_tier;
+    }
+    for (key, value) in later.metadata {
+        let key = key.to_ascii_lowercase();
+        upsert(&mut merged.metadata, key, value);
+    }
+    for (key, value) in later.tags {
+        upsert(&mut merged.tags, key, value);
+    }
+}
+
+fn upsert(pairs: &mut Vec<(String, String)>, key: String, value: String) {
+    match pairs.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, v)) => *v = value,
+        None => pairs.push((key, value)),
+    }
+}
+
+/// The most blob index tags a blob may have.
+pub const MAX_TAGS: usize = 10;
+
+/// Checks what Azure would refuse: metadata keys that are not C# identifiers, blobsync's
+/// own `mtime` key, header values with line breaks, tags outside Azure's limits.
+pub fn validate(a: &Annotation) -> Result<(), String> {
+    let h = &a.headers;
+    for (name, value) in [
+        ("content-type", &h.content_type),
+        ("cache-control", &h.cache_control),
+        ("content-encoding", &h.content_encoding),
+        ("content-disposition", &h.content_disposition),
+        ("content-language", &h.content_language),
+    ] {
+        if let Some(v) = value
+            && v.chars().any(|c| c.is_control())
+        {
+            return Err(format!(
+                "the {name} header {v:?} contains a control character"
+            ));
+        }
+    }
+    for (key, value) in &a.metadata {
+        let mut chars = key.chars();
+        let identifier = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !identifier {
+            return Err(format!(
+                "metadata key {key:?} is not a C# identifier (letters, digits and `_`, not \
+                 starting with a digit)"
+            ));
+        }
+        if key.eq_ignore_ascii_case(blobsync_plugin::MTIME_METADATA_KEY) {
+            return Err("metadata key `mtime` is blobsync's own (the source file's \
+                        modification time)"
+                .into());
+        }
+        if value.chars().any(|c| c.is_control() || !c.is_ascii()) {
+            return Err(format!(
+                "metadata value of {key:?} must be printable ASCII (HTTP header rules)"
+            ));
+        }
+    }
+    if a.tags.len() > MAX_TAGS {
+        return Err(format!(
+            "{} tags; a blob can have at most {MAX_TAGS}",
+            a.tags.len()
+        ));
+    }
+    let tag_char = |c: char| c.is_ascii_alphanumeric() || " +-./:=_".contains(c);
+    for (key, value) in &a.tags {
+        if key.is_empty() || key.len() > 128 || !key.chars().all(tag_char) {
+            return Err(format!(
+                "tag key {key:?} must be 1-128 letters, digits, spaces or `+ - . / : = _`"
+            ));
+        }
+        if value.len() > 256 || !value.chars().all(tag_char) {
+            return Err(format!(
+                "tag value {value:?} of {key:?} must be 0-256 letters, digits, spaces or \
+                 `+ - . / : = _`"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::bindings::types::AccessTier;
+
+    fn annotation(f: impl FnOnce(&mut Annotation)) -> Annotation {
+        let mut a = empty_annotation();
+        f(&mut a);
+        a
+    }
+
+    #[test]
+    fn later_annotators_override_field_by_field() {
+        let mut merged = annotation(|a| {
+            a.headers.content_type = Some("text/html".into());
+            a.headers.cache_control = Some("max-age=60".into());
+            a.access_tier = Some(AccessTier::Hot);
+            a.metadata = vec![("owner".into(), "web".into()), ("team".into(), "a".into())];
+            a.tags = vec![("retention".into(), "1y".into())];
+        });
+        merge(
+            &mut merged,
+            annotation(|a| {
+                a.headers.cache_control = Some("no-cache".into());
+                a.metadata = vec![("Team".into(), "b".into())];
+                a.tags = vec![("classification".into(), "public".into())];
+            }),
+        );
+        assert_eq!(merged.headers.content_type.as_deref(), Some("text/html"));
+        assert_eq!(merged.headers.cache_control.as_deref(), Some("no-cache"));
+        assert_eq!(merged.access_tier, Some(AccessTier::Hot));
+        assert_eq!(
+            merged.metadata,
+            [("owner".into(), "web".into()), ("team".into(), "b".into())]
+        );
+        assert_eq!(merged.tags.len(), 2);
+    }
+
+    #[test]
+    fn invalid_annotations_say_what_azure_would_refuse() {
+        let bad = [
+            annotation(|a| a.metadata = vec![("1abc".into(), "x".into())]),
+            annotation(|a| a.metadata = vec![("with-dash".into(), "x".into())]),
+            annotation(|a| a.metadata = vec![("mtime".into(), "x".into())]),
+            annotation(|a| a.metadata = vec![("k".into(), "line\nbreak".into())]),
+            annotation(|a| a.headers.cache_control = Some("a\r\nb".into())),
+            annotation(|a| a.tags = vec![("bad!key".into(), "v".into())]),
+            annotation(|a| {
+                a.tags = (0..11)
+                    .map(|i| (format!("k{i}"), "v".to_string()))
+                    .collect()
+            }),
+        ];
+        for a in bad {
+            assert!(validate(&a).is_err(), "{a:?}");
+        }
+        let good = annotation(|a| {
+            a.metadata = vec![("_owner2".into(), "Web Team".into())];
+            a.tags = vec![
+                ("retention".into(), "7y".into()),
+                ("path".into(), "a/b:c=d".into()),
+            ];
+        });
+        assert_eq!(validate(&good), Ok(()));
+    }
+}

@@ -1,0 +1,280 @@
+//! `blobsync plugin new NAME --kind … --lang …`: a plugin project that builds and runs as
+//! generated — the source, a manifest granting what it needs, a test, test data, and a
+//! README with the one-line command to try it on a folder.
+
+mod sdk;
+
+use std::path::{Path, PathBuf};
+
+use super::build::{COMPONENTIZE_JS, COMPONENTIZE_PY};
+use super::spec::PluginKind;
+
+/// The language of a new plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Rust with the `blobsync-plugin` SDK.
+    Rust,
+    /// Python with componentize-py.
+    Python,
+    /// JavaScript with componentize-js.
+    Js,
+}
+
+/// What `plugin new` made.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// The project directory.
+    pub dir: PathBuf,
+    /// The commands to build, test and try it, in order.
+    pub next: Vec<String>,
+}
+
+fn template(lang: Lang, kind: PluginKind) -> (&'static str, &'static str) {
+    use PluginKind::*;
+    match (lang, kind) {
+        (Lang::Rust, Filter) => (include_str!("templates/rust/filter.rs"), ""),
+        (Lang::Rust, Comparator) => (include_str!("templates/rust/comparator.rs"), ""),
+        (Lang::Rust, Annotator) => (include_str!("templates/rust/annotator.rs"), ""),
+        (Lang::Rust, Hook) => (include_str!("templates/rust/hook.rs"), ""),
+        (Lang::Python, Filter) => (
+            include_str!("templates/python/filter.py"),
+            include_str!("templates/python/test_filter.py"),
+        ),
+        (Lang::Python, Comparator) => (
+            include_str!("templates/python/comparator.py"),
+            include_str!("templates/python/test_comparator.py"),
+        ),
+        (Lang::Python, Annotator) => (
+            include_str!("templates/python/annotator.py"),
+            include_str!("templates/python/test_annotator.py"),
+        ),
+        (Lang::Python, Hook) => (
+            include_str!("templates/python/hook.py"),
+            include_str!("templates/python/test_hook.py"),
+        ),
+        (Lang::Js, Filter) => (
+            include_str!("templates/js/filter.js"),
+            include_str!("templates/js/test_filter.mjs"),
+        ),
+        (Lang::Js, Comparator) => (
+            include_str!("templates/js/comparator.js"),
+            include_str!("templates/js/test_comparator.mjs"),
+        ),
+        (Lang::Js, Annotator) => (
+            include_str!("templates/js/annotator.js"),
+            include_str!("templates/js/test_annotator.mjs"),
+        ),
+        (Lang::Js, Hook) => (
+            include_str!("templates/js/hook.js"),
+            include_str!("templates/js/test_hook.mjs"),
+        ),
+    }
+}
+
+/// The manifest listing the plugin, with what its kind needs granted.
+fn manifest(name: &str, kind: PluginKind) -> String {
+    let (section, extra) = match kind {
+        PluginKind::Filter => ("[[filter]]", "config = { suffix = \".tmp\" }\n"),
+        PluginKind::Comparator => ("[comparator]", ""),
+        PluginKind::Annotator => (
+            "[[annotator]]",
+            "config = { cache-control = \"no-cache\" }\n",
+        ),
+        PluginKind::Hook => (
+            "[[hook]]",
+            "output = \"out/events.txt\"   # the only file it may write (append-only)\n",
+        ),
+    };
+    format!(
+        "# Use it with: blobsync sync SOURCE DESTINATION --plugins plugins.toml\n\
+         # Try it:      blobsync plugin try plugins.toml FOLDER\n\
+         version = 1\n\n{section}\nname = \"{name}\"\nsource = \"dist/{name}.wasm\"   \
+         # relative to this manifest\n{extra}"
+    )
+}
+
+/// Files the test and the try command run on.
+fn testdata(kind: PluginKind) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        PluginKind::Filter => &[("keep.txt", "keep\n"), ("scratch.tmp", "scratch\n")],
+        PluginKind::Comparator => &[("a.txt", "a\n")],
+        PluginKind::Annotator => &[("index.html", "<p>hi</p>\n"), ("style.css", "p {}\n")],
+        PluginKind::Hook => &[("a.txt", "a\n"), ("b.txt", "bb\n")],
+    }
+}
+
+/// Checks a plugin name: lower-case letters, digits and `-`, starting with a letter.
+fn check_name(name: &str) -> Result<(), String> {
+    let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name.len() <= 64;
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a plugin name: use lower-case letters, digits and `-`, starting \
+             with a letter"
+        ))
+    }
+}
+
+/// Writes a new plugin project `parent/name`. `data_dir` is where the Rust SDK is written
+/// for Rust projects to depend on.
+pub fn create(
+    name: &str,
+    kind: PluginKind,
+    lang: Lang,
+    parent: &Path,
+    data_dir: Option<&Path>,
+) -> Result<Created, String> {
+    check_name(name)?;
+    let dir = std::path::absolute(parent.join(name)).map_err(|e| e.to_string())?;
+    if dir.exists() {
+        return Err(format!("{} already exists", dir.display()));
+    }
+    let (source, test) = template(lang, kind);
+    let fill = |text: &str| -> String {
+        text.replace("@NAME@", name)
+            .replace("@KIND@", kind.world())
+            .replace("@JSVER@", COMPONENTIZE_JS)
+            .replace("@PYVER@", COMPONENTIZE_PY)
+    };
+    let mut files: Vec<(String, String)> = vec![
+        ("plugins.toml".into(), manifest(name, kind)),
+        (
+            ".gitignore".into(),
+            "target/\ndist/\nout/\nnode_modules/\n.venv/\n__pycache__/\n".into(),
+        ),
+    ];
+    for (file, text) in testdata(kind) {
+        files.push((format!("testdata/{file}"), text.to_string()));
+    }
+    let next: Vec<String> = match lang {
+        Lang::Rust => {
+            let data_dir =
+                data_dir.ok_or("no data directory for the SDK (set BLOBSYNC_DATA_DIR)")?;
+            let sdk = sdk::materialise(data_dir)
+                .map_err(|e| format!("cannot write the SDK under {}: {e}", data_dir.display()))?;
+            let cargo = include_str!("templates/rust/Cargo.toml")
+                .replace("@SDK@", &sdk.display().to_string());
+            files.push(("Cargo.toml".into(), fill(&cargo)));
+            files.push(("src/lib.rs".into(), fill(source)));
+            vec![
+                format!("cd {}", dir.display()),
+                "cargo test".into(),
+                format!(
+                    "blobsync plugin build . --out dist/{name}.wasm && blobsync plugin try \
+                     plugins.toml testdata"
+                ),
+            ]
+        }
+        Lang::Python => {
+            files.push((
+                "pyproject.toml".into(),
+                fill(include_str!("templates/python/pyproject.toml")),
+            ));
+            files.push(("app.py".into(), fill(source)));
+            let test = format!("{}{}", include_str!("templates/python/test_head.py"), test);
+            files.push(("test_plugin.py".into(), fill(&test)));
+            vec![
+                format!("cd {}", dir.display()),
+                format!(
+                    "python3 -m venv .venv && .venv/bin/pip install componentize-py=={COMPONENTIZE_PY}   \
+                     # once"
+                ),
+                "blobsync plugin build . && blobsync plugin try plugins.toml testdata".into(),
+                "python3 -m unittest".into(),
+            ]
+        }
+        Lang::Js => {
+            files.push((
+                "package.json".into(),
+                fill(include_str!("templates/js/package.json")),
+            ));
+            files.push(("src/plugin.js".into(), fill(source)));
+            let test = format!("{}{}", include_str!("templates/js/test_head.mjs"), test);
+            files.push(("test/plugin.test.mjs".into(), fill(&test)));
+            vec![
+                format!("cd {}", dir.display()),
+                "npm install   # once: componentize-js".into(),
+                "blobsync plugin build . && blobsync plugin try plugins.toml testdata".into(),
+                "node --test".into(),
+            ]
+        }
+    };
+    files.push(("README.md".into(), readme(name, kind, lang, &next)));
+    for (path, text) in &files {
+        let file = dir.join(path);
+        if let Some(p) = file.parent() {
+            std::fs::create_dir_all(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        }
+        std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
+    }
+    Ok(Created { dir, next })
+}
+
+fn readme(name: &str, kind: PluginKind, lang: Lang, next: &[String]) -> String {
+    let language = match lang {
+        Lang::Rust => "Rust (the blobsync-plugin SDK)",
+        Lang::Python => "Python (componentize-py)",
+        Lang::Js => "JavaScript (componentize-js)",
+    };
+    format!(
+        "# {name}\n\nA blobsync {kind} plugin in {language}, made by `blobsync plugin new`.\n\n\
+         ```sh\n{}\n```\n\n\
+         `blobsync plugin try plugins.toml FOLDER` runs it on any folder and shows what it does \
+         to each file; `blobsync sync SOURCE DESTINATION --plugins plugins.toml` uses it in a \
+         sync. `plugins.toml` is its manifest: the capabilities it is granted and its \
+         configuration. The plugin author's guide is in blobsync's README.\n",
+        next.join("\n")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_and_language_is_generated() {
+        let dir = tempfile::tempdir().unwrap();
+        for lang in [Lang::Rust, Lang::Python, Lang::Js] {
+            for kind in PluginKind::ALL {
+                let name = format!("p-{}-{}", kind.world(), lang as u8);
+                let made = create(&name, kind, lang, dir.path(), Some(dir.path())).unwrap();
+                let manifest = std::fs::read_to_string(made.dir.join("plugins.toml")).unwrap();
+                assert!(manifest.contains(kind.manifest_section()), "{manifest}");
+                for entry in walk(&made.dir) {
+                    let text = std::fs::read_to_string(&entry).unwrap_or_default();
+                    for placeholder in ["@NAME@", "@KIND@", "@SDK@", "@JSVER@"] {
+                        assert!(!text.contains(placeholder), "{}", entry.display());
+                    }
+                }
+            }
+        }
+        assert!(create("Bad_Name", PluginKind::Filter, Lang::Rust, dir.path(), None).is_err());
+        assert!(
+            create(
+                "p-filter-0",
+                PluginKind::Filter,
+                Lang::Rust,
+                dir.path(),
+                None
+            )
+            .is_err()
+        );
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            if e.path().is_dir() {
+                out.extend(walk(&e.path()));
+            } else {
+                out.push(e.path());
+            }
+        }
+        out
+    }
+}

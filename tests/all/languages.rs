@@ -1,0 +1,144 @@
+//! Plugins written in Python (componentize-py) and JavaScript (componentize-js), built
+//! from the examples' source and loaded from manifests in syncs against Azurite.
+
+use blobsync_tests::*;
+
+/// A manifest in a scratch folder naming `component` for `source`.
+fn manifest(dir: &std::path::Path, body: &str, component: &std::path::Path) -> String {
+    let p = dir.join("plugins.toml");
+    let body = body.replace(
+        "@SOURCE@",
+        &format!("{:?}", component.display().to_string()),
+    );
+    std::fs::write(&p, format!("version = 1\n{body}")).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn a_python_filter_runs_in_a_sync() {
+    let component = example_component("age-filter");
+    let az = azurite();
+    let container = unique_container("python");
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "logs/today.log", b"fresh");
+    write(src.path(), "logs/.DS_Store", b"clutter");
+    let old = write(src.path(), "logs/2019.log", b"old");
+    set_mtime(&old, 1_546_300_800, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(
+        dir.path(),
+        "[[filter]]\nname = \"recent\"\nsource = @SOURCE@\nlimits = { memory-mb = 64 }\n\
+         config = { max-age-days = 30 }\n",
+        &component,
+    );
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--plugins",
+        &m,
+        "--verbose",
+    ])
+    .ok();
+    assert_eq!(Blobs::new(az).names(&container), ["logs/today.log"]);
+    for needle in [
+        "excluded by recent (source): logs/.DS_Store: name matches .DS_Store",
+        "excluded by recent (source): logs/2019.log: older than max-age-days",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "missing {needle:?}:\n{}",
+            run.stdout
+        );
+    }
+    // The same component, inspected: WASI imports linked, nothing refused.
+    let run = blobsync(&["plugin", "inspect", s(&component)]).ok();
+    assert!(run.stdout.contains("loadable:  yes"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("wasi:sockets/tcp@0.2.9"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("refused"), "{}", run.stdout);
+}
+
+#[test]
+fn a_python_configuration_error_is_reported_as_the_plugin_said_it() {
+    let component = example_component("age-filter");
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(
+        dir.path(),
+        "[[filter]]\nname = \"recent\"\nsource = @SOURCE@\nconfig = { max-age-days = \"soon\" }\n",
+        &component,
+    );
+    let run = blobsync(&["plugin", "try", &m, s(dir.path())]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "plugin `recent` rejected its configuration (from manifest {m}): config \
+             `max-age-days`: 'soon' is not a number of days"
+                .replace("{m}", &m)
+                .as_str()
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_javascript_hook_records_a_sync() {
+    let component = example_component("run-report");
+    let az = azurite();
+    let container = unique_container("javascript");
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "a.txt", b"alpha");
+    write(src.path(), "dir/b,c.txt", b"bravo charlie");
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(
+        dir.path(),
+        "[[hook]]\nname = \"report\"\nsource = @SOURCE@\noutput = \"report.csv\"\n\
+         config = { columns = \"action;outcome;bytes;path\" }\n",
+        &component,
+    );
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--plugins",
+        &m,
+        "--output-type",
+        "json",
+        "--log-level",
+        "info",
+    ])
+    .ok();
+    // console.log reaches blobsync's log, tagged with the plugin's name.
+    assert!(
+        run.stderr.lines().any(|l| l
+            .contains("stdout: run-report writes action,outcome,bytes,path")
+            && l.contains("plugin")
+            && l.contains("\"report\"")),
+        "{}",
+        run.stderr
+    );
+    let job = json_lines(&run.stdout)
+        .iter()
+        .find_map(|l| l["job"].as_str().map(String::from))
+        .unwrap_or_else(|| panic!("no job id in {}", run.stdout));
+    let report = std::fs::read_to_string(dir.path().join("report.csv")).unwrap();
+    let lines: Vec<&str> = report.lines().collect();
+    assert!(lines.contains(&"upload,success,5,a.txt"), "{report}");
+    assert!(
+        lines.contains(&"upload,success,13,\"dir/b,c.txt\""),
+        "{report}"
+    );
+    let summary = lines.last().unwrap();
+    assert!(
+        summary.starts_with(&format!("# job={job} status=completed copied=2")),
+        "{report}"
+    );
+    assert!(
+        summary.contains(" started="),
+        "the run's start time reached the plugin: {summary}"
+    );
+}
