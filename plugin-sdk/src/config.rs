@@ -6,6 +6,9 @@ use std::str::FromStr;
 pub const JOB_ID_KEY: &str = "blobsync.job-id";
 /// The key the host sets to the run's start time (ms since the Unix epoch).
 pub const STARTED_KEY: &str = "blobsync.run-started-ms";
+/// The key the host sets to how precisely the coarser side of the run keeps modification
+/// times, in ns (1: exact; 1000000000: whole seconds, e.g. ext2 or SMB; 2000000000: FAT).
+pub const PRECISION_KEY: &str = "blobsync.time-precision-ns";
 
 /// Key/value configuration from the manifest's `config` table, or from command-line flags
 /// for the built-in plugins. Values are strings; lists are `;`-separated (as in azcopy).
@@ -81,6 +84,15 @@ impl Config {
     /// When the run started, in milliseconds since the Unix epoch (`blobsync.run-started-ms`).
     pub fn run_started_ms(&self) -> Option<u64> {
         self.get(STARTED_KEY).and_then(|v| v.parse().ok())
+    }
+
+    /// The run's modification-time precision in ns ([`PRECISION_KEY`]); 1 (exact) when
+    /// the host did not say.
+    pub fn time_precision_ns(&self) -> u64 {
+        self.get(PRECISION_KEY)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1)
+            .max(1)
     }
 
     /// Fails with a message naming the first key that is not in `known`. Keys the host

@@ -47,7 +47,7 @@ pub mod filter;
 pub mod hook;
 pub mod http;
 
-pub use config::{Config, JOB_ID_KEY, STARTED_KEY};
+pub use config::{Config, JOB_ID_KEY, PRECISION_KEY, STARTED_KEY};
 pub use entries::{
     ATTR_DIRECTORY, ATTR_MD5, ATTR_STORED_MTIME, Entry, EntryIter, TestEntry, all_fields,
     no_headers,

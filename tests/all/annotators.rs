@@ -1,6 +1,5 @@
-//! Annotators at the plugin-host level (`blobsync plugin try`): what each file about to be
-//! uploaded would get. (Setting the headers, tier, metadata and tags on uploaded blobs is
-//! the upload pipeline's part.)
+//! Annotators: what each file about to be uploaded would get (`blobsync plugin try`), and
+//! what a real sync sets on the blobs, read back through the Blob API.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -54,6 +53,60 @@ fn the_retention_policy_example_tiers_tags_and_caches() {
         serde_json::Value::Null
     );
     assert_eq!(a("assets/logo.png")["access-tier"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_wasm_annotator_sets_tiers_tags_and_headers_on_uploaded_blobs() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("annotate");
+    let src = site();
+    let manifest = repo_root().join("examples/retention-policy.toml");
+    let args = [
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--plugins",
+        s(&manifest),
+        "--cache-control",
+        "max-age=60",
+    ];
+    blobsync(&args).ok();
+    let tags = |name: &str| blobs.tags(&container, name);
+    assert_eq!(blobs.tier(&container, "db/dump.bak"), "Cool");
+    assert_eq!(tags("db/dump.bak"), [("retention".into(), "7y".into())]);
+    assert_eq!(
+        tags("finance/old.bak"),
+        [
+            ("classification".into(), "confidential".into()),
+            ("retention".into(), "7y".into())
+        ]
+    );
+    assert_eq!(
+        tags("finance/q1.xlsx"),
+        [("classification".into(), "confidential".into())]
+    );
+    let head = |name: &str| blobs.head(&container, name);
+    // The manifest's annotator overrides the flag for HTML only.
+    assert_eq!(head("index.html")["cache-control"], "no-cache");
+    assert_eq!(head("assets/logo.png")["cache-control"], "max-age=60");
+    assert_eq!(head("assets/logo.png")["content-type"], "image/png");
+    assert!(tags("assets/logo.png").is_empty());
+    assert_ne!(
+        head("assets/logo.png")
+            .get("x-ms-access-tier")
+            .map(String::as_str),
+        Some("Cool")
+    );
+
+    // Settled: the next run changes nothing.
+    let again = blobsync(&args).ok();
+    assert_eq!(again.count("Copied:"), 0, "{}", again.stdout);
+    assert!(
+        !again.stdout.contains("Properties updated:"),
+        "{}",
+        again.stdout
+    );
 }
 
 #[test]

@@ -23,7 +23,7 @@ fn content_types_are_guessed_from_the_extension_and_the_extra_map() {
         String::from_utf8_lossy(&run.stderr)
     );
     let content_type = |name: &str| blobs.head(&container, name)["content-type"].clone();
-    assert_eq!(content_type("index.html"), "text/html");
+    assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
     assert_eq!(
         content_type("notes.MD"),
         "text/markdown",

@@ -4,6 +4,7 @@
 mod annotators;
 mod auth;
 mod backups;
+mod blob_settings;
 mod blob_to_blob;
 mod capabilities;
 mod check;
@@ -31,6 +32,7 @@ mod resilience;
 mod sandbox;
 mod scopes;
 mod shards;
+mod static_site;
 mod tiers;
 mod upload;
 mod watch;

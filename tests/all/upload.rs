@@ -82,7 +82,7 @@ fn first_sync_uploads_everything_with_md5_mtime_and_content_type() {
             .content_type
             .clone()
     };
-    assert_eq!(ct("index.html"), "text/html");
+    assert_eq!(ct("index.html"), "text/html; charset=utf-8");
     assert_eq!(ct("data/report.json"), "application/json");
     assert_eq!(ct("empty.bin"), "application/octet-stream");
 }

@@ -341,6 +341,41 @@ pub struct SyncArgs {
     #[arg(long, value_name = "MBPS")]
     pub cap_mbps: Option<f64>,
 
+    /// Uploads: every blob's Content-Type (instead of guessing it from the extension).
+    #[arg(long, value_name = "TYPE", help_heading = "What uploaded blobs carry")]
+    pub content_type: Option<String>,
+    /// Uploads: every blob's Cache-Control, e.g. `max-age=3600`.
+    #[arg(long, value_name = "VALUE", help_heading = "What uploaded blobs carry")]
+    pub cache_control: Option<String>,
+    /// Uploads: every blob's Content-Encoding, e.g. `gzip` for pre-compressed files.
+    #[arg(long, value_name = "VALUE", help_heading = "What uploaded blobs carry")]
+    pub content_encoding: Option<String>,
+    /// Uploads: every blob's Content-Disposition, e.g. `attachment`.
+    #[arg(long, value_name = "VALUE", help_heading = "What uploaded blobs carry")]
+    pub content_disposition: Option<String>,
+    /// Uploads: every blob's Content-Language, e.g. `en-GB`.
+    #[arg(long, value_name = "VALUE", help_heading = "What uploaded blobs carry")]
+    pub content_language: Option<String>,
+    /// Uploads: Cache-Control by kind of file: `static-site` gives HTML `no-cache` and
+    /// fingerprinted assets (`app.3f2a9c1b.js`) `max-age=31536000, immutable`.
+    #[arg(
+        long,
+        value_name = "PRESET",
+        help_heading = "What uploaded blobs carry"
+    )]
+    pub cache_control_preset: Option<String>,
+    /// Uploads: the access tier of every blob: Hot, Cool, Cold or Archive (up-to-date
+    /// blobs in another tier are moved with Set Blob Tier).
+    #[arg(long, value_name = "TIER", help_heading = "What uploaded blobs carry")]
+    pub block_blob_tier: Option<String>,
+    /// Uploads: user metadata for every blob, `key=value;key2=value2` (kept with what a
+    /// blob already has).
+    #[arg(long, value_name = "PAIRS", help_heading = "What uploaded blobs carry")]
+    pub metadata: Option<String>,
+    /// Uploads: blob index tags for every blob, `key=value&key2=value2` (URL-encoded; the
+    /// credential needs the `t` permission).
+    #[arg(long, value_name = "PAIRS", help_heading = "What uploaded blobs carry")]
+    pub blob_tags: Option<String>,
     /// Do not guess a Content-Type from the file extension for blobs that get none
     /// otherwise (extra extensions: a JSON file named by AZCOPY_CONTENT_TYPE_MAP).
     #[arg(long)]

@@ -5,6 +5,7 @@
 mod args;
 mod backup_flags;
 mod blob_flags;
+mod content_flags;
 mod jobs;
 mod limit_flags;
 mod network_flags;

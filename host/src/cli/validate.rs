@@ -311,9 +311,11 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
     }
     let watch = watch_options(args, direction)?;
     let auth = auth_options(args)?;
-    let plugins = plugin_sources(args)
-        .resolve()
-        .map_err(|e| usage(e.to_string()))?;
+    let mut sources = plugin_sources(args);
+    sources
+        .annotators
+        .extend(super::content_flags::annotator(args, direction).map_err(UsageError)?);
+    let plugins = sources.resolve().map_err(|e| usage(e.to_string()))?;
     let sync = SyncConfig {
         source,
         destination,
@@ -411,6 +413,18 @@ pub fn check_settings(args: &super::args::CheckArgs) -> Result<Settings, UsageEr
         (sync.max_transfer.is_some(), "--max-transfer"),
         (sync.max_duration.is_some(), "--max-duration"),
         (sync.overwrite_archived, "--overwrite-archived"),
+        (sync.content_type.is_some(), "--content-type"),
+        (sync.cache_control.is_some(), "--cache-control"),
+        (sync.content_encoding.is_some(), "--content-encoding"),
+        (sync.content_disposition.is_some(), "--content-disposition"),
+        (sync.content_language.is_some(), "--content-language"),
+        (
+            sync.cache_control_preset.is_some(),
+            "--cache-control-preset",
+        ),
+        (sync.block_blob_tier.is_some(), "--block-blob-tier"),
+        (sync.metadata.is_some(), "--metadata"),
+        (sync.blob_tags.is_some(), "--blob-tags"),
     ] {
         if given {
             return Err(usage(format!(

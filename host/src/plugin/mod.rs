@@ -65,7 +65,7 @@ pub use reload::{PluginWatch, ReloadError};
 pub use runtime::Runtime;
 pub use sources::PluginSources;
 pub use spec::{FailurePolicy, Grants, Limits, PluginKind, PluginSet, PluginSource, PluginSpec};
-pub use values::{JOB_ID_KEY, RunValues, STARTED_KEY};
+pub use values::{JOB_ID_KEY, PRECISION_KEY, RunValues, STARTED_KEY};
 
 /// The WIT package version this host implements (it also loads 0.1.x plugins).
 pub const INTERFACE_VERSION: &str = inspect::SUPPORTED_VERSIONS[0];

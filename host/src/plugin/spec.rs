@@ -221,4 +221,17 @@ impl PluginSet {
             .chain(&self.annotators)
             .chain(&self.hooks)
     }
+
+    /// Whether the annotators may set blob index tags, so the destination's tags must be
+    /// listed to tell whether an up-to-date blob has them: any annotator of one's own, or
+    /// the built-in one configured with tags.
+    pub fn may_set_tags(&self) -> bool {
+        self.annotators.iter().any(|spec| match spec.source {
+            PluginSource::Builtin(_) => spec
+                .config
+                .iter()
+                .any(|(k, _)| k == "blob-tags" || (k.starts_with("rule.") && k.ends_with(".tags"))),
+            PluginSource::File(_) => true,
+        })
+    }
 }

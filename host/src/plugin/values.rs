@@ -15,6 +15,9 @@ use super::spec::PluginSpec;
 pub const JOB_ID_KEY: &str = "blobsync.job-id";
 /// The config key carrying the run's start time, in ms since the Unix epoch.
 pub const STARTED_KEY: &str = "blobsync.run-started-ms";
+/// The config key carrying how precisely the coarser side keeps modification times, in ns
+/// (1: exact; 1000000000: whole seconds). Comparators compare times at this precision.
+pub const PRECISION_KEY: &str = "blobsync.time-precision-ns";
 
 /// What differs from one run to the next, given to plugin instances when they are made.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,6 +29,8 @@ pub struct RunValues {
     /// The local side's folder (absolute), which `read-content` reads below. `None` when
     /// neither side is local: `read-content` then refuses every path.
     pub local_root: Option<PathBuf>,
+    /// The coarser side's modification-time precision, in ns (0 or 1: exact).
+    pub time_precision_ns: u64,
 }
 
 impl RunValues {
@@ -35,6 +40,7 @@ impl RunValues {
             started_ms: now_ms(),
             job_id: String::new(),
             local_root: None,
+            time_precision_ns: 1,
         }
     }
 }
@@ -131,6 +137,10 @@ pub(crate) fn instance_config(
     if with_run_values {
         config.push((JOB_ID_KEY.to_string(), values.job_id.clone()));
         config.push((STARTED_KEY.to_string(), values.started_ms.to_string()));
+        config.push((
+            PRECISION_KEY.to_string(),
+            values.time_precision_ns.max(1).to_string(),
+        ));
     }
     config
 }
@@ -195,11 +205,13 @@ mod tests {
             started_ms: 5,
             job_id: "j1".into(),
             local_root: None,
+            time_precision_ns: 1_000_000_000,
         };
         let base = vec![("a".to_string(), "b".to_string())];
         assert_eq!(instance_config(&base, &values, false), base);
         let c = instance_config(&base, &values, true);
         assert!(c.contains(&(JOB_ID_KEY.into(), "j1".into())));
         assert!(c.contains(&(STARTED_KEY.into(), "5".into())));
+        assert!(c.contains(&(PRECISION_KEY.into(), "1000000000".into())));
     }
 }

@@ -20,9 +20,11 @@ use std::sync::Arc;
 use super::RunError;
 use super::compare::PlannedUpdate;
 use super::config::S2sOptions;
+use super::entries::{give_back, host_tier, lend};
 use super::metadata::for_copy;
 use super::observer::Side;
 use crate::endpoint::{BlobSettings, BlobUpdate, ContentHeaders, Item, Tier};
+use crate::plugin::{self, AnnotatorChain};
 
 /// What the run wants a blob to carry; `None` and empty lists leave the blob's own.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,6 +45,43 @@ pub(crate) trait Annotations: Send {
     fn annotate(&mut self, items: &mut [Item]) -> Result<Vec<Wanted>, RunError>;
 }
 
+/// The annotator plugins, as the annotate stage asks them.
+impl Annotations for AnnotatorChain {
+    fn annotate(&mut self, items: &mut [Item]) -> Result<Vec<Wanted>, RunError> {
+        let mut entries: Vec<plugin::Entry> = items
+            .iter_mut()
+            .map(|i| lend(i, plugin::EndpointKind::Local))
+            .collect();
+        let result = AnnotatorChain::annotate(self, &entries);
+        for (item, entry) in items.iter_mut().zip(entries.drain(..)) {
+            give_back(item, entry);
+        }
+        let annotations = result.map_err(RunError::Plugin)?;
+        Ok(annotations.into_iter().map(wanted).collect())
+    }
+}
+
+/// What an annotation asks for.
+fn wanted(a: plugin::Annotation) -> Wanted {
+    let h = a.headers;
+    Wanted {
+        headers: ContentHeaders {
+            content_type: h.content_type,
+            cache_control: h.cache_control,
+            content_encoding: h.content_encoding,
+            content_disposition: h.content_disposition,
+            content_language: h.content_language,
+        },
+        tier: a.access_tier.map(host_tier),
+        metadata: a
+            .metadata
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect(),
+        tags: a.tags,
+    }
+}
+
 /// Content types by file extension.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TypeGuesser {
@@ -60,10 +99,13 @@ impl TypeGuesser {
         {
             return t.clone();
         }
-        mime_guess::from_path(name)
-            .first_or_octet_stream()
-            .essence_str()
-            .to_string()
+        let mime = mime_guess::from_path(name).first_or_octet_stream();
+        if mime.type_() == mime_guess::mime::TEXT {
+            // As browsers need for non-ASCII text, and as azcopy sets it.
+            format!("{}; charset=utf-8", mime.essence_str())
+        } else {
+            mime.essence_str().to_string()
+        }
     }
 }
 
@@ -291,7 +333,10 @@ mod tests {
         let (fresh, _) = annotator().for_copy(Wanted::default(), &Item::new("x/a.FOO", 1, 1), None);
         assert_eq!(fresh.headers.content_type.as_deref(), Some("text/x-foo"));
         let (css, _) = annotator().for_copy(Wanted::default(), &Item::new("s.css", 1, 1), None);
-        assert_eq!(css.headers.content_type.as_deref(), Some("text/css"));
+        assert_eq!(
+            css.headers.content_type.as_deref(),
+            Some("text/css; charset=utf-8")
+        );
     }
 
     #[test]

@@ -269,7 +269,9 @@ impl Comparer<'_> {
                 Action::Transfer => {
                     self.send_copy(source, decision.reason.to_string(), Some(destination))?
                 }
-                Action::Skip => self.up_to_date(source, destination, decision.reason.to_string())?,
+                Action::Skip => {
+                    self.up_to_date(source, destination, decision.reason.to_string())?
+                }
             }
         }
         Ok(())

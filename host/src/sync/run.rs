@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::annotate::{Annotator, TypeGuesser};
+use super::annotate::{Annotations, Annotator, TypeGuesser};
 use super::compare::{Comparer, PlannedCopy, PlannedUpdate, Work};
 use super::content_hash::BlobHasher;
 use super::context::RunContext;
@@ -23,7 +23,7 @@ use super::plan::{MergeOutcome, merge};
 use super::transfer::Shared;
 use super::{DeleteMode, Direction, RunError, Side, SyncConfig, transfer};
 use crate::endpoint::{Endpoint, EndpointKind, ErrorClass, ListOrder, ListRequest};
-use crate::plugin::PluginHost;
+use crate::plugin::{PluginHost, RunValues};
 use crate::store::{Store, Write};
 
 /// What every run of a session works with.
@@ -44,12 +44,14 @@ pub(crate) struct Parts {
 
 impl Parts {
     /// The annotate stage, for copies to a container.
-    pub(crate) fn annotator(&self) -> Option<Annotator> {
+    pub(crate) fn annotator(&self, values: &RunValues) -> Option<Annotator> {
         let wanted = self.destination.capabilities().kind == EndpointKind::Blob
             && self.config.check.is_none();
         wanted.then(|| Annotator {
             carry: (self.config.direction == Direction::Copy).then_some(self.config.blob.s2s),
-            source: None,
+            source: self.plugins.has_annotators().then(|| {
+                Box::new(self.plugins.annotator_chain_for(values)) as Box<dyn Annotations>
+            }),
             guess: self.config.blob.guess_types.then(|| TypeGuesser {
                 extra: Arc::new(self.config.blob.type_map.clone()),
             }),
@@ -64,7 +66,12 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// Runs the pipeline once. Fatal errors are recorded in `ctx` where they happen.
-pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<String>) {
+pub(crate) async fn execute(
+    session: &Parts,
+    ctx: &Arc<RunContext>,
+    scopes: Vec<String>,
+    values: RunValues,
+) {
     let config = &session.config;
     let mut scopes = scopes;
     scopes.sort_by(|a, b| session.order.cmp(&format!("{a}/"), &format!("{b}/")));
@@ -80,16 +87,20 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
         side,
         endpoint,
         request: ListRequest {
-            // Blob → blob with --s2s-preserve-blob-tags: the source's tags are copied.
-            with_tags: side == Side::Source
-                && config.direction == Direction::Copy
-                && config.blob.s2s.preserve_tags,
+            with_tags: match side {
+                // Blob → blob with --s2s-preserve-blob-tags: the source's tags are copied.
+                Side::Source => {
+                    config.direction == Direction::Copy && config.blob.s2s.preserve_tags
+                }
+                // Tags the run sets are compared with what up-to-date blobs have.
+                Side::Destination => config.plugins.may_set_tags() && config.check.is_none(),
+            },
             ..request.clone()
         },
         filters: session
             .plugins
             .has_filters()
-            .then(|| session.plugins.filter_chain()),
+            .then(|| session.plugins.filter_chain_for(&values)),
         kind: plugin_kind(match side {
             Side::Source => session.source.capabilities().kind,
             Side::Destination => session.destination.capabilities().kind,
@@ -117,7 +128,7 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
     let (copy_tx, copy_rx) = tokio::sync::mpsc::channel(4096);
     let planner = {
         let ctx = ctx.clone();
-        let comparator = session.plugins.comparator();
+        let comparator = session.plugins.comparator_for(&values);
         let hasher = match (
             &session.local_root,
             session.plugins.comparator_info().needs_md5,
@@ -139,7 +150,7 @@ pub(crate) async fn execute(session: &Parts, ctx: &Arc<RunContext>, scopes: Vec<
         let order = session.order;
         let blob = config.blob.clone();
         let backups = session.backup.is_some();
-        let annotator = session.annotator();
+        let annotator = session.annotator(&values);
         let damaged_under = (session.destination.capabilities().kind == EndpointKind::Blob)
             .then(|| format!("{}/", session.destination.describe()));
         let store = session.store.clone();

@@ -16,7 +16,7 @@ use super::transfer::Shared;
 use super::{Direction, RunError, Stop};
 use crate::endpoint::azure::Http;
 use crate::endpoint::{Endpoint, ListOrder};
-use crate::plugin::{PluginHost, PluginSet, PluginSource, Runtime};
+use crate::plugin::{PluginHost, RunValues, Runtime};
 use crate::store::Store;
 
 /// One run of a session.
@@ -62,10 +62,16 @@ impl Session {
             .capabilities()
             .time_precision_ns
             .max(destination.capabilities().time_precision_ns);
+        if precision > 1 {
+            // The built-in comparator reads this from the run values (blobsync.time-precision-ns).
+            tracing::info!(
+                "modification times are compared to within {} (the coarser side's precision)",
+                humantime::format_duration(std::time::Duration::from_nanos(precision))
+            );
+        }
         let plugins = {
             let cache = config.cache_dir.clone();
-            let mut set = config.plugins.clone();
-            widen_window(&mut set, precision);
+            let set = config.plugins.clone();
             tokio::task::spawn_blocking(move || -> Result<PluginHost, RunError> {
                 let runtime = Runtime::shared(cache).map_err(|e| {
                     RunError::Internal(format!("cannot start the plugin runtime: {e:#}"))
@@ -175,7 +181,18 @@ impl Session {
         let tolerated_before = self.parts.plugins.tolerated_failures();
         let retries_before = self.retries();
         let ctx = Arc::new(RunContext::new(observer.clone(), control.clone()));
-        super::run::execute(&self.parts, &ctx, request.scopes).await;
+        let values = RunValues {
+            started_ms: info.started_ms.max(0) as u64,
+            job_id: request.job_id.clone(),
+            local_root: self.parts.local_root.clone(),
+            time_precision_ns: self
+                .parts
+                .source
+                .capabilities()
+                .time_precision_ns
+                .max(self.parts.destination.capabilities().time_precision_ns),
+        };
+        super::run::execute(&self.parts, &ctx, request.scopes, values).await;
         let mut totals = ctx.totals();
         totals.plugin_failures += self
             .parts
@@ -295,37 +312,6 @@ fn ended_before_start(
         },
         observer,
     )
-}
-
-/// Times are compared at the coarser of the two sides' precisions (a file system that
-/// keeps whole seconds cannot hold a blob's nanoseconds): the built-in comparator's
-/// `modify-window` widens to just under that step unless it is wider already.
-fn widen_window(plugins: &mut PluginSet, precision_ns: u64) {
-    let comparator = &mut plugins.comparator;
-    if precision_ns <= 1 || !matches!(comparator.source, PluginSource::Builtin("mtime-compare")) {
-        return;
-    }
-    let window = std::time::Duration::from_nanos(precision_ns - 1);
-    let configured = comparator
-        .config
-        .iter()
-        .find(|(k, _)| k == "modify-window")
-        .map(|(_, v)| humantime::parse_duration(v.trim()).ok());
-    match configured {
-        Some(Some(given)) if given >= window => {}
-        // A value the comparator will refuse with its own message.
-        Some(None) => {}
-        _ => {
-            tracing::info!(
-                "modification times are compared to within {} (the coarser side's precision)",
-                humantime::format_duration(std::time::Duration::from_nanos(precision_ns))
-            );
-            comparator.config.retain(|(k, _)| k != "modify-window");
-            comparator
-                .config
-                .push(("modify-window".into(), format!("{}ns", precision_ns - 1)));
-        }
-    }
 }
 
 #[cfg(test)]

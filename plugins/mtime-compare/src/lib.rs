@@ -12,7 +12,9 @@
 //! copied.
 //!
 //! Config: `modify-window` (a duration such as `2s` or `500ms`; default `0`), and
-//! `strict-lmt = true` to use azcopy's rule alone (ignore sizes and stored times).
+//! `strict-lmt = true` to use azcopy's rule alone (ignore sizes and stored times). The
+//! window is at least the run's time precision (`blobsync.time-precision-ns`, set by the
+//! host) less a nanosecond, so times a coarse file system rounded still match.
 
 use blobsync_plugin::comparator::{Comparator, Decision};
 use blobsync_plugin::{Config, EndpointKind, Entry, EntryFields, format_rfc3339_ns};
@@ -92,6 +94,10 @@ impl Comparator for MtimeCompare {
             None => 0,
             Some(v) => parse_duration_ns(v).map_err(|e| format!("config `modify-window`: {e}"))?,
         };
+        // Times are compared at the coarser side's precision: a file system that keeps
+        // whole seconds cannot hold a blob's nanoseconds.
+        let precision = i64::try_from(config.time_precision_ns()).unwrap_or(i64::MAX);
+        let window_ns = window_ns.max(precision - 1);
         let strict_lmt = config.flag("strict-lmt")?.unwrap_or(false);
         Ok(MtimeCompare {
             window_ns,
@@ -191,6 +197,32 @@ mod tests {
             &local(10, T - NS_PER_S),
             &blob(10, T + 5 * NS_PER_S, Some(T)),
         );
+        assert!(
+            d.reason.starts_with("modification time differs"),
+            "{}",
+            d.reason
+        );
+    }
+
+    #[test]
+    fn times_are_compared_at_the_runs_precision() {
+        // A whole-second file system kept T's second only.
+        let truncated = T - T % NS_PER_S;
+        let exact = cmp(&[]).compare_one(&local(10, truncated), &blob(10, T, Some(T)));
+        assert!(
+            exact.reason.starts_with("modification time differs"),
+            "{}",
+            exact.reason
+        );
+        let coarse = cmp(&[("blobsync.time-precision-ns", "1000000000")]);
+        let mut coarse = coarse;
+        let d = coarse.compare_one(&local(10, truncated), &blob(10, T, Some(T)));
+        assert!(
+            matches!(d.action, blobsync_plugin::comparator::Action::Skip),
+            "{}",
+            d.reason
+        );
+        let d = coarse.compare_one(&local(10, truncated - NS_PER_S), &blob(10, T, Some(T)));
         assert!(
             d.reason.starts_with("modification time differs"),
             "{}",

@@ -1,0 +1,260 @@
+//! What uploads set on blobs from flags — content headers, access tier, user metadata,
+//! blob index tags — read back with an independent REST client; what changes in place
+//! when only the settings change; and bad values refused before anything moves.
+
+use blobsync_tests::*;
+
+fn site() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "index.html", b"<h1>hello</h1>");
+    write(dir.path(), "css/site.css", b"body{}");
+    write(dir.path(), "data.bin", &bytes(9, 5_000));
+    dir
+}
+
+const FILES: [&str; 3] = ["index.html", "css/site.css", "data.bin"];
+
+#[test]
+fn flags_set_headers_tier_metadata_and_tags_on_every_upload() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("settings");
+    let src = site();
+    let url = az.url(&container);
+    let flags = [
+        "--cache-control",
+        "max-age=600",
+        "--content-language",
+        "en-GB",
+        "--content-disposition",
+        "inline",
+        "--block-blob-tier",
+        "cool",
+        "--metadata",
+        "Project=apollo;owner=web",
+        "--blob-tags",
+        "team=data&retention=7y",
+    ];
+    let mut args = vec!["sync", s(src.path()), &url];
+    args.extend(flags);
+    let first = blobsync(&args).ok();
+    assert_eq!(first.count("Copied:"), 3);
+    for name in FILES {
+        let head = blobs.head(&container, name);
+        assert_eq!(head["cache-control"], "max-age=600", "{name}");
+        assert_eq!(head["content-language"], "en-GB", "{name}");
+        assert_eq!(head["content-disposition"], "inline", "{name}");
+        assert_eq!(head["x-ms-access-tier"], "Cool", "{name}");
+        assert_eq!(head["x-ms-meta-project"], "apollo", "{name}");
+        assert_eq!(head["x-ms-meta-owner"], "web", "{name}");
+        assert!(
+            head.contains_key("x-ms-meta-mtime"),
+            "blobsync's own key stays"
+        );
+        assert_eq!(
+            blobs.tags(&container, name),
+            [
+                ("retention".to_string(), "7y".to_string()),
+                ("team".to_string(), "data".to_string())
+            ],
+            "{name}"
+        );
+    }
+    // Guessing goes on for what the flags leave unset.
+    assert_eq!(
+        blobs.head(&container, "index.html")["content-type"],
+        "text/html; charset=utf-8"
+    );
+
+    // The same flags again: nothing to copy and nothing to update.
+    let again = blobsync(&args).ok();
+    assert_eq!(again.count("Copied:"), 0, "{}", again.stdout);
+    assert_eq!(again.count("Up to date (skipped):"), 3);
+    assert!(
+        !again.stdout.contains("Properties updated:"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn changed_settings_are_applied_in_place_without_uploading_again() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("inplace");
+    let src = site();
+    let url = az.url(&container);
+    blobsync(&[
+        "sync",
+        s(src.path()),
+        &url,
+        "--cache-control",
+        "max-age=600",
+        "--content-language",
+        "en-GB",
+    ])
+    .ok();
+    let before: Vec<_> = FILES.iter().map(|n| blobs.head(&container, n)).collect();
+
+    // Only the Cache-Control, the tier, a metadata key and a tag change.
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &url,
+        "--cache-control",
+        "no-cache",
+        "--content-language",
+        "en-GB",
+        "--block-blob-tier",
+        "Cold",
+        "--metadata",
+        "build=42",
+        "--blob-tags",
+        "env=prod",
+        "-v",
+    ])
+    .ok();
+    assert_eq!(run.count("Copied:"), 0, "{}", run.stdout);
+    assert_eq!(run.count("Properties updated:"), 3, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Cache-Control") || run.stderr.contains("Cache-Control"),
+        "the reason names what changed:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    for (name, old) in FILES.iter().zip(&before) {
+        let head = blobs.head(&container, name);
+        assert_eq!(head["cache-control"], "no-cache", "{name}");
+        assert_eq!(
+            head["content-language"], "en-GB",
+            "{name}: other headers kept"
+        );
+        assert_eq!(head["content-type"], old["content-type"], "{name}");
+        assert_eq!(head["content-md5"], old["content-md5"], "{name}: MD5 kept");
+        assert_eq!(
+            head["x-ms-meta-mtime"], old["x-ms-meta-mtime"],
+            "{name}: not uploaded again"
+        );
+        assert_eq!(head["x-ms-meta-build"], "42", "{name}");
+        assert_eq!(head["x-ms-access-tier"], "Cold", "{name}");
+        assert_eq!(
+            blobs.tags(&container, name),
+            [("env".to_string(), "prod".to_string())]
+        );
+    }
+    assert_eq!(blobs.get(&container, "data.bin"), bytes(9, 5_000));
+
+    // Settled: a third run changes nothing.
+    let settled = blobsync(&[
+        "sync",
+        s(src.path()),
+        &url,
+        "--cache-control",
+        "no-cache",
+        "--block-blob-tier",
+        "cold",
+        "--metadata",
+        "build=42",
+        "--blob-tags",
+        "env=prod",
+    ])
+    .ok();
+    assert!(
+        !settled.stdout.contains("Properties updated:"),
+        "{}",
+        settled.stdout
+    );
+    assert_eq!(settled.count("Up to date (skipped):"), 3);
+}
+
+#[test]
+fn content_type_flag_wins_over_the_guess_and_the_dry_run_only_says_so() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("ctype");
+    let src = site();
+    let url = az.url(&container);
+    blobsync(&["sync", s(src.path()), &url]).ok();
+    let dry = blobsync(&[
+        "sync",
+        s(src.path()),
+        &url,
+        "--content-type",
+        "application/x-custom",
+        "--dry-run",
+    ])
+    .ok();
+    assert_eq!(dry.count("Would update properties:"), 3, "{}", dry.stdout);
+    assert_eq!(
+        blobs.head(&container, "index.html")["content-type"],
+        "text/html; charset=utf-8",
+        "a dry run changes nothing"
+    );
+    blobsync(&[
+        "sync",
+        s(src.path()),
+        &url,
+        "--content-type",
+        "application/x-custom",
+    ])
+    .ok();
+    for name in FILES {
+        assert_eq!(
+            blobs.head(&container, name)["content-type"],
+            "application/x-custom"
+        );
+    }
+}
+
+#[test]
+fn an_upload_straight_to_archive_is_archived_and_left_alone_afterwards() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("toarch");
+    let src = site();
+    let url = az.url(&container);
+    let args = ["sync", s(src.path()), &url, "--block-blob-tier", "Archive"];
+    blobsync(&args).ok();
+    for name in FILES {
+        assert_eq!(blobs.tier(&container, name), "Archive", "{name}");
+    }
+    let again = blobsync(&args).ok();
+    assert_eq!(again.count("Up to date (skipped):"), 3, "{}", again.stdout);
+    assert_eq!(again.count("Copied:"), 0);
+}
+
+#[test]
+fn bad_values_are_usage_errors_naming_the_flag_and_nothing_is_written() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("badset");
+    let src = site();
+    let url = az.url(&container);
+    for (flag, value, says) in [
+        ("--metadata", "my-key=v", "not a valid metadata name"),
+        ("--metadata", "mtime=1", "blobsync's own key"),
+        ("--blob-tags", "a=1&a=2", "given twice"),
+        ("--blob-tags", "bad!key=1", "cannot hold"),
+        ("--block-blob-tier", "Premium", "Hot, Cool, Cold or Archive"),
+        ("--cache-control", "a\u{7}b", "one line"),
+        ("--cache-control-preset", "fast", "static-site"),
+    ] {
+        let run = blobsync(&["sync", s(src.path()), &url, flag, value]);
+        assert_eq!(run.code, 2, "{flag} {value:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(flag) && run.stderr.contains(says),
+            "{flag} {value:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(!blobs.container_exists(&container), "nothing was written");
+
+    let dst = tempfile::tempdir().unwrap();
+    let run = blobsync(&["sync", &url, s(dst.path()), "--cache-control", "no-cache"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--cache-control") && run.stderr.contains("local folder"),
+        "{}",
+        run.stderr
+    );
+}
