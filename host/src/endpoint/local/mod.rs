@@ -1,6 +1,7 @@
 //! The local file system as a sync endpoint: a folder, walked in order ([`walk`]), read
 //! for uploads ([`read`]) and written through temporary files for downloads ([`write`]).
 
+mod group_sync;
 mod names;
 mod partial;
 mod posix;

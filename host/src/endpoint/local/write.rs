@@ -124,8 +124,7 @@ fn finish_file(
     }
     file.set_times(times)
         .map_err(|e| EndpointError::io("cannot set the time of", tmp, e))?;
-    file.sync_all()
-        .map_err(|e| EndpointError::io("cannot sync", tmp, e))?;
+    super::group_sync::sync(file).map_err(|e| EndpointError::io("cannot sync", tmp, e))?;
     replace(tmp, target, replaces)
 }
 

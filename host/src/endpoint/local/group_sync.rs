@@ -1,0 +1,110 @@
+//! Making downloaded files durable in groups. Every file must be on disk before it is
+//! renamed to its real name; one `fsync` per file made small downloads spend most of their
+//! time in the kernel. Instead, files finished at about the same time share one `syncfs`
+//! of their file system: the first to arrive starts it, the others wait for it (or for the
+//! next one, if theirs was written after it started), then each renames its own file.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
+use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard};
+
+/// The syncs of one file system.
+#[derive(Default)]
+struct Group {
+    state: Mutex<State>,
+    done: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    /// The number of the last sync started.
+    started: u64,
+    /// The number of the last sync that finished without an error.
+    finished: u64,
+    /// A sync is running.
+    running: bool,
+}
+
+/// One group per file system (device).
+static GROUPS: LazyLock<Mutex<HashMap<u64, Arc<Group>>>> = LazyLock::new(Default::default);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Returns once everything written to `file` before the call is durable.
+pub(super) fn sync(file: &File) -> std::io::Result<()> {
+    let device = file.metadata()?.dev();
+    let group = lock(&GROUPS).entry(device).or_default().clone();
+    group.sync(file)
+}
+
+impl Group {
+    fn sync(&self, file: &File) -> std::io::Result<()> {
+        let mut state = lock(&self.state);
+        // A sync started from now on covers this file's data.
+        let needed = state.started + 1;
+        loop {
+            if state.finished >= needed {
+                return Ok(());
+            }
+            if !state.running {
+                state.running = true;
+                state.started += 1;
+                let number = state.started;
+                drop(state);
+                // SAFETY: syncfs on an open file descriptor we own for the call.
+                let result = match unsafe { libc::syncfs(file.as_raw_fd()) } {
+                    0 => Ok(()),
+                    _ => Err(std::io::Error::last_os_error()),
+                };
+                state = lock(&self.state);
+                state.running = false;
+                if result.is_ok() {
+                    state.finished = number;
+                }
+                self.done.notify_all();
+                // A failed sync fails the file that ran it; the others try again.
+                result?;
+                continue;
+            }
+            state = self.done.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn concurrent_files_share_syncs_and_every_one_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let group = Arc::new(Group::default());
+        let threads: Vec<_> = (0..16)
+            .map(|i| {
+                let path = dir.path().join(format!("f{i}"));
+                let group = group.clone();
+                std::thread::spawn(move || {
+                    let mut f = File::create(&path).unwrap();
+                    f.write_all(&[i as u8; 4096]).unwrap();
+                    group.sync(&f).unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let state = lock(&group.state);
+        assert!(!state.running);
+        assert!((1..=16).contains(&state.finished), "{}", state.finished);
+        assert_eq!(state.finished, state.started);
+        drop(state);
+        // Through the per-device table too.
+        let f = File::create(dir.path().join("last")).unwrap();
+        sync(&f).unwrap();
+    }
+}
