@@ -11,10 +11,11 @@ use blobsync::console::Console;
 use blobsync::hooks::HookDispatcher;
 use blobsync::jobs::JobRecorder;
 use blobsync::logging::RunLog;
+use blobsync::plugin::PluginHost;
 use blobsync::store::Store;
 use blobsync::sync::{
     EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Observer, Observers, RunError, RunRequest, Session,
-    Stop, cancelled_before_start, not_started,
+    Stop, WatchedPlugins, cancelled_before_start, not_started,
 };
 
 fn main() -> ExitCode {
@@ -211,19 +212,20 @@ async fn run(
             return outcome.exit_code();
         }
     };
-    let hooks = session.plugins().hooks();
-    if !hooks.is_empty() {
-        match HookDispatcher::start(hooks) {
-            Ok(dispatcher) => observers.push(Arc::new(dispatcher)),
-            Err(e) => {
-                let error = RunError::Internal(format!("cannot start the hooks: {e}"));
-                let outcome =
-                    not_started(&settings.sync, &request, error, &Observers::new(observers));
-                close(store).await;
-                return outcome.exit_code();
-            }
+    let mut session = session;
+    let plugins = match WatchedPlugins::new(
+        &session,
+        watching.then(|| settings.plugin_sources.clone()),
+        Box::new(start_hooks),
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            let error = RunError::Internal(format!("cannot start the hooks: {e}"));
+            let outcome = not_started(&settings.sync, &request, error, &Observers::new(observers));
+            close(store).await;
+            return outcome.exit_code();
         }
-    }
+    };
     let observer: Arc<dyn Observer> = Arc::new(Observers::new(observers));
     let code = if watching {
         // The first run is recorded under the id the log file is named after.
@@ -235,13 +237,28 @@ async fn run(
                 .take()
                 .unwrap_or_else(blobsync::jobs::new_id)
         };
-        blobsync::sync::watch(&session, &stop, observer, job_ids).await
+        blobsync::sync::watch(&mut session, plugins, &stop, observer, job_ids).await
     } else {
-        session.run(request, &stop, observer).await.exit_code()
+        let code = session
+            .run(request, &stop, plugins.observer(&observer))
+            .await
+            .exit_code();
+        drop(plugins);
+        code
     };
     drop(session);
     close(store).await;
     code
+}
+
+/// The hooks' workers for `plugins`, as a run observer (`None` without hooks).
+fn start_hooks(plugins: &PluginHost) -> Result<Option<Arc<dyn Observer>>, String> {
+    let hooks = plugins.hooks();
+    if hooks.is_empty() {
+        return Ok(None);
+    }
+    let dispatcher = HookDispatcher::start(hooks).map_err(|e| e.to_string())?;
+    Ok(Some(Arc::new(dispatcher)))
 }
 
 /// Commits what the database writer has queued.

@@ -207,20 +207,32 @@ fn content_type_flag_wins_over_the_guess_and_the_dry_run_only_says_so() {
 }
 
 #[test]
-fn an_upload_straight_to_archive_is_archived_and_left_alone_afterwards() {
+fn uploads_go_to_each_tier_and_an_archived_upload_is_left_alone_afterwards() {
     let az = azurite();
     let blobs = Blobs::new(az);
-    let container = unique_container("toarch");
     let src = site();
-    let url = az.url(&container);
-    let args = ["sync", s(src.path()), &url, "--block-blob-tier", "Archive"];
-    blobsync(&args).ok();
-    for name in FILES {
-        assert_eq!(blobs.tier(&container, name), "Archive", "{name}");
+    for tier in ["Hot", "Cool", "Cold", "Archive"] {
+        let container = unique_container(&format!("tier{}", tier.to_ascii_lowercase()));
+        let url = az.url(&container);
+        let args = ["sync", s(src.path()), &url, "--block-blob-tier", tier];
+        blobsync(&args).ok();
+        for name in FILES {
+            assert_eq!(blobs.tier(&container, name), tier, "{name}");
+        }
+        let again = blobsync(&args).ok();
+        assert_eq!(
+            again.count("Up to date (skipped):"),
+            3,
+            "{tier}: {}",
+            again.stdout
+        );
+        assert_eq!(again.count("Copied:"), 0);
+        assert!(
+            !again.stdout.contains("Properties updated:"),
+            "{}",
+            again.stdout
+        );
     }
-    let again = blobsync(&args).ok();
-    assert_eq!(again.count("Up to date (skipped):"), 3, "{}", again.stdout);
-    assert_eq!(again.count("Copied:"), 0);
 }
 
 #[test]
@@ -230,11 +242,13 @@ fn bad_values_are_usage_errors_naming_the_flag_and_nothing_is_written() {
     let container = unique_container("badset");
     let src = site();
     let url = az.url(&container);
+    let long_tag = format!("k={}", "v".repeat(257));
     for (flag, value, says) in [
         ("--metadata", "my-key=v", "not a valid metadata name"),
         ("--metadata", "mtime=1", "blobsync's own key"),
         ("--blob-tags", "a=1&a=2", "given twice"),
         ("--blob-tags", "bad!key=1", "cannot hold"),
+        ("--blob-tags", long_tag.as_str(), "at most 256"),
         ("--block-blob-tier", "Premium", "Hot, Cool, Cold or Archive"),
         ("--cache-control", "a\u{7}b", "one line"),
         ("--cache-control-preset", "fast", "static-site"),

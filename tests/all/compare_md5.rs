@@ -99,3 +99,110 @@ fn put_md5_false_is_refused_with_md5_compare() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--put-md5"), "{}", run.stderr);
 }
+
+/// A container holding what another tool uploaded without Content-MD5: `same.txt` (as the
+/// local file), `other.txt` (same size, other bytes), with a Content-Type of its own.
+fn without_md5(prefix: &str) -> (Blobs, String, tempfile::TempDir) {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container(prefix);
+    blobs.create_container(&container);
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "same.txt", b"identical content");
+    write(src.path(), "other.txt", b"local version!!");
+    blobs.put_without_md5(&container, "same.txt", b"identical content");
+    blobs.put_without_md5(&container, "other.txt", b"remote version!");
+    for name in ["same.txt", "other.txt"] {
+        assert_eq!(blobs.head(&container, name).get("content-md5"), None);
+    }
+    (blobs, container, src)
+}
+
+#[test]
+fn missing_md5_download_hashes_the_blob_once_and_stores_its_md5() {
+    let (blobs, container, src) = without_md5("md5dl");
+    let url = azurite().url(&container);
+    let args = [
+        "sync",
+        s(src.path()),
+        &url,
+        "--compare-hash=MD5",
+        "--missing-md5=download",
+    ];
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    let run = blobsync(&dry).ok();
+    assert_eq!(run.count("Would copy:"), 1, "{}", run.stdout);
+    assert_eq!(
+        blobs.head(&container, "same.txt").get("content-md5"),
+        None,
+        "a dry run stores nothing"
+    );
+
+    let run = blobsync(&args).ok();
+    assert_eq!(
+        run.count("Copied:"),
+        1,
+        "only the differing one: {}",
+        run.stdout
+    );
+    assert_eq!(run.count("Properties updated:"), 1, "{}", run.stdout);
+    assert_eq!(blobs.get(&container, "other.txt"), b"local version!!");
+    let head = blobs.head(&container, "same.txt");
+    use base64::Engine;
+    use md5::Digest;
+    let expected =
+        base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(b"identical content"));
+    assert_eq!(head["content-md5"], expected);
+    assert_eq!(blobs.get(&container, "same.txt"), b"identical content");
+
+    // Stored: the next run has nothing to read, store or copy.
+    let run = blobsync(&args).ok();
+    assert_eq!(run.count("Copied:"), 0, "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("Properties updated:"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.count("Up to date (skipped):"), 2);
+}
+
+#[test]
+fn missing_md5_download_stores_the_md5_of_a_source_blob_too() {
+    let (blobs, container, _) = without_md5("md5dlsrc");
+    let dst = tempfile::tempdir().unwrap();
+    write(dst.path(), "same.txt", b"identical content");
+    let url = azurite().url(&container);
+    let run = blobsync(&[
+        "sync",
+        &url,
+        s(dst.path()),
+        "--compare-hash=MD5",
+        "--missing-md5=download",
+    ])
+    .ok();
+    assert_eq!(run.count("Copied:"), 1, "other.txt only: {}", run.stdout);
+    assert!(
+        blobs
+            .head(&container, "same.txt")
+            .contains_key("content-md5")
+    );
+}
+
+#[test]
+fn missing_md5_copy_is_azcopys_behaviour_and_needs_compare_hash() {
+    let (_, container, src) = without_md5("md5copy");
+    let url = azurite().url(&container);
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &url,
+        "--compare-hash=MD5",
+        "--missing-md5=copy",
+    ])
+    .ok();
+    assert_eq!(run.count("Copied:"), 2, "{}", run.stdout);
+    let run = blobsync(&["sync", s(src.path()), &url, "--missing-md5=download"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--compare-hash=MD5"), "{}", run.stderr);
+}

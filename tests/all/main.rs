@@ -31,6 +31,7 @@ mod plugins;
 mod resilience;
 mod sandbox;
 mod scopes;
+mod selection;
 mod shards;
 mod static_site;
 mod tiers;

@@ -48,8 +48,13 @@ fn the_example_site_deploys_to_web_with_its_headers() {
     names.sort();
     assert_eq!(names, files(site.path()));
 
-    let header =
-        |name: &str, key: &str| blobs.head(WEB, name).get(key).cloned().unwrap_or_default();
+    let header = |name: &str, key: &str| {
+        blobs
+            .get_headers(WEB, name)
+            .get(key)
+            .cloned()
+            .unwrap_or_default()
+    };
     for (name, cache, ctype) in [
         ("index.html", "no-cache", "text/html; charset=utf-8"),
         ("about/index.html", "no-cache", "text/html; charset=utf-8"),

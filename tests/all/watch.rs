@@ -197,3 +197,74 @@ fn an_idle_watch_rests_and_each_change_makes_exactly_one_scoped_run() {
     let out = stop(child);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
 }
+
+#[test]
+fn a_changed_manifest_is_loaded_between_runs_and_a_broken_one_keeps_the_old_plugins() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("reload");
+    let src = tempfile::tempdir().unwrap();
+    let conf = tempfile::tempdir().unwrap();
+    let manifest = conf.path().join("plugins.toml");
+    let filter = |pattern: &str| {
+        format!(
+            "version = 1\n[[filter]]\nname = \"no-{pattern}\"\nsource = \"builtin:glob-filter\"\n\
+             config = {{ exclude-pattern = \"*.{pattern}\" }}\n"
+        )
+    };
+    std::fs::write(&manifest, filter("log")).unwrap();
+    write(src.path(), "a.txt", b"a");
+    write(src.path(), "first.log", b"excluded by the first manifest");
+    let child = spawn_blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--watch",
+        "--watch-debounce-ms",
+        "200",
+        "--plugins",
+        s(&manifest),
+    ]);
+    wait_until("the initial sync", || {
+        blobs.container_exists(&container) && blobs.names(&container) == ["a.txt"]
+    });
+
+    // The new manifest excludes *.tmp instead: the excluded log is synced by the full run
+    // that follows a reload, and a new .tmp file is not.
+    std::fs::write(&manifest, filter("tmp")).unwrap();
+    wait_until("the reload's full sync", || {
+        blobs.names(&container) == ["a.txt", "first.log"]
+    });
+    write(src.path(), "new.tmp", b"excluded by the second manifest");
+    write(src.path(), "b.txt", b"b");
+    wait_until("the next change", || {
+        blobs.names(&container).contains(&"b.txt".to_string())
+    });
+    assert!(!blobs.names(&container).contains(&"new.tmp".to_string()));
+
+    // A broken manifest: the running plugins stay.
+    std::fs::write(
+        &manifest,
+        "version = 1\n[[filter]]\nsource = \"gone.wasm\"\n",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    write(src.path(), "later.tmp", b"still excluded");
+    write(src.path(), "c.txt", b"c");
+    wait_until("a change after the broken manifest", || {
+        blobs.names(&container).contains(&"c.txt".to_string())
+    });
+    assert_eq!(
+        blobs.names(&container),
+        ["a.txt", "b.txt", "c.txt", "first.log"]
+    );
+
+    let out = stop(child);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(said.contains("plugins reloaded"), "{said}");
+    assert!(
+        said.contains("plugins not reloaded") && said.contains("gone.wasm"),
+        "{said}"
+    );
+}

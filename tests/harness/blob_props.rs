@@ -34,6 +34,30 @@ impl Blobs {
             .collect()
     }
 
+    /// A blob's response headers to a plain GET (the body read and dropped), lower-case
+    /// names: what a browser or CDN is served.
+    pub fn get_headers(&self, container: &str, name: &str) -> BTreeMap<String, String> {
+        let mut r = self
+            .agent
+            .get(&self.blob_url(container, name, ""))
+            .header("x-ms-version", VERSION)
+            .call()
+            .expect("get blob");
+        assert_eq!(r.status(), 200, "get {container}/{name}");
+        let headers = r
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    v.to_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let _ = r.body_mut().read_to_vec();
+        headers
+    }
+
     /// Uploads a blob with one Put Blob and extra request headers (`x-ms-access-tier`,
     /// `x-ms-blob-cache-control`, `x-ms-meta-*`, `x-ms-tags`…).
     pub fn put_with(&self, container: &str, name: &str, data: &[u8], headers: &[(&str, &str)]) {

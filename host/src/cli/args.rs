@@ -236,6 +236,8 @@ pub struct SyncArgs {
     /// Tolerated modification-time difference, e.g. `2s` (default: exact).
     #[arg(long, value_name = "DURATION")]
     pub modify_window: Option<String>,
+    #[command(flatten)]
+    pub selection: super::selection_args::SelectionArgs,
 
     /// Delete destination entries that are not at the source: false, true or prompt.
     #[arg(long, value_enum, default_value = "false", num_args = 0..=1, require_equals = true,

@@ -13,6 +13,7 @@ mod plugin_new;
 mod plugin_try;
 mod plugins;
 mod scope_flags;
+mod selection_args;
 mod shard_flags;
 mod usage;
 mod validate;

@@ -13,6 +13,7 @@ use crate::endpoint::azure::{Addressing, BlobLocation, ConnectionString, is_url}
 use crate::jobs::ItemRecords;
 use crate::plugin::{PluginKind, PluginSources, PluginSpec};
 use crate::sync::{DeleteMode, Direction, Location, SyncConfig, TransferOptions, WatchOptions};
+use clap::ValueEnum;
 
 /// Files transferred at once unless told otherwise.
 const DEFAULT_CONCURRENCY: usize = 32;
@@ -36,6 +37,8 @@ pub struct Settings {
     pub database: Option<PathBuf>,
     /// Only these relative paths (`--include-path`, `--files-from`); empty: everything.
     pub scopes: Vec<String>,
+    /// How the flags and the manifest made `sync.plugins` (watch mode reloads them).
+    pub plugin_sources: PluginSources,
 }
 
 fn mib(value: f64, flag: &str) -> Result<u64, UsageError> {
@@ -111,9 +114,9 @@ fn url_context(args: &SyncArgs) -> Result<UrlContext, UsageError> {
 
 /// Where the plugins of a run come from: the built-ins configured by flags, and the
 /// manifest (read by [`PluginSources::resolve`], again on changes in watch mode).
-pub(crate) fn plugin_sources(args: &SyncArgs) -> PluginSources {
+pub(crate) fn plugin_sources(args: &SyncArgs) -> Result<PluginSources, UsageError> {
     let mut filters = Vec::new();
-    let flag_config: Vec<(String, String)> = [
+    let mut flag_config: Vec<(String, String)> = [
         ("include-pattern", &args.include_pattern),
         ("exclude-pattern", &args.exclude_pattern),
         ("exclude-path", &args.exclude_path),
@@ -123,6 +126,7 @@ pub(crate) fn plugin_sources(args: &SyncArgs) -> PluginSources {
     .into_iter()
     .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone())))
     .collect();
+    flag_config.extend(args.selection.filter_config());
     if !flag_config.is_empty() {
         filters.push(PluginSpec::builtin(
             PluginKind::Filter,
@@ -131,42 +135,64 @@ pub(crate) fn plugin_sources(args: &SyncArgs) -> PluginSources {
             "command-line flags",
         ));
     }
-    let (comparator, comparator_flag) = match args.compare_hash {
-        CompareHash::Md5 => (
-            PluginSpec::builtin(
-                PluginKind::Comparator,
-                "md5-compare",
-                Vec::new(),
-                "--compare-hash=MD5",
-            ),
-            Some("--compare-hash=MD5".to_string()),
-        ),
-        CompareHash::None => {
-            let config = args
-                .modify_window
+    let switches = args.selection.switches();
+    let mut config: Vec<(String, String)> = switches
+        .iter()
+        .map(|(key, _)| (key.to_string(), "true".to_string()))
+        .collect();
+    let mut flags: Vec<String> = switches.iter().map(|(_, f)| f.to_string()).collect();
+    let missing = args.selection.missing_md5;
+    let name = match args.compare_hash {
+        CompareHash::Md5 => {
+            if let Some((_, flag)) = switches
                 .iter()
-                .map(|w| ("modify-window".to_string(), w.clone()))
-                .collect();
-            (
-                PluginSpec::builtin(
-                    PluginKind::Comparator,
-                    "mtime-compare",
-                    config,
-                    "command-line flags",
-                ),
-                args.modify_window
-                    .as_ref()
-                    .map(|_| "--modify-window".to_string()),
-            )
+                .find(|(key, _)| matches!(*key, "size-only" | "mirror-mode"))
+            {
+                return Err(usage(format!(
+                    "{flag} cannot be combined with --compare-hash=MD5, which compares content"
+                )));
+            }
+            flags.insert(0, "--compare-hash=MD5".into());
+            if let Some(missing) = missing {
+                let value = missing.to_possible_value().expect("no skipped values");
+                config.push(("missing-md5".into(), value.get_name().to_string()));
+                flags.push("--missing-md5".into());
+            }
+            if let Some(window) = &args.modify_window {
+                // Used when an MD5 is missing and --missing-md5=size-time.
+                config.push(("modify-window".into(), window.clone()));
+                flags.push("--modify-window".into());
+            }
+            "md5-compare"
+        }
+        CompareHash::None => {
+            if missing.is_some() {
+                return Err(usage(
+                    "--missing-md5 applies with --compare-hash=MD5 (without it, sizes and \
+                     times are compared)",
+                ));
+            }
+            if let Some(window) = &args.modify_window {
+                config.push(("modify-window".into(), window.clone()));
+                flags.push("--modify-window".into());
+            }
+            "mtime-compare"
         }
     };
-    PluginSources {
+    let comparator_flag = (!flags.is_empty()).then(|| flags.join(", "));
+    let comparator = PluginSpec::builtin(
+        PluginKind::Comparator,
+        name,
+        config,
+        comparator_flag.as_deref().unwrap_or("command-line flags"),
+    );
+    Ok(PluginSources {
         filters,
         comparator,
         comparator_flag,
         annotators: Vec::new(),
         manifest: args.plugins.clone(),
-    }
+    })
 }
 
 /// Watch settings, validated.
@@ -311,11 +337,14 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
     }
     let watch = watch_options(args, direction)?;
     let auth = auth_options(args)?;
-    let mut sources = plugin_sources(args);
+    let mut sources = plugin_sources(args)?;
     sources
         .annotators
         .extend(super::content_flags::annotator(args, direction).map_err(UsageError)?);
-    let plugins = sources.resolve().map_err(|e| usage(e.to_string()))?;
+    let plugins = sources
+        .clone()
+        .resolve()
+        .map_err(|e| usage(e.to_string()))?;
     let sync = SyncConfig {
         source,
         destination,
@@ -344,6 +373,11 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
             .map_err(UsageError)?,
         dry_run: args.dry_run,
         check: None,
+        missing_md5: args
+            .selection
+            .missing_md5
+            .map(Into::into)
+            .unwrap_or_default(),
         backup,
         transfer: TransferOptions {
             block_size,
@@ -393,6 +427,7 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
         job_items: args.job_items,
         database: crate::store::default_path(),
         scopes: scopes.unwrap_or_default(),
+        plugin_sources: sources,
         sync,
     })
 }

@@ -77,7 +77,7 @@ impl PluginWatch {
     }
 
     /// If something changed, loads the plugins again. `Ok(None)`: nothing changed.
-    /// `Ok(Some(host))`: use `host` from the next run on (and restart the hooks' workers
+    /// `Ok(Some((set, host)))`: use `host` (loaded from `set`) from the next run on (and restart the hooks' workers
     /// with its hooks). `Err`: the new plugins failed to load; keep the current ones and
     /// log the error. A failed version is not retried until a file changes again.
     ///
@@ -86,7 +86,7 @@ impl PluginWatch {
     pub fn reload_if_changed(
         &mut self,
         runtime: &Arc<Runtime>,
-    ) -> Result<Option<PluginHost>, ReloadError> {
+    ) -> Result<Option<(PluginSet, PluginHost)>, ReloadError> {
         if !self.changed() {
             return Ok(None);
         }
@@ -101,7 +101,7 @@ impl PluginWatch {
         self.restamp(Some(&set));
         let host = PluginHost::new(runtime, &set)?;
         tracing::info!("plugins reloaded: {}", host.describe());
-        Ok(Some(host))
+        Ok(Some((set, host)))
     }
 
     fn restamp(&mut self, set: Option<&PluginSet>) {
@@ -164,8 +164,9 @@ mod tests {
             "version = 1\n[[filter]]\nname = \"new\"\nsource = \"builtin:glob-filter\"\n",
         )
         .unwrap();
-        let host = watch.reload_if_changed(&runtime).unwrap().unwrap();
+        let (set, host) = watch.reload_if_changed(&runtime).unwrap().unwrap();
         assert!(host.has_filters());
+        assert_eq!(set.filters.len(), 1);
         assert!(
             watch.reload_if_changed(&runtime).unwrap().is_none(),
             "loaded once"

@@ -9,7 +9,7 @@ use super::RunError;
 use super::annotate::Annotator;
 use super::archive::{archived_destination, archived_source};
 use super::config::BlobOptions;
-use super::content_hash::BlobHasher;
+use super::content_hash::{BlobHasher, add_md5, store_md5};
 use super::context::RunContext;
 use super::entries::{give_back, lend};
 use super::hash::LocalHasher;
@@ -53,6 +53,8 @@ pub(crate) struct Held {
     copy: bool,
     /// The archived destination is deleted first.
     delete_first: bool,
+    /// Up to date: store the destination blob's MD5, read for the comparison.
+    store_md5: bool,
 }
 
 /// A planned change to a blob's properties, without copying it.
@@ -98,8 +100,14 @@ pub(crate) struct Comparer<'a> {
     pub(crate) damaged: std::collections::HashMap<String, String>,
     /// Replaced destination entries are backed up first (`--backup-dir`).
     pub(crate) backups: bool,
-    /// `check --download`: blobs hashed by reading them, (source side, destination side).
+    /// Blobs hashed by reading them (`check --download`, `--missing-md5=download`),
+    /// (source side, destination side).
     pub(crate) blob_hashers: (Option<BlobHasher>, Option<BlobHasher>),
+    /// `--missing-md5=download`: the blobs read for their MD5, which up-to-date ones
+    /// then store (nothing is stored in dry runs and checks).
+    pub(crate) md5_read: std::collections::HashSet<(Side, String)>,
+    /// Store the MD5s read.
+    pub(crate) store_md5: bool,
 }
 
 impl Comparer<'_> {
@@ -136,6 +144,7 @@ impl Comparer<'_> {
                 reason,
                 copy: true,
                 delete_first,
+                store_md5: false,
             });
         }
         self.send(Work::Copy(PlannedCopy {
@@ -158,16 +167,30 @@ impl Comparer<'_> {
         destination: Item,
         reason: String,
     ) -> Result<(), RunError> {
-        if self.annotator.is_none() {
-            self.ctx.up_to_date(&source.path, &reason);
-            return Ok(());
+        let read = [Side::Source, Side::Destination]
+            .map(|side| self.md5_read.remove(&(side, source.path.clone())) && self.store_md5);
+        if read[0]
+            && let Some(update) = store_md5(Side::Source, &source)
+        {
+            self.send(Work::Update(update))?;
         }
+        if self.annotator.is_none() {
+            return match read[1].then(|| store_md5(Side::Destination, &destination)) {
+                Some(Some(update)) => self.send(Work::Update(update)),
+                _ => {
+                    self.ctx.up_to_date(&source.path, &reason);
+                    Ok(())
+                }
+            };
+        }
+        // The annotators' in-place update of this blob, if any, carries the MD5 too.
         self.hold(Held {
             item: source,
             destination: Some(destination),
             reason,
             copy: false,
             delete_first: false,
+            store_md5: read[1],
         })
     }
 
@@ -204,11 +227,18 @@ impl Comparer<'_> {
                     metadata,
                     settings,
                 }));
-            } else if let Some(update) = h
-                .destination
-                .as_ref()
-                .and_then(|d| annotator.update_for(&wanted, d))
-            {
+            } else if let Some(update) = h.destination.as_ref().and_then(|d| {
+                let update = annotator.update_for(&wanted, d);
+                match (update, h.store_md5) {
+                    (Some(mut update), true) => {
+                        add_md5(&mut update.update, d);
+                        update.reason.push_str("; its Content-MD5 is stored");
+                        Some(update)
+                    }
+                    (None, true) => store_md5(Side::Destination, d),
+                    (update, false) => update,
+                }
+            }) {
                 work.push(Work::Update(update));
             } else {
                 self.ctx.up_to_date(&h.item.path, &h.reason);
@@ -244,8 +274,23 @@ impl Comparer<'_> {
             .enumerate()
         {
             let Some(hasher) = hasher else { continue };
-            let failed =
-                hasher.hash_all(batch.iter_mut().map(|(s, d)| if side == 0 { s } else { d }));
+            let items: Vec<(usize, &mut Item)> = batch
+                .iter_mut()
+                .enumerate()
+                .map(|(i, (s, d))| if side == 0 { (i, s, &*d) } else { (i, d, &*s) })
+                .filter(|(_, item, other)| hasher.wants(item, other))
+                .map(|(i, item, _)| (i, item))
+                .collect();
+            if hasher.missing_only {
+                let side = if side == 0 {
+                    Side::Source
+                } else {
+                    Side::Destination
+                };
+                self.md5_read
+                    .extend(items.iter().map(|(_, item)| (side, item.path.clone())));
+            }
+            let failed = hasher.hash_all(items);
             for (index, message) in failed.into_iter().rev() {
                 let (source, _) = batch.remove(index);
                 self.ctx.failed(&source.path, &message);
@@ -274,6 +319,7 @@ impl Comparer<'_> {
                 }
             }
         }
+        self.md5_read.clear();
         Ok(())
     }
 }

@@ -132,6 +132,19 @@ pub struct CheckMode {
     pub download: bool,
 }
 
+/// `--missing-md5`: what `--compare-hash=MD5` does with a blob that has no Content-MD5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissingMd5 {
+    /// Copy it (azcopy's behaviour).
+    #[default]
+    Copy,
+    /// Compare size and modification time instead.
+    SizeTime,
+    /// Read the blob to hash it (when the sizes match), and store the MD5 in its
+    /// Content-MD5.
+    Download,
+}
+
 /// `--max-changes`: the most destination entries one run may overwrite or delete.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ChangeLimit {
@@ -230,6 +243,8 @@ pub struct SyncConfig {
     pub dry_run: bool,
     /// `blobsync check`: report differences (a dry run, and a differing pair is an error).
     pub check: Option<CheckMode>,
+    /// What MD5 comparisons do with blobs that have no Content-MD5.
+    pub missing_md5: MissingMd5,
     /// Keep what is overwritten or deleted (`--backup-dir`).
     pub backup: Option<BackupConfig>,
     /// Block sizes and checks.

@@ -1,12 +1,16 @@
-//! Hashing blobs by reading them (`check --download`): their stored Content-MD5 is not
-//! trusted — a damaged blob keeps the MD5 of what it should hold.
+//! Hashing blobs by reading them: every blob for `check --download` (a stored
+//! Content-MD5 is not trusted — a damaged blob keeps the MD5 of what it should hold), or
+//! only blobs without one for `--missing-md5=download`, whose MD5 is then stored in their
+//! Content-MD5 so that it is never needed again.
 
 use std::sync::Arc;
 
 use futures::StreamExt;
 use md5::{Digest, Md5};
 
-use crate::endpoint::{Endpoint, EndpointError, Item};
+use super::compare::PlannedUpdate;
+use super::observer::Side;
+use crate::endpoint::{BlobUpdate, Endpoint, EndpointError, Item};
 
 /// The largest range read at once.
 const RANGE: u64 = 4 << 20;
@@ -17,6 +21,9 @@ const PARALLEL: usize = 8;
 pub(crate) struct BlobHasher {
     pub(crate) endpoint: Arc<dyn Endpoint>,
     pub(crate) runtime: tokio::runtime::Handle,
+    /// Only blobs without a Content-MD5, and only when the sizes match
+    /// (`--missing-md5=download`); else every blob.
+    pub(crate) missing_only: bool,
 }
 
 async fn hash(endpoint: &dyn Endpoint, item: &Item) -> Result<[u8; 16], EndpointError> {
@@ -34,16 +41,16 @@ async fn hash(endpoint: &dyn Endpoint, item: &Item) -> Result<[u8; 16], Endpoint
 }
 
 impl BlobHasher {
-    /// Sets each item's MD5 from its content; returns the indices that could not be read,
-    /// with why. Call it from a thread that may block.
-    pub(crate) fn hash_all<'a>(
-        &self,
-        items: impl Iterator<Item = &'a mut Item>,
-    ) -> Vec<(usize, String)> {
+    /// Whether `item`, paired with `other`, is to be read.
+    pub(crate) fn wants(&self, item: &Item, other: &Item) -> bool {
+        !item.archived() && (!self.missing_only || (item.md5.is_none() && item.size == other.size))
+    }
+
+    /// Sets each item's MD5 from its content; returns the ones that could not be read
+    /// (by the index given with each), with why. Call it from a thread that may block.
+    pub(crate) fn hash_all(&self, items: Vec<(usize, &mut Item)>) -> Vec<(usize, String)> {
         let endpoint = &*self.endpoint;
-        // Archived blobs cannot be read; the compare stage skips them with a reason.
-        let mut items: Vec<(usize, &mut Item)> =
-            items.enumerate().filter(|(_, i)| !i.archived()).collect();
+        let mut items = items;
         let results: Vec<(usize, Result<[u8; 16], EndpointError>)> = self.runtime.block_on(
             futures::stream::iter(items.iter().enumerate())
                 .map(|(at, (_, item))| async move { (at, hash(endpoint, item).await) })
@@ -61,4 +68,35 @@ impl BlobHasher {
         failed.sort();
         failed
     }
+}
+
+/// The in-place update that stores `blob`'s computed MD5 as its Content-MD5, keeping its
+/// content headers (Set Blob Properties clears what it is not sent).
+pub(crate) fn store_md5(side: Side, blob: &Item) -> Option<PlannedUpdate> {
+    let mut update = BlobUpdate {
+        path: blob.path.clone(),
+        etag: blob.etag.clone(),
+        ..BlobUpdate::default()
+    };
+    add_md5(&mut update, blob);
+    update.headers.is_some().then(|| PlannedUpdate {
+        side,
+        update,
+        reason: "content unchanged; its Content-MD5 is stored (computed by reading the blob, \
+                 --missing-md5=download)"
+            .into(),
+        rehydrate: false,
+    })
+}
+
+/// Adds `blob`'s computed MD5 to an update of the same blob.
+pub(crate) fn add_md5(update: &mut BlobUpdate, blob: &Item) {
+    let (Some(md5), Some(props)) = (blob.md5, blob.blob.as_deref()) else {
+        return;
+    };
+    let headers = match update.headers.take() {
+        Some((headers, _)) => headers,
+        None => props.headers.clone(),
+    };
+    update.headers = Some((headers, Some(md5)));
 }

@@ -30,10 +30,11 @@ mod stop;
 mod testing;
 mod transfer;
 mod watch;
+mod watch_plugins;
 
 pub use config::{
     ArchivedPolicy, BackupConfig, BlobOptions, ChangeLimit, CheckMd5, CheckMode, DeleteMode,
-    Direction, Location, S2sOptions, SyncConfig, TransferOptions, WatchOptions,
+    Direction, Location, MissingMd5, S2sOptions, SyncConfig, TransferOptions, WatchOptions,
 };
 pub use error::{
     CutOff, EXIT_AUTH, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_MAX_DURATION, EXIT_MAX_TRANSFER,
@@ -47,3 +48,4 @@ pub use session::{RunRequest, Session, cancelled_before_start, not_started};
 pub use shard::{Shard, shard_of};
 pub use stop::Stop;
 pub use watch::watch;
+pub use watch_plugins::{HookStarter, Reload, WatchedPlugins};

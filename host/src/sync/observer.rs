@@ -85,7 +85,7 @@ impl Counters {
 }
 
 /// Which side of a sync.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Side {
     /// Copied from.
     Source,

@@ -21,7 +21,7 @@ use super::hash::{LocalHasher, current_key, file_key};
 use super::observer::{ItemDone, Planned};
 use super::plan::{MergeOutcome, merge};
 use super::transfer::Shared;
-use super::{DeleteMode, Direction, RunError, Side, SyncConfig, transfer};
+use super::{DeleteMode, Direction, MissingMd5, RunError, Side, SyncConfig, transfer};
 use crate::endpoint::{Endpoint, EndpointKind, ErrorClass, ListOrder, ListRequest};
 use crate::plugin::{PluginHost, RunValues};
 use crate::store::{Store, Write};
@@ -154,13 +154,18 @@ pub(crate) async fn execute(
         let damaged_under = (session.destination.capabilities().kind == EndpointKind::Blob)
             .then(|| format!("{}/", session.destination.describe()));
         let store = session.store.clone();
+        let read_all = config.check.is_some_and(|c| c.download);
+        let dry_run = config.dry_run;
+        let read_missing = config.missing_md5 == MissingMd5::Download
+            && session.plugins.comparator_info().needs_md5;
         let blob_hasher = |endpoint: &Arc<dyn Endpoint>| {
-            (config.check.is_some_and(|c| c.download)
-                && endpoint.capabilities().kind == EndpointKind::Blob)
-                .then(|| BlobHasher {
+            ((read_all || read_missing) && endpoint.capabilities().kind == EndpointKind::Blob).then(
+                || BlobHasher {
                     endpoint: endpoint.clone(),
                     runtime: tokio::runtime::Handle::current(),
-                })
+                    missing_only: !read_all,
+                },
+            )
         };
         let blob_hashers = (
             blob_hasher(&session.source),
@@ -180,6 +185,8 @@ pub(crate) async fn execute(
                 annotator,
                 held: Vec::new(),
                 blob_hashers,
+                md5_read: Default::default(),
+                store_md5: read_missing && !read_all && !dry_run,
                 damaged: match (&store, &damaged_under) {
                     (Some(store), Some(prefix)) => store.bad_blobs(prefix),
                     _ => Default::default(),

@@ -165,6 +165,12 @@ impl Session {
         &self.parts.plugins
     }
 
+    /// Uses `plugins`, loaded from `set`, from the next run on (watch mode's reload).
+    pub fn replace_plugins(&mut self, set: crate::plugin::PluginSet, plugins: PluginHost) {
+        self.parts.config.plugins = set;
+        self.parts.plugins = plugins;
+    }
+
     /// Runs one sync. The outcome's status and error come from what happened: the first
     /// fatal error recorded where it occurred, an interrupt, or failed items.
     pub async fn run(
@@ -351,6 +357,7 @@ mod tests {
             max_delete: None,
             max_changes: None,
             check: None,
+            missing_md5: Default::default(),
             backup: None,
             max_transfer: None,
             max_duration: None,

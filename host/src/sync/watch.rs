@@ -5,7 +5,8 @@
 //! what is below it, on both sides). A full sync also runs every `--watch-rescan` as a
 //! safety net for missed notifications. A run that fails — a network outage, throttling —
 //! is retried with exponential backoff, and items that failed are retried the same way;
-//! a signal stops the loop cleanly. Each run is recorded as a job.
+//! a signal stops the loop cleanly. Each run is recorded as a job. A changed plugin
+//! manifest or plugin file is loaded between runs ([`WatchedPlugins`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -19,8 +20,11 @@ use std::sync::Arc;
 use super::error::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use super::observer::Observer;
 use super::session::{RunRequest, Session};
+use super::watch_plugins::{Reload, WatchedPlugins};
 use super::{Location, Stop};
 
+/// How often plugin files are checked for changes (a few `stat` calls).
+const PLUGIN_CHECK: Duration = Duration::from_secs(2);
 /// More changed paths than this in one batch are synced as one full run.
 const MAX_SCOPES: usize = 64;
 /// The longest wait between retries of a failed run.
@@ -105,7 +109,8 @@ fn changes_something(kind: &notify::EventKind) -> bool {
 
 /// Runs the watch loop until a signal; returns the exit code. `job_id` names each run.
 pub async fn watch(
-    session: &Session,
+    session: &mut Session,
+    mut plugins: WatchedPlugins,
     stop: &Stop,
     observer: Arc<dyn Observer>,
     job_id: impl Fn() -> String,
@@ -172,6 +177,7 @@ pub async fn watch(
     let mut backoff = Duration::from_secs(1);
     let mut retry_at: Option<tokio::time::Instant> = None;
     let mut next_rescan = tokio::time::Instant::now() + options.rescan;
+    let mut next_plugin_check = tokio::time::Instant::now() + PLUGIN_CHECK;
     loop {
         let due = retry_at.is_none_or(|t| tokio::time::Instant::now() >= t);
         if let (Some(work), true) = (pending.take(), due) {
@@ -182,7 +188,9 @@ pub async fn watch(
                     job_id: job_id(),
                     scopes: work.scopes(),
                 };
-                let outcome = session.run(request, stop, observer.clone()).await;
+                let outcome = session
+                    .run(request, stop, plugins.observer(&observer))
+                    .await;
                 // A signal is how a watch is stopped: a clean exit (a run it cut short is
                 // recorded as Cancelled, and the next start catches up).
                 if stop.is_interrupted() {
@@ -216,7 +224,8 @@ pub async fn watch(
         let wake = match retry_at {
             Some(t) => t.min(next_rescan),
             None => next_rescan,
-        };
+        }
+        .min(next_plugin_check);
         tokio::select! {
             paths = rx.recv() => {
                 let Some(paths) = paths else { return EXIT_FAILED };
@@ -229,6 +238,21 @@ pub async fn watch(
                 }
             }
             _ = tokio::time::sleep_until(wake) => {
+                if tokio::time::Instant::now() >= next_plugin_check {
+                    next_plugin_check = tokio::time::Instant::now() + PLUGIN_CHECK;
+                    match plugins.reload(session).await {
+                        Reload::Unchanged => {}
+                        Reload::Reloaded(description) => {
+                            observer.notice(&format!(
+                                "plugins reloaded ({description}); syncing everything with them"
+                            ));
+                            pending = Some(Work::Full);
+                        }
+                        Reload::Kept(why) => observer.notice(&format!(
+                            "plugins not reloaded, the running ones stay: {why}"
+                        )),
+                    }
+                }
                 if tokio::time::Instant::now() >= next_rescan {
                     next_rescan = tokio::time::Instant::now() + options.rescan;
                     match &mut pending {

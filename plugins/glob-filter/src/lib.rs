@@ -1,4 +1,5 @@
-//! blobsync's default filter, with azcopy's semantics (see the README's "Filters"):
+//! blobsync's default filter, with azcopy's semantics (see the README's "Filters"), plus
+//! azcopy's and rclone's time and size limits:
 //!
 //! | key | matched against | syntax |
 //! |---|---|---|
@@ -7,17 +8,36 @@
 //! | `exclude-path` | relative paths of files and directories, as a whole-segment prefix | literal |
 //! | `include-regex` | file relative paths, unanchored | RE2 (the `regex` crate) |
 //! | `exclude-regex` | file relative paths, unanchored | same |
+//! | `include-after` | file modification times: on or after passes | ISO 8601: `2026-01-31`, `2026-01-31T15:04`, `2026-01-31T15:04:05.5Z`, `…+01:00`; no offset is UTC |
+//! | `include-before` | file modification times: on or before passes | same |
+//! | `max-age` | file modification times: at or after (run start − age) passes | rclone: `90s`, `15m`, `36h`, `7d`, `2w`, `1M` (30 d), `1y` (365 d), `1h30m`, `1.5d`; a bare number is seconds; or a date as above |
+//! | `min-age` | file modification times: at or before (run start − age) passes | same |
+//! | `max-size` | file sizes: at most passes | `4096` (bytes), `B`; `K` `M` `G` `T` `P` and `KiB`…`PiB` = 1024s; `KB`…`PB` = 1000s; decimals (`1.5G`); letters in any case |
+//! | `min-size` | file sizes: at least passes | same |
 //!
-//! Every value is a `;`-separated list. A file must pass every include list that is set
-//! and match no exclude. Unlike azcopy, an invalid pattern is a configuration error, and
+//! The pattern keys take a `;`-separated list. A file must pass every include list that is
+//! set and match no exclude. Unlike azcopy, an invalid pattern is a configuration error, and
 //! `exclude-path = sub` excludes `sub/…` but not `subway.txt`.
+//!
+//! Time and size limits apply to files only, on both sides, like `include-pattern`; an
+//! excluded destination file is therefore never deleted. A blob's modification time is the
+//! one blobsync stored from its source file (`mtime` metadata), else its Last-Modified. Ages
+//! count back from the run's start (`blobsync.run-started-ms`), so every file of a run is
+//! judged against the same instant. A bad value, and limits no file could meet together
+//! (`include-after` later than `include-before`, `min-size` above `max-size`, …), are
+//! configuration errors.
 
 use blobsync_plugin::filter::{Filter, Verdict};
 use blobsync_plugin::{Config, Entry, EntryFields, Side};
 use regex::{Regex, RegexSet};
 
+mod age;
+mod decimal;
+mod limits;
 mod pattern;
+mod size;
 
+use limits::Limits;
 pub use pattern::{PatternError, translate};
 
 /// The compiled filter.
@@ -27,6 +47,7 @@ pub struct GlobFilter {
     exclude_paths: Vec<String>,
     include_regexes: Option<Patterns>,
     exclude_regexes: Option<Patterns>,
+    limits: Limits,
 }
 
 /// A list of source patterns and the set that matches any of them.
@@ -51,6 +72,12 @@ const KEYS: &[&str] = &[
     "exclude-path",
     "include-regex",
     "exclude-regex",
+    "include-after",
+    "include-before",
+    "max-age",
+    "min-age",
+    "max-size",
+    "min-size",
 ];
 
 fn glob_patterns(config: &Config, key: &str) -> Result<Option<Patterns>, String> {
@@ -118,22 +145,27 @@ impl Filter for GlobFilter {
             exclude_paths,
             include_regexes: regex_patterns(&config, "include-regex")?,
             exclude_regexes: regex_patterns(&config, "exclude-regex")?,
+            limits: Limits::from_config(&config)?,
         })
     }
 
-    /// Paths only when a pattern, path or regex needs them: with none set, every entry is
-    /// included and the host sends no path at all.
+    /// Paths only when a pattern, path or regex needs them, and blobs' stored modification
+    /// times only when a time limit does (sizes and listed times are always sent): with
+    /// nothing set, every entry is included and the host sends no optional column at all.
     fn fields(&self) -> EntryFields {
         let any = self.include_patterns.is_some()
             || self.exclude_patterns.is_some()
             || !self.exclude_paths.is_empty()
             || self.include_regexes.is_some()
             || self.exclude_regexes.is_some();
+        let mut fields = EntryFields::empty();
         if any {
-            EntryFields::PATH
-        } else {
-            EntryFields::empty()
+            fields |= EntryFields::PATH;
         }
+        if self.limits.reads_times() {
+            fields |= EntryFields::STORED_MTIME;
+        }
+        fields
     }
 
     fn check(&mut self, _side: Side, entry: &Entry<'_>) -> Verdict {
@@ -142,6 +174,10 @@ impl Filter for GlobFilter {
         }
         if entry.is_dir {
             return Verdict::include("");
+        }
+        // Integer comparisons before any pattern is matched.
+        if let Some(reason) = self.limits.exclusion(entry) {
+            return Verdict::exclude(reason);
         }
         let name = entry.name();
         if let Some(inc) = &self.include_patterns
@@ -256,6 +292,51 @@ mod tests {
         assert!(err.contains("--exclude-regex"), "{err}");
         let err = filter(&[("exclude-patern", "x")]).err().unwrap();
         assert!(err.contains("unknown config key"), "{err}");
+    }
+
+    #[test]
+    fn limits_apply_to_files_on_both_sides_and_never_to_directories() {
+        let mut f = filter(&[("max-size", "1K"), ("include-pattern", "*.log")]).unwrap();
+        for side in [Side::Source, Side::Destination] {
+            let batch = Entries::of(
+                EndpointKind::AzureBlob,
+                &[
+                    TestEntry::file("a.log", 2048),
+                    TestEntry::file("b.log", 1024),
+                    TestEntry::dir("big"),
+                ],
+            );
+            let verdicts = f.filter(side, &batch);
+            assert_eq!(verdicts[0].reason, "size 2.0 KiB is above --max-size 1K");
+            assert!(!verdicts[0].included);
+            assert!(verdicts[1].included && verdicts[2].included);
+        }
+        let err = filter(&[("max-sise", "1K")]).err().unwrap();
+        assert!(
+            err.contains("max-sise") && err.contains("max-size, min-size"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn stored_times_are_asked_for_only_when_a_time_limit_is_set() {
+        let started = ("blobsync.run-started-ms", "1769817600000");
+        assert_eq!(
+            filter(&[("max-size", "1M"), ("min-size", "1")])
+                .unwrap()
+                .fields(),
+            EntryFields::empty()
+        );
+        for key in ["include-after", "include-before"] {
+            let f = filter(&[(key, "2026-01-31")]).unwrap();
+            assert_eq!(f.fields(), EntryFields::STORED_MTIME, "{key}");
+        }
+        for key in ["max-age", "min-age"] {
+            let f = filter(&[(key, "7d"), started]).unwrap();
+            assert_eq!(f.fields(), EntryFields::STORED_MTIME, "{key}");
+        }
+        let f = filter(&[("max-age", "7d"), started, ("exclude-path", "x")]).unwrap();
+        assert_eq!(f.fields(), EntryFields::STORED_MTIME | EntryFields::PATH);
     }
 
     #[test]

@@ -11,130 +11,133 @@
 //! strictly newer, comparing whole seconds. Unlike azcopy, a size difference is always
 //! copied.
 //!
-//! Config: `modify-window` (a duration such as `2s` or `500ms`; default `0`), and
-//! `strict-lmt = true` to use azcopy's rule alone (ignore sizes and stored times). The
-//! window is at least the run's time precision (`blobsync.time-precision-ns`, set by the
-//! host) less a nanosecond, so times a coarse file system rounded still match.
+//! | key | value | effect |
+//! |---|---|---|
+//! | `modify-window` | a duration: `2s`, `500ms`, `1h` (ns, us, ms, s, m, h); default `0` | times this close count as equal; at least the run's precision (`blobsync.time-precision-ns`, set by the host) less a nanosecond, so times a coarse file system rounded still match |
+//! | `strict-lmt` | `true`/`false` | azcopy's rule alone: ignore sizes and stored times |
+//! | `size-only` | `true`/`false` | rclone's `--size-only`: the same size is skipped, whatever the times |
+//! | `update` | `true`/`false` | rclone's `--update`: skip when the destination is newer than the source by more than the window; otherwise decide as usual |
+//! | `ignore-existing` | `true`/`false` | rclone's `--ignore-existing`: skip every file that exists at the destination |
+//! | `mirror-mode` | `true`/`false` | azcopy's `--mirror-mode`: copy every file that exists at the destination, whatever its size and times |
+//!
+//! `mirror-mode` cannot be combined with `size-only`, `update`, `ignore-existing` or
+//! `strict-lmt`, nor `size-only` with `update` or `strict-lmt`: each pair contradicts
+//! itself, so it is a configuration error. With `strict-lmt`, `update` changes nothing
+//! (azcopy's rule never copies a file that is newer at the destination).
 
 use blobsync_plugin::comparator::{Comparator, Decision};
-use blobsync_plugin::{Config, EndpointKind, Entry, EntryFields, format_rfc3339_ns};
+use blobsync_plugin::{Config, Entry, EntryFields};
 
-const NS_PER_S: i64 = 1_000_000_000;
+mod times;
+
+use times::{TimeRule, lmt_rule};
 
 /// The configured comparator.
 pub struct MtimeCompare {
-    window_ns: i64,
+    times: TimeRule,
     strict_lmt: bool,
+    size_only: bool,
+    update: bool,
+    ignore_existing: bool,
+    mirror_mode: bool,
 }
 
-/// Parses a duration: an integer followed by `ns`, `us`, `ms`, `s`, `m` or `h`; `0` alone
-/// is also accepted.
-pub fn parse_duration_ns(text: &str) -> Result<i64, String> {
-    let text = text.trim();
-    if text == "0" {
-        return Ok(0);
-    }
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("{text:?} has no unit (use ns, us, ms, s, m or h)"))?;
-    let (digits, unit) = text.split_at(split);
-    let n: i64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} does not start with a whole number"))?;
-    let scale = match unit {
-        "ns" => 1,
-        "us" | "µs" => 1_000,
-        "ms" => 1_000_000,
-        "s" => NS_PER_S,
-        "m" => 60 * NS_PER_S,
-        "h" => 3600 * NS_PER_S,
-        _ => {
-            return Err(format!(
-                "{text:?}: unknown unit {unit:?} (use ns, us, ms, s, m or h)"
-            ));
-        }
-    };
-    n.checked_mul(scale)
-        .ok_or_else(|| format!("{text:?} is too large"))
-}
+const KEYS: &[&str] = &[
+    "modify-window",
+    "strict-lmt",
+    "size-only",
+    "update",
+    "ignore-existing",
+    "mirror-mode",
+];
 
-/// A side's modification time and whether it is exact (local, or stored in metadata)
-/// rather than a blob's Last-Modified.
-fn mtime(entry: &Entry<'_>) -> (i64, bool) {
-    match entry.endpoint {
-        EndpointKind::Local => (entry.mtime_ns, true),
-        EndpointKind::AzureBlob => match entry.stored_mtime_ns() {
-            Some(ns) => (ns, true),
-            None => (entry.mtime_ns, false),
-        },
+/// What each switch does, for the message refusing a contradictory pair.
+fn meaning(key: &str) -> &'static str {
+    match key {
+        "mirror-mode" => "copies every file whatever its size and times",
+        "size-only" => "compares sizes alone",
+        "update" => "skips files that are newer at the destination",
+        "ignore-existing" => "skips every file that exists at the destination",
+        "strict-lmt" => "copies only files newer at the source, ignoring sizes",
+        _ => "",
     }
 }
 
-impl MtimeCompare {
-    /// azcopy's rule: copy if the source is strictly newer, in whole seconds (a blob's
-    /// Last-Modified has no finer precision).
-    fn lmt_rule(&self, src_ns: i64, dst_ns: i64) -> Decision {
-        let (s, d) = (src_ns.div_euclid(NS_PER_S), dst_ns.div_euclid(NS_PER_S));
-        if s > d {
-            Decision::transfer(format!(
-                "source is newer ({} > {}; the blob has no stored mtime)",
-                format_rfc3339_ns(s * NS_PER_S),
-                format_rfc3339_ns(d * NS_PER_S)
-            ))
-        } else {
-            Decision::skip("destination is not older than the source (no stored mtime)")
-        }
-    }
+/// Pairs of switches that contradict each other.
+const CONFLICTS: &[(&str, &str)] = &[
+    ("mirror-mode", "size-only"),
+    ("mirror-mode", "update"),
+    ("mirror-mode", "ignore-existing"),
+    ("mirror-mode", "strict-lmt"),
+    ("size-only", "update"),
+    ("size-only", "strict-lmt"),
+];
+
+fn size_differs(source: &Entry<'_>, destination: &Entry<'_>) -> Decision {
+    Decision::transfer(format!(
+        "size differs ({} bytes at the source, {} at the destination)",
+        source.size, destination.size
+    ))
 }
 
 impl Comparator for MtimeCompare {
     fn configure(config: Config) -> Result<Self, String> {
-        config.check_keys(&["modify-window", "strict-lmt"])?;
-        let window_ns = match config.get("modify-window") {
-            None => 0,
-            Some(v) => parse_duration_ns(v).map_err(|e| format!("config `modify-window`: {e}"))?,
-        };
-        // Times are compared at the coarser side's precision: a file system that keeps
-        // whole seconds cannot hold a blob's nanoseconds.
-        let precision = i64::try_from(config.time_precision_ns()).unwrap_or(i64::MAX);
-        let window_ns = window_ns.max(precision - 1);
-        let strict_lmt = config.flag("strict-lmt")?.unwrap_or(false);
+        config.check_keys(KEYS)?;
+        let times = TimeRule::from_config(&config)?;
+        let flag = |key: &str| config.flag(key).map(|v| v.unwrap_or(false));
+        for (a, b) in CONFLICTS {
+            if flag(a)? && flag(b)? {
+                return Err(format!(
+                    "--{a} and --{b} cannot be combined: --{a} {}, --{b} {}; choose one",
+                    meaning(a),
+                    meaning(b)
+                ));
+            }
+        }
         Ok(MtimeCompare {
-            window_ns,
-            strict_lmt,
+            times,
+            strict_lmt: flag("strict-lmt")?,
+            size_only: flag("size-only")?,
+            update: flag("update")?,
+            ignore_existing: flag("ignore-existing")?,
+            mirror_mode: flag("mirror-mode")?,
         })
     }
 
     /// The stored modification times of blobs, parsed by the host: no path, metadata or
-    /// string crosses for a pair.
+    /// string crosses for a pair. None when times are not compared at all.
     fn fields(&self) -> EntryFields {
-        EntryFields::STORED_MTIME
+        if self.ignore_existing || self.mirror_mode || self.size_only {
+            EntryFields::empty()
+        } else {
+            EntryFields::STORED_MTIME
+        }
     }
 
     fn compare(&mut self, source: &Entry<'_>, destination: &Entry<'_>) -> Decision {
+        if self.ignore_existing {
+            return Decision::skip("exists at the destination (--ignore-existing)");
+        }
+        if self.mirror_mode {
+            return Decision::transfer("--mirror-mode: copied whatever the times");
+        }
+        if self.size_only {
+            return if source.size == destination.size {
+                Decision::skip("same size (--size-only)")
+            } else {
+                size_differs(source, destination)
+            };
+        }
         if self.strict_lmt {
-            return self.lmt_rule(source.mtime_ns, destination.mtime_ns);
+            return lmt_rule(source.mtime_ns, destination.mtime_ns);
+        }
+        if self.update && self.times.destination_is_newer(source, destination) {
+            return Decision::skip("destination is newer (--update)");
         }
         if source.size != destination.size {
-            return Decision::transfer(format!(
-                "size differs ({} bytes at the source, {} at the destination)",
-                source.size, destination.size
-            ));
+            return size_differs(source, destination);
         }
-        let (src, src_exact) = mtime(source);
-        let (dst, dst_exact) = mtime(destination);
-        if !(src_exact && dst_exact) {
-            return self.lmt_rule(src, dst);
-        }
-        if src.abs_diff(dst) > self.window_ns.unsigned_abs() {
-            Decision::transfer(format!(
-                "modification time differs (source {}, destination {})",
-                format_rfc3339_ns(src),
-                format_rfc3339_ns(dst)
-            ))
-        } else {
-            Decision::skip("same size and modification time")
-        }
+        self.times.compare(source, destination)
     }
 }
 
@@ -143,6 +146,10 @@ blobsync_plugin::export_comparator!(MtimeCompare);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use blobsync_plugin::EndpointKind;
+    use blobsync_plugin::comparator::Action;
+
+    const NS_PER_S: i64 = 1_000_000_000;
 
     fn cmp(pairs: &[(&str, &str)]) -> MtimeCompare {
         MtimeCompare::configure(Config::new(
@@ -260,14 +267,128 @@ mod tests {
         assert!(d.reason.contains("not older"), "{}", d.reason);
     }
 
+    fn config(pairs: &[(&str, &str)]) -> Result<MtimeCompare, String> {
+        MtimeCompare::configure(Config::new(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ))
+    }
+
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration_ns("0"), Ok(0));
-        assert_eq!(parse_duration_ns("1500ms"), Ok(1_500_000_000));
-        assert_eq!(parse_duration_ns("2h"), Ok(7200 * NS_PER_S));
-        assert!(parse_duration_ns("2").is_err());
-        assert!(parse_duration_ns("2 days").is_err());
-        let err = MtimeCompare::configure(Config::new(vec![("modify-window".into(), "x".into())]));
-        assert!(err.is_err());
+    fn size_only_compares_sizes_alone() {
+        let mut c = cmp(&[("size-only", "true")]);
+        assert_eq!(c.fields(), EntryFields::empty());
+        let d = c.compare_one(&local(10, T - 100 * NS_PER_S), &blob(10, T, Some(T)));
+        assert_eq!(d, Decision::skip("same size (--size-only)"));
+        let d = c.compare_one(&local(11, T), &blob(10, T, Some(T)));
+        assert_eq!(d.action, Action::Transfer);
+        assert_eq!(
+            d.reason,
+            "size differs (11 bytes at the source, 10 at the destination)"
+        );
+    }
+
+    #[test]
+    fn update_skips_files_newer_at_the_destination() {
+        let mut c = cmp(&[("update", "true")]);
+        assert_eq!(c.fields(), EntryFields::STORED_MTIME);
+        // Newer at the destination: skipped even though the sizes differ.
+        let d = c.compare_one(&local(11, T), &blob(10, 0, Some(T + 1)));
+        assert_eq!(d, Decision::skip("destination is newer (--update)"));
+        // Older at the destination, or the same time: the usual decision.
+        let d = c.compare_one(&local(10, T), &blob(10, 0, Some(T - 1)));
+        assert!(
+            d.reason.starts_with("modification time differs"),
+            "{}",
+            d.reason
+        );
+        let d = c.compare_one(&local(11, T), &blob(10, 0, Some(T)));
+        assert!(d.reason.starts_with("size differs"), "{}", d.reason);
+        // A Last-Modified is compared in whole seconds.
+        let second = T - T % NS_PER_S;
+        let d = c.compare_one(&local(11, T), &blob(10, second + NS_PER_S, None));
+        assert_eq!(d, Decision::skip("destination is newer (--update)"));
+        let d = c.compare_one(&local(11, T), &blob(10, second, None));
+        assert_eq!(d.action, Action::Transfer);
+        // Without --update a newer destination is copied over.
+        let d = cmp(&[]).compare_one(&local(10, T), &blob(10, 0, Some(T + 1)));
+        assert_eq!(d.action, Action::Transfer);
+    }
+
+    #[test]
+    fn update_allows_the_window() {
+        let mut c = cmp(&[("update", "true"), ("modify-window", "2s")]);
+        let d = c.compare_one(&local(10, T), &blob(10, 0, Some(T + 2 * NS_PER_S)));
+        assert_eq!(d, Decision::skip("same size and modification time"));
+        let d = c.compare_one(&local(10, T), &blob(10, 0, Some(T + 3 * NS_PER_S)));
+        assert_eq!(d, Decision::skip("destination is newer (--update)"));
+    }
+
+    #[test]
+    fn ignore_existing_skips_every_pair() {
+        let mut c = cmp(&[("ignore-existing", "true"), ("update", "true")]);
+        assert_eq!(c.fields(), EntryFields::empty());
+        for (source, destination) in [
+            (local(11, T), blob(10, T, Some(T - NS_PER_S))),
+            (local(10, T), blob(10, T, Some(T))),
+        ] {
+            let d = c.compare_one(&source, &destination);
+            assert_eq!(
+                d,
+                Decision::skip("exists at the destination (--ignore-existing)")
+            );
+        }
+    }
+
+    #[test]
+    fn mirror_mode_copies_every_pair() {
+        let mut c = cmp(&[("mirror-mode", "true")]);
+        assert_eq!(c.fields(), EntryFields::empty());
+        for (source, destination) in [
+            (local(10, T), blob(10, T, Some(T))),
+            (local(10, T - NS_PER_S), blob(12, T, None)),
+        ] {
+            let d = c.compare_one(&source, &destination);
+            assert_eq!(
+                d,
+                Decision::transfer("--mirror-mode: copied whatever the times")
+            );
+        }
+    }
+
+    #[test]
+    fn contradictory_switches_are_errors() {
+        for (a, b) in CONFLICTS {
+            let err = config(&[(a, "true"), (b, "true")]).err().unwrap();
+            assert!(
+                err.starts_with(&format!("--{a} and --{b} cannot be combined")),
+                "{err}"
+            );
+            // Either one alone, or with the other off, is fine.
+            assert!(config(&[(a, "true"), (b, "false")]).is_ok(), "{a}");
+            assert!(config(&[(b, "true")]).is_ok(), "{b}");
+        }
+        assert_eq!(
+            config(&[("size-only", "true"), ("update", "yes")])
+                .err()
+                .unwrap(),
+            "--size-only and --update cannot be combined: --size-only compares sizes alone, \
+             --update skips files that are newer at the destination; choose one"
+        );
+        assert!(config(&[("update", "true"), ("ignore-existing", "true")]).is_ok());
+        assert!(config(&[("update", "true"), ("strict-lmt", "true")]).is_ok());
+    }
+
+    #[test]
+    fn bad_switch_values_and_keys_are_errors() {
+        let err = config(&[("update", "maybe")]).err().unwrap();
+        assert!(err.contains("`update`") && err.contains("maybe"), "{err}");
+        let err = config(&[("size_only", "true")]).err().unwrap();
+        assert!(
+            err.contains("size_only") && err.contains("size-only, update, ignore-existing"),
+            "{err}"
+        );
     }
 }

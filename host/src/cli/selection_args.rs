@@ -1,0 +1,105 @@
+//! Flags that choose what a sync considers and how it compares: time and size filters
+//! (the built-in glob filter's settings) and comparator switches (the built-in
+//! comparators' settings). Flattened into `blobsync sync` and `blobsync check`.
+
+use clap::{Args, ValueEnum};
+
+/// `--missing-md5`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "kebab-case")]
+pub enum MissingMd5Arg {
+    /// Copy it, as azcopy does.
+    Copy,
+    /// Compare size and modification time instead.
+    SizeTime,
+    /// Read the blob to hash it (when the sizes match) and store the MD5 in its
+    /// Content-MD5.
+    Download,
+}
+
+impl From<MissingMd5Arg> for crate::sync::MissingMd5 {
+    fn from(arg: MissingMd5Arg) -> Self {
+        match arg {
+            MissingMd5Arg::Copy => crate::sync::MissingMd5::Copy,
+            MissingMd5Arg::SizeTime => crate::sync::MissingMd5::SizeTime,
+            MissingMd5Arg::Download => crate::sync::MissingMd5::Download,
+        }
+    }
+}
+
+/// Time and size filters, comparator switches.
+#[derive(Debug, Args)]
+pub struct SelectionArgs {
+    /// Only files modified on or after this time (ISO 8601: `2026-01-31T15:04:00Z`, or a
+    /// date); others are neither copied nor deleted.
+    #[arg(long, value_name = "TIME", help_heading = "Time and size filters")]
+    pub include_after: Option<String>,
+    /// Only files modified on or before this time (ISO 8601).
+    #[arg(long, value_name = "TIME", help_heading = "Time and size filters")]
+    pub include_before: Option<String>,
+    /// Only files younger than this (`36h`, `7d`, `2w`, `1M`, `1y`) or modified since a date,
+    /// measured from the run's start.
+    #[arg(long, value_name = "AGE", help_heading = "Time and size filters")]
+    pub max_age: Option<String>,
+    /// Only files older than this, or modified before a date.
+    #[arg(long, value_name = "AGE", help_heading = "Time and size filters")]
+    pub min_age: Option<String>,
+    /// Only files of at most this size (`100k`, `10M` = MiB, `10MB` = 10^6 bytes, `1.5GiB`).
+    #[arg(long, value_name = "SIZE", help_heading = "Time and size filters")]
+    pub max_size: Option<String>,
+    /// Only files of at least this size.
+    #[arg(long, value_name = "SIZE", help_heading = "Time and size filters")]
+    pub min_size: Option<String>,
+
+    /// Compare sizes only: files of the same size are up to date.
+    #[arg(long, help_heading = "Comparing")]
+    pub size_only: bool,
+    /// Skip files that are newer at the destination.
+    #[arg(long, short = 'u', help_heading = "Comparing")]
+    pub update: bool,
+    /// Skip every file that exists at the destination, whatever its content.
+    #[arg(long, help_heading = "Comparing")]
+    pub ignore_existing: bool,
+    /// Copy every file that exists on both sides, whatever the times (azcopy's
+    /// `--mirror-mode`).
+    #[arg(long, default_value = "false", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set,
+          help_heading = "Comparing")]
+    pub mirror_mode: bool,
+    /// With --compare-hash=MD5, a blob without Content-MD5 is: `copy` (azcopy's
+    /// behaviour), compared by `size-time`, or hashed by reading it (`download`), which
+    /// stores the MD5 so it is never needed again.
+    #[arg(long, value_enum, value_name = "WAY", help_heading = "Comparing")]
+    pub missing_md5: Option<MissingMd5Arg>,
+}
+
+impl SelectionArgs {
+    /// The built-in glob filter's settings from the time and size flags.
+    pub(super) fn filter_config(&self) -> Vec<(String, String)> {
+        [
+            ("include-after", &self.include_after),
+            ("include-before", &self.include_before),
+            ("max-age", &self.max_age),
+            ("min-age", &self.min_age),
+            ("max-size", &self.max_size),
+            ("min-size", &self.min_size),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone())))
+        .collect()
+    }
+
+    /// The comparator switches given, as (config key, flag).
+    pub(super) fn switches(&self) -> Vec<(&'static str, &'static str)> {
+        [
+            (self.size_only, "size-only", "--size-only"),
+            (self.update, "update", "--update"),
+            (self.ignore_existing, "ignore-existing", "--ignore-existing"),
+            (self.mirror_mode, "mirror-mode", "--mirror-mode"),
+        ]
+        .into_iter()
+        .filter(|(given, _, _)| *given)
+        .map(|(_, key, flag)| (key, flag))
+        .collect()
+    }
+}
