@@ -2,6 +2,10 @@
 # Listing memory at scale: peak RSS of a dry run over MILLION_FILES (default 1,000,000)
 # local files against an empty container, for blobsync and (MILLION_AZCOPY=1) azcopy.
 # Reports bytes per file = (peak RSS - peak RSS of the same command on an empty folder) / N.
+# With MILLION_NOOP=1 it also uploads the tree once and times a no-op sync of it (both
+# sides listed in full, nothing to copy) against the two listings on their own: the local
+# walk (`find` reading every file's size and time) and one flat blob listing with metadata
+# (a plain REST client, page after page), and reports list requests per second.
 #   BENCH_AZ_PORT=10100 bench/million.sh
 set -euo pipefail
 H=$(cd "$(dirname "$0")" && pwd)
@@ -64,5 +68,24 @@ report blobsync "$BLOBSYNC" sync __TREE__ "$URL" --dry-run --quiet
 if [ "${MILLION_AZCOPY:-0}" = 1 ]; then
   export AZCOPY_LOG_LOCATION="$state/azlogs" AZCOPY_JOB_PLAN_LOCATION="$state/azplans" AZCOPY_DISABLE_SYSLOG=true
   report azcopy "$AZCOPY" sync __TREE__ "$URL" --from-to=LocalBlob --dry-run
+fi
+if [ "${MILLION_NOOP:-0}" = 1 ]; then
+  python3 "$H/azblob.py" mk million-noop >/dev/null
+  NOOP=$(python3 "$H/azblob.py" url million-noop)
+  if [ "$(python3 "$H/azblob.py" count million-noop)" != "$N" ]; then
+    echo "uploading $N files once …"
+    /usr/bin/time -f "upload: wall %e s" "$BLOBSYNC" sync "$TREE" "$NOOP" --quiet
+  fi
+  secs() { /usr/bin/time -f "%e" "$@" 2>&1 >/dev/null | tail -1; }
+  walk=$(secs find "$TREE" -type f -printf '%s %T@\n')
+  listing=$(secs python3 "$H/azblob.py" count-metadata million-noop)
+  for p in 1 4 8; do
+    read -r peak wall <<<"$(peak_kib "$BLOBSYNC" sync "$TREE" "$NOOP" --quiet --list-parallelism "$p")"
+    printf 'no-op, --list-parallelism %d: wall %s, peak RSS %d MiB (%d bytes/entry)\n' \
+      "$p" "$wall" $((peak / 1024)) $((peak * 1024 / N))
+  done
+  pages=$(( (N + 4999) / 5000 ))
+  printf 'local walk (find): %s s; flat blob listing with metadata (%d pages): %s s = %s list requests/s\n' \
+    "$walk" "$pages" "$listing" "$(python3 -c "print(round($pages / $listing, 1))")"
 fi
 rm -rf "$state"

@@ -23,6 +23,7 @@ mod headers;
 mod inputs;
 mod interop;
 mod languages;
+mod listing;
 mod metadata;
 mod names;
 mod operate;

@@ -378,6 +378,7 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
             .missing_md5
             .map(Into::into)
             .unwrap_or_default(),
+        list_parallelism: args.list_parallelism.into(),
         backup,
         transfer: TransferOptions {
             block_size,

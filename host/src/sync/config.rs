@@ -245,6 +245,8 @@ pub struct SyncConfig {
     pub check: Option<CheckMode>,
     /// What MD5 comparisons do with blobs that have no Content-MD5.
     pub missing_md5: MissingMd5,
+    /// Container listings are split into up to this many ranges listed at once.
+    pub list_parallelism: usize,
     /// Keep what is overwritten or deleted (`--backup-dir`).
     pub backup: Option<BackupConfig>,
     /// Block sizes and checks.

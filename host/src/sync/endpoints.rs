@@ -110,7 +110,8 @@ fn endpoint(
             Arc::new(
                 AzureEndpoint::new(blob.clone(), auth, http)?
                     .with_snapshot_policy(config.blob.snapshots)
-                    .with_directory_stubs(config.blob.directory_stubs),
+                    .with_directory_stubs(config.blob.directory_stubs)
+                    .with_list_parallelism(config.list_parallelism),
             )
         }
     })

@@ -358,6 +358,7 @@ mod tests {
             max_changes: None,
             check: None,
             missing_md5: Default::default(),
+            list_parallelism: 1,
             backup: None,
             max_transfer: None,
             max_duration: None,

@@ -4,29 +4,24 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::mpsc::Receiver;
 
 use azure_core::http::StatusCode;
 use azure_storage_blob::BlobContainerClient;
-use azure_storage_blob::models::{
-    BlobContainerClientListBlobsOptions, ListBlobsIncludeItem, ListBlobsResponse,
-};
-use futures::TryStreamExt;
+use azure_storage_blob::models::ListBlobsIncludeItem;
 
 use super::ContainerState;
 use super::errors::azure_error;
 use super::location::BlobLocation;
+use super::split_list::{Page, Splitter, flat};
 use crate::endpoint::virtual_dirs::Step;
 use crate::endpoint::{
     BlobProps, ContentHeaders, EndpointError, ErrorClass, FOLDER_KEY, Item, ListRequest, Listed,
     Lister, SkipKind, Tier, VirtualDirs,
 };
 
-type Page = Result<Option<ListBlobsResponse>, azure_core::Error>;
-
 pub(super) struct BlobLister {
     location: BlobLocation,
-    pages: Receiver<Page>,
+    pages: tokio::sync::mpsc::Receiver<Page>,
     fetch: tokio::task::JoinHandle<()>,
     /// What the listing finds of the container (an upload creates a missing one).
     container_state: Arc<AtomicU8>,
@@ -45,12 +40,13 @@ pub(super) struct BlobLister {
 
 impl BlobLister {
     pub(super) fn start(
-        container: &BlobContainerClient,
+        container: &Arc<BlobContainerClient>,
         location: &BlobLocation,
         request: &ListRequest,
         container_state: Arc<AtomicU8>,
         runtime: &tokio::runtime::Handle,
         with_stubs: bool,
+        splitter: Option<Splitter>,
     ) -> Result<BlobLister, EndpointError> {
         let cancel = request.cancel.clone();
         let prefix = location.list_prefix().unwrap_or_default();
@@ -70,48 +66,43 @@ impl BlobLister {
                 .map(|s| format!("{prefix}{}", location.stored(s)))
                 .collect()
         };
-        let mut pagers = Vec::with_capacity(service_prefixes.len());
-        for service_prefix in service_prefixes {
-            let mut include = vec![ListBlobsIncludeItem::Metadata];
-            if request.with_tags {
-                include.push(ListBlobsIncludeItem::Tags);
-            }
-            let options = BlobContainerClientListBlobsOptions {
-                include: Some(include),
-                prefix: (!service_prefix.is_empty()).then_some(service_prefix),
-                maxresults: Some(5000),
-                ..Default::default()
-            };
-            pagers.push(
-                container
-                    .list_blobs(Some(options))
-                    .map_err(|e| azure_error("cannot list", &location.to_string(), e))?,
-            );
+        let mut include = vec![ListBlobsIncludeItem::Metadata];
+        if request.with_tags {
+            include.push(ListBlobsIncludeItem::Tags);
         }
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        // Scopes name single paths: only a whole listing is worth splitting.
+        let splitter = splitter.filter(|s| s.parallelism > 1 && scopes.is_empty());
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let container = container.clone();
         let fetch = runtime.spawn(async move {
-            for pager in pagers {
-                let mut pages = pager.into_pages();
-                loop {
-                    let next = tokio::select! {
-                        next = pages.try_next() => next,
-                        _ = cancel.cancelled() => return,
+            let work = async {
+                for service_prefix in service_prefixes {
+                    let complete = match &splitter {
+                        Some(splitter) => {
+                            splitter
+                                .list(&container, service_prefix, include.clone(), &tx)
+                                .await
+                        }
+                        None => {
+                            flat(
+                                container.clone(),
+                                service_prefix,
+                                include.clone(),
+                                tx.clone(),
+                            )
+                            .await
+                        }
                     };
-                    let more = matches!(next, Ok(Some(_)));
-                    let failed = next.is_err();
-                    let next = next.and_then(|page| page.map(|p| p.into_model()).transpose());
-                    if (more || failed) && tx.send(next).is_err() {
+                    if !complete {
                         return;
-                    }
-                    if failed {
-                        return;
-                    }
-                    if !more {
-                        break;
                     }
                 }
+                let _ = tx.send(Ok(None)).await;
+            };
+            tokio::select! {
+                _ = work => {}
+                _ = cancel.cancelled() => {}
             }
-            let _ = tx.send(Ok(None));
         });
         Ok(BlobLister {
             location: location.clone(),
@@ -139,14 +130,16 @@ impl BlobLister {
 
     /// Reads the next page into `self.page`; false at the end.
     fn next_page(&mut self) -> Result<bool, EndpointError> {
-        let page = match self.pages.recv() {
-            Ok(Ok(Some(page))) => {
+        // Listers are read on their own threads (tokio's `blocking_recv` would refuse to
+        // run on one that happens to be inside a runtime).
+        let page = match futures::executor::block_on(self.pages.recv()) {
+            Some(Ok(Some(page))) => {
                 self.container_state
                     .store(ContainerState::Exists as u8, Ordering::Release);
                 page
             }
-            Ok(Ok(None)) | Err(_) => return Ok(false),
-            Ok(Err(e)) if e.http_status() == Some(StatusCode::NotFound) => {
+            Some(Ok(None)) | None => return Ok(false),
+            Some(Err(e)) if e.http_status() == Some(StatusCode::NotFound) => {
                 self.container_state
                     .store(ContainerState::Missing as u8, Ordering::Release);
                 return Err(EndpointError::new(
@@ -155,7 +148,9 @@ impl BlobLister {
                 )
                 .at(&self.location));
             }
-            Ok(Err(e)) => return Err(azure_error("cannot list", &self.location.to_string(), e)),
+            Some(Err(e)) => {
+                return Err(azure_error("cannot list", &self.location.to_string(), e));
+            }
         };
         let mut items = Vec::with_capacity(page.blob_items.len());
         for blob in page.blob_items {
