@@ -45,6 +45,8 @@ def tool_azcopy(op, ctx):
         return base + [ctx["url"], ctx["dst"], "--from-to=BlobLocal"], env
     if op == "up_md5_init":
         return up + ["--put-md5"], env
+    if op == "copy":
+        return base + [ctx["url"], ctx["url2"], "--from-to=BlobBlob"], env
     if op == "up_hash":
         # hashes of local files are cached in user.* xattrs (default
         # --local-hash-storage-mode=XAttr); --put-md5 keeps MD5 on re-uploads.
@@ -80,6 +82,13 @@ def tool_rclone(op, ctx):
         return [RCLONE, "copy", "--checksum", ctx["src"], remote] + extra, env
     if op == "up_hash":
         return [RCLONE, "copy", "--checksum", ctx["src"], remote] + extra, env
+    if op == "copy":
+        # A second remote for the destination container's SAS; server-side copy between
+        # the two (same account) needs --server-side-across-configs.
+        env["RCLONE_CONFIG_AZ2_TYPE"] = "azureblob"
+        env["RCLONE_CONFIG_AZ2_SAS_URL"] = ctx["url2"]
+        return [RCLONE, "copy", "--server-side-across-configs", remote,
+                "az2:" + ctx["container2"]] + extra, env
     return None
 
 
@@ -118,6 +127,8 @@ def tool_blobsync(op, ctx, binary=BLOBSYNC, name="blobsync"):
         return up, env
     if op == "up_hash":
         return up + ["--compare-hash=MD5"], env
+    if op == "copy":
+        return base + [ctx["url"], ctx["url2"]] + extra, env
     return None
 
 

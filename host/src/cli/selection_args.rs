@@ -17,6 +17,17 @@ pub enum MissingMd5Arg {
     Download,
 }
 
+impl MissingMd5Arg {
+    /// The md5-compare setting.
+    pub(super) fn config_value(self) -> &'static str {
+        match self {
+            MissingMd5Arg::Copy => "copy",
+            MissingMd5Arg::SizeTime => "size-time",
+            MissingMd5Arg::Download => "download",
+        }
+    }
+}
+
 impl From<MissingMd5Arg> for crate::sync::MissingMd5 {
     fn from(arg: MissingMd5Arg) -> Self {
         match arg {

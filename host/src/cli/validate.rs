@@ -13,7 +13,6 @@ use crate::endpoint::azure::{Addressing, BlobLocation, ConnectionString, is_url}
 use crate::jobs::ItemRecords;
 use crate::plugin::{PluginKind, PluginSources, PluginSpec};
 use crate::sync::{DeleteMode, Direction, Location, SyncConfig, TransferOptions, WatchOptions};
-use clap::ValueEnum;
 
 /// Files transferred at once unless told otherwise.
 const DEFAULT_CONCURRENCY: usize = 32;
@@ -154,8 +153,7 @@ pub(crate) fn plugin_sources(args: &SyncArgs) -> Result<PluginSources, UsageErro
             }
             flags.insert(0, "--compare-hash=MD5".into());
             if let Some(missing) = missing {
-                let value = missing.to_possible_value().expect("no skipped values");
-                config.push(("missing-md5".into(), value.get_name().to_string()));
+                config.push(("missing-md5".into(), missing.config_value().to_string()));
                 flags.push("--missing-md5".into());
             }
             if let Some(window) = &args.modify_window {

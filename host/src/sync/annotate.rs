@@ -18,11 +18,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::RunError;
-use super::compare::PlannedUpdate;
 use super::config::S2sOptions;
 use super::entries::{give_back, host_tier, lend};
 use super::metadata::for_copy;
 use super::observer::Side;
+use super::work::PlannedUpdate;
 use crate::endpoint::{BlobSettings, BlobUpdate, ContentHeaders, Item, Tier};
 use crate::plugin::{self, AnnotatorChain};
 

@@ -1,10 +1,10 @@
 //! Archived blobs, which cannot be read until rehydrated (hours) and cannot be written
 //! over: what a copy does when its source or its destination is one.
 
-use super::compare::{PlannedUpdate, Work};
 use super::config::{ArchivedPolicy, BlobOptions};
 use super::context::RunContext;
 use super::observer::Side;
+use super::work::{PlannedUpdate, Work};
 use crate::endpoint::{BlobUpdate, Item, SkipKind, Tier};
 
 /// What becomes of a copy whose source is archived: skipped, failed, or a rehydration

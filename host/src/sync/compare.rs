@@ -15,30 +15,12 @@ use super::entries::{give_back, lend};
 use super::hash::LocalHasher;
 use super::observer::Side;
 use super::plan::Pairs;
-use crate::endpoint::{BlobSettings, BlobUpdate, Item, Version};
+use super::work::{PlannedCopy, Work};
+use crate::endpoint::{BlobSettings, Item, Version};
 use crate::plugin::{Action, ComparatorInstance, EndpointKind, Pair};
 
 /// Pairs per comparator call.
 const COMPARE_BATCH: usize = 512;
-
-/// A planned copy.
-#[derive(Debug)]
-pub(crate) struct PlannedCopy {
-    /// The source entry.
-    pub(crate) item: Item,
-    /// Why it is copied.
-    pub(crate) reason: String,
-    /// The destination version it replaces, as listed (`None`: there is none).
-    pub(crate) replaces: Option<Version>,
-    /// The destination is archived: delete it first (`--overwrite-archived`).
-    pub(crate) delete_first: bool,
-    /// The metadata to write (besides the time).
-    pub(crate) metadata: Vec<(String, String)>,
-    /// Blobs: headers, tier and tags to write.
-    pub(crate) settings: BlobSettings,
-    /// The destination entry it replaces, when it is backed up first (`--backup-dir`).
-    pub(crate) backup: Option<Box<Item>>,
-}
 
 /// A decision waiting for its annotation (copies to a container).
 #[derive(Debug)]
@@ -55,28 +37,6 @@ pub(crate) struct Held {
     delete_first: bool,
     /// Up to date: store the destination blob's MD5, read for the comparison.
     store_md5: bool,
-}
-
-/// A planned change to a blob's properties, without copying it.
-#[derive(Debug)]
-pub(crate) struct PlannedUpdate {
-    /// The side whose blob changes.
-    pub(crate) side: Side,
-    /// The change.
-    pub(crate) update: BlobUpdate,
-    /// Why.
-    pub(crate) reason: String,
-    /// A rehydration request for an archived source blob.
-    pub(crate) rehydrate: bool,
-}
-
-/// What the compare stage hands to the transfers.
-#[derive(Debug)]
-pub(crate) enum Work {
-    /// Copy an entry.
-    Copy(PlannedCopy),
-    /// Change a blob's properties.
-    Update(PlannedUpdate),
 }
 
 /// Turns pairs into decisions.

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use futures::StreamExt;
 use md5::{Digest, Md5};
 
-use super::compare::PlannedUpdate;
 use super::observer::Side;
+use super::work::PlannedUpdate;
 use crate::endpoint::{BlobUpdate, Endpoint, EndpointError, Item};
 
 /// The largest range read at once.

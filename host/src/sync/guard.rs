@@ -2,8 +2,8 @@
 //! than N destination entries (or more than P % of them) is refused whole — what a backup
 //! needs when the source goes bad (encrypted, truncated, an empty mount).
 
-use super::compare::Work;
 use super::config::ChangeLimit;
+use super::work::Work;
 use crate::endpoint::Item;
 
 /// How many paths the refusal lists.
@@ -62,7 +62,7 @@ pub(crate) fn refusal(
 mod tests {
     use super::*;
     use crate::endpoint::Version;
-    use crate::sync::compare::PlannedCopy;
+    use crate::sync::work::PlannedCopy;
 
     fn copy(path: &str, replaces: bool) -> Work {
         let item = Item::new(path, 1, 1);

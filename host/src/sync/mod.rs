@@ -31,6 +31,7 @@ mod testing;
 mod transfer;
 mod watch;
 mod watch_plugins;
+mod work;
 
 pub use config::{
     ArchivedPolicy, BackupConfig, BlobOptions, ChangeLimit, CheckMd5, CheckMode, DeleteMode,

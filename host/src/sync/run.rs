@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::annotate::{Annotations, Annotator, TypeGuesser};
-use super::compare::{Comparer, PlannedCopy, PlannedUpdate, Work};
+use super::compare::Comparer;
 use super::content_hash::BlobHasher;
 use super::context::RunContext;
 use super::delete::{DeletePolicy, delete_phase};
@@ -21,6 +21,7 @@ use super::hash::{LocalHasher, current_key, file_key};
 use super::observer::{ItemDone, Planned};
 use super::plan::{MergeOutcome, merge};
 use super::transfer::Shared;
+use super::work::{PlannedCopy, PlannedUpdate, Work};
 use super::{DeleteMode, Direction, MissingMd5, RunError, Side, SyncConfig, transfer};
 use crate::endpoint::{Endpoint, EndpointKind, ErrorClass, ListOrder, ListRequest};
 use crate::plugin::{PluginHost, RunValues};

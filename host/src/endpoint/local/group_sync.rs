@@ -27,6 +27,9 @@ struct State {
     running: bool,
 }
 
+/// How long the first file of a group waits for others before the sync starts.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(3);
+
 /// One group per file system (device).
 static GROUPS: LazyLock<Mutex<HashMap<u64, Arc<Group>>>> = LazyLock::new(Default::default);
 
@@ -52,6 +55,10 @@ impl Group {
             }
             if !state.running {
                 state.running = true;
+                drop(state);
+                // Let the files finishing alongside join this sync.
+                std::thread::sleep(GATHER);
+                state = lock(&self.state);
                 state.started += 1;
                 let number = state.started;
                 drop(state);
