@@ -319,10 +319,11 @@ pub struct SyncArgs {
     #[arg(long, default_value = "4", value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub list_parallelism: u16,
-    /// Block size for large files, in MiB.
-    #[arg(long, default_value = "8", value_name = "MIB")]
-    pub block_size_mb: f64,
-    /// Files up to this size (MiB) are uploaded with a single request (default: the block size).
+    /// Block size for large files, in MiB (default 8).
+    #[arg(long, value_name = "MIB")]
+    pub block_size_mb: Option<f64>,
+    /// Files up to this size (MiB) are uploaded with a single request (default 64; with
+    /// --block-size-mb, the block size, as azcopy).
     #[arg(long, value_name = "MIB")]
     pub put_blob_size_mb: Option<f64>,
     /// Memory for blocks in flight, in MiB (default 64) [env: BLOBSYNC_BUFFER_MB].
