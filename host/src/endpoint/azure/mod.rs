@@ -314,6 +314,7 @@ impl Endpoint for AzureEndpoint {
             described: self.describe_path(&item.path),
             retry: self.http.settings.retry.clone(),
             retries: self.http.retries.clone(),
+            whole: item.md5.map(|md5| (item.size, md5)),
         }))
     }
 

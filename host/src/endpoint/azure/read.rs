@@ -1,7 +1,8 @@
 //! Reading a blob for a download: ranged GETs, each conditional on the listed ETag. A
-//! range of up to 4 MiB asks the service for its MD5 and checks it; a body that resets,
-//! stalls, comes back short or fails its check is fetched again — that range only — with
-//! backoff, up to the retry budget.
+//! range of up to 4 MiB asks the service for its MD5 and checks it — except a read of a
+//! whole blob that has a Content-MD5, which is checked against that (a plain GET: the
+//! service has no hash to compute); a body that resets, stalls, comes back short or fails
+//! its check is fetched again — that range only — with backoff, up to the retry budget.
 
 use std::sync::Arc;
 
@@ -25,6 +26,8 @@ pub(super) struct BlobReader {
     pub(super) described: String,
     pub(super) retry: RetrySettings,
     pub(super) retries: Arc<RetryCounter>,
+    /// The blob's size and stored Content-MD5, when it has one.
+    pub(super) whole: Option<(u64, [u8; 16])>,
 }
 
 /// Why one try of a range failed.
@@ -41,9 +44,14 @@ impl BlobReader {
     /// One GET of the range; with `verify`, checked against the MD5 the service sends.
     async fn try_read(&self, offset: u64, len: usize, verify: bool) -> Result<Bytes, Failure> {
         let mut buf = vec![0u8; len];
-        let checked = verify && len <= MAX_CHECKED_RANGE;
+        // The whole blob in one read: its own Content-MD5 checks it.
+        let whole = self
+            .whole
+            .filter(|(size, _)| offset == 0 && *size == len as u64)
+            .map(|(_, md5)| md5);
+        let checked = verify && whole.is_none() && len <= MAX_CHECKED_RANGE;
         let options = BlobClientDownloadOptions {
-            range: Some(HttpRange::new(offset, len as u64)),
+            range: whole.is_none().then(|| HttpRange::new(offset, len as u64)),
             if_match: self.etag.clone(),
             range_get_content_md5: checked.then_some(true),
             parallel: std::num::NonZero::new(1),
@@ -87,6 +95,12 @@ impl BlobReader {
                 "the body was cut short ({} of {len} bytes)",
                 result.len
             )));
+        }
+        if verify && let Some(expected) = whole {
+            let got: [u8; 16] = Md5::digest(&buf).into();
+            if expected != got {
+                return Err(Failure::Mismatch(got));
+            }
         }
         if checked
             && let Some(expected) = result
