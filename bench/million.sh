@@ -89,3 +89,11 @@ if [ "${MILLION_NOOP:-0}" = 1 ]; then
     "$walk" "$pages" "$listing" "$(python3 -c "print(round($pages / $listing, 1))")"
 fi
 rm -rf "$state"
+if [ "${MILLION_NOOP:-0}" = 1 ]; then
+  # The same no-op without job item records (1,000,000 skips are 1,000,000 rows by default).
+  for p in 1 4; do
+    read -r peak wall <<<"$(peak_kib "$BLOBSYNC" sync "$TREE" "$NOOP" --quiet --list-parallelism "$p" --job-items none)"
+    printf 'no-op, --list-parallelism %d, --job-items none: wall %s, peak RSS %d MiB\n' \
+      "$p" "$wall" $((peak / 1024))
+  done
+fi
