@@ -102,6 +102,37 @@ fn the_secret_scanner_keeps_keys_out_and_says_why() {
     }
 }
 
+#[test]
+fn the_secret_scanner_reads_content_in_a_real_sync() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("scan");
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "notes.md", b"nothing secret");
+    write(
+        src.path(),
+        "deploy/id_ed25519",
+        b"comment\n-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n",
+    );
+    let manifest = repo_root().join("examples/secret-scanner.toml");
+    let run = blobsync(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--plugins",
+        s(&manifest),
+        "-v",
+    ])
+    .ok();
+    assert_eq!(blobs.names(&container), ["notes.md"]);
+    assert!(
+        run.stdout.contains("deploy/id_ed25519")
+            && run.stdout.contains("contains a private key (line 2)"),
+        "{}",
+        run.stdout
+    );
+}
+
 /// The requests a test server received: each one's first line and body.
 type Received = Arc<Mutex<Vec<(String, String)>>>;
 
