@@ -37,6 +37,9 @@ fi
 mkdir -p "$EMPTY"
 
 started=0
+# Azurite keeps every blob in its JavaScript heap: at Node's default heap size it spends
+# all its time collecting garbage past about 650,000 blobs (seen at 1,000,000). Give it room.
+export NODE_OPTIONS="--max-old-space-size=${MILLION_AZURITE_HEAP_MB:-16384}"
 if ! "$H/azurite.sh" status >/dev/null 2>&1; then "$H/azurite.sh" start; started=1; fi
 trap '[ $started = 1 ] && "$H/azurite.sh" stop' EXIT
 python3 "$H/azblob.py" mk million >/dev/null

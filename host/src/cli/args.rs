@@ -315,8 +315,8 @@ pub struct SyncArgs {
     #[arg(long, value_name = "N")]
     pub concurrency: Option<String>,
     /// Container listings split into up to N ranges listed at once, one per top-level
-    /// folder (1: one flat listing).
-    #[arg(long, default_value = "4", value_name = "N",
+    /// folder (default 1: one flat listing).
+    #[arg(long, default_value = "1", value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub list_parallelism: u16,
     /// Block size for large files, in MiB (default 8).
