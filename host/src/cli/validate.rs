@@ -159,11 +159,6 @@ pub(crate) fn plugin_sources(args: &SyncArgs) -> Result<PluginSources, UsageErro
                 config.push(("missing-md5".into(), missing.config_value().to_string()));
                 flags.push("--missing-md5".into());
             }
-            if let Some(window) = &args.modify_window {
-                // Used when an MD5 is missing and --missing-md5=size-time.
-                config.push(("modify-window".into(), window.clone()));
-                flags.push("--modify-window".into());
-            }
             "md5-compare"
         }
         CompareHash::None => {
@@ -173,13 +168,15 @@ pub(crate) fn plugin_sources(args: &SyncArgs) -> Result<PluginSources, UsageErro
                      times are compared)",
                 ));
             }
-            if let Some(window) = &args.modify_window {
-                config.push(("modify-window".into(), window.clone()));
-                flags.push("--modify-window".into());
-            }
             "mtime-compare"
         }
     };
+    // Both comparators take it (md5-compare when an MD5 is missing and
+    // --missing-md5=size-time).
+    if let Some(window) = &args.modify_window {
+        config.push(("modify-window".into(), window.clone()));
+        flags.push("--modify-window".into());
+    }
     let comparator_flag = (!flags.is_empty()).then(|| flags.join(", "));
     let comparator = PluginSpec::builtin(
         PluginKind::Comparator,

@@ -293,11 +293,8 @@ impl Endpoint for AzureEndpoint {
             &self.runtime,
             self.with_stubs,
             Some(split_list::Splitter {
-                order: if self.hierarchical.load(Ordering::Relaxed) {
-                    ListOrder::PATH_COMPONENTS
-                } else {
-                    ListOrder::UTF16
-                },
+                // The delimiter listing sorts stored names: the collation, not the encoding.
+                order: ListOrder::of(self.capabilities().order.unwrap_or_default().collation),
                 ..self.splitter.clone()
             }),
         )
