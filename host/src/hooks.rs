@@ -121,6 +121,7 @@ impl Observer for HookDispatcher {
             started_ms: u64::try_from(run.started_ms).unwrap_or(0),
             job_id: run.job_id.clone(),
             local_root: None,
+            follow_links: false,
             time_precision_ns: 1,
         };
         for w in &self.workers {

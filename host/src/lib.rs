@@ -6,13 +6,15 @@
 //! The library is what the `blobsync` binary is built from: [`cli`] validates flags into
 //! a [`sync::SyncConfig`], a [`sync::Session`] runs it and reports to observers
 //! ([`console`], [`jobs::JobRecorder`], [`hooks::HookDispatcher`]), [`plugin`] hosts the
-//! plugins and [`endpoint`] moves the bytes.
+//! plugins and [`endpoint`] moves the bytes; [`localfs`] resolves local paths beneath the
+//! synced folder without following links.
 
 pub mod cli;
 pub mod console;
 pub mod endpoint;
 pub mod hooks;
 pub mod jobs;
+pub mod localfs;
 pub mod logging;
 pub mod plugin;
 pub mod store;

@@ -94,19 +94,16 @@ fn case_only_collisions_are_warned_about() {
     write(src.path(), "docs/README.md", b"2");
     write(src.path(), "Photo.JPG", b"3");
     write(src.path(), "photo.jpg", b"4");
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
-    assert_eq!(run.count("Copied:"), 4, "both are synced");
-    assert!(
-        run.stderr
-            .contains("\"docs/\" and \"Docs/\" differ only in letter case"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("\"photo.jpg\" and \"Photo.JPG\" differ only in letter case"),
-        "{}",
-        run.stderr
+    let run = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(run.total("copied"), 4, "a container holds both");
+    assert_eq!(
+        run.warnings(),
+        [
+            "\"docs/\" and \"Docs/\" differ only in letter case; they would collide on a \
+             case-insensitive file system (Windows, macOS)",
+            "\"photo.jpg\" and \"Photo.JPG\" differ only in letter case; they would collide \
+             on a case-insensitive file system (Windows, macOS)"
+        ]
     );
 }
 

@@ -1,7 +1,7 @@
 //! Test harness: a real Azurite on a free loopback port ([`azurite`]), SAS tokens signed
 //! without the Azure SDK ([`sas`]), an independent Blob REST client to check what
 //! blobsync wrote ([`blob_client`], [`blob_props`]), local trees ([`tree`]), a runner for the `blobsync`
-//! binary ([`cli`]), plugin components ([`plugins`]), a fault-injecting reverse proxy and
+//! binary ([`cli`]) and its JSON output ([`outcome`]), plugin components ([`plugins`]), a fault-injecting reverse proxy and
 //! a forward proxy ([`proxy`]), and the real azcopy ([`azcopy`]).
 
 use std::path::{Path, PathBuf};
@@ -13,6 +13,7 @@ mod blob_props;
 mod cli;
 pub mod entra;
 mod languages;
+mod outcome;
 mod plugins;
 mod proxy;
 mod sas;
@@ -23,6 +24,7 @@ pub use azurite::*;
 pub use blob_client::*;
 pub use cli::*;
 pub use languages::*;
+pub use outcome::*;
 pub use plugins::*;
 pub use proxy::*;
 pub use sas::*;

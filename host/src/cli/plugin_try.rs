@@ -130,6 +130,7 @@ fn try_plugins(req: &TryRequest) -> Result<(), String> {
         started_ms: crate::sync::now_ms() as u64,
         job_id: "plugin-try".into(),
         local_root: Some(root.clone()),
+        follow_links: false,
         time_precision_ns: 1,
     };
     // Filters see each folder's entries as a batch, as in a sync, and an excluded

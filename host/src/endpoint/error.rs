@@ -21,6 +21,13 @@ pub enum ErrorClass {
     /// the source (another emulator instance, a network rule, a source authorisation it
     /// does not accept). The copy goes through the client instead.
     ServerCopyUnavailable,
+    /// A symbolic link in the way at the destination (a folder of the path, or the entry
+    /// itself): nothing is done through it, and the item is reported as skipped.
+    Link,
+    /// The destination holds the entry under another name it does not tell apart (a
+    /// case-insensitive folder's `A.txt` for `a.txt`): the item is reported as not
+    /// syncable, and nothing is overwritten.
+    Collision,
     /// Anything else (I/O, network, service errors).
     Other,
 }
@@ -82,6 +89,40 @@ impl EndpointError {
             _ => ErrorClass::Other,
         };
         Self::with_source(class, what, path.display(), error)
+    }
+
+    /// A [`crate::localfs::Refused`] as an error about the entry at `path`: a link in the
+    /// way is [`ErrorClass::Link`], a file in the way [`ErrorClass::Usage`].
+    pub fn refused(
+        what: &str,
+        root: &std::path::Path,
+        path: &str,
+        refused: crate::localfs::Refused,
+    ) -> Self {
+        use crate::localfs::Refused;
+        let full = root.join(std::ffi::OsStr::new(path));
+        match refused {
+            Refused::Io(e) => Self::io(what, &full, e),
+            Refused::Link(at) => EndpointError::new(
+                ErrorClass::Link,
+                format!(
+                    "{}: {} is a symbolic link at the destination; nothing is written, moved or \
+                     deleted through it",
+                    full.display(),
+                    root.join(&at).display()
+                ),
+            )
+            .at(full.display()),
+            Refused::NotAFolder(at) => EndpointError::new(
+                ErrorClass::Usage,
+                format!(
+                    "{what} {}: {} is a file, where a folder of that name is needed",
+                    full.display(),
+                    root.join(&at).display()
+                ),
+            )
+            .at(full.display()),
+        }
     }
 
     /// Records the path or URL the error is about.

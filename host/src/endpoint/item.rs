@@ -32,6 +32,10 @@ pub struct Item {
     pub identity: Option<FileIdentity>,
     /// A blob's properties (content headers, tier, tags); `None` for local files.
     pub blob: Option<Box<BlobProps>>,
+    /// The blob name the listing gave (below the synced prefix), when it is not the name
+    /// the path encodes to — a name another tool stored (a raw `file.`): reads,
+    /// overwrites and deletes address the blob by it.
+    pub listed_as: Option<Box<str>>,
 }
 
 impl Item {

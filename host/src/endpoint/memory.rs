@@ -42,6 +42,9 @@ pub struct MemoryEndpoint {
     clock: Arc<AtomicU64>,
     /// The order it lists in, when it behaves like a service with a fixed one.
     order: Option<ListOrder>,
+    /// The names it declares it does not tell apart (a simulated folder of another
+    /// kind, for the planner's tests).
+    fold: crate::endpoint::NameFold,
 }
 
 impl MemoryEndpoint {
@@ -52,7 +55,15 @@ impl MemoryEndpoint {
             state: Arc::default(),
             clock: Arc::new(AtomicU64::new(1_700_000_000)),
             order: None,
+            fold: crate::endpoint::NameFold::Exact,
         }
+    }
+
+    /// The same endpoint, declaring that it does not tell apart the names `fold` folds
+    /// together (as a case-insensitive or a macOS folder).
+    pub fn with_fold(mut self, fold: crate::endpoint::NameFold) -> Self {
+        self.fold = fold;
+        self
     }
 
     /// The same endpoint, listing always in `order` (as a service does), whatever it is
@@ -128,6 +139,7 @@ impl MemoryEndpoint {
             etag: (self.kind == EndpointKind::Blob).then(|| s.etag.to_string().into_boxed_str()),
             identity: None,
             blob: (self.kind == EndpointKind::Blob).then(|| Box::new(s.props.clone())),
+            listed_as: None,
         }
     }
 }
@@ -170,6 +182,8 @@ impl Endpoint for MemoryEndpoint {
             listed_md5: self.kind == EndpointKind::Blob,
             order: self.order,
             time_precision_ns: 1,
+            fold: self.fold,
+            one_entry_per_name: self.kind == EndpointKind::Local,
         }
     }
 

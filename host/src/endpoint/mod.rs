@@ -54,6 +54,68 @@ pub struct Capabilities {
     /// How precisely it keeps modification times, in ns (1: exact; 1,000,000,000: whole
     /// seconds). Times are compared at the coarser of the two sides' precisions.
     pub time_precision_ns: u64,
+    /// Which names it does not tell apart (measured on a local folder).
+    pub fold: NameFold,
+    /// True when a file and a folder cannot share a name (a file system; a container
+    /// holds a blob `x` beside blobs `x/…`).
+    pub one_entry_per_name: bool,
+}
+
+/// Which names a destination does not tell apart: two source entries whose names fold
+/// to the same key would land on one entry there (a collision).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u8)]
+pub enum NameFold {
+    /// Every distinct name is a distinct entry.
+    #[default]
+    Exact = 0,
+    /// Letter case is ignored (exFAT, FAT, NTFS, most macOS volumes).
+    Case = 1,
+    /// Unicode normalisation forms are the same name (macOS: NFC and NFD).
+    Normalization = 2,
+    /// Both.
+    CaseAndNormalization = 3,
+}
+
+impl NameFold {
+    /// The fold from its number (as stored in an atomic).
+    pub fn from_u8(n: u8) -> NameFold {
+        match n {
+            1 => NameFold::Case,
+            2 => NameFold::Normalization,
+            3 => NameFold::CaseAndNormalization,
+            _ => NameFold::Exact,
+        }
+    }
+
+    /// The key two names share when the destination cannot tell them apart.
+    pub fn key<'a>(self, name: &'a str) -> std::borrow::Cow<'a, str> {
+        use std::borrow::Cow;
+        let normalized = match self {
+            NameFold::Normalization | NameFold::CaseAndNormalization => {
+                icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(name)
+            }
+            _ => Cow::Borrowed(name),
+        };
+        match self {
+            NameFold::Case | NameFold::CaseAndNormalization
+                if normalized.chars().any(char::is_uppercase) =>
+            {
+                Cow::Owned(normalized.to_lowercase())
+            }
+            _ => normalized,
+        }
+    }
+
+    /// What the destination ignores, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            NameFold::Exact => "nothing",
+            NameFold::Case => "letter case",
+            NameFold::Normalization => "Unicode normalisation",
+            NameFold::CaseAndNormalization => "letter case and Unicode normalisation",
+        }
+    }
 }
 
 /// What to list.
@@ -212,6 +274,9 @@ pub struct Version {
     pub size: u64,
     /// The listed modification time (files: part of what identifies the version).
     pub mtime_ns: i64,
+    /// The blob name the listing gave, when it differs from the path's encoding
+    /// ([`Item::listed_as`]): the version is addressed by it.
+    pub listed_as: Option<Box<str>>,
 }
 
 impl Version {
@@ -221,6 +286,7 @@ impl Version {
             etag: item.etag.clone(),
             size: item.size,
             mtime_ns: item.mtime_ns,
+            listed_as: item.listed_as.clone(),
         }
     }
 }
@@ -279,6 +345,10 @@ pub trait Endpoint: Send + Sync + 'static {
     /// before the first write; never in a dry run.
     async fn prepare_for_writes(&self) -> Result<(), EndpointError>;
 
+    /// The run's writes are over: what was kept only while writing goes (an empty
+    /// folder of temporary downloads). Never called in a dry run.
+    async fn finish_writes(&self) {}
+
     /// Starts writing `target`.
     async fn open_writer(&self, target: &WriteTarget) -> Result<Box<dyn Writer>, EndpointError>;
 
@@ -301,21 +371,23 @@ pub trait Endpoint: Send + Sync + 'static {
     /// Deletes the entry, if it is still the listed version; one already gone is deleted.
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError>;
 
-    /// Moves the listed version of an entry to `to`, a path on the same file system
-    /// (`--backup-dir`), replacing what is there; fails with [`ErrorClass::Changed`] if the
-    /// entry changed since it was listed. Endpoints that cannot move entries say so
-    /// ([`ErrorClass::Usage`]); blobs are kept by a server-side copy instead.
+    /// Moves the listed version of an entry to `to` (a relative path) below
+    /// `backup_root`, a folder on the same file system (`--backup-dir`), replacing what is
+    /// there; fails with [`ErrorClass::Changed`] if the entry changed since it was listed.
+    /// Endpoints that cannot move entries say so ([`ErrorClass::Usage`]); blobs are kept
+    /// by a server-side copy instead.
     async fn move_to(
         &self,
         target: &DeleteTarget,
-        to: &std::path::Path,
+        backup_root: &std::path::Path,
+        to: &str,
     ) -> Result<(), EndpointError> {
         Err(EndpointError::new(
             ErrorClass::Usage,
             format!(
                 "{} cannot be moved to {}",
                 self.describe_path(&target.path),
-                to.display()
+                backup_root.join(to).display()
             ),
         ))
     }

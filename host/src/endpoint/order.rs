@@ -168,6 +168,14 @@ pub(crate) fn encode(path: &str) -> Cow<'_, str> {
     while let Some(c) = chars.next() {
         let ends_segment = matches!(chars.peek(), None | Some('/'));
         match c {
+            // A path's own escapes (`‛‛`, `‛XX`: see `raw_names`) are stored as they are.
+            QUOTE => {
+                out.push(QUOTE);
+                if chars.peek() == Some(&QUOTE) {
+                    chars.next();
+                    out.push(QUOTE);
+                }
+            }
             '\\' => out.push(BACKSLASH),
             '\x7f' => out.push(DEL_SYMBOL),
             c if (c as u32) < 0x20 => {
@@ -188,9 +196,10 @@ pub(crate) fn encode(path: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A stored name as a path: the inverse of [`encode`]. `None` for a name [`encode`]
-/// cannot produce (an unquoted `／` or a stray `‛`, written by another tool), which has no
-/// path that maps back to it.
+/// A stored name as a path: the inverse of [`encode`]. Names another tool wrote in a
+/// form [`encode`] does not produce (a stray `‛`) read as what they say, so their path's
+/// encoding differs from the stored name; `None` for an unquoted `／`, which no path
+/// stands for.
 pub(crate) fn decode(name: &str) -> Option<Cow<'_, str>> {
     if !name.chars().any(|c| is_replacement(c) || c == PERIOD) {
         return Some(Cow::Borrowed(name));
@@ -200,10 +209,29 @@ pub(crate) fn decode(name: &str) -> Option<Cow<'_, str>> {
     while let Some(c) = chars.next() {
         let ends_segment = matches!(chars.peek(), None | Some('/'));
         match c {
-            QUOTE => match chars.next() {
-                Some(next) if is_replacement(next) => out.push(next),
-                Some(PERIOD) if matches!(chars.peek(), None | Some('/')) => out.push(PERIOD),
-                _ => return None,
+            QUOTE => match chars.peek().copied() {
+                // `‛‛` and `‛XX` are the path's own escapes: kept.
+                Some(QUOTE) => {
+                    chars.next();
+                    out.push_str("\u{201B}\u{201B}");
+                }
+                Some(h) if h.is_ascii_hexdigit() => out.push(QUOTE),
+                Some(next) if is_replacement(next) => {
+                    chars.next();
+                    out.push(next);
+                }
+                Some(PERIOD) => {
+                    chars.next();
+                    if matches!(chars.peek(), None | Some('/')) {
+                        out.push(PERIOD);
+                    } else {
+                        // A quoted `．` mid-segment: not what the encoding writes.
+                        out.push_str("\u{201B}\u{201B}");
+                        out.push(PERIOD);
+                    }
+                }
+                // A stray quote stands for itself.
+                _ => out.push_str("\u{201B}\u{201B}"),
             },
             BACKSLASH => out.push('\\'),
             DEL_SYMBOL => out.push('\x7f'),
@@ -264,7 +292,8 @@ mod tests {
             ("ctl\u{1}x", "ctl␁x"),
             ("del\x7f", "del␡"),
             ("full＼wide", "full‛＼wide"),
-            ("q‛uote", "q‛‛uote"),
+            ("q‛‛uote", "q‛‛uote"),
+            ("bad‛FF.txt", "bad‛FF.txt"),
             ("sym␁", "sym‛␁"),
             ("wide／", "wide‛／"),
             ("end．", "end‛．"),
@@ -276,8 +305,14 @@ mod tests {
             assert_eq!(decode(stored).as_deref(), Some(path), "{stored:?}");
         }
         // What no path encodes to: another tool's names.
-        for foreign in ["a／b", "stray‛x", "end‛"] {
-            assert_eq!(decode(foreign), None, "{foreign:?}");
+        assert_eq!(decode("a／b"), None);
+        for (foreign, path) in [("stray‛x", "stray‛‛x"), ("end‛", "end‛‛")] {
+            assert_eq!(decode(foreign).as_deref(), Some(path), "{foreign:?}");
+            assert_ne!(
+                encode(path),
+                foreign,
+                "{foreign:?} is not the canonical spelling"
+            );
         }
     }
 

@@ -135,6 +135,8 @@ pub struct BlobUpdate {
     pub path: String,
     /// The listed ETag: the changes are conditional on it.
     pub etag: Option<Box<str>>,
+    /// The blob name the listing gave, when it differs from the path's encoding.
+    pub listed_as: Option<Box<str>>,
     /// Set Blob Properties: every content header (those left `None` are cleared) and the
     /// Content-MD5 to keep (the request clears it too when it is not sent).
     pub headers: Option<(ContentHeaders, Option<[u8; 16]>)>,
@@ -147,6 +149,16 @@ pub struct BlobUpdate {
 }
 
 impl BlobUpdate {
+    /// An update of the listed blob `item` that changes nothing yet.
+    pub fn of(item: &super::Item) -> BlobUpdate {
+        BlobUpdate {
+            path: item.path.clone(),
+            etag: item.etag.clone(),
+            listed_as: item.listed_as.clone(),
+            ..BlobUpdate::default()
+        }
+    }
+
     /// True when it changes nothing.
     pub fn is_empty(&self) -> bool {
         self.headers.is_none()

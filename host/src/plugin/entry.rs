@@ -41,6 +41,8 @@ pub struct Entry {
     pub archive_status: Option<ArchiveStatus>,
     /// A blob's content headers, when listed.
     pub content_headers: Option<ContentHeaders>,
+    /// A local file's device and inode as listed: `read-content` reads only that file.
+    pub identity: Option<(u64, u64)>,
 }
 
 impl Entry {
@@ -65,6 +67,7 @@ impl Entry {
             access_tier: None,
             archive_status: None,
             content_headers: None,
+            identity: None,
         }
     }
 

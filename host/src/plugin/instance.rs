@@ -51,6 +51,7 @@ impl<W: World> Loaded<W> {
                 content: ContentAccess::new(
                     self.spec.grants.read_content,
                     values.local_root.clone(),
+                    values.follow_links,
                 ),
                 deadline: None,
                 overran: false,

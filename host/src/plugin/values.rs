@@ -29,6 +29,9 @@ pub struct RunValues {
     /// The local side's folder (absolute), which `read-content` reads below. `None` when
     /// neither side is local: `read-content` then refuses every path.
     pub local_root: Option<PathBuf>,
+    /// The local source was listed following symbolic links (`--follow-symlinks`), so
+    /// `read-content` follows them too; otherwise it never does.
+    pub follow_links: bool,
     /// The coarser side's modification-time precision, in ns (0 or 1: exact).
     pub time_precision_ns: u64,
 }
@@ -40,6 +43,7 @@ impl RunValues {
             started_ms: now_ms(),
             job_id: String::new(),
             local_root: None,
+            follow_links: false,
             time_precision_ns: 1,
         }
     }
@@ -205,6 +209,7 @@ mod tests {
             started_ms: 5,
             job_id: "j1".into(),
             local_root: None,
+            follow_links: false,
             time_precision_ns: 1_000_000_000,
         };
         let base = vec![("a".to_string(), "b".to_string())];

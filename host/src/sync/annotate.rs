@@ -201,11 +201,7 @@ impl Annotator {
     pub(crate) fn update_for(&self, wanted: &Wanted, destination: &Item) -> Option<PlannedUpdate> {
         let props = destination.blob.as_deref()?;
         let mut reasons = Vec::new();
-        let mut update = BlobUpdate {
-            path: destination.path.clone(),
-            etag: destination.etag.clone(),
-            ..BlobUpdate::default()
-        };
+        let mut update = BlobUpdate::of(destination);
         let differing: Vec<String> = wanted
             .headers
             .named()

@@ -43,10 +43,8 @@ pub(crate) fn archived_source(
         ArchivedPolicy::Rehydrate(priority) => Some(Work::Update(PlannedUpdate {
             side: Side::Source,
             update: BlobUpdate {
-                path: item.path.clone(),
-                etag: item.etag.clone(),
                 tier: Some((Tier::Hot, Some(priority))),
-                ..BlobUpdate::default()
+                ..BlobUpdate::of(item)
             },
             reason: format!(
                 "archived: rehydration to Hot requested ({} priority, {}); a later run \

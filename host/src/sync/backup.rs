@@ -66,7 +66,7 @@ impl Backup {
         let name = self.name(&entry.path);
         if let Some(root) = &self.local_root {
             return destination
-                .move_to(&DeleteTarget::of(entry), &root.join(&name))
+                .move_to(&DeleteTarget::of(entry), root, &name)
                 .await
                 .map_err(|e| e.explain("; it was not overwritten or deleted"));
         }
@@ -75,6 +75,7 @@ impl Backup {
             etag: None,
             size: 0,
             mtime_ns: 0,
+            listed_as: None,
         });
         let props = entry.blob.as_deref();
         let settings = BlobSettings {

@@ -73,11 +73,7 @@ impl BlobHasher {
 /// The in-place update that stores `blob`'s computed MD5 as its Content-MD5, keeping its
 /// content headers (Set Blob Properties clears what it is not sent).
 pub(crate) fn store_md5(side: Side, blob: &Item) -> Option<PlannedUpdate> {
-    let mut update = BlobUpdate {
-        path: blob.path.clone(),
-        etag: blob.etag.clone(),
-        ..BlobUpdate::default()
-    };
+    let mut update = BlobUpdate::of(blob);
     add_md5(&mut update, blob);
     update.headers.is_some().then(|| PlannedUpdate {
         side,

@@ -110,6 +110,12 @@ pub(crate) async fn delete_phase(
         .buffer_unordered(policy.concurrency.max(1));
     futures::pin_mut!(results);
     while let Some((target, result)) = results.next().await {
+        if let Err(e) = &result
+            && let Some(kind) = super::run::skip_kind(e.class())
+        {
+            ctx.skipped(&target.path, e.message(), kind);
+            continue;
+        }
         ctx.done(ItemDone {
             path: target.path.clone(),
             action: Action::Delete,

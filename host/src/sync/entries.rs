@@ -32,6 +32,7 @@ pub(crate) fn lend(item: &mut Item, kind: plugin::EndpointKind) -> plugin::Entry
         kind,
         std::mem::take(&mut item.metadata),
     );
+    entry.identity = item.identity.map(|i| (i.dev, i.ino));
     if let Some(props) = item.blob.as_deref() {
         entry.stored_mtime_ns = stored_mtime_ns;
         entry.access_tier = props.tier.map(plugin_tier);

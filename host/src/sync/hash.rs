@@ -13,11 +13,16 @@ use std::sync::Arc;
 
 use super::Side;
 use crate::endpoint::{FileIdentity, Item, mtime_ns};
+use crate::localfs::{Beneath, Listed, open_listed, raw_names};
 use crate::store::{FileKey, Store, Write};
 
 /// Hashes the local side of pairs, through the MD5 cache when there is one.
 pub(crate) struct LocalHasher {
     root: PathBuf,
+    /// The folder, resolved beneath without following links.
+    beneath: Beneath,
+    /// The listing followed links (`--follow-symlinks`), so the hasher does too.
+    follow_links: bool,
     local: Side,
     workers: usize,
     cache: Option<Arc<Store>>,
@@ -45,11 +50,13 @@ pub(crate) fn file_key(root: &Path, item: &Item) -> Option<FileKey> {
     ))
 }
 
-/// The cache key of the file at `path` as it is now.
-pub(crate) fn current_key(path: &Path) -> Option<FileKey> {
-    let meta = std::fs::metadata(path).ok()?;
+/// The cache key of the file at `relative` below `root` as it is now.
+pub(crate) fn current_key(root: &Path, relative: &str) -> Option<FileKey> {
+    use std::os::unix::ffi::OsStrExt;
+    let os = raw_names::to_os(relative);
+    let meta = std::fs::symlink_metadata(root.join(std::ffi::OsStr::from_bytes(&os))).ok()?;
     Some(cache_key(
-        path,
+        &root.join(relative),
         meta.len(),
         mtime_ns(&meta),
         FileIdentity::of(&meta),
@@ -60,12 +67,15 @@ impl LocalHasher {
     /// A hasher for files under `root` (absolute), the `local` side of the sync.
     pub(crate) fn new(
         root: PathBuf,
+        follow_links: bool,
         local: Side,
         workers: usize,
         cache: Option<Arc<Store>>,
     ) -> Self {
         LocalHasher {
+            beneath: Beneath::new(root.clone()),
             root,
+            follow_links,
             local,
             workers: workers.max(1),
             cache,
@@ -131,11 +141,18 @@ impl LocalHasher {
         if jobs.is_empty() {
             return Vec::new();
         }
-        let inputs: Vec<(PathBuf, u64, i64)> = jobs
+        let inputs: Vec<(&str, Listed)> = jobs
             .iter()
-            .map(|(_, item)| (self.root.join(&item.path), item.size, item.mtime_ns))
+            .map(|(_, item)| {
+                let listed = Listed {
+                    size: item.size,
+                    mtime_ns: item.mtime_ns,
+                    identity: item.identity.map(|i| (i.dev, i.ino)),
+                };
+                (item.path.as_str(), listed)
+            })
             .collect();
-        let results = hash_in_parallel(&inputs, self.workers);
+        let results = self.hash_in_parallel(&inputs);
         let mut failed = Vec::new();
         for (((index, item), result), key) in jobs.into_iter().zip(results).zip(keys) {
             match result {
@@ -152,66 +169,53 @@ impl LocalHasher {
     }
 }
 
-/// MD5s of `(path, size, mtime)` files on up to `workers` threads, in input order.
-fn hash_in_parallel(
-    inputs: &[(PathBuf, u64, i64)],
-    workers: usize,
-) -> Vec<Result<[u8; 16], String>> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::scope(|scope| {
-        for _ in 0..workers.min(inputs.len()) {
-            let (tx, next) = (tx.clone(), &next);
-            scope.spawn(move || {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some((path, size, mtime)) = inputs.get(i) else {
-                        break;
-                    };
-                    let _ = tx.send((i, md5_file(path, *size, *mtime)));
-                }
-            });
+impl LocalHasher {
+    /// MD5s of listed files on up to `workers` threads, in input order.
+    fn hash_in_parallel(&self, inputs: &[(&str, Listed)]) -> Vec<Result<[u8; 16], String>> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            for _ in 0..self.workers.min(inputs.len()) {
+                let (tx, next) = (tx.clone(), &next);
+                scope.spawn(move || {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((path, listed)) = inputs.get(i) else {
+                            break;
+                        };
+                        let _ = tx.send((i, self.md5_file(path, listed)));
+                    }
+                });
+            }
+        });
+        drop(tx);
+        let mut results: Vec<Result<[u8; 16], String>> =
+            vec![Err("not hashed".into()); inputs.len()];
+        for (i, r) in rx {
+            results[i] = r;
         }
-    });
-    drop(tx);
-    let mut results: Vec<Result<[u8; 16], String>> = vec![Err("not hashed".into()); inputs.len()];
-    for (i, r) in rx {
-        results[i] = r;
+        results
     }
-    results
-}
 
-/// The MD5 of a file, failing if its size or modification time is not the listed one
-/// (before or after reading).
-pub(crate) fn md5_file(path: &Path, size: u64, listed_mtime: i64) -> Result<[u8; 16], String> {
-    let changed = |meta: &std::fs::Metadata| meta.len() != size || mtime_ns(meta) != listed_mtime;
-    let mut file =
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
-    if changed(&meta) {
-        return Err(format!("{} changed since it was listed", path.display()));
-    }
-    let mut hasher = Md5::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        if n == 0 {
-            break;
+    /// The MD5 of the listed file `path`: opened beneath the folder as an upload opens it,
+    /// failing if it is not the listed version (before or after reading).
+    fn md5_file(&self, path: &str, listed: &Listed) -> Result<[u8; 16], String> {
+        let shown = self.root.join(path);
+        let mut file = open_listed(&self.beneath, path, listed, self.follow_links)
+            .map_err(|e| format!("cannot hash {}: {e}", shown.display()))?;
+        let mut hasher = Md5::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file
+                .read(&mut buf)
+                .map_err(|e| format!("cannot read {}: {e}", shown.display()))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
         }
-        hasher.update(&buf[..n]);
+        crate::localfs::listed::check(&file, listed)
+            .map_err(|e| format!("{} changed while it was being hashed: {e}", shown.display()))?;
+        Ok(hasher.finalize().into())
     }
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
-    if changed(&meta) {
-        return Err(format!(
-            "{} changed while it was being hashed",
-            path.display()
-        ));
-    }
-    Ok(hasher.finalize().into())
 }

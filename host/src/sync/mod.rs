@@ -5,7 +5,7 @@
 mod annotate;
 mod archive;
 mod backup;
-mod case;
+mod collide;
 mod compare;
 mod config;
 mod content_hash;
@@ -20,6 +20,7 @@ mod hash;
 mod limits;
 mod metadata;
 mod observer;
+mod overlap;
 mod plan;
 mod run;
 mod server_copy;

@@ -13,6 +13,7 @@
 
 use std::cmp::Ordering;
 
+use super::collide::{Collisions, MAX_WARNINGS, Mode};
 use super::context::RunContext;
 use super::filter::{Filtered, ListMessage};
 use super::observer::Counters;
@@ -107,7 +108,8 @@ impl<I: Iterator<Item = ListMessage>> Stream<I> {
         self.peeked.take()
     }
 
-    /// Records the key just taken; false if it is out of order.
+    /// Records the key just taken; false if it is out of order (or the same as the last:
+    /// see [`Stream::repeats`]).
     fn in_order(&mut self, order: ListOrder, key: &str) -> bool {
         let ok = match &self.last_key {
             Some(last) => order.less(last, key),
@@ -123,6 +125,17 @@ impl<I: Iterator<Item = ListMessage>> Stream<I> {
             }
         }
         ok
+    }
+
+    /// The next entry, if it is a file with the key taken last: two listed names for one
+    /// path (a name another tool stored raw, `file.`, beside the encoded `file．`).
+    fn take_repeated(&mut self) -> Option<Filtered> {
+        self.peek()?;
+        let repeated = matches!(
+            (&self.peeked, &self.last_key),
+            (Some(Filtered::Item(item)), Some(last)) if item.path == *last
+        );
+        if repeated { self.take() } else { None }
     }
 
     /// True if `key` lies below a folder this side suppressed; drops prefixes the order
@@ -147,6 +160,7 @@ pub(crate) fn merge<S, D>(
     source: S,
     destination: D,
     order: ListOrder,
+    collisions: Collisions,
     ctx: &RunContext,
     pairs: &mut dyn Pairs,
 ) -> Result<MergeOutcome, RunError>
@@ -158,13 +172,21 @@ where
         order,
         ctx,
         outcome: MergeOutcome::default(),
-        case: super::case::CaseTracker::default(),
+        collisions,
     };
     let mut src = Stream::new(Side::Source, source);
     let mut dst = Stream::new(Side::Destination, destination);
     loop {
         if ctx.stopped() {
             return Ok(merge.outcome);
+        }
+        if let Some(Filtered::Item(item)) = src.take_repeated() {
+            merge.repeated(Side::Source, item, pairs);
+            continue;
+        }
+        if let Some(Filtered::Item(item)) = dst.take_repeated() {
+            merge.repeated(Side::Destination, item, pairs);
+            continue;
         }
         let ordering = match (src.peek().map(Filtered::key), dst.peek().map(Filtered::key)) {
             (None, None) => break,
@@ -204,7 +226,7 @@ struct Merge<'a> {
     order: ListOrder,
     ctx: &'a RunContext,
     outcome: MergeOutcome,
-    case: super::case::CaseTracker,
+    collisions: Collisions,
 }
 
 impl Merge<'_> {
@@ -235,6 +257,9 @@ impl Merge<'_> {
         match listed {
             Filtered::Item(item) => {
                 self.count(this.side, &item);
+                if this.side == Side::Source && self.collides(&item) {
+                    return Ok(());
+                }
                 if suppressed {
                     self.ctx.excluded(
                         None,
@@ -285,6 +310,9 @@ impl Merge<'_> {
             (Filtered::Item(s), Filtered::Item(d)) => {
                 self.count(Side::Source, &s);
                 self.count(Side::Destination, &d);
+                if self.collides(&s) {
+                    return Ok(());
+                }
                 if src.suppresses(self.order, &s.path) || dst.suppresses(self.order, &s.path) {
                     self.ctx
                         .excluded(None, &s.path, "", "its folder is excluded");
@@ -310,23 +338,71 @@ impl Merge<'_> {
         }
     }
 
+    /// A second listed name for the path listed just before on `side`. At the source it
+    /// collides with the first (which is copied): not syncable. At the destination it is
+    /// one more entry that is not at the source.
+    fn repeated(&mut self, side: Side, item: Item, pairs: &mut dyn Pairs) {
+        match side {
+            Side::Source => {
+                Counters::add(&self.ctx.counters.source_files, 1);
+                self.ctx.skipped(
+                    &item.path,
+                    &format!(
+                        "not syncable: the blob {:?} names the same path as the blob listed \
+                         before it, which is copied; rename one of them",
+                        item.listed_as.as_deref().unwrap_or(&item.path)
+                    ),
+                    crate::endpoint::SkipKind::Unsyncable,
+                );
+            }
+            Side::Destination => {
+                self.count(side, &item);
+                pairs.only_at_destination(item);
+            }
+        }
+    }
+
     fn count(&mut self, side: Side, item: &Item) {
         let counters = &self.ctx.counters;
         match side {
             Side::Source => {
                 Counters::add(&counters.source_files, 1);
                 Counters::add(&counters.bytes_enumerated, item.size);
-                if let Some((a, b)) = self.case.check(&item.path) {
-                    self.case.collisions += 1;
-                    if self.case.collisions <= super::case::MAX_WARNINGS {
-                        self.ctx.warning(&format!(
-                            "{b:?} and {a:?} differ only in letter case; they would collide on \
-                             a case-insensitive file system (Windows, macOS)"
-                        ));
-                    }
-                }
             }
             Side::Destination => Counters::add(&counters.destination_files, 1),
+        }
+    }
+
+    /// True if the source `item` collides with an earlier entry at the destination: it is
+    /// reported as not syncable (and not synced). Where the destination holds both (a
+    /// container), names that differ only in case are a warning.
+    fn collides(&mut self, item: &Item) -> bool {
+        let Some(hit) = self.collisions.check(&item.path, item.is_folder_stub()) else {
+            return false;
+        };
+        match self.collisions.mode {
+            Mode::Skip => {
+                self.ctx.skipped(
+                    &item.path,
+                    &format!(
+                        "not syncable: {:?} collides with {:?}, which is synced: {}; rename \
+                         one of them",
+                        hit.at, hit.earlier, hit.why
+                    ),
+                    crate::endpoint::SkipKind::Unsyncable,
+                );
+                true
+            }
+            Mode::Warn => {
+                if self.collisions.found <= MAX_WARNINGS {
+                    self.ctx.warning(&format!(
+                        "{:?} and {:?} differ only in letter case; they would collide on a \
+                         case-insensitive file system (Windows, macOS)",
+                        hit.at, hit.earlier
+                    ));
+                }
+                false
+            }
         }
     }
 
@@ -390,6 +466,18 @@ mod tests {
         }
     }
 
+    /// The collisions of a blob destination (none are skipped).
+    fn exact() -> Collisions {
+        Collisions::for_destination(&crate::endpoint::Capabilities {
+            kind: crate::endpoint::EndpointKind::Blob,
+            listed_md5: true,
+            order: None,
+            time_precision_ns: 1,
+            fold: crate::endpoint::NameFold::Exact,
+            one_entry_per_name: false,
+        })
+    }
+
     fn items(paths: &[&str]) -> Vec<Filtered> {
         paths
             .iter()
@@ -412,6 +500,7 @@ mod tests {
             listing(source),
             listing(destination),
             order,
+            exact(),
             &ctx,
             &mut seen,
         )
@@ -522,6 +611,7 @@ mod tests {
             source,
             listing(items(&["b"])),
             ListOrder::BYTES,
+            exact(),
             &ctx,
             &mut seen,
         )

@@ -137,6 +137,7 @@ pub(crate) async fn execute(
         ) {
             (Some(root), true, Some(side)) => Some(LocalHasher::new(
                 root.clone(),
+                side == Side::Source && config.follow_symlinks,
                 side,
                 config.hash_workers,
                 session.store.clone(),
@@ -149,6 +150,8 @@ pub(crate) async fn execute(
         );
         let collect_deletes = config.delete != DeleteMode::False;
         let order = session.order;
+        let collisions =
+            super::collide::Collisions::for_destination(&session.destination.capabilities());
         let blob = config.blob.clone();
         let backups = session.backup.is_some();
         let annotator = session.annotator(&values);
@@ -197,6 +200,7 @@ pub(crate) async fn execute(
                 src_rx.into_iter(),
                 dst_rx.into_iter(),
                 order,
+                collisions,
                 &ctx,
                 &mut comparer,
             );
@@ -279,6 +283,9 @@ pub(crate) async fn execute(
             backup: session.backup.as_deref().map(|b| (b, &*session.transfers)),
         };
         delete_phase(&policy, deletes, &merge_outcome, &*session.destination, ctx).await;
+    }
+    if !config.dry_run {
+        session.destination.finish_writes().await;
     }
     ticker.abort();
 }
@@ -402,6 +409,13 @@ async fn transfer_all(
                 backup.as_deref(),
             )
             .await;
+            if let Err(e) = &result
+                && let Some(kind) = skip_kind(e.class())
+            {
+                ctx.skipped(&planned.item.path, e.message(), kind);
+                drop(permit);
+                return;
+            }
             let (bytes, md5, error) = match result {
                 Ok(copied) => {
                     if let (Some(store), Some(root), Some(side), Some(md5)) =
@@ -410,8 +424,8 @@ async fn transfer_all(
                         let key = match side {
                             Side::Source => file_key(root, &planned.item),
                             Side::Destination => {
-                                let path = root.join(&planned.item.path);
-                                tokio::task::spawn_blocking(move || current_key(&path))
+                                let (root, path) = (root.clone(), planned.item.path.clone());
+                                tokio::task::spawn_blocking(move || current_key(&root, &path))
                                     .await
                                     .ok()
                                     .flatten()
@@ -459,6 +473,16 @@ async fn transfer_all(
     // Stop the planner if transfers stopped first, then wait for what is in flight.
     drop(copies);
     finish_transfers(&mut tasks, &stop, ctx).await;
+}
+
+/// The skip an error stands for, if it is one: a link in the way at the destination, or
+/// a name the destination holds under another spelling (a collision).
+pub(crate) fn skip_kind(class: ErrorClass) -> Option<crate::endpoint::SkipKind> {
+    match class {
+        ErrorClass::Link => Some(crate::endpoint::SkipKind::Symlink),
+        ErrorClass::Collision => Some(crate::endpoint::SkipKind::Unsyncable),
+        _ => None,
+    }
 }
 
 /// Copies one planned entry: an archived destination is deleted first when the plan

@@ -82,6 +82,7 @@ impl Session {
             .map_err(|e| RunError::Internal(format!("loading the plugins failed: {e}")))??
         };
         tracing::info!("plugins: {}", plugins.describe());
+        super::overlap::check(&config.source, &config.destination, &plugins)?;
         let backup = super::endpoints::build_backup(&config, http.as_ref())?;
         let mut session = Session::with_endpoints(config, source, destination, plugins, store)?;
         session.parts.backup = backup;
@@ -191,6 +192,7 @@ impl Session {
             started_ms: info.started_ms.max(0) as u64,
             job_id: request.job_id.clone(),
             local_root: self.parts.local_root.clone(),
+            follow_links: self.parts.config.follow_symlinks,
             time_precision_ns: self
                 .parts
                 .source

@@ -81,15 +81,19 @@ fn relative_paths(root: &Path, paths: &[PathBuf]) -> Work {
         let Ok(rel) = path.strip_prefix(root) else {
             continue;
         };
-        let Some(rel) = rel.to_str() else { continue };
+        use std::os::unix::ffi::OsStrExt;
+        let rel = crate::localfs::raw_names::from_os(rel.as_os_str().as_bytes());
         if rel.is_empty() {
             return Work::Full;
         }
-        let name = rel.rsplit('/').next().unwrap_or(rel);
-        if name.ends_with(crate::endpoint::local::PARTIAL_SUFFIX) {
+        // blobsync's temporary downloads are never data.
+        if rel
+            .split('/')
+            .any(|segment| segment == crate::endpoint::local::PARTIAL_DIR)
+        {
             continue;
         }
-        set.insert(rel.to_string());
+        set.insert(rel.into_owned());
     }
     Work::Paths(set)
 }
@@ -315,7 +319,7 @@ mod tests {
             root,
             &[
                 root.join("a/b.txt"),
-                root.join("x/.y.123-0.blobsync-partial"),
+                root.join(".blobsync-partial/0123456789abcdef.123-0"),
                 "/elsewhere".into(),
             ],
         );

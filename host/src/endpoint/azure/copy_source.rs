@@ -47,7 +47,7 @@ pub(super) async fn copy_source(
                 account,
                 key,
                 location,
-                &location.blob_name(&item.path),
+                &location.blob_name_as(&item.path, item.listed_as.as_deref()),
                 now,
                 validity(item.size),
             )

@@ -15,8 +15,8 @@ use super::location::BlobLocation;
 use super::split_list::{Page, Splitter, flat};
 use crate::endpoint::virtual_dirs::Step;
 use crate::endpoint::{
-    BlobProps, ContentHeaders, EndpointError, ErrorClass, FOLDER_KEY, Item, ListRequest, Listed,
-    Lister, SkipKind, Tier, VirtualDirs,
+    BlobProps, ContentHeaders, EndpointError, ErrorClass, FOLDER_KEY, Item, ListOrder, ListRequest,
+    Listed, Lister, SkipKind, Tier, VirtualDirs,
 };
 
 pub(super) struct BlobLister {
@@ -36,6 +36,79 @@ pub(super) struct BlobLister {
     done: bool,
     /// List folder stubs as files.
     with_stubs: bool,
+    /// Puts names listed under another spelling where their path sorts.
+    reorder: Reorder,
+}
+
+/// Names another tool stored in a spelling the encoding does not write (a raw `file.`
+/// where the encoding writes `file．`) are listed where the stored name sorts, but merged
+/// by their path: each is held back until the listing reaches its path's place. One whose
+/// place the listing has passed (`‛C3‛A9` for `é`) is reported as not syncable.
+struct Reorder {
+    order: ListOrder,
+    /// Held back, in order.
+    held: Vec<Item>,
+    /// The regular item read after them.
+    ahead: Option<Item>,
+    /// The path of the last item passed on.
+    last: String,
+    started: bool,
+}
+
+impl Reorder {
+    /// Takes a listed item; a misplaced one held back, or refused.
+    fn take(&mut self, item: Item) -> Option<Listed> {
+        if item.listed_as.is_none() {
+            self.ahead = Some(item);
+            return None;
+        }
+        if self.started && self.order.less(&item.path, &self.last) {
+            return Some(Listed::Skipped {
+                reason: format!(
+                    "not syncable: the blob name {:?} spells the path {:?} in a form that \
+                     lists elsewhere; rename it",
+                    item.listed_as.as_deref().unwrap_or_default(),
+                    item.path
+                ),
+                path: item.path,
+                kind: SkipKind::Unsyncable,
+            });
+        }
+        let at = self
+            .held
+            .partition_point(|h| !self.order.less(&item.path, &h.path));
+        self.held.insert(at, item);
+        None
+    }
+
+    /// The next item in path order: a held one whose place has come, else the regular
+    /// one; with `end`, the held ones once the listing is over.
+    fn next(&mut self, end: bool) -> Option<Item> {
+        let held_first = match (self.held.first(), &self.ahead) {
+            (Some(h), Some(a)) => !self.order.less(&a.path, &h.path),
+            (Some(_), None) => end,
+            (None, _) => false,
+        };
+        let item = if held_first {
+            self.held.remove(0)
+        } else {
+            self.ahead.take()?
+        };
+        self.started = true;
+        self.last.clear();
+        self.last.push_str(&item.path);
+        Some(item)
+    }
+}
+
+/// How a container is listed.
+pub(super) struct ListShape {
+    /// List folder stubs as files.
+    pub(super) with_stubs: bool,
+    /// Lists in parallel ranges.
+    pub(super) splitter: Option<Splitter>,
+    /// The order the container lists in.
+    pub(super) order: ListOrder,
 }
 
 impl BlobLister {
@@ -45,9 +118,13 @@ impl BlobLister {
         request: &ListRequest,
         container_state: Arc<AtomicU8>,
         runtime: &tokio::runtime::Handle,
-        with_stubs: bool,
-        splitter: Option<Splitter>,
+        shape: ListShape,
     ) -> Result<BlobLister, EndpointError> {
+        let ListShape {
+            with_stubs,
+            splitter,
+            order,
+        } = shape;
         let cancel = request.cancel.clone();
         let prefix = location.list_prefix().unwrap_or_default();
         let scopes: Vec<String> = request
@@ -116,6 +193,13 @@ impl BlobLister {
             dirs: VirtualDirs::default(),
             done: false,
             with_stubs,
+            reorder: Reorder {
+                order,
+                held: Vec::new(),
+                ahead: None,
+                last: String::new(),
+                started: false,
+            },
         })
     }
 
@@ -160,18 +244,29 @@ impl BlobLister {
             let Some(stored) = name.strip_prefix(self.strip.as_str()) else {
                 continue;
             };
+            if let Some(why) = unaddressable(&name) {
+                items.push(Err(Listed::Skipped {
+                    path: stored.to_string(),
+                    reason: format!("not syncable: the blob name {name:?} {why}; rename it"),
+                    kind: SkipKind::Unsyncable,
+                }));
+                continue;
+            }
             let Some(relative) = self.location.path_of(stored) else {
                 items.push(Err(Listed::Skipped {
                     path: stored.to_string(),
                     reason: format!(
-                        "not syncable: the blob name {name:?} is not one blobsync's name \
-                         encoding writes (an unquoted `／` or a stray `‛`); sync it with \
-                         --name-encoding none"
+                        "not syncable: the blob name {name:?} has an unquoted `／`, which no \
+                         path name stands for; sync it with --name-encoding none"
                     ),
                     kind: SkipKind::Unsyncable,
                 }));
                 continue;
             };
+            // A name another tool stored in a form the encoding does not write (a raw
+            // `file.`): addressed by the name listed.
+            let listed_as = (self.location.stored(&relative) != stored)
+                .then(|| stored.to_string().into_boxed_str());
             let relative: &str = &relative;
             if !self.in_scope(relative) {
                 continue;
@@ -234,6 +329,7 @@ impl BlobLister {
                 metadata,
                 etag: properties.etag.map(|e| e.to_string().into_boxed_str()),
                 identity: None,
+                listed_as,
             }));
         }
         self.page = items.into_iter();
@@ -247,29 +343,35 @@ impl Lister for BlobLister {
             return None;
         }
         let mut batch = Vec::new();
+        let mut end = false;
         loop {
-            let item = match self.pending.take().map(Ok).or_else(|| self.page.next()) {
-                Some(Ok(item)) => item,
-                Some(Err(skipped)) => {
-                    batch.push(skipped);
-                    continue;
-                }
-                None => {
-                    if !batch.is_empty() {
-                        return Some(Ok(batch));
+            if self.pending.is_none() && self.reorder.ahead.is_none() && !end {
+                match self.page.next() {
+                    Some(Ok(item)) => {
+                        batch.extend(self.reorder.take(item));
+                        continue;
                     }
-                    match self.next_page() {
+                    Some(Err(skipped)) => {
+                        batch.push(skipped);
+                        continue;
+                    }
+                    None if !batch.is_empty() => return Some(Ok(batch)),
+                    None => match self.next_page() {
                         Ok(true) => continue,
-                        Ok(false) => {
-                            self.done = true;
-                            return None;
-                        }
+                        Ok(false) => end = true,
                         Err(e) => {
                             self.done = true;
                             return Some(Err(e));
                         }
-                    }
+                    },
                 }
+            }
+            let Some(item) = self.pending.take().or_else(|| self.reorder.next(end)) else {
+                if end {
+                    self.done = true;
+                    return (!batch.is_empty()).then_some(Ok(batch));
+                }
+                continue;
             };
             match self.dirs.step(&item.path) {
                 Step::Dir(dir) => {
@@ -285,6 +387,18 @@ impl Lister for BlobLister {
 
     fn skip(&mut self, dir: &str) {
         self.dirs.skip(dir);
+    }
+}
+
+/// Why a blob cannot be addressed by URL, if it cannot: the HTTP client drops tabs and
+/// line breaks from a URL path, and a whole name of `.` or `..` names no blob.
+fn unaddressable(name: &str) -> Option<&'static str> {
+    if name.contains(['\t', '\n', '\r']) {
+        Some("has a tab or a line break, which a URL cannot carry")
+    } else if name == "." || name == ".." {
+        Some("is a `.` or `..`, which a URL resolves away")
+    } else {
+        None
     }
 }
 

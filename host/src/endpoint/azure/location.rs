@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use url::Url;
 
 use crate::endpoint::order::{decode, encode};
+use crate::localfs::raw_names;
 
 /// A parsed blob location.
 #[derive(Clone, PartialEq, Eq)]
@@ -260,7 +261,16 @@ impl BlobLocation {
 
     /// The blob name for a path relative to the synced folder.
     pub fn blob_name(&self, relative: &str) -> String {
-        let relative = self.stored(relative);
+        self.blob_name_as(relative, None)
+    }
+
+    /// The blob name of a listed entry: the name the listing gave (`listed_as`, below the
+    /// prefix) when there is one, else the path's encoding.
+    pub fn blob_name_as(&self, relative: &str, listed_as: Option<&str>) -> String {
+        let relative = match listed_as {
+            Some(listed) => Cow::Borrowed(listed),
+            None => self.stored(relative),
+        };
         if self.prefix.is_empty() {
             relative.into_owned()
         } else {
@@ -268,23 +278,28 @@ impl BlobLocation {
         }
     }
 
-    /// A relative path as stored (encoded unless `--name-encoding none`).
+    /// A relative path as stored: encoded, or with `--name-encoding none` as plain text
+    /// (a name that is not valid UTF-8 keeps its `‛XX`; [`super::names`] refuses it).
     pub fn stored<'a>(&self, relative: &'a str) -> Cow<'a, str> {
         if self.encode_names {
             encode(relative)
         } else {
-            Cow::Borrowed(relative)
+            raw_names::to_text(relative).unwrap_or(Cow::Borrowed(relative))
         }
     }
 
-    /// The relative path a stored name (below the prefix) stands for; `None` for a name
-    /// the encoding cannot produce.
+    /// The relative path a stored name (below the prefix) stands for, in the spelling a
+    /// local listing gives it; `None` for a name no path stands for (an unquoted `／`).
     pub fn path_of<'a>(&self, stored: &'a str) -> Option<Cow<'a, str>> {
-        if self.encode_names {
-            decode(stored)
+        let path = if self.encode_names {
+            decode(stored)?
         } else {
-            Some(Cow::Borrowed(stored))
-        }
+            raw_names::from_text(stored)
+        };
+        Some(match path {
+            Cow::Borrowed(p) => raw_names::canonical(p),
+            Cow::Owned(p) => Cow::Owned(raw_names::canonical(&p).into_owned()),
+        })
     }
 
     /// The listing prefix (`prefix/`, or empty).

@@ -211,9 +211,15 @@ impl AzureEndpoint {
     /// A writer for `target`, knowing the blocks an earlier attempt staged.
     async fn blob_writer(&self, target: &WriteTarget) -> Result<write::BlobWriter, EndpointError> {
         self.ensure_container().await?;
-        let client = self
-            .container
-            .blob_client(&self.location.blob_name(&target.path));
+        let client = self.container.blob_client(
+            &self.location.blob_name_as(
+                &target.path,
+                target
+                    .replaces
+                    .as_ref()
+                    .and_then(|v| v.listed_as.as_deref()),
+            ),
+        );
         let writer = write::BlobWriter {
             shape: target.shape,
             client,
@@ -255,6 +261,8 @@ impl Endpoint for AzureEndpoint {
             // Times are stored in metadata to the nanosecond (Last-Modified, kept to the
             // second, is what the comparator falls back to without them).
             time_precision_ns: 1,
+            fold: crate::endpoint::NameFold::Exact,
+            one_entry_per_name: false,
             // Hierarchical-namespace accounts list path by path (`a/x` before `a-b`); flat
             // ones in UTF-16 code-unit order.
             order: Some({
@@ -291,12 +299,16 @@ impl Endpoint for AzureEndpoint {
             request,
             self.container_state.clone(),
             &self.runtime,
-            self.with_stubs,
-            Some(split_list::Splitter {
-                // The delimiter listing sorts stored names: the collation, not the encoding.
-                order: ListOrder::of(self.capabilities().order.unwrap_or_default().collation),
-                ..self.splitter.clone()
-            }),
+            list::ListShape {
+                with_stubs: self.with_stubs,
+                splitter: Some(split_list::Splitter {
+                    // The delimiter listing sorts stored names: the collation, not the
+                    // encoding.
+                    order: ListOrder::of(self.capabilities().order.unwrap_or_default().collation),
+                    ..self.splitter.clone()
+                }),
+                order: self.capabilities().order.unwrap_or_default(),
+            },
         )
         .map(|l| Box::new(l) as Box<dyn Lister>)
         .map_err(|e| self.explain_auth(e))
@@ -304,9 +316,11 @@ impl Endpoint for AzureEndpoint {
 
     async fn open_reader(&self, item: &Item) -> Result<Box<dyn Reader>, EndpointError> {
         Ok(Box::new(read::BlobReader {
-            client: self
-                .container
-                .blob_client(&self.location.blob_name(&item.path)),
+            client: self.container.blob_client(
+                &self
+                    .location
+                    .blob_name_as(&item.path, item.listed_as.as_deref()),
+            ),
             etag: item.etag.as_deref().map(azure_core::http::Etag::from),
             described: self.describe_path(&item.path),
             retry: self.http.settings.retry.clone(),
@@ -338,9 +352,11 @@ impl Endpoint for AzureEndpoint {
     }
 
     async fn copy_source(&self, item: &Item) -> Result<Option<CopySource>, EndpointError> {
-        let client = self
-            .container
-            .blob_client(&self.location.blob_name(&item.path));
+        let client = self.container.blob_client(
+            &self
+                .location
+                .blob_name_as(&item.path, item.listed_as.as_deref()),
+        );
         copy_source::copy_source(
             &self.location,
             &self.auth,
@@ -364,9 +380,11 @@ impl Endpoint for AzureEndpoint {
     }
 
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {
-        let client = self
-            .container
-            .blob_client(&self.location.blob_name(&target.path));
+        let client = self.container.blob_client(
+            &self
+                .location
+                .blob_name_as(&target.path, target.version.listed_as.as_deref()),
+        );
         use azure_storage_blob::models::DeleteSnapshotsOptionType;
         let options = azure_storage_blob::models::BlobClientDeleteOptions {
             if_match: target
@@ -414,9 +432,11 @@ impl Endpoint for AzureEndpoint {
     }
 
     async fn update(&self, update: &BlobUpdate) -> Result<(), EndpointError> {
-        let client = self
-            .container
-            .blob_client(&self.location.blob_name(&update.path));
+        let client = self.container.blob_client(
+            &self
+                .location
+                .blob_name_as(&update.path, update.listed_as.as_deref()),
+        );
         update::update(&client, update, &self.describe_path(&update.path))
             .await
             .map_err(|e| self.explain_auth(e))

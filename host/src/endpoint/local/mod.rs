@@ -1,25 +1,33 @@
 //! The local file system as a sync endpoint: a folder, walked in order ([`walk`]), read
 //! for uploads ([`read`]) and written through temporary files for downloads ([`write`]).
 
+mod collide;
 mod group_sync;
 mod names;
 mod partial;
 mod posix;
 mod precision;
 mod read;
+mod remove;
 mod walk;
 mod write;
 
+use std::ffi::OsStr;
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 
 pub(crate) use names::check_local_name;
-pub(crate) use partial::PARTIAL_SUFFIX;
+pub(crate) use partial::PARTIAL_DIR;
 pub(crate) use posix::SYMLINK_KEY;
+
+use crate::localfs::{Beneath, raw_names};
 
 use crate::endpoint::{
     Capabilities, DeleteTarget, Endpoint, EndpointError, EndpointKind, ErrorClass, Item,
-    ListRequest, Lister, Reader, SkipKind, WriteTarget, Writer, mtime_ns,
+    ListRequest, Lister, NameFold, Reader, SkipKind, WriteTarget, Writer,
 };
 
 /// How a local folder is listed, read and written.
@@ -46,6 +54,31 @@ pub struct LocalEndpoint {
     options: LocalOptions,
     /// The file system's time precision, once measured (ns).
     precision: std::sync::atomic::AtomicU64,
+    /// Which names the folder does not tell apart, once measured.
+    fold: std::sync::atomic::AtomicU8,
+    /// The folder's handle and temporary-file folders, from the first use on.
+    files: OnceLock<Arc<Files>>,
+}
+
+/// What reads and writes below the folder share: its handle (every path is resolved
+/// beneath it without following links), the folders for temporary files, the options.
+#[derive(Debug)]
+pub(crate) struct Files {
+    pub(crate) beneath: Arc<Beneath>,
+    pub(crate) partials: partial::PartialDirs,
+    pub(crate) options: LocalOptions,
+}
+
+impl Files {
+    pub(crate) fn root(&self) -> &Path {
+        self.beneath.root()
+    }
+
+    /// The full path of `relative`, for messages.
+    pub(crate) fn full_path(&self, relative: &str) -> PathBuf {
+        self.root()
+            .join(OsStr::from_bytes(&raw_names::to_os(relative)))
+    }
 }
 
 impl LocalEndpoint {
@@ -60,6 +93,8 @@ impl LocalEndpoint {
                 ..LocalOptions::default()
             },
             precision: std::sync::atomic::AtomicU64::new(1),
+            fold: std::sync::atomic::AtomicU8::new(NameFold::Exact as u8),
+            files: OnceLock::new(),
         }
     }
 
@@ -84,19 +119,19 @@ impl LocalEndpoint {
         self
     }
 
-    fn full_path(&self, relative: &str) -> PathBuf {
-        self.root.join(relative)
+    fn files(&self) -> &Arc<Files> {
+        self.files.get_or_init(|| {
+            let beneath = Arc::new(Beneath::new(self.root.clone()));
+            Arc::new(Files {
+                partials: partial::PartialDirs::new(beneath.clone()),
+                beneath,
+                options: self.options,
+            })
+        })
     }
-}
 
-/// Removes the folders between `path` and `root` that a delete left empty (a folder
-/// another delete is still emptying, or that holds anything, stays).
-fn remove_empty_parents(root: &std::path::Path, path: &std::path::Path) {
-    for dir in path.ancestors().skip(1) {
-        if dir == root || !dir.starts_with(root) || fs::remove_dir(dir).is_err() {
-            return;
-        }
-        tracing::debug!("removed {}, left empty by deletes", dir.display());
+    fn full_path(&self, relative: &str) -> PathBuf {
+        self.files().full_path(relative)
     }
 }
 
@@ -112,6 +147,13 @@ pub(super) fn join_error(e: tokio::task::JoinError) -> EndpointError {
     )
 }
 
+/// Runs `f` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, EndpointError> + Send + 'static,
+) -> Result<T, EndpointError> {
+    tokio::task::spawn_blocking(f).await.map_err(join_error)?
+}
+
 #[async_trait::async_trait]
 impl Endpoint for LocalEndpoint {
     fn capabilities(&self) -> Capabilities {
@@ -119,7 +161,9 @@ impl Endpoint for LocalEndpoint {
             kind: EndpointKind::Local,
             listed_md5: false,
             order: None,
-            time_precision_ns: self.precision.load(std::sync::atomic::Ordering::Relaxed),
+            time_precision_ns: self.precision.load(Ordering::Relaxed),
+            fold: NameFold::from_u8(self.fold.load(Ordering::Relaxed)),
+            one_entry_per_name: true,
         }
     }
 
@@ -133,11 +177,12 @@ impl Endpoint for LocalEndpoint {
 
     async fn probe(&self) {
         let root = self.root.clone();
-        let measured = tokio::task::spawn_blocking(move || precision::measure(&root))
-            .await
-            .ok()
-            .flatten();
-        match measured {
+        let measured = tokio::task::spawn_blocking(move || {
+            (precision::measure(&root), precision::measure_fold(&root))
+        })
+        .await
+        .unwrap_or((None, None));
+        match measured.0 {
             Some(step) => {
                 if step > 1 {
                     tracing::info!(
@@ -146,17 +191,29 @@ impl Endpoint for LocalEndpoint {
                         humantime::format_duration(std::time::Duration::from_nanos(step))
                     );
                 }
-                self.precision
-                    .store(step, std::sync::atomic::Ordering::Relaxed);
+                self.precision.store(step, Ordering::Relaxed);
             }
             None => tracing::debug!(
                 "cannot measure the time precision of {} (no scratch file can be written)",
                 self.root.display()
             ),
         }
+        if let Some(fold) = measured.1 {
+            if fold != NameFold::Exact {
+                tracing::info!(
+                    "{} does not tell names apart by {}",
+                    self.root.display(),
+                    fold.describe()
+                );
+            }
+            self.fold.store(fold as u8, Ordering::Relaxed);
+        }
     }
 
     fn refuses(&self, item: &Item) -> Option<(SkipKind, String)> {
+        if let Err(e) = check_local_name(&item.path) {
+            return Some((SkipKind::Unsyncable, format!("not syncable: {e}")));
+        }
         (!self.options.symlinks && item.meta(SYMLINK_KEY).is_some_and(is_true)).then(|| {
             (
                 SkipKind::Symlink,
@@ -176,121 +233,57 @@ impl Endpoint for LocalEndpoint {
     }
 
     async fn open_reader(&self, item: &Item) -> Result<Box<dyn Reader>, EndpointError> {
-        let path = self.full_path(&item.path);
         if item.is_folder_stub() {
             return Ok(Box::new(read::FolderReader));
         }
+        let files = self.files().clone();
         if item.meta(SYMLINK_KEY).is_some_and(is_true) {
-            return Ok(Box::new(read::LinkReader::new(
-                path,
-                item.size,
-                item.mtime_ns,
-            )));
+            return Ok(Box::new(read::LinkReader::new(files, item)));
         }
-        Ok(Box::new(read::LocalReader::new(
-            path,
-            item.size,
-            item.mtime_ns,
-        )))
+        Ok(Box::new(read::LocalReader::new(files, item)))
     }
 
     async fn prepare_for_writes(&self) -> Result<(), EndpointError> {
         let root = self.root.clone();
-        tokio::task::spawn_blocking(move || {
+        blocking(move || {
             fs::create_dir_all(&root)
                 .map_err(|e| EndpointError::io("cannot create folder", &root, e))
         })
         .await
-        .map_err(join_error)?
+    }
+
+    async fn finish_writes(&self) {
+        if let Some(files) = self.files.get() {
+            let files = files.clone();
+            let _ = tokio::task::spawn_blocking(move || files.partials.remove_empty()).await;
+        }
     }
 
     async fn open_writer(&self, target: &WriteTarget) -> Result<Box<dyn Writer>, EndpointError> {
         check_local_name(&target.path)?;
         Ok(Box::new(write::LocalWriter::new(
-            self.full_path(&target.path),
+            self.files().clone(),
+            target.path.clone(),
             target.size,
             target.shape,
             target.replaces.clone(),
             target.resume_tag.clone(),
-            self.options,
         )))
     }
 
-    async fn move_to(&self, target: &DeleteTarget, to: &Path) -> Result<(), EndpointError> {
-        let from = self.full_path(&target.path);
-        let (to, root) = (to.to_path_buf(), self.root.clone());
-        let (size, mtime) = (target.version.size, target.version.mtime_ns);
-        tokio::task::spawn_blocking(move || {
-            let meta = fs::symlink_metadata(&from)
-                .map_err(|e| EndpointError::io("cannot back up", &from, e))?;
-            if !meta.is_dir() && (meta.len() != size || mtime_ns(&meta) != mtime) {
-                return Err(EndpointError::new(
-                    ErrorClass::Changed,
-                    format!(
-                        "{} changed since it was listed; it was not backed up, overwritten \
-                         or deleted",
-                        from.display()
-                    ),
-                )
-                .at(from.display()));
-            }
-            if let Some(parent) = to.parent() {
-                fs::create_dir_all(parent)
-                    .map_err(|e| EndpointError::io("cannot create the backup folder", parent, e))?;
-            }
-            fs::rename(&from, &to).map_err(|e| {
-                let how = if e.raw_os_error() == Some(libc::EXDEV) {
-                    "cannot move it to the backup folder, which is on another file system"
-                } else {
-                    "cannot move it to the backup folder"
-                };
-                EndpointError::io(how, &from, e)
-            })?;
-            remove_empty_parents(&root, &from);
-            Ok(())
-        })
-        .await
-        .map_err(join_error)?
+    async fn move_to(
+        &self,
+        target: &DeleteTarget,
+        backup_root: &Path,
+        to: &str,
+    ) -> Result<(), EndpointError> {
+        let (files, target) = (self.files().clone(), target.clone());
+        let (backup_root, to) = (backup_root.to_path_buf(), to.to_string());
+        blocking(move || remove::move_to(&files, &target, &backup_root, &to)).await
     }
 
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {
-        let path = self.full_path(&target.path);
-        let root = self.root.clone();
-        let (size, mtime) = (target.version.size, target.version.mtime_ns);
-        tokio::task::spawn_blocking(move || {
-            // Only the version that was listed is deleted; one already gone is done.
-            let meta = match fs::symlink_metadata(&path) {
-                Ok(m) => m,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-                Err(e) => return Err(EndpointError::io("cannot delete", &path, e)),
-            };
-            if meta.is_dir() {
-                // A folder stub: the folder goes if it is empty (what was in it is
-                // deleted on its own).
-                return match fs::remove_dir(&path) {
-                    Ok(()) => Ok(()),
-                    Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => {
-                        tracing::info!("{} is not empty; it was left", path.display());
-                        Ok(())
-                    }
-                    Err(e) => Err(EndpointError::io("cannot delete the folder", &path, e)),
-                };
-            }
-            if meta.len() != size || mtime_ns(&meta) != mtime {
-                return Err(EndpointError::new(
-                    ErrorClass::Changed,
-                    format!(
-                        "{} changed since it was listed; it was not deleted",
-                        path.display()
-                    ),
-                )
-                .at(path.display()));
-            }
-            fs::remove_file(&path).map_err(|e| EndpointError::io("cannot delete", &path, e))?;
-            remove_empty_parents(&root, &path);
-            Ok(())
-        })
-        .await
-        .map_err(join_error)?
+        let (files, target) = (self.files().clone(), target.clone());
+        blocking(move || remove::delete(&files, &target)).await
     }
 }

@@ -1,30 +1,37 @@
-//! Temporary download files. A download is written to a hidden file beside its target and
-//! renamed over it at the end, so a crash never leaves a partial file under the real name.
+//! Temporary download files. A download is written to a file in the `.blobsync-partial`
+//! folder at the top of the destination (of the target's file system, where a folder
+//! below is another mount) and renamed to its real name at the end, so a crash never
+//! leaves a partial file under the real name — and no file of the user's can be mistaken
+//! for one: only what is in that folder is ever removed as a leftover.
 //!
-//! When the source version is known (a blob's ETag), the file is named after it and
-//! locked while written, and a progress file beside it lists each block written with its
-//! CRC-64. A download killed half way is then continued by the next run from the blocks
-//! that read back intact; blocks that do not are fetched again. Without a version tag
-//! (or when another process holds the lock) the name is unique to this process.
+//! When the source version is known (a blob's ETag), the file is named after the target
+//! and the version, and locked while written; a progress file beside it lists each block
+//! written with its CRC-64. A download killed half way is then continued by the next run
+//! from the blocks that read back intact. Without a version tag (or when another process
+//! holds the lock) the name is unique to this process.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
+use std::ffi::OsStr;
+use std::fs::File;
 use std::io::{BufRead, Write};
-use std::os::unix::fs::FileExt;
-use std::os::unix::io::AsRawFd;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::io::Errno;
 
 use crate::endpoint::{EndpointError, ErrorClass};
+use crate::localfs::Beneath;
 
-/// The suffix of blobsync's temporary download files; listings skip them.
-pub(crate) const PARTIAL_SUFFIX: &str = ".blobsync-partial";
+/// The folder holding temporary download files; listings never list it.
+pub(crate) const PARTIAL_DIR: &str = ".blobsync-partial";
 
-/// The infix of progress files (`.NAME.TAG.progress.blobsync-partial`).
+/// The suffix of progress files.
 const PROGRESS: &str = ".progress";
 
 /// Resumable partial files nobody touched for this long are removed by listings.
@@ -32,10 +39,119 @@ const STALE_AFTER: Duration = Duration::from_secs(7 * 86_400);
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// The `.blobsync-partial` folders of one destination, one per file system below it.
+#[derive(Debug)]
+pub(crate) struct PartialDirs {
+    beneath: Arc<Beneath>,
+    by_device: Mutex<HashMap<u64, Arc<OwnedFd>>>,
+}
+
+impl PartialDirs {
+    pub(crate) fn new(beneath: Arc<Beneath>) -> PartialDirs {
+        PartialDirs {
+            beneath,
+            by_device: Mutex::default(),
+        }
+    }
+
+    /// The partial folder for a target in the folder `parent` (at relative `dir`): at the
+    /// top of `parent`'s file system within the destination.
+    fn for_parent(&self, parent: &OwnedFd, dir: &str) -> Result<Arc<OwnedFd>, EndpointError> {
+        let io = |what: &str, e: std::io::Error| {
+            EndpointError::io(what, &self.beneath.root().join(PARTIAL_DIR), e)
+        };
+        let device = rustix::fs::fstat(parent)
+            .map_err(|e| io("cannot stat the folder of", e.into()))?
+            .st_dev;
+        if let Some(found) = lock(&self.by_device).get(&device) {
+            return Ok(found.clone());
+        }
+        // The shallowest folder on the path with the same device: the root, unless a
+        // folder below it is another mount.
+        let mut top = String::new();
+        for (i, _) in std::iter::once((0, "")).chain(dir.match_indices('/')) {
+            let candidate = if i == 0 { "" } else { &dir[..i] };
+            if self.device_of(candidate) == Some(device) {
+                top = candidate.to_string();
+                break;
+            }
+            top = dir.to_string();
+        }
+        let folder = self
+            .beneath
+            .folder(&top, false)
+            .map_err(|r| EndpointError::new(ErrorClass::Other, r.to_string()))?;
+        let created = rustix::fs::mkdirat(&folder, PARTIAL_DIR, Mode::from_raw_mode(0o700));
+        if let Err(e) = created
+            && e != Errno::EXIST
+        {
+            return Err(io("cannot create", e.into()));
+        }
+        let opened = rustix::fs::openat(
+            &folder,
+            PARTIAL_DIR,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| io("cannot open (it must be a folder, not a link)", e.into()))?;
+        let owner = rustix::fs::fstat(&opened)
+            .map_err(|e| io("cannot stat", e.into()))?
+            .st_uid;
+        // SAFETY: geteuid has no preconditions.
+        if owner != unsafe { libc::geteuid() } {
+            return Err(EndpointError::new(
+                ErrorClass::Usage,
+                format!(
+                    "{} belongs to another user; blobsync keeps its temporary downloads there, \
+                     so remove it or run as its owner",
+                    self.beneath.root().join(&top).join(PARTIAL_DIR).display()
+                ),
+            ));
+        }
+        let opened = Arc::new(opened);
+        lock(&self.by_device).insert(device, opened.clone());
+        Ok(opened)
+    }
+
+    /// Removes the partial folders that are empty (those holding a download to continue
+    /// stay for the next run).
+    pub(crate) fn remove_empty(&self) {
+        let mut dirs = lock(&self.by_device);
+        for (_, dir) in dirs.drain() {
+            // Through its parent: `..` of the folder's own handle.
+            let parent = rustix::fs::openat(
+                &*dir,
+                "..",
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            );
+            if let Ok(parent) = parent {
+                let _ = rustix::fs::unlinkat(&parent, PARTIAL_DIR, AtFlags::REMOVEDIR);
+            }
+        }
+    }
+
+    /// Forgets a partial folder that was removed.
+    fn forget(&self, folder: &Arc<OwnedFd>) {
+        lock(&self.by_device).retain(|_, f| !Arc::ptr_eq(f, folder));
+    }
+
+    fn device_of(&self, dir: &str) -> Option<u64> {
+        let fd = self.beneath.folder(dir, false).ok()?;
+        rustix::fs::fstat(&fd).ok().map(|st| st.st_dev)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// An open temporary file for one download.
 pub(super) struct Partial {
     pub(super) file: File,
-    pub(super) path: PathBuf,
+    /// The partial folder and the file's name in it.
+    pub(super) dir: Arc<OwnedFd>,
+    pub(super) name: String,
     /// The progress file, when the download can be resumed.
     progress: Option<Mutex<File>>,
     /// Blocks an earlier attempt wrote that read back intact: index → (offset, length).
@@ -49,94 +165,66 @@ pub(super) struct ResumeKey<'a> {
 }
 
 impl Partial {
-    /// Creates (or, for the same source version, reopens) the temporary file for `target`,
-    /// creating missing parent folders only when the first attempt says they are missing.
+    /// Creates (or, for the same source version, reopens) the temporary file for the
+    /// target `path`, whose folder is `parent` (at relative `dir`).
     pub(super) fn open(
-        target: &Path,
+        dirs: &PartialDirs,
+        parent: &OwnedFd,
+        dir: &str,
+        path: &str,
         size: u64,
         resume: Option<ResumeKey<'_>>,
     ) -> Result<Partial, EndpointError> {
-        let parent = target.parent().unwrap_or(Path::new("."));
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let in_the_way = || {
-            EndpointError::new(
-                ErrorClass::Usage,
-                format!(
-                    "cannot create folder {}: a file with that name is in the way",
-                    parent.display()
-                ),
-            )
-            .at(parent.display())
-        };
-        let ensure_parent = || match fs::create_dir_all(parent) {
-            Ok(()) => Ok(()),
-            Err(e) => Err(match e.kind() {
-                std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotADirectory => {
-                    in_the_way()
-                }
-                _ => EndpointError::io("cannot create folder", parent, e),
-            }),
-        };
-        if let Some(key) = resume {
-            let tag = tag_hash(key.tag, size, key.block_size);
-            let path = parent.join(format!(".{name}.{tag}{PARTIAL_SUFFIX}"));
-            let open = || {
-                File::options()
-                    .read(true)
-                    .write(true)
-                    .create(true)
-                    .truncate(false)
-                    .open(&path)
-            };
-            let file = match open() {
-                Ok(f) => Some(f),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    ensure_parent()?;
-                    Some(open().map_err(|e| EndpointError::io("cannot create", &path, e))?)
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
-                    return Err(in_the_way());
-                }
-                Err(e) => return Err(EndpointError::io("cannot create", &path, e)),
-            };
+        let folder = dirs.for_parent(parent, dir)?;
+        match Partial::open_in(folder.clone(), path, size, resume.as_ref()) {
+            // Another run on the same folder removed the (empty) partial folder as it
+            // finished: make it again.
+            Err(e) if e.class() == ErrorClass::NotFound => {
+                dirs.forget(&folder);
+                Partial::open_in(dirs.for_parent(parent, dir)?, path, size, resume.as_ref())
+            }
+            other => other,
+        }
+    }
+
+    fn open_in(
+        folder: Arc<OwnedFd>,
+        path: &str,
+        size: u64,
+        resume: Option<&ResumeKey<'_>>,
+    ) -> Result<Partial, EndpointError> {
+        let key = short_hash(path);
+        if let Some(resume) = resume {
+            let name = format!(
+                "{key}.{}",
+                short_hash(&format!("{}\n{size}\n{}", resume.tag, resume.block_size))
+            );
             // Another blobsync downloading the same version holds the lock: write a file of
             // our own instead.
-            if let Some(file) = file.filter(try_lock) {
-                remove_others(parent, &name, &path);
-                return Partial::resume(file, path, size, key.block_size);
+            if let Some(file) = open_own(&folder, &name, false)?.filter(try_lock) {
+                remove_others(&folder, &key, &name);
+                return Partial::resume(file, folder, name, size, resume.block_size);
             }
         }
-        let path = parent.join(format!(
-            ".{name}.{}-{}{PARTIAL_SUFFIX}",
+        let name = format!(
+            "{key}.{}-{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let open = || {
-            File::options()
-                .write(true)
-                .read(true)
-                .create_new(true)
-                .open(&path)
-        };
-        let file = match open() {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                ensure_parent()?;
-                open().map_err(|e| EndpointError::io("cannot create", &path, e))?
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => return Err(in_the_way()),
-            Err(e) => return Err(EndpointError::io("cannot create", &path, e)),
-        };
+        );
+        let file = open_own(&folder, &name, true)?.ok_or_else(|| {
+            EndpointError::new(
+                ErrorClass::Other,
+                format!("cannot create {name} in {PARTIAL_DIR}"),
+            )
+        })?;
         if size > 0 {
             file.set_len(size)
-                .map_err(|e| EndpointError::io("cannot size", &path, e))?;
+                .map_err(|e| EndpointError::io("cannot size", std::path::Path::new(&name), e))?;
         }
         Ok(Partial {
             file,
-            path,
+            dir: folder,
+            name,
             progress: None,
             resumed: HashMap::new(),
         })
@@ -146,56 +234,44 @@ impl Partial {
     /// read back with their CRC are kept.
     fn resume(
         file: File,
-        path: PathBuf,
+        dir: Arc<OwnedFd>,
+        name: String,
         size: u64,
         block_size: u64,
     ) -> Result<Partial, EndpointError> {
-        let progress_path = progress_path(&path);
+        let progress_name = format!("{name}{PROGRESS}");
         let mut resumed = HashMap::new();
         let current = file.metadata().map(|m| m.len()).unwrap_or(0);
-        if current == size
-            && let Ok(log) = File::open(&progress_path)
-        {
-            for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
-                let Some((index, crc)) = line.split_once(' ') else {
-                    continue;
-                };
-                let (Ok(index), Ok(crc)) = (index.parse::<u64>(), u64::from_str_radix(crc, 16))
-                else {
-                    continue;
-                };
-                let offset = index * block_size;
-                if offset >= size {
-                    continue;
-                }
-                let len = block_size.min(size - offset) as usize;
-                let mut buf = vec![0u8; len];
-                if file.read_exact_at(&mut buf, offset).is_ok()
-                    && u64::from_le_bytes(crate::endpoint::crc64(&buf)) == crc
-                {
-                    resumed.insert(index, (offset, len));
+        let log = open_in(&dir, &progress_name, OFlags::RDONLY).ok();
+        match log {
+            Some(log) if current == size => {
+                for line in std::io::BufReader::new(log).lines().map_while(Result::ok) {
+                    if let Some((index, range)) = verified(&file, &line, size, block_size) {
+                        resumed.insert(index, range);
+                    }
                 }
             }
-        } else {
-            file.set_len(0)
+            _ => file
+                .set_len(0)
                 .and_then(|()| file.set_len(size))
-                .map_err(|e| EndpointError::io("cannot size", &path, e))?;
+                .map_err(|e| EndpointError::io("cannot size", std::path::Path::new(&name), e))?,
         }
         if !resumed.is_empty() {
             tracing::info!(
-                "continuing {} from {} blocks written by an earlier run",
-                path.display(),
+                "continuing {name} from {} blocks written by an earlier run",
                 resumed.len()
             );
         }
-        let progress = File::options()
-            .create(true)
-            .append(true)
-            .open(&progress_path)
-            .map_err(|e| EndpointError::io("cannot create", &progress_path, e))?;
+        let progress = open_in(
+            &dir,
+            &progress_name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::APPEND,
+        )
+        .map_err(|e| EndpointError::io("cannot create", std::path::Path::new(&progress_name), e))?;
         Ok(Partial {
             file,
-            path,
+            dir,
+            name,
             progress: Some(Mutex::new(progress)),
             resumed,
         })
@@ -214,7 +290,7 @@ impl Partial {
     pub(super) fn record(&self, index: u64, data: &[u8]) {
         if let Some(progress) = &self.progress {
             let crc = u64::from_le_bytes(crate::endpoint::crc64(data));
-            let mut log = progress.lock().unwrap_or_else(|e| e.into_inner());
+            let mut log = lock(progress);
             let _ = writeln!(log, "{index} {crc:016x}");
         }
     }
@@ -224,62 +300,136 @@ impl Partial {
         self.progress.is_some()
     }
 
+    /// Removes the temporary file and its progress file.
+    pub(super) fn remove(&self) {
+        let _ = rustix::fs::unlinkat(&*self.dir, self.name.as_str(), AtFlags::empty());
+        self.forget_progress();
+    }
+
     /// Removes the progress file (after the rename, or when giving up).
     pub(super) fn forget_progress(&self) {
         if self.progress.is_some() {
-            let _ = fs::remove_file(progress_path(&self.path));
+            let name = format!("{}{PROGRESS}", self.name);
+            let _ = rustix::fs::unlinkat(&*self.dir, name.as_str(), AtFlags::empty());
         }
     }
 }
 
-/// Removes the temporary files of earlier downloads of `name` (another version, or another
-/// block size) that no process holds: this download supersedes them.
-fn remove_others(parent: &Path, name: &str, ours: &Path) {
-    let Ok(entries) = fs::read_dir(parent) else {
-        return;
+/// A progress line's block, if it still reads back with its CRC.
+fn verified(file: &File, line: &str, size: u64, block_size: u64) -> Option<(u64, (u64, usize))> {
+    let (index, crc) = line.split_once(' ')?;
+    let (index, crc) = (
+        index.parse::<u64>().ok()?,
+        u64::from_str_radix(crc, 16).ok()?,
+    );
+    let offset = index.checked_mul(block_size)?;
+    if offset >= size {
+        return None;
+    }
+    let len = block_size.min(size - offset) as usize;
+    let mut buf = vec![0u8; len];
+    file.read_exact_at(&mut buf, offset).ok()?;
+    (u64::from_le_bytes(crate::endpoint::crc64(&buf)) == crc).then_some((index, (offset, len)))
+}
+
+/// Opens (or with `new`, creates exclusively) a temporary file of ours: a regular file,
+/// not a link, with one name. One that is not (planted by someone else) is replaced.
+fn open_own(dir: &OwnedFd, name: &str, new: bool) -> Result<Option<File>, EndpointError> {
+    let flags = OFlags::RDWR
+        | OFlags::CREATE
+        | OFlags::NOFOLLOW
+        | OFlags::CLOEXEC
+        | if new { OFlags::EXCL } else { OFlags::empty() };
+    let open = || open_in(dir, name, flags);
+    let file = match open() {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) && new => return Ok(None),
+        Err(_) if !new => {
+            let _ = rustix::fs::unlinkat(dir, name, AtFlags::empty());
+            open().map_err(|e| EndpointError::io("cannot create", std::path::Path::new(name), e))?
+        }
+        Err(e) => {
+            return Err(EndpointError::io(
+                "cannot create",
+                std::path::Path::new(name),
+                e,
+            ));
+        }
     };
-    let prefix = format!(".{name}.");
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let file_name = entry.file_name();
-        let Some(other) = file_name.to_str() else {
-            continue;
+    let meta = file
+        .metadata()
+        .map_err(|e| EndpointError::io("cannot stat", std::path::Path::new(name), e))?;
+    if !meta.is_file() || meta.nlink() != 1 {
+        let _ = rustix::fs::unlinkat(dir, name, AtFlags::empty());
+        return if new {
+            Ok(None)
+        } else {
+            open_own(dir, name, true)
         };
-        if path == ours
-            || !other.starts_with(&prefix)
-            || !other.ends_with(PARTIAL_SUFFIX)
-            || other.trim_end_matches(PARTIAL_SUFFIX).ends_with(PROGRESS)
-        {
+    }
+    Ok(Some(file))
+}
+
+fn open_in(dir: &OwnedFd, name: &str, flags: OFlags) -> std::io::Result<File> {
+    rustix::fs::openat(
+        dir,
+        name,
+        flags | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )
+    .map(File::from)
+    .map_err(Into::into)
+}
+
+/// Removes the temporary files of earlier downloads of the same target (another version,
+/// or another block size) that no process holds: this download supersedes them.
+fn remove_others(dir: &OwnedFd, key: &str, ours: &str) {
+    let prefix = format!("{key}.");
+    for name in names_in(dir) {
+        if name == ours || !name.starts_with(&prefix) || name.ends_with(PROGRESS) {
             continue;
         }
-        let rest = &other[prefix.len()..other.len() - PARTIAL_SUFFIX.len()];
-        // `.NAME.TAG.blobsync-partial` of another tag, or `.NAME.PID-N…` of a dead process.
-        let free = if rest.contains('-') {
-            is_stale(&path, other)
+        // `KEY.TAG` of another version, or `KEY.PID-N` of a process that is gone.
+        let free = if name[prefix.len()..].contains('-') {
+            is_stale(dir, &name)
         } else {
-            File::open(&path).is_ok_and(|f| try_lock(&f))
+            is_free(dir, &name)
         };
         if free {
-            let _ = fs::remove_file(progress_path(&path));
-            let _ = fs::remove_file(&path);
+            remove_pair(dir, &name);
         }
     }
 }
 
-fn progress_path(partial: &Path) -> PathBuf {
-    let name = partial
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let stem = name.trim_end_matches(PARTIAL_SUFFIX);
-    partial.with_file_name(format!("{stem}{PROGRESS}{PARTIAL_SUFFIX}"))
+fn remove_pair(dir: &OwnedFd, name: &str) {
+    let _ = rustix::fs::unlinkat(dir, format!("{name}{PROGRESS}").as_str(), AtFlags::empty());
+    let _ = rustix::fs::unlinkat(dir, name, AtFlags::empty());
 }
 
-/// A short hash of the source version and layout, for the file name.
-fn tag_hash(tag: &str, size: u64, block_size: u64) -> String {
+/// The names in a folder (UTF-8 ones: blobsync names its files so).
+fn names_in(dir: &OwnedFd) -> Vec<String> {
+    let Ok(fd) = rustix::fs::openat(
+        dir,
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return Vec::new();
+    };
+    let Ok(entries) = rustix::fs::Dir::read_from(&fd) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().ok().map(str::to_string))
+        .filter(|n| n != "." && n != "..")
+        .collect()
+}
+
+/// A short hash naming a target (or a version) in the partial folder.
+fn short_hash(text: &str) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("{tag}\n{size}\n{block_size}"));
-    hex::encode(&digest[..6])
+    hex::encode(&Sha256::digest(text.as_bytes())[..8])
 }
 
 /// Takes an exclusive, non-blocking advisory lock; released when the file is closed.
@@ -288,28 +438,56 @@ fn try_lock(file: &File) -> bool {
     unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
 }
 
-/// Whether a temporary file found by a listing may be removed: one of a process that no
-/// longer runs, or a resumable one nobody has locked or touched for a week (and the
-/// progress file of a partial that is gone).
-pub(super) fn is_stale(path: &Path, name: &str) -> bool {
-    let stem = name.trim_end_matches(PARTIAL_SUFFIX);
-    if let Some(partial) = stem.strip_suffix(PROGRESS) {
-        return !path
-            .with_file_name(format!("{partial}{PARTIAL_SUFFIX}"))
-            .exists();
+/// True if nobody holds the file's lock.
+fn is_free(dir: &OwnedFd, name: &str) -> bool {
+    open_in(dir, name, OFlags::RDONLY | OFlags::NOFOLLOW).is_ok_and(|f| try_lock(&f))
+}
+
+/// Whether a file in a partial folder may be removed: one of a process that no longer
+/// runs, a resumable one nobody has locked or touched for a week, or the progress file of
+/// a partial that is gone.
+fn is_stale(dir: &OwnedFd, name: &str) -> bool {
+    if let Some(partial) = name.strip_suffix(PROGRESS) {
+        return rustix::fs::statat(dir, partial, AtFlags::SYMLINK_NOFOLLOW).is_err();
     }
-    let pid = stem
+    let pid = name
         .rsplit('.')
         .next()
         .and_then(|s| s.split_once('-'))
         .and_then(|(p, _)| p.parse::<u32>().ok());
     if let Some(pid) = pid {
-        return !Path::new("/proc").join(pid.to_string()).exists();
+        return !std::path::Path::new("/proc").join(pid.to_string()).exists();
     }
-    let old = fs::metadata(path)
-        .and_then(|m| m.modified())
+    let old = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
         .ok()
+        .map(|st| SystemTime::UNIX_EPOCH + Duration::from_secs(st.st_mtime.max(0) as u64))
         .and_then(|t| SystemTime::now().duration_since(t).ok())
         .is_some_and(|age| age > STALE_AFTER);
-    old && File::open(path).is_ok_and(|f| try_lock(&f))
+    old && is_free(dir, name)
+}
+
+/// Removes what crashed or killed downloads left in the partial folder `dir` (a
+/// `.blobsync-partial` a listing came across).
+pub(super) fn clean(dir: &std::path::Path) {
+    let Ok(fd) = rustix::fs::open(
+        dir,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return;
+    };
+    for name in names_in(&fd) {
+        if is_stale(&fd, &name) {
+            remove_pair(&fd, &name);
+            tracing::info!(
+                "removed {} left by an interrupted download",
+                dir.join(&name).display()
+            );
+        }
+    }
+}
+
+/// True for a name the walk never lists: the partial folder.
+pub(crate) fn is_partial_dir(name: &OsStr) -> bool {
+    name.as_bytes() == PARTIAL_DIR.as_bytes()
 }

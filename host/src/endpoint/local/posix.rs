@@ -93,12 +93,25 @@ pub(super) fn apply_to_file(file: &File, path: &Path, restore: &Restore) {
     }
 }
 
-/// Applies the owner of `restore` to a symbolic link (its permissions mean nothing).
-pub(super) fn apply_to_link(path: &Path, restore: &Restore) {
-    if is_root()
-        && (restore.uid.is_some() || restore.gid.is_some())
-        && let Err(e) = std::os::unix::fs::lchown(path, restore.uid, restore.gid)
-    {
+/// Applies the owner of `restore` to the symbolic link `name` in `dir` (its permissions
+/// mean nothing); `path` names it in messages.
+pub(super) fn apply_to_link(
+    dir: &std::os::fd::OwnedFd,
+    name: &str,
+    path: &Path,
+    restore: &Restore,
+) {
+    if !is_root() || (restore.uid.is_none() && restore.gid.is_none()) {
+        return;
+    }
+    let result = rustix::fs::chownat(
+        dir,
+        name,
+        restore.uid.map(rustix::fs::Uid::from_raw),
+        restore.gid.map(rustix::fs::Gid::from_raw),
+        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+    );
+    if let Err(e) = result {
         tracing::warn!("cannot restore the owner of {}: {e}", path.display());
     }
 }

@@ -52,6 +52,49 @@ pub(super) fn measure(folder: &Path) -> Option<u64> {
     Some(step_of(mtime_ns(&meta)))
 }
 
+/// Which names the file system below `folder` (or its nearest existing parent) does not
+/// tell apart: a scratch file is looked up under its name in the other letter case, and
+/// one with a decomposed `é` under the composed one. `None` if nothing can be written.
+pub(super) fn measure_fold(folder: &Path) -> Option<crate::endpoint::NameFold> {
+    use crate::endpoint::NameFold;
+    use std::os::unix::fs::MetadataExt;
+    let dir = folder.ancestors().find(|p| p.is_dir())?;
+    let finds = |written: &str, looked_up: &dyn Fn(&str) -> String| -> Option<bool> {
+        let file = tempfile::Builder::new()
+            .prefix(".blobsync-names-")
+            .suffix(written)
+            .tempfile_in(dir)
+            .ok()?;
+        let name = file.path().file_name()?.to_str()?.to_string();
+        let other = dir.join(looked_up(&name));
+        let same = std::fs::symlink_metadata(&other)
+            .ok()
+            .zip(file.as_file().metadata().ok())
+            .is_some_and(|(a, b)| (a.dev(), a.ino()) == (b.dev(), b.ino()));
+        Some(same)
+    };
+    let swap = |name: &str| -> String {
+        name.chars()
+            .map(|c| {
+                if c.is_ascii_lowercase() {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect()
+    };
+    let compose = |name: &str| name.replace("e\u{301}", "\u{e9}");
+    let case = finds("-aB", &swap)?;
+    let normalization = finds("-e\u{301}", &compose)?;
+    Some(match (case, normalization) {
+        (false, false) => NameFold::Exact,
+        (true, false) => NameFold::Case,
+        (false, true) => NameFold::Normalization,
+        (true, true) => NameFold::CaseAndNormalization,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +114,20 @@ mod tests {
             "FAT rounds up"
         );
         assert_eq!(step_of(1_700_000_000_000_000_000), 2_000_000_000, "or down");
+    }
+
+    #[test]
+    fn an_ordinary_linux_folder_tells_every_name_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            measure_fold(dir.path()),
+            Some(crate::endpoint::NameFold::Exact)
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "the scratch files are gone"
+        );
     }
 
     #[test]

@@ -6,13 +6,16 @@
 use std::fs;
 use std::path::PathBuf;
 
+use std::os::unix::ffi::OsStrExt;
+
 use super::LocalOptions;
-use super::partial::{PARTIAL_SUFFIX, is_stale};
+use super::partial::{self, is_partial_dir};
 use super::posix::{SYMLINK_KEY, status_metadata};
 use crate::endpoint::{
     Dir, EndpointError, ErrorClass, FOLDER_KEY, FileIdentity, Item, ListOrder, Listed, Lister,
     SkipKind, mtime_ns,
 };
+use crate::localfs::raw_names;
 
 /// A (device, inode) pair: what makes a folder its own ancestor through a link.
 type DirKey = (u64, u64);
@@ -99,6 +102,12 @@ impl LocalLister {
         }
     }
 
+    /// The full path of `relative` (its names as the file system has them).
+    fn abs(&self, relative: &str) -> PathBuf {
+        self.root
+            .join(std::ffi::OsStr::from_bytes(&raw_names::to_os(relative)))
+    }
+
     /// Checks the root; `Err` ends the listing.
     fn start(&mut self) -> Result<(), EndpointError> {
         let meta = fs::metadata(&self.root).map_err(|e| {
@@ -165,7 +174,7 @@ impl LocalLister {
             return false;
         };
         if let Some(dir) = above.pop() {
-            let mtime = fs::metadata(self.root.join(&dir))
+            let mtime = fs::metadata(self.abs(&dir))
                 .map(|m| mtime_ns(&m))
                 .unwrap_or(0);
             self.offered.insert(dir.clone());
@@ -177,7 +186,7 @@ impl LocalLister {
         }
         let scope = std::mem::take(scope);
         self.state = State::Walk;
-        let abs = self.root.join(&scope);
+        let abs = self.abs(&scope);
         if fs::symlink_metadata(&abs).is_err() {
             // Gone: nothing is listed, so what is at the other side becomes a delete.
             return false;
@@ -208,7 +217,7 @@ impl LocalLister {
 
     /// Reads and sorts one folder's children (`rel_dir` ends with `/`, or is empty).
     fn read_dir(&self, rel_dir: &str) -> Result<Vec<Child>, EndpointError> {
-        let abs = self.root.join(rel_dir);
+        let abs = self.abs(rel_dir);
         let entries =
             fs::read_dir(&abs).map_err(|e| EndpointError::io("cannot read folder", &abs, e))?;
         let mut children = Vec::new();
@@ -224,31 +233,15 @@ impl LocalLister {
                 }
             };
             let os_name = entry.file_name();
-            let Some(name) = os_name.to_str() else {
-                children.push(Child::Other(Listed::Error {
-                    path: format!("{rel_dir}{}", os_name.to_string_lossy()),
-                    error: EndpointError::new(
-                        ErrorClass::Usage,
-                        format!(
-                            "{}: the name is not valid UTF-8 and cannot be a blob name; rename it",
-                            entry.path().display()
-                        ),
-                    ),
-                }));
-                continue;
-            };
-            if name.ends_with(PARTIAL_SUFFIX) && name.starts_with('.') {
-                if self.options.clean_partials && is_stale(&entry.path(), name) {
-                    match fs::remove_file(entry.path()) {
-                        Ok(()) => tracing::info!(
-                            "removed {} left by an interrupted download",
-                            entry.path().display()
-                        ),
-                        Err(e) => tracing::debug!("cannot remove {}: {e}", entry.path().display()),
-                    }
+            if is_partial_dir(&os_name) {
+                // blobsync's temporary downloads: never data.
+                if self.options.clean_partials {
+                    partial::clean(&entry.path());
                 }
                 continue;
             }
+            // A name that is not valid UTF-8 travels as rclone writes it (`‛FF`).
+            let name = raw_names::from_os(os_name.as_bytes());
             let child = self.classify(entry.path(), format!("{rel_dir}{name}"));
             if let (true, Child::Dir { key, .. }) = (self.options.directory_stubs, &child) {
                 // The folder as a stub too: it pairs with a stub blob, so empty folders

@@ -1,91 +1,131 @@
-//! Writing a downloaded file into its temporary file ([`super::partial`]), then syncing
-//! it, giving it the source's time and renaming it over the target — only if the target is
-//! still what was listed. A single-request write is created, written, synced and renamed
-//! in one blocking call at commit; a file in blocks is created on its first block.
+//! Writing a downloaded file: into its temporary file ([`super::partial`]), then synced,
+//! given the source's time and renamed over the target — only if the target is still what
+//! was listed. Every step works on the target folder's handle, resolved beneath the
+//! destination without following links ([`crate::localfs::beneath`]). A single-request
+//! write is created, written, synced and renamed in one blocking call at commit; a file in
+//! blocks is created on its first block.
 
-use std::fs::{self, File, FileTimes};
+use std::fs::FileTimes;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use rustix::fs::{AtFlags, RenameFlags, Timespec, Timestamps};
+use rustix::io::Errno;
 
+use super::Files;
 use super::partial::{Partial, ResumeKey};
 use super::posix::{Restore, SYMLINK_KEY, apply_to_file, apply_to_link};
-use super::{LocalOptions, is_true, join_error};
-use crate::endpoint::{
-    CommitInfo, EndpointError, ErrorClass, Version, WriteShape, Writer, mtime_ns,
-};
+use super::{is_true, join_error};
+use crate::endpoint::{CommitInfo, EndpointError, ErrorClass, Version, WriteShape, Writer};
+use crate::localfs::{Parent, beneath};
+
+/// The target's folder and the temporary file, once opened.
+struct Opened {
+    parent: Parent,
+    partial: Partial,
+}
 
 pub(super) struct LocalWriter {
-    target: PathBuf,
+    files: Arc<Files>,
+    /// The target, relative to the destination.
+    path: String,
     size: u64,
     shape: WriteShape,
     replaces: Option<Version>,
     /// The source version, for a resumable temporary file.
     resume_tag: Option<String>,
     pending: Mutex<Option<Bytes>>,
-    partial: Arc<OnceLock<Partial>>,
-    /// Serialises creating the temporary file.
+    opened: Arc<OnceLock<Opened>>,
+    /// Serialises opening.
     creating: Arc<Mutex<()>>,
     done: Arc<AtomicBool>,
-    options: LocalOptions,
 }
 
 impl LocalWriter {
     pub(super) fn new(
-        target: PathBuf,
+        files: Arc<Files>,
+        path: String,
         size: u64,
         shape: WriteShape,
         replaces: Option<Version>,
         resume_tag: Option<String>,
-        options: LocalOptions,
     ) -> LocalWriter {
         LocalWriter {
-            target,
+            files,
+            path,
             size,
             shape,
             replaces,
             resume_tag,
             pending: Mutex::new(None),
-            partial: Arc::default(),
+            opened: Arc::default(),
             creating: Arc::default(),
             done: Arc::default(),
-            options,
         }
     }
 
-    /// The temporary file, opened (or, for the same source version, reopened) on first use.
-    fn partial(&self) -> Result<&Partial, EndpointError> {
-        open_partial(
-            &self.partial,
-            &self.creating,
-            &self.target,
-            self.size,
-            self.shape,
-            self.resume_tag.as_deref(),
-        )
+    fn handle(&self) -> Handle {
+        Handle {
+            files: self.files.clone(),
+            path: self.path.clone(),
+            size: self.size,
+            shape: self.shape,
+            tag: self.resume_tag.clone(),
+            slot: self.opened.clone(),
+            creating: self.creating.clone(),
+        }
     }
 }
 
-fn open_partial<'a>(
-    slot: &'a OnceLock<Partial>,
-    creating: &Mutex<()>,
-    target: &Path,
+/// What a blocking task needs to open the writer's files.
+struct Handle {
+    files: Arc<Files>,
+    path: String,
     size: u64,
     shape: WriteShape,
-    resume_tag: Option<&str>,
-) -> Result<&'a Partial, EndpointError> {
-    if let Some(p) = slot.get() {
-        return Ok(p);
+    tag: Option<String>,
+    slot: Arc<OnceLock<Opened>>,
+    creating: Arc<Mutex<()>>,
+}
+
+impl Handle {
+    /// The target's folder (created beneath the destination) and the temporary file,
+    /// opened (or, for the same source version, reopened) on first use.
+    fn open(&self) -> Result<&Opened, EndpointError> {
+        if let Some(o) = self.slot.get() {
+            return Ok(o);
+        }
+        let _creating = self.creating.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(o) = self.slot.get() {
+            return Ok(o);
+        }
+        let opened = open(
+            &self.files,
+            &self.path,
+            self.size,
+            self.shape,
+            self.tag.as_deref(),
+        )?;
+        Ok(self.slot.get_or_init(|| opened))
     }
-    let _creating = creating.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = slot.get() {
-        return Ok(p);
-    }
-    let resume = match (shape, resume_tag) {
+}
+
+fn open(
+    files: &Files,
+    path: &str,
+    size: u64,
+    shape: WriteShape,
+    tag: Option<&str>,
+) -> Result<Opened, EndpointError> {
+    let parent = files.beneath.parent(path, true).map_err(|r| {
+        EndpointError::refused("cannot create the folder of", files.root(), path, r)
+    })?;
+    let resume = match (shape, tag) {
         (
             WriteShape::Blocks {
                 size: block_size, ..
@@ -94,8 +134,9 @@ fn open_partial<'a>(
         ) => Some(ResumeKey { tag, block_size }),
         _ => None,
     };
-    let partial = Partial::open(target, size, resume)?;
-    Ok(slot.get_or_init(|| partial))
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    let partial = Partial::open(&files.partials, &parent.dir, dir, path, size, resume)?;
+    Ok(Opened { parent, partial })
 }
 
 fn system_time(ns: i64) -> SystemTime {
@@ -106,152 +147,177 @@ fn system_time(ns: i64) -> SystemTime {
     }
 }
 
-/// Gives the file the source's time (and what `restore` says), syncs it and renames it
-/// over the target — only if the target is still what was listed (`replaces`; `None`:
-/// nothing).
+fn timespec(ns: i64) -> Timespec {
+    Timespec {
+        tv_sec: ns.div_euclid(1_000_000_000),
+        tv_nsec: ns.rem_euclid(1_000_000_000) as _,
+    }
+}
+
+/// Gives the file the source's time (and what `restore` says) on its handle, syncs and
+/// closes it, renames it over the target — only if the target is still what was listed
+/// (`replaces`; `None`: nothing) — and checks the time once it is closed: some file
+/// systems (exFAT through FUSE) set it again on close, so it is set again by name.
 fn finish_file(
-    file: &File,
-    tmp: &Path,
-    target: &Path,
+    files: &Files,
+    path: &str,
+    opened: Opened,
     mtime: i64,
     restore: &Restore,
     replaces: Option<&Version>,
 ) -> Result<(), EndpointError> {
-    apply_to_file(file, target, restore);
+    let Opened { parent, partial } = opened;
+    let full = files.full_path(path);
+    apply_to_file(&partial.file, &full, restore);
     let mut times = FileTimes::new().set_modified(system_time(mtime));
     if let Some(atime) = restore.atime_ns {
         times = times.set_accessed(system_time(atime));
     }
-    file.set_times(times)
-        .map_err(|e| EndpointError::io("cannot set the time of", tmp, e))?;
-    super::group_sync::sync(file).map_err(|e| EndpointError::io("cannot sync", tmp, e))?;
-    replace(tmp, target, replaces)
+    partial
+        .file
+        .set_times(times)
+        .map_err(|e| EndpointError::io("cannot set the time of", &full, e))?;
+    super::group_sync::sync(&partial.file)
+        .map_err(|e| EndpointError::io("cannot sync", &full, e))?;
+    let (dir, name) = (partial.dir.clone(), partial.name.clone());
+    partial.forget_progress();
+    drop(partial);
+    if let Err(e) = replace(files, path, (&dir, &name), &parent, replaces) {
+        let _ = rustix::fs::unlinkat(&*dir, name.as_str(), AtFlags::empty());
+        return Err(e);
+    }
+    settle_time(&parent, mtime, restore.atime_ns);
+    Ok(())
 }
 
-/// Makes a symbolic link to `link_target` with the source's time and renames it over the
-/// target, on the same terms as a file.
+/// Sets the time of the renamed file again by name if closing it changed it.
+fn settle_time(parent: &Parent, mtime: i64, atime: Option<i64>) {
+    let Ok(Some(st)) = parent.stat() else { return };
+    if beneath::mtime_ns(&st) == mtime {
+        return;
+    }
+    let times = Timestamps {
+        last_access: atime.map_or(
+            Timespec {
+                tv_sec: st.st_atime,
+                tv_nsec: st.st_atime_nsec as _,
+            },
+            timespec,
+        ),
+        last_modification: timespec(mtime),
+    };
+    let name = std::ffi::OsStr::from_bytes(&parent.name);
+    if let Err(e) = rustix::fs::utimensat(&parent.dir, name, &times, AtFlags::SYMLINK_NOFOLLOW) {
+        tracing::warn!("cannot set the time of {}: {e}", name.to_string_lossy());
+    }
+}
+
+/// Makes a symbolic link to `link_target` with the source's time in the partial folder
+/// and renames it over the target, on the same terms as a file.
 fn finish_link(
+    files: &Files,
+    path: &str,
+    opened: Opened,
     link_target: &[u8],
-    target: &Path,
     mtime: i64,
     restore: &Restore,
     replaces: Option<&Version>,
 ) -> Result<(), EndpointError> {
-    use std::os::unix::ffi::OsStrExt;
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = target.with_file_name(format!(".{name}.{}.blobsync-link", std::process::id()));
-    let _ = fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(link_target), &tmp)
-        .map_err(|e| EndpointError::io("cannot create the link", &tmp, e))?;
-    apply_to_link(&tmp, restore);
-    let spec = |ns: i64| libc::timespec {
-        tv_sec: ns.div_euclid(1_000_000_000) as libc::time_t,
-        tv_nsec: ns.rem_euclid(1_000_000_000) as _,
+    let Opened { parent, partial } = opened;
+    let full = files.full_path(path);
+    let (dir, data_name) = (partial.dir.clone(), partial.name.clone());
+    partial.remove();
+    drop(partial);
+    let name = format!("{data_name}.link");
+    let _ = rustix::fs::unlinkat(&*dir, name.as_str(), AtFlags::empty());
+    rustix::fs::symlinkat(
+        std::ffi::OsStr::from_bytes(link_target),
+        &*dir,
+        name.as_str(),
+    )
+    .map_err(|e| EndpointError::io("cannot create the link", &full, e.into()))?;
+    apply_to_link(&dir, &name, &full, restore);
+    let times = Timestamps {
+        last_access: timespec(restore.atime_ns.unwrap_or(mtime)),
+        last_modification: timespec(mtime),
     };
-    let times = [spec(restore.atime_ns.unwrap_or(mtime)), spec(mtime)];
-    let c_path = std::ffi::CString::new(tmp.as_os_str().as_bytes())
-        .map_err(|_| EndpointError::new(ErrorClass::Usage, "a path contains NUL"))?;
-    // SAFETY: a valid NUL-terminated path and two timespecs, as utimensat requires.
-    let rc = unsafe {
-        libc::utimensat(
-            libc::AT_FDCWD,
-            c_path.as_ptr(),
-            times.as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
-    if rc != 0 {
-        tracing::warn!(
-            "cannot set the time of the link {}: {}",
-            target.display(),
-            std::io::Error::last_os_error()
-        );
+    if let Err(e) = rustix::fs::utimensat(&*dir, name.as_str(), &times, AtFlags::SYMLINK_NOFOLLOW) {
+        tracing::warn!("cannot set the time of the link {}: {e}", full.display());
     }
-    let result = replace(&tmp, target, replaces);
+    let result = replace(files, path, (&dir, &name), &parent, replaces);
     if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+        let _ = rustix::fs::unlinkat(&*dir, name.as_str(), AtFlags::empty());
     }
     result
 }
 
-/// Renames `tmp` over `target` if the target is still the listed version (`replaces`), or
-/// into place if nothing is there and nothing was.
-fn replace(tmp: &Path, target: &Path, replaces: Option<&Version>) -> Result<(), EndpointError> {
+/// Renames `from` (in the partial folder) over the target if the target is still the
+/// listed version (`replaces`), or into place if nothing is there and nothing was. A link
+/// in the way is refused (unless it is the listed entry, a link synced as a link); a name
+/// the folder does not tell apart from another is a collision.
+fn replace(
+    files: &Files,
+    path: &str,
+    from: (&OwnedFd, &str),
+    parent: &Parent,
+    replaces: Option<&Version>,
+) -> Result<(), EndpointError> {
+    let full = files.full_path(path);
     let changed = || {
         EndpointError::new(
             ErrorClass::Changed,
             format!(
                 "{} changed at the destination since it was listed (another writer?); it was \
                  not overwritten, and the next run compares it again",
-                target.display()
+                full.display()
             ),
         )
-        .at(target.display())
+        .at(full.display())
     };
-    match fs::symlink_metadata(target) {
-        Ok(meta) if meta.is_dir() => {
+    let name = std::ffi::OsStr::from_bytes(&parent.name);
+    let existing = parent
+        .stat()
+        .map_err(|e| EndpointError::io("cannot stat", &full, e))?;
+    let listed = |st: &rustix::fs::Stat| {
+        replaces.is_some_and(|v| st.st_size as u64 == v.size && beneath::mtime_ns(st) == v.mtime_ns)
+    };
+    let flags = match &existing {
+        Some(st) if beneath::is_folder(st) => {
             return Err(EndpointError::new(
                 ErrorClass::Usage,
                 format!(
                     "{} is a folder; a file of the same name cannot be written",
-                    target.display()
+                    full.display()
                 ),
             )
-            .at(target.display()));
+            .at(full.display()));
         }
-        Ok(meta) => match replaces {
-            Some(v) if meta.len() == v.size && mtime_ns(&meta) == v.mtime_ns => {}
-            _ => return Err(changed()),
-        },
-        // Gone (or never there): nothing of another writer's is replaced.
-        Err(_) => {
-            return match rename_noreplace(tmp, target) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(changed()),
-                Err(e) => Err(EndpointError::io("cannot rename into", target, e)),
-            };
-        }
-    }
-    fs::rename(tmp, target).map_err(|e| EndpointError::io("cannot rename into", target, e))
-}
-
-/// Renames `from` to `to` unless `to` exists (atomically where the file system can).
-fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let (Ok(a), Ok(b)) = (
-            std::ffi::CString::new(from.as_os_str().as_bytes()),
-            std::ffi::CString::new(to.as_os_str().as_bytes()),
-        ) else {
-            return Err(std::io::ErrorKind::InvalidInput.into());
-        };
-        // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
-        let rc = unsafe {
-            libc::renameat2(
-                libc::AT_FDCWD,
-                a.as_ptr(),
-                libc::AT_FDCWD,
-                b.as_ptr(),
-                libc::RENAME_NOREPLACE,
+        Some(st) if listed(st) => RenameFlags::empty(),
+        Some(st) if beneath::is_link(st) => {
+            return Err(EndpointError::new(
+                ErrorClass::Link,
+                format!(
+                    "{} is a symbolic link at the destination; it was not replaced and nothing \
+                     was written through it",
+                    full.display()
+                ),
             )
-        };
-        if rc == 0 {
-            return Ok(());
+            .at(full.display()));
         }
-        let e = std::io::Error::last_os_error();
-        // File systems without the flag: check, then rename.
-        if !matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
-            return Err(e);
+        Some(_) => return Err(super::collide::explain(parent, &full).unwrap_or_else(changed)),
+        // Gone (or never there): nothing of another writer's is replaced.
+        None => RenameFlags::NOREPLACE,
+    };
+    match rustix::fs::renameat_with(from.0, from.1, &parent.dir, name, flags) {
+        Ok(()) => Ok(()),
+        Err(Errno::INVAL) if flags == RenameFlags::NOREPLACE => {
+            // A file system without the flag: the check above stands.
+            rustix::fs::renameat(from.0, from.1, &parent.dir, name)
+                .map_err(|e| EndpointError::io("cannot rename into", &full, e.into()))
         }
+        Err(Errno::EXIST) => Err(super::collide::explain(parent, &full).unwrap_or_else(changed)),
+        Err(e) => Err(EndpointError::io("cannot rename into", &full, e.into())),
     }
-    if fs::symlink_metadata(to).is_ok() {
-        return Err(std::io::ErrorKind::AlreadyExists.into());
-    }
-    fs::rename(from, to)
 }
 
 impl Drop for LocalWriter {
@@ -261,10 +327,10 @@ impl Drop for LocalWriter {
         if self.done.load(Ordering::Relaxed) {
             return;
         }
-        if let Some(partial) = self.partial.get()
-            && !partial.resumable()
+        if let Some(opened) = self.opened.get()
+            && !opened.partial.resumable()
         {
-            let _ = fs::remove_file(&partial.path);
+            opened.partial.remove();
         }
     }
 }
@@ -276,19 +342,17 @@ impl Writer for LocalWriter {
             *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(data);
             return Ok(());
         }
-        let (slot, creating, target) = (
-            self.partial.clone(),
-            self.creating.clone(),
-            self.target.clone(),
-        );
-        let (size, shape, tag) = (self.size, self.shape, self.resume_tag.clone());
+        let handle = self.handle();
         tokio::task::spawn_blocking(move || {
-            let partial = open_partial(&slot, &creating, &target, size, shape, tag.as_deref())?;
-            partial
+            let opened = handle.open()?;
+            opened
+                .partial
                 .file
                 .write_all_at(&data, offset)
-                .map_err(|e| EndpointError::io("cannot write", &partial.path, e))?;
-            partial.record(index, &data);
+                .map_err(|e| {
+                    EndpointError::io("cannot write", &handle.files.full_path(&handle.path), e)
+                })?;
+            opened.partial.record(index, &data);
             Ok(())
         })
         .await
@@ -299,85 +363,38 @@ impl Writer for LocalWriter {
         if self.shape == WriteShape::Single || self.resume_tag.is_none() {
             return Ok(None);
         }
-        let (slot, creating, target) = (
-            self.partial.clone(),
-            self.creating.clone(),
-            self.target.clone(),
-        );
-        let (size, shape, tag) = (self.size, self.shape, self.resume_tag.clone());
-        tokio::task::spawn_blocking(move || {
-            let partial = open_partial(&slot, &creating, &target, size, shape, tag.as_deref())?;
-            Ok(partial.resumed(index))
-        })
-        .await
-        .map_err(join_error)?
+        let handle = self.handle();
+        tokio::task::spawn_blocking(move || Ok(handle.open()?.partial.resumed(index)))
+            .await
+            .map_err(join_error)?
     }
 
-    async fn commit(self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError> {
+    async fn commit(mut self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError> {
         tokio::task::spawn_blocking(move || {
-            // A single block (or an empty file) is created and written here, at once.
-            let partial = self.partial()?;
-            let data = self
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take();
-            if let Some(data) = data {
-                partial
-                    .file
-                    .write_all_at(&data, 0)
-                    .map_err(|e| EndpointError::io("cannot write", &partial.path, e))?;
-            }
-            let restore = if self.options.posix {
-                Restore::from_metadata(&info.metadata)
-            } else {
-                Restore::default()
+            let opened = match Arc::get_mut(&mut self.opened).and_then(OnceLock::take) {
+                Some(opened) => opened,
+                None => open(
+                    &self.files,
+                    &self.path,
+                    self.size,
+                    self.shape,
+                    self.resume_tag.as_deref(),
+                )?,
             };
-            if self.options.directory_stubs
-                && info
-                    .metadata
-                    .iter()
-                    .any(|(k, v)| k.eq_ignore_ascii_case(crate::endpoint::FOLDER_KEY) && is_true(v))
-            {
-                let _ = fs::remove_file(&partial.path);
-                partial.forget_progress();
-                fs::create_dir_all(&self.target)
-                    .map_err(|e| EndpointError::io("cannot create the folder", &self.target, e))?;
-                self.done.store(true, Ordering::Relaxed);
-                return Ok(());
-            }
-            let link = self.options.symlinks
-                && info
-                    .metadata
-                    .iter()
-                    .any(|(k, v)| k.eq_ignore_ascii_case(SYMLINK_KEY) && is_true(v));
-            if link {
-                let mut target = vec![0u8; self.size as usize];
-                partial
-                    .file
-                    .read_exact_at(&mut target, 0)
-                    .map_err(|e| EndpointError::io("cannot read back", &partial.path, e))?;
-                finish_link(
-                    &target,
-                    &self.target,
-                    info.mtime_ns,
-                    &restore,
-                    self.replaces.as_ref(),
-                )?;
-                let _ = fs::remove_file(&partial.path);
-            } else {
-                finish_file(
-                    &partial.file,
-                    &partial.path,
-                    &self.target,
-                    info.mtime_ns,
-                    &restore,
-                    self.replaces.as_ref(),
-                )?;
-            }
-            partial.forget_progress();
+            let (dir, name) = (opened.partial.dir.clone(), opened.partial.name.clone());
+            let result = self.finish(opened, &info);
             self.done.store(true, Ordering::Relaxed);
-            Ok(())
+            if result.is_err() {
+                // Nothing of a failed commit is left behind.
+                for leftover in [
+                    name.clone(),
+                    format!("{name}.link"),
+                    format!("{name}.progress"),
+                ] {
+                    let _ = rustix::fs::unlinkat(&*dir, leftover.as_str(), AtFlags::empty());
+                }
+            }
+            result
         })
         .await
         .map_err(join_error)?
@@ -386,11 +403,81 @@ impl Writer for LocalWriter {
     async fn abort(self: Box<Self>) {
         // A failed write (not a cancelled one) leaves nothing to resume from.
         let _ = tokio::task::spawn_blocking(move || {
-            if let Some(partial) = self.partial.get() {
-                partial.forget_progress();
-                let _ = fs::remove_file(&partial.path);
+            if let Some(opened) = self.opened.get() {
+                opened.partial.remove();
             }
         })
         .await;
+    }
+}
+
+impl LocalWriter {
+    /// Writes what is pending and puts the entry in place: a file, a link or a folder.
+    fn finish(&self, opened: Opened, info: &CommitInfo) -> Result<(), EndpointError> {
+        let full = self.files.full_path(&self.path);
+        // A single block (or an empty file) is written here, at once.
+        let data = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(data) = data
+            && let Err(e) = opened.partial.file.write_all_at(&data, 0)
+        {
+            opened.partial.remove();
+            return Err(EndpointError::io("cannot write", &full, e));
+        }
+        let options = &self.files.options;
+        let restore = if options.posix {
+            Restore::from_metadata(&info.metadata)
+        } else {
+            Restore::default()
+        };
+        let marked = |key: &str| {
+            info.metadata
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case(key) && is_true(v))
+        };
+        if options.directory_stubs && marked(crate::endpoint::FOLDER_KEY) {
+            opened.partial.remove();
+            return self
+                .files
+                .beneath
+                .folder(&self.path, true)
+                .map(drop)
+                .map_err(|r| {
+                    EndpointError::refused(
+                        "cannot create the folder",
+                        self.files.root(),
+                        &self.path,
+                        r,
+                    )
+                });
+        }
+        if options.symlinks && marked(SYMLINK_KEY) {
+            let mut target = vec![0u8; self.size as usize];
+            opened
+                .partial
+                .file
+                .read_exact_at(&mut target, 0)
+                .map_err(|e| EndpointError::io("cannot read back", &full, e))?;
+            return finish_link(
+                &self.files,
+                &self.path,
+                opened,
+                &target,
+                info.mtime_ns,
+                &restore,
+                self.replaces.as_ref(),
+            );
+        }
+        finish_file(
+            &self.files,
+            &self.path,
+            opened,
+            info.mtime_ns,
+            &restore,
+            self.replaces.as_ref(),
+        )
     }
 }
