@@ -1,72 +1,16 @@
 //! File systems that keep coarse modification times: a loop-mounted ext2 with 128-byte
-//! inodes keeps whole seconds. Needs root (to mount); elsewhere the test says why it did
-//! not run.
-
-use std::path::{Path, PathBuf};
-use std::process::Command;
+//! inodes keeps whole seconds (and no time past 2038). Needs root (to mount): see
+//! [`required`].
 
 use blobsync_tests::*;
 
-/// An ext2 file system with whole-second times, mounted until dropped.
-struct CoarseMount {
-    dir: PathBuf,
-    _scratch: tempfile::TempDir,
-}
-
-impl CoarseMount {
-    fn new() -> Result<CoarseMount, String> {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            return Err("not root".into());
-        }
-        let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let image = scratch.path().join("fs.img");
-        let dir = scratch.path().join("mnt");
-        std::fs::create_dir(&dir).map_err(|e| e.to_string())?;
-        let run = |cmd: &mut Command| -> Result<(), String> {
-            let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-            if out.status.success() {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{cmd:?}: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ))
-            }
-        };
-        run(Command::new("truncate").args(["-s", "16M"]).arg(&image))?;
-        run(Command::new("mkfs.ext2")
-            .args(["-q", "-F", "-I", "128"])
-            .arg(&image))?;
-        run(Command::new("mount")
-            .args(["-o", "loop"])
-            .arg(&image)
-            .arg(&dir))?;
-        Ok(CoarseMount {
-            dir,
-            _scratch: scratch,
-        })
-    }
-
-    fn path(&self) -> &Path {
-        &self.dir
-    }
-}
-
-impl Drop for CoarseMount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.dir).status();
-    }
-}
-
 #[test]
 fn whole_second_file_systems_round_trip_without_copying_again() {
-    let mount = match CoarseMount::new() {
-        Ok(m) => m,
-        Err(why) => {
-            eprintln!("NOT RUN: cannot mount a whole-second file system here ({why})");
-            return;
-        }
+    let Some(mount) = required(
+        "clocks::whole_second_file_systems_round_trip_without_copying_again",
+        Mount::ext2_coarse(),
+    ) else {
+        return;
     };
     // The mount really keeps whole seconds.
     let probe = write(mount.path(), "probe", b"x");

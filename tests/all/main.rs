@@ -30,6 +30,7 @@ mod operate;
 mod plugin_new;
 mod plugins;
 mod resilience;
+mod safety;
 mod sandbox;
 mod scopes;
 mod selection;

@@ -32,12 +32,17 @@ pub struct Blobs {
     sas: String,
 }
 
+/// A blob name as a URL path: each segment percent-encoded, and `.` and `..` segments
+/// spelled `%2E` so that nothing on the way resolves them (the service stores them as
+/// they are).
 pub(crate) fn percent(name: &str) -> String {
     name.split('/')
-        .map(|seg| {
-            url::form_urlencoded::byte_serialize(seg.as_bytes())
+        .map(|seg| match seg {
+            "." => "%2E".to_string(),
+            ".." => "%2E%2E".to_string(),
+            _ => url::form_urlencoded::byte_serialize(seg.as_bytes())
                 .collect::<String>()
-                .replace('+', "%20")
+                .replace('+', "%20"),
         })
         .collect::<Vec<_>>()
         .join("/")

@@ -2,7 +2,8 @@
 //! without the Azure SDK ([`sas`]), an independent Blob REST client to check what
 //! blobsync wrote ([`blob_client`], [`blob_props`]), local trees ([`tree`]), a runner for the `blobsync`
 //! binary ([`cli`]) and its JSON output ([`outcome`]), plugin components ([`plugins`]), a fault-injecting reverse proxy and
-//! a forward proxy ([`proxy`]), and the real azcopy ([`azcopy`]).
+//! a forward proxy ([`proxy`]), file systems of other kinds ([`mounts`]), and the real azcopy
+//! ([`azcopy`]).
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,7 @@ mod blob_props;
 mod cli;
 pub mod entra;
 mod languages;
+mod mounts;
 mod outcome;
 mod plugins;
 mod proxy;
@@ -24,6 +26,7 @@ pub use azurite::*;
 pub use blob_client::*;
 pub use cli::*;
 pub use languages::*;
+pub use mounts::*;
 pub use outcome::*;
 pub use plugins::*;
 pub use proxy::*;

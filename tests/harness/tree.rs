@@ -78,3 +78,62 @@ pub fn files(root: &Path) -> Vec<String> {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// What a tree holds, not following links: each entry's content (a link's target), mode
+/// and modification time. Two snapshots are equal when nothing was written, renamed,
+/// re-timed, re-moded or deleted there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot(std::collections::BTreeMap<PathBuf, (Vec<u8>, u32, i64)>);
+
+/// A [`Snapshot`] of `dir`.
+pub fn snapshot(dir: &Path) -> Snapshot {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    fn walk(
+        root: &Path,
+        dir: &Path,
+        out: &mut std::collections::BTreeMap<PathBuf, (Vec<u8>, u32, i64)>,
+    ) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            let content = if meta.file_type().is_symlink() {
+                std::fs::read_link(&p)
+                    .unwrap()
+                    .as_os_str()
+                    .as_bytes()
+                    .to_vec()
+            } else if meta.is_file() {
+                std::fs::read(&p).unwrap()
+            } else {
+                Vec::new()
+            };
+            let mtime = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
+            out.insert(
+                p.strip_prefix(root).unwrap().to_path_buf(),
+                (content, meta.mode(), mtime),
+            );
+            if meta.is_dir() {
+                walk(root, &p, out);
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    Snapshot(out)
+}
+
+/// A folder of files beside a sync's root that no run may touch: `victim.txt` (mode
+/// 0640, an old time) and `deep/inner.txt`. Compare [`snapshot`]s of it before and after.
+pub fn sentinel(parent: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = parent.join("outside");
+    let victim = write(&dir, "victim.txt", b"must stay as it is");
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o640)).unwrap();
+    set_mtime(&victim, 1_600_000_000, 7);
+    write(&dir, "deep/inner.txt", b"also untouched");
+    dir
+}

@@ -81,6 +81,13 @@ pub fn open_listed(
     Ok(file)
 }
 
+/// True on file systems whose inode numbers name a lookup rather than a file (FUSE
+/// without `use_ino`, such as exfat-fuse): there only size and time identify a version.
+fn unstable_inodes(file: &File) -> bool {
+    const FUSE_SUPER_MAGIC: i64 = 0x6573_5546;
+    rustix::fs::fstatfs(file).is_ok_and(|st| st.f_type == FUSE_SUPER_MAGIC)
+}
+
 /// Fails unless the open `file` is the listed regular file.
 pub fn check(file: &File, listed: &Listed) -> Result<(), OpenError> {
     let meta = file.metadata().map_err(OpenError::Io)?;
@@ -89,6 +96,7 @@ pub fn check(file: &File, listed: &Listed) -> Result<(), OpenError> {
     }
     if let Some((dev, ino)) = listed.identity
         && (meta.dev(), meta.ino()) != (dev, ino)
+        && !unstable_inodes(file)
     {
         return Err(OpenError::Changed("it is another file".into()));
     }

@@ -348,9 +348,11 @@ impl Merge<'_> {
                 self.ctx.skipped(
                     &item.path,
                     &format!(
-                        "not syncable: the blob {:?} names the same path as the blob listed \
-                         before it, which is copied; rename one of them",
-                        item.listed_as.as_deref().unwrap_or(&item.path)
+                        "not syncable: two entries at the source stand for the path {:?} (a \
+                         name another tool stored raw, such as `file.`, beside its encoded \
+                         form `file．`); the one listed first is synced — rename or remove \
+                         the other",
+                        item.path
                     ),
                     crate::endpoint::SkipKind::Unsyncable,
                 );

@@ -5,22 +5,19 @@
 //! as not syncable — rather than a change made by another writer.
 
 use std::os::fd::AsFd;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::fs::{Mode, OFlags};
 
-use crate::endpoint::{EndpointError, ErrorClass};
+use crate::endpoint::{EndpointError, ErrorClass, NameFold};
 use crate::localfs::Parent;
 
-/// The folder's name for the entry `parent.name` finds, when it is another name.
+/// The folder's name for the entry `parent.name` finds, when it is another name: one
+/// that differs from it only in letter case or Unicode normalisation, while the name
+/// itself is not in the folder.
 pub(super) fn other_name(parent: &Parent) -> Option<Vec<u8>> {
-    let wanted = rustix::fs::statat(
-        &parent.dir,
-        std::ffi::OsStr::from_bytes(&parent.name),
-        AtFlags::SYMLINK_NOFOLLOW,
-    )
-    .ok()?;
+    let ours = std::str::from_utf8(&parent.name).ok()?;
+    let key = NameFold::CaseAndNormalization.key(ours);
     let dir = rustix::fs::openat(
         parent.dir.as_fd(),
         ".",
@@ -36,7 +33,10 @@ pub(super) fn other_name(parent: &Parent) -> Option<Vec<u8>> {
             // The name itself is there: no collision.
             return None;
         }
-        if entry.ino() == wanted.st_ino && same.is_none() {
+        if same.is_none()
+            && let Ok(text) = std::str::from_utf8(name)
+            && NameFold::CaseAndNormalization.key(text) == key
+        {
             same = Some(name.to_vec());
         }
     }

@@ -57,7 +57,6 @@ pub(super) fn measure(folder: &Path) -> Option<u64> {
 /// one with a decomposed `é` under the composed one. `None` if nothing can be written.
 pub(super) fn measure_fold(folder: &Path) -> Option<crate::endpoint::NameFold> {
     use crate::endpoint::NameFold;
-    use std::os::unix::fs::MetadataExt;
     let dir = folder.ancestors().find(|p| p.is_dir())?;
     let finds = |written: &str, looked_up: &dyn Fn(&str) -> String| -> Option<bool> {
         let file = tempfile::Builder::new()
@@ -66,12 +65,16 @@ pub(super) fn measure_fold(folder: &Path) -> Option<crate::endpoint::NameFold> {
             .tempfile_in(dir)
             .ok()?;
         let name = file.path().file_name()?.to_str()?.to_string();
-        let other = dir.join(looked_up(&name));
-        let same = std::fs::symlink_metadata(&other)
-            .ok()
-            .zip(file.as_file().metadata().ok())
-            .is_some_and(|(a, b)| (a.dev(), a.ino()) == (b.dev(), b.ino()));
-        Some(same)
+        let other = looked_up(&name);
+        // The name is new and random: if the other spelling finds anything, it finds this
+        // file (FUSE file systems give one file other inode numbers under other names,
+        // so the names are what is compared).
+        let found = std::fs::symlink_metadata(dir.join(&other)).is_ok();
+        let listed = std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .any(|e| e.file_name().to_str() == Some(other.as_str()));
+        Some(found && !listed)
     };
     let swap = |name: &str| -> String {
         name.chars()
