@@ -3,7 +3,8 @@
 #   - Debian's wasm toolchain (rustc-web, cargo-web, rust-web-src, lld-22), used to build
 #     the plugin components (see plugins/README.md);
 #   - libsecret-1-0, which the azcopy binary used by the interop tests needs;
-#   - exfat-fuse, exfatprogs and e2fsprogs, for the tests on other file systems;
+#   - exfat-fuse, exfatprogs, fusefat, dosfstools and e2fsprogs, for the tests on other
+#     file systems;
 #   - Azurite (the Azure Storage emulator) and azcopy from npm, into .tools/;
 #   - the Python and JavaScript plugin toolchains: componentize-py from PyPI into a venv
 #     at .tools/venv, componentize-js from npm into .tools/js (its own prefix: it relies
@@ -36,6 +37,8 @@ command -v wasm-ld-22 >/dev/null || packages+=(lld-22)
 command -v mount.exfat-fuse >/dev/null || packages+=(exfat-fuse)
 command -v mkfs.exfat >/dev/null || packages+=(exfatprogs)
 command -v mkfs.ext2 >/dev/null || packages+=(e2fsprogs)
+command -v fusefat >/dev/null || packages+=(fusefat)
+command -v mkfs.vfat >/dev/null || packages+=(dosfstools)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${packages[*]}"
   export DEBIAN_FRONTEND=noninteractive

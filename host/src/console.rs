@@ -168,7 +168,7 @@ impl Console {
                 if full {
                     "full sync".to_string()
                 } else {
-                    outcome.info.scopes.join(", ")
+                    shown(&outcome.info.scopes.join(", ")).into_owned()
                 },
                 t.copied,
                 t.deleted,
@@ -219,9 +219,11 @@ impl Observer for Console {
             (Event::Done(item), OutputMode::Text) => {
                 let verb = item.action.name();
                 self.print(|| match &item.error {
-                    Some(error) => eprintln!("error: {verb} {}: {error}", item.path),
+                    Some(error) => {
+                        eprintln!("error: {verb} {}: {}", shown(&item.path), shown(error))
+                    }
                     None if verbose || item.action == Action::Rehydrate => {
-                        println!("{verb}: {} ({})", item.path, item.reason)
+                        println!("{verb}: {} ({})", shown(&item.path), shown(&item.reason))
                     }
                     None => {}
                 })
@@ -236,7 +238,7 @@ impl Observer for Console {
                     "error": item.error,
                 })),
             (Event::Failed { path, message }, OutputMode::Text) => {
-                self.print(|| eprintln!("error: {path}: {message}"))
+                self.print(|| eprintln!("error: {}: {}", shown(path), shown(message)))
             }
             (Event::Failed { path, message }, OutputMode::Json) => self.json_line(json!({
                 "type": "error", "action": "list", "path": path, "error": message,
@@ -248,7 +250,7 @@ impl Observer for Console {
                     kind: SkipKind::Unsyncable,
                 },
                 OutputMode::Text,
-            ) => self.print(|| eprintln!("warning: {path}: {reason}")),
+            ) => self.print(|| eprintln!("warning: {}: {}", shown(path), shown(reason))),
             (
                 Event::Skipped {
                     path,
@@ -260,7 +262,7 @@ impl Observer for Console {
                 "type": "skipped", "path": path, "reason": reason, "kind": "not-syncable",
             })),
             (Event::Warning(message), OutputMode::Text) => {
-                self.print(|| eprintln!("warning: {message}"))
+                self.print(|| eprintln!("warning: {}", shown(message)))
             }
             (Event::Warning(message), OutputMode::Json) => {
                 self.json_line(json!({ "type": "warning", "message": message }))
@@ -284,8 +286,10 @@ impl Observer for Console {
                             _ => "differs",
                         };
                         match action {
-                            Planned::Differs => println!("{what}: {source} ({reason})"),
-                            _ => println!("{what}: {source}"),
+                            Planned::Differs => {
+                                println!("{what}: {} ({})", shown(source), shown(reason))
+                            }
+                            _ => println!("{what}: {}", shown(source)),
                         }
                     }),
                     OutputMode::Json if action.is_difference() => self.json_line(json!({
@@ -293,8 +297,13 @@ impl Observer for Console {
                         "other": destination, "reason": reason,
                     })),
                     OutputMode::Text => self.print(|| match destination {
-                        Some(to) => println!("DRYRUN: {verb} {source} to {to} ({reason})"),
-                        None => println!("DRYRUN: {verb} {source} ({reason})"),
+                        Some(to) => println!(
+                            "DRYRUN: {verb} {} to {} ({})",
+                            shown(source),
+                            shown(to),
+                            shown(reason)
+                        ),
+                        None => println!("DRYRUN: {verb} {} ({})", shown(source), shown(reason)),
                     }),
                     OutputMode::Json => self.json_line(json!({
                         "type": "dry-run", "action": verb, "source": source,
@@ -317,9 +326,11 @@ impl Observer for Console {
                         let by = if plugin.is_empty() {
                             String::new()
                         } else {
-                            format!(" by {plugin}")
+                            format!(" by {}", shown(plugin))
                         };
-                        self.print(|| println!("excluded{by} ({side}): {path}: {reason}"))
+                        self.print(|| {
+                            println!("excluded{by} ({side}): {}: {}", shown(path), shown(reason))
+                        })
                     }
                     OutputMode::Json => self.json_line(json!({
                         "type": "excluded", "side": side, "path": path, "plugin": plugin,
@@ -328,7 +339,9 @@ impl Observer for Console {
                 }
             }
             (Event::Skipped { path, reason, .. }, mode) if verbose => match mode {
-                OutputMode::Text => self.print(|| println!("skipped: {path} ({reason})")),
+                OutputMode::Text => {
+                    self.print(|| println!("skipped: {} ({})", shown(path), shown(reason)))
+                }
                 OutputMode::Json => self.json_line(json!({
                     "type": "skipped", "path": path, "reason": reason,
                 })),
@@ -343,7 +356,7 @@ impl Observer for Console {
         }
         if let Some(error) = &outcome.error {
             match self.mode {
-                OutputMode::Text => eprintln!("error: {error}"),
+                OutputMode::Text => eprintln!("error: {}", shown(&error.to_string())),
                 OutputMode::Json => self.json_line(json!({
                     "type": "error", "action": "run", "error": error.to_string(),
                 })),
@@ -358,11 +371,32 @@ impl Observer for Console {
 
     fn notice(&self, message: &str) {
         match self.mode {
-            OutputMode::Text if self.verbosity > Verbosity::Quiet => eprintln!("{message}"),
+            OutputMode::Text if self.verbosity > Verbosity::Quiet => {
+                eprintln!("{}", shown(message))
+            }
             OutputMode::Text => {}
             OutputMode::Json => self.json_line(json!({ "type": "warning", "message": message })),
         }
     }
+}
+
+/// Text as it is safe to print on a terminal: control characters (an escape sequence in
+/// a blob name could clear the screen or retitle the window) are shown escaped, `\u{1b}`.
+/// JSON output escapes them itself.
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// The text block printed at the end of a `check`.

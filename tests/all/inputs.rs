@@ -218,3 +218,27 @@ fn a_job_killed_outright_shows_what_it_copied() {
         "the record shows {copied} copied; {landed} landed"
     );
 }
+
+#[test]
+fn block_sizes_are_whole_bytes_and_not_absurdly_small() {
+    let src = tempfile::tempdir().unwrap();
+    let dst = "http://127.0.0.1:9/devstoreaccount1/never";
+    for (value, says) in [
+        ("1e-9", "whole number of bytes"),
+        ("0.0001", "whole number of bytes"),
+        ("0.03125", "at least 0.0625"),
+        ("0", "more than 0"),
+        ("4001", "at most 4000"),
+    ] {
+        usage_error(
+            &["sync", s(src.path()), dst, "--block-size-mb", value],
+            &[],
+            says,
+        );
+    }
+    usage_error(
+        &["sync", s(src.path()), dst, "--put-blob-size-mb", "0.3"],
+        &[],
+        "whole number of bytes",
+    );
+}

@@ -27,6 +27,7 @@ mod listing;
 mod metadata;
 mod names;
 mod operate;
+mod output;
 mod plugin_new;
 mod plugins;
 mod resilience;

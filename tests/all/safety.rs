@@ -359,3 +359,91 @@ fn a_download_to_exfat_keeps_its_time_after_close_and_a_rerun_copies_nothing() {
     assert_eq!(again.total("copied"), 0);
     assert_eq!(again.total("up_to_date"), 1);
 }
+
+#[test]
+fn a_download_to_a_folder_that_cannot_size_files_completes_and_leaves_nothing_partial() {
+    let Some(mount) = required(
+        "safety::a_download_to_a_folder_that_cannot_size_files_completes_and_leaves_nothing_partial",
+        Mount::fusefat(),
+    ) else {
+        return;
+    };
+    let az = azurite();
+    let container = unique_container("fusefat");
+    let src = tempfile::tempdir().unwrap();
+    let big = bytes(3, 3 * 1024 * 1024 + 17);
+    write(src.path(), "big.bin", &big);
+    write(src.path(), "dir/small.txt", b"small");
+    blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    let dl = mount.path().join("dl");
+    let run = blobsync_json(&["sync", &az.url(&container), s(&dl), "--block-size-mb", "1"]).ok();
+    assert_eq!(run.done("download"), ["big.bin", "dir/small.txt"]);
+    assert_eq!(std::fs::read(dl.join("big.bin")).unwrap(), big);
+    assert_eq!(
+        files(&dl),
+        ["big.bin", "dir/small.txt"],
+        "nothing partial is left"
+    );
+    let again = blobsync_json(&["sync", &az.url(&container), s(&dl)]).ok();
+    assert_eq!(again.total("copied"), 0);
+}
+
+#[test]
+fn a_read_only_destination_counts_each_file_once() {
+    let Some(mount) = required(
+        "safety::a_read_only_destination_counts_each_file_once",
+        Mount::read_only(),
+    ) else {
+        return;
+    };
+    let az = azurite();
+    let container = unique_container("readonly");
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "one.txt", b"1");
+    write(src.path(), "two.txt", b"2");
+    blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    // The folder cannot be made: one error for the run, and nothing attempted.
+    let missing =
+        blobsync_json(&["sync", &az.url(&container), s(&mount.path().join("new"))]).code(1);
+    assert_eq!(missing.errors().len(), 1, "{}", missing.dump());
+    assert!(
+        missing.errors()[0].contains("Read-only file system"),
+        "{}",
+        missing.dump()
+    );
+    assert_eq!(missing.total("failed"), 0);
+    // The folder is there but cannot be written: each file fails, once.
+    let existing = blobsync_json(&[
+        "sync",
+        &az.url(&container),
+        s(&mount.path().join("existing")),
+    ])
+    .code(1);
+    assert_eq!(existing.failed("download"), ["one.txt", "two.txt"]);
+    assert_eq!(existing.total("failed"), 2);
+}
+
+#[test]
+fn a_users_file_that_looks_like_a_temporary_download_is_data() {
+    let az = azurite();
+    let container = unique_container("lookalike");
+    let src = tempfile::tempdir().unwrap();
+    let lookalike = ".notes.txt.999-0.blobsync-partial";
+    write(src.path(), lookalike, b"my notes");
+    let up = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(up.done("upload"), [lookalike], "uploaded like any file");
+    let dl = tempfile::tempdir().unwrap();
+    write(dl.path(), lookalike, b"my local notes");
+    write(dl.path(), "dir/.x.1-1.blobsync-partial", b"mine too");
+    let down = blobsync_json(&["sync", &az.url(&container), s(dl.path())]).ok();
+    assert_eq!(down.done("download"), [lookalike], "synced like any file");
+    assert_eq!(
+        std::fs::read(dl.path().join(lookalike)).unwrap(),
+        b"my notes"
+    );
+    assert_eq!(
+        std::fs::read(dl.path().join("dir/.x.1-1.blobsync-partial")).unwrap(),
+        b"mine too",
+        "never removed as a leftover"
+    );
+}

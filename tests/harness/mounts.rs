@@ -1,5 +1,5 @@
 //! File systems of other kinds, loop-mounted for a test: an ext2 with whole-second times
-//! (128-byte inodes), and exFAT through FUSE (case-insensitive). Mounting needs root, the
+//! (128-byte inodes), exFAT through FUSE (case-insensitive), and FAT through fusefat. Mounting needs root, the
 //! loop devices and FUSE; `scripts/setup.sh` installs the tools. A test that cannot mount
 //! fails with the reason — unless `BLOBSYNC_TESTS_SKIP_UNAVAILABLE=1`, when it is reported
 //! as not run (in its output and in `target/tmp/skipped-tests.txt`, which
@@ -46,6 +46,31 @@ impl Mount {
                 return Err(e);
             }
             Ok(Some(device))
+        })
+    }
+
+    /// A FAT file system through `fusefat`: times in 2-second steps, and files cannot be
+    /// sized in advance (`ftruncate` is refused).
+    pub fn fusefat() -> Result<Mount, String> {
+        Mount::make("FAT (fusefat)", |image, dir| {
+            run(Command::new("mkfs.vfat").arg(image))?;
+            run(Command::new("fusefat")
+                .args(["-o", "rw+"])
+                .arg(image)
+                .arg(dir))?;
+            Ok(None)
+        })
+    }
+
+    /// A read-only tmpfs holding one empty folder, `existing`.
+    pub fn read_only() -> Result<Mount, String> {
+        Mount::make("a read-only tmpfs", |_, dir| {
+            run(Command::new("mount")
+                .args(["-t", "tmpfs", "tmpfs"])
+                .arg(dir))?;
+            std::fs::create_dir(dir.join("existing")).map_err(|e| e.to_string())?;
+            run(Command::new("mount").args(["-o", "remount,ro"]).arg(dir))?;
+            Ok(None)
         })
     }
 

@@ -43,13 +43,32 @@ pub struct Settings {
 /// Files up to this size go up in one request unless the flags say otherwise.
 const DEFAULT_PUT_BLOB_SIZE: u64 = 64 << 20;
 
-fn mib(value: f64, flag: &str) -> Result<u64, UsageError> {
+/// The smallest block: smaller ones turn a file into needlessly many requests.
+const MIN_BLOCK: u64 = 64 << 10;
+
+/// A size given in MiB (a fraction allowed, as azcopy allows), as bytes: a whole number
+/// of them, more than 0 and at most 4000 MiB, and at least `min` bytes.
+fn mib(value: f64, flag: &str, min: u64) -> Result<u64, UsageError> {
     if !(value > 0.0 && value <= 4000.0) {
         return Err(usage(format!(
-            "{flag} must be more than 0 and at most 4000 (MiB)"
+            "{flag} {value}: it must be more than 0 and at most 4000 (MiB)"
         )));
     }
-    Ok((value * 1024.0 * 1024.0) as u64)
+    let bytes = value * 1024.0 * 1024.0;
+    if bytes.fract() != 0.0 {
+        return Err(usage(format!(
+            "{flag} {value}: that is {bytes} bytes; it must come to a whole number of bytes \
+             (e.g. 0.5 for 512 KiB)"
+        )));
+    }
+    let bytes = bytes as u64;
+    if bytes < min {
+        return Err(usage(format!(
+            "{flag} {value}: that is {bytes} bytes; it must be at least {} ({min} bytes)",
+            min as f64 / (1024.0 * 1024.0)
+        )));
+    }
+    Ok(bytes)
 }
 
 fn parse_location(arg: &str, context: &UrlContext) -> Result<Location, UsageError> {
@@ -275,9 +294,13 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
             ));
         }
     }
-    let block_size = mib(args.block_size_mb.unwrap_or(8.0), "--block-size-mb")?;
+    let block_size = mib(
+        args.block_size_mb.unwrap_or(8.0),
+        "--block-size-mb",
+        MIN_BLOCK,
+    )?;
     let put_blob_size = match (args.put_blob_size_mb, args.block_size_mb) {
-        (Some(v), _) => mib(v, "--put-blob-size-mb")?,
+        (Some(v), _) => mib(v, "--put-blob-size-mb", 1)?,
         // The block size given: azcopy's threshold.
         (None, Some(_)) => block_size,
         // One request moves a file up to 64 MiB faster than staged blocks do (one write at

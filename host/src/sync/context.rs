@@ -12,6 +12,8 @@ pub(crate) struct RunContext {
     pub(crate) counters: Counters,
     pub(crate) observer: Arc<dyn Observer>,
     pub(crate) control: RunControl,
+    /// The destination was made ready for writes (see `run::prepare`).
+    pub(crate) prepared: std::sync::atomic::AtomicBool,
 }
 
 impl RunContext {
@@ -20,6 +22,7 @@ impl RunContext {
             counters: Counters::default(),
             observer,
             control,
+            prepared: Default::default(),
         }
     }
 

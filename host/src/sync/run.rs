@@ -269,10 +269,11 @@ pub(crate) async fn execute(
     .await;
 
     if ctx.control.fatal().is_none() && !ctx.stopped() {
-        if !config.dry_run
-            && let Err(e) = session.destination.prepare_for_writes().await
-        {
-            ctx.failed(&session.destination.describe(), e.message());
+        // A run that copied nothing still leaves the destination there (an empty source
+        // makes an empty container, as azcopy does).
+        if !config.dry_run && !prepare(session, ctx).await {
+            ticker.abort();
+            return;
         }
         let policy = DeletePolicy {
             mode: config.delete,
@@ -288,6 +289,21 @@ pub(crate) async fn execute(
         session.destination.finish_writes().await;
     }
     ticker.abort();
+}
+
+/// Makes the destination ready for writes (a missing container or folder is created),
+/// once per run. A failure ends the run with that one error: nothing can be written.
+async fn prepare(session: &Parts, ctx: &RunContext) -> bool {
+    if ctx.prepared.swap(true, std::sync::atomic::Ordering::AcqRel) {
+        return ctx.control.fatal().is_none();
+    }
+    match session.destination.prepare_for_writes().await {
+        Ok(()) => true,
+        Err(e) => {
+            ctx.fail(RunError::from(e.explain("; nothing was written")));
+            false
+        }
+    }
 }
 
 /// Copies what the planner sends, `--concurrency` at a time.
@@ -333,6 +349,9 @@ async fn transfer_all(
             _ = stop.stopped() => break,
             _ = &mut deadline => { duration_cut(ctx); break }
         };
+        if planned.is_some() && !config.dry_run && !prepare(session, ctx).await {
+            break;
+        }
         let planned = match planned {
             None => break,
             Some(Work::Copy(copy)) => copy,

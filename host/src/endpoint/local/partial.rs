@@ -203,7 +203,13 @@ impl Partial {
             // our own instead.
             if let Some(file) = open_own(&folder, &name, false)?.filter(try_lock) {
                 remove_others(&folder, &key, &name);
-                return Partial::resume(file, folder, name, size, resume.block_size);
+                if let Some(resumed) =
+                    Partial::resume(file, folder.clone(), &name, size, resume.block_size)?
+                {
+                    return Ok(resumed);
+                }
+                // A file system that cannot cut the old file short: start a fresh one.
+                let _ = rustix::fs::unlinkat(&*folder, name.as_str(), AtFlags::empty());
             }
         }
         let name = format!(
@@ -217,9 +223,12 @@ impl Partial {
                 format!("cannot create {name} in {PARTIAL_DIR}"),
             )
         })?;
-        if size > 0 {
-            file.set_len(size)
-                .map_err(|e| EndpointError::io("cannot size", std::path::Path::new(&name), e))?;
+        // Sizing up front only helps the file system place the file; some cannot
+        // (fusefat refuses ftruncate), and writes at offsets grow the file anyway.
+        if size > 0
+            && let Err(e) = file.set_len(size)
+        {
+            tracing::debug!("cannot size {name} in advance: {e}");
         }
         Ok(Partial {
             file,
@@ -231,14 +240,15 @@ impl Partial {
     }
 
     /// Takes over a locked resumable file: the blocks its progress file lists that still
-    /// read back with their CRC are kept.
+    /// read back with their CRC are kept. `None` when a stale file cannot be cut short.
     fn resume(
         file: File,
         dir: Arc<OwnedFd>,
-        name: String,
+        name: &str,
         size: u64,
         block_size: u64,
-    ) -> Result<Partial, EndpointError> {
+    ) -> Result<Option<Partial>, EndpointError> {
+        let name = name.to_string();
         let progress_name = format!("{name}{PROGRESS}");
         let mut resumed = HashMap::new();
         let current = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -251,10 +261,12 @@ impl Partial {
                     }
                 }
             }
-            _ => file
-                .set_len(0)
-                .and_then(|()| file.set_len(size))
-                .map_err(|e| EndpointError::io("cannot size", std::path::Path::new(&name), e))?,
+            _ => {
+                if file.set_len(0).is_err() {
+                    return Ok(None);
+                }
+                let _ = file.set_len(size);
+            }
         }
         if !resumed.is_empty() {
             tracing::info!(
@@ -268,13 +280,13 @@ impl Partial {
             OFlags::WRONLY | OFlags::CREATE | OFlags::APPEND,
         )
         .map_err(|e| EndpointError::io("cannot create", std::path::Path::new(&progress_name), e))?;
-        Ok(Partial {
+        Ok(Some(Partial {
             file,
             dir,
             name,
             progress: Some(Mutex::new(progress)),
             resumed,
-        })
+        }))
     }
 
     /// Block `index`, if an earlier attempt wrote it intact.
