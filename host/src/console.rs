@@ -489,9 +489,14 @@ pub fn summary_text(outcome: &RunOutcome) -> String {
         line("Retries:", t.retries.to_string());
     }
     if t.plugin_failures > 0 {
+        let by: Vec<String> = outcome
+            .plugin_failures
+            .iter()
+            .map(|p| format!("{}: {}", shown(&p.plugin), p.count))
+            .collect();
         line(
             "Plugin failures (fail-open):",
-            t.plugin_failures.to_string(),
+            format!("{} ({})", t.plugin_failures, by.join(", ")),
         );
     }
     line(
@@ -514,5 +519,6 @@ pub fn summary_json(outcome: &RunOutcome, exit_code: u8) -> serde_json::Value {
         v["shard"] = json!(shard.to_string());
     }
     v["elapsed_ms"] = json!(outcome.elapsed.as_millis() as u64);
+    v["plugin_failures_by_plugin"] = json!(outcome.plugin_failures);
     v
 }

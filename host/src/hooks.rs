@@ -6,7 +6,7 @@
 //! queue is drained and `on-complete` is called; a fail-closed hook's failure fails the
 //! run.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -43,14 +43,14 @@ pub struct HookDispatcher {
     pending: Mutex<Vec<plugin::Event>>,
     /// The current run's control, for fail-closed failures.
     run: Arc<Mutex<Option<RunControl>>>,
-    failures: Arc<AtomicU64>,
-    failures_at_start: AtomicU64,
+    /// Fail-open (and fail-closed) hook failures, by hook, since the run started.
+    failures: Arc<plugin::Tolerated>,
 }
 
 impl HookDispatcher {
     /// Starts a worker per hook.
     pub fn start(hooks: Vec<HookInstance>) -> std::io::Result<HookDispatcher> {
-        let failures = Arc::new(AtomicU64::new(0));
+        let failures = Arc::new(plugin::Tolerated::default());
         let run: Arc<Mutex<Option<RunControl>>> = Arc::default();
         let mut workers = Vec::new();
         for hook in hooks {
@@ -74,7 +74,6 @@ impl HookDispatcher {
             pending: Mutex::new(Vec::new()),
             run,
             failures,
-            failures_at_start: AtomicU64::new(0),
         })
     }
 
@@ -127,8 +126,7 @@ impl Observer for HookDispatcher {
         for w in &self.workers {
             let _ = w.tx.send(Message::Run(values.clone()));
         }
-        self.failures_at_start
-            .store(self.failures.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.failures.take();
     }
 
     fn event(&self, event: &Event<'_>) {
@@ -191,8 +189,7 @@ impl Observer for HookDispatcher {
             .map(RunError::Plugin);
         *self.run.lock().unwrap_or_else(|e| e.into_inner()) = None;
         Completion {
-            plugin_failures: self.failures.load(Ordering::Relaxed)
-                - self.failures_at_start.load(Ordering::Relaxed),
+            plugin_failures: self.failures.take(),
             error,
         }
     }
@@ -230,13 +227,13 @@ fn run_hook(
     mut hook: HookInstance,
     rx: Receiver<Message>,
     queued: Arc<AtomicUsize>,
-    failures: Arc<AtomicU64>,
+    failures: Arc<plugin::Tolerated>,
     run: Arc<Mutex<Option<RunControl>>>,
 ) {
     // A failure is counted; a fail-closed one also fails the run (returned to the caller
     // when it happens at the end).
     let report = |e: PluginError, hook: &HookInstance| -> Option<PluginError> {
-        failures.fetch_add(1, Ordering::Relaxed);
+        failures.record(hook.name(), &e.to_string());
         match hook.failure() {
             FailurePolicy::FailOpen => {
                 tracing::warn!("{e} (fail-open: the run goes on)");

@@ -53,3 +53,30 @@ fn whole_second_file_systems_round_trip_without_copying_again() {
     let run = blobsync(&["sync", s(&local), &az.url(&container)]).ok();
     assert_eq!(run.count("Copied:"), 1);
 }
+
+#[test]
+fn a_time_past_2038_on_a_file_system_that_ends_there_is_downloaded_once() {
+    let Some(mount) = required(
+        "clocks::a_time_past_2038_on_a_file_system_that_ends_there_is_downloaded_once",
+        Mount::ext2_coarse(),
+    ) else {
+        return;
+    };
+    let az = azurite();
+    let container = unique_container("y2038");
+    let src = tempfile::tempdir().unwrap();
+    let p = write(src.path(), "future.txt", b"from 2040");
+    set_mtime(&p, 2_209_000_000, 0);
+    blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    let local = mount.path().join("restore");
+    let first = blobsync_json(&["sync", &az.url(&container), s(&local)]).ok();
+    assert_eq!(first.total("copied"), 1);
+    assert_eq!(
+        mtime_ns(&local.join("future.txt")),
+        i32::MAX as i64 * 1_000_000_000,
+        "the file system keeps its last second"
+    );
+    let second = blobsync_json(&["sync", &az.url(&container), s(&local)]).ok();
+    assert_eq!(second.total("copied"), 0, "not downloaded again");
+    assert_eq!(second.total("up_to_date"), 1);
+}

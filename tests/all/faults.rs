@@ -355,6 +355,16 @@ fn truncated_and_corrupted_bodies_are_caught() {
         1,
     );
     ok("flipped byte in a single-request upload", &o);
+    // A damaged block list (a block ID) is refused as InvalidBlockList: every block was
+    // staged, so the list is sent again rather than the item failed.
+    let o = case(
+        "one flipped byte",
+        true,
+        Match::any().method("PUT").query("comp=blocklist"),
+        Fault::FlipRequestByte { at: 70 },
+        1,
+    );
+    ok("flipped byte in a block list", &o);
     let o = case(
         "one flipped byte",
         false,

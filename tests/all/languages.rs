@@ -142,3 +142,67 @@ fn a_javascript_hook_records_a_sync() {
         "the run's start time reached the plugin: {summary}"
     );
 }
+
+#[test]
+fn a_python_exception_and_a_javascript_throw_are_shown_as_the_plugin_said_them() {
+    let projects = tempfile::tempdir().unwrap();
+    let py = projects.path().join("raises");
+    write(
+        &py,
+        "pyproject.toml",
+        b"[project]\nname = \"raises\"\nversion = \"0.1.0\"\n\n[tool.blobsync]\nkind = \"filter\"\nmodule = \"app\"\n",
+    );
+    let app = [
+        "from wit_world import exports",
+        "from wit_world.imports.types import EntryFields",
+        "",
+        "class FilterPlugin(exports.FilterPlugin):",
+        "    def configure(self, config):",
+        "        return EntryFields.PATH",
+        "",
+        "    def filter(self, side, entries):",
+        "        raise ValueError(\"no rule for this tier\")",
+    ];
+    write(&py, "app.py", app.join("\n").as_bytes());
+    let js = projects.path().join("throws");
+    write(
+        &js,
+        "package.json",
+        br#"{ "name": "throws", "version": "0.1.0", "private": true, "type": "module",
+  "blobsync": { "kind": "filter", "main": "src/filter.js" } }"#,
+    );
+    let filter = [
+        "export const filterPlugin = {",
+        "  configure(config) { return { path: true }; },",
+        "  filter(side, entries) { throw new Error(\"no such tier: Premium\"); },",
+        "};",
+    ];
+    write(&js, "src/filter.js", filter.join("\n").as_bytes());
+    let az = azurite();
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "a.txt", b"x");
+    for (project, said) in [
+        (
+            &py,
+            "ValueError: no rule for this tier (File \"/0/app.py\", line 9)",
+        ),
+        (&js, "no such tier: Premium (at filter@src/filter.js:3:"),
+    ] {
+        let component = build_project(project);
+        let dir = tempfile::tempdir().unwrap();
+        let m = manifest(
+            dir.path(),
+            "[[filter]]\nname = \"strict\"\nsource = @SOURCE@\n",
+            &component,
+        );
+        let container = unique_container("throws");
+        let run = blobsync_json(&["sync", s(src.path()), &az.url(&container), "--plugins", &m]);
+        assert_ne!(run.code, 0);
+        let errors = run.errors().join("\n");
+        assert!(errors.contains(said), "expected {said:?} in:\n{errors}");
+        assert!(
+            !errors.contains("RUST_BACKTRACE") && !errors.contains("mozalloc_abort"),
+            "{errors}"
+        );
+    }
+}

@@ -201,13 +201,37 @@ fn a_trapping_hook_is_fail_open_by_default() {
             fixture("misbehaving-hook")
         ),
     );
-    let run = run_with(&m, 0);
-    assert_eq!(run.count("Copied:"), 20);
+    let az = azurite();
+    let src = source_tree();
+    let run = blobsync_json(&[
+        "sync",
+        s(src.path()),
+        &az.url(&unique_container("plugin")),
+        "--plugins",
+        &m,
+    ])
+    .ok();
+    assert_eq!(run.total("copied"), 20);
+    assert!(run.total("plugin_failures") >= 1);
+    // Named, with what it said, in the summary and in the job record.
+    let by = &run.summary()["plugin_failures_by_plugin"];
+    assert_eq!(by[0]["plugin"], "noisy", "{by}");
+    assert_eq!(by[0]["count"].as_u64(), Some(run.total("plugin_failures")));
     assert!(
-        run.count("Plugin failures (fail-open):") >= 1,
-        "{}",
-        run.stdout
+        by[0]["last_error"].as_str().unwrap().contains("noisy"),
+        "{by}"
     );
+    let job = run.events[0]["job"].as_str().unwrap().to_string();
+    let show = blobsync(&["jobs", "show", &job, "--output-type", "json"]).ok();
+    let shown = json_lines(&show.stdout);
+    let item = shown[0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["action"] == "plugin")
+        .unwrap_or_else(|| panic!("no plugin item in:\n{}", show.stdout));
+    assert_eq!(item["path"], "noisy");
+    assert_eq!(item["status"], "Failed");
 }
 
 #[test]
@@ -252,6 +276,8 @@ fn a_hook_writes_only_to_the_output_the_manifest_grants() {
     assert!(run.stderr.contains("has no output file"), "{}", run.stderr);
 }
 
+/// A manifest `sync` refuses with `needle` in the message: `plugin inspect` refuses it
+/// too, with the same reason.
 fn load_error(manifest_body: &str, needle: &str) {
     let dir = tempfile::tempdir().unwrap();
     let m = manifest(dir.path(), manifest_body);
@@ -260,6 +286,18 @@ fn load_error(manifest_body: &str, needle: &str) {
         run.stderr.contains(needle),
         "expected {needle:?} in:\n{}",
         run.stderr
+    );
+    let inspect = blobsync(&["plugin", "inspect", &m]);
+    assert_eq!(
+        inspect.code, 2,
+        "inspect: {}\n{}",
+        inspect.stdout, inspect.stderr
+    );
+    assert!(
+        inspect.stderr.contains(needle) && inspect.stdout.contains("loadable:  no"),
+        "inspect: expected {needle:?} in:\n{}\n{}",
+        inspect.stdout,
+        inspect.stderr
     );
 }
 
@@ -354,7 +392,8 @@ fn a_plugin_importing_an_interface_outside_wasi_02_is_refused_by_name() {
          interface",
     );
     // inspect agrees with the loader.
-    let run = blobsync(&["plugin", "inspect", s(&path)]).ok();
+    let run = blobsync(&["plugin", "inspect", s(&path)]);
+    assert_eq!(run.code, 2, "not loadable: {}", run.stdout);
     assert!(
         run.stdout
             .contains("loadable:  no: it imports `acme:spy/exfiltrate@1.0.0`"),
@@ -463,4 +502,12 @@ fn inspect_shows_world_version_and_sha256() {
     assert!(run.stdout.contains("loadable:  yes"), "{}", run.stdout);
     let run = blobsync(&["plugin", "inspect", "/etc/hostname"]);
     assert_eq!(run.code, 2);
+    // A manifest whose plugins all load: inspect says so, exit 0.
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(
+        dir.path(),
+        &format!("[[filter]]\nname = \"ok\"\nsource = {path:?}\n"),
+    );
+    let run = blobsync(&["plugin", "inspect", &m]).ok();
+    assert!(run.stdout.contains("loadable:  yes"), "{}", run.stdout);
 }

@@ -158,3 +158,38 @@ fn exit_ends_the_call_as_a_trap() {
         run.stderr
     );
 }
+
+#[test]
+fn a_plugin_that_prints_without_end_cannot_fill_the_disk() {
+    let az = azurite();
+    let container = unique_container("chatty");
+    let src = tempfile::tempdir().unwrap();
+    // A batch (a call) per folder.
+    for i in 0..40 {
+        write(src.path(), &format!("dir{i}/a.txt"), b"x");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // 200 kB in every call: 8 MB in all.
+    let m = manifest(
+        dir.path(),
+        &format!(
+            "[[filter]]\nname = \"chatty\"\nsource = {:?}\nconfig = {{ print-bytes = 200000 }}\n",
+            probe()
+        ),
+    );
+    let run = blobsync_json(&["sync", s(src.path()), &az.url(&container), "--plugins", &m]).ok();
+    assert_eq!(run.total("copied"), 40);
+    let job = run.events[0]["job"].as_str().unwrap().to_string();
+    let log = data_dir().join("logs").join(format!("{job}.log"));
+    let size = std::fs::metadata(&log).unwrap().len();
+    assert!(size < 2 << 20, "the job log grew to {size} bytes");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("more than 64 KiB of output in one call"),
+        "no note in the log"
+    );
+    assert!(
+        text.contains("more than 1 MiB of output in this run"),
+        "no note in the log"
+    );
+}

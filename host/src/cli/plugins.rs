@@ -72,14 +72,20 @@ pub fn run_plugin(cmd: PluginCommand) -> ExitCode {
                         println!("  {group:<10} {}", names.join(", "));
                     }
                     match crate::plugin::inspect::loadability(&info) {
-                        Ok(_) => println!(
-                            "loadable:  yes (this blobsync implements blobsync:plugin@{}; WASI \
-                             0.2 is linked with nothing granted: a manifest grants capabilities)",
-                            crate::plugin::INTERFACE_VERSION
-                        ),
-                        Err(why) => println!("loadable:  no: {why}"),
+                        Ok(_) => {
+                            println!(
+                                "loadable:  yes (this blobsync implements blobsync:plugin@{}; \
+                                 WASI 0.2 is linked with nothing granted: a manifest grants \
+                                 capabilities)",
+                                crate::plugin::INTERFACE_VERSION
+                            );
+                            ExitCode::SUCCESS
+                        }
+                        Err(why) => {
+                            println!("loadable:  no: {why}");
+                            ExitCode::from(crate::sync::EXIT_USAGE)
+                        }
                     }
-                    ExitCode::SUCCESS
                 }
                 Err(e) => {
                     eprintln!("error: {}: {e}", file.display());
@@ -123,5 +129,43 @@ fn inspect_manifest(path: &std::path::Path) -> ExitCode {
             println!("  config:  {k} = {v:?}");
         }
     }
-    ExitCode::SUCCESS
+    // Everything `sync` checks: each component read, its sha256, world, version and
+    // imports, and its configuration (secrets resolved from the environment).
+    println!();
+    match load_as_sync_would(path) {
+        Ok(described) => {
+            println!("loadable:  yes: {described}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("loadable:  no");
+            eprintln!(
+                "error: {e}; `blobsync sync --plugins {}` refuses it too",
+                path.display()
+            );
+            ExitCode::from(crate::sync::EXIT_USAGE)
+        }
+    }
+}
+
+/// Loads the manifest's plugins (with the built-in ones) as a sync does.
+fn load_as_sync_would(path: &std::path::Path) -> Result<String, String> {
+    use crate::plugin::{PluginKind, PluginSources, PluginSpec};
+    let sources = PluginSources {
+        filters: Vec::new(),
+        comparator: PluginSpec::builtin(
+            PluginKind::Comparator,
+            "mtime-compare",
+            Vec::new(),
+            "the default",
+        ),
+        comparator_flag: None,
+        annotators: Vec::new(),
+        manifest: Some(path.to_path_buf()),
+    };
+    let set = sources.resolve().map_err(|e| e.to_string())?;
+    let runtime = crate::plugin::Runtime::shared(super::validate::cache_dir())
+        .map_err(|e| format!("cannot start the plugin runtime: {e:#}"))?;
+    let host = crate::plugin::PluginHost::new(&runtime, &set).map_err(|e| e.to_string())?;
+    Ok(host.describe())
 }

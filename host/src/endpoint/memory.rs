@@ -182,6 +182,7 @@ impl Endpoint for MemoryEndpoint {
             listed_md5: self.kind == EndpointKind::Blob,
             order: self.order,
             time_precision_ns: 1,
+            latest_time_ns: i64::MAX,
             fold: self.fold,
             one_entry_per_name: self.kind == EndpointKind::Local,
         }

@@ -54,6 +54,9 @@ pub struct Capabilities {
     /// How precisely it keeps modification times, in ns (1: exact; 1,000,000,000: whole
     /// seconds). Times are compared at the coarser of the two sides' precisions.
     pub time_precision_ns: u64,
+    /// The latest modification time it can keep, in ns (a file system whose times end in
+    /// 2038 keeps later ones as its last second); `i64::MAX` when there is no limit.
+    pub latest_time_ns: i64,
     /// Which names it does not tell apart (measured on a local folder).
     pub fold: NameFold,
     /// True when a file and a folder cannot share a name (a file system; a container

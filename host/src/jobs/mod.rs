@@ -428,6 +428,7 @@ mod tests {
         });
         rec.event(&Event::Done(&done("z", Some("boom"))));
         rec.run_finished(&RunOutcome {
+            plugin_failures: Vec::new(),
             info: info.clone(),
             status: Status::CompletedWithErrors,
             totals: Totals {

@@ -172,6 +172,20 @@ impl Observer for JobRecorder {
     }
 
     fn run_finished(&self, outcome: &RunOutcome) {
+        // Fail-open plugins that failed: one item each, named, with the last error.
+        for p in &outcome.plugin_failures {
+            self.item(
+                &p.plugin,
+                "plugin",
+                ItemStatus::Failed,
+                0,
+                &format!(
+                    "fail-open plugin: {} failed calls (the run went on)",
+                    p.count
+                ),
+                Some(&p.last_error),
+            );
+        }
         let t = &outcome.totals;
         self.store.write(Write::Sql(
             "UPDATE jobs SET ended_ms = ?2, status = ?3, source_files = ?4, destination_files = ?5, \

@@ -4,7 +4,6 @@
 //! tier, one metadata key, one tag).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::bindings::types::{Annotation, ContentHeaders, Side};
 use super::entry::{Entry, Packer, no_headers};
@@ -12,6 +11,7 @@ use super::error::PluginError;
 use super::instance::Slot;
 use super::load::Loaded;
 use super::spec::FailurePolicy;
+use super::tolerated::Tolerated;
 use super::values::RunValues;
 use super::world::Annotator;
 
@@ -28,14 +28,14 @@ pub fn empty_annotation() -> Annotation {
 /// The run's annotators, for one worker.
 pub struct AnnotatorChain {
     slots: Vec<Slot<Annotator>>,
-    tolerated: Arc<AtomicU64>,
+    tolerated: Arc<Tolerated>,
     packer: Packer,
 }
 
 impl AnnotatorChain {
     pub(crate) fn new(
         plugins: &[Arc<Loaded<Annotator>>],
-        tolerated: Arc<AtomicU64>,
+        tolerated: Arc<Tolerated>,
         values: &RunValues,
     ) -> Self {
         AnnotatorChain {
@@ -79,7 +79,7 @@ impl AnnotatorChain {
                         "{e} (fail-open: the {} files of the batch get no annotation from it)",
                         entries.len()
                     );
-                    self.tolerated.fetch_add(1, Ordering::Relaxed);
+                    self.tolerated.record(slot.name(), &e.to_string());
                 }
                 Err(e) => return Err(e),
             }

@@ -1,7 +1,6 @@
 //! The run's comparator for one worker ([`ComparatorInstance`]).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::bindings::types::{Action, Decision as WitDecision, EntryFields};
 use super::entry::{Packer, Pair};
@@ -11,6 +10,7 @@ use super::instance::Slot;
 use super::legacy;
 use super::load::Loaded;
 use super::spec::FailurePolicy;
+use super::tolerated::Tolerated;
 use super::values::RunValues;
 use super::world::Comparator;
 
@@ -35,7 +35,7 @@ pub struct Decision {
 /// The run's comparator, for one worker.
 pub struct ComparatorInstance {
     slot: Slot<Comparator>,
-    tolerated: Arc<AtomicU64>,
+    tolerated: Arc<Tolerated>,
     source: Packer,
     destination: Packer,
 }
@@ -43,7 +43,7 @@ pub struct ComparatorInstance {
 impl ComparatorInstance {
     pub(crate) fn new(
         plugin: &Arc<Loaded<Comparator>>,
-        tolerated: Arc<AtomicU64>,
+        tolerated: Arc<Tolerated>,
         values: &RunValues,
     ) -> Self {
         ComparatorInstance {
@@ -103,7 +103,7 @@ impl ComparatorInstance {
                     "{e} (fail-open: the batch of {} pairs is transferred)",
                     pairs.len()
                 );
-                self.tolerated.fetch_add(1, Ordering::Relaxed);
+                self.tolerated.record(self.slot.name(), &e.to_string());
                 Ok(pairs
                     .iter()
                     .map(|_| Decision {

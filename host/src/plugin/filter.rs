@@ -2,7 +2,6 @@
 //! batch, in order; the first exclusion of an entry wins.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::bindings::types::Side;
 use super::entry::{Entry, Packer};
@@ -12,6 +11,7 @@ use super::instance::Slot;
 use super::legacy;
 use super::load::Loaded;
 use super::spec::FailurePolicy;
+use super::tolerated::Tolerated;
 use super::values::RunValues;
 use super::world::Filter;
 
@@ -28,14 +28,14 @@ pub struct Exclusion {
 pub struct FilterChain {
     slots: Vec<Slot<Filter>>,
     names: Vec<Arc<str>>,
-    tolerated: Arc<AtomicU64>,
+    tolerated: Arc<Tolerated>,
     packer: Packer,
 }
 
 impl FilterChain {
     pub(crate) fn new(
         plugins: &[Arc<Loaded<Filter>>],
-        tolerated: Arc<AtomicU64>,
+        tolerated: Arc<Tolerated>,
         values: &RunValues,
     ) -> Self {
         FilterChain {
@@ -93,7 +93,7 @@ impl FilterChain {
                         "{e} (fail-open: the batch of {} entries is included)",
                         entries.len()
                     );
-                    self.tolerated.fetch_add(1, Ordering::Relaxed);
+                    self.tolerated.record(name, &e.to_string());
                 }
                 Err(e) => return Err(e),
             }

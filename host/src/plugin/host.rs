@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::annotate::AnnotatorChain;
 use super::compare::{ComparatorInfo, ComparatorInstance};
@@ -13,6 +12,7 @@ use super::hook::HookInstance;
 use super::load::Loaded;
 use super::runtime::Runtime;
 use super::spec::PluginSet;
+use super::tolerated::{PluginFailures, Tolerated};
 use super::values::RunValues;
 use super::world::{Annotator, Comparator, Filter, Hook, World};
 
@@ -21,7 +21,7 @@ pub struct PluginHost {
     /// Keeps the engine and its epoch ticker alive as long as any instance can run.
     _runtime: Arc<Runtime>,
     /// Failures fail-open plugins turned into warnings.
-    tolerated: Arc<AtomicU64>,
+    tolerated: Arc<Tolerated>,
     filters: Vec<Arc<Loaded<Filter>>>,
     comparator: Arc<Loaded<Comparator>>,
     comparator_info: ComparatorInfo,
@@ -67,7 +67,7 @@ impl PluginHost {
         let hooks = load_all::<Hook>(runtime, &set.hooks)?;
 
         // Probe every plugin once so configuration errors surface at start-up.
-        let tolerated = Arc::new(AtomicU64::new(0));
+        let tolerated = Arc::new(Tolerated::default());
         let probe = RunValues::probe();
         FilterChain::new(&filters, tolerated.clone(), &probe).probe()?;
         let comparator_info =
@@ -138,9 +138,10 @@ impl PluginHost {
         self.hooks_for(&RunValues::probe())
     }
 
-    /// Failures that fail-open plugins turned into warnings so far.
-    pub fn tolerated_failures(&self) -> u64 {
-        self.tolerated.load(Ordering::Relaxed)
+    /// The failures fail-open plugins turned into warnings since the last call, by
+    /// plugin.
+    pub fn take_tolerated(&self) -> Vec<PluginFailures> {
+        self.tolerated.take()
     }
 
     /// True when there are no filters at all (the pipeline can skip filtering).

@@ -24,7 +24,7 @@ use super::runtime::TICK;
 use super::spec::FailurePolicy;
 use super::state::{MemoryLimiter, StoreState};
 use super::values::{RunValues, instance_config};
-use super::wasi::{self, LogStream};
+use super::wasi::{self, LogStream, OutputBudget};
 use super::world::World;
 
 impl<W: World> Loaded<W> {
@@ -35,8 +35,9 @@ impl<W: World> Loaded<W> {
 
     fn new_store(&self, values: &RunValues) -> Store<StoreState> {
         let plugin: Arc<str> = Arc::from(self.spec.name.as_str());
-        let stdout = LogStream::new(plugin.clone(), false, self.redactor.clone());
-        let stderr = LogStream::new(plugin.clone(), true, self.redactor.clone());
+        let budget = Arc::new(OutputBudget::default());
+        let stdout = LogStream::new(plugin.clone(), false, self.redactor.clone(), budget.clone());
+        let stderr = LogStream::new(plugin.clone(), true, self.redactor.clone(), budget.clone());
         let mut store = Store::new(
             W::engine(&self.pre),
             StoreState {
@@ -57,6 +58,7 @@ impl<W: World> Loaded<W> {
                 overran: false,
                 wasi: wasi::context(&self.env, stdout, stderr.clone()),
                 stderr,
+                output_budget: budget,
                 http: wasmtime_wasi_http::WasiHttpCtx::new(),
                 http_policy: HttpPolicy::new(plugin, self.outbound.clone(), self.redactor.clone()),
                 table: wasmtime::component::ResourceTable::new(),
@@ -73,6 +75,7 @@ impl<W: World> Loaded<W> {
         store.set_epoch_deadline(self.deadline_ticks());
         let timeout = self.spec.limits.call_timeout;
         store.data_mut().set_deadline(Instant::now() + timeout);
+        store.data().output_budget.begin_call();
     }
 
     /// Turns a failed call into a `PluginError`, using what the store recorded.
@@ -103,8 +106,8 @@ impl<W: World> Loaded<W> {
         };
         if let Some(panic) = &state.last_panic {
             detail = format!("{detail}; {panic}");
-        } else if let Some(last) = state.stderr.last_lines().last() {
-            detail = format!("{detail}; its last error output: {last}");
+        } else if let Some(said) = wasi::own_message(&state.stderr.last_lines()) {
+            detail = format!("{detail}; it said: {said}");
         }
         PluginError::Trap {
             plugin,

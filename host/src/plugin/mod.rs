@@ -43,6 +43,7 @@ pub(crate) mod scaffold;
 mod sources;
 mod spec;
 mod state;
+mod tolerated;
 mod values;
 mod wasi;
 mod world;
@@ -65,6 +66,7 @@ pub use reload::{PluginWatch, ReloadError};
 pub use runtime::Runtime;
 pub use sources::PluginSources;
 pub use spec::{FailurePolicy, Grants, Limits, PluginKind, PluginSet, PluginSource, PluginSpec};
+pub use tolerated::{PluginFailures, Tolerated, combine as combine_failures};
 pub use values::{JOB_ID_KEY, PRECISION_KEY, RunValues, STARTED_KEY};
 
 /// The WIT package version this host implements (it also loads 0.1.x plugins).

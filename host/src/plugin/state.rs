@@ -32,6 +32,8 @@ pub(crate) struct StoreState {
     /// The guest waited on a timer capped at the deadline (see `wasi::CappedClockView`).
     pub(crate) overran: bool,
     pub(crate) stderr: LogStream,
+    /// What the plugin may still print into the log.
+    pub(crate) output_budget: Arc<super::wasi::OutputBudget>,
     pub(crate) wasi: WasiCtx,
     pub(crate) http: WasiHttpCtx,
     pub(crate) http_policy: HttpPolicy,

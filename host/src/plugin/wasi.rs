@@ -40,12 +40,54 @@ pub(crate) fn context(env: &[(String, String)], stdout: LogStream, stderr: LogSt
 }
 
 /// How many stderr lines are kept for a trap's message (a Python traceback ends there).
-const KEPT_LINES: usize = 8;
+const KEPT_LINES: usize = 16;
 /// The longest line logged; longer ones are cut.
 const MAX_LINE: usize = 4096;
+/// What one call may print (stdout and stderr together) into the log.
+pub(crate) const MAX_CALL_OUTPUT: u64 = 64 << 10;
+/// What one instance may print into the log in a run.
+pub(crate) const MAX_RUN_OUTPUT: u64 = 1 << 20;
 
-/// A plugin's stdout or stderr: line-buffered into blobsync's log. Clones share the buffer
-/// (WASI makes a new stream handle per `get-stdout` call).
+/// How much of a plugin's output reaches the log: a call past [`MAX_CALL_OUTPUT`], or a
+/// run past [`MAX_RUN_OUTPUT`], is cut, with one note in the log saying so.
+#[derive(Debug, Default)]
+pub(crate) struct OutputBudget {
+    call: std::sync::atomic::AtomicU64,
+    run: std::sync::atomic::AtomicU64,
+}
+
+impl OutputBudget {
+    /// A call starts: its own allowance is full again.
+    pub(crate) fn begin_call(&self) {
+        self.call.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Counts `n` bytes printed; false once they are over either allowance. `cut` is
+    /// called once, when the first line is dropped.
+    fn spend(&self, n: u64, cut: impl FnOnce(&str)) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        let call = self.call.fetch_add(n, Relaxed);
+        let run = self.run.fetch_add(n, Relaxed);
+        if call + n <= MAX_CALL_OUTPUT && run + n <= MAX_RUN_OUTPUT {
+            return true;
+        }
+        if run < MAX_RUN_OUTPUT && run + n > MAX_RUN_OUTPUT {
+            cut(
+                "more than 1 MiB of output in this run: the rest of the run's output is not logged",
+            );
+        } else if call <= MAX_CALL_OUTPUT && call + n > MAX_CALL_OUTPUT && run + n <= MAX_RUN_OUTPUT
+        {
+            cut(
+                "more than 64 KiB of output in one call: the rest of this call's output is not logged",
+            );
+        }
+        false
+    }
+}
+
+/// A plugin's stdout or stderr: line-buffered into blobsync's log, within an
+/// [`OutputBudget`]. Clones share the buffer (WASI makes a new stream handle per
+/// `get-stdout` call).
 #[derive(Clone)]
 pub(crate) struct LogStream {
     plugin: Arc<str>,
@@ -54,16 +96,23 @@ pub(crate) struct LogStream {
     line: Arc<Mutex<Vec<u8>>>,
     /// The last stderr lines, for trap messages.
     pub(crate) recent: Arc<Mutex<VecDeque<String>>>,
+    budget: Arc<OutputBudget>,
 }
 
 impl LogStream {
-    pub(crate) fn new(plugin: Arc<str>, stderr: bool, redactor: Arc<Redactor>) -> Self {
+    pub(crate) fn new(
+        plugin: Arc<str>,
+        stderr: bool,
+        redactor: Arc<Redactor>,
+        budget: Arc<OutputBudget>,
+    ) -> Self {
         LogStream {
             plugin,
             stderr,
             redactor,
             line: Arc::default(),
             recent: Arc::default(),
+            budget,
         }
     }
 
@@ -72,18 +121,33 @@ impl LogStream {
         if text.is_empty() {
             return;
         }
-        self.redactor.redact_in_place(&mut text);
         let plugin = &*self.plugin;
+        let within = self.budget.spend(text.len() as u64 + 1, |why| {
+            tracing::warn!(target: "blobsync::plugin", plugin, "{why}");
+        });
+        if !within {
+            // Still kept for a trap's message: its last lines say what went wrong.
+            if self.stderr {
+                self.redactor.redact_in_place(&mut text);
+                self.remember(text);
+            }
+            return;
+        }
+        self.redactor.redact_in_place(&mut text);
         if self.stderr {
             tracing::warn!(target: "blobsync::plugin", plugin, "stderr: {text}");
-            let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-            if recent.len() == KEPT_LINES {
-                recent.pop_front();
-            }
-            recent.push_back(text);
+            self.remember(text);
         } else {
             tracing::info!(target: "blobsync::plugin", plugin, "stdout: {text}");
         }
+    }
+
+    fn remember(&self, text: String) {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.len() == KEPT_LINES {
+            recent.pop_front();
+        }
+        recent.push_back(text);
     }
 
     /// The last stderr lines, oldest first.
@@ -95,6 +159,51 @@ impl LogStream {
             .cloned()
             .collect()
     }
+}
+
+/// What a failed plugin itself said, from its last stderr lines: the language runtime's
+/// own closing words (componentize-py's Rust panic, SpiderMonkey's abort notice) are
+/// passed over, and a Python traceback or a JavaScript stack is shortened to its
+/// exception and the line it was raised at.
+pub(crate) fn own_message(lines: &[String]) -> Option<String> {
+    // The runtime's own panic (componentize-py) ends what the plugin said.
+    let end = lines
+        .iter()
+        .position(|l| l.starts_with("thread '"))
+        .unwrap_or(lines.len());
+    let said: Vec<&str> = lines[..end]
+        .iter()
+        .map(|l| l.trim_end())
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| {
+            !l.starts_with("note: run with `RUST_BACKTRACE")
+                && !l.starts_with("Redirecting call to abort()")
+        })
+        .collect();
+    // JavaScript (componentize-js): the message, then `Stack:` and its frames.
+    if let Some(stack) = said.iter().rposition(|l| *l == "Stack:") {
+        let message = said[..stack].last()?.trim();
+        return Some(match said.get(stack + 1) {
+            Some(frame) => format!("{message} (at {})", frame.trim()),
+            None => message.to_string(),
+        });
+    }
+    // Python: the exception is the last line not indented; the traceback's last
+    // `File "…", line N` above it is where it was raised.
+    let at = said
+        .iter()
+        .rposition(|l| !l.starts_with(char::is_whitespace) && !l.starts_with("Traceback ("))?;
+    let exception = said[at].trim();
+    let place = said[..at]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with("File \""))
+        .map(|l| l.split(", in ").next().unwrap_or(l).to_string());
+    Some(match place {
+        Some(place) => format!("{exception} ({place})"),
+        None => exception.to_string(),
+    })
 }
 
 impl IsTerminal for LogStream {
@@ -233,5 +342,47 @@ impl monotonic_clock::Host for CappedClockView<'_> {
         duration: monotonic_clock::Duration,
     ) -> wasmtime::Result<Resource<DynPollable>> {
         self.timer(Duration::from_nanos(duration))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::own_message;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_python_exception_is_shown_with_its_place_not_the_runtime_s_last_words() {
+        // What componentize-py 0.25 prints.
+        let said = own_message(&lines(
+            "Traceback (most recent call last):\n  File \"/0/app.py\", line 9, in filter\n\
+             ValueError: bad config: x\nthread '<unnamed>' (1) panicked at \
+             runtime/src/lib.rs:1280:25:\nPython function threw an unexpected exception\n\
+             note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace",
+        ));
+        assert_eq!(
+            said.as_deref(),
+            Some("ValueError: bad config: x (File \"/0/app.py\", line 9)")
+        );
+    }
+
+    #[test]
+    fn a_javascript_throw_is_shown_without_its_stack_or_the_abort_notice() {
+        // What componentize-js 0.23 prints.
+        let said = own_message(&lines(
+            "no such tier: Premium\nStack:\n  filter@src/filter.js:3:33\n  \
+             export_filterPlugin_0_2_0$filter@/tmp/x/initializer.js:466:15\nRedirecting call \
+             to abort() to mozalloc_abort",
+        ));
+        assert_eq!(
+            said.as_deref(),
+            Some("no such tier: Premium (at filter@src/filter.js:3:33)")
+        );
+        assert_eq!(
+            own_message(&lines("note: run with `RUST_BACKTRACE=1`")),
+            None
+        );
     }
 }

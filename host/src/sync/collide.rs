@@ -142,6 +142,7 @@ mod tests {
             listed_md5: false,
             order: None,
             time_precision_ns: 1,
+            latest_time_ns: i64::MAX,
             fold,
             one_entry_per_name: true,
         })
@@ -209,6 +210,7 @@ mod tests {
             listed_md5: true,
             order: None,
             time_precision_ns: 1,
+            latest_time_ns: i64::MAX,
             fold: NameFold::Exact,
             one_entry_per_name: false,
         });

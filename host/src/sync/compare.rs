@@ -68,6 +68,8 @@ pub(crate) struct Comparer<'a> {
     pub(crate) md5_read: std::collections::HashSet<(Side, String)>,
     /// Store the MD5s read.
     pub(crate) store_md5: bool,
+    /// The latest time the destination keeps (ns).
+    pub(crate) latest_time_ns: i64,
 }
 
 impl Comparer<'_> {
@@ -257,11 +259,19 @@ impl Comparer<'_> {
             }
         }
         let (source_kind, destination_kind) = self.kinds;
+        let latest = self.latest_time_ns;
         let pairs: Vec<Pair> = batch
             .iter_mut()
-            .map(|(s, d)| Pair {
-                source: lend(s, source_kind),
-                destination: lend(d, destination_kind),
+            .map(|(s, d)| {
+                // A source time the destination cannot keep is compared as the latest one
+                // it can (what a copy there was given).
+                let mut source = lend(s, source_kind);
+                source.mtime_ns = source.mtime_ns.min(latest);
+                source.stored_mtime_ns = source.stored_mtime_ns.map(|t| t.min(latest));
+                Pair {
+                    source,
+                    destination: lend(d, destination_kind),
+                }
             })
             .collect();
         let decisions = self.comparator.compare(&pairs)?;

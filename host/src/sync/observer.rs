@@ -356,6 +356,9 @@ pub struct RunOutcome {
     pub elapsed: Duration,
     /// The error that stopped the run, or kept it from starting.
     pub error: Option<RunError>,
+    /// The fail-open plugins that failed, by name (their total is
+    /// [`Totals::plugin_failures`]).
+    pub plugin_failures: Vec<crate::plugin::PluginFailures>,
 }
 
 impl RunOutcome {
@@ -373,8 +376,8 @@ impl RunOutcome {
 /// What an observer adds when a run completes (a hook's failures at the end).
 #[derive(Debug, Default)]
 pub struct Completion {
-    /// Plugin failures tolerated (fail-open).
-    pub plugin_failures: u64,
+    /// Plugin failures tolerated (fail-open), by plugin.
+    pub plugin_failures: Vec<crate::plugin::PluginFailures>,
     /// A failure that fails the run (fail-closed).
     pub error: Option<RunError>,
 }
@@ -420,7 +423,7 @@ impl Observer for Observers {
         let mut all = Completion::default();
         for o in &self.0 {
             let c = o.run_completing(outcome);
-            all.plugin_failures += c.plugin_failures;
+            all.plugin_failures.extend(c.plugin_failures);
             if all.error.is_none() {
                 all.error = c.error;
             }

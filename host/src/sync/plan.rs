@@ -475,6 +475,7 @@ mod tests {
             listed_md5: true,
             order: None,
             time_precision_ns: 1,
+            latest_time_ns: i64::MAX,
             fold: crate::endpoint::NameFold::Exact,
             one_entry_per_name: false,
         })

@@ -152,6 +152,7 @@ pub(crate) async fn execute(
         let order = session.order;
         let collisions =
             super::collide::Collisions::for_destination(&session.destination.capabilities());
+        let latest_time_ns = session.destination.capabilities().latest_time_ns;
         let blob = config.blob.clone();
         let backups = session.backup.is_some();
         let annotator = session.annotator(&values);
@@ -191,6 +192,7 @@ pub(crate) async fn execute(
                 blob_hashers,
                 md5_read: Default::default(),
                 store_md5: read_missing && !read_all && !dry_run,
+                latest_time_ns,
                 damaged: match (&store, &damaged_under) {
                     (Some(store), Some(prefix)) => store.bad_blobs(prefix),
                     _ => Default::default(),

@@ -185,7 +185,8 @@ impl Session {
         let info = self.info(&request, control.clone());
         observer.run_started(&info);
         let started = Instant::now();
-        let tolerated_before = self.parts.plugins.tolerated_failures();
+        // Only this run's failures are this run's (watch mode probes plugins in between).
+        self.parts.plugins.take_tolerated();
         let retries_before = self.retries();
         let ctx = Arc::new(RunContext::new(observer.clone(), control.clone()));
         let values = RunValues {
@@ -202,11 +203,8 @@ impl Session {
         };
         super::run::execute(&self.parts, &ctx, request.scopes, values).await;
         let mut totals = ctx.totals();
-        totals.plugin_failures += self
-            .parts
-            .plugins
-            .tolerated_failures()
-            .saturating_sub(tolerated_before);
+        let plugin_failures = self.parts.plugins.take_tolerated();
+        totals.plugin_failures += plugin_failures.iter().map(|p| p.count).sum::<u64>();
         totals.retries = self.retries().saturating_sub(retries_before);
         let error = control.fatal();
         let status = if matches!(error, Some(RunError::CutOff(..))) {
@@ -231,6 +229,7 @@ impl Session {
                 totals,
                 elapsed: started.elapsed(),
                 error,
+                plugin_failures,
             },
             &*observer,
         )
@@ -259,7 +258,16 @@ impl Session {
 /// Lets the observers add what they know at the end, then tells them the run ended.
 fn finish(mut outcome: RunOutcome, observer: &dyn Observer) -> RunOutcome {
     let completion = observer.run_completing(&outcome);
-    outcome.totals.plugin_failures += completion.plugin_failures;
+    outcome.totals.plugin_failures += completion
+        .plugin_failures
+        .iter()
+        .map(|p| p.count)
+        .sum::<u64>();
+    outcome.plugin_failures = crate::plugin::combine_failures(
+        std::mem::take(&mut outcome.plugin_failures)
+            .into_iter()
+            .chain(completion.plugin_failures),
+    );
     if let (Some(e), None) = (completion.error, &outcome.error) {
         outcome.error = Some(e);
         outcome.status = Status::Failed;
@@ -316,6 +324,7 @@ fn ended_before_start(
             },
             totals: Default::default(),
             elapsed: Default::default(),
+            plugin_failures: Vec::new(),
             error,
         },
         observer,

@@ -231,6 +231,7 @@ impl AzureEndpoint {
             staged: Default::default(),
             ids: std::sync::Mutex::new(vec![None; target.shape.blocks() as usize]),
             reused: Default::default(),
+            retried: self.http.retries.clone(),
         };
         if target.shape != WriteShape::Single {
             writer.load_staged().await?;
@@ -261,6 +262,7 @@ impl Endpoint for AzureEndpoint {
             // Times are stored in metadata to the nanosecond (Last-Modified, kept to the
             // second, is what the comparator falls back to without them).
             time_precision_ns: 1,
+            latest_time_ns: i64::MAX,
             fold: crate::endpoint::NameFold::Exact,
             one_entry_per_name: false,
             // Hierarchical-namespace accounts list path by path (`a/x` before `a-b`); flat

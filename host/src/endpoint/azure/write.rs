@@ -29,6 +29,7 @@ use azure_storage_blob::models::{
     BlockBlobClientUploadOptions, BlockListType, BlockLookupList,
 };
 use bytes::Bytes;
+use md5::Digest as _;
 
 use super::errors::{azure_error, error_code};
 use crate::endpoint::{
@@ -37,6 +38,8 @@ use crate::endpoint::{
 
 /// The length of blobsync's block IDs (the service wants one length per blob).
 const ID_LEN: usize = 16;
+/// How often a refused block list is sent again (see `commit_blocks`).
+const COMMIT_RETRIES: u32 = 3;
 
 /// The longest `x-ms-tags` header sent; longer tag sets are set after the commit.
 const MAX_TAGS_HEADER: usize = 2000;
@@ -120,6 +123,8 @@ pub(super) struct BlobWriter {
     pub(super) ids: Mutex<Vec<Option<Vec<u8>>>>,
     /// Blocks found staged by an earlier attempt and not sent again.
     pub(super) reused: AtomicU64,
+    /// The run's count of requests tried again.
+    pub(super) retried: std::sync::Arc<super::retry::RetryCounter>,
 }
 
 impl BlobWriter {
@@ -355,13 +360,36 @@ impl BlobWriter {
         let body: RequestContent<BlockLookupList, azure_core::http::XmlFormat> = list
             .try_into()
             .map_err(|e| self.fail("cannot encode the block list of", e))?;
-        Ok(self
-            .client
-            .block_blob_client()
-            .commit_block_list(body, Some(options))
-            .await
-            .map(|_| ())
-            .map_err(|e| ("cannot commit the blocks of", e)))
+        // The body carries its own checksum where the service checks one.
+        let options = BlockBlobClientCommitBlockListOptions {
+            transactional_content_md5: match body.body() {
+                azure_core::http::Body::Bytes(bytes) => Some(md5::Md5::digest(bytes).to_vec()),
+                _ => None,
+            },
+            ..options
+        };
+        let mut tries = 0;
+        loop {
+            let answer = self
+                .client
+                .block_blob_client()
+                .commit_block_list(body.clone(), Some(options.clone()))
+                .await;
+            match answer {
+                Ok(_) => return Ok(Ok(())),
+                // Every block was staged, so a refused list is one damaged on the way
+                // (a service that does not check the body's checksum answers so): again.
+                Err(e) if error_code(&e) == Some("InvalidBlockList") && tries < COMMIT_RETRIES => {
+                    tries += 1;
+                    self.retried.add();
+                    tracing::warn!(
+                        "{}: the block list was refused ({e}); sending it again",
+                        self.described
+                    );
+                }
+                Err(e) => return Ok(Err(("cannot commit the blocks of", e))),
+            }
+        }
     }
 
     /// Turns a commit's answer into the outcome (a lost answer to a commit that landed is

@@ -56,6 +56,8 @@ pub struct LocalEndpoint {
     precision: std::sync::atomic::AtomicU64,
     /// Which names the folder does not tell apart, once measured.
     fold: std::sync::atomic::AtomicU8,
+    /// The latest time the file system keeps, once measured (ns).
+    latest_time: std::sync::atomic::AtomicI64,
     /// The folder's handle and temporary-file folders, from the first use on.
     files: OnceLock<Arc<Files>>,
 }
@@ -94,6 +96,7 @@ impl LocalEndpoint {
             },
             precision: std::sync::atomic::AtomicU64::new(1),
             fold: std::sync::atomic::AtomicU8::new(NameFold::Exact as u8),
+            latest_time: std::sync::atomic::AtomicI64::new(i64::MAX),
             files: OnceLock::new(),
         }
     }
@@ -162,6 +165,7 @@ impl Endpoint for LocalEndpoint {
             listed_md5: false,
             order: None,
             time_precision_ns: self.precision.load(Ordering::Relaxed),
+            latest_time_ns: self.latest_time.load(Ordering::Relaxed),
             fold: NameFold::from_u8(self.fold.load(Ordering::Relaxed)),
             one_entry_per_name: true,
         }
@@ -178,10 +182,22 @@ impl Endpoint for LocalEndpoint {
     async fn probe(&self) {
         let root = self.root.clone();
         let measured = tokio::task::spawn_blocking(move || {
-            (precision::measure(&root), precision::measure_fold(&root))
+            (
+                precision::measure(&root),
+                precision::measure_fold(&root),
+                precision::measure_latest(&root),
+            )
         })
         .await
-        .unwrap_or((None, None));
+        .unwrap_or((None, None, None));
+        if let Some(latest) = measured.2 {
+            tracing::info!(
+                "{} keeps no time after {}",
+                self.root.display(),
+                blobsync_plugin::format_rfc3339_ns(latest)
+            );
+            self.latest_time.store(latest, Ordering::Relaxed);
+        }
         match measured.0 {
             Some(step) => {
                 if step > 1 {

@@ -52,6 +52,27 @@ pub(super) fn measure(folder: &Path) -> Option<u64> {
     Some(step_of(mtime_ns(&meta)))
 }
 
+/// A time far past 2038 (in 2242): file systems with 32-bit times (ext2 and ext3 with
+/// 128-byte inodes) keep their last second instead.
+const LATE_NS: i64 = (1 << 33) * 1_000_000_000;
+
+/// The latest time the file system below `folder` keeps, when it cannot keep times up
+/// to 2242 (it keeps its last second instead of a later one); `None` otherwise or if
+/// nothing can be written.
+pub(super) fn measure_latest(folder: &Path) -> Option<i64> {
+    let dir = folder.ancestors().find(|p| p.is_dir())?;
+    let file = tempfile::Builder::new()
+        .prefix(".blobsync-time-")
+        .tempfile_in(dir)
+        .ok()?;
+    let time = SystemTime::UNIX_EPOCH + Duration::from_nanos(LATE_NS as u64);
+    file.as_file()
+        .set_times(FileTimes::new().set_modified(time))
+        .ok()?;
+    let kept = mtime_ns(&file.as_file().metadata().ok()?);
+    (kept < LATE_NS).then_some(kept)
+}
+
 /// Which names the file system below `folder` (or its nearest existing parent) does not
 /// tell apart: a scratch file is looked up under its name in the other letter case, and
 /// one with a decomposed `é` under the composed one. `None` if nothing can be written.
