@@ -425,3 +425,46 @@ fn an_interrupt_during_retries_ends_the_run_within_the_grace_period() {
     assert_eq!(out.code, 130, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("Cancelled"), "{}", out.stdout);
 }
+
+#[test]
+fn after_an_interrupt_the_summary_counts_every_commit_that_landed() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("lostanswer");
+    blobs.create_container(&container);
+    let proxy = FaultProxy::start(az.port);
+    let through = format!("{}/{ACCOUNT}/{container}", proxy.url());
+    let src = tempfile::tempdir().unwrap();
+    for i in 0..6 {
+        write(src.path(), &format!("f{i}.txt"), format!("file {i}").as_bytes());
+    }
+    // Every upload lands, but its answer never comes back before the run stops.
+    proxy.add(
+        Rule::new(
+            Match::any().method("PUT").header("x-ms-blob-type"),
+            Fault::StallHead {
+                duration: Duration::from_secs(60),
+            },
+        )
+        .always(),
+    );
+    let child = blobsync_json_command(&["sync", s(src.path()), &through])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(Duration::from_secs(20), || blobs.names(&container).len() == 6),
+        "the uploads landed"
+    );
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let run = blobsync_tests::Outcome::of(child.wait_with_output().unwrap().into()).code(130);
+    assert_eq!(run.status(), "Cancelled");
+    assert_eq!(
+        run.total("copied"),
+        6,
+        "what landed is counted: {}",
+        run.dump()
+    );
+}

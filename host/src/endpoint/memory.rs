@@ -257,6 +257,14 @@ impl Endpoint for MemoryEndpoint {
         }))
     }
 
+    async fn holds(&self, written: &crate::endpoint::Written) -> bool {
+        use md5::Digest as _;
+        self.state().entries.get(&written.path).is_some_and(|s| {
+            s.data.len() as u64 == written.size
+                && <[u8; 16]>::from(md5::Md5::digest(&s.data)) == written.md5
+        })
+    }
+
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {
         let mut state = self.state();
         let Some(stored) = state.entries.get(&target.path) else {

@@ -294,6 +294,22 @@ impl Version {
     }
 }
 
+/// What a commit wrote, to check whether it landed when its answer was lost (the run
+/// stopped while it waited).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// Relative path.
+    pub path: String,
+    /// The blob name the listing gave the entry it replaced, if another one.
+    pub listed_as: Option<Box<str>>,
+    /// Size.
+    pub size: u64,
+    /// MD5 of the content.
+    pub md5: [u8; 16],
+    /// The source's modification time, which the entry carries.
+    pub mtime_ns: i64,
+}
+
 /// What a delete needs: the path and the version that was listed (the delete fails if the
 /// entry changed since).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -359,6 +375,12 @@ pub trait Endpoint: Send + Sync + 'static {
     /// `None` when no service can (a local file).
     async fn copy_source(&self, _item: &Item) -> Result<Option<CopySource>, EndpointError> {
         Ok(None)
+    }
+
+    /// True if the entry holds what `written` describes: a commit whose answer was lost
+    /// landed. Endpoints that cannot tell answer false.
+    async fn holds(&self, _written: &Written) -> bool {
+        false
     }
 
     /// Starts writing `target` as a server-side copy of `source`; `None` when this endpoint

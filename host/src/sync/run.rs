@@ -494,6 +494,7 @@ async fn transfer_all(
     // Stop the planner if transfers stopped first, then wait for what is in flight.
     drop(copies);
     finish_transfers(&mut tasks, &stop, ctx).await;
+    count_lost_answers(session, ctx).await;
 }
 
 /// The skip an error stands for, if it is one: a link in the way at the destination, or
@@ -582,6 +583,34 @@ async fn apply_update(endpoint: &dyn Endpoint, update: PlannedUpdate, ctx: &RunC
         error: error.map(|e| e.to_string()),
         md5: None,
     });
+}
+
+/// Counts the commits that landed although the run stopped before their answer came: the
+/// destination is asked (briefly) whether it holds what each wrote.
+async fn count_lost_answers(session: &Parts, ctx: &RunContext) {
+    let unanswered = session.transfers.committing.take_unanswered();
+    if unanswered.is_empty() {
+        return;
+    }
+    let destination = &*session.destination;
+    let checks = unanswered.into_iter().map(|written| async move {
+        let landed = tokio::time::timeout(Duration::from_secs(3), destination.holds(&written))
+            .await
+            .unwrap_or(false);
+        (written, landed)
+    });
+    for (written, landed) in futures::future::join_all(checks).await {
+        if landed {
+            ctx.done(ItemDone {
+                path: written.path,
+                action: session.config.direction.action(),
+                bytes: written.size,
+                reason: "committed; its answer was lost when the run stopped".into(),
+                error: None,
+                md5: Some(written.md5),
+            });
+        }
+    }
 }
 
 /// Waits for the transfers in flight. After a stop (now or while waiting) they get

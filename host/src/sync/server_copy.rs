@@ -32,6 +32,8 @@ pub(crate) struct ServerCopies {
     unavailable: AtomicU32,
     /// What to tell the user, once, when the session stops trying.
     notice: Mutex<Option<String>>,
+    /// Where the commits of the run's copies wait for their answer (not for backups).
+    committing: Option<std::sync::Arc<super::transfer::Committing>>,
 }
 
 impl ServerCopies {
@@ -41,6 +43,15 @@ impl ServerCopies {
             enabled: AtomicBool::new(enabled),
             ..ServerCopies::default()
         }
+    }
+
+    /// Commits are remembered in `committing` until their answer comes.
+    pub(crate) fn with_committing(
+        mut self,
+        committing: std::sync::Arc<super::transfer::Committing>,
+    ) -> ServerCopies {
+        self.committing = Some(committing);
+        self
     }
 
     /// Whether to try a server-side copy now.
@@ -133,7 +144,17 @@ impl ServerCopies {
             .buffer_unordered(in_flight.max(1))
             .try_collect::<Vec<()>>()
             .await?;
-        writer.commit(info).await?;
+        let written = crate::endpoint::Written {
+            path: target.path.clone(),
+            listed_as: target.replaces.as_ref().and_then(|v| v.listed_as.clone()),
+            size,
+            md5: info.md5,
+            mtime_ns: info.mtime_ns,
+        };
+        match &self.committing {
+            Some(committing) => committing.commit(written, writer.commit(info)).await?,
+            None => writer.commit(info).await?,
+        }
         Ok(true)
     }
 }

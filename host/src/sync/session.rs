@@ -125,6 +125,7 @@ impl Session {
             }
             _ => None,
         };
+        let committing = Arc::new(super::transfer::Committing::default());
         let transfers = Arc::new(Shared {
             options: config.transfer.clone(),
             budget: BufferBudget::new(config.buffer_bytes),
@@ -138,7 +139,9 @@ impl Session {
             },
             server: ServerCopies::new(
                 config.direction == Direction::Copy && !config.blob.s2s.stream,
-            ),
+            )
+            .with_committing(committing.clone()),
+            committing,
         });
         Ok(Session {
             parts: Parts {

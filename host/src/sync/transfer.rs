@@ -19,6 +19,7 @@ use super::limits::{BufferBudget, RateLimiter};
 use super::server_copy::ServerCopies;
 use crate::endpoint::{
     CommitInfo, Endpoint, EndpointError, ErrorClass, Item, Version, WriteShape, WriteTarget,
+    Written,
 };
 
 /// The largest block the Blob service accepts.
@@ -70,6 +71,40 @@ pub(crate) struct Shared {
     pub(crate) max_read: u64,
     /// Server-side copies (blob → blob).
     pub(crate) server: ServerCopies,
+    /// Commits waiting for their answer.
+    pub(crate) committing: std::sync::Arc<Committing>,
+}
+
+/// The commits waiting for their answer. When a run stops, transfers still in flight
+/// after the grace period are cancelled; a commit among them may have landed although
+/// its answer never came, so the destination is asked, and what landed is counted.
+#[derive(Debug, Default)]
+pub(crate) struct Committing {
+    next: std::sync::atomic::AtomicU64,
+    open: std::sync::Mutex<std::collections::HashMap<u64, Written>>,
+}
+
+impl Committing {
+    /// Commits `writer`, remembered as `written` until its answer comes.
+    pub(crate) async fn commit<F>(&self, written: Written, commit: F) -> Result<(), EndpointError>
+    where
+        F: std::future::Future<Output = Result<(), EndpointError>>,
+    {
+        let ticket = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.lock().insert(ticket, written);
+        let result = commit.await;
+        self.lock().remove(&ticket);
+        result
+    }
+
+    /// The commits whose answer never came (their tasks were cancelled).
+    pub(crate) fn take_unanswered(&self) -> Vec<Written> {
+        self.lock().drain().map(|(_, w)| w).collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, Written>> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Copies `item` from `source` to `destination`.
@@ -142,6 +177,7 @@ pub(crate) async fn copy_to(
         WriteShape::Blocks { size, count } => (size, count),
     };
     let single = shape == WriteShape::Single;
+    let replaces_name = replaces.as_ref().and_then(|v| v.listed_as.clone());
     let reader = source.open_reader(item).await?;
     let writer = destination
         .open_writer(&WriteTarget {
@@ -217,7 +253,14 @@ pub(crate) async fn copy_to(
         metadata,
         settings,
     };
-    writer.commit(info).await?;
+    let written = Written {
+        path: to.to_string(),
+        listed_as: replaces_name,
+        size,
+        md5,
+        mtime_ns: info.mtime_ns,
+    };
+    shared.committing.commit(written, writer.commit(info)).await?;
     Ok(Copied {
         bytes: size,
         md5: Some(md5),
@@ -339,6 +382,7 @@ mod tests {
             check_source_md5: false,
             max_read: u64::MAX,
             server: ServerCopies::new(true),
+            committing: Default::default(),
         };
         let copied = rt
             .block_on(copy(

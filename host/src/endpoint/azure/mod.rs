@@ -39,7 +39,7 @@ use errors::azure_error;
 use crate::endpoint::{
     BlobUpdate, Capabilities, CopySource, CopyWriter, DeleteTarget, Endpoint, EndpointError,
     EndpointKind, ErrorClass, Item, ListOrder, ListRequest, Lister, Reader, SkipKind,
-    SnapshotPolicy, WriteShape, WriteTarget, Writer,
+    SnapshotPolicy, WriteShape, WriteTarget, Writer, Written,
 };
 
 /// A container, or a virtual directory in one.
@@ -379,6 +379,23 @@ impl Endpoint for AzureEndpoint {
             writer: self.blob_writer(target).await?,
             source: source.clone(),
         })))
+    }
+
+    async fn holds(&self, written: &Written) -> bool {
+        use azure_storage_blob::models::BlobClientGetPropertiesResultHeaders;
+        let client = self.container.blob_client(
+            &self
+                .location
+                .blob_name_as(&written.path, written.listed_as.as_deref()),
+        );
+        match client.get_properties(None).await {
+            Ok(r) => {
+                let size = r.content_length().ok().flatten();
+                let md5 = r.content_md5().ok().flatten();
+                size == Some(written.size) && md5.as_deref() == Some(&written.md5[..])
+            }
+            Err(_) => false,
+        }
     }
 
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {

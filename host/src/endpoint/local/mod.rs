@@ -27,7 +27,7 @@ use crate::localfs::{Beneath, raw_names};
 
 use crate::endpoint::{
     Capabilities, DeleteTarget, Endpoint, EndpointError, EndpointKind, ErrorClass, Item,
-    ListRequest, Lister, NameFold, Reader, SkipKind, WriteTarget, Writer,
+    ListRequest, Lister, NameFold, Reader, SkipKind, WriteTarget, Writer, Written,
 };
 
 /// How a local folder is listed, read and written.
@@ -296,6 +296,23 @@ impl Endpoint for LocalEndpoint {
         let (files, target) = (self.files().clone(), target.clone());
         let (backup_root, to) = (backup_root.to_path_buf(), to.to_string());
         blocking(move || remove::move_to(&files, &target, &backup_root, &to)).await
+    }
+
+    async fn holds(&self, written: &Written) -> bool {
+        let (files, written) = (self.files().clone(), written.clone());
+        blocking(move || {
+            let parent = files
+                .beneath
+                .parent(&written.path, false)
+                .map_err(|r| EndpointError::new(ErrorClass::Other, r.to_string()))?;
+            Ok(parent.stat().ok().flatten().is_some_and(|st| {
+                !crate::localfs::beneath::is_folder(&st)
+                    && st.st_size as u64 == written.size
+                    && crate::localfs::beneath::mtime_ns(&st) == written.mtime_ns
+            }))
+        })
+        .await
+        .unwrap_or(false)
     }
 
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {
