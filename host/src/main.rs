@@ -1,5 +1,6 @@
 //! The `blobsync` command. Exit codes: 0 all done; 1 some items failed; 2 usage or
-//! configuration error; 3 authentication or authorisation failure; 130 interrupted.
+//! configuration error; 3 authentication or authorisation failure; 7 refused by a guard;
+//! 8 `--max-transfer` and 10 `--max-duration` reached; 130 interrupted.
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -35,11 +36,17 @@ fn main() -> ExitCode {
         // SAFETY: no other thread exists yet.
         unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     }
-    let cli = match Cli::try_parse() {
+    let args = blobsync::cli::join_dash_values(std::env::args_os());
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
             let _ = e.print();
+            if e.use_stderr()
+                && let Some(hint) = blobsync::cli::dash_value_hint(&args)
+            {
+                eprintln!("{hint}");
+            }
             return ExitCode::from(code);
         }
     };

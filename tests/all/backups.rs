@@ -34,7 +34,7 @@ fn max_changes_refuses_a_mass_overwrite_and_changes_nothing() {
         "--max-changes",
         "10%",
     ]);
-    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert_eq!(refused.code, 7, "refused by a guard: {}", refused.stderr);
     assert!(
         refused.stderr.contains("would overwrite 100 and delete 0")
             && refused.stderr.contains("10% of the 200 files")
@@ -59,7 +59,7 @@ fn max_changes_refuses_a_mass_overwrite_and_changes_nothing() {
         "150",
         "--dry-run",
     ]);
-    assert_eq!(wipe.code, 1, "{}", wipe.stderr);
+    assert_eq!(wipe.code, 7, "{}", wipe.stderr);
     assert!(wipe.stderr.contains("delete 200"), "{}", wipe.stderr);
     assert_eq!(blobs.names(&container).len(), 200);
 
@@ -187,7 +187,9 @@ fn backup_dir_keeps_what_an_upload_overwrites_or_deletes() {
             "--delete-destination=true".into(),
             "--backup-dir".into(),
             az.url(&kept),
-            "--suffix=-2024-06-01".into(),
+            // As a user types it (and as `-$(date +%F)` expands).
+            "--suffix".into(),
+            "-2024-06-01".into(),
             "--suffix-keep-extension".into(),
         ];
         v.extend(extra.iter().map(|e| e.to_string()));
@@ -313,5 +315,24 @@ fn a_download_moves_replaced_and_deleted_files_into_a_local_backup_folder() {
         let run = blobsync(&args.iter().map(String::as_str).collect::<Vec<_>>());
         assert_eq!(run.code, 2, "{flag}: {}", run.stderr);
         assert!(run.stderr.contains(says), "{flag}: {}", run.stderr);
+    }
+    // A suffix that looks like a flag is refused, with the way to give it.
+    {
+        let url = az.url(&container);
+        let run = blobsync(&[
+            "sync",
+            &url,
+            s(&dst),
+            "--backup-dir",
+            s(&backup),
+            "--suffix",
+            "--dry-run",
+        ]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("write --suffix=--dry-run"),
+            "{}",
+            run.stderr
+        );
     }
 }

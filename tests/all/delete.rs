@@ -80,10 +80,10 @@ fn max_delete_refuses_and_says_so() {
         "--max-delete",
         "2",
     ]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.code, 7, "refused by a guard: {}", run.stderr);
     assert!(
         run.stderr
-            .contains("3 entries would be deleted, more than --max-delete 2; nothing was deleted"),
+            .contains("would be deleted, more than --max-delete 2; nothing was deleted"),
         "{}",
         run.stderr
     );
@@ -226,4 +226,38 @@ fn folders_left_empty_by_deletes_are_removed_from_a_local_destination() {
         dst.path().join("mine/empty").is_dir(),
         "a folder no delete emptied stays"
     );
+}
+
+#[test]
+fn an_empty_source_does_not_empty_the_destination_unless_told_to() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("emptysrc");
+    let src = setup(&container, &["a", "b"]);
+    let empty = tempfile::tempdir().unwrap();
+    let before = blobs.list(&container);
+    let refused = blobsync_json(&[
+        "sync",
+        s(empty.path()),
+        &az.url(&container),
+        "--delete-destination=true",
+    ])
+    .code(7);
+    assert!(
+        refused.mentions("--allow-empty-source"),
+        "{}",
+        refused.dump()
+    );
+    assert_eq!(refused.total("deleted"), 0);
+    assert_eq!(blobs.list(&container), before, "nothing was deleted");
+    let allowed = blobsync_json(&[
+        "sync",
+        s(empty.path()),
+        &az.url(&container),
+        "--delete-destination=true",
+        "--allow-empty-source",
+    ])
+    .ok();
+    assert_eq!(allowed.total("deleted"), before.len() as u64);
+    drop(src);
 }

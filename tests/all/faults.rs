@@ -436,7 +436,11 @@ fn after_an_interrupt_the_summary_counts_every_commit_that_landed() {
     let through = format!("{}/{ACCOUNT}/{container}", proxy.url());
     let src = tempfile::tempdir().unwrap();
     for i in 0..6 {
-        write(src.path(), &format!("f{i}.txt"), format!("file {i}").as_bytes());
+        write(
+            src.path(),
+            &format!("f{i}.txt"),
+            format!("file {i}").as_bytes(),
+        );
     }
     // Every upload lands, but its answer never comes back before the run stops.
     proxy.add(
@@ -454,7 +458,8 @@ fn after_an_interrupt_the_summary_counts_every_commit_that_landed() {
         .spawn()
         .unwrap();
     assert!(
-        wait_for(Duration::from_secs(20), || blobs.names(&container).len() == 6),
+        wait_for(Duration::from_secs(20), || blobs.names(&container).len()
+            == 6),
         "the uploads landed"
     );
     // SAFETY: signalling the child we started.

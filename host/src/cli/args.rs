@@ -189,8 +189,10 @@ pub enum FromTo {
 /// `blobsync sync` flags.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Exit codes: 0 all done; 1 some items failed; 2 usage or configuration \
-    error; 3 authentication or authorisation failure; 130 interrupted."
+    after_help = "Exit codes: 0 all done; 1 some items failed (a rerun may fix them); 2 usage \
+    or configuration error; 3 authentication or authorisation; 7 refused by a guard \
+    (--max-changes, --max-delete, an empty source with deletes); 8 --max-transfer reached; \
+    10 --max-duration reached; 130 interrupted."
 )]
 pub struct SyncArgs {
     /// The source: a local folder or a blob URL (container or folder, optionally with a SAS).
@@ -243,11 +245,16 @@ pub struct SyncArgs {
     #[arg(long, value_enum, default_value = "false", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", ignore_case = true)]
     pub delete_destination: DeleteMode,
-    /// Refuse to delete more than this many entries (the run reports an error instead).
+    /// Refuse to delete more than this many entries (checked after the copies, before any
+    /// delete; exit code 7).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub max_delete: Option<i64>,
+    /// With --delete-destination, let a source that lists no files delete everything at
+    /// the destination (without it, such a run is refused with exit code 7).
+    #[arg(long)]
+    pub allow_empty_source: bool,
     /// Refuse the whole run, before anything is written, if it would overwrite or delete
-    /// more than N destination entries, or more than P% of them (`10%`).
+    /// more than N destination entries, or more than P% of them (`10%`; exit code 7).
     #[arg(long, value_name = "N|P%")]
     pub max_changes: Option<String>,
     /// Start no more transfers once this much data has been sent (500M, 10G…); exit code

@@ -3,6 +3,7 @@
 //! [`plugins`]).
 
 mod args;
+mod argv;
 mod backup_flags;
 mod blob_flags;
 mod content_flags;
@@ -21,6 +22,7 @@ mod validate;
 pub use args::{
     CheckArgs, Cli, Command, JobsCommand, NewKind, NewLang, OutputType, PluginCommand, SyncArgs,
 };
+pub use argv::{dash_value_hint, join_dash_values};
 pub use jobs::run_jobs;
 pub use plugins::run_plugin;
 pub use validate::{Settings, UsageError, cache_dir, check_settings, settings};

@@ -397,6 +397,7 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
             .transpose()
             .map_err(UsageError)?,
         dry_run: args.dry_run,
+        allow_empty_source: args.allow_empty_source,
         check: None,
         missing_md5: args
             .selection

@@ -241,6 +241,8 @@ pub struct SyncConfig {
     pub max_duration: Option<std::time::Duration>,
     /// Report what would happen; change nothing.
     pub dry_run: bool,
+    /// A source that lists nothing may empty the destination (`--allow-empty-source`).
+    pub allow_empty_source: bool,
     /// `blobsync check`: report differences (a dry run, and a differing pair is an error).
     pub check: Option<CheckMode>,
     /// What MD5 comparisons do with blobs that have no Content-MD5.

@@ -5,13 +5,13 @@
 
 use futures::StreamExt;
 
-use super::Action;
 use super::backup::Backup;
 use super::config::DeleteMode;
 use super::context::RunContext;
 use super::observer::{ItemDone, Planned};
 use super::plan::MergeOutcome;
 use super::transfer::Shared;
+use super::{Action, RunError};
 use crate::endpoint::{DeleteTarget, Endpoint, Item};
 
 /// How the delete phase runs.
@@ -24,6 +24,8 @@ pub(crate) struct DeletePolicy<'a> {
     pub(crate) check: bool,
     /// `--backup-dir`: each entry is kept there before it is deleted.
     pub(crate) backup: Option<(&'a Backup, &'a Shared)>,
+    /// Deleting everything because the source is empty is wanted (`--allow-empty-source`).
+    pub(crate) allow_empty_source: bool,
 }
 
 /// The reason recorded for every delete.
@@ -51,14 +53,23 @@ pub(crate) async fn delete_phase(
     if let Some(max) = policy.max_delete
         && targets.len() as u64 > max
     {
-        ctx.failed(
-            &destination.describe(),
-            &format!(
-                "{} entries would be deleted, more than --max-delete {max}; nothing was deleted \
-                 (check the source, or raise --max-delete)",
-                targets.len()
-            ),
-        );
+        ctx.fail(RunError::Refused(format!(
+            "{} entries at {} would be deleted, more than --max-delete {max}; nothing was \
+             deleted (the copies were made). Check the source, or raise --max-delete",
+            targets.len(),
+            destination.describe()
+        )));
+        return;
+    }
+    if ctx.totals().source_files == 0 && !policy.allow_empty_source {
+        ctx.fail(RunError::Refused(format!(
+            "the source lists no files, so every one of the {} entries at {} would be \
+             deleted; nothing was deleted. Check that the source is there (an unmounted disk, \
+             a wiped folder, a wrong path); if emptying the destination is what you want, add \
+             --allow-empty-source",
+            targets.len(),
+            destination.describe()
+        )));
         return;
     }
     if policy.dry_run {
@@ -195,6 +206,7 @@ mod tests {
             concurrency: 4,
             check: false,
             backup: None,
+            allow_empty_source: true,
         }
     }
 
@@ -225,7 +237,7 @@ mod tests {
             &ctx,
         ));
         assert_eq!(m.paths(), ["a", "b", "c"], "nothing was deleted");
-        assert_eq!(ctx.totals().failed, 1);
+        assert!(matches!(ctx.control.fatal(), Some(RunError::Refused(_))));
         assert!(
             events.has("more than --max-delete 2"),
             "{:?}",

@@ -11,6 +11,9 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code: authentication or authorisation failed.
 pub const EXIT_AUTH: u8 = 3;
+/// Exit code: a guard refused the run (`--max-changes`, `--max-delete`, an empty source
+/// with deletes): what it would have changed was not, and a person should look.
+pub const EXIT_REFUSED: u8 = 7;
 /// Exit code: `--max-transfer` was reached (rclone's code); the next run continues.
 pub const EXIT_MAX_TRANSFER: u8 = 8;
 /// Exit code: `--max-duration` was reached (rclone's code); the next run continues.
@@ -47,7 +50,8 @@ pub enum RunError {
     /// continues where this one stopped.
     #[error("{1}")]
     CutOff(CutOff, String),
-    /// A safety limit refused the run before anything changed (`--max-changes`).
+    /// A guard refused what the run would have done (`--max-changes` before anything is
+    /// written, `--max-delete` and an empty source before any delete).
     #[error("{0}")]
     Refused(String),
     /// A bug in blobsync.
@@ -72,7 +76,8 @@ impl RunError {
             },
             RunError::CutOff(CutOff::Transfer, _) => EXIT_MAX_TRANSFER,
             RunError::CutOff(CutOff::Duration, _) => EXIT_MAX_DURATION,
-            RunError::Refused(_) | RunError::Internal(_) => EXIT_FAILED,
+            RunError::Refused(_) => EXIT_REFUSED,
+            RunError::Internal(_) => EXIT_FAILED,
         }
     }
 }

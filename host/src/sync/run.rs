@@ -74,6 +74,9 @@ pub(crate) async fn execute(
     values: RunValues,
 ) {
     let config = &session.config;
+    // A run scoped to some paths (watch mode, --include-path) may rightly find none of
+    // them at the source.
+    let scoped = !scopes.is_empty();
     let mut scopes = scopes;
     scopes.sort_by(|a, b| session.order.cmp(&format!("{a}/"), &format!("{b}/")));
     let request = ListRequest {
@@ -284,6 +287,7 @@ pub(crate) async fn execute(
             concurrency: config.concurrency,
             check: config.check.is_some(),
             backup: session.backup.as_deref().map(|b| (b, &*session.transfers)),
+            allow_empty_source: config.allow_empty_source || config.check.is_some() || scoped,
         };
         delete_phase(&policy, deletes, &merge_outcome, &*session.destination, ctx).await;
     }

@@ -377,6 +377,7 @@ mod tests {
             max_transfer: None,
             max_duration: None,
             dry_run: false,
+            allow_empty_source: false,
             transfer: TransferOptions {
                 block_size: 4 << 20,
                 put_blob_size: 4 << 20,

@@ -260,7 +260,10 @@ pub(crate) async fn copy_to(
         md5,
         mtime_ns: info.mtime_ns,
     };
-    shared.committing.commit(written, writer.commit(info)).await?;
+    shared
+        .committing
+        .commit(written, writer.commit(info))
+        .await?;
     Ok(Copied {
         bytes: size,
         md5: Some(md5),
