@@ -6,11 +6,11 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::HumanBytes;
 use serde_json::json;
 
 use crate::endpoint::SkipKind;
-use crate::sync::{Action, Event, Observer, Planned, RunInfo, RunOutcome, Side, Totals, now_ms};
+use crate::sync::{Action, Event, Observer, Planned, Progress, RunInfo, RunOutcome, Side, now_ms};
 
 /// The version of the `--output-type json` schema; bumped on any incompatible change.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
@@ -42,8 +42,10 @@ const JSON_PROGRESS_EVERY: Duration = Duration::from_secs(2);
 pub struct Console {
     mode: OutputMode,
     verbosity: Verbosity,
-    /// Show a progress line (text output on a terminal).
+    /// Show the live progress display (text output on a terminal).
     progress: bool,
+    /// Print a status line to stderr this often (`--stats`), when not on a terminal.
+    stats: Option<Duration>,
     /// Watch mode: one line per run instead of a summary block.
     watch: bool,
     state: Mutex<State>,
@@ -51,19 +53,44 @@ pub struct Console {
 
 #[derive(Default)]
 struct State {
-    bar: Option<ProgressBar>,
+    display: Option<crate::progress::LiveDisplay>,
+    stats: Option<crate::progress::Every>,
     started: Option<Instant>,
     job: String,
     last_json_progress: Option<Instant>,
 }
 
+/// How a console shows a run.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsoleOptions {
+    /// Text or JSON.
+    pub mode: OutputMode,
+    /// How much is printed.
+    pub verbosity: Verbosity,
+    /// stderr is a terminal: a live progress display.
+    pub terminal: bool,
+    /// `--stats`: a status line this often (on a terminal, the display is live instead).
+    pub stats: Option<Duration>,
+    /// Watch mode.
+    pub watch: bool,
+}
+
 impl Console {
-    /// A console printing in `mode`.
-    pub fn new(mode: OutputMode, verbosity: Verbosity, progress: bool, watch: bool) -> Self {
+    /// A console printing as `options` say.
+    pub fn new(options: ConsoleOptions) -> Self {
+        let ConsoleOptions {
+            mode,
+            verbosity,
+            terminal,
+            stats,
+            watch,
+        } = options;
+        let text = mode == OutputMode::Text && verbosity != Verbosity::Quiet;
         Console {
             mode,
             verbosity,
-            progress: progress && mode == OutputMode::Text && verbosity != Verbosity::Quiet,
+            progress: terminal && text && !watch,
+            stats: stats.filter(|_| text && !terminal),
             watch,
             state: Mutex::new(State::default()),
         }
@@ -73,12 +100,15 @@ impl Console {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Prints without tearing the progress line.
+    /// Prints without tearing the progress display.
     fn print(&self, f: impl FnOnce()) {
-        let bar = self.state().bar.clone();
-        match bar {
-            Some(bar) => bar.suspend(f),
-            None => f(),
+        let state = self.state();
+        match &state.display {
+            Some(display) => display.suspend(f),
+            None => {
+                drop(state);
+                f()
+            }
         }
     }
 
@@ -87,46 +117,47 @@ impl Console {
         let _ = writeln!(out, "{value}");
     }
 
-    fn progress(&self, t: &Totals) {
+    fn progress(&self, p: &Progress<'_>) {
         let mut state = self.state();
-        let secs = state
-            .started
-            .map_or(0.001, |s| s.elapsed().as_secs_f64().max(0.001));
-        if let Some(bar) = &state.bar {
-            bar.set_message(format!(
-                "scanned {} source / {} destination · copied {} ({}, {}/s) · {} up to date · {} failed",
-                t.source_files,
-                t.destination_files,
-                t.copied,
-                HumanBytes(t.bytes_copied),
-                HumanBytes((t.bytes_copied as f64 / secs) as u64),
-                t.up_to_date,
-                t.failed
-            ));
-            bar.tick();
-        } else if self.mode == OutputMode::Json {
-            if state
+        if let Some(display) = &mut state.display {
+            display.update(p);
+            return;
+        }
+        if let Some(line) = state.stats.as_mut().and_then(|every| every.due(p)) {
+            drop(state);
+            eprintln!("{line}");
+            return;
+        }
+        if self.mode != OutputMode::Json
+            || state
                 .last_json_progress
                 .is_some_and(|at| at.elapsed() < JSON_PROGRESS_EVERY)
-            {
-                return;
-            }
-            state.last_json_progress = Some(Instant::now());
-            let job = state.job.clone();
-            drop(state);
-            self.json_line(json!({
-                "type": "progress",
-                "job": job,
-                "source_files": t.source_files,
-                "destination_files": t.destination_files,
-                "up_to_date": t.up_to_date,
-                "copied": t.copied,
-                "bytes_copied": t.bytes_copied,
-                "deleted": t.deleted,
-                "failed": t.failed,
-                "elapsed_ms": (secs * 1000.0) as u64,
-            }));
+        {
+            return;
         }
+        state.last_json_progress = Some(Instant::now());
+        let secs = state.started.map_or(0.0, |s| s.elapsed().as_secs_f64());
+        let job = state.job.clone();
+        drop(state);
+        let t = p.totals;
+        self.json_line(json!({
+            "type": "progress",
+            "job": job,
+            "source_files": t.source_files,
+            "destination_files": t.destination_files,
+            "up_to_date": t.up_to_date,
+            "copied": t.copied,
+            "bytes_copied": t.bytes_copied,
+            "bytes_moved": t.bytes_moved,
+            "bytes_planned": t.bytes_planned,
+            "planning": p.planning,
+            "moving": p.moving.iter().map(|(path, moved, size)| json!({
+                "path": path, "bytes_moved": moved, "size": size,
+            })).collect::<Vec<_>>(),
+            "deleted": t.deleted,
+            "failed": t.failed,
+            "elapsed_ms": (secs * 1000.0) as u64,
+        }));
     }
 
     /// The summary of a finished run: a block of text, or a JSON object.
@@ -188,14 +219,9 @@ impl Observer for Console {
             state.job = run.job_id.clone();
             state.last_json_progress = Some(Instant::now());
             if self.progress {
-                let bar =
-                    ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
-                bar.set_style(
-                    ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
-                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                );
-                state.bar = Some(bar);
+                state.display = Some(crate::progress::LiveDisplay::new());
             }
+            state.stats = self.stats.map(crate::progress::Every::new);
         }
         if self.mode == OutputMode::Json {
             self.json_line(json!({
@@ -215,7 +241,7 @@ impl Observer for Console {
     fn event(&self, event: &Event<'_>) {
         let verbose = self.verbosity >= Verbosity::Verbose;
         match (event, self.mode) {
-            (Event::Progress(totals), _) => self.progress(totals),
+            (Event::Progress(progress), _) => self.progress(progress),
             (Event::Done(item), OutputMode::Text) => {
                 let verb = item.action.name();
                 self.print(|| match &item.error {
@@ -351,8 +377,8 @@ impl Observer for Console {
     }
 
     fn run_finished(&self, outcome: &RunOutcome) {
-        if let Some(bar) = self.state().bar.take() {
-            bar.finish_and_clear();
+        if let Some(mut display) = self.state().display.take() {
+            display.finish();
         }
         if let Some(error) = &outcome.error {
             match self.mode {

@@ -17,5 +17,6 @@ pub mod jobs;
 pub mod localfs;
 pub mod logging;
 pub mod plugin;
+pub mod progress;
 pub mod store;
 pub mod sync;

@@ -14,6 +14,37 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+/// The target of notices meant for the person at the terminal (a long plugin compile),
+/// shown on stderr when it is a terminal whatever the log level.
+pub const NOTICE_TARGET: &str = "blobsync::notice";
+
+/// A notice logged after a delay, unless dropped first: "compiling plugin X" only when
+/// the compile takes long enough to wonder about.
+pub struct Notice(Option<std::sync::mpsc::Sender<()>>);
+
+impl Notice {
+    /// Logs `message` as a notice after `delay`, unless dropped sooner.
+    pub fn after(delay: std::time::Duration, message: String) -> Notice {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let spawned = std::thread::Builder::new()
+            .name("notice".into())
+            .spawn(move || {
+                if rx.recv_timeout(delay) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                    tracing::info!(target: NOTICE_TARGET, "{message}");
+                }
+            });
+        Notice(spawned.ok().map(|_| tx))
+    }
+}
+
+impl Drop for Notice {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
 /// Log levels, most to least severe.
 pub const LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
 
@@ -79,7 +110,7 @@ fn directive(level: &str) -> String {
         "{level},azure_core={deps},azure_identity={deps},azure_storage_blob={deps},\
          typespec_client_core={deps},reqwest={deps},hyper={deps},hyper_util={deps},\
          wasmtime={deps},wasmtime_wasi={wasi},wasmtime_wasi_http={wasi},wasmtime_wasi_io={wasi},\
-         cranelift_codegen={deps},notify={deps}"
+         cranelift_codegen={deps},notify={deps},{NOTICE_TARGET}=off"
     )
 }
 
@@ -96,8 +127,17 @@ pub fn check_level(level: &str) -> Result<(), String> {
 }
 
 /// Sets up logging: stderr at `stderr_level` (off when `None`), and `file` (if any) at
-/// `file_level`. A log file that cannot be created is reported once and skipped.
-pub fn init(stderr_level: Option<&str>, file: Option<&Path>, file_level: &str) {
+/// `file_level`; with `notices`, notices are shown on stderr as plain lines. A log file
+/// that cannot be created is reported once and skipped.
+pub fn init(stderr_level: Option<&str>, file: Option<&Path>, file_level: &str, notices: bool) {
+    let notice_layer = notices.then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(Redacting { file: None })
+            .without_time()
+            .with_level(false)
+            .with_target(false)
+            .with_filter(EnvFilter::new(format!("off,{NOTICE_TARGET}=info")))
+    });
     let stderr_layer = stderr_level.map(|level| {
         tracing_subscriber::fmt::layer()
             .with_writer(Redacting { file: None })
@@ -125,17 +165,25 @@ pub fn init(stderr_level: Option<&str>, file: Option<&Path>, file_level: &str) {
     });
     let _ = tracing_subscriber::registry()
         .with(stderr_layer)
+        .with(notice_layer)
         .with(file_layer)
         .try_init();
 }
 
-/// Writes what a run does to the log: every action and failure, and every skip and
-/// exclusion with its reason at debug level.
+/// Writes what a run does to the log: every action and failure, every skip and exclusion
+/// with its reason at debug level, and a status line every minute.
 #[derive(Debug, Default)]
-pub struct RunLog;
+pub struct RunLog {
+    status: std::sync::Mutex<Option<crate::progress::Every>>,
+}
+
+/// How often the log gets a status line.
+const LOG_STATUS_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl crate::sync::Observer for RunLog {
     fn run_started(&self, run: &crate::sync::RunInfo) {
+        *self.status.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(crate::progress::Every::new(LOG_STATUS_EVERY));
         tracing::info!(
             job = %run.job_id,
             "sync {} → {}{}{}",
@@ -183,7 +231,12 @@ impl crate::sync::Observer for RunLog {
             Event::Planned { source, reason, .. } => {
                 tracing::info!(path = source, "dry run: {reason}")
             }
-            _ => {}
+            Event::Progress(p) => {
+                let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(line) = status.as_mut().and_then(|every| every.due(p)) {
+                    tracing::info!("progress: {line}");
+                }
+            }
         }
     }
 

@@ -2,13 +2,14 @@
 //! configuration error; 3 authentication or authorisation failure; 7 refused by a guard;
 //! 8 `--max-transfer` and 10 `--max-duration` reached; 130 interrupted.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use clap::{CommandFactory, Parser};
 
 use blobsync::cli::{Cli, Command, Settings, UsageError};
-use blobsync::console::Console;
+use blobsync::console::{Console, ConsoleOptions};
 use blobsync::hooks::HookDispatcher;
 use blobsync::jobs::JobRecorder;
 use blobsync::logging::RunLog;
@@ -71,7 +72,7 @@ fn main() -> ExitCode {
                 }
                 _ => cli.log_level.as_deref(),
             };
-            blobsync::logging::init(level, None, "off");
+            blobsync::logging::init(level, None, "off", std::io::stderr().is_terminal());
             blobsync::cli::run_plugin(cmd)
         }
         Command::Jobs(cmd) => blobsync::cli::run_jobs(cmd),
@@ -141,7 +142,13 @@ fn sync(settings: Result<Settings, UsageError>, log_level: Option<&str>) -> u8 {
         }
     };
     // stderr shows diagnostics only when asked; the job log always records the run.
-    blobsync::logging::init(log_level, log_path.as_deref(), log_level.unwrap_or("info"));
+    let notices = settings.progress && settings.verbosity != blobsync::console::Verbosity::Quiet;
+    blobsync::logging::init(
+        log_level,
+        log_path.as_deref(),
+        log_level.unwrap_or("info"),
+        notices,
+    );
     // File work runs on the blocking pool; more threads than transfers only cost memory.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -181,13 +188,14 @@ async fn run(
     };
     let watching = settings.sync.watch.is_some();
     let mut observers: Vec<Arc<dyn Observer>> = vec![
-        Arc::new(RunLog),
-        Arc::new(Console::new(
-            settings.output,
-            settings.verbosity,
-            settings.progress,
-            watching,
-        )),
+        Arc::new(RunLog::default()),
+        Arc::new(Console::new(ConsoleOptions {
+            mode: settings.output,
+            verbosity: settings.verbosity,
+            terminal: settings.progress,
+            stats: settings.stats,
+            watch: watching,
+        })),
     ];
     if let Some(store) = &store {
         observers.push(Arc::new(JobRecorder::new(

@@ -25,3 +25,44 @@ fn control_characters_in_names_are_printed_escaped() {
         run.stdout
     );
 }
+
+#[test]
+fn a_large_upload_shows_bytes_moving_before_it_is_done() {
+    let az = azurite();
+    let container = unique_container("progress");
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "big.bin", &bytes(8, 64 << 20));
+    // 200 Mbit/s: about 2.7 s for 64 MiB, in 4 MiB blocks.
+    let (run, terminal) = blobsync_on_terminal(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--cap-mbps",
+        "200",
+        "--block-size-mb",
+        "4",
+        "--put-blob-size-mb",
+        "4",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{terminal}", run.stdout);
+    // The run's line and the file's own line, part way.
+    let part_way = |marker: &str| {
+        terminal.split(['\r', '\n']).any(|line| {
+            line.split(marker).nth(1).is_some_and(|rest| {
+                rest.trim_start()
+                    .strip_prefix('(')
+                    .and_then(|r| r.split('%').next())
+                    .and_then(|p| p.parse::<u32>().ok())
+                    .is_some_and(|p| (1..100).contains(&p))
+            })
+        })
+    };
+    assert!(
+        part_way("/ 64.00 MiB"),
+        "no line shows the run part way:\n{terminal}"
+    );
+    assert!(
+        terminal.contains("big.bin: ") && terminal.contains("MiB/s"),
+        "no file line or rate:\n{terminal}"
+    );
+}

@@ -144,6 +144,57 @@ pub fn blobsync_with_terminal(args: &[&str], answers: &str) -> Run {
     out.into()
 }
 
+/// Runs blobsync with stderr (and stdin) on a pseudo-terminal 160 columns wide, as a
+/// person at a terminal sees it; returns the exit code and everything written to the
+/// terminal (stdout is captured apart).
+pub fn blobsync_on_terminal(args: &[&str]) -> (Run, String) {
+    use std::io::Read as _;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize {
+        ws_row: 40,
+        ws_col: 160,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes two descriptors we then own; `size` outlives the call.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(rc, 0, "openpty");
+    // SAFETY: both descriptors were just created and are owned here.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let child = blobsync_command(args)
+        .env("TERM", "xterm")
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn blobsync");
+    let mut terminal = std::fs::File::from(master);
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        // EIO once the last writer (the child) has gone.
+        while let Ok(n) = terminal.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    let out = child.wait_with_output().unwrap();
+    let seen = reader.join().unwrap();
+    (out.into(), seen)
+}
+
 /// Starts blobsync in the background.
 pub fn spawn_blobsync(args: &[&str]) -> std::process::Child {
     blobsync_command(args)

@@ -474,6 +474,11 @@ pub struct SyncArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub output_type: OutputType,
+    /// When stderr is not a terminal (cron, CI, a service), print a status line there this
+    /// often (`1m`, `30s`); on a terminal the progress is shown live anyway. The job log
+    /// gets one every minute either way.
+    #[arg(long, value_name = "DURATION")]
+    pub stats: Option<String>,
     /// Print only errors and the summary.
     #[arg(long, short, conflicts_with = "verbose")]
     pub quiet: bool,

@@ -28,8 +28,10 @@ pub struct Settings {
     pub output: OutputMode,
     /// How much is printed.
     pub verbosity: Verbosity,
-    /// Show a progress line (text output to a terminal).
+    /// Show the live progress display (stderr is a terminal).
     pub progress: bool,
+    /// A status line on stderr this often, when it is not a terminal (`--stats`).
+    pub stats: Option<Duration>,
     /// Which items job records keep.
     pub job_items: ItemRecords,
     /// The database (MD5 cache, job records); `None` runs without one.
@@ -451,6 +453,12 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
             use std::io::IsTerminal;
             std::io::stderr().is_terminal() && !args.watch
         },
+        stats: args
+            .stats
+            .as_deref()
+            .map(|d| super::limit_flags::duration("--stats", d))
+            .transpose()
+            .map_err(UsageError)?,
         job_items: args.job_items,
         database: crate::store::default_path(),
         scopes: scopes.unwrap_or_default(),

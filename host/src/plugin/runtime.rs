@@ -195,7 +195,21 @@ fn compile_now(
             }
         );
     }
-    let component = Component::new(engine, bytes)?;
+    // A compile that takes more than a second is said on the terminal, once.
+    let notice = crate::logging::Notice::after(
+        Duration::from_secs(1),
+        format!(
+            "compiling plugin {name}{}",
+            if cached {
+                " (once: later runs load it from the cache)"
+            } else {
+                ""
+            }
+        ),
+    );
+    let component = Component::new(engine, bytes);
+    drop(notice);
+    let component = component?;
     if large {
         tracing::info!(
             "compiled plugin `{name}` in {:.1} s",

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::server_copy::ServerCopies;
-use super::transfer::{Shared, copy_to, write_shape};
+use super::transfer::{CopyOf, Shared, copy, write_shape};
 use crate::endpoint::{
     BlobSettings, CommitInfo, DeleteTarget, Endpoint, EndpointError, Item, MTIME_KEY, Tier,
     Version, WriteTarget,
@@ -111,18 +111,21 @@ impl Backup {
                     &target,
                     shared.options.blocks_in_flight,
                     info,
-                    destination,
-                    &*self.endpoint,
+                    (destination, &*self.endpoint),
+                    &super::transfer::unheard,
                 )
                 .await
                 .map_err(|e| backup_failed(e, &self.describe(&entry.path)))?;
         if !copied {
-            copy_to(
-                entry,
-                &name,
-                replaces,
-                metadata,
-                settings,
+            copy(
+                CopyOf {
+                    item: entry,
+                    to: &name,
+                    replaces,
+                    metadata,
+                    settings,
+                    on_moved: &super::transfer::unheard,
+                },
                 destination,
                 &*self.endpoint,
                 shared,

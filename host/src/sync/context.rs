@@ -3,7 +3,11 @@
 
 use std::sync::Arc;
 
-use super::observer::{Counters, Event, ItemDone, Observer, Planned, RunControl, Side, Totals};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::observer::{
+    Counters, Event, ItemDone, LARGE_FILE, Observer, Planned, Progress, RunControl, Side, Totals,
+};
 use super::{Action, RunError};
 use crate::endpoint::SkipKind;
 
@@ -14,6 +18,39 @@ pub(crate) struct RunContext {
     pub(crate) control: RunControl,
     /// The destination was made ready for writes (see `run::prepare`).
     pub(crate) prepared: std::sync::atomic::AtomicBool,
+    /// The plan is complete: listing and comparing are over.
+    pub(crate) planned_all: std::sync::atomic::AtomicBool,
+    /// Large files moving now: path, bytes moved, size.
+    moving: std::sync::Mutex<Vec<(String, Arc<AtomicU64>, u64)>>,
+}
+
+/// Counts the bytes one copy moves: into the run's total, and for a large file into its
+/// own counter too (shown on its own line). Dropped when the copy ends.
+pub(crate) struct Moved<'a> {
+    ctx: &'a RunContext,
+    file: Option<Arc<AtomicU64>>,
+}
+
+impl Moved<'_> {
+    /// `n` more bytes reached the destination.
+    pub(crate) fn add(&self, n: u64) {
+        Counters::add(&self.ctx.counters.bytes_moved, n);
+        if let Some(file) = &self.file {
+            file.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Moved<'_> {
+    fn drop(&mut self) {
+        if let Some(file) = &self.file {
+            self.ctx
+                .moving
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|(_, f, _)| !Arc::ptr_eq(f, file));
+        }
+    }
 }
 
 impl RunContext {
@@ -23,6 +60,8 @@ impl RunContext {
             observer,
             control,
             prepared: Default::default(),
+            planned_all: Default::default(),
+            moving: Default::default(),
         }
     }
 
@@ -123,9 +162,36 @@ impl RunContext {
         self.observer.event(&Event::Done(&item));
     }
 
-    /// Reports the totals so far.
+    /// Starts counting what the copy of `path` (`size` bytes) moves.
+    pub(crate) fn moving(&self, path: &str, size: u64) -> Moved<'_> {
+        Counters::add(&self.counters.bytes_planned, size);
+        let file = (size >= LARGE_FILE).then(|| {
+            let counter = Arc::new(AtomicU64::new(0));
+            self.moving.lock().unwrap_or_else(|e| e.into_inner()).push((
+                path.to_string(),
+                counter.clone(),
+                size,
+            ));
+            counter
+        });
+        Moved { ctx: self, file }
+    }
+
+    /// Reports how far the run has come.
     pub(crate) fn progress(&self) {
         let totals = self.totals();
-        self.observer.event(&Event::Progress(&totals));
+        let moving: Vec<(String, u64, u64)> = self
+            .moving
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(p, moved, size)| (p.clone(), moved.load(Ordering::Relaxed), *size))
+            .collect();
+        let progress = Progress {
+            totals: &totals,
+            planning: !self.planned_all.load(Ordering::Relaxed),
+            moving: &moving,
+        };
+        self.observer.event(&Event::Progress(&progress));
     }
 }

@@ -43,8 +43,8 @@ pub use error::{
     EXIT_OK, EXIT_USAGE, RunError,
 };
 pub use observer::{
-    Action, Completion, Event, ItemDone, Observer, Observers, Planned, RunControl, RunInfo,
-    RunOutcome, Side, Status, Totals, now_ms,
+    Action, Completion, Event, ItemDone, LARGE_FILE, Observer, Observers, Planned, Progress,
+    RunControl, RunInfo, RunOutcome, Side, Status, Totals, now_ms,
 };
 pub use session::{RunRequest, Session, cancelled_before_start, not_started};
 pub use shard::{Shard, shard_of};

@@ -62,6 +62,10 @@ totals! {
     copied,
     /// Bytes copied.
     bytes_copied,
+    /// Bytes of the copies planned so far (the plan grows while listing goes on).
+    bytes_planned,
+    /// Bytes written to the destination so far, including those of copies in flight.
+    bytes_moved,
     /// Bytes of the source files listed.
     bytes_enumerated,
     /// Destination entries deleted (a dry run: that would be deleted).
@@ -252,9 +256,23 @@ pub enum Event<'a> {
     },
     /// Something the user should know; not a failure.
     Warning(&'a str),
-    /// The totals so far, a few times a second while the run goes on.
-    Progress(&'a Totals),
+    /// How far the run has come, a few times a second while it goes on.
+    Progress(&'a Progress<'a>),
 }
+
+/// How far a run has come.
+#[derive(Debug)]
+pub struct Progress<'a> {
+    /// The totals so far.
+    pub totals: &'a Totals,
+    /// Listing and comparing go on: the plan (`bytes_planned`) is still growing.
+    pub planning: bool,
+    /// Files of at least [`LARGE_FILE`] bytes now moving: (path, bytes moved, size).
+    pub moving: &'a [(String, u64, u64)],
+}
+
+/// Files of this size and more are shown one by one while they move.
+pub const LARGE_FILE: u64 = 64 << 20;
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

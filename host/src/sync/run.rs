@@ -60,6 +60,17 @@ impl Parts {
     }
 }
 
+/// Marks the plan complete when the planner ends (however it ends).
+struct PlanDone<'a>(&'a RunContext);
+
+impl Drop for PlanDone<'_> {
+    fn drop(&mut self) {
+        self.0
+            .planned_all
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// How long transfers in flight may take to finish after a stop.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -180,6 +191,7 @@ pub(crate) async fn execute(
             blob_hasher(&session.destination),
         );
         tokio::task::spawn_blocking(move || {
+            let _done = PlanDone(&ctx);
             let mut comparer = Comparer {
                 backups,
                 ctx: &ctx,
@@ -426,14 +438,16 @@ async fn transfer_all(
         let backup = session.backup.clone();
         let direction = config.direction;
         tasks.spawn(async move {
+            let moved = ctx.moving(&planned.item.path, planned.item.size);
             let result = copy_planned(
                 &planned,
-                &*source,
-                &*destination,
+                (&*source, &*destination),
                 &shared,
                 backup.as_deref(),
+                &|n| moved.add(n),
             )
             .await;
+            drop(moved);
             if let Err(e) = &result
                 && let Some(kind) = skip_kind(e.class())
             {
@@ -515,10 +529,10 @@ pub(crate) fn skip_kind(class: ErrorClass) -> Option<crate::endpoint::SkipKind> 
 /// says so.
 async fn copy_planned(
     planned: &PlannedCopy,
-    source: &dyn Endpoint,
-    destination: &dyn Endpoint,
+    (source, destination): (&dyn Endpoint, &dyn Endpoint),
     shared: &transfer::Shared,
     backup: Option<&super::backup::Backup>,
+    on_moved: &(dyn Fn(u64) + Sync),
 ) -> Result<transfer::Copied, crate::endpoint::EndpointError> {
     if let (Some(backup), Some(entry)) = (backup, &planned.backup) {
         backup.keep(destination, entry, shared).await?;
@@ -535,10 +549,14 @@ async fn copy_planned(
             .await?;
     }
     transfer::copy(
-        &planned.item,
-        replaces,
-        planned.metadata.clone(),
-        planned.settings.clone(),
+        transfer::CopyOf {
+            item: &planned.item,
+            to: &planned.item.path,
+            replaces,
+            metadata: planned.metadata.clone(),
+            settings: planned.settings.clone(),
+            on_moved,
+        },
         source,
         destination,
         shared,

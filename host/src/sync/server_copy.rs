@@ -92,11 +92,18 @@ impl ServerCopies {
         target: &WriteTarget,
         in_flight: usize,
         info: CommitInfo,
-        source: &dyn Endpoint,
-        destination: &dyn Endpoint,
+        (source, destination): (&dyn Endpoint, &dyn Endpoint),
+        on_moved: &(dyn Fn(u64) + Sync),
     ) -> Result<bool, EndpointError> {
         match self
-            .try_copy(item, target, in_flight, info, source, destination)
+            .try_copy(
+                item,
+                target,
+                in_flight,
+                info,
+                (source, destination),
+                on_moved,
+            )
             .await
         {
             Ok(copied) => {
@@ -120,8 +127,8 @@ impl ServerCopies {
         target: &WriteTarget,
         in_flight: usize,
         info: CommitInfo,
-        source: &dyn Endpoint,
-        destination: &dyn Endpoint,
+        (source, destination): (&dyn Endpoint, &dyn Endpoint),
+        on_moved: &(dyn Fn(u64) + Sync),
     ) -> Result<bool, EndpointError> {
         let Some(from) = source.copy_source(item).await? else {
             return Ok(false);
@@ -139,7 +146,11 @@ impl ServerCopies {
                 let offset = index * block;
                 let len = block.min(size - offset.min(size));
                 let writer = &writer;
-                async move { writer.copy_block(index, offset, len).await }
+                async move {
+                    writer.copy_block(index, offset, len).await?;
+                    on_moved(len);
+                    Ok::<(), EndpointError>(())
+                }
             })
             .buffer_unordered(in_flight.max(1))
             .try_collect::<Vec<()>>()

@@ -107,41 +107,40 @@ impl Committing {
     }
 }
 
-/// Copies `item` from `source` to `destination`.
+/// One copy: what is read, where it goes, what it carries, and who hears of its progress.
+pub(crate) struct CopyOf<'a> {
+    /// The source entry.
+    pub(crate) item: &'a Item,
+    /// The destination path (the item's own, or a backup's name).
+    pub(crate) to: &'a str,
+    /// The version it replaces, as listed.
+    pub(crate) replaces: Option<Version>,
+    /// Blob metadata to keep, besides the time.
+    pub(crate) metadata: Vec<(String, String)>,
+    /// Blob headers, tier and tags.
+    pub(crate) settings: crate::endpoint::BlobSettings,
+    /// Told of every block that reaches the destination (its length).
+    pub(crate) on_moved: &'a (dyn Fn(u64) + Sync),
+}
+
+/// Does nothing with progress.
+pub(crate) fn unheard(_: u64) {}
+
+/// Copies `copy.item` from `source` to `copy.to` at `destination`.
 pub(crate) async fn copy(
-    item: &Item,
-    replaces: Option<Version>,
-    metadata: Vec<(String, String)>,
-    settings: crate::endpoint::BlobSettings,
+    copy: CopyOf<'_>,
     source: &dyn Endpoint,
     destination: &dyn Endpoint,
     shared: &Shared,
 ) -> Result<Copied, EndpointError> {
-    copy_to(
+    let CopyOf {
         item,
-        &item.path,
+        to,
         replaces,
         metadata,
         settings,
-        source,
-        destination,
-        shared,
-    )
-    .await
-}
-
-/// Copies `item` from `source` to `to` at `destination` (a backup's name).
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn copy_to(
-    item: &Item,
-    to: &str,
-    replaces: Option<Version>,
-    metadata: Vec<(String, String)>,
-    settings: crate::endpoint::BlobSettings,
-    source: &dyn Endpoint,
-    destination: &dyn Endpoint,
-    shared: &Shared,
-) -> Result<Copied, EndpointError> {
+        on_moved,
+    } = copy;
     let size = item.size;
     // An empty blob has nothing to copy: one empty Put Blob is as cheap.
     if size > 0 && shared.server.wanted() {
@@ -162,7 +161,14 @@ pub(crate) async fn copy_to(
         let in_flight = shared.options.blocks_in_flight;
         if shared
             .server
-            .copy(item, &target, in_flight, info, source, destination)
+            .copy(
+                item,
+                &target,
+                in_flight,
+                info,
+                (source, destination),
+                on_moved,
+            )
             .await?
         {
             return Ok(Copied {
@@ -212,13 +218,18 @@ pub(crate) async fn copy_to(
             md5.update(&data);
             let writer = &writer;
             async move {
+                let len = data.len() as u64;
                 if !fresh {
+                    on_moved(len);
                     return Ok::<_, EndpointError>(None);
                 }
                 if let Some(rate) = &shared.rate {
-                    rate.take(data.len() as u64).await;
+                    rate.take(len).await;
                 }
                 writer.write_block(index, offset, data).await?;
+                if !single {
+                    on_moved(len);
+                }
                 // A single-request write keeps its data until the commit, so it keeps its
                 // share of the budget too.
                 Ok(single.then_some(permit))
@@ -264,6 +275,9 @@ pub(crate) async fn copy_to(
         .committing
         .commit(written, writer.commit(info))
         .await?;
+    if single {
+        on_moved(size);
+    }
     Ok(Copied {
         bytes: size,
         md5: Some(md5),
@@ -389,10 +403,14 @@ mod tests {
         };
         let copied = rt
             .block_on(copy(
-                &item,
-                None,
-                Vec::new(),
-                Default::default(),
+                CopyOf {
+                    item: &item,
+                    to: &item.path,
+                    replaces: None,
+                    metadata: Vec::new(),
+                    settings: Default::default(),
+                    on_moved: &unheard,
+                },
                 &source,
                 &destination,
                 &shared,
