@@ -16,6 +16,7 @@ pub mod hooks;
 pub mod jobs;
 pub mod localfs;
 pub mod logging;
+pub mod metrics;
 pub mod plugin;
 pub mod progress;
 pub mod store;

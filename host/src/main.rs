@@ -197,6 +197,9 @@ async fn run(
             watch: watching,
         })),
     ];
+    if let Some(path) = &settings.metrics_file {
+        observers.push(Arc::new(blobsync::metrics::MetricsFile::new(path.clone())));
+    }
     if let Some(store) = &store {
         observers.push(Arc::new(JobRecorder::new(
             store.clone(),

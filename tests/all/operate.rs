@@ -437,3 +437,73 @@ fn completions_and_man_page() {
         &out.stdout[..200.min(out.stdout.len())]
     );
 }
+
+/// The metrics file as name → value (labels dropped), checking the text format: every
+/// sample has HELP and TYPE lines before it and its labels name source and destination.
+fn metrics(path: &std::path::Path) -> std::collections::BTreeMap<String, f64> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut helped = std::collections::BTreeSet::new();
+    let mut out = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            helped.insert(rest.split(' ').next().unwrap().to_string());
+            continue;
+        }
+        if line.starts_with("# TYPE ") {
+            assert!(line.ends_with(" gauge"), "{line}");
+            continue;
+        }
+        let (name, rest) = line
+            .split_once('{')
+            .unwrap_or_else(|| panic!("no labels: {line}"));
+        let (labels, value) = rest.split_once("} ").unwrap();
+        assert!(
+            labels.starts_with("source=\"") && labels.contains(",destination=\""),
+            "{line}"
+        );
+        assert!(helped.contains(name), "{name} has no HELP");
+        out.insert(name.to_string(), value.parse::<f64>().unwrap());
+    }
+    out
+}
+
+#[test]
+fn the_metrics_file_says_how_each_run_ended_and_keeps_the_last_success() {
+    let az = azurite();
+    let container = unique_container("metrics");
+    let src = tree(3);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("blobsync.prom");
+    blobsync_json(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--metrics-file",
+        s(&file),
+    ])
+    .ok();
+    let first = metrics(&file);
+    assert_eq!(first["blobsync_run_success"], 1.0);
+    assert_eq!(first["blobsync_run_exit_code"], 0.0);
+    assert_eq!(first["blobsync_files_copied"], 3.0);
+    let succeeded = first["blobsync_last_success_timestamp_seconds"];
+    assert!(succeeded > 1.7e9, "{succeeded}");
+    // A refused run: not a success, and the last success stays.
+    let empty = tempfile::tempdir().unwrap();
+    blobsync_json(&[
+        "sync",
+        s(empty.path()),
+        &az.url(&container),
+        "--delete-destination=true",
+        "--metrics-file",
+        s(&file),
+    ])
+    .code(7);
+    let second = metrics(&file);
+    assert_eq!(second["blobsync_run_success"], 0.0);
+    assert_eq!(second["blobsync_run_exit_code"], 7.0);
+    assert_eq!(second["blobsync_last_success_timestamp_seconds"], succeeded);
+    assert!(second["blobsync_run_timestamp_seconds"] >= succeeded);
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+    assert_eq!(left.len(), 1, "no temporary file is left beside it");
+}

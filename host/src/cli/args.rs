@@ -479,6 +479,10 @@ pub struct SyncArgs {
     /// gets one every minute either way.
     #[arg(long, value_name = "DURATION")]
     pub stats: Option<String>,
+    /// After each run, write its outcome to this file in the Prometheus text format (for
+    /// node_exporter's textfile collector), replacing it atomically.
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
     /// Print only errors and the summary.
     #[arg(long, short, conflicts_with = "verbose")]
     pub quiet: bool,

@@ -32,6 +32,8 @@ pub struct Settings {
     pub progress: bool,
     /// A status line on stderr this often, when it is not a terminal (`--stats`).
     pub stats: Option<Duration>,
+    /// Where each run's metrics go (`--metrics-file`).
+    pub metrics_file: Option<PathBuf>,
     /// Which items job records keep.
     pub job_items: ItemRecords,
     /// The database (MD5 cache, job records); `None` runs without one.
@@ -453,6 +455,7 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
             use std::io::IsTerminal;
             std::io::stderr().is_terminal() && !args.watch
         },
+        metrics_file: args.metrics_file.clone(),
         stats: args
             .stats
             .as_deref()
