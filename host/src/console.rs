@@ -12,6 +12,20 @@ use serde_json::json;
 use crate::endpoint::SkipKind;
 use crate::sync::{Action, Event, Observer, Planned, Progress, RunInfo, RunOutcome, Side, now_ms};
 
+/// `println!` that does not panic when the reader went away (`| head`): a sync goes on.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that does not panic when stderr is closed.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 /// The version of the `--output-type json` schema; bumped on any incompatible change.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
 
@@ -125,7 +139,7 @@ impl Console {
         }
         if let Some(line) = state.stats.as_mut().and_then(|every| every.due(p)) {
             drop(state);
-            eprintln!("{line}");
+            errln!("{line}");
             return;
         }
         if self.mode != OutputMode::Json
@@ -194,7 +208,7 @@ impl Console {
         let full = outcome.info.scopes.is_empty();
         if self.verbosity > Verbosity::Quiet && (changed || full) {
             let now = blobsync_plugin::format_rfc3339_ns(now_ms() * 1_000_000);
-            println!(
+            outln!(
                 "{now} {}: {} copied, {} deleted, {} failed, {} up to date ({:.2} s)",
                 if full {
                     "full sync".to_string()
@@ -246,10 +260,10 @@ impl Observer for Console {
                 let verb = item.action.name();
                 self.print(|| match &item.error {
                     Some(error) => {
-                        eprintln!("error: {verb} {}: {}", shown(&item.path), shown(error))
+                        errln!("error: {verb} {}: {}", shown(&item.path), shown(error))
                     }
                     None if verbose || item.action == Action::Rehydrate => {
-                        println!("{verb}: {} ({})", shown(&item.path), shown(&item.reason))
+                        outln!("{verb}: {} ({})", shown(&item.path), shown(&item.reason))
                     }
                     None => {}
                 })
@@ -264,7 +278,7 @@ impl Observer for Console {
                     "error": item.error,
                 })),
             (Event::Failed { path, message }, OutputMode::Text) => {
-                self.print(|| eprintln!("error: {}: {}", shown(path), shown(message)))
+                self.print(|| errln!("error: {}: {}", shown(path), shown(message)))
             }
             (Event::Failed { path, message }, OutputMode::Json) => self.json_line(json!({
                 "type": "error", "action": "list", "path": path, "error": message,
@@ -276,7 +290,7 @@ impl Observer for Console {
                     kind: SkipKind::Unsyncable,
                 },
                 OutputMode::Text,
-            ) => self.print(|| eprintln!("warning: {}: {}", shown(path), shown(reason))),
+            ) => self.print(|| errln!("warning: {}: {}", shown(path), shown(reason))),
             (
                 Event::Skipped {
                     path,
@@ -288,7 +302,7 @@ impl Observer for Console {
                 "type": "skipped", "path": path, "reason": reason, "kind": "not-syncable",
             })),
             (Event::Warning(message), OutputMode::Text) => {
-                self.print(|| eprintln!("warning: {}", shown(message)))
+                self.print(|| errln!("warning: {}", shown(message)))
             }
             (Event::Warning(message), OutputMode::Json) => {
                 self.json_line(json!({ "type": "warning", "message": message }))
@@ -313,9 +327,9 @@ impl Observer for Console {
                         };
                         match action {
                             Planned::Differs => {
-                                println!("{what}: {} ({})", shown(source), shown(reason))
+                                outln!("{what}: {} ({})", shown(source), shown(reason))
                             }
-                            _ => println!("{what}: {}", shown(source)),
+                            _ => outln!("{what}: {}", shown(source)),
                         }
                     }),
                     OutputMode::Json if action.is_difference() => self.json_line(json!({
@@ -323,13 +337,13 @@ impl Observer for Console {
                         "other": destination, "reason": reason,
                     })),
                     OutputMode::Text => self.print(|| match destination {
-                        Some(to) => println!(
+                        Some(to) => outln!(
                             "DRYRUN: {verb} {} to {} ({})",
                             shown(source),
                             shown(to),
                             shown(reason)
                         ),
-                        None => println!("DRYRUN: {verb} {} ({})", shown(source), shown(reason)),
+                        None => outln!("DRYRUN: {verb} {} ({})", shown(source), shown(reason)),
                     }),
                     OutputMode::Json => self.json_line(json!({
                         "type": "dry-run", "action": verb, "source": source,
@@ -355,7 +369,7 @@ impl Observer for Console {
                             format!(" by {}", shown(plugin))
                         };
                         self.print(|| {
-                            println!("excluded{by} ({side}): {}: {}", shown(path), shown(reason))
+                            outln!("excluded{by} ({side}): {}: {}", shown(path), shown(reason))
                         })
                     }
                     OutputMode::Json => self.json_line(json!({
@@ -366,7 +380,7 @@ impl Observer for Console {
             }
             (Event::Skipped { path, reason, .. }, mode) if verbose => match mode {
                 OutputMode::Text => {
-                    self.print(|| println!("skipped: {} ({})", shown(path), shown(reason)))
+                    self.print(|| outln!("skipped: {} ({})", shown(path), shown(reason)))
                 }
                 OutputMode::Json => self.json_line(json!({
                     "type": "skipped", "path": path, "reason": reason,
@@ -382,7 +396,7 @@ impl Observer for Console {
         }
         if let Some(error) = &outcome.error {
             match self.mode {
-                OutputMode::Text => eprintln!("error: {}", shown(&error.to_string())),
+                OutputMode::Text => errln!("error: {}", shown(&error.to_string())),
                 OutputMode::Json => self.json_line(json!({
                     "type": "error", "action": "run", "error": error.to_string(),
                 })),
@@ -398,7 +412,7 @@ impl Observer for Console {
     fn notice(&self, message: &str) {
         match self.mode {
             OutputMode::Text if self.verbosity > Verbosity::Quiet => {
-                eprintln!("{}", shown(message))
+                errln!("{}", shown(message))
             }
             OutputMode::Text => {}
             OutputMode::Json => self.json_line(json!({ "type": "warning", "message": message })),

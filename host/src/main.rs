@@ -51,6 +51,15 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if !matches!(cli.command, Command::Sync(_) | Command::Check(_)) {
+        // Commands that only print end quietly, as other tools do, when their reader goes
+        // away (`blobsync jobs list | head`). A sync keeps the signal ignored: it has
+        // network connections, whose broken pipes are errors it handles.
+        // SAFETY: restoring a signal's default disposition, before any thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     if let Some(Err(e)) = cli.log_level.as_deref().map(blobsync::logging::check_level) {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_USAGE);
@@ -77,23 +86,71 @@ fn main() -> ExitCode {
         }
         Command::Jobs(cmd) => blobsync::cli::run_jobs(cmd),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "blobsync",
-                &mut std::io::stdout(),
-            );
-            ExitCode::SUCCESS
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "blobsync", &mut script);
+            print_all(&script)
         }
-        Command::Man => {
-            let man = clap_mangen::Man::new(Cli::command());
-            match man.render(&mut std::io::stdout()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(EXIT_FAILED)
-                }
+        Command::Man {
+            subcommand,
+            out_dir,
+        } => man(&subcommand, out_dir.as_deref()),
+    }
+}
+
+/// Writes `bytes` to stdout; a reader that went away (`| head`) ends it quietly, with
+/// the status a shell shows for a pipe closed early (128 + SIGPIPE).
+fn print_all(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(141),
+        Err(e) => {
+            eprintln!("error: cannot write: {e}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// `blobsync man`: blobsync(1), one subcommand's page, or (`--out-dir`) all of them.
+fn man(subcommand: &[String], out_dir: Option<&std::path::Path>) -> ExitCode {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    if let Some(dir) = out_dir {
+        return match std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(cmd, dir))
+        {
+            Ok(()) => {
+                println!("wrote the manual pages to {}", dir.display());
+                ExitCode::SUCCESS
             }
+            Err(e) => {
+                eprintln!(
+                    "error: cannot write the manual pages to {}: {e}",
+                    dir.display()
+                );
+                ExitCode::from(EXIT_FAILED)
+            }
+        };
+    }
+    let mut page = cmd;
+    for name in subcommand {
+        match page.find_subcommand(name) {
+            Some(sub) => page = sub.clone(),
+            None => {
+                eprintln!(
+                    "error: `{name}` is not a subcommand of `{}`; see `blobsync --help`",
+                    page.get_display_name().unwrap_or(page.get_name())
+                );
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+    let mut roff = Vec::new();
+    match clap_mangen::Man::new(page).render(&mut roff) {
+        Ok(()) => print_all(&roff),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_FAILED)
         }
     }
 }

@@ -507,3 +507,61 @@ fn the_metrics_file_says_how_each_run_ended_and_keeps_the_last_success() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
     assert_eq!(left.len(), 1, "no temporary file is left beside it");
 }
+
+#[test]
+fn manual_pages_are_one_per_subcommand_and_a_closed_pipe_ends_quietly() {
+    let sync = blobsync(&["man", "sync"]).ok();
+    assert!(
+        sync.stdout.contains(".TH blobsync-sync 1"),
+        "{}",
+        &sync.stdout[..200]
+    );
+    assert!(
+        sync.stdout.contains("\\-\\-delete\\-destination"),
+        "the flags are there"
+    );
+    let nested = blobsync(&["man", "plugin", "build"]).ok();
+    assert!(nested.stdout.contains(".TH blobsync-plugin-build 1"));
+    assert_eq!(blobsync(&["man", "nope"]).code, 2);
+    let dir = tempfile::tempdir().unwrap();
+    blobsync(&["man", "--out-dir", s(dir.path())]).ok();
+    let mut pages: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    for page in [
+        "blobsync.1",
+        "blobsync-sync.1",
+        "blobsync-check.1",
+        "blobsync-jobs-show.1",
+    ] {
+        assert!(pages.contains(&page.to_string()), "{page} in {pages:?}");
+    }
+    // `| head -1`: the reader has gone before the output is written.
+    for args in [&["completions", "bash"][..], &["man"], &["man", "sync"]] {
+        use std::os::fd::{FromRawFd, OwnedFd};
+        use std::os::unix::process::ExitStatusExt;
+        let mut ends = [0; 2];
+        // SAFETY: pipe writes two descriptors we then own.
+        assert_eq!(unsafe { libc::pipe(ends.as_mut_ptr()) }, 0);
+        // SAFETY: both were just created and are owned here.
+        let (read, write) =
+            unsafe { (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])) };
+        drop(read);
+        let out = blobsync_command(args)
+            .stdout(std::process::Stdio::from(write))
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let ended_by_pipe =
+            out.status.signal() == Some(libc::SIGPIPE) || out.status.code() == Some(141);
+        assert!(ended_by_pipe, "{args:?}: {:?}", out.status);
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -42,8 +42,16 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff), generated from the command-line definition.
-    Man,
+    /// Print a manual page (roff), generated from the command-line definition: blobsync(1),
+    /// or one subcommand's (`blobsync man sync` is blobsync-sync(1)); with --out-dir,
+    /// write every page there.
+    Man {
+        /// The subcommand (and its subcommand: `plugin build`), or none for blobsync(1).
+        subcommand: Vec<String>,
+        /// Write blobsync.1 and one page per subcommand into this folder instead.
+        #[arg(long, value_name = "DIR", conflicts_with = "subcommand")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 /// `blobsync jobs …`.
