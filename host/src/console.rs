@@ -314,6 +314,7 @@ impl Observer for Console {
                     destination,
                     reason,
                     bytes,
+                    carries,
                 },
                 mode,
             ) => {
@@ -336,18 +337,31 @@ impl Observer for Console {
                         "type": "difference", "kind": verb, "path": source,
                         "other": destination, "reason": reason,
                     })),
-                    OutputMode::Text => self.print(|| match destination {
-                        Some(to) => outln!(
-                            "DRYRUN: {verb} {} to {} ({})",
-                            shown(source),
-                            shown(to),
-                            shown(reason)
-                        ),
-                        None => outln!("DRYRUN: {verb} {} ({})", shown(source), shown(reason)),
+                    OutputMode::Text => self.print(|| {
+                        match destination {
+                            Some(to) => outln!(
+                                "DRYRUN: {verb} {} to {} ({})",
+                                shown(source),
+                                shown(to),
+                                shown(reason)
+                            ),
+                            None => {
+                                outln!("DRYRUN: {verb} {} ({})", shown(source), shown(reason))
+                            }
+                        }
+                        if verbose && !carries.is_empty() {
+                            outln!("  it would carry: {}", shown(carries));
+                        }
                     }),
+                    // A remove names the entry it removes as the destination.
+                    OutputMode::Json if *action == Planned::Remove => self.json_line(json!({
+                        "type": "dry-run", "action": verb, "source": null,
+                        "destination": source, "bytes": bytes, "reason": reason,
+                    })),
                     OutputMode::Json => self.json_line(json!({
                         "type": "dry-run", "action": verb, "source": source,
                         "destination": destination, "bytes": bytes, "reason": reason,
+                        "carries": carries,
                     })),
                 }
             }

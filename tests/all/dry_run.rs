@@ -74,3 +74,61 @@ fn a_dry_run_download_writes_nothing_locally() {
     assert_eq!(run.count("Would copy:"), 1);
     assert!(!target.exists());
 }
+
+#[test]
+fn a_json_dry_run_names_what_it_removes_as_the_destination_and_what_uploads_would_carry() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("dryjson");
+    blobs.create_container(&container);
+    blobs.put(&container, "stale.txt", b"old", &[]);
+    let src = tempfile::tempdir().unwrap();
+    write(src.path(), "index.html", b"<h1>hi</h1>");
+    let run = blobsync_json(&[
+        "sync",
+        s(src.path()),
+        &az.url(&container),
+        "--dry-run",
+        "--delete-destination=true",
+        "--cache-control",
+        "no-cache",
+        "--block-blob-tier",
+        "Cool",
+        "--metadata",
+        "project=apollo",
+        "--blob-tags",
+        "retention=7y",
+    ])
+    .ok();
+    let remove = run
+        .of_type("dry-run")
+        .find(|e| e["action"] == "remove")
+        .unwrap();
+    assert!(remove["source"].is_null(), "{remove}");
+    assert!(
+        remove["destination"]
+            .as_str()
+            .unwrap()
+            .ends_with("/stale.txt"),
+        "{remove}"
+    );
+    let copy = run
+        .of_type("dry-run")
+        .find(|e| e["action"] == "copy")
+        .unwrap();
+    let carries = copy["carries"].as_str().unwrap();
+    for part in [
+        "Content-Type: text/html",
+        "Cache-Control: no-cache",
+        "tier Cool",
+        "metadata project=apollo",
+        "tags retention=7y",
+    ] {
+        assert!(carries.contains(part), "{part} in {carries}");
+    }
+    assert_eq!(
+        blobs.names(&container),
+        ["stale.txt"],
+        "a dry run changes nothing"
+    );
+}

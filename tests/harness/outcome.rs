@@ -155,12 +155,18 @@ impl Outcome {
     }
 
     /// A dry run's planned actions (`copy`, `remove`, `update`, `backup`, …): the `source`
-    /// of each, sorted.
+    /// of each (for a `remove`, the `destination` it removes), sorted.
     pub fn planned(&self, action: &str) -> Vec<String> {
         self.paths(
             self.of_type("dry-run")
                 .filter(|e| e["action"] == action)
-                .map(|e| &e["source"]),
+                .map(|e| {
+                    if e["source"].is_null() {
+                        &e["destination"]
+                    } else {
+                        &e["source"]
+                    }
+                }),
         )
     }
 

@@ -127,6 +127,40 @@ pub struct BlobSettings {
     pub tags: Option<Vec<(String, String)>>,
 }
 
+impl BlobSettings {
+    /// What a blob written with these settings and `metadata` carries, for a dry run:
+    /// `Content-Type: text/html; Cache-Control: no-cache; tier Cool; metadata a=1; tags t=x`.
+    pub fn describe(&self, metadata: &[(String, String)]) -> String {
+        let mut parts: Vec<String> = self
+            .headers
+            .named()
+            .iter()
+            .filter_map(|(name, value)| value.map(|v| format!("{name}: {v}")))
+            .collect();
+        if let Some(tier) = self.tier {
+            parts.push(format!("tier {}", tier.name()));
+        }
+        let pairs = |kv: &[(String, String)]| {
+            kv.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let user: Vec<(String, String)> = metadata
+            .iter()
+            .filter(|(k, _)| k != super::MTIME_KEY)
+            .cloned()
+            .collect();
+        if !user.is_empty() {
+            parts.push(format!("metadata {}", pairs(&user)));
+        }
+        if let Some(tags) = self.tags.as_deref().filter(|t| !t.is_empty()) {
+            parts.push(format!("tags {}", pairs(tags)));
+        }
+        parts.join("; ")
+    }
+}
+
 /// A change to an existing blob's properties without rewriting its content: what a
 /// header-only, tier-only, metadata-only or tags-only difference needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -124,6 +124,7 @@ impl RunContext {
         destination: Option<&str>,
         reason: &str,
         bytes: u64,
+        carries: &str,
     ) {
         match action {
             Planned::Copy => {
@@ -144,6 +145,7 @@ impl RunContext {
             destination,
             reason,
             bytes,
+            carries,
         });
     }
 

@@ -81,6 +81,7 @@ pub(crate) async fn delete_phase(
                     Some(&backup.describe(&d.path)),
                     "kept before it is deleted (--backup-dir)",
                     d.size,
+                    "",
                 );
             }
             ctx.planned(
@@ -93,6 +94,7 @@ pub(crate) async fn delete_phase(
                 None,
                 REASON,
                 d.size,
+                "",
             );
         }
         return;

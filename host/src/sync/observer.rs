@@ -244,6 +244,8 @@ pub enum Event<'a> {
         reason: &'a str,
         /// Its size.
         bytes: u64,
+        /// What a new blob would carry (headers, tier, metadata, tags); empty otherwise.
+        carries: &'a str,
     },
     /// A copy or delete finished or failed.
     Done(&'a ItemDone),

@@ -417,8 +417,14 @@ async fn transfer_all(
                     Some(&backup.describe(&entry.path)),
                     "kept before it is overwritten (--backup-dir)",
                     entry.size,
+                    "",
                 );
             }
+            let carries = if session.destination.capabilities().kind == EndpointKind::Blob {
+                planned.settings.describe(&planned.metadata)
+            } else {
+                String::new()
+            };
             ctx.planned(
                 match (config.check, &planned.replaces) {
                     (None, _) => Planned::Copy,
@@ -429,6 +435,7 @@ async fn transfer_all(
                 Some(&session.destination.describe_path(&planned.item.path)),
                 &planned.reason,
                 planned.item.size,
+                &carries,
             );
             continue;
         }
@@ -580,6 +587,7 @@ fn plan_update(session: &Parts, ctx: &RunContext, update: &PlannedUpdate) {
         None,
         &update.reason,
         0,
+        "",
     );
 }
 
