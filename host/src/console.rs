@@ -65,8 +65,13 @@ pub struct Console {
     state: Mutex<State>,
 }
 
+/// Item errors of one kind shown before the rest are only counted.
+const SHOWN_ALIKE: u64 = 3;
+
 #[derive(Default)]
 struct State {
+    /// Item errors seen, by kind (the message without the item's path).
+    repeated: std::collections::BTreeMap<String, u64>,
     display: Option<crate::progress::LiveDisplay>,
     stats: Option<crate::progress::Every>,
     started: Option<Instant>,
@@ -112,6 +117,16 @@ impl Console {
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts an item error; true for the first few of its kind, which are shown (the
+    /// rest are summed up at the end: "… and 31 more like this").
+    fn first_of_its_kind(&self, verb: &str, path: &str, error: &str) -> bool {
+        let kind = format!("{verb} …: {}", error.replace(path, "…"));
+        let mut state = self.state();
+        let seen = state.repeated.entry(kind).or_default();
+        *seen += 1;
+        *seen <= SHOWN_ALIKE
     }
 
     /// Prints without tearing the progress display.
@@ -258,6 +273,11 @@ impl Observer for Console {
             (Event::Progress(progress), _) => self.progress(progress),
             (Event::Done(item), OutputMode::Text) => {
                 let verb = item.action.name();
+                if let Some(error) = &item.error
+                    && !self.first_of_its_kind(verb, &item.path, error)
+                {
+                    return;
+                }
                 self.print(|| match &item.error {
                     Some(error) => {
                         errln!("error: {verb} {}: {}", shown(&item.path), shown(error))
@@ -278,7 +298,9 @@ impl Observer for Console {
                     "error": item.error,
                 })),
             (Event::Failed { path, message }, OutputMode::Text) => {
-                self.print(|| errln!("error: {}: {}", shown(path), shown(message)))
+                if self.first_of_its_kind("list", path, message) {
+                    self.print(|| errln!("error: {}: {}", shown(path), shown(message)))
+                }
             }
             (Event::Failed { path, message }, OutputMode::Json) => self.json_line(json!({
                 "type": "error", "action": "list", "path": path, "error": message,
@@ -407,6 +429,16 @@ impl Observer for Console {
     fn run_finished(&self, outcome: &RunOutcome) {
         if let Some(mut display) = self.state().display.take() {
             display.finish();
+        }
+        let repeated = std::mem::take(&mut self.state().repeated);
+        for (kind, seen) in repeated {
+            if seen > SHOWN_ALIKE {
+                errln!(
+                    "error: … and {} more like this: {}",
+                    seen - SHOWN_ALIKE,
+                    shown(&kind)
+                );
+            }
         }
         if let Some(error) = &outcome.error {
             match self.mode {

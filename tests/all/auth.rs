@@ -418,3 +418,36 @@ fn blob_to_blob_with_entra_id_on_both_sides() {
     );
     assert_uploaded(&to, src.path());
 }
+
+#[test]
+fn a_missing_container_a_container_sas_cannot_create_is_one_error_naming_the_fix() {
+    let az = azurite();
+    let container = unique_container("nosuch");
+    let src = tempfile::tempdir().unwrap();
+    for i in 0..30 {
+        write(src.path(), &format!("page{i}.html"), b"<p>hi</p>");
+    }
+    let url = az.sas_url(&container, "racwdl");
+    for dry in [true, false] {
+        let mut args = vec!["sync", s(src.path()), &url];
+        if dry {
+            args.push("--dry-run");
+        }
+        let run = blobsync_json(&args).code(3);
+        let errors = run.errors();
+        assert_eq!(
+            errors.len(),
+            1,
+            "dry run {dry}: one error, not one per file: {errors:?}"
+        );
+        for says in [
+            "does not exist",
+            "SAS token in the URL",
+            "Create the container first",
+        ] {
+            assert!(errors[0].contains(says), "{says} in {}", errors[0]);
+        }
+        assert_eq!(run.total("failed"), 0);
+        assert!(!Blobs::new(az).container_exists(&container));
+    }
+}

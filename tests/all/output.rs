@@ -66,3 +66,31 @@ fn a_large_upload_shows_bytes_moving_before_it_is_done() {
         "no file line or rate:\n{terminal}"
     );
 }
+
+#[test]
+fn many_failures_of_one_kind_are_shown_a_few_times_then_counted() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("alike");
+    blobs.create_container(&container);
+    for i in 0..12 {
+        let name = format!("f{i:02}.bin");
+        blobs.put(&container, &name, b"content", &[]);
+        blobs.set_content_md5(&container, &name, &[7; 16]);
+    }
+    let dst = tempfile::tempdir().unwrap();
+    let run = blobsync(&["sync", &az.url(&container), s(dst.path())]);
+    assert_eq!(run.code, 1);
+    let shown = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: download f"))
+        .count();
+    assert_eq!(shown, 3, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: … and 9 more like this: download …"),
+        "{}",
+        run.stderr
+    );
+}

@@ -342,6 +342,13 @@ pub trait Endpoint: Send + Sync + 'static {
     /// The location of one entry, for messages (SAS redacted).
     fn describe_path(&self, path: &str) -> String;
 
+    /// The credential it uses, for messages (`SAS token in the URL`, `Shared Key for
+    /// \`acct\` (the connection string)`, `Entra ID (managed identity)`); `None` when it
+    /// uses none (a local folder).
+    fn credential(&self) -> Option<String> {
+        None
+    }
+
     /// Learns what the endpoint is, once, before anything is listed (a blob account's
     /// namespace kind, which decides its listing order). Failures are not errors.
     async fn probe(&self) {}
@@ -363,6 +370,13 @@ pub trait Endpoint: Send + Sync + 'static {
     /// Prepares to receive writes (creates a missing container or folder). Called once,
     /// before the first write; never in a dry run.
     async fn prepare_for_writes(&self) -> Result<(), EndpointError>;
+
+    /// What a dry run can tell of [`Endpoint::prepare_for_writes`] without writing: an
+    /// error when the writes would be refused (a missing container that the credential
+    /// cannot create).
+    async fn check_writable(&self) -> Result<(), EndpointError> {
+        Ok(())
+    }
 
     /// The run's writes are over: what was kept only while writing goes (an empty
     /// folder of temporary downloads). Never called in a dry run.

@@ -23,7 +23,7 @@ use super::plan::{MergeOutcome, merge};
 use super::transfer::Shared;
 use super::work::{PlannedCopy, PlannedUpdate, Work};
 use super::{DeleteMode, Direction, MissingMd5, RunError, Side, SyncConfig, transfer};
-use crate::endpoint::{Endpoint, EndpointKind, ErrorClass, ListOrder, ListRequest};
+use crate::endpoint::{Endpoint, EndpointError, EndpointKind, ErrorClass, ListOrder, ListRequest};
 use crate::plugin::{PluginHost, RunValues};
 use crate::store::{Store, Write};
 
@@ -288,7 +288,7 @@ pub(crate) async fn execute(
     if ctx.control.fatal().is_none() && !ctx.stopped() {
         // A run that copied nothing still leaves the destination there (an empty source
         // makes an empty container, as azcopy does).
-        if !config.dry_run && !prepare(session, ctx).await {
+        if !prepare(session, ctx).await {
             ticker.abort();
             return;
         }
@@ -315,7 +315,12 @@ async fn prepare(session: &Parts, ctx: &RunContext) -> bool {
     if ctx.prepared.swap(true, std::sync::atomic::Ordering::AcqRel) {
         return ctx.control.fatal().is_none();
     }
-    match session.destination.prepare_for_writes().await {
+    let ready = if session.config.dry_run {
+        session.destination.check_writable().await
+    } else {
+        session.destination.prepare_for_writes().await
+    };
+    match ready {
         Ok(()) => true,
         Err(e) => {
             ctx.fail(RunError::from(e.explain("; nothing was written")));
@@ -367,7 +372,7 @@ async fn transfer_all(
             _ = stop.stopped() => break,
             _ = &mut deadline => { duration_cut(ctx); break }
         };
-        if planned.is_some() && !config.dry_run && !prepare(session, ctx).await {
+        if planned.is_some() && !prepare(session, ctx).await {
             break;
         }
         let planned = match planned {
@@ -495,9 +500,10 @@ async fn transfer_all(
                     }
                     if e.class() == ErrorClass::Auth {
                         // Every other request would be refused too.
-                        ctx.fail(RunError::Authentication(e.clone().explain(
-                            "; stopping, as every other transfer would be refused too",
-                        )));
+                        ctx.fail(RunError::Authentication(e.clone().explain(&format!(
+                            "{}; stopping, as every other transfer would be refused too",
+                            credential_used(&e, &*source, &*destination)
+                        ))));
                     }
                     (0, None, Some(e.to_string()))
                 }
@@ -591,15 +597,29 @@ fn plan_update(session: &Parts, ctx: &RunContext, update: &PlannedUpdate) {
     );
 }
 
+/// ` (credential: …)` for an authorisation failure: the credential of the side the error
+/// is about, unless the message says it already.
+fn credential_used(e: &EndpointError, source: &dyn Endpoint, destination: &dyn Endpoint) -> String {
+    let about_source = e
+        .target()
+        .is_some_and(|t| t.starts_with(&source.describe()));
+    let side = if about_source { source } else { destination };
+    match side.credential() {
+        Some(c) if !e.message().contains(&c) => format!(" (credential: {c})"),
+        _ => String::new(),
+    }
+}
+
 /// Changes a blob's properties, and reports it.
 async fn apply_update(endpoint: &dyn Endpoint, update: PlannedUpdate, ctx: &RunContext) {
     let error = endpoint.update(&update.update).await.err();
     if let Some(e) = &error
         && e.class() == ErrorClass::Auth
     {
-        ctx.fail(RunError::Authentication(e.clone().explain(
-            "; stopping, as every other request would be refused too",
-        )));
+        ctx.fail(RunError::Authentication(e.clone().explain(&format!(
+            "{}; stopping, as every other request would be refused too",
+            credential_used(e, endpoint, endpoint)
+        ))));
     }
     ctx.done(ItemDone {
         path: update.update.path,

@@ -195,6 +195,9 @@ impl AzureEndpoint {
             {
                 tracing::debug!("cannot create {} (it may exist): {e}", self.location);
             }
+            Err(e) if e.http_status() == Some(StatusCode::Forbidden) => {
+                return Err(self.missing_container(&format!("the service refused: {e}")));
+            }
             Err(e) => {
                 return Err(self.explain_auth(azure_error(
                     "cannot create the container",
@@ -206,6 +209,52 @@ impl AzureEndpoint {
         self.container_state
             .store(ContainerState::Exists as u8, Ordering::Release);
         Ok(())
+    }
+
+    /// Why the SAS in the URL cannot create the container, when the SAS itself says so: a
+    /// container SAS (`sr=c`) never can, nor an account SAS without container resources
+    /// (`srt` without `c`) or without the create or write permission.
+    fn sas_cannot_create(&self) -> Option<&'static str> {
+        if !matches!(self.auth, Auth::Sas) {
+            return None;
+        }
+        let query = self.location.sas.as_deref()?;
+        let field = |name: &str| {
+            query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                .map(|v| v.to_string())
+        };
+        if field("sr").is_some() {
+            return Some("it is a SAS for the container (or a blob), which cannot create it");
+        }
+        if field("srt").is_some_and(|srt| !srt.contains('c')) {
+            return Some("it is an account SAS without container resources (srt has no c)");
+        }
+        if field("sp").is_some_and(|sp| !sp.contains('c') && !sp.contains('w')) {
+            return Some("it has neither the create nor the write permission (sp)");
+        }
+        None
+    }
+
+    /// The one error for a missing container the credential cannot create, saying how to
+    /// fix it.
+    fn missing_container(&self, why: &str) -> EndpointError {
+        EndpointError::new(
+            ErrorClass::Auth,
+            format!(
+                "the container {} does not exist, and the credential ({}) cannot create it: \
+                 {why}. Create the container first (the portal, or `az storage container \
+                 create --account-name {} --name {}`), or use a credential that may create \
+                 containers (an account SAS with the c permission on container resources, the \
+                 account key, or an Entra ID role such as Storage Blob Data Contributor)",
+                self.location,
+                self.auth.describe(),
+                self.location.account,
+                self.location.container
+            ),
+        )
+        .at(&self.location)
     }
 
     /// A writer for `target`, knowing the blocks an earlier attempt staged.
@@ -290,6 +339,10 @@ impl Endpoint for AzureEndpoint {
         format!("{}/{path}", self.location)
     }
 
+    fn credential(&self) -> Option<String> {
+        Some(self.auth.describe())
+    }
+
     fn refuses(&self, item: &Item) -> Option<(SkipKind, String)> {
         names::unstorable(&self.location, &item.path).map(|why| (SkipKind::Unsyncable, why))
     }
@@ -346,7 +399,24 @@ impl Endpoint for AzureEndpoint {
     }
 
     async fn prepare_for_writes(&self) -> Result<(), EndpointError> {
+        if self.container_state.load(Ordering::Acquire) == ContainerState::Missing as u8
+            && let Some(why) = self.sas_cannot_create()
+        {
+            return Err(self.missing_container(why));
+        }
         self.ensure_container().await
+    }
+
+    async fn check_writable(&self) -> Result<(), EndpointError> {
+        match self.sas_cannot_create() {
+            Some(why)
+                if self.container_state.load(Ordering::Acquire)
+                    == ContainerState::Missing as u8 =>
+            {
+                Err(self.missing_container(why))
+            }
+            _ => Ok(()),
+        }
     }
 
     async fn open_writer(&self, target: &WriteTarget) -> Result<Box<dyn Writer>, EndpointError> {
