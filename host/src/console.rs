@@ -297,10 +297,10 @@ impl Observer for Console {
                     "reason": item.reason,
                     "error": item.error,
                 })),
-            (Event::Failed { path, message }, OutputMode::Text) => {
-                if self.first_of_its_kind("list", path, message) {
-                    self.print(|| errln!("error: {}: {}", shown(path), shown(message)))
-                }
+            (Event::Failed { path, message }, OutputMode::Text)
+                if self.first_of_its_kind("list", path, message) =>
+            {
+                self.print(|| errln!("error: {}: {}", shown(path), shown(message)))
             }
             (Event::Failed { path, message }, OutputMode::Json) => self.json_line(json!({
                 "type": "error", "action": "list", "path": path, "error": message,
