@@ -323,6 +323,23 @@ impl Observer for Console {
             ) => self.json_line(json!({
                 "type": "skipped", "path": path, "reason": reason, "kind": "not-syncable",
             })),
+            (
+                Event::Kept {
+                    path,
+                    original,
+                    kept,
+                    bytes,
+                },
+                mode,
+            ) if verbose => match mode {
+                OutputMode::Text => {
+                    self.print(|| outln!("kept: {} (as {})", shown(path), shown(kept)))
+                }
+                OutputMode::Json => self.json_line(json!({
+                    "type": "kept", "path": path, "original": original, "kept": kept,
+                    "bytes": bytes,
+                })),
+            },
             (Event::Warning(message), OutputMode::Text) => {
                 self.print(|| errln!("warning: {}", shown(message)))
             }
@@ -554,6 +571,16 @@ pub fn summary_text(outcome: &RunOutcome) -> String {
         if dry_run { "Would delete:" } else { "Deleted:" },
         t.deleted.to_string(),
     );
+    if t.backed_up > 0 {
+        line(
+            if dry_run {
+                "Would keep in backup:"
+            } else {
+                "Kept in backup:"
+            },
+            t.backed_up.to_string(),
+        );
+    }
     if t.updated > 0 {
         line(
             if dry_run {

@@ -231,6 +231,9 @@ impl crate::sync::Observer for RunLog {
             Event::Planned { source, reason, .. } => {
                 tracing::info!(path = source, "dry run: {reason}")
             }
+            Event::Kept {
+                path, kept, bytes, ..
+            } => tracing::info!(path, bytes, "kept in the backup location as {kept}"),
             Event::Progress(p) => {
                 let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(line) = status.as_mut().and_then(|every| every.due(p)) {

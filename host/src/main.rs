@@ -85,6 +85,7 @@ fn main() -> ExitCode {
             blobsync::cli::run_plugin(cmd)
         }
         Command::Jobs(cmd) => blobsync::cli::run_jobs(cmd),
+        Command::Backups(cmd) => blobsync::cli::run_backups(cmd),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "blobsync", &mut script);

@@ -37,6 +37,9 @@ pub enum Command {
     /// Show and clean the records of past runs.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// List and restore the versions runs kept in a backup location (--backup-dir).
+    #[command(subcommand)]
+    Backups(BackupsCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -83,6 +86,54 @@ pub enum JobsCommand {
         #[arg(long, value_name = "AGE")]
         older_than: Option<String>,
     },
+}
+
+/// `blobsync backups …`.
+#[derive(Debug, Subcommand)]
+pub enum BackupsCommand {
+    /// List the kept versions of PATH, newest first (from the job records, or by scanning
+    /// --backup-dir).
+    List(BackupsListArgs),
+    /// Put a kept version of PATH back (by default under its original name).
+    #[command(disable_version_flag = true)]
+    Restore(BackupsRestoreArgs),
+}
+
+/// `blobsync backups list`.
+#[derive(Debug, Args)]
+pub struct BackupsListArgs {
+    /// The entry: a local file's path, or a blob's URL.
+    pub path: String,
+    /// Scan this backup location for the versions instead of reading the job records
+    /// (names the entry's name with a suffix after it or before its extension).
+    #[arg(long, value_name = "LOCATION")]
+    pub backup_dir: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output_type: OutputType,
+    #[command(flatten)]
+    pub credentials: AuthArgs,
+}
+
+/// `blobsync backups restore`.
+#[derive(Debug, Args)]
+pub struct BackupsRestoreArgs {
+    /// The entry: a local file's path, or a blob's URL.
+    pub path: String,
+    /// Which version (the number `backups list` shows; 1 is the newest).
+    #[arg(long, value_name = "N")]
+    pub version: usize,
+    /// Put it here instead of under its original name.
+    #[arg(long, value_name = "DEST")]
+    pub to: Option<String>,
+    /// Find the versions by scanning this backup location instead of the job records.
+    #[arg(long, value_name = "LOCATION")]
+    pub backup_dir: Option<String>,
+    /// Replace what is at the destination (without it, an existing entry is refused).
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub credentials: AuthArgs,
 }
 
 /// `blobsync plugin …`.
@@ -292,38 +343,8 @@ pub struct SyncArgs {
     #[arg(long = "plugins", value_name = "FILE")]
     pub plugins: Option<PathBuf>,
 
-    /// How to authenticate to the blob side.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub auth: AuthMode,
-    /// Use the managed identity of the Azure resource blobsync runs on.
-    #[arg(long)]
-    pub identity: bool,
-    /// A user-assigned managed identity, by client id.
-    #[arg(long, value_name = "ID", conflicts_with_all = ["identity_object_id", "identity_resource_id"])]
-    pub identity_client_id: Option<String>,
-    /// A user-assigned managed identity, by object id.
-    #[arg(long, value_name = "ID", conflicts_with = "identity_resource_id")]
-    pub identity_object_id: Option<String>,
-    /// A user-assigned managed identity, by resource id.
-    #[arg(long, value_name = "ID")]
-    pub identity_resource_id: Option<String>,
-    /// More host suffixes that may receive Entra ID tokens (`;`-separated), besides Azure
-    /// Storage's own and loopback.
-    #[arg(long, value_name = "SUFFIXES")]
-    pub trusted_microsoft_suffixes: Option<String>,
-    /// The account's blob endpoint, for a custom domain, a private endpoint or an emulator
-    /// reached by another name (URLs must be below it); also a connection string's
-    /// `BlobEndpoint=`.
-    #[arg(long, value_name = "URL")]
-    pub blob_endpoint: Option<String>,
-    /// How names the service would rewrite are stored: `rclone` (`\` as `＼`, a trailing
-    /// `.` as `．`, control characters as `␁`…, as rclone stores them) or `none` (such
-    /// names are reported as not syncable).
-    #[arg(long, value_enum, default_value = "rclone", ignore_case = true)]
-    pub name_encoding: NameEncoding,
-    /// Storage account key (Shared Key) [env: AZURE_STORAGE_KEY].
-    #[arg(long, value_name = "KEY")]
-    pub account_key: Option<String>,
+    #[command(flatten)]
+    pub credentials: AuthArgs,
 
     /// Files transferred at once (default 32) [env: AZCOPY_CONCURRENCY_VALUE, `AUTO` for
     /// the default].
@@ -497,6 +518,44 @@ pub struct SyncArgs {
     /// Print every copy and delete.
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+/// How blob locations are reached and authorised: flags shared by `sync`, `check` and
+/// `backups`.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// How to authenticate to the blob side.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub auth: AuthMode,
+    /// Use the managed identity of the Azure resource blobsync runs on.
+    #[arg(long)]
+    pub identity: bool,
+    /// A user-assigned managed identity, by client id.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["identity_object_id", "identity_resource_id"])]
+    pub identity_client_id: Option<String>,
+    /// A user-assigned managed identity, by object id.
+    #[arg(long, value_name = "ID", conflicts_with = "identity_resource_id")]
+    pub identity_object_id: Option<String>,
+    /// A user-assigned managed identity, by resource id.
+    #[arg(long, value_name = "ID")]
+    pub identity_resource_id: Option<String>,
+    /// More host suffixes that may receive Entra ID tokens (`;`-separated), besides Azure
+    /// Storage's own and loopback.
+    #[arg(long, value_name = "SUFFIXES")]
+    pub trusted_microsoft_suffixes: Option<String>,
+    /// The account's blob endpoint, for a custom domain, a private endpoint or an emulator
+    /// reached by another name (URLs must be below it); also a connection string's
+    /// `BlobEndpoint=`.
+    #[arg(long, value_name = "URL")]
+    pub blob_endpoint: Option<String>,
+    /// How names the service would rewrite are stored: `rclone` (`\` as `＼`, a trailing
+    /// `.` as `．`, control characters as `␁`…, as rclone stores them) or `none` (such
+    /// names are reported as not syncable).
+    #[arg(long, value_enum, default_value = "rclone", ignore_case = true)]
+    pub name_encoding: NameEncoding,
+    /// Storage account key (Shared Key) [env: AZURE_STORAGE_KEY].
+    #[arg(long, value_name = "KEY")]
+    pub account_key: Option<String>,
 }
 
 /// `blobsync check` flags: the sync flags that select and compare files, and these.

@@ -5,6 +5,8 @@
 mod args;
 mod argv;
 mod backup_flags;
+mod backup_restore;
+mod backups;
 mod blob_flags;
 mod content_flags;
 mod jobs;
@@ -23,6 +25,7 @@ pub use args::{
     CheckArgs, Cli, Command, JobsCommand, NewKind, NewLang, OutputType, PluginCommand, SyncArgs,
 };
 pub use argv::{dash_value_hint, join_dash_values};
+pub use backups::run_backups;
 pub use jobs::run_jobs;
 pub use plugins::run_plugin;
 pub use validate::{Settings, UsageError, cache_dir, check_settings, settings};

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use super::args::SyncArgs;
+use super::args::{AuthArgs, SyncArgs};
 use super::usage::{UsageError, usage};
 use crate::endpoint::azure::{AuthMode, AuthOptions, EntraOptions, RetrySettings, Timeouts};
 
 /// Credentials from flags and the environment; two that choose different credentials are
 /// a usage error.
-pub(super) fn auth_options(args: &SyncArgs) -> Result<AuthOptions, UsageError> {
+pub(super) fn auth_options(args: &AuthArgs) -> Result<AuthOptions, UsageError> {
     let connection_string = std::env::var("AZURE_STORAGE_CONNECTION_STRING")
         .ok()
         .filter(|s| !s.is_empty());

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::args::{CompareHash, NameEncoding, OutputType, SyncArgs};
+use super::args::{AuthArgs, CompareHash, NameEncoding, OutputType, SyncArgs};
 use super::network_flags::{auth_options, given, retry_settings, timeouts};
 pub use super::usage::UsageError;
 use super::usage::usage;
@@ -75,7 +75,7 @@ fn mib(value: f64, flag: &str, min: u64) -> Result<u64, UsageError> {
     Ok(bytes)
 }
 
-fn parse_location(arg: &str, context: &UrlContext) -> Result<Location, UsageError> {
+pub(super) fn parse_location(arg: &str, context: &UrlContext) -> Result<Location, UsageError> {
     if !is_url(arg) {
         return Ok(Location::Local(PathBuf::from(arg)));
     }
@@ -94,7 +94,7 @@ fn parse_location(arg: &str, context: &UrlContext) -> Result<Location, UsageErro
 }
 
 /// What reading blob URLs needs from flags and the connection string.
-struct UrlContext {
+pub(super) struct UrlContext {
     addressing: Addressing,
     sas: Option<String>,
     /// The account the connection string names, if it does.
@@ -102,7 +102,7 @@ struct UrlContext {
     encode_names: bool,
 }
 
-fn url_context(args: &SyncArgs) -> Result<UrlContext, UsageError> {
+pub(super) fn url_context(args: &AuthArgs) -> Result<UrlContext, UsageError> {
     let cs = match std::env::var("AZURE_STORAGE_CONNECTION_STRING") {
         Ok(text) if !text.trim().is_empty() => ConnectionString::parse(&text)
             .map_err(|e| usage(format!("AZURE_STORAGE_CONNECTION_STRING: {e}")))?,
@@ -255,7 +255,7 @@ fn watch_options(
 
 /// Validates `blobsync sync` flags.
 pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
-    let urls = url_context(args)?;
+    let urls = url_context(&args.credentials)?;
     let source = parse_location(&args.source, &urls)?;
     let destination = parse_location(&args.destination, &urls)?;
     let backup_location = args
@@ -365,7 +365,7 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
         ));
     }
     let watch = watch_options(args, direction)?;
-    let auth = auth_options(args)?;
+    let auth = auth_options(&args.credentials)?;
     let mut sources = plugin_sources(args)?;
     sources
         .annotators

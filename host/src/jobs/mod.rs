@@ -3,6 +3,7 @@
 //! `blobsync jobs`. A run killed outright stays "Running" in its row, and `jobs list`
 //! reports it as interrupted once its process is gone.
 
+pub mod backups;
 mod recorder;
 
 pub use recorder::JobRecorder;

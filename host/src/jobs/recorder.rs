@@ -89,6 +89,30 @@ impl JobRecorder {
     }
 }
 
+impl JobRecorder {
+    /// Records a version kept in a backup location, for `blobsync backups`.
+    fn kept(&self, original: &str, kept: &str, bytes: u64) {
+        let Some(job) = self
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        else {
+            return;
+        };
+        self.store.write(Write::Sql(
+            "INSERT INTO backups (original, kept, job_id, time_ms, size) VALUES (?1, ?2, ?3, ?4, ?5)",
+            vec![
+                Value::Text(super::backups::location_key(original)),
+                Value::Text(super::backups::location_key(kept)),
+                Value::Text(job),
+                Value::Integer(now_ms()),
+                Value::Integer(bytes as i64),
+            ],
+        ));
+    }
+}
+
 impl Observer for JobRecorder {
     fn run_started(&self, run: &RunInfo) {
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(run.job_id.clone());
@@ -114,6 +138,12 @@ impl Observer for JobRecorder {
 
     fn event(&self, event: &Event<'_>) {
         match event {
+            Event::Kept {
+                original,
+                kept,
+                bytes,
+                ..
+            } => self.kept(original, kept, *bytes),
             Event::Done(item) => self.item(
                 &item.path,
                 item.action.name(),

@@ -2,7 +2,7 @@
 //! older one up to date.
 
 /// The schema version this blobsync writes (`PRAGMA user_version`).
-pub(super) const SCHEMA_VERSION: i64 = 4;
+pub(super) const SCHEMA_VERSION: i64 = 5;
 
 /// What takes a database of version N-1 to N (index 0: from 1 to 2); a new database gets
 /// [`SCHEMA`], which is the latest.
@@ -10,7 +10,21 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE jobs ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;",
     "ALTER TABLE jobs ADD COLUMN shard TEXT;",
     BAD_BLOBS,
+    BACKUPS,
 ];
+
+/// Every version a run kept in a backup location (`--backup-dir`): where the entry was
+/// (an absolute path, or a URL without SAS), where it is kept, by which job, when, and
+/// its size. `blobsync backups list` reads them.
+pub(super) const BACKUPS: &str = "
+CREATE TABLE IF NOT EXISTS backups (
+    original TEXT NOT NULL,
+    kept     TEXT NOT NULL,
+    job_id   TEXT NOT NULL,
+    time_ms  INTEGER NOT NULL,
+    size     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS backups_by_original ON backups (original, time_ms);";
 
 /// Blobs a download found whose content does not match their Content-MD5, by location
 /// (URL without SAS) and the ETag that was read: the next upload from the source replaces
@@ -72,4 +86,12 @@ CREATE TABLE IF NOT EXISTS bad_blobs (
     etag     TEXT NOT NULL,
     found_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS backups (
+    original TEXT NOT NULL,
+    kept     TEXT NOT NULL,
+    job_id   TEXT NOT NULL,
+    time_ms  INTEGER NOT NULL,
+    size     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS backups_by_original ON backups (original, time_ms);
 ";

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::context::RunContext;
 use super::server_copy::ServerCopies;
 use super::transfer::{CopyOf, Shared, copy, write_shape};
 use crate::endpoint::{
@@ -56,8 +57,25 @@ impl Backup {
     }
 
     /// Keeps the listed version of `entry` (at `destination`) before it is overwritten or
-    /// deleted.
+    /// deleted, and reports it.
     pub(crate) async fn keep(
+        &self,
+        destination: &dyn Endpoint,
+        entry: &Item,
+        shared: &Shared,
+        ctx: &RunContext,
+    ) -> Result<(), EndpointError> {
+        self.keep_quietly(destination, entry, shared).await?;
+        ctx.kept(
+            &entry.path,
+            &destination.describe_path(&entry.path),
+            &self.describe(&entry.path),
+            entry.size,
+        );
+        Ok(())
+    }
+
+    async fn keep_quietly(
         &self,
         destination: &dyn Endpoint,
         entry: &Item,

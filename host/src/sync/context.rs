@@ -112,6 +112,17 @@ impl RunContext {
         self.observer.event(&Event::Failed { path, message });
     }
 
+    /// A destination entry kept in the backup location.
+    pub(crate) fn kept(&self, path: &str, original: &str, kept: &str, bytes: u64) {
+        Counters::add(&self.counters.backed_up, 1);
+        self.observer.event(&Event::Kept {
+            path,
+            original,
+            kept,
+            bytes,
+        });
+    }
+
     pub(crate) fn warning(&self, message: &str) {
         self.observer.event(&Event::Warning(message));
     }
@@ -134,7 +145,7 @@ impl RunContext {
             Planned::Remove => Counters::add(&self.counters.deleted, 1),
             Planned::Update => Counters::add(&self.counters.updated, 1),
             Planned::Rehydrate => Counters::add(&self.counters.rehydrating, 1),
-            Planned::Backup => {}
+            Planned::Backup => Counters::add(&self.counters.backed_up, 1),
             Planned::OnlyAtSource => Counters::add(&self.counters.only_at_source, 1),
             Planned::Differs => Counters::add(&self.counters.differ, 1),
             Planned::OnlyAtDestination => Counters::add(&self.counters.only_at_destination, 1),

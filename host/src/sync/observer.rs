@@ -70,6 +70,9 @@ totals! {
     bytes_enumerated,
     /// Destination entries deleted (a dry run: that would be deleted).
     deleted,
+    /// Destination entries kept in the backup location before they were overwritten or
+    /// deleted (`--backup-dir`; a dry run: that would be).
+    backed_up,
     /// Destination blobs whose headers, tier, metadata or tags were changed without an
     /// upload (a dry run: that would be).
     updated,
@@ -255,6 +258,18 @@ pub enum Event<'a> {
         path: &'a str,
         /// What went wrong.
         message: &'a str,
+    },
+    /// A destination entry was kept in the backup location (`--backup-dir`) before it was
+    /// overwritten or deleted.
+    Kept {
+        /// Relative path.
+        path: &'a str,
+        /// Where it was (the destination's location of it).
+        original: &'a str,
+        /// Where it is kept now.
+        kept: &'a str,
+        /// Its size.
+        bytes: u64,
     },
     /// Something the user should know; not a failure.
     Warning(&'a str),

@@ -454,7 +454,7 @@ async fn transfer_all(
             let result = copy_planned(
                 &planned,
                 (&*source, &*destination),
-                &shared,
+                (&shared, &ctx),
                 backup.as_deref(),
                 &|n| moved.add(n),
             )
@@ -543,12 +543,12 @@ pub(crate) fn skip_kind(class: ErrorClass) -> Option<crate::endpoint::SkipKind> 
 async fn copy_planned(
     planned: &PlannedCopy,
     (source, destination): (&dyn Endpoint, &dyn Endpoint),
-    shared: &transfer::Shared,
+    (shared, ctx): (&transfer::Shared, &RunContext),
     backup: Option<&super::backup::Backup>,
     on_moved: &(dyn Fn(u64) + Sync),
 ) -> Result<transfer::Copied, crate::endpoint::EndpointError> {
     if let (Some(backup), Some(entry)) = (backup, &planned.backup) {
-        backup.keep(destination, entry, shared).await?;
+        backup.keep(destination, entry, shared, ctx).await?;
     }
     let mut replaces = planned.replaces.clone();
     if planned.delete_first

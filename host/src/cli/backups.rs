@@ -1,0 +1,289 @@
+//! `blobsync backups list PATH` and `backups restore PATH --version N`: the versions runs
+//! kept in a backup location (`--backup-dir`), from the job records or by scanning the
+//! location, and putting one back — a local file copied into place beside its target and
+//! renamed, a blob copied by the Blob service (or through blobsync).
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use super::args::{AuthArgs, BackupsCommand, BackupsListArgs, BackupsRestoreArgs, OutputType};
+use super::validate::{UrlContext, parse_location, url_context};
+use crate::endpoint::azure::{AzureEndpoint, BlobLocation, HttpSettings, resolve_auth, transport};
+use crate::endpoint::{Endpoint, Item, ListRequest, Listed};
+use crate::jobs::backups::{Kept, is_version_name, location_key, numbered, recorded};
+use crate::sync::{EXIT_FAILED, EXIT_USAGE, Location};
+
+/// Runs `blobsync backups …`.
+pub fn run_backups(cmd: BackupsCommand) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let result = match cmd {
+        BackupsCommand::List(args) => runtime.block_on(list(&args)),
+        BackupsCommand::Restore(args) => runtime.block_on(restore(&args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((code, message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+pub(super) type Failure = (u8, String);
+
+pub(super) fn usage(message: impl Into<String>) -> Failure {
+    (EXIT_USAGE, message.into())
+}
+
+pub(super) fn failed(message: impl std::fmt::Display) -> Failure {
+    (EXIT_FAILED, message.to_string())
+}
+
+async fn list(args: &BackupsListArgs) -> Result<(), Failure> {
+    let versions = versions(&args.path, args.backup_dir.as_deref(), &args.credentials).await?;
+    let mut out = std::io::stdout().lock();
+    match args.output_type {
+        OutputType::Json => {
+            for v in &versions {
+                let _ = writeln!(out, "{}", serde_json::to_string(v).unwrap_or_default());
+            }
+        }
+        OutputType::Text if versions.is_empty() => {
+            let _ = writeln!(out, "no kept versions of {}", location_key(&args.path));
+        }
+        OutputType::Text => {
+            let _ = writeln!(
+                out,
+                "{:>3}  {:<24}  {:>10}  KEPT AS",
+                "N", "KEPT AT", "SIZE"
+            );
+            for v in &versions {
+                let _ = writeln!(
+                    out,
+                    "{:>3}  {:<24}  {:>10}  {}",
+                    v.number,
+                    blobsync_plugin::format_rfc3339_ns(v.time_ms.saturating_mul(1_000_000)),
+                    indicatif::HumanBytes(v.size).to_string(),
+                    crate::console::shown(&v.kept)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The versions of `path`: scanned in `backup_dir`, or recorded.
+async fn versions(
+    path: &str,
+    backup_dir: Option<&str>,
+    credentials: &AuthArgs,
+) -> Result<Vec<Kept>, Failure> {
+    let Some(dir) = backup_dir else {
+        let db = crate::store::default_path().ok_or_else(|| {
+            usage("no data directory for the job records (set BLOBSYNC_DATA_DIR)")
+        })?;
+        if !db.exists() {
+            return Ok(Vec::new());
+        }
+        let store = crate::store::Store::open(&db).map_err(failed)?;
+        return recorded(&store, path).map_err(failed);
+    };
+    let file = path
+        .split('?')
+        .next()
+        .unwrap_or(path)
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let urls = url_context(credentials).map_err(|e| usage(e.to_string()))?;
+    let found = match parse_location(dir, &urls).map_err(|e| usage(e.to_string()))? {
+        Location::Local(root) => scan_local(&root, &file),
+        Location::Blob(location) => {
+            let endpoint = blob_endpoint(&location, credentials, &urls)?;
+            scan_blob(&*endpoint, &file).await?
+        }
+    };
+    Ok(numbered(
+        found
+            .into_iter()
+            .map(|k| Kept {
+                original: location_key(path),
+                ..k
+            })
+            .collect(),
+    ))
+}
+
+/// The files below `root` whose names are versions of `file`.
+fn scan_local(root: &Path, file: &str) -> Vec<Kept> {
+    let mut found = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                folders.push(entry.path());
+            } else if meta.is_file() && is_version_name(&entry.file_name().to_string_lossy(), file)
+            {
+                found.push(Kept {
+                    number: 0,
+                    original: String::new(),
+                    kept: entry.path().display().to_string(),
+                    time_ms: crate::endpoint::mtime_ns(&meta) / 1_000_000,
+                    size: meta.len(),
+                    job_id: String::new(),
+                });
+            }
+        }
+    }
+    found
+}
+
+/// The blobs of `endpoint` whose names are versions of `file`.
+async fn scan_blob(endpoint: &dyn Endpoint, file: &str) -> Result<Vec<Kept>, Failure> {
+    let items = list_items(endpoint, Vec::new()).await?;
+    Ok(items
+        .into_iter()
+        .filter(|item| is_version_name(item.path.rsplit('/').next().unwrap_or(""), file))
+        .map(|item| Kept {
+            number: 0,
+            original: String::new(),
+            kept: endpoint.describe_path(&item.path),
+            time_ms: item.mtime_ns / 1_000_000,
+            size: item.size,
+            job_id: String::new(),
+        })
+        .collect())
+}
+
+/// Every file a listing of `endpoint` (below `scopes`, if any) yields.
+pub(super) async fn list_items(
+    endpoint: &dyn Endpoint,
+    scopes: Vec<String>,
+) -> Result<Vec<Item>, Failure> {
+    let request = ListRequest {
+        scopes,
+        order: endpoint.capabilities().order.unwrap_or_default(),
+        ..ListRequest::default()
+    };
+    let mut lister = endpoint.list(&request).map_err(failed)?;
+    tokio::task::block_in_place(|| {
+        let mut items = Vec::new();
+        while let Some(batch) = lister.next_batch() {
+            for listed in batch.map_err(failed)? {
+                if let Listed::File(item) = listed {
+                    items.push(item);
+                }
+            }
+        }
+        Ok(items)
+    })
+}
+
+/// An endpoint for the container of `location` (its prefix dropped: paths are then
+/// blob names), authorised by the flags, the environment or the URL's SAS.
+pub(super) fn blob_endpoint(
+    location: &BlobLocation,
+    credentials: &AuthArgs,
+    _urls: &UrlContext,
+) -> Result<Arc<dyn Endpoint>, Failure> {
+    let http = transport(&HttpSettings {
+        concurrency: 8,
+        retry: Default::default(),
+        timeouts: Default::default(),
+    })
+    .map_err(failed)?;
+    let options =
+        super::network_flags::auth_options(credentials).map_err(|e| usage(e.to_string()))?;
+    let auth = resolve_auth(location, &options, &http)
+        .map_err(|e| (crate::sync::EXIT_AUTH, e.to_string()))?;
+    let container = BlobLocation {
+        prefix: String::new(),
+        ..location.clone()
+    };
+    Ok(Arc::new(
+        AzureEndpoint::new(container, auth, &http).map_err(failed)?,
+    ))
+}
+
+async fn restore(args: &BackupsRestoreArgs) -> Result<(), Failure> {
+    let versions = versions(&args.path, args.backup_dir.as_deref(), &args.credentials).await?;
+    let version = versions
+        .iter()
+        .find(|v| v.number == args.version)
+        .ok_or_else(|| {
+            usage(format!(
+                "{} has no kept version {} ({} known; see `blobsync backups list {}`)",
+                location_key(&args.path),
+                args.version,
+                versions.len(),
+                args.path
+            ))
+        })?;
+    let to = args.to.clone().unwrap_or_else(|| args.path.clone());
+    let urls = url_context(&args.credentials).map_err(|e| usage(e.to_string()))?;
+    let kept = parse_location(&version.kept, &urls).map_err(|e| usage(e.to_string()))?;
+    let dest = parse_location(&to, &urls).map_err(|e| usage(e.to_string()))?;
+    match (kept, dest) {
+        (Location::Local(from), Location::Local(to)) => restore_file(&from, &to, args.force)?,
+        (Location::Blob(from), Location::Blob(to)) => {
+            super::backup_restore::restore_blob(&from, &to, args.force, &args.credentials, &urls)
+                .await?
+        }
+        _ => {
+            return Err(usage(
+                "a kept version is restored to the kind of place it was kept from: a local \
+                 file to a local path, a blob to a blob URL",
+            ));
+        }
+    }
+    println!("restored {} to {to}", version.kept);
+    Ok(())
+}
+
+/// Copies `from` to `to` through a temporary file beside it, keeping its time.
+fn restore_file(from: &Path, to: &Path, force: bool) -> Result<(), Failure> {
+    if to.symlink_metadata().is_ok() && !force {
+        return Err(usage(format!(
+            "{} exists; add --force to replace it (with --backup-dir the sync that keeps \
+             versions would keep it first)",
+            to.display()
+        )));
+    }
+    let parent = to
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .map_err(|e| failed(format!("cannot create {}: {e}", parent.display())))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".blobsync-restore-")
+        .tempfile_in(parent)
+        .map_err(|e| failed(format!("cannot write in {}: {e}", parent.display())))?;
+    std::fs::copy(from, tmp.path())
+        .map_err(|e| failed(format!("cannot read {}: {e}", from.display())))?;
+    if let Ok(modified) = std::fs::metadata(from).and_then(|m| m.modified()) {
+        let _ = tmp
+            .as_file()
+            .set_times(std::fs::FileTimes::new().set_modified(modified));
+    }
+    tmp.persist(to)
+        .map_err(|e| failed(format!("cannot put {} in place: {}", to.display(), e.error)))?;
+    Ok(())
+}
