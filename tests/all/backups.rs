@@ -408,6 +408,31 @@ fn kept_versions_are_listed_from_the_records_or_a_scan_and_restored() {
     ])
     .ok();
     assert_eq!(std::fs::read(&report).unwrap(), b"v1");
+    // With --backup-dir, the file there is kept beside the version first. (A scan numbers
+    // versions by their times, which the nights share to the second.)
+    std::fs::write(&report, b"edited").unwrap();
+    let v22 = json_lines(&scanned.stdout)
+        .into_iter()
+        .find(|v| v["kept"].as_str().unwrap().ends_with("-2026-12-02"))
+        .unwrap()["number"]
+        .to_string();
+    blobsync(&[
+        "backups",
+        "restore",
+        s(&report),
+        "--version",
+        &v22,
+        "--backup-dir",
+        s(&backup),
+    ])
+    .ok();
+    assert_eq!(std::fs::read(&report).unwrap(), b"v22");
+    let replaced: Vec<String> = files(&backup)
+        .into_iter()
+        .filter(|f| f.starts_with("report.txt-replaced-"))
+        .collect();
+    assert_eq!(replaced.len(), 1, "{:?}", files(&backup));
+    assert_eq!(std::fs::read(backup.join(&replaced[0])).unwrap(), b"edited");
     let elsewhere = root.path().join("restored.txt");
     blobsync(&[
         "backups",
@@ -454,4 +479,34 @@ fn a_kept_blob_is_restored_over_the_current_one() {
     assert_eq!(versions.len(), 1, "{}", listed.stdout);
     blobsync(&["backups", "restore", &url, "--version", "1", "--force"]).ok();
     assert_eq!(blobs.get(&container, "page.html"), b"<p>old</p>");
+
+    // With the backup location given, what is there now is kept there first (no --force
+    // needed), and the kept version's URL borrows the account SAS the others carry
+    // (--auth sas: no other way in).
+    blobs.put(&container, "page.html", b"<p>edited</p>", &[]);
+    let restored = blobsync(&[
+        "backups",
+        "restore",
+        &format!("{url}?{}", account_sas()),
+        "--version",
+        "1",
+        "--backup-dir",
+        &format!("{}?{}", az.url(&kept), account_sas()),
+        "--auth",
+        "sas",
+    ])
+    .ok();
+    assert_eq!(blobs.get(&container, "page.html"), b"<p>old</p>");
+    let replaced: Vec<String> = blobs
+        .names(&kept)
+        .into_iter()
+        .filter(|n| n.starts_with("page.html-replaced-"))
+        .collect();
+    assert_eq!(replaced.len(), 1, "{:?}", blobs.names(&kept));
+    assert_eq!(blobs.get(&kept, &replaced[0]), b"<p>edited</p>");
+    assert!(
+        restored.stdout.contains(&replaced[0]),
+        "{}",
+        restored.stdout
+    );
 }

@@ -238,13 +238,39 @@ async fn restore(args: &BackupsRestoreArgs) -> Result<(), Failure> {
         })?;
     let to = args.to.clone().unwrap_or_else(|| args.path.clone());
     let urls = url_context(&args.credentials).map_err(|e| usage(e.to_string()))?;
-    let kept = parse_location(&version.kept, &urls).map_err(|e| usage(e.to_string()))?;
-    let dest = parse_location(&to, &urls).map_err(|e| usage(e.to_string()))?;
-    match (kept, dest) {
-        (Location::Local(from), Location::Local(to)) => restore_file(&from, &to, args.force)?,
-        (Location::Blob(from), Location::Blob(to)) => {
-            super::backup_restore::restore_blob(&from, &to, args.force, &args.credentials, &urls)
-                .await?
+    let parse = |text: &str| parse_location(text, &urls).map_err(|e| usage(e.to_string()));
+    // The kept version's URL carries no SAS: it borrows one given for the same account.
+    let mut given = vec![parse(&args.path)?];
+    if let Some(dir) = &args.backup_dir {
+        given.push(parse(dir)?);
+    }
+    let kept = with_sas_of(parse(&version.kept)?, &given);
+    let dest = with_sas_of(parse(&to)?, &given);
+    // With a backup location, what the restore replaces is kept there first, beside the
+    // version restored.
+    let keep_first = args
+        .backup_dir
+        .is_some()
+        .then(|| replaced_name(&kept, &dest));
+    let replaced = match (kept, dest, keep_first) {
+        (Location::Local(from), Location::Local(to), keep) => {
+            let keep = keep.and_then(|k| match k {
+                Location::Local(p) => Some(p),
+                Location::Blob(_) => None,
+            });
+            restore_file(&from, &to, keep.as_deref(), args.force)?
+        }
+        (Location::Blob(from), Location::Blob(to), keep) => {
+            let keep = keep.and_then(|k| match k {
+                Location::Blob(b) => Some(b),
+                Location::Local(_) => None,
+            });
+            let restore = super::backup_restore::Restore {
+                credentials: &args.credentials,
+                urls: &urls,
+                force: args.force,
+            };
+            restore.blob(&from, &to, keep.as_ref()).await?
         }
         _ => {
             return Err(usage(
@@ -252,20 +278,92 @@ async fn restore(args: &BackupsRestoreArgs) -> Result<(), Failure> {
                  file to a local path, a blob to a blob URL",
             ));
         }
+    };
+    if let Some(replaced) = replaced {
+        println!("kept the version that was at {to} as {replaced}");
     }
     println!("restored {} to {to}", version.kept);
     Ok(())
 }
 
-/// Copies `from` to `to` through a temporary file beside it, keeping its time.
-fn restore_file(from: &Path, to: &Path, force: bool) -> Result<(), Failure> {
-    if to.symlink_metadata().is_ok() && !force {
-        return Err(usage(format!(
-            "{} exists; add --force to replace it (with --backup-dir the sync that keeps \
-             versions would keep it first)",
-            to.display()
-        )));
+/// `location` with the SAS of one of `given` for the same account, if it has none.
+fn with_sas_of(location: Location, given: &[Location]) -> Location {
+    match location {
+        Location::Blob(mut blob) if blob.sas.is_none() => {
+            blob.sas = given.iter().find_map(|g| match g {
+                Location::Blob(other) if other.endpoint == blob.endpoint => other.sas.clone(),
+                _ => None,
+            });
+            Location::Blob(blob)
+        }
+        other => other,
     }
+}
+
+/// Where a restore keeps what it replaces: beside the kept version `kept`, under the
+/// destination's name and `-replaced-` with the time (`notes.txt-replaced-20261206T224450Z`).
+fn replaced_name(kept: &Location, dest: &Location) -> Location {
+    let now = blobsync_plugin::format_rfc3339_ns(crate::sync::now_ms().saturating_mul(1_000_000));
+    let stamp: String = now
+        .chars()
+        .take(19)
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .chain(['Z'])
+        .collect();
+    let file_of = |path: &str| path.rsplit('/').next().unwrap_or(path).to_string();
+    let name = match dest {
+        Location::Local(p) => p
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        Location::Blob(b) => file_of(&b.prefix),
+    };
+    let name = format!("{name}-replaced-{stamp}");
+    match kept {
+        Location::Local(p) => Location::Local(p.with_file_name(name)),
+        Location::Blob(b) => {
+            let mut b = b.clone();
+            b.prefix = match b.prefix.rsplit_once('/') {
+                Some((folder, _)) => format!("{folder}/{name}"),
+                None => name,
+            };
+            Location::Blob(b)
+        }
+    }
+}
+
+/// Copies `from` to `to` through a temporary file beside it, keeping its time; what is at
+/// `to` is first copied to `keep`, if given, else replaced only with `force`. Returns
+/// where it was kept.
+fn restore_file(
+    from: &Path,
+    to: &Path,
+    keep: Option<&Path>,
+    force: bool,
+) -> Result<Option<String>, Failure> {
+    let mut kept = None;
+    if to.symlink_metadata().is_ok() {
+        match keep {
+            Some(keep) if to.is_file() => {
+                copy_file(to, keep)?;
+                kept = Some(keep.display().to_string());
+            }
+            _ if force => {}
+            _ => {
+                return Err(usage(format!(
+                    "{} exists; add --force to replace it, or --backup-dir to keep it there \
+                     first",
+                    to.display()
+                )));
+            }
+        }
+    }
+    copy_file(from, to)?;
+    Ok(kept)
+}
+
+/// Copies a file through a temporary file beside `to`, keeping its modification time.
+fn copy_file(from: &Path, to: &Path) -> Result<(), Failure> {
     let parent = to
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -183,6 +183,8 @@ pub(crate) async fn execute(
                     endpoint: endpoint.clone(),
                     runtime: tokio::runtime::Handle::current(),
                     missing_only: !read_all,
+                    transfers: session.transfers.clone(),
+                    stop: ctx.control.stop().clone(),
                 },
             )
         };
@@ -339,38 +341,33 @@ async fn transfer_all(
     let stop = ctx.control.stop().clone();
     let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let mut tasks = JoinSet::new();
-    // --max-duration: no transfer starts after the deadline, and those in flight stop.
-    let deadline = async {
-        match config.max_duration {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(deadline);
-    let duration_cut = |ctx: &RunContext| {
-        let d = config.max_duration.unwrap_or_default();
-        ctx.fail(RunError::CutOff(
-            super::CutOff::Duration,
-            format!(
-                "--max-duration {} reached: no more transfers were started, and those in \
-                 flight were stopped (their finished blocks are kept); the next run continues \
-                 where this one stopped",
-                humantime::format_duration(d)
-            ),
-        ));
-        ctx.control.stop().stop();
-    };
+    // --max-duration: no transfer starts after the deadline, and those in flight stop
+    // (whether or not the planner is still sending work).
+    let deadline = config.max_duration.map(|d| {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(d).await;
+            ctx.fail(RunError::CutOff(
+                super::CutOff::Duration,
+                format!(
+                    "--max-duration {} reached: no more transfers were started, and those \
+                     in flight were stopped (their finished blocks are kept); the next run \
+                     continues where this one stopped",
+                    humantime::format_duration(d)
+                ),
+            ));
+            ctx.control.stop().stop();
+        })
+    });
     let mut started_bytes = 0u64;
     loop {
         let permit = tokio::select! {
             p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             _ = stop.stopped() => break,
-            _ = &mut deadline => { duration_cut(ctx); break }
         };
         let planned = tokio::select! {
             c = copies.recv() => c,
             _ = stop.stopped() => break,
-            _ = &mut deadline => { duration_cut(ctx); break }
         };
         if planned.is_some() && !prepare(session, ctx).await {
             break;
@@ -525,6 +522,9 @@ async fn transfer_all(
     // Stop the planner if transfers stopped first, then wait for what is in flight.
     drop(copies);
     finish_transfers(&mut tasks, &stop, ctx).await;
+    if let Some(deadline) = deadline {
+        deadline.abort();
+    }
     count_lost_answers(session, ctx).await;
 }
 

@@ -250,6 +250,33 @@ impl Policy for TryTimeout {
                     "the service cannot read the copy source",
                 ))
             }
+            // A copy from a URL answered with a server error that carries no storage
+            // error code (the service always names its own errors): the service does not
+            // make this kind of copy — the emulator answers so under an account SAS —
+            // and retrying will not change that; the copy goes through blobsync.
+            Ok(Ok(response))
+                if response.status().is_server_error()
+                    && is_copy_from_url(request)
+                    && response
+                        .headers()
+                        .get_optional_str(&HeaderName::from_static("x-ms-error-code"))
+                        .is_none() =>
+            {
+                let status = response.status();
+                let raw = response.try_into_raw_response().await?;
+                Err(azure_core::Error::with_message(
+                    azure_core::error::ErrorKind::HttpResponse {
+                        status,
+                        error_code: None,
+                        raw_response: Some(Box::new(raw)),
+                    },
+                    format!(
+                        "the service answered a copy from a URL with HTTP {} and no error \
+                         code: it does not make this kind of copy",
+                        u16::from(status)
+                    ),
+                ))
+            }
             Ok(result) => result,
             Err(_) => Err(azure_core::Error::with_message(
                 azure_core::error::ErrorKind::Io,
@@ -260,6 +287,15 @@ impl Policy for TryTimeout {
             )),
         }
     }
+}
+
+/// Whether the service is to read a source URL itself (Put Block From URL, Copy Blob
+/// From URL).
+fn is_copy_from_url(request: &Request) -> bool {
+    request
+        .headers()
+        .get_optional_str(&HeaderName::from_static("x-ms-copy-source"))
+        .is_some()
 }
 
 /// The length of a Put Block From URL's `x-ms-source-range: bytes=A-B` (0 without one).

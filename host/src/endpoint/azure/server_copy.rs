@@ -13,7 +13,8 @@
 //!
 //! When the service cannot read the source (`CannotVerifyCopySource`: another emulator
 //! instance, a network rule, an authorisation it does not accept) or has no copy from a
-//! URL at all, the failure is [`ErrorClass::ServerCopyUnavailable`] and the caller copies
+//! URL at all (including a server error without a storage error code: the emulator's
+//! answer under an account SAS), the failure is [`ErrorClass::ServerCopyUnavailable`] and the caller copies
 //! through blobsync instead.
 
 use std::sync::atomic::Ordering;
@@ -116,9 +117,11 @@ impl CopyBlobWriter {
     }
 }
 
-/// True when the service has no copy from a URL.
+/// True when the service has no copy from a URL — or answers one with a server error
+/// that names no storage error (see the retry policy, which does not retry those).
 fn unsupported(e: &azure_core::Error) -> bool {
     e.http_status() == Some(StatusCode::NotImplemented)
+        || (e.http_status().is_some_and(|s| s.is_server_error()) && error_code(e).is_none())
         || matches!(
             error_code(e),
             Some("APINotImplemented" | "NotImplemented" | "FeatureNotSupported")
