@@ -5,6 +5,9 @@
 #   - libsecret-1-0, which the azcopy binary used by the interop tests needs;
 #   - exfat-fuse, exfatprogs, fusefat, dosfstools and e2fsprogs, for the tests on other
 #     file systems;
+#   - systemd, for `systemd-analyze verify` of the example units;
+#   - mdBook (not packaged by Debian), with `cargo install --locked`, once per machine:
+#     the tests build the book in docs/ and check its links;
 #   - Azurite (the Azure Storage emulator) and azcopy from npm, into .tools/;
 #   - the Python and JavaScript plugin toolchains: componentize-py from PyPI into a venv
 #     at .tools/venv, componentize-js from npm into .tools/js (its own prefix: it relies
@@ -39,6 +42,7 @@ command -v mkfs.exfat >/dev/null || packages+=(exfatprogs)
 command -v mkfs.ext2 >/dev/null || packages+=(e2fsprogs)
 command -v fusefat >/dev/null || packages+=(fusefat)
 command -v mkfs.vfat >/dev/null || packages+=(dosfstools)
+command -v systemd-analyze >/dev/null || packages+=(systemd)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${packages[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -48,6 +52,14 @@ fi
 if ! debian_rustc_ok; then
   echo "setup: /usr/bin/rustc has no matching std source in /usr/src (rustc-web and rust-web-src must be the same version)" >&2
   exit 1
+fi
+
+MDBOOK_VERSION=0.5.4
+cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+if ! "$cargo_bin/mdbook" --version 2>/dev/null | grep -q "v$MDBOOK_VERSION" \
+  && ! mdbook --version 2>/dev/null | grep -q "v$MDBOOK_VERSION"; then
+  echo "setup: installing mdbook $MDBOOK_VERSION (cargo install, once per machine)"
+  cargo install --quiet --locked mdbook --version "$MDBOOK_VERSION"
 fi
 
 tools="$root/.tools"

@@ -30,6 +30,7 @@ mod operate;
 mod output;
 mod plugin_new;
 mod plugins;
+mod recipes;
 mod resilience;
 mod safety;
 mod sandbox;

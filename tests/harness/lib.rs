@@ -2,8 +2,10 @@
 //! without the Azure SDK ([`sas`]), an independent Blob REST client to check what
 //! blobsync wrote ([`blob_client`], [`blob_props`]), local trees ([`tree`]), a runner for the `blobsync`
 //! binary ([`cli`]) and its JSON output ([`outcome`]), plugin components ([`plugins`]), a fault-injecting reverse proxy and
-//! a forward proxy ([`proxy`]), file systems of other kinds ([`mounts`]), and the real azcopy
-//! ([`azcopy`]).
+//! a forward proxy ([`proxy`]), file systems of other kinds ([`mounts`]), the real azcopy
+//! ([`azcopy`]), and the documentation as tests: its blocks ([`docs`]) run as a reader
+//! would ([`doc_runner`]), cron files ([`cron`]), Kubernetes manifests ([`kube`]) and
+//! links ([`links`]).
 
 use std::path::{Path, PathBuf};
 
@@ -12,8 +14,14 @@ mod azurite;
 mod blob_client;
 mod blob_props;
 mod cli;
+pub mod cron;
+pub mod doc_runner;
+pub mod docs;
 pub mod entra;
+pub mod flag_reference;
+pub mod kube;
 mod languages;
+pub mod links;
 mod mounts;
 mod outcome;
 mod plugins;

@@ -131,9 +131,9 @@ pub fn required<T>(test: &str, needed: Result<T, String>) -> Option<T> {
     };
     if std::env::var_os("BLOBSYNC_TESTS_SKIP_UNAVAILABLE").is_none() {
         panic!(
-            "{test} cannot run here: {why}. It needs root, loop devices and FUSE \
-             (scripts/setup.sh installs the tools); set BLOBSYNC_TESTS_SKIP_UNAVAILABLE=1 \
-             to report it as not run instead"
+            "{test} cannot run here: {why}. scripts/setup.sh installs the tools the tests \
+             need (mounts also need root, loop devices and FUSE); set \
+             BLOBSYNC_TESTS_SKIP_UNAVAILABLE=1 to report it as not run instead"
         );
     }
     eprintln!("NOT RUN: {test}: {why}");
