@@ -230,52 +230,28 @@ impl Policy for TryTimeout {
                     Ok(response)
                 }
             }
-            // The service could not read a server-side copy's source (a 500 when reading
-            // it timed out): the copy goes through blobsync instead of being retried.
-            Ok(Ok(response))
-                if response.status().is_server_error()
-                    && response
-                        .headers()
-                        .get_optional_str(&HeaderName::from_static("x-ms-error-code"))
-                        == Some("CannotVerifyCopySource") =>
-            {
+            // A server-side copy the service cannot make: not retried, so that the copy
+            // goes through blobsync instead (see [`copy_not_retried`]).
+            Ok(Ok(response)) if response.status().is_server_error() => {
                 let status = response.status();
-                let raw = response.try_into_raw_response().await?;
-                Err(azure_core::Error::with_message(
-                    azure_core::error::ErrorKind::HttpResponse {
-                        status,
-                        error_code: Some("CannotVerifyCopySource".into()),
-                        raw_response: Some(Box::new(raw)),
-                    },
-                    "the service cannot read the copy source",
-                ))
-            }
-            // A copy from a URL answered with a server error that carries no storage
-            // error code (the service always names its own errors): the service does not
-            // make this kind of copy — the emulator answers so under an account SAS —
-            // and retrying will not change that; the copy goes through blobsync.
-            Ok(Ok(response))
-                if response.status().is_server_error()
-                    && is_copy_from_url(request)
-                    && response
-                        .headers()
-                        .get_optional_str(&HeaderName::from_static("x-ms-error-code"))
-                        .is_none() =>
-            {
-                let status = response.status();
-                let raw = response.try_into_raw_response().await?;
-                Err(azure_core::Error::with_message(
-                    azure_core::error::ErrorKind::HttpResponse {
-                        status,
-                        error_code: None,
-                        raw_response: Some(Box::new(raw)),
-                    },
-                    format!(
-                        "the service answered a copy from a URL with HTTP {} and no error \
-                         code: it does not make this kind of copy",
-                        u16::from(status)
-                    ),
-                ))
+                let code = response
+                    .headers()
+                    .get_optional_str(&HeaderName::from_static("x-ms-error-code"))
+                    .map(str::to_string);
+                match copy_not_retried(request, status, code.as_deref()) {
+                    Some(message) => {
+                        let raw = response.try_into_raw_response().await?;
+                        Err(azure_core::Error::with_message(
+                            azure_core::error::ErrorKind::HttpResponse {
+                                status,
+                                error_code: code,
+                                raw_response: Some(Box::new(raw)),
+                            },
+                            message,
+                        ))
+                    }
+                    None => Ok(response),
+                }
             }
             Ok(result) => result,
             Err(_) => Err(azure_core::Error::with_message(
@@ -286,6 +262,23 @@ impl Policy for TryTimeout {
                 ),
             )),
         }
+    }
+}
+
+/// Why a server error is not retried, when it answers a server-side copy the service
+/// cannot make: it could not read the source (`CannotVerifyCopySource`, a 500 when
+/// reading it timed out), or it answered a copy from a URL with no storage error code
+/// (the service always names its own errors; the emulator answers so under an account
+/// SAS) — retrying will not change either.
+fn copy_not_retried(request: &Request, status: StatusCode, code: Option<&str>) -> Option<String> {
+    match code {
+        Some("CannotVerifyCopySource") => Some("the service cannot read the copy source".into()),
+        None if is_copy_from_url(request) => Some(format!(
+            "the service answered a copy from a URL with HTTP {} and no error code: it does \
+             not make this kind of copy",
+            u16::from(status)
+        )),
+        _ => None,
     }
 }
 
