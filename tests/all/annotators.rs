@@ -100,13 +100,9 @@ fn a_wasm_annotator_sets_tiers_tags_and_headers_on_uploaded_blobs() {
     );
 
     // Settled: the next run changes nothing.
-    let again = blobsync(&args).ok();
-    assert_eq!(again.count("Copied:"), 0, "{}", again.stdout);
-    assert!(
-        !again.stdout.contains("Properties updated:"),
-        "{}",
-        again.stdout
-    );
+    let again = blobsync_json(&args).ok();
+    assert_eq!(again.total("copied"), 0, "{}", again.dump());
+    assert_eq!(again.total("updated"), 0, "{}", again.dump());
 }
 
 #[test]

@@ -13,7 +13,15 @@ fn tree() -> tempfile::TempDir {
 
 /// A blobsync command that trusts the test CA and talks to the local authority.
 fn entra_command(args: &[&str]) -> std::process::Command {
-    let mut cmd = blobsync_command(args);
+    entra_env(blobsync_command(args))
+}
+
+/// [`entra_command`] with `--output-type json --verbose`, for [`outcome`].
+fn entra_json_command(args: &[&str]) -> std::process::Command {
+    entra_env(blobsync_json_command(args))
+}
+
+fn entra_env(mut cmd: std::process::Command) -> std::process::Command {
     cmd.env("SSL_CERT_FILE", &tls().ca_pem)
         .env("AZURE_AUTHORITY_HOST", token_server().authority())
         .env_remove("AZURE_CLIENT_ID")
@@ -34,20 +42,27 @@ fn run(cmd: &mut std::process::Command) -> Run {
     cmd.output().unwrap().into()
 }
 
+fn outcome(cmd: &mut std::process::Command) -> Outcome {
+    Outcome::of(cmd.output().unwrap().into())
+}
+
 /// Checks the container holds the tree by downloading it over HTTPS with the account key
 /// (a different authentication path from the one under test).
 fn assert_uploaded(container: &str, src: &std::path::Path) {
     let dst = tempfile::tempdir().unwrap();
-    let out = run(entra_command(&[
-        "sync",
-        &https_url(container),
-        s(dst.path()),
-        "--auth",
-        "key",
-    ])
-    .env("AZURE_STORAGE_KEY", KEY));
+    let out = outcome(
+        entra_json_command(&[
+            "sync",
+            &https_url(container),
+            s(dst.path()),
+            "--auth",
+            "key",
+        ])
+        .env("AZURE_STORAGE_KEY", KEY),
+    );
     let out = out.ok();
-    assert_eq!(out.count("Copied:"), 2);
+    assert_eq!(out.total("copied"), 2);
+    assert_eq!(out.done("download"), files(src));
     assert_eq!(files(dst.path()), files(src));
 }
 
@@ -55,22 +70,25 @@ fn assert_uploaded(container: &str, src: &std::path::Path) {
 fn client_secret_with_azure_and_azcopy_variable_names() {
     let src = tree();
     let container = unique_container("spn");
-    let out = run(entra_command(&[
-        "sync",
-        s(src.path()),
-        &https_url(&container),
-        "--auth",
-        "client-secret",
-        "--log-level",
-        "debug",
-    ])
-    .env("AZURE_TENANT_ID", TENANT)
-    .env("AZURE_CLIENT_ID", CLIENT_ID)
-    .env("AZURE_CLIENT_SECRET", CLIENT_SECRET));
+    let out = outcome(
+        entra_json_command(&[
+            "sync",
+            s(src.path()),
+            &https_url(&container),
+            "--auth",
+            "client-secret",
+            "--log-level",
+            "debug",
+        ])
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", CLIENT_ID)
+        .env("AZURE_CLIENT_SECRET", CLIENT_SECRET),
+    );
     let out = out.ok();
-    assert_eq!(out.count("Copied:"), 2);
+    assert_eq!(out.total("copied"), 2);
+    assert_eq!(out.done("upload"), ["a.txt", "b/c.txt"]);
     assert!(
-        !out.stdout.contains(CLIENT_SECRET) && !out.stderr.contains(CLIENT_SECRET),
+        !out.dump().contains(CLIENT_SECRET) && !out.stderr.contains(CLIENT_SECRET),
         "the secret leaked"
     );
     assert!(
@@ -87,14 +105,14 @@ fn client_secret_with_azure_and_azcopy_variable_names() {
 
     // azcopy's names, chosen by AZCOPY_AUTO_LOGIN_TYPE without --auth.
     let container = unique_container("spn-azcopy");
-    let out = run(
-        entra_command(&["sync", s(src.path()), &https_url(&container)])
+    let out = outcome(
+        entra_json_command(&["sync", s(src.path()), &https_url(&container)])
             .env("AZCOPY_AUTO_LOGIN_TYPE", "SPN")
             .env("AZCOPY_TENANT_ID", TENANT)
             .env("AZCOPY_SPA_APPLICATION_ID", CLIENT_ID)
             .env("AZCOPY_SPA_CLIENT_SECRET", CLIENT_SECRET),
     );
-    assert_eq!(out.ok().count("Copied:"), 2);
+    assert_eq!(out.ok().done("upload"), ["a.txt", "b/c.txt"]);
 }
 
 #[test]
@@ -135,17 +153,19 @@ fn workload_identity() {
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, "federated-service-account-token").unwrap();
     let container = unique_container("workload");
-    let out = run(entra_command(&[
-        "sync",
-        s(src.path()),
-        &https_url(&container),
-        "--auth",
-        "workload-identity",
-    ])
-    .env("AZURE_TENANT_ID", TENANT)
-    .env("AZURE_CLIENT_ID", CLIENT_ID)
-    .env("AZURE_FEDERATED_TOKEN_FILE", &token_file));
-    assert_eq!(out.ok().count("Copied:"), 2);
+    let out = outcome(
+        entra_json_command(&[
+            "sync",
+            s(src.path()),
+            &https_url(&container),
+            "--auth",
+            "workload-identity",
+        ])
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", CLIENT_ID)
+        .env("AZURE_FEDERATED_TOKEN_FILE", &token_file),
+    );
+    assert_eq!(out.ok().done("upload"), ["a.txt", "b/c.txt"]);
     assert!(
         token_server()
             .requests()
@@ -161,27 +181,29 @@ fn workload_identity() {
 fn managed_identity_system_and_user_assigned() {
     let src = tree();
     let container = unique_container("msi");
-    let out = run(
-        entra_command(&["sync", s(src.path()), &https_url(&container), "--identity"])
+    let out = outcome(
+        entra_json_command(&["sync", s(src.path()), &https_url(&container), "--identity"])
             .env("IDENTITY_ENDPOINT", token_server().identity_endpoint())
             .env("IDENTITY_HEADER", IDENTITY_HEADER),
     );
-    assert_eq!(out.ok().count("Copied:"), 2);
+    assert_eq!(out.ok().done("upload"), ["a.txt", "b/c.txt"]);
     assert_uploaded(&container, src.path());
 
     let container = unique_container("msi-user");
-    let out = run(entra_command(&[
-        "sync",
-        s(src.path()),
-        &https_url(&container),
-        "--identity-client-id",
-        "user-assigned-id-42",
-        "--auth",
-        "managed-identity",
-    ])
-    .env("IDENTITY_ENDPOINT", token_server().identity_endpoint())
-    .env("IDENTITY_HEADER", IDENTITY_HEADER));
-    assert_eq!(out.ok().count("Copied:"), 2);
+    let out = outcome(
+        entra_json_command(&[
+            "sync",
+            s(src.path()),
+            &https_url(&container),
+            "--identity-client-id",
+            "user-assigned-id-42",
+            "--auth",
+            "managed-identity",
+        ])
+        .env("IDENTITY_ENDPOINT", token_server().identity_endpoint())
+        .env("IDENTITY_HEADER", IDENTITY_HEADER),
+    );
+    assert_eq!(out.ok().done("upload"), ["a.txt", "b/c.txt"]);
     assert!(
         token_server().requests().iter().any(|r| r.starts_with("GET /msi/token") && r.contains("client_id=user-assigned-id-42")),
         "{:?}",
@@ -199,15 +221,17 @@ fn azure_cli() {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = run(entra_command(&[
-        "sync",
-        s(src.path()),
-        &https_url(&container),
-        "--auth",
-        "azure-cli",
-    ])
-    .env("PATH", path));
-    assert_eq!(out.ok().count("Copied:"), 2);
+    let out = outcome(
+        entra_json_command(&[
+            "sync",
+            s(src.path()),
+            &https_url(&container),
+            "--auth",
+            "azure-cli",
+        ])
+        .env("PATH", path),
+    );
+    assert_eq!(out.ok().done("upload"), ["a.txt", "b/c.txt"]);
     assert_uploaded(&container, src.path());
 }
 
@@ -269,13 +293,13 @@ fn a_connection_string_account_key_is_used() {
     let az = azurite();
     let src = tree();
     let container = unique_container("connstr");
-    let out = run(
-        blobsync_command(&["sync", s(src.path()), &az.url(&container), "--auth", "key"]).env(
+    let out = outcome(
+        blobsync_json_command(&["sync", s(src.path()), &az.url(&container), "--auth", "key"]).env(
             "AZURE_STORAGE_CONNECTION_STRING",
             format!("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={KEY}"),
         ),
     );
-    assert_eq!(out.ok().count("Copied:"), 2);
+    assert_eq!(out.ok().done("upload"), ["a.txt", "b/c.txt"]);
 }
 
 #[test]
@@ -360,19 +384,21 @@ fn https_goes_through_a_connect_proxy_with_an_entra_token() {
     let src = tree();
     let container = unique_container("connect");
     let proxy = ConnectProxy::start();
-    let out = run(entra_command(&[
-        "sync",
-        s(src.path()),
-        &https_url(&container),
-        "--auth",
-        "client-secret",
-    ])
-    .env("HTTPS_PROXY", proxy.url())
-    .env("NO_PROXY", "")
-    .env("AZURE_TENANT_ID", TENANT)
-    .env("AZURE_CLIENT_ID", CLIENT_ID)
-    .env("AZURE_CLIENT_SECRET", CLIENT_SECRET));
-    assert_eq!(out.ok().count("Copied:"), 2);
+    let out = outcome(
+        entra_json_command(&[
+            "sync",
+            s(src.path()),
+            &https_url(&container),
+            "--auth",
+            "client-secret",
+        ])
+        .env("HTTPS_PROXY", proxy.url())
+        .env("NO_PROXY", "")
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", CLIENT_ID)
+        .env("AZURE_CLIENT_SECRET", CLIENT_SECRET),
+    );
+    assert_eq!(out.ok().done("upload"), ["a.txt", "b/c.txt"]);
     assert!(proxy.connects() > 0, "the TLS connections were tunnelled");
     assert_uploaded(&container, src.path());
 }
@@ -392,28 +418,29 @@ fn blob_to_blob_with_entra_id_on_both_sides() {
     };
     let auth = ["--auth", "client-secret"];
     entra(&[&["sync", s(src.path()), &https_url(&from)], &auth[..]].concat()).ok();
-    let out = entra(
-        &[
-            &["sync", &https_url(&from), &https_url(&to), "-v"],
-            &auth[..],
-        ]
-        .concat(),
+    let out = outcome(
+        entra_json_command(&[&["sync", &https_url(&from), &https_url(&to)], &auth[..]].concat())
+            .env("AZURE_TENANT_ID", TENANT)
+            .env("AZURE_CLIENT_ID", CLIENT_ID)
+            .env("AZURE_CLIENT_SECRET", CLIENT_SECRET),
     );
     let out = out.ok();
-    assert_eq!(out.count("Copied:"), 2, "{}", out.stdout);
-    assert!(
-        !out.stdout.contains("Retries:"),
+    assert_eq!(out.total("copied"), 2, "{}", out.dump());
+    assert_eq!(
+        out.total("retries"),
+        0,
         "the copies stream at once: {}",
-        out.stdout
+        out.dump()
     );
-    assert!(
-        out.stdout.contains("copy: b/c.txt"),
+    assert_eq!(
+        out.done("copy"),
+        ["a.txt", "b/c.txt"],
         "{}\n{}",
-        out.stdout,
+        out.dump(),
         out.stderr
     );
     assert!(
-        !out.stdout.contains(CLIENT_SECRET) && !out.stderr.contains(CLIENT_SECRET),
+        !out.dump().contains(CLIENT_SECRET) && !out.stderr.contains(CLIENT_SECRET),
         "the secret leaked"
     );
     assert_uploaded(&to, src.path());

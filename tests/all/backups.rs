@@ -63,7 +63,7 @@ fn max_changes_refuses_a_mass_overwrite_and_changes_nothing() {
     assert!(wipe.stderr.contains("delete 200"), "{}", wipe.stderr);
     assert_eq!(blobs.names(&container).len(), 200);
 
-    let allowed = blobsync(&[
+    let allowed = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
@@ -71,7 +71,10 @@ fn max_changes_refuses_a_mass_overwrite_and_changes_nothing() {
         "60%",
     ])
     .ok();
-    assert_eq!(allowed.count("Copied:"), 101);
+    assert_eq!(allowed.total("copied"), 101);
+    let mut changed: Vec<String> = (0..100).map(|i| format!("f{i:03}.txt")).collect();
+    changed.push("new.txt".to_string());
+    assert_eq!(allowed.done("upload"), changed);
 
     let bad = blobsync(&[
         "sync",
@@ -93,7 +96,7 @@ fn max_transfer_and_max_duration_cut_a_run_short_and_the_next_continues() {
     for i in 0..10 {
         write(src.path(), &format!("part{i}.bin"), &vec![i as u8; 1 << 20]);
     }
-    let cut = blobsync(&[
+    let cut = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
@@ -101,15 +104,17 @@ fn max_transfer_and_max_duration_cut_a_run_short_and_the_next_continues() {
         "3M",
         "--concurrency",
         "1",
-    ]);
-    assert_eq!(cut.code, 8, "{}\n{}", cut.stdout, cut.stderr);
+    ])
+    .code(8);
     assert!(
-        cut.stderr.contains("--max-transfer 3.00 MiB reached"),
-        "{}",
+        cut.mentions("--max-transfer 3.00 MiB reached"),
+        "{}\n{}",
+        cut.dump(),
         cut.stderr
     );
-    assert!(cut.stdout.contains("CutOff"), "{}", cut.stdout);
-    assert_eq!(cut.count("Copied:"), 3);
+    assert_eq!(cut.status(), "CutOff", "{}", cut.dump());
+    assert_eq!(cut.total("copied"), 3);
+    assert_eq!(cut.done("upload").len(), 3);
     assert_eq!(blobs.names(&container).len(), 3);
 
     // 1 MiB/s for 7 MiB, stopped after 2 s.
@@ -130,11 +135,17 @@ fn max_transfer_and_max_duration_cut_a_run_short_and_the_next_continues() {
         "{}",
         slow.stderr
     );
-    let after_slow = blobs.names(&container).len();
+    let present = blobs.names(&container);
+    let after_slow = present.len();
     assert!((3..10).contains(&after_slow), "{after_slow} blobs");
 
-    let rest = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
-    assert_eq!(rest.count("Copied:"), 10 - after_slow as u64);
+    let rest = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(rest.total("copied"), 10 - after_slow as u64);
+    let missing: Vec<String> = (0..10)
+        .map(|i| format!("part{i}.bin"))
+        .filter(|n| !present.contains(n))
+        .collect();
+    assert_eq!(rest.done("upload"), missing);
     assert_eq!(blobs.names(&container).len(), 10);
 
     let bad = blobsync(&[
@@ -196,11 +207,17 @@ fn backup_dir_keeps_what_an_upload_overwrites_or_deletes() {
         v
     };
     let dry_args = args(&["--dry-run"]);
-    let dry = blobsync(&dry_args.iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    let dry = blobsync_json(&dry_args.iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    let kept_at: Vec<&str> = dry
+        .of_type("dry-run")
+        .filter(|e| e["action"] == "backup")
+        .filter_map(|e| e["destination"].as_str())
+        .collect();
     assert!(
-        dry.stdout.contains("DRYRUN: backup") && dry.stdout.contains("report-2024-06-01.pdf"),
+        kept_at.iter().any(|d| d.contains("report-2024-06-01.pdf"))
+            && kept_at.iter().any(|d| d.contains("old-2024-06-01.txt")),
         "{}",
-        dry.stdout
+        dry.dump()
     );
     assert!(!blobs.container_exists(&kept), "a dry run changes nothing");
 

@@ -14,6 +14,9 @@ fn site() -> tempfile::TempDir {
 
 const FILES: [&str; 3] = ["index.html", "css/site.css", "data.bin"];
 
+/// [`FILES`] sorted, as [`Outcome::done`] lists paths.
+const SORTED: [&str; 3] = ["css/site.css", "data.bin", "index.html"];
+
 #[test]
 fn flags_set_headers_tier_metadata_and_tags_on_every_upload() {
     let az = azurite();
@@ -37,8 +40,9 @@ fn flags_set_headers_tier_metadata_and_tags_on_every_upload() {
     ];
     let mut args = vec!["sync", s(src.path()), &url];
     args.extend(flags);
-    let first = blobsync(&args).ok();
-    assert_eq!(first.count("Copied:"), 3);
+    let first = blobsync_json(&args).ok();
+    assert_eq!(first.total("copied"), 3);
+    assert_eq!(first.done("upload"), SORTED);
     for name in FILES {
         let head = blobs.head(&container, name);
         assert_eq!(head["cache-control"], "max-age=600", "{name}");
@@ -67,14 +71,10 @@ fn flags_set_headers_tier_metadata_and_tags_on_every_upload() {
     );
 
     // The same flags again: nothing to copy and nothing to update.
-    let again = blobsync(&args).ok();
-    assert_eq!(again.count("Copied:"), 0, "{}", again.stdout);
-    assert_eq!(again.count("Up to date (skipped):"), 3);
-    assert!(
-        !again.stdout.contains("Properties updated:"),
-        "{}",
-        again.stdout
-    );
+    let again = blobsync_json(&args).ok();
+    assert_eq!(again.total("copied"), 0, "{}", again.dump());
+    assert_eq!(again.total("up_to_date"), 3);
+    assert_eq!(again.total("updated"), 0, "{}", again.dump());
 }
 
 #[test]
@@ -97,7 +97,7 @@ fn changed_settings_are_applied_in_place_without_uploading_again() {
     let before: Vec<_> = FILES.iter().map(|n| blobs.head(&container, n)).collect();
 
     // Only the Cache-Control, the tier, a metadata key and a tag change.
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &url,
@@ -111,17 +111,20 @@ fn changed_settings_are_applied_in_place_without_uploading_again() {
         "build=42",
         "--blob-tags",
         "env=prod",
-        "-v",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 0, "{}", run.stdout);
-    assert_eq!(run.count("Properties updated:"), 3, "{}", run.stdout);
-    assert!(
-        run.stdout.contains("Cache-Control") || run.stderr.contains("Cache-Control"),
-        "the reason names what changed:\n{}\n{}",
-        run.stdout,
-        run.stderr
-    );
+    assert_eq!(run.total("copied"), 0, "{}", run.dump());
+    assert_eq!(run.total("updated"), 3, "{}", run.dump());
+    assert_eq!(run.done("update"), SORTED);
+    for name in FILES {
+        assert!(
+            run.reason("update", name)
+                .is_some_and(|r| r.contains("Cache-Control")),
+            "{name}: the reason names what changed:\n{}\n{}",
+            run.dump(),
+            run.stderr
+        );
+    }
     for (name, old) in FILES.iter().zip(&before) {
         let head = blobs.head(&container, name);
         assert_eq!(head["cache-control"], "no-cache", "{name}");
@@ -145,7 +148,7 @@ fn changed_settings_are_applied_in_place_without_uploading_again() {
     assert_eq!(blobs.get(&container, "data.bin"), bytes(9, 5_000));
 
     // Settled: a third run changes nothing.
-    let settled = blobsync(&[
+    let settled = blobsync_json(&[
         "sync",
         s(src.path()),
         &url,
@@ -159,12 +162,8 @@ fn changed_settings_are_applied_in_place_without_uploading_again() {
         "env=prod",
     ])
     .ok();
-    assert!(
-        !settled.stdout.contains("Properties updated:"),
-        "{}",
-        settled.stdout
-    );
-    assert_eq!(settled.count("Up to date (skipped):"), 3);
+    assert_eq!(settled.total("updated"), 0, "{}", settled.dump());
+    assert_eq!(settled.total("up_to_date"), 3);
 }
 
 #[test]
@@ -175,7 +174,7 @@ fn content_type_flag_wins_over_the_guess_and_the_dry_run_only_says_so() {
     let src = site();
     let url = az.url(&container);
     blobsync(&["sync", s(src.path()), &url]).ok();
-    let dry = blobsync(&[
+    let dry = blobsync_json(&[
         "sync",
         s(src.path()),
         &url,
@@ -184,7 +183,8 @@ fn content_type_flag_wins_over_the_guess_and_the_dry_run_only_says_so() {
         "--dry-run",
     ])
     .ok();
-    assert_eq!(dry.count("Would update properties:"), 3, "{}", dry.stdout);
+    assert_eq!(dry.total("updated"), 3, "{}", dry.dump());
+    assert_eq!(dry.planned("update").len(), 3, "{}", dry.dump());
     assert_eq!(
         blobs.head(&container, "index.html")["content-type"],
         "text/html; charset=utf-8",
@@ -219,19 +219,10 @@ fn uploads_go_to_each_tier_and_an_archived_upload_is_left_alone_afterwards() {
         for name in FILES {
             assert_eq!(blobs.tier(&container, name), tier, "{name}");
         }
-        let again = blobsync(&args).ok();
-        assert_eq!(
-            again.count("Up to date (skipped):"),
-            3,
-            "{tier}: {}",
-            again.stdout
-        );
-        assert_eq!(again.count("Copied:"), 0);
-        assert!(
-            !again.stdout.contains("Properties updated:"),
-            "{}",
-            again.stdout
-        );
+        let again = blobsync_json(&args).ok();
+        assert_eq!(again.total("up_to_date"), 3, "{tier}: {}", again.dump());
+        assert_eq!(again.total("copied"), 0);
+        assert_eq!(again.total("updated"), 0, "{}", again.dump());
     }
 }
 

@@ -82,11 +82,13 @@ fn a_container_syncs_to_another_server_side_with_every_property() {
         "--s2s-preserve-blob-tags",
     ];
 
-    let dry = blobsync(&[&["sync", &url(&src), &url(&dst), "--dry-run"], &flags[..]].concat()).ok();
+    let dry =
+        blobsync_json(&[&["sync", &url(&src), &url(&dst), "--dry-run"], &flags[..]].concat()).ok();
+    let removes = dry.planned("remove");
     assert!(
-        dry.stdout.contains("DRYRUN: copy") && dry.stdout.contains("DRYRUN: remove"),
+        dry.planned("copy").len() == 4 && removes.len() == 1 && removes[0].ends_with("stale.txt"),
         "{}",
-        dry.stdout
+        dry.dump()
     );
     assert_eq!(
         blobs.names(&dst),
@@ -95,15 +97,20 @@ fn a_container_syncs_to_another_server_side_with_every_property() {
     );
 
     proxy.reset_stats();
-    let run = blobsync(&[&["sync", &url(&src), &url(&dst), "-v"], &flags[..]].concat()).ok();
-    assert_eq!(run.count("Copied:"), 4, "{}", run.stdout);
-    assert_eq!(run.count("Deleted:"), 1);
-    assert_eq!(run.count("Archived, skipped:"), 1);
-    assert!(
-        run.stdout
-            .contains("copy: data/big.bin (not at the destination)"),
+    let run = blobsync_json(&[&["sync", &url(&src), &url(&dst)], &flags[..]].concat()).ok();
+    assert_eq!(run.total("copied"), 4, "{}", run.dump());
+    assert_eq!(
+        run.done("copy"),
+        ["cold.txt", "data/big.bin", "site/index.html", "tagged.txt"]
+    );
+    assert_eq!(run.total("deleted"), 1);
+    assert_eq!(run.done("delete"), ["stale.txt"]);
+    assert_eq!(run.total("archived"), 1);
+    assert_eq!(
+        run.reason("copy", "data/big.bin").as_deref(),
+        Some("not at the destination"),
         "{}",
-        run.stdout
+        run.dump()
     );
     let stats = proxy.stats();
     let through = stats.request_body_bytes + stats.response_body_bytes;
@@ -147,19 +154,13 @@ fn a_container_syncs_to_another_server_side_with_every_property() {
     );
 
     proxy.reset_stats();
-    let again = blobsync(&[&["sync", &url(&src), &url(&dst)], &flags[..]].concat()).ok();
-    assert_eq!(again.count("Copied:"), 0, "{}", again.stdout);
-    assert_eq!(again.count("Up to date (skipped):"), 4);
+    let again = blobsync_json(&[&["sync", &url(&src), &url(&dst)], &flags[..]].concat()).ok();
+    assert_eq!(again.total("copied"), 0, "{}", again.dump());
+    assert_eq!(again.total("up_to_date"), 4);
     assert_eq!(proxy.stats().count("PUT block"), 0);
 
-    let job = blobsync(&[
-        "jobs",
-        "show",
-        &run.summary("Job:"),
-        "--output-type",
-        "json",
-    ])
-    .ok();
+    let job_id = run.summary()["job"].as_str().unwrap().to_string();
+    let job = blobsync(&["jobs", "show", &job_id, "--output-type", "json"]).ok();
     assert!(job.stdout.contains(r#""action":"copy""#), "{}", job.stdout);
 }
 
@@ -182,8 +183,9 @@ fn a_source_sas_authorises_the_destination_to_read_it() {
         container_sas(&src, "rl")
     );
     let dst_url = format!("{}/devstoreaccount1/{dst}", proxy.url());
-    let run = blobsync(&["sync", &src_url, &dst_url, "--block-size-mb", "2"]).ok();
-    assert_eq!(run.count("Copied:"), 2, "{}", run.stdout);
+    let run = blobsync_json(&["sync", &src_url, &dst_url, "--block-size-mb", "2"]).ok();
+    assert_eq!(run.total("copied"), 2, "{}", run.dump());
+    assert_eq!(run.done("copy"), ["a/big.bin", "b.txt"]);
     let stats = proxy.stats();
     assert!(
         stats.request_body_bytes + stats.response_body_bytes < (big.len() / 20) as u64,
@@ -191,7 +193,7 @@ fn a_source_sas_authorises_the_destination_to_read_it() {
     );
     assert_eq!(blobs.get(&dst, "a/big.bin"), big);
     let signature = sas_signature(&src_url);
-    assert!(!run.stdout.contains(&signature) && !run.stderr.contains(&signature));
+    assert!(!run.dump().contains(&signature) && !run.stderr.contains(&signature));
 }
 
 #[test]
@@ -204,7 +206,7 @@ fn a_destination_that_cannot_reach_the_source_gets_the_data_streamed() {
         unique_container("b2b-far-dst"),
     );
     source_container(&blobs, &src);
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         &az.url(&src),
         &other.url(&dst),
@@ -212,11 +214,18 @@ fn a_destination_that_cannot_reach_the_source_gets_the_data_streamed() {
         "4",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 4, "{}", run.stdout);
+    assert_eq!(run.total("copied"), 4, "{}", run.dump());
+    assert_eq!(
+        run.done("copy"),
+        ["cold.txt", "data/big.bin", "site/index.html", "tagged.txt"]
+    );
     assert!(
-        run.stderr.contains("copying through blobsync instead")
-            && run.stderr.contains("CannotVerifyCopySource"),
-        "{}",
+        run.warnings()
+            .iter()
+            .any(|w| w.contains("copying through blobsync instead")
+                && w.contains("CannotVerifyCopySource")),
+        "{}\n{}",
+        run.dump(),
         run.stderr
     );
     for name in ["cold.txt", "data/big.bin", "site/index.html", "tagged.txt"] {
@@ -228,8 +237,8 @@ fn a_destination_that_cannot_reach_the_source_gets_the_data_streamed() {
         far.head(&dst, "site/index.html")["x-ms-meta-mtime"],
         STORED_MTIME
     );
-    let again = blobsync(&["sync", &az.url(&src), &other.url(&dst)]).ok();
-    assert_eq!(again.count("Copied:"), 0, "{}", again.stdout);
+    let again = blobsync_json(&["sync", &az.url(&src), &other.url(&dst)]).ok();
+    assert_eq!(again.total("copied"), 0, "{}", again.dump());
 }
 
 #[test]

@@ -14,13 +14,9 @@ fn check_reports_each_difference_and_exits_by_the_result() {
     write(src.path(), "skip.tmp", b"excluded");
     blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
 
-    let same = blobsync(&["check", s(src.path()), &az.url(&container)]);
-    assert_eq!(same.code, 0, "{}\n{}", same.stdout, same.stderr);
-    assert_eq!(same.count("Matching:"), 3);
-    assert!(
-        same.stdout
-            .contains("Final status:                   Completed")
-    );
+    let same = blobsync_json(&["check", s(src.path()), &az.url(&container)]).code(0);
+    assert_eq!(same.total("up_to_date"), 3);
+    assert_eq!(same.status(), "Completed");
 
     // One byte changed, same size and time: only content comparison sees it.
     let ledger = src.path().join("ledger.csv");
@@ -33,42 +29,51 @@ fn check_reports_each_difference_and_exits_by_the_result() {
     );
     let by_time = blobsync(&["check", s(src.path()), &az.url(&container)]);
     assert_eq!(by_time.code, 0, "size and time match: {}", by_time.stdout);
-    let by_content = blobsync(&[
+    let by_content = blobsync_json(&[
         "check",
         s(src.path()),
         &az.url(&container),
         "--compare-hash=MD5",
         "--download",
-    ]);
-    assert_eq!(
-        by_content.code, 1,
-        "{}\n{}",
-        by_content.stdout, by_content.stderr
-    );
+    ])
+    .code(1);
+    let differing = by_content.differences("differs");
     assert!(
-        by_content.stdout.contains("differs: ") && by_content.stdout.contains("ledger.csv"),
+        differing.len() == 1 && differing[0].ends_with("ledger.csv"),
         "{}",
-        by_content.stdout
+        by_content.dump()
     );
-    assert_eq!(by_content.count("Differing:"), 1);
+    assert_eq!(by_content.total("differ"), 1);
 
     // Only at one side; --one-way leaves out what is only at the destination.
     write(src.path(), "new.txt", b"new");
     blobs.put(&container, "extra.txt", b"only in the container", &[]);
-    let both = blobsync(&[
+    let both = blobsync_json(&[
         "check",
         s(src.path()),
         &az.url(&container),
         "--exclude-pattern",
         "*.tmp",
-    ]);
-    assert_eq!(both.code, 1);
-    assert!(both.stdout.contains("only at the source: ") && both.stdout.contains("new.txt"));
-    assert!(both.stdout.contains("only at the destination: ") && both.stdout.contains("extra.txt"));
-    assert_eq!(both.count("Excluded by filters:"), 2, "{}", both.stdout);
-    let one_way = blobsync(&["check", s(src.path()), &az.url(&container), "--one-way"]);
-    assert_eq!(one_way.count("Only at the destination:"), 0);
-    assert_eq!(one_way.count("Only at the source:"), 1);
+    ])
+    .code(1);
+    let at_source = both.differences("only-at-source");
+    assert!(
+        at_source.len() == 1 && at_source[0].ends_with("new.txt"),
+        "{}",
+        both.dump()
+    );
+    let at_destination = both.differences("only-at-destination");
+    assert!(
+        at_destination.len() == 1 && at_destination[0].ends_with("extra.txt"),
+        "{}",
+        both.dump()
+    );
+    assert_eq!(both.total("excluded"), 2, "{}", both.dump());
+    let one_way = blobsync_json(&["check", s(src.path()), &az.url(&container), "--one-way"]);
+    assert_eq!(one_way.total("only_at_destination"), 0);
+    assert_eq!(one_way.total("only_at_source"), 1);
+    assert!(one_way.differences("only-at-destination").is_empty());
+    assert_eq!(one_way.differences("only-at-source").len(), 1);
 
     // JSON: one object per difference, and the summary; nothing changed.
     let json = blobsync(&[

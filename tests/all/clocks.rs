@@ -33,25 +33,27 @@ fn whole_second_file_systems_round_trip_without_copying_again() {
     blobsync(&["sync", s(fine.path()), &az.url(&container)]).ok();
 
     let local = mount.path().join("restore");
-    let first = blobsync(&["sync", &az.url(&container), s(&local)]).ok();
-    assert_eq!(first.count("Copied:"), 3);
-    let second = blobsync(&["sync", &az.url(&container), s(&local)]).ok();
+    let first = blobsync_json(&["sync", &az.url(&container), s(&local)]).ok();
+    assert_eq!(first.total("copied"), 3);
+    assert_eq!(first.done("download"), ["a.txt", "c.bin", "dir/b.txt"]);
+    let second = blobsync_json(&["sync", &az.url(&container), s(&local)]).ok();
     assert_eq!(
-        second.count("Copied:"),
+        second.total("copied"),
         0,
         "download again: {}",
-        second.stdout
+        second.dump()
     );
-    assert_eq!(second.count("Up to date (skipped):"), 3);
+    assert_eq!(second.total("up_to_date"), 3);
     // And back up from the coarse file system: nothing differs either.
-    let up = blobsync(&["sync", s(&local), &az.url(&container)]).ok();
-    assert_eq!(up.count("Copied:"), 0, "upload again: {}", up.stdout);
+    let up = blobsync_json(&["sync", s(&local), &az.url(&container)]).ok();
+    assert_eq!(up.total("copied"), 0, "upload again: {}", up.dump());
 
     // A real change is still seen.
     let changed = write(&local, "a.txt", b"changed content");
     set_mtime(&changed, 1_700_000_500, 0);
-    let run = blobsync(&["sync", s(&local), &az.url(&container)]).ok();
-    assert_eq!(run.count("Copied:"), 1);
+    let run = blobsync_json(&["sync", s(&local), &az.url(&container)]).ok();
+    assert_eq!(run.total("copied"), 1);
+    assert_eq!(run.done("upload"), ["a.txt"]);
 }
 
 #[test]

@@ -22,28 +22,25 @@ fn md5_compare_catches_a_change_that_keeps_size_and_mtime() {
     // Same size and the same modification time, different bytes.
     let p = write(src.path(), "doc.txt", b"version two");
     set_mtime(&p, 1_700_000_000, 0);
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
-    assert_eq!(
-        run.count("Copied:"),
-        0,
-        "size + mtime cannot see the change"
-    );
-    let run = blobsync(&[
+    let run = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(run.total("copied"), 0, "size + mtime cannot see the change");
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
         "--compare-hash=MD5",
-        "-v",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 1);
+    assert_eq!(run.total("copied"), 1);
+    assert_eq!(run.done("upload"), ["doc.txt"]);
     assert!(
-        run.stdout.contains("upload: doc.txt (MD5 differs"),
+        run.reason("upload", "doc.txt")
+            .is_some_and(|r| r.starts_with("MD5 differs")),
         "{}",
-        run.stdout
+        run.dump()
     );
     assert_eq!(blobs.get(&container, "doc.txt"), b"version two");
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
@@ -51,8 +48,8 @@ fn md5_compare_catches_a_change_that_keeps_size_and_mtime() {
         "md5",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 0);
-    assert_eq!(run.count("Up to date (skipped):"), 2);
+    assert_eq!(run.total("copied"), 0);
+    assert_eq!(run.total("up_to_date"), 2);
 }
 
 #[test]
@@ -69,19 +66,20 @@ fn a_blob_without_content_md5_counts_as_different() {
     );
     let src = tempfile::tempdir().unwrap();
     write(src.path(), "a.bin", b"identical content");
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
         "--compare-hash=MD5",
-        "-v",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 1);
+    assert_eq!(run.total("copied"), 1);
+    assert_eq!(run.done("upload"), ["a.bin"]);
     assert!(
-        run.stdout.contains("destination blob has no Content-MD5"),
+        run.reason("upload", "a.bin")
+            .is_some_and(|r| r.contains("destination blob has no Content-MD5")),
         "{}",
-        run.stdout
+        run.dump()
     );
     assert_eq!(blobs.list(&container)[0].md5, md5_hex(b"identical content"));
 }
@@ -131,22 +129,30 @@ fn missing_md5_download_hashes_the_blob_once_and_stores_its_md5() {
     ];
     let mut dry = args.to_vec();
     dry.push("--dry-run");
-    let run = blobsync(&dry).ok();
-    assert_eq!(run.count("Would copy:"), 1, "{}", run.stdout);
+    let run = blobsync_json(&dry).ok();
+    assert_eq!(run.total("copied"), 1, "{}", run.dump());
+    let copies = run.planned("copy");
+    assert!(
+        copies.len() == 1 && copies[0].ends_with("other.txt"),
+        "{}",
+        run.dump()
+    );
     assert_eq!(
         blobs.head(&container, "same.txt").get("content-md5"),
         None,
         "a dry run stores nothing"
     );
 
-    let run = blobsync(&args).ok();
+    let run = blobsync_json(&args).ok();
     assert_eq!(
-        run.count("Copied:"),
+        run.total("copied"),
         1,
         "only the differing one: {}",
-        run.stdout
+        run.dump()
     );
-    assert_eq!(run.count("Properties updated:"), 1, "{}", run.stdout);
+    assert_eq!(run.done("upload"), ["other.txt"]);
+    assert_eq!(run.total("updated"), 1, "{}", run.dump());
+    assert_eq!(run.done("update"), ["same.txt"]);
     assert_eq!(blobs.get(&container, "other.txt"), b"local version!!");
     let head = blobs.head(&container, "same.txt");
     use base64::Engine;
@@ -157,14 +163,10 @@ fn missing_md5_download_hashes_the_blob_once_and_stores_its_md5() {
     assert_eq!(blobs.get(&container, "same.txt"), b"identical content");
 
     // Stored: the next run has nothing to read, store or copy.
-    let run = blobsync(&args).ok();
-    assert_eq!(run.count("Copied:"), 0, "{}", run.stdout);
-    assert!(
-        !run.stdout.contains("Properties updated:"),
-        "{}",
-        run.stdout
-    );
-    assert_eq!(run.count("Up to date (skipped):"), 2);
+    let run = blobsync_json(&args).ok();
+    assert_eq!(run.total("copied"), 0, "{}", run.dump());
+    assert_eq!(run.total("updated"), 0, "{}", run.dump());
+    assert_eq!(run.total("up_to_date"), 2);
 }
 
 #[test]
@@ -173,7 +175,7 @@ fn missing_md5_download_stores_the_md5_of_a_source_blob_too() {
     let dst = tempfile::tempdir().unwrap();
     write(dst.path(), "same.txt", b"identical content");
     let url = azurite().url(&container);
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         &url,
         s(dst.path()),
@@ -181,7 +183,8 @@ fn missing_md5_download_stores_the_md5_of_a_source_blob_too() {
         "--missing-md5=download",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 1, "other.txt only: {}", run.stdout);
+    assert_eq!(run.total("copied"), 1, "other.txt only: {}", run.dump());
+    assert_eq!(run.done("download"), ["other.txt"]);
     assert!(
         blobs
             .head(&container, "same.txt")
@@ -193,7 +196,7 @@ fn missing_md5_download_stores_the_md5_of_a_source_blob_too() {
 fn missing_md5_copy_is_azcopys_behaviour_and_needs_compare_hash() {
     let (_, container, src) = without_md5("md5copy");
     let url = azurite().url(&container);
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &url,
@@ -201,7 +204,8 @@ fn missing_md5_copy_is_azcopys_behaviour_and_needs_compare_hash() {
         "--missing-md5=copy",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 2, "{}", run.stdout);
+    assert_eq!(run.total("copied"), 2, "{}", run.dump());
+    assert_eq!(run.done("upload"), ["other.txt", "same.txt"]);
     let run = blobsync(&["sync", s(src.path()), &url, "--missing-md5=download"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--compare-hash=MD5"), "{}", run.stderr);

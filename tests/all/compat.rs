@@ -65,28 +65,24 @@ fn a_01_filter_comparator_and_hook_run_in_a_sync() {
             v01("audit-hook")
         ),
     );
-    let run = blobsync(&[
-        "sync",
-        s(src.path()),
-        &az.url(&container),
-        "--plugins",
-        &m,
-        "--verbose",
-    ])
-    .ok();
+    let run = blobsync_json(&["sync", s(src.path()), &az.url(&container), "--plugins", &m]).ok();
     assert_eq!(
         Blobs::new(az).names(&container),
         ["site/index.html", "site/readme.md"]
     );
     assert!(
-        run.stdout
-            .contains("site/server.pem: compliance: .pem files are never synced"),
+        run.of_type("excluded")
+            .any(|e| e["path"] == "site/server.pem"
+                && e["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("compliance: .pem files are never synced"))),
         "{}",
-        run.stdout
+        run.dump()
     );
     // The 0.1 comparator sees the pairs of a second run (and transfers them all).
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container), "--plugins", &m]).ok();
-    assert_eq!(run.count("Copied:"), 2, "{}", run.stdout);
+    let run = blobsync_json(&["sync", s(src.path()), &az.url(&container), "--plugins", &m]).ok();
+    assert_eq!(run.total("copied"), 2, "{}", run.dump());
+    assert_eq!(run.done("upload"), ["site/index.html", "site/readme.md"]);
     let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
     let records = json_lines(&audit);
     assert_eq!(

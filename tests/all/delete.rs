@@ -22,22 +22,24 @@ fn upload_deletes_blobs_missing_at_the_source_but_not_filtered_ones() {
     let blobs = Blobs::new(az);
     let container = unique_container("updelete");
     let src = setup(&container, &["gone.txt", "old/dir/x.txt", "scratch.tmp"]);
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
         "--delete-destination=true",
         "--exclude-pattern",
         "*.tmp",
-        "-v",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 2);
-    assert_eq!(run.count("Deleted:"), 2);
-    assert!(
-        run.stdout.contains("delete: gone.txt (not at the source)"),
+    assert_eq!(run.total("copied"), 2);
+    assert_eq!(run.done("upload"), ["keep/a.txt", "keep/b.txt"]);
+    assert_eq!(run.total("deleted"), 2);
+    assert_eq!(run.done("delete"), ["gone.txt", "old/dir/x.txt"]);
+    assert_eq!(
+        run.reason("delete", "gone.txt").as_deref(),
+        Some("not at the source"),
         "{}",
-        run.stdout
+        run.dump()
     );
     assert_eq!(
         blobs.names(&container),
@@ -55,14 +57,15 @@ fn download_deletes_local_files_missing_at_the_source() {
     let dst = tempfile::tempdir().unwrap();
     write(dst.path(), "stale/file.txt", b"stale");
     write(dst.path(), "keep/a.txt", b"old a");
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         &az.url(&container),
         s(dst.path()),
         "--delete-destination",
     ])
     .ok();
-    assert_eq!(run.count("Deleted:"), 1);
+    assert_eq!(run.total("deleted"), 1);
+    assert_eq!(run.done("delete"), ["stale/file.txt"]);
     assert_eq!(files(dst.path()), ["keep/a.txt", "keep/b.txt"]);
 }
 
@@ -92,7 +95,7 @@ fn max_delete_refuses_and_says_so() {
         ["keep/a.txt", "keep/b.txt", "x1", "x2", "x3"],
         "copies happened, deletes did not"
     );
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
@@ -101,7 +104,8 @@ fn max_delete_refuses_and_says_so() {
         "3",
     ])
     .ok();
-    assert_eq!(run.count("Deleted:"), 3);
+    assert_eq!(run.total("deleted"), 3);
+    assert_eq!(run.done("delete"), ["x1", "x2", "x3"]);
 }
 
 #[test]
@@ -141,16 +145,17 @@ fn a_failed_delete_counts_as_a_failure() {
     let container = unique_container("faildelete");
     let src = setup(&container, &["leased.txt", "free.txt"]);
     blobs.lease(&container, "leased.txt");
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
         "--delete-destination=true",
-    ]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.count("Deleted:"), 1);
-    assert_eq!(run.count("Failed:"), 1);
-    assert!(run.stderr.contains("leased.txt"), "{}", run.stderr);
+    ])
+    .code(1);
+    assert_eq!(run.total("deleted"), 1);
+    assert_eq!(run.done("delete"), ["free.txt"]);
+    assert_eq!(run.total("failed"), 1);
+    assert_eq!(run.failed("delete"), ["leased.txt"], "{}", run.dump());
 }
 
 #[test]
@@ -212,14 +217,15 @@ fn folders_left_empty_by_deletes_are_removed_from_a_local_destination() {
     write(dst.path(), "old/deep/gone.txt", b"not at the source");
     write(dst.path(), "keep/stale.txt", b"not at the source");
     std::fs::create_dir_all(dst.path().join("mine/empty")).unwrap();
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         &az.url(&container),
         s(dst.path()),
         "--delete-destination=true",
     ])
     .ok();
-    assert_eq!(run.count("Deleted:"), 2);
+    assert_eq!(run.total("deleted"), 2);
+    assert_eq!(run.done("delete"), ["keep/stale.txt", "old/deep/gone.txt"]);
     assert!(!dst.path().join("old").exists(), "emptied folders go");
     assert!(dst.path().join("keep/a.txt").exists());
     assert!(

@@ -30,7 +30,7 @@ fn a_download_restores_content_and_times_and_a_round_trip_transfers_nothing() {
     let src = uploaded_tree(&container);
     let dst = tempfile::tempdir().unwrap();
     let target = dst.path().join("new/folder");
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         &az.url(&container),
         s(&target),
@@ -38,7 +38,11 @@ fn a_download_restores_content_and_times_and_a_round_trip_transfers_nothing() {
         "1",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 4);
+    assert_eq!(run.total("copied"), 4);
+    assert_eq!(
+        run.done("download"),
+        ["a.txt", "dir/b.json", "dir/deeper/c.bin", "empty"]
+    );
     assert_eq!(
         files(&target),
         files(src.path()),
@@ -56,12 +60,12 @@ fn a_download_restores_content_and_times_and_a_round_trip_transfers_nothing() {
             "mtime of {f}"
         );
     }
-    let run = blobsync(&["sync", &az.url(&container), s(&target)]).ok();
-    assert_eq!(run.count("Copied:"), 0);
+    let run = blobsync_json(&["sync", &az.url(&container), s(&target)]).ok();
+    assert_eq!(run.total("copied"), 0);
     // local → blob from the downloaded copy: nothing differs.
-    let run = blobsync(&["sync", s(&target), &az.url(&container)]).ok();
-    assert_eq!(run.count("Copied:"), 0);
-    assert_eq!(run.count("Up to date (skipped):"), 4);
+    let run = blobsync_json(&["sync", s(&target), &az.url(&container)]).ok();
+    assert_eq!(run.total("copied"), 0);
+    assert_eq!(run.total("up_to_date"), 4);
 }
 
 #[test]
@@ -80,9 +84,9 @@ fn a_blob_written_by_another_tool_gets_its_last_modified_time() {
         .unwrap()
         .as_nanos() as i64;
     assert!((now - mtime).abs() < 120 * 1_000_000_000, "close to now");
-    let run = blobsync(&["sync", &az.url(&container), s(dst.path())]).ok();
+    let run = blobsync_json(&["sync", &az.url(&container), s(dst.path())]).ok();
     assert_eq!(
-        run.count("Copied:"),
+        run.total("copied"),
         0,
         "the second download finds it up to date"
     );
@@ -240,8 +244,9 @@ fn a_killed_download_leaves_no_partial_file_and_the_next_run_completes() {
         "only temporary files, in blobsync's own folder: {leftovers:?}"
     );
 
-    let run = blobsync(&["sync", &az.url(&container), s(dst.path())]).ok();
-    assert_eq!(run.count("Copied:"), 1);
+    let run = blobsync_json(&["sync", &az.url(&container), s(dst.path())]).ok();
+    assert_eq!(run.total("copied"), 1);
+    assert_eq!(run.done("download"), ["big.bin"]);
     assert_eq!(
         files(dst.path()),
         ["big.bin"],
@@ -294,9 +299,9 @@ fn a_damaged_blob_found_by_a_download_is_replaced_by_the_next_upload() {
     );
     blobs.set_content_md5(&container, "ledger.csv", &md5);
 
-    let unchanged = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    let unchanged = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
     assert_eq!(
-        unchanged.count("Copied:"),
+        unchanged.total("copied"),
         0,
         "size and time match: nothing to see yet"
     );
@@ -311,16 +316,19 @@ fn a_damaged_blob_found_by_a_download_is_replaced_by_the_next_upload() {
     );
     assert!(!dst.path().join("ledger.csv").exists());
 
-    let repair = blobsync(&["sync", s(src.path()), &az.url(&container), "-v"]).ok();
-    assert_eq!(repair.count("Copied:"), 1, "{}", repair.stdout);
+    let repair = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(repair.total("copied"), 1, "{}", repair.dump());
+    assert_eq!(repair.done("upload"), ["ledger.csv"]);
     assert!(
-        repair.stdout.contains("a download found it damaged"),
+        repair
+            .reason("upload", "ledger.csv")
+            .is_some_and(|r| r.contains("a download found it damaged")),
         "{}",
-        repair.stdout
+        repair.dump()
     );
     assert_eq!(blobs.get(&container, "ledger.csv"), b"2024,alice,100\n");
-    let again = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
-    assert_eq!(again.count("Copied:"), 0, "repaired once");
+    let again = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(again.total("copied"), 0, "repaired once");
     blobsync(&["sync", &az.url(&container), s(dst.path())]).ok();
     assert_eq!(
         std::fs::read(dst.path().join("ledger.csv")).unwrap(),

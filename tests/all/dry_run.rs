@@ -10,22 +10,23 @@ fn a_dry_run_upload_prints_copies_and_creates_nothing() {
     let src = tempfile::tempdir().unwrap();
     write(src.path(), "one.txt", b"1");
     write(src.path(), "sub/two.txt", b"22");
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container), "--dry-run"]).ok();
+    let run = blobsync_json(&["sync", s(src.path()), &az.url(&container), "--dry-run"]).ok();
     let url = az.url(&container);
-    assert!(
-        run.stdout.contains(&format!(
-            "DRYRUN: copy {} to {url}/one.txt (not at the destination)",
-            src.path().join("one.txt").display()
-        )),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains(&format!("to {url}/sub/two.txt")),
-        "{}",
-        run.stdout
-    );
-    assert_eq!(run.count("Would copy:"), 2);
+    let one = src.path().join("one.txt").display().to_string();
+    let two = src.path().join("sub/two.txt").display().to_string();
+    assert_eq!(run.planned("copy"), [one.clone(), two.clone()]);
+    let copy_of = |source: &str| {
+        run.of_type("dry-run")
+            .find(|e| e["action"] == "copy" && e["source"] == source)
+            .unwrap_or_else(|| panic!("no copy of {source}:\n{}", run.dump()))
+            .clone()
+    };
+    let copy = copy_of(&one);
+    assert_eq!(copy["destination"], format!("{url}/one.txt"), "{copy}");
+    assert_eq!(copy["reason"], "not at the destination", "{copy}");
+    let copy = copy_of(&two);
+    assert_eq!(copy["destination"], format!("{url}/sub/two.txt"), "{copy}");
+    assert_eq!(run.total("copied"), 2);
     assert!(
         !blobs.container_exists(&container),
         "not even the container is created"
@@ -41,7 +42,7 @@ fn a_dry_run_with_deletes_prints_removes_and_deletes_nothing() {
     blobs.put(&container, "obsolete.txt", b"old", &[]);
     let src = tempfile::tempdir().unwrap();
     write(src.path(), "new.txt", b"new");
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
@@ -49,15 +50,15 @@ fn a_dry_run_with_deletes_prints_removes_and_deletes_nothing() {
         "--delete-destination=true",
     ])
     .ok();
-    assert!(
-        run.stdout.contains(&format!(
-            "DRYRUN: remove {}/obsolete.txt (not at the source)",
-            az.url(&container)
-        )),
-        "{}",
-        run.stdout
-    );
-    assert_eq!(run.count("Would delete:"), 1);
+    let obsolete = format!("{}/obsolete.txt", az.url(&container));
+    assert_eq!(run.planned("remove"), [obsolete.clone()]);
+    let remove = run
+        .of_type("dry-run")
+        .find(|e| e["action"] == "remove")
+        .unwrap();
+    assert_eq!(remove["destination"], obsolete.as_str(), "{remove}");
+    assert_eq!(remove["reason"], "not at the source", "{remove}");
+    assert_eq!(run.total("deleted"), 1);
     assert_eq!(blobs.names(&container), ["obsolete.txt"]);
 }
 
@@ -70,8 +71,12 @@ fn a_dry_run_download_writes_nothing_locally() {
     blobs.put(&container, "a.txt", b"a", &[]);
     let dst = tempfile::tempdir().unwrap();
     let target = dst.path().join("not-yet");
-    let run = blobsync(&["sync", &az.url(&container), s(&target), "--dry-run"]).ok();
-    assert_eq!(run.count("Would copy:"), 1);
+    let run = blobsync_json(&["sync", &az.url(&container), s(&target), "--dry-run"]).ok();
+    assert_eq!(run.total("copied"), 1);
+    assert_eq!(
+        run.planned("copy"),
+        [format!("{}/a.txt", az.url(&container))]
+    );
     assert!(!target.exists());
 }
 

@@ -392,15 +392,18 @@ fn a_fault_that_does_not_go_away_fails_the_item_with_its_reason_and_the_run_goes
         )
         .always(),
     );
-    let run = blobsync(&["sync", s(src.path()), &through, "--max-retries", "2"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    let run = blobsync_json(&["sync", s(src.path()), &through, "--max-retries", "2"]).code(1);
+    assert_eq!(run.failed("upload"), ["dir/c.bin"], "{}", run.dump());
     assert!(
-        run.stderr.contains("dir/c.bin") && run.stderr.contains("503"),
+        run.of_type("error")
+            .any(|e| e["path"] == "dir/c.bin"
+                && e["error"].as_str().is_some_and(|m| m.contains("503"))),
         "{}",
-        run.stderr
+        run.dump()
     );
-    assert_eq!(run.count("Copied:"), 3, "{}", run.stdout);
-    assert_eq!(run.count("Retries:"), 2);
+    assert_eq!(run.total("copied"), 3, "{}", run.dump());
+    assert_eq!(run.done("upload"), ["a.txt", "big.bin", "dir/b.bin"]);
+    assert_eq!(run.total("retries"), 2);
 }
 
 #[test]
@@ -411,7 +414,11 @@ fn an_interrupt_during_retries_ends_the_run_within_the_grace_period() {
     drop(dead);
     let src = tree();
     let url = format!("http://127.0.0.1:{port}/{ACCOUNT}/unreachable");
-    let child = spawn_blobsync(&["sync", s(src.path()), &url]);
+    let child = blobsync_json_command(&["sync", s(src.path()), &url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_secs(3));
     let started = Instant::now();
     // SAFETY: signalling the child we started.
@@ -422,8 +429,8 @@ fn an_interrupt_during_retries_ends_the_run_within_the_grace_period() {
         "took {:?} after the signal",
         started.elapsed()
     );
-    assert_eq!(out.code, 130, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("Cancelled"), "{}", out.stdout);
+    let out = blobsync_tests::Outcome::of(out).code(130);
+    assert_eq!(out.status(), "Cancelled", "{}", out.dump());
 }
 
 #[test]

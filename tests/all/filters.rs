@@ -19,7 +19,7 @@ fn include_pattern_uploads_only_matching_names() {
     ] {
         write(src.path(), p, p.as_bytes());
     }
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
@@ -27,7 +27,8 @@ fn include_pattern_uploads_only_matching_names() {
         "*.json;*.csv",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 3);
+    assert_eq!(run.total("copied"), 3);
+    assert_eq!(run.done("upload"), ["a.json", "b.csv", "sub/d.json"]);
     assert_eq!(blobs.names(&container), ["a.json", "b.csv", "sub/d.json"]);
 }
 
@@ -47,7 +48,7 @@ fn exclusions_apply_to_the_destination_side_too() {
     write(src.path(), "build/deeper/x.o", b"x");
     write(src.path(), "buildings.txt", b"not under build/");
     write(src.path(), "src/main.rs", b"fn main() {}");
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
@@ -55,22 +56,31 @@ fn exclusions_apply_to_the_destination_side_too() {
         "*.tmp",
         "--exclude-path",
         "build",
-        "--verbose",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 2, "{}", run.stdout);
+    assert_eq!(run.total("copied"), 2, "{}", run.dump());
+    assert_eq!(run.done("upload"), ["buildings.txt", "src/main.rs"]);
+    let excluded = |side: &str, path: &str, reason: &str| {
+        run.of_type("excluded").any(|e| {
+            e["side"] == side
+                && e["path"] == path
+                && e["plugin"] == "glob-filter"
+                && e["reason"].as_str().is_some_and(|r| r.starts_with(reason))
+        })
+    };
     assert!(
-        run.stdout
-            .contains("excluded by glob-filter (source): build/: under --exclude-path build"),
+        excluded("source", "build/", "under --exclude-path build"),
         "{}",
-        run.stdout
+        run.dump()
     );
     assert!(
-        run.stdout.contains(
-            "excluded by glob-filter (destination): scratch.tmp: matches --exclude-pattern *.tmp"
+        excluded(
+            "destination",
+            "scratch.tmp",
+            "matches --exclude-pattern *.tmp"
         ),
         "{}",
-        run.stdout
+        run.dump()
     );
     let after = blobs.list(&container);
     for name in ["scratch.tmp", "build/out.o"] {

@@ -93,10 +93,11 @@ fn environment_variables_are_named_in_their_errors() {
     );
     // azcopy's own value for "choose for me" is accepted.
     write(src.path(), "x.txt", b"x");
-    let mut cmd = blobsync_command(&["sync", s(src.path()), &url]);
+    let mut cmd = blobsync_json_command(&["sync", s(src.path()), &url]);
     cmd.env("AZCOPY_CONCURRENCY_VALUE", "AUTO");
-    let run: Run = cmd.output().unwrap().into();
-    assert_eq!(run.ok().count("Copied:"), 1);
+    let run = Outcome::of(cmd.output().unwrap().into()).ok();
+    assert_eq!(run.total("copied"), 1);
+    assert_eq!(run.done("upload"), ["x.txt"]);
 }
 
 #[test]
@@ -140,20 +141,18 @@ fn special_files_are_reported_and_counted() {
     let fifo = std::ffi::CString::new(src.path().join("pipe").to_str().unwrap()).unwrap();
     // SAFETY: mkfifo with a valid path.
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
-    let run = blobsync(&[
-        "sync",
-        s(src.path()),
-        &az.url(&unique_container("fifo")),
-        "-v",
-    ])
-    .ok();
-    assert_eq!(run.count("Special files skipped:"), 1, "{}", run.stdout);
+    let run = blobsync_json(&["sync", s(src.path()), &az.url(&unique_container("fifo"))]).ok();
+    assert_eq!(run.total("special_skipped"), 1, "{}", run.dump());
     assert!(
-        run.stdout.contains("skipped: pipe (not a regular file"),
+        run.of_type("skipped").any(|e| e["path"] == "pipe"
+            && e["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("not a regular file"))),
         "{}",
-        run.stdout
+        run.dump()
     );
-    assert_eq!(run.count("Copied:"), 1);
+    assert_eq!(run.total("copied"), 1);
+    assert_eq!(run.done("upload"), ["plain.txt"]);
 }
 
 #[test]
@@ -164,16 +163,17 @@ fn a_damaged_database_is_named_with_the_way_out_and_the_run_goes_on() {
     std::fs::write(&db, vec![0x42; 16384]).unwrap();
     let src = tempfile::tempdir().unwrap();
     write(src.path(), "x.txt", b"x");
-    let mut cmd = blobsync_command(&["sync", s(src.path()), &az.url(&unique_container("baddb"))]);
+    let mut cmd =
+        blobsync_json_command(&["sync", s(src.path()), &az.url(&unique_container("baddb"))]);
     cmd.env("BLOBSYNC_DATA_DIR", data.path());
-    let run: Run = cmd.output().unwrap().into();
-    let run = run.ok();
+    let run = Outcome::of(cmd.output().unwrap().into()).ok();
     assert!(
         run.stderr.contains(db.to_str().unwrap()) && run.stderr.contains("mv "),
         "{}",
         run.stderr
     );
-    assert_eq!(run.count("Copied:"), 1);
+    assert_eq!(run.total("copied"), 1);
+    assert_eq!(run.done("upload"), ["x.txt"]);
 }
 
 #[test]

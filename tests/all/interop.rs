@@ -53,15 +53,15 @@ fn a_container_written_by_azcopy_put_md5_is_in_sync_for_blobsync_md5() {
         "azcopy stored MD5s"
     );
 
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
         "--compare-hash=MD5",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 0, "{}", run.stdout);
-    assert_eq!(run.count("Up to date (skipped):"), 3);
+    assert_eq!(run.total("copied"), 0, "{}", run.dump());
+    assert_eq!(run.total("up_to_date"), 3);
 }
 
 #[test]

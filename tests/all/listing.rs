@@ -44,7 +44,7 @@ fn parallel_ranges_list_in_order_and_deletes_still_happen() {
 
     for parallelism in ["1", "3", "16"] {
         proxy.reset_stats();
-        let run = blobsync(&[
+        let run = blobsync_json(&[
             "sync",
             s(src.path()),
             &through,
@@ -52,9 +52,9 @@ fn parallel_ranges_list_in_order_and_deletes_still_happen() {
             parallelism,
         ])
         .ok();
-        assert_eq!(run.count("Copied:"), 0, "{parallelism}: {}", run.stdout);
-        assert_eq!(run.count("Up to date (skipped):"), 54);
-        assert!(!run.stderr.contains("not in"), "{}", run.stderr);
+        assert_eq!(run.total("copied"), 0, "{parallelism}: {}", run.dump());
+        assert_eq!(run.total("up_to_date"), 54);
+        assert!(!run.mentions("not in"), "{}\n{}", run.dump(), run.stderr);
         let lists = proxy.stats().by_kind.get("GET list").copied().unwrap_or(0);
         if parallelism == "1" {
             assert_eq!(lists, 1, "one flat listing");
@@ -70,7 +70,7 @@ fn parallel_ranges_list_in_order_and_deletes_still_happen() {
     assert_eq!(files(dst.path()).len(), 54);
     std::fs::remove_file(src.path().join("a/deep/er/y.txt")).unwrap();
     std::fs::remove_file(src.path().join("a-b.txt")).unwrap();
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &through,
@@ -79,7 +79,8 @@ fn parallel_ranges_list_in_order_and_deletes_still_happen() {
         "4",
     ])
     .ok();
-    assert_eq!(run.count("Deleted:"), 2, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.total("deleted"), 2, "{}\n{}", run.dump(), run.stderr);
+    assert_eq!(run.done("delete"), ["a-b.txt", "a/deep/er/y.txt"]);
     let names = blobs.names(&container);
     assert!(!names.contains(&"a/deep/er/y.txt".to_string()));
     assert!(!names.contains(&"a-b.txt".to_string()));

@@ -120,37 +120,42 @@ fn symbolic_links_round_trip_as_links_with_preserve_symlinks() {
     std::os::unix::fs::symlink("data/real.txt", src.path().join("latest")).unwrap();
     std::os::unix::fs::symlink("/nonexistent/elsewhere", src.path().join("dangling")).unwrap();
 
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
         "--preserve-symlinks",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 3, "{}", run.stdout);
+    assert_eq!(run.total("copied"), 3, "{}", run.dump());
+    assert_eq!(run.done("upload"), ["dangling", "data/real.txt", "latest"]);
     assert_eq!(blobs.get(&container, "latest"), b"data/real.txt");
     assert_eq!(
         metadata_of(&blobs, &container, "latest")["is_symlink"],
         "true"
     );
-    let again = blobsync(&[
+    let again = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
         "--preserve-symlinks",
     ])
     .ok();
-    assert_eq!(again.count("Copied:"), 0, "links compare as links");
+    assert_eq!(again.total("copied"), 0, "links compare as links");
 
     let dst = tempfile::tempdir().unwrap();
-    let back = blobsync(&[
+    let back = blobsync_json(&[
         "sync",
         &az.url(&container),
         s(dst.path()),
         "--preserve-symlinks",
     ])
     .ok();
-    assert_eq!(back.count("Copied:"), 3);
+    assert_eq!(back.total("copied"), 3);
+    assert_eq!(
+        back.done("download"),
+        ["dangling", "data/real.txt", "latest"]
+    );
     for link in ["latest", "dangling"] {
         let path = dst.path().join(link);
         assert!(
@@ -172,19 +177,19 @@ fn symbolic_links_round_trip_as_links_with_preserve_symlinks() {
             "{link}: the link's own time"
         );
     }
-    let noop = blobsync(&[
+    let noop = blobsync_json(&[
         "sync",
         &az.url(&container),
         s(dst.path()),
         "--preserve-symlinks",
     ])
     .ok();
-    assert_eq!(noop.count("Copied:"), 0, "{}", noop.stdout);
+    assert_eq!(noop.total("copied"), 0, "{}", noop.dump());
 
     // Without the flag, link blobs are skipped, not written as files.
     let plain = tempfile::tempdir().unwrap();
-    let run = blobsync(&["sync", &az.url(&container), s(plain.path())]).ok();
-    assert_eq!(run.count("Symbolic links skipped:"), 2);
+    let run = blobsync_json(&["sync", &az.url(&container), s(plain.path())]).ok();
+    assert_eq!(run.total("symlinks_skipped"), 2);
     assert_eq!(files(plain.path()), ["data/real.txt"]);
 
     let refused = blobsync(&[

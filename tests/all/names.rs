@@ -36,8 +36,8 @@ fn awkward_and_very_long_names_round_trip_both_ways() {
     let dst = tempfile::tempdir().unwrap();
     blobsync(&["sync", &az.url(&container), s(dst.path())]).ok();
     assert_eq!(files(dst.path()), files(src.path()));
-    let run = blobsync(&["sync", s(dst.path()), &az.url(&container)]).ok();
-    assert_eq!(run.count("Copied:"), 0);
+    let run = blobsync_json(&["sync", s(dst.path()), &az.url(&container)]).ok();
+    assert_eq!(run.total("copied"), 0);
 }
 
 #[test]
@@ -56,21 +56,22 @@ fn symbolic_links_are_skipped_and_counted_or_followed_with_loop_detection() {
     std::os::unix::fs::symlink(src.path(), src.path().join("real/loop")).unwrap();
     std::os::unix::fs::symlink("/nonexistent/target", src.path().join("dangling")).unwrap();
 
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
-    assert_eq!(run.count("Symbolic links skipped:"), 4);
+    let run = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(run.total("symlinks_skipped"), 4);
     assert_eq!(blobs.names(&container), ["real/file.txt"]);
 
     let container2 = unique_container("links-follow");
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container2),
         "--follow-symlinks",
     ]);
-    assert_eq!(run.code, 1, "the dangling link is an error: {}", run.stderr);
+    assert_eq!(run.code, 1, "the dangling link is an error: {}", run.dump());
     assert!(
-        run.stderr.contains("broken symbolic link"),
-        "{}",
+        run.mentions("broken symbolic link"),
+        "{}\n{}",
+        run.dump(),
         run.stderr
     );
     assert_eq!(
@@ -79,9 +80,9 @@ fn symbolic_links_are_skipped_and_counted_or_followed_with_loop_detection() {
         "links followed once; loops cut"
     );
     assert!(
-        run.count("Symbolic links skipped:") >= 1,
+        run.total("symlinks_skipped") >= 1,
         "the loops are skipped: {}",
-        run.stdout
+        run.dump()
     );
 }
 
@@ -130,12 +131,12 @@ fn names_out_of_byte_order_and_names_the_service_rewrites_sync_cleanly() {
         write(src.path(), name, name.as_bytes());
     }
     write(src.path(), "gone.txt", b"deleted later");
-    let first = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    let first = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
     assert_eq!(
-        first.count("Copied:"),
+        first.total("copied"),
         names.len() as u64 + 1,
         "{}",
-        first.stdout
+        first.dump()
     );
     let mut stored = blobs.names(&container);
     stored.sort();
@@ -156,7 +157,7 @@ fn names_out_of_byte_order_and_names_the_service_rewrites_sync_cleanly() {
     assert_eq!(blobs.get(&container, "a＼b.txt"), b"a\\b.txt");
 
     std::fs::remove_file(src.path().join("gone.txt")).unwrap();
-    let second = blobsync(&[
+    let second = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
@@ -164,13 +165,15 @@ fn names_out_of_byte_order_and_names_the_service_rewrites_sync_cleanly() {
     ])
     .ok();
     assert!(
-        !second.stderr.contains("not in name order"),
-        "{}",
+        !second.mentions("not in name order"),
+        "{}\n{}",
+        second.dump(),
         second.stderr
     );
-    assert_eq!(second.count("Copied:"), 0, "{}", second.stdout);
-    assert_eq!(second.count("Deleted:"), 1, "{}", second.stdout);
-    assert_eq!(second.count("Up to date (skipped):"), names.len() as u64);
+    assert_eq!(second.total("copied"), 0, "{}", second.dump());
+    assert_eq!(second.total("deleted"), 1, "{}", second.dump());
+    assert_eq!(second.done("delete"), ["gone.txt"]);
+    assert_eq!(second.total("up_to_date"), names.len() as u64);
 
     let dst = tempfile::tempdir().unwrap();
     blobsync(&["sync", &az.url(&container), s(dst.path())]).ok();
@@ -179,8 +182,8 @@ fn names_out_of_byte_order_and_names_the_service_rewrites_sync_cleanly() {
         files(src.path()),
         "names restored exactly"
     );
-    let back = blobsync(&["sync", &az.url(&container), s(dst.path())]).ok();
-    assert_eq!(back.count("Copied:"), 0, "{}", back.stdout);
+    let back = blobsync_json(&["sync", &az.url(&container), s(dst.path())]).ok();
+    assert_eq!(back.total("copied"), 0, "{}", back.dump());
 }
 
 /// `--name-encoding none` stores names as they are, and reports the ones the service
@@ -197,7 +200,7 @@ fn names_that_cannot_be_stored_are_reported_once_per_run_and_not_failures() {
     let deep = format!("{}/file.txt", vec!["d".repeat(250); 5].join("/"));
     write(src.path(), &deep, b"too long a name");
     for attempt in 0..2 {
-        let run = blobsync(&[
+        let run = blobsync_json(&[
             "sync",
             s(src.path()),
             &az.url(&container),
@@ -205,14 +208,30 @@ fn names_that_cannot_be_stored_are_reported_once_per_run_and_not_failures() {
             "none",
             "--delete-destination=true",
         ]);
-        assert_eq!(run.code, 0, "attempt {attempt}: {}", run.stderr);
-        assert_eq!(run.count("Not syncable (names):"), 2, "{}", run.stdout);
-        assert!(run.stderr.contains("Azure allows 1024"), "{}", run.stderr);
+        assert_eq!(
+            run.code,
+            0,
+            "attempt {attempt}: {}\n{}",
+            run.dump(),
+            run.stderr
+        );
+        assert_eq!(run.total("unsyncable"), 2, "{}", run.dump());
+        let unsyncable = run.unsyncable();
+        let paths: Vec<&str> = unsyncable.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["back\\slash.txt", deep.as_str()],
+            "attempt {attempt}"
+        );
         assert!(
-            run.stderr
-                .contains("back\\slash.txt: not syncable with --name-encoding none"),
-            "{}",
-            run.stderr
+            unsyncable[0]
+                .1
+                .starts_with("not syncable with --name-encoding none"),
+            "{unsyncable:?}"
+        );
+        assert!(
+            unsyncable[1].1.contains("Azure allows 1024"),
+            "{unsyncable:?}"
         );
     }
     assert_eq!(blobs.names(&container), ["fine.txt"]);

@@ -24,6 +24,13 @@ fn with_data(args: &[&str], data: &std::path::Path) -> std::process::Command {
     cmd
 }
 
+/// [`with_data`], with `--output-type json --verbose`.
+fn json_with_data(args: &[&str], data: &std::path::Path) -> std::process::Command {
+    let mut cmd = blobsync_json_command(args);
+    cmd.env("BLOBSYNC_DATA_DIR", data);
+    cmd
+}
+
 fn run(cmd: &mut std::process::Command) -> Run {
     cmd.output().unwrap().into()
 }
@@ -46,9 +53,17 @@ fn every_run_is_recorded_with_its_items_and_a_redacted_command_line() {
     let url = az.sas_url(&container, "racwdl");
     let sig = sas_signature(&url);
     let src = tree(6);
-    let first = run(&mut with_data(&["sync", s(src.path()), &url], data.path())).ok();
+    let first = Outcome::of(run(&mut json_with_data(
+        &["sync", s(src.path()), &url],
+        data.path(),
+    )))
+    .ok();
     write(src.path(), "d0/f0.txt", b"changed content");
-    let second = run(&mut with_data(&["sync", s(src.path()), &url], data.path())).ok();
+    let second = Outcome::of(run(&mut json_with_data(
+        &["sync", s(src.path()), &url],
+        data.path(),
+    )))
+    .ok();
 
     let jobs = jobs_json(data.path());
     assert_eq!(jobs.len(), 2);
@@ -57,16 +72,8 @@ fn every_run_is_recorded_with_its_items_and_a_redacted_command_line() {
     assert_eq!(newest["copied"], 1);
     assert_eq!(newest["up_to_date"], 5);
     assert_eq!(newest["status"], "Completed");
-    assert!(
-        first
-            .summary("Job:")
-            .contains(oldest["id"].as_str().unwrap())
-    );
-    assert!(
-        second
-            .summary("Job:")
-            .contains(newest["id"].as_str().unwrap())
-    );
+    assert_eq!(first.summary()["job"], oldest["id"], "{}", first.dump());
+    assert_eq!(second.summary()["job"], newest["id"], "{}", second.dump());
     let command = newest["command"].as_str().unwrap();
     assert!(
         command.contains("sig=REDACTED") && !command.contains(&sig),
@@ -327,7 +334,7 @@ fn an_interrupted_sync_is_cancelled_cleanly_and_the_next_run_converges() {
     write(src.path(), "big/b.bin", &bytes(4, 4 * 1024 * 1024));
     // 4 Mbit/s: about sixteen seconds for the two 4 MiB files, far longer than the
     // grace period after the interrupt.
-    let child = with_data(
+    let child = json_with_data(
         &[
             "sync",
             s(src.path()),
@@ -352,13 +359,8 @@ fn an_interrupted_sync_is_cancelled_cleanly_and_the_next_run_converges() {
         started.elapsed() < Duration::from_secs(15),
         "stopped within the grace period"
     );
-    assert_eq!(out.code, 130, "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout
-            .contains("Final status:                   Cancelled"),
-        "{}",
-        out.stdout
-    );
+    let out = Outcome::of(out).code(130);
+    assert_eq!(out.status(), "Cancelled", "{}", out.dump());
     let jobs = jobs_json(data.path());
     assert_eq!(jobs[0]["status"], "Cancelled");
     // Nothing partial: every blob that exists is complete.
@@ -370,12 +372,12 @@ fn an_interrupted_sync_is_cancelled_cleanly_and_the_next_run_converges() {
             b.name
         );
     }
-    let out = run(&mut with_data(
+    let out = Outcome::of(run(&mut json_with_data(
         &["sync", s(src.path()), &az.url(&container)],
         data.path(),
-    ))
+    )))
     .ok();
-    assert!(out.count("Copied:") > 0);
+    assert!(out.total("copied") > 0, "{}", out.dump());
     assert_eq!(blobs.names(&container).len(), 22, "converged");
 }
 

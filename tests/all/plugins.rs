@@ -43,17 +43,27 @@ fn source_tree() -> tempfile::TempDir {
 /// Runs a sync with the manifest and returns the result; checks nothing was uploaded
 /// when `expect_nothing`.
 fn run_with(manifest: &str, expect_code: i32) -> Run {
+    run_in(manifest, expect_code, false)
+}
+
+/// [`run_with`], read from `--output-type json`.
+fn run_json_with(manifest: &str, expect_code: i32) -> Outcome {
+    Outcome::of(run_in(manifest, expect_code, true))
+}
+
+fn run_in(manifest: &str, expect_code: i32, json: bool) -> Run {
     let az = azurite();
     let container = unique_container("plugin");
     let src = source_tree();
     let started = std::time::Instant::now();
-    let run = blobsync(&[
-        "sync",
-        s(src.path()),
-        &az.url(&container),
-        "--plugins",
-        manifest,
-    ]);
+    let url = az.url(&container);
+    let args: [&str; 5] = ["sync", s(src.path()), &url, "--plugins", manifest];
+    let mut cmd = if json {
+        blobsync_json_command(&args)
+    } else {
+        blobsync_command(&args)
+    };
+    let run: Run = cmd.output().expect("run blobsync").into();
     assert!(
         started.elapsed() < std::time::Duration::from_secs(60),
         "a misbehaving plugin must not hang the run"
@@ -76,23 +86,20 @@ fn run_with(manifest: &str, expect_code: i32) -> Run {
 #[test]
 fn a_trapping_filter_stops_the_run_and_says_it_panicked() {
     let dir = tempfile::tempdir().unwrap();
-    let run = run_with(&misbehaving_filter(dir.path(), "trap", ""), 1);
+    let run = run_json_with(&misbehaving_filter(dir.path(), "trap", ""), 1);
     assert!(
-        run.stderr.contains("plugin `bad` trapped"),
-        "{}",
+        run.mentions("plugin `bad` trapped"),
+        "{}\n{}",
+        run.dump(),
         run.stderr
     );
     assert!(
-        run.stderr.contains("misbehaving filter panics on purpose"),
-        "the panic message is reported: {}",
+        run.mentions("misbehaving filter panics on purpose"),
+        "the panic message is reported: {}\n{}",
+        run.dump(),
         run.stderr
     );
-    assert!(
-        run.stdout
-            .contains("Final status:                   Failed"),
-        "{}",
-        run.stdout
-    );
+    assert_eq!(run.status(), "Failed", "{}", run.dump());
 }
 
 #[test]
@@ -158,13 +165,9 @@ fn a_rejected_configuration_is_a_configuration_error() {
 fn a_fail_open_filter_failure_is_counted_and_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let m = misbehaving_filter(dir.path(), "trap", "failure = \"fail-open\"");
-    let run = run_with(&m, 0);
-    assert_eq!(run.count("Copied:"), 20, "the failed batches are included");
-    assert!(
-        run.count("Plugin failures (fail-open):") > 0,
-        "{}",
-        run.stdout
-    );
+    let run = run_json_with(&m, 0);
+    assert_eq!(run.total("copied"), 20, "the failed batches are included");
+    assert!(run.total("plugin_failures") > 0, "{}", run.dump());
 }
 
 #[test]

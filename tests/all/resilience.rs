@@ -47,8 +47,9 @@ fn a_file_that_changes_while_uploading_fails_and_uploads_next_time() {
         ["stable.txt"],
         "the changed file is not half-uploaded"
     );
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
-    assert_eq!(run.count("Copied:"), 1);
+    let run = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(run.total("copied"), 1, "{}", run.dump());
+    assert_eq!(run.done("upload"), ["growing.log"]);
     assert_eq!(
         blobs.get(&container, "growing.log"),
         std::fs::read(&path).unwrap()
@@ -208,8 +209,9 @@ fn a_killed_download_is_continued_not_started_again() {
 
     let proxy = FaultProxy::start(az.port);
     let through = format!("{}/{ACCOUNT}/{container}", proxy.url());
-    let run = blobsync(&["sync", &through, s(dst.path()), "--block-size-mb", "1"]).ok();
-    assert_eq!(run.count("Copied:"), 1);
+    let run = blobsync_json(&["sync", &through, s(dst.path()), "--block-size-mb", "1"]).ok();
+    assert_eq!(run.total("copied"), 1, "{}", run.dump());
+    assert_eq!(run.done("download"), ["big.bin"]);
     let fetched = proxy.stats().response_body_bytes;
     assert!(
         fetched <= (24 << 20) - (done as u64 - 2) * (1 << 20),

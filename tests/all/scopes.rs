@@ -36,7 +36,7 @@ fn include_path_lists_only_the_named_prefixes_and_deletes_inside_them() {
 
     let proxy = FaultProxy::start(az.port);
     let through = format!("{}/{ACCOUNT}/{container}", proxy.url());
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &through,
@@ -45,8 +45,13 @@ fn include_path_lists_only_the_named_prefixes_and_deletes_inside_them() {
         "--delete-destination=true",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 3, "{}", run.stdout);
-    assert_eq!(run.count("Deleted:"), 1);
+    assert_eq!(run.total("copied"), 3, "{}", run.dump());
+    assert_eq!(
+        run.done("upload"),
+        ["docs/a.txt", "docs/sub/b.txt", "keep/x.txt"]
+    );
+    assert_eq!(run.total("deleted"), 1);
+    assert_eq!(run.done("delete"), ["docs/stale.txt"]);
     let stats = proxy.stats();
     assert_eq!(
         stats.count("GET list"),
@@ -85,7 +90,7 @@ fn files_from_scopes_a_download_too() {
     write(dst.path(), "mine.txt", b"kept: outside the scope");
     let list = dst.path().join("../scope-list.txt");
     std::fs::write(&list, "# what to restore\ndocs/\n\nother/stale.txt\n").unwrap();
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         &az.url(&container),
         s(dst.path()),
@@ -94,8 +99,10 @@ fn files_from_scopes_a_download_too() {
         "--delete-destination=true",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 2, "{}", run.stdout);
-    assert_eq!(run.count("Deleted:"), 1);
+    assert_eq!(run.total("copied"), 2, "{}", run.dump());
+    assert_eq!(run.done("download"), ["docs/stale.txt", "other/stale.txt"]);
+    assert_eq!(run.total("deleted"), 1);
+    assert_eq!(run.done("delete"), ["docs/local-only.txt"]);
     assert_eq!(
         files(dst.path()),
         ["docs/stale.txt", "mine.txt", "other/stale.txt"]

@@ -95,7 +95,7 @@ fn files_a_filter_excludes_at_the_destination_are_not_deleted() {
     blobsync(&["sync", s(src.path()), &url]).ok();
     std::fs::remove_file(src.path().join("old.txt")).unwrap();
     std::fs::remove_file(src.path().join("new.txt")).unwrap();
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &url,
@@ -104,7 +104,8 @@ fn files_a_filter_excludes_at_the_destination_are_not_deleted() {
         "--delete-destination=true",
     ])
     .ok();
-    assert_eq!(run.count("Deleted:"), 1, "{}", run.stdout);
+    assert_eq!(run.total("deleted"), 1, "{}", run.dump());
+    assert_eq!(run.done("delete"), ["new.txt"]);
     let mut names = blobs.names(&container);
     names.sort();
     assert_eq!(
@@ -147,7 +148,7 @@ fn bad_filter_values_are_usage_errors_naming_the_flag() {
 
 /// Uploads `tree()`, then changes it as `change` says, and syncs again with `flags`;
 /// returns what the second run copied, by name.
-fn second_run(change: impl FnOnce(&std::path::Path), flags: &[&str]) -> (Run, Blobs, String) {
+fn second_run(change: impl FnOnce(&std::path::Path), flags: &[&str]) -> (Outcome, Blobs, String) {
     let az = azurite();
     let blobs = Blobs::new(az);
     let container = unique_container("switch");
@@ -155,9 +156,9 @@ fn second_run(change: impl FnOnce(&std::path::Path), flags: &[&str]) -> (Run, Bl
     let url = az.url(&container);
     blobsync(&["sync", s(src.path()), &url]).ok();
     change(src.path());
-    let mut args = vec!["sync", s(src.path()), &url, "-v"];
+    let mut args = vec!["sync", s(src.path()), &url];
     args.extend(flags);
-    let run = blobsync(&args).ok();
+    let run = blobsync_json(&args).ok();
     (run, blobs, container)
 }
 
@@ -171,7 +172,8 @@ fn size_only_ignores_times_and_content_of_the_same_size() {
         },
         &["--size-only"],
     );
-    assert_eq!(run.count("Copied:"), 1, "{}", run.stdout);
+    assert_eq!(run.total("copied"), 1, "{}", run.dump());
+    assert_eq!(run.done("upload"), ["new.txt"]);
     assert_eq!(blobs.get(&container, "old.txt"), b"from 2020");
     assert_eq!(blobs.get(&container, "new.txt"), b"recent, longer");
 }
@@ -186,7 +188,8 @@ fn update_skips_files_newer_at_the_destination() {
         },
         &["--update", "--log-level", "debug"],
     );
-    assert_eq!(run.count("Copied:"), 1, "{}", run.stdout);
+    assert_eq!(run.total("copied"), 1, "{}", run.dump());
+    assert_eq!(run.done("upload"), ["mid.bin"]);
     assert_eq!(blobs.get(&container, "new.txt"), b"recent");
     assert_eq!(blobs.get(&container, "mid.bin"), b"newer content");
     assert!(
@@ -205,7 +208,8 @@ fn ignore_existing_copies_only_new_files() {
         },
         &["--ignore-existing"],
     );
-    assert_eq!(run.count("Copied:"), 1, "{}", run.stdout);
+    assert_eq!(run.total("copied"), 1, "{}", run.dump());
+    assert_eq!(run.done("upload"), ["added.txt"]);
     assert_eq!(blobs.get(&container, "new.txt"), b"recent");
     assert_eq!(blobs.get(&container, "added.txt"), b"new");
 }
@@ -213,9 +217,13 @@ fn ignore_existing_copies_only_new_files() {
 #[test]
 fn mirror_mode_copies_everything_that_exists_on_both_sides() {
     let (run, _, _) = second_run(|_| {}, &["--mirror-mode"]);
-    assert_eq!(run.count("Copied:"), 4, "{}", run.stdout);
+    assert_eq!(run.total("copied"), 4, "{}", run.dump());
+    assert_eq!(
+        run.done("upload"),
+        ["big.bin", "mid.bin", "new.txt", "old.txt"]
+    );
     let (run, _, _) = second_run(|_| {}, &["--mirror-mode=false"]);
-    assert_eq!(run.count("Copied:"), 0, "{}", run.stdout);
+    assert_eq!(run.total("copied"), 0, "{}", run.dump());
 }
 
 #[test]
@@ -256,11 +264,12 @@ fn missing_md5_size_time_compares_size_and_time_for_blobs_without_one() {
         "--compare-hash=MD5",
         "--missing-md5=size-time",
     ];
-    let run = blobsync(&args).ok();
-    assert_eq!(run.count("Copied:"), 0, "{}", run.stdout);
+    let run = blobsync_json(&args).ok();
+    assert_eq!(run.total("copied"), 0, "{}", run.dump());
     // The same size, newer than the blob: copied.
     set_mtime(&write(src.path(), "old.txt", b"FROM 2020"), now() + 3600, 0);
-    let run = blobsync(&args).ok();
-    assert_eq!(run.count("Copied:"), 1, "{}", run.stdout);
+    let run = blobsync_json(&args).ok();
+    assert_eq!(run.total("copied"), 1, "{}", run.dump());
+    assert_eq!(run.done("upload"), ["old.txt"]);
     assert_eq!(blobs.get(&container, "old.txt"), b"FROM 2020");
 }

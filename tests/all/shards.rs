@@ -26,8 +26,8 @@ const TOTALS: &[&str] = &[
     "failed",
 ];
 
-fn job(run: &Run) -> Job {
-    let id = run.summary("Job:");
+fn job(run: &Outcome) -> Job {
+    let id = run.summary()["job"].as_str().unwrap().to_string();
     let show = blobsync(&["jobs", "show", &id, "--output-type", "json"]).ok();
     let v: serde_json::Value = serde_json::from_str(show.stdout.trim()).unwrap();
     let writes = v["items"]
@@ -54,19 +54,19 @@ fn job(run: &Run) -> Job {
 
 /// Runs `args` as `SHARDS` processes at once: with `--shard K/N`, or with `--shards N` and
 /// `JOB_COMPLETION_INDEX=K` as a Kubernetes Indexed Job sets it.
-fn run_shards(args: &[&str], kubernetes: bool) -> Vec<Run> {
+fn run_shards(args: &[&str], kubernetes: bool) -> Vec<Outcome> {
     let children: Vec<_> = (0..SHARDS)
         .map(|k| {
             let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
             let mut cmd = if kubernetes {
                 args.extend(["--shards".into(), SHARDS.to_string()]);
                 let mut cmd =
-                    blobsync_command(&args.iter().map(String::as_str).collect::<Vec<_>>());
+                    blobsync_json_command(&args.iter().map(String::as_str).collect::<Vec<_>>());
                 cmd.env("JOB_COMPLETION_INDEX", k.to_string());
                 cmd
             } else {
                 args.extend(["--shard".into(), format!("{k}/{SHARDS}")]);
-                blobsync_command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+                blobsync_json_command(&args.iter().map(String::as_str).collect::<Vec<_>>())
             };
             cmd.stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
@@ -76,13 +76,13 @@ fn run_shards(args: &[&str], kubernetes: bool) -> Vec<Run> {
         .collect();
     children
         .into_iter()
-        .map(|c| Run::from(c.wait_with_output().unwrap()).ok())
+        .map(|c| Outcome::of(c.wait_with_output().unwrap().into()).ok())
         .collect()
 }
 
 /// Checks that the shards' jobs add up to the single run's: the same writes, none twice,
 /// the same totals, each record naming its shard.
-fn assert_shards_add_up(single: &Run, shards: &[Run]) {
+fn assert_shards_add_up(single: &Outcome, shards: &[Outcome]) {
     let single = job(single);
     assert_eq!(single.shard, None);
     let mut union: Vec<(String, String)> = Vec::new();
@@ -91,7 +91,12 @@ fn assert_shards_add_up(single: &Run, shards: &[Run]) {
     for (k, run) in shards.iter().enumerate() {
         let job = job(run);
         assert_eq!(job.shard.as_deref(), Some(&*format!("{k}/{SHARDS}")));
-        assert!(run.stdout.contains("Shard:"), "{}", run.stdout);
+        assert_eq!(
+            run.summary()["shard"].as_str(),
+            Some(&*format!("{k}/{SHARDS}")),
+            "{}",
+            run.dump()
+        );
         busy += usize::from(!job.writes.is_empty());
         union.extend(job.writes);
         for (name, n) in job.totals {
@@ -154,8 +159,12 @@ fn four_shards_upload_and_delete_exactly_what_one_run_does() {
     source_and_destination(&many);
     // The same source for both (the second call wrote a tree of its own).
     let flags = ["--delete-destination=true"];
-    let single = blobsync(&[&["sync", s(src.path()), &az.url(&one)], &flags[..]].concat()).ok();
-    assert_eq!(single.count("Deleted:"), 12, "{}", single.stdout);
+    let single =
+        blobsync_json(&[&["sync", s(src.path()), &az.url(&one)], &flags[..]].concat()).ok();
+    assert_eq!(single.total("deleted"), 12, "{}", single.dump());
+    let mut stale: Vec<String> = (0..12).map(|i| format!("stale/{i}.txt")).collect();
+    stale.sort();
+    assert_eq!(single.done("delete"), stale);
     let shards = run_shards(
         &[&["sync", s(src.path()), &az.url(&many)], &flags[..]].concat(),
         false,
@@ -171,7 +180,7 @@ fn four_shards_upload_and_delete_exactly_what_one_run_does() {
     assert_eq!(listing(&many), listing(&one));
     // Together they are done: every shard finds nothing more to do.
     for run in run_shards(&["sync", s(src.path()), &az.url(&many)], false) {
-        assert_eq!(run.count("Copied:"), 0, "{}", run.stdout);
+        assert_eq!(run.total("copied"), 0, "{}", run.dump());
     }
 }
 
@@ -189,8 +198,12 @@ fn four_indexed_job_pods_download_exactly_what_one_run_does() {
     }
     let flags = ["--delete-destination=true"];
     let single =
-        blobsync(&[&["sync", &az.url(&container), s(one.path())], &flags[..]].concat()).ok();
-    assert_eq!(single.count("Deleted:"), 2, "{}", single.stdout);
+        blobsync_json(&[&["sync", &az.url(&container), s(one.path())], &flags[..]].concat()).ok();
+    assert_eq!(single.total("deleted"), 2, "{}", single.dump());
+    assert_eq!(
+        single.done("delete"),
+        ["only-here/x.txt", "only-here/y.txt"]
+    );
     let shards = run_shards(
         &[&["sync", &az.url(&container), s(many.path())], &flags[..]].concat(),
         true,

@@ -17,9 +17,9 @@ fn build_site(into: &Path) {
     }
 }
 
-fn deploy(site: &Path, manifest: &Path) -> Run {
+fn deploy(site: &Path, manifest: &Path) -> Outcome {
     let az = azurite();
-    blobsync(&[
+    blobsync_json(&[
         "sync",
         s(site),
         &az.url(WEB),
@@ -42,8 +42,10 @@ fn the_example_site_deploys_to_web_with_its_headers() {
     build_site(site.path());
 
     let first = deploy(site.path(), &manifest);
-    assert_eq!(first.count("Copied:"), 8, "{}", first.stdout);
-    assert_eq!(first.count("Deleted:"), 1);
+    assert_eq!(first.total("copied"), 8, "{}", first.dump());
+    assert_eq!(first.done("upload"), files(site.path()));
+    assert_eq!(first.total("deleted"), 1);
+    assert_eq!(first.done("delete"), ["old-page.html"]);
     let mut names = blobs.names(WEB);
     names.sort();
     assert_eq!(names, files(site.path()));
@@ -94,8 +96,8 @@ fn the_example_site_deploys_to_web_with_its_headers() {
     build_site(rebuilt.path());
     set_mtime(&rebuilt.path().join("index.html"), 2_000_000_000, 0);
     let again = deploy(rebuilt.path(), &manifest);
-    assert_eq!(again.count("Copied:"), 0, "{}", again.stdout);
-    assert_eq!(again.count("Up to date (skipped):"), 8);
+    assert_eq!(again.total("copied"), 0, "{}", again.dump());
+    assert_eq!(again.total("up_to_date"), 8);
 
     // A rule changes: only the blobs it covers are updated, in place.
     let changed = tempfile::tempdir().unwrap();
@@ -106,13 +108,9 @@ fn the_example_site_deploys_to_web_with_its_headers() {
     std::fs::write(&edited, text).unwrap();
     let md5_before = header("downloads/brochure.pdf", "content-md5");
     let updated = deploy(rebuilt.path(), &edited);
-    assert_eq!(updated.count("Copied:"), 0, "{}", updated.stdout);
-    assert_eq!(
-        updated.count("Properties updated:"),
-        1,
-        "{}",
-        updated.stdout
-    );
+    assert_eq!(updated.total("copied"), 0, "{}", updated.dump());
+    assert_eq!(updated.total("updated"), 1, "{}", updated.dump());
+    assert_eq!(updated.done("update"), ["downloads/brochure.pdf"]);
     assert_eq!(
         header("downloads/brochure.pdf", "cache-control"),
         "max-age=60"

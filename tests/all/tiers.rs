@@ -22,19 +22,22 @@ fn a_download_skips_an_archived_blob_and_counts_it_apart() {
     let (_blobs, container) = container_with_an_archived_blob("archived");
     let dst = tempfile::tempdir().unwrap();
     for _ in 0..2 {
-        let run = blobsync(&["sync", &az.url(&container), s(dst.path())]).ok();
-        assert_eq!(run.count("Archived, skipped:"), 1, "{}", run.stdout);
-        assert_eq!(run.count("Failed:"), 0);
+        let run = blobsync_json(&["sync", &az.url(&container), s(dst.path())]).ok();
+        assert_eq!(run.total("archived"), 1, "{}", run.dump());
+        assert_eq!(run.total("failed"), 0);
     }
     assert_eq!(files(dst.path()), ["a.txt", "c.txt"]);
 
-    let verbose = blobsync(&["sync", &az.url(&container), s(dst.path()), "-v"]).ok();
+    let verbose = blobsync_json(&["sync", &az.url(&container), s(dst.path())]).ok();
+    let why = verbose
+        .of_type("skipped")
+        .find(|e| e["path"] == "b.txt")
+        .and_then(|e| e["reason"].as_str())
+        .unwrap_or_default();
     assert!(
-        verbose
-            .stdout
-            .contains("skipped: b.txt (archived: rehydrate it first"),
+        why.starts_with("archived: rehydrate it first"),
         "{}",
-        verbose.stdout
+        verbose.dump()
     );
 
     let fail = blobsync(&[
@@ -56,7 +59,7 @@ fn rehydrate_asks_for_archived_blobs_to_come_back_and_a_later_run_copies_them() 
     let az = azurite();
     let (blobs, container) = container_with_an_archived_blob("rehydrate");
     let dst = tempfile::tempdir().unwrap();
-    let dry = blobsync(&[
+    let dry = blobsync_json(&[
         "sync",
         &az.url(&container),
         s(dst.path()),
@@ -64,10 +67,22 @@ fn rehydrate_asks_for_archived_blobs_to_come_back_and_a_later_run_copies_them() 
         "--dry-run",
     ])
     .ok();
+    let rehydrations: Vec<_> = dry
+        .of_type("dry-run")
+        .filter(|e| e["action"] == "rehydrate")
+        .collect();
+    assert_eq!(rehydrations.len(), 1, "{}", dry.dump());
     assert!(
-        dry.stdout.contains("DRYRUN: rehydrate") && dry.stdout.contains("High priority"),
+        rehydrations[0]["source"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("b.txt")
+            && rehydrations[0]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("High priority"),
         "{}",
-        dry.stdout
+        dry.dump()
     );
     assert_eq!(
         blobs.tier(&container, "b.txt"),
@@ -92,8 +107,9 @@ fn rehydrate_asks_for_archived_blobs_to_come_back_and_a_later_run_copies_them() 
     assert!(!dst.path().join("b.txt").exists());
     // The emulator brings it back at once; the service takes hours.
     assert_eq!(blobs.tier(&container, "b.txt"), "Hot");
-    let later = blobsync(&["sync", &az.url(&container), s(dst.path())]).ok();
-    assert_eq!(later.count("Copied:"), 1, "{}", later.stdout);
+    let later = blobsync_json(&["sync", &az.url(&container), s(dst.path())]).ok();
+    assert_eq!(later.total("copied"), 1, "{}", later.dump());
+    assert_eq!(later.done("download"), ["b.txt"]);
     assert_eq!(std::fs::read(dst.path().join("b.txt")).unwrap(), b"b.txt");
 }
 
@@ -122,7 +138,7 @@ fn an_archived_destination_is_replaced_only_with_overwrite_archived() {
     );
     assert_eq!(blobs.tier(&container, "backup.tar"), "Archive");
 
-    let dry = blobsync(&[
+    let dry = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
@@ -131,20 +147,23 @@ fn an_archived_destination_is_replaced_only_with_overwrite_archived() {
     ])
     .ok();
     assert!(
-        dry.stdout
-            .contains("the destination is archived: it is deleted"),
+        dry.of_type("dry-run").any(|e| e["action"] == "copy"
+            && e["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("the destination is archived: it is deleted"))),
         "{}",
-        dry.stdout
+        dry.dump()
     );
 
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
         "--overwrite-archived",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 1);
+    assert_eq!(run.total("copied"), 1, "{}", run.dump());
+    assert_eq!(run.done("upload"), ["backup.tar"]);
     assert_eq!(blobs.get(&container, "backup.tar"), b"version two, longer");
     assert_ne!(blobs.tier(&container, "backup.tar"), "Archive");
     assert_eq!(
@@ -185,14 +204,15 @@ fn a_blob_with_snapshots_is_deleted_with_them_unless_told_to_fail() {
     );
     assert!(blobs.names(&container).contains(&"old.txt".to_string()));
 
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
         "--delete-destination=true",
     ])
     .ok();
-    assert_eq!(run.count("Deleted:"), 1);
+    assert_eq!(run.total("deleted"), 1, "{}", run.dump());
+    assert_eq!(run.done("delete"), ["old.txt"]);
     assert_eq!(blobs.names(&container), ["kept.txt"]);
     assert_eq!(
         blobs.snapshot_count(&container),
@@ -220,9 +240,9 @@ fn folder_stubs_are_neither_files_nor_collisions() {
     let (blobs, container) = container_with_folder_stubs("stubs");
     let dst = tempfile::tempdir().unwrap();
     for _ in 0..2 {
-        let run = blobsync(&["sync", &az.url(&container), s(dst.path())]).ok();
-        assert_eq!(run.count("Failed:"), 0, "{}", run.stderr);
-        assert_eq!(run.count("Files at the source:"), 2);
+        let run = blobsync_json(&["sync", &az.url(&container), s(dst.path())]).ok();
+        assert_eq!(run.total("failed"), 0, "{}", run.dump());
+        assert_eq!(run.total("source_files"), 2);
     }
     assert_eq!(files(dst.path()), ["notes.txt", "photos/cat.jpg"]);
     assert!(!dst.path().join("empty").exists());
@@ -242,28 +262,28 @@ fn include_directory_stub_syncs_stubs_as_folders_both_ways() {
     let az = azurite();
     let (blobs, container) = container_with_folder_stubs("withstubs");
     let dst = tempfile::tempdir().unwrap();
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         &az.url(&container),
         s(dst.path()),
         "--include-directory-stub",
     ])
     .ok();
-    assert_eq!(run.count("Failed:"), 0, "{}", run.stderr);
+    assert_eq!(run.total("failed"), 0, "{}", run.dump());
     assert!(
         dst.path().join("empty").is_dir(),
         "the empty folder is made"
     );
     assert!(dst.path().join("photos").is_dir());
     assert_eq!(files(dst.path()), ["notes.txt", "photos/cat.jpg"]);
-    let again = blobsync(&[
+    let again = blobsync_json(&[
         "sync",
         &az.url(&container),
         s(dst.path()),
         "--include-directory-stub",
     ])
     .ok();
-    assert_eq!(again.count("Copied:"), 0, "{}", again.stdout);
+    assert_eq!(again.total("copied"), 0, "{}", again.dump());
 
     // Upload: a new empty local folder becomes a stub blob.
     let other = unique_container("stubsup");
@@ -285,12 +305,12 @@ fn include_directory_stub_syncs_stubs_as_folders_both_ways() {
         stub.metadata.get("hdi_isfolder").map(String::as_str),
         Some("true")
     );
-    let noop = blobsync(&[
+    let noop = blobsync_json(&[
         "sync",
         s(dst.path()),
         &az.url(&other),
         "--include-directory-stub",
     ])
     .ok();
-    assert_eq!(noop.count("Copied:"), 0, "{}", noop.stdout);
+    assert_eq!(noop.total("copied"), 0, "{}", noop.dump());
 }

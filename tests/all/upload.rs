@@ -32,9 +32,20 @@ fn first_sync_uploads_everything_with_md5_mtime_and_content_type() {
     let blobs = Blobs::new(az);
     let container = unique_container("first");
     let src = tree();
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
-    assert_eq!(run.count("Copied:"), 6);
-    assert_eq!(run.count("Failed:"), 0);
+    let run = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(run.total("copied"), 6, "{}", run.dump());
+    assert_eq!(
+        run.done("upload"),
+        [
+            "data/nested/deep/numbers.csv",
+            "data/report.json",
+            "empty.bin",
+            "index.html",
+            "names/with space & symbols %#+.txt",
+            "names/ünïcödé/日本語.md",
+        ]
+    );
+    assert_eq!(run.total("failed"), 0);
     assert!(
         blobs.container_exists(&container),
         "the missing container is created"
@@ -95,9 +106,9 @@ fn a_rerun_with_nothing_changed_transfers_nothing() {
     let src = tree();
     blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
     let before = blobs.list(&container);
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
-    assert_eq!(run.count("Copied:"), 0);
-    assert_eq!(run.count("Up to date (skipped):"), 6);
+    let run = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(run.total("copied"), 0, "{}", run.dump());
+    assert_eq!(run.total("up_to_date"), 6);
     assert_eq!(
         blobs.list(&container),
         before,
@@ -116,13 +127,15 @@ fn one_changed_file_is_the_only_transfer() {
     // Same size, new content and time.
     let p = write(src.path(), "data/report.json", b"{\"a\":2}");
     set_mtime(&p, T0 + 100, 0);
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container), "--verbose"]).ok();
-    assert_eq!(run.count("Copied:"), 1, "{}", run.stdout);
+    let run = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(run.total("copied"), 1, "{}", run.dump());
+    assert_eq!(run.done("upload"), ["data/report.json"]);
     assert!(
-        run.stdout
-            .contains("upload: data/report.json (modification time differs"),
+        run.reason("upload", "data/report.json")
+            .unwrap_or_default()
+            .starts_with("modification time differs"),
         "{}",
-        run.stdout
+        run.dump()
     );
     let after = blobs.list(&container);
     for (b, a) in before.iter().zip(&after) {
@@ -142,12 +155,15 @@ fn a_size_change_with_an_older_mtime_is_transferred() {
     // would skip this file forever.
     let p = write(src.path(), "index.html", b"<h1>restored older version</h1>");
     set_mtime(&p, T0 - 86_400, 0);
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container), "-v"]).ok();
-    assert_eq!(run.count("Copied:"), 1);
+    let run = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(run.total("copied"), 1, "{}", run.dump());
+    assert_eq!(run.done("upload"), ["index.html"]);
     assert!(
-        run.stdout.contains("upload: index.html (size differs"),
+        run.reason("upload", "index.html")
+            .unwrap_or_default()
+            .starts_with("size differs"),
         "{}",
-        run.stdout
+        run.dump()
     );
     assert_eq!(
         blobs.get(&container, "index.html"),
@@ -163,8 +179,9 @@ fn an_older_file_of_the_same_size_is_transferred_when_the_blob_stores_its_mtime(
     blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
     let p = write(src.path(), "index.html", b"<h1>HELLO</h1>");
     set_mtime(&p, T0 - 86_400, 0);
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
-    assert_eq!(run.count("Copied:"), 1);
+    let run = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(run.total("copied"), 1, "{}", run.dump());
+    assert_eq!(run.done("upload"), ["index.html"]);
 }
 
 #[test]
@@ -176,7 +193,7 @@ fn a_large_file_is_uploaded_in_blocks_with_the_whole_file_md5() {
     let data = bytes(7, 5 * 1024 * 1024 + 12_345);
     write(src.path(), "big/video.bin", &data);
     write(src.path(), "small.txt", b"small");
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
@@ -184,7 +201,8 @@ fn a_large_file_is_uploaded_in_blocks_with_the_whole_file_md5() {
         "1",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 2);
+    assert_eq!(run.total("copied"), 2, "{}", run.dump());
+    assert_eq!(run.done("upload"), ["big/video.bin", "small.txt"]);
     let listed = blobs.list(&container);
     let big = listed.iter().find(|b| b.name == "big/video.bin").unwrap();
     assert_eq!(big.size, data.len() as u64);
@@ -200,7 +218,7 @@ fn a_large_file_is_uploaded_in_blocks_with_the_whole_file_md5() {
     );
     assert_eq!(blobs.get(&container, "big/video.bin"), data);
     // A rerun leaves it alone.
-    let run = blobsync(&[
+    let run = blobsync_json(&[
         "sync",
         s(src.path()),
         &az.url(&container),
@@ -208,7 +226,7 @@ fn a_large_file_is_uploaded_in_blocks_with_the_whole_file_md5() {
         "1",
     ])
     .ok();
-    assert_eq!(run.count("Copied:"), 0);
+    assert_eq!(run.total("copied"), 0, "{}", run.dump());
 }
 
 #[test]
@@ -254,13 +272,13 @@ fn a_virtual_directory_destination_keeps_everything_under_its_prefix() {
         names.iter().filter(|n| n.starts_with("site/v1/")).count(),
         6
     );
-    let run = blobsync(&["sync", s(src.path()), &url]).ok();
+    let run = blobsync_json(&["sync", s(src.path()), &url]).ok();
     assert_eq!(
-        run.count("Files at the destination:"),
+        run.total("destination_files"),
         6,
         "the listing is limited to the prefix"
     );
-    assert_eq!(run.count("Copied:"), 0);
+    assert_eq!(run.total("copied"), 0, "{}", run.dump());
 }
 
 #[test]
@@ -274,8 +292,8 @@ fn blobs_written_by_other_tools_follow_azcopys_newer_rule() {
     let p = write(src.path(), "a.txt", b"SAME");
     // Older than the blob's Last-Modified (now): no stored mtime, so azcopy's rule skips it.
     set_mtime(&p, T0, 0);
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
-    assert_eq!(run.count("Copied:"), 0);
+    let run = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(run.total("copied"), 0, "{}", run.dump());
     // Newer than the blob: copied, and now the blob carries the mtime.
     let future = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
     let secs = future
@@ -283,8 +301,9 @@ fn blobs_written_by_other_tools_follow_azcopys_newer_rule() {
         .unwrap()
         .as_secs();
     set_mtime(&p, secs, 0);
-    let run = blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
-    assert_eq!(run.count("Copied:"), 1);
+    let run = blobsync_json(&["sync", s(src.path()), &az.url(&container)]).ok();
+    assert_eq!(run.total("copied"), 1, "{}", run.dump());
+    assert_eq!(run.done("upload"), ["a.txt"]);
     assert!(blobs.list(&container)[0].metadata.contains_key("mtime"));
 }
 
@@ -297,20 +316,16 @@ fn a_sas_url_works_and_its_signature_is_never_printed() {
     let url = az.sas_url(&container, "racwdl");
     let signature = sas_signature(&url);
     let src = tree();
-    let run = blobsync(&[
-        "sync",
-        s(src.path()),
-        &url,
-        "--verbose",
-        "--log-level",
-        "debug",
-    ])
-    .ok();
-    assert_eq!(run.count("Copied:"), 6);
+    let raw: Run = blobsync_json_command(&["sync", s(src.path()), &url, "--log-level", "debug"])
+        .output()
+        .unwrap()
+        .into();
     assert!(
-        !run.stdout.contains(&signature) && !run.stderr.contains(&signature),
+        !raw.stdout.contains(&signature) && !raw.stderr.contains(&signature),
         "signature leaked"
     );
+    let run = Outcome::of(raw).ok();
+    assert_eq!(run.total("copied"), 6, "{}", run.dump());
     // A read-only SAS cannot upload: authorisation failure, exit code 3, still redacted.
     let readonly = az.sas_url(&container, "rl");
     let sig2 = sas_signature(&readonly);
@@ -326,7 +341,7 @@ fn an_account_key_from_the_environment_is_used_and_never_printed() {
     let az = azurite();
     let container = unique_container("key");
     let src = tree();
-    let out: Run = blobsync_command(&[
+    let out: Run = blobsync_json_command(&[
         "sync",
         s(src.path()),
         &az.url(&container),
@@ -337,9 +352,9 @@ fn an_account_key_from_the_environment_is_used_and_never_printed() {
     .output()
     .unwrap()
     .into();
-    let out = out.ok();
-    assert_eq!(out.count("Copied:"), 6);
     assert!(!out.stdout.contains(KEY) && !out.stderr.contains(KEY));
+    let out = Outcome::of(out).ok();
+    assert_eq!(out.total("copied"), 6, "{}", out.dump());
     // A wrong key is an authentication failure (exit code 3), naming the URL.
     let wrong =
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";

@@ -109,6 +109,15 @@ impl Outcome {
         )
     }
 
+    /// The reason given for `action` on `path` (a `transfer`, or an `error` if it failed).
+    pub fn reason(&self, action: &str, path: &str) -> Option<String> {
+        self.events
+            .iter()
+            .filter(|e| e["type"] == "transfer" || e["type"] == "error")
+            .find(|e| e["action"] == action && e["path"] == path)
+            .and_then(|e| e["reason"].as_str().map(str::to_string))
+    }
+
     /// Paths whose `action` failed, sorted (`list` for listing errors).
     pub fn failed(&self, action: &str) -> Vec<String> {
         self.paths(
