@@ -21,3 +21,4 @@ pub mod plugin;
 pub mod progress;
 pub mod store;
 pub mod sync;
+pub mod units;

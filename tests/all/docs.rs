@@ -56,6 +56,7 @@ pages! {
     recipes_static_website => "docs/src/recipes/static-website.md",
     reference_environment => "docs/src/reference/environment.md",
     reference_json => "docs/src/reference/json.md",
+    reference_units => "docs/src/reference/units.md",
 }
 
 /// Languages of blocks that show a file or output rather than commands to run; each

@@ -8,6 +8,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use crate::endpoint::SnapshotPolicy;
 use crate::endpoint::azure::AuthMode;
 use crate::sync::{CheckMd5, DeleteMode};
+use crate::units::{ByteSize, Span};
 
 /// Keep a local folder and an Azure Blob container in sync.
 #[derive(Debug, Parser)]
@@ -83,8 +84,8 @@ pub enum JobsCommand {
     /// Remove finished runs (all of them, or those older than an age such as 30d).
     Clean {
         /// Only runs that started longer ago than this (`30d`, `12h`, `90m`).
-        #[arg(long, value_name = "AGE")]
-        older_than: Option<String>,
+        #[arg(long, value_name = "DURATION")]
+        older_than: Option<Span>,
     },
 }
 
@@ -294,9 +295,9 @@ pub struct SyncArgs {
     /// Downloads: what to do when the data's MD5 differs from the blob's Content-MD5.
     #[arg(long, value_enum, default_value = "FailIfDifferent")]
     pub check_md5: CheckMd5,
-    /// Tolerated modification-time difference, e.g. `2s` (default: exact).
+    /// Tolerated modification-time difference, e.g. `2s` or `1m30s` (default: exact).
     #[arg(long, value_name = "DURATION")]
-    pub modify_window: Option<String>,
+    pub modify_window: Option<Span>,
     #[command(flatten)]
     pub selection: super::selection_args::SelectionArgs,
 
@@ -316,14 +317,14 @@ pub struct SyncArgs {
     /// more than N destination entries, or more than P% of them (`10%`; exit code 7).
     #[arg(long, value_name = "N|P%")]
     pub max_changes: Option<String>,
-    /// Start no more transfers once this much data has been sent (500M, 10G…); exit code
-    /// 8, and the next run continues.
+    /// Start no more transfers once this much data has been sent (500M, 10G, 10GB…); exit
+    /// code 8, and the next run continues.
     #[arg(long, value_name = "SIZE")]
-    pub max_transfer: Option<String>,
+    pub max_transfer: Option<ByteSize>,
     /// Start no more transfers after this long, and stop those in flight (2h30m…); exit
     /// code 10, and the next run continues.
     #[arg(long, value_name = "DURATION")]
-    pub max_duration: Option<String>,
+    pub max_duration: Option<Span>,
     /// Keep every destination entry the run would overwrite or delete here first: a
     /// folder on the destination's file system (entries are moved), or a container or
     /// folder in the destination's account (blobs are copied server-side).
@@ -376,10 +377,10 @@ pub struct SyncArgs {
     /// How long one try of a request may take besides sending its body, e.g. `60s`
     /// [env: AZCOPY_REQUEST_TRY_TIMEOUT, in minutes].
     #[arg(long, value_name = "DURATION")]
-    pub try_timeout: Option<String>,
+    pub try_timeout: Option<Span>,
     /// Abandon (and retry) a request whose connection moves no byte for this long.
     #[arg(long, default_value = "30s", value_name = "DURATION")]
-    pub stall_timeout: String,
+    pub stall_timeout: Span,
 
     /// Limit the bandwidth of all transfers together, in megabits per second.
     #[arg(long, value_name = "MBPS")]
@@ -497,8 +498,13 @@ pub struct SyncArgs {
     #[arg(long, default_value = "1000", value_name = "MS", requires = "watch")]
     pub watch_debounce_ms: u64,
     /// Watch mode: also sync everything this often, in case a change was missed.
-    #[arg(long, default_value = "1h", value_name = "AGE", requires = "watch")]
-    pub watch_rescan: String,
+    #[arg(
+        long,
+        default_value = "1h",
+        value_name = "DURATION",
+        requires = "watch"
+    )]
+    pub watch_rescan: Span,
 
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
@@ -507,7 +513,7 @@ pub struct SyncArgs {
     /// often (`1m`, `30s`); on a terminal the progress is shown live anyway. The job log
     /// gets one every minute either way.
     #[arg(long, value_name = "DURATION")]
-    pub stats: Option<String>,
+    pub stats: Option<Span>,
     /// After each run, write its outcome to this file in the Prometheus text format (for
     /// node_exporter's textfile collector), replacing it atomically.
     #[arg(long, value_name = "PATH")]

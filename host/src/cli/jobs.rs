@@ -57,9 +57,9 @@ pub fn run_jobs(cmd: JobsCommand) -> ExitCode {
                                 j.id,
                                 time_text(j.started_ms),
                                 j.status,
-                                j.copied,
-                                j.deleted,
-                                j.failed,
+                                j.totals.copied,
+                                j.totals.deleted,
+                                j.totals.failed,
                                 j.source,
                                 j.destination
                             );
@@ -96,12 +96,18 @@ pub fn run_jobs(cmd: JobsCommand) -> ExitCode {
                         let _ = writeln!(
                             out,
                             "Files:        {} at the source, {} at the destination, {} excluded",
-                            job.source_files, job.destination_files, job.excluded
+                            job.totals.source_files,
+                            job.totals.destination_files,
+                            job.totals.excluded
                         );
                         let _ = writeln!(
                             out,
                             "Result:       {} copied ({} bytes), {} up to date, {} deleted, {} failed",
-                            job.copied, job.bytes_copied, job.up_to_date, job.deleted, job.failed
+                            job.totals.copied,
+                            job.totals.bytes_copied,
+                            job.totals.up_to_date,
+                            job.totals.deleted,
+                            job.totals.failed
                         );
                         if let Some(e) = &job.error {
                             let _ = writeln!(out, "Error:        {e}");
@@ -130,13 +136,10 @@ pub fn run_jobs(cmd: JobsCommand) -> ExitCode {
                 }
             }
             JobsCommand::Clean { older_than } => {
-                let before = match older_than {
-                    None => None,
-                    Some(age) => {
-                        let age = crate::jobs::parse_age(&age)?;
-                        Some(crate::sync::now_ms() - age.as_millis() as i64)
-                    }
-                };
+                let before = older_than.map(|age| {
+                    let ms = i64::try_from(age.duration().as_millis()).unwrap_or(i64::MAX);
+                    crate::sync::now_ms().saturating_sub(ms)
+                });
                 let n = crate::jobs::clean(&store, before).map_err(|e| e.to_string())?;
                 let _ = writeln!(out, "removed {n} jobs");
             }

@@ -1,27 +1,19 @@
-//! Safety and cut-off limits: `--max-changes N|P%`, `--max-transfer SIZE`,
-//! `--max-duration DURATION`.
+//! Safety and cut-off limits: `--max-changes N|P%`, and durations that must be more than
+//! zero (`--max-duration`, `--stats`). Sizes and durations themselves are parsed by clap
+//! with the one grammar of [`crate::units`].
+
+use std::time::Duration;
 
 use crate::sync::ChangeLimit;
+use crate::units::Span;
 
-/// Parses a size: bytes, or a number with a suffix, K/M/G/T/P (powers of 1024, as rclone
-/// reads them; `KiB`, `MB`… are accepted too).
-pub(super) fn size(flag: &str, text: &str) -> Result<u64, String> {
-    parse_size::Config::new()
-        .with_binary()
-        .parse_size(text.trim())
-        .map_err(|e| format!("{flag} {text:?}: not a size such as 500M, 10G or 1.5T ({e})"))
-}
-
-/// Parses a duration such as `90m`, `2h30m`, `1d`.
-pub(super) fn duration(flag: &str, text: &str) -> Result<std::time::Duration, String> {
-    match humantime::parse_duration(text.trim()) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err(format!(
-            "{flag} {text:?}: the duration must be more than zero"
-        )),
-        Err(e) => Err(format!(
-            "{flag} {text:?}: not a duration such as 90m, 2h30m or 1d ({e})"
-        )),
+/// A duration that must be more than zero (`--max-duration`, `--stats`).
+pub(super) fn positive(flag: &str, span: Option<Span>) -> Result<Option<Duration>, String> {
+    match span {
+        Some(s) if s.duration().is_zero() => {
+            Err(format!("{flag} {s}: the duration must be more than zero"))
+        }
+        other => Ok(other.map(Span::duration)),
     }
 }
 
@@ -51,25 +43,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_durations_parse_with_the_flag_named_in_errors() {
-        assert_eq!(size("--max-transfer", "10G").unwrap(), 10 << 30);
-        assert_eq!(size("--max-transfer", "1.5 MiB").unwrap(), 3 << 19);
-        assert_eq!(size("--max-transfer", "2048").unwrap(), 2048);
+    fn a_zero_duration_is_refused_naming_the_flag() {
+        let zero: Span = "0s".parse().unwrap();
         assert!(
-            size("--max-transfer", "lots")
-                .unwrap_err()
-                .starts_with("--max-transfer")
-        );
-        assert_eq!(
-            duration("--max-duration", "2h30m").unwrap(),
-            std::time::Duration::from_secs(9000)
-        );
-        assert!(duration("--max-duration", "0s").is_err());
-        assert!(
-            duration("--max-duration", "soon")
+            positive("--max-duration", Some(zero))
                 .unwrap_err()
                 .starts_with("--max-duration")
         );
+        let hour: Span = "1h".parse().unwrap();
+        assert_eq!(
+            positive("--stats", Some(hour)).unwrap(),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(positive("--stats", None).unwrap(), None);
     }
 
     #[test]

@@ -9,6 +9,8 @@ mod backup_restore;
 mod backups;
 mod blob_flags;
 mod content_flags;
+#[cfg(test)]
+mod grammar_tests;
 mod jobs;
 mod limit_flags;
 mod network_flags;

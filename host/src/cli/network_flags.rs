@@ -120,7 +120,7 @@ pub(super) fn timeouts(args: &SyncArgs) -> Result<Timeouts, UsageError> {
         std::env::var("AZCOPY_REQUEST_TRY_TIMEOUT").ok(),
     ) {
         (Some(flag), _) => {
-            t.try_timeout = duration(flag, "--try-timeout")?;
+            t.try_timeout = flag.duration();
         }
         (None, Some(minutes)) if !minutes.trim().is_empty() => {
             t.try_timeout = match minutes.trim().parse::<u64>() {
@@ -135,22 +135,13 @@ pub(super) fn timeouts(args: &SyncArgs) -> Result<Timeouts, UsageError> {
         }
         _ => {}
     }
-    t.stall = duration(&args.stall_timeout, "--stall-timeout")?;
+    t.stall = args.stall_timeout.duration();
     if t.stall < Duration::from_secs(1) || t.try_timeout < Duration::from_secs(1) {
         return Err(usage(
             "--try-timeout and --stall-timeout must be at least 1s",
         ));
     }
     Ok(t)
-}
-
-/// A duration such as `30s`, `2m` or `1h30m`.
-pub(super) fn duration(text: &str, flag: &str) -> Result<Duration, UsageError> {
-    humantime::parse_duration(text.trim()).map_err(|e| {
-        usage(format!(
-            "{flag} {text:?} is not a duration such as 30s, 2m or 1h30m ({e})"
-        ))
-    })
 }
 
 /// A value given by a flag, or else by an environment variable.

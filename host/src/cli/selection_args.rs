@@ -4,6 +4,8 @@
 
 use clap::{Args, ValueEnum};
 
+use crate::units::{Age, ByteSize, Moment};
+
 /// `--missing-md5`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "kebab-case")]
@@ -44,23 +46,23 @@ pub struct SelectionArgs {
     /// Only files modified on or after this time (ISO 8601: `2026-01-31T15:04:00Z`, or a
     /// date); others are neither copied nor deleted.
     #[arg(long, value_name = "TIME", help_heading = "Time and size filters")]
-    pub include_after: Option<String>,
+    pub include_after: Option<Moment>,
     /// Only files modified on or before this time (ISO 8601).
     #[arg(long, value_name = "TIME", help_heading = "Time and size filters")]
-    pub include_before: Option<String>,
+    pub include_before: Option<Moment>,
     /// Only files younger than this (`36h`, `7d`, `2w`, `1M`, `1y`) or modified since a date,
     /// measured from the run's start.
     #[arg(long, value_name = "AGE", help_heading = "Time and size filters")]
-    pub max_age: Option<String>,
+    pub max_age: Option<Age>,
     /// Only files older than this, or modified before a date.
     #[arg(long, value_name = "AGE", help_heading = "Time and size filters")]
-    pub min_age: Option<String>,
+    pub min_age: Option<Age>,
     /// Only files of at most this size (`100k`, `10M` = MiB, `10MB` = 10^6 bytes, `1.5GiB`).
     #[arg(long, value_name = "SIZE", help_heading = "Time and size filters")]
-    pub max_size: Option<String>,
+    pub max_size: Option<ByteSize>,
     /// Only files of at least this size.
     #[arg(long, value_name = "SIZE", help_heading = "Time and size filters")]
-    pub min_size: Option<String>,
+    pub min_size: Option<ByteSize>,
 
     /// Compare sizes only: files of the same size are up to date.
     #[arg(long, help_heading = "Comparing")]
@@ -85,18 +87,23 @@ pub struct SelectionArgs {
 }
 
 impl SelectionArgs {
-    /// The built-in glob filter's settings from the time and size flags.
+    /// The built-in glob filter's settings from the time and size flags, normalised:
+    /// sizes in bytes, points in time in RFC 3339 (UTC), ages as durations in their
+    /// shortest form.
     pub(super) fn filter_config(&self) -> Vec<(String, String)> {
+        let moment = |m: &Option<Moment>| m.map(|m| m.to_string());
+        let age = |a: &Option<Age>| a.map(|a| a.to_string());
+        let size = |b: &Option<ByteSize>| b.map(|b| b.bytes().to_string());
         [
-            ("include-after", &self.include_after),
-            ("include-before", &self.include_before),
-            ("max-age", &self.max_age),
-            ("min-age", &self.min_age),
-            ("max-size", &self.max_size),
-            ("min-size", &self.min_size),
+            ("include-after", moment(&self.include_after)),
+            ("include-before", moment(&self.include_before)),
+            ("max-age", age(&self.max_age)),
+            ("min-age", age(&self.min_age)),
+            ("max-size", size(&self.max_size)),
+            ("min-size", size(&self.min_size)),
         ]
         .into_iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone())))
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
         .collect()
     }
 

@@ -13,6 +13,7 @@ use crate::endpoint::azure::{Addressing, BlobLocation, ConnectionString, is_url}
 use crate::jobs::ItemRecords;
 use crate::plugin::{PluginKind, PluginSources, PluginSpec};
 use crate::sync::{DeleteMode, Direction, Location, SyncConfig, TransferOptions, WatchOptions};
+use crate::units::ByteSize;
 
 /// Files transferred at once unless told otherwise.
 const DEFAULT_CONCURRENCY: usize = 32;
@@ -196,8 +197,12 @@ pub(crate) fn plugin_sources(args: &SyncArgs) -> Result<PluginSources, UsageErro
     };
     // Both comparators take it (md5-compare when an MD5 is missing and
     // --missing-md5=size-time).
-    if let Some(window) = &args.modify_window {
-        config.push(("modify-window".into(), window.clone()));
+    if let Some(window) = args.modify_window {
+        // The comparators read whole nanoseconds.
+        config.push((
+            "modify-window".into(),
+            format!("{}ns", window.duration().as_nanos()),
+        ));
         flags.push("--modify-window".into());
     }
     let comparator_flag = (!flags.is_empty()).then(|| flags.join(", "));
@@ -237,8 +242,7 @@ fn watch_options(
             "--watch cannot ask before deleting; use --delete-destination=true with --max-delete",
         ));
     }
-    let rescan = crate::jobs::parse_age(&args.watch_rescan)
-        .map_err(|e| usage(format!("--watch-rescan: {e}")))?;
+    let rescan = args.watch_rescan.duration();
     if rescan < MIN_RESCAN {
         return Err(usage(format!(
             "--watch-rescan {}: a full sync at most every {} s (notifications catch changes in \
@@ -388,17 +392,8 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
             .map(super::limit_flags::max_changes)
             .transpose()
             .map_err(UsageError)?,
-        max_transfer: args
-            .max_transfer
-            .as_deref()
-            .map(|t| super::limit_flags::size("--max-transfer", t))
-            .transpose()
-            .map_err(UsageError)?,
-        max_duration: args
-            .max_duration
-            .as_deref()
-            .map(|t| super::limit_flags::duration("--max-duration", t))
-            .transpose()
+        max_transfer: args.max_transfer.map(ByteSize::bytes),
+        max_duration: super::limit_flags::positive("--max-duration", args.max_duration)
             .map_err(UsageError)?,
         dry_run: args.dry_run,
         allow_empty_source: args.allow_empty_source,
@@ -456,12 +451,7 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
             std::io::stderr().is_terminal() && !args.watch
         },
         metrics_file: args.metrics_file.clone(),
-        stats: args
-            .stats
-            .as_deref()
-            .map(|d| super::limit_flags::duration("--stats", d))
-            .transpose()
-            .map_err(UsageError)?,
+        stats: super::limit_flags::positive("--stats", args.stats).map_err(UsageError)?,
         job_items: args.job_items,
         database: crate::store::default_path(),
         scopes: scopes.unwrap_or_default(),

@@ -9,6 +9,7 @@ mod recorder;
 pub use recorder::JobRecorder;
 
 use crate::store::{Store, StoreError};
+use crate::sync::Totals;
 
 /// A new job id (a random UUID).
 pub fn new_id() -> String {
@@ -71,28 +72,13 @@ pub struct JobRow {
     pub destination: String,
     /// A dry run?
     pub dry_run: bool,
-    /// Files at the source.
-    pub source_files: i64,
-    /// Files at the destination.
-    pub destination_files: i64,
-    /// Excluded by filters.
-    pub excluded: i64,
-    /// Up to date.
-    pub up_to_date: i64,
-    /// Copied.
-    pub copied: i64,
-    /// Deleted.
-    pub deleted: i64,
-    /// Failed.
-    pub failed: i64,
-    /// Bytes copied.
-    pub bytes_copied: i64,
+    /// Every counter of the run (as its summary has them).
+    #[serde(flatten)]
+    pub totals: Totals,
     /// The error that stopped the run.
     pub error: Option<String>,
     /// The job's log file.
     pub log_path: Option<String>,
-    /// Requests tried again after a failure.
-    pub retries: i64,
     /// The shard of a sharded sync (`K/N`).
     pub shard: Option<String>,
 }
@@ -117,38 +103,31 @@ pub struct ItemRow {
 }
 
 const JOB_COLUMNS: &str = "id, started_ms, ended_ms, status, command, source, destination, dry_run, \
-     source_files, destination_files, excluded, up_to_date, copied, deleted, failed, bytes_copied, \
-     error, log_path, pid, retries, shard";
+     totals, error, log_path, pid, shard";
 
 fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
-    let mut status: String = r.get(3)?;
-    let pid: Option<i64> = r.get(18)?;
+    let mut status: String = r.get("status")?;
+    let pid: Option<i64> = r.get("pid")?;
     if status == "Running"
         && pid.is_some_and(|p| !std::path::Path::new(&format!("/proc/{p}")).exists())
     {
         status = "Interrupted".into();
     }
+    let totals: String = r.get("totals")?;
     Ok(JobRow {
-        id: r.get(0)?,
-        started_ms: r.get(1)?,
-        ended_ms: r.get(2)?,
+        id: r.get("id")?,
+        started_ms: r.get("started_ms")?,
+        ended_ms: r.get("ended_ms")?,
         status,
-        command: r.get(4)?,
-        source: r.get(5)?,
-        destination: r.get(6)?,
-        dry_run: r.get::<_, i64>(7)? != 0,
-        source_files: r.get(8)?,
-        destination_files: r.get(9)?,
-        excluded: r.get(10)?,
-        up_to_date: r.get(11)?,
-        copied: r.get(12)?,
-        deleted: r.get(13)?,
-        failed: r.get(14)?,
-        bytes_copied: r.get(15)?,
-        error: r.get(16)?,
-        log_path: r.get(17)?,
-        retries: r.get(19)?,
-        shard: r.get(20)?,
+        command: r.get("command")?,
+        source: r.get("source")?,
+        destination: r.get("destination")?,
+        dry_run: r.get::<_, i64>("dry_run")? != 0,
+        // Written by this program from `Totals`; a counter it lacks reads as 0.
+        totals: serde_json::from_str(&totals).unwrap_or_default(),
+        error: r.get("error")?,
+        log_path: r.get("log_path")?,
+        shard: r.get("shard")?,
     })
 }
 
@@ -166,11 +145,11 @@ fn reconcile(c: &rusqlite::Connection, job: &mut JobRow) -> rusqlite::Result<()>
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(2)?.unsigned_abs(),
+            r.get::<_, i64>(3)?.unsigned_abs(),
         ))
     })?;
-    let (mut copied, mut bytes, mut deleted, mut failed, mut skipped) = (0, 0, 0, 0, 0);
+    let (mut copied, mut bytes, mut deleted, mut failed, mut skipped) = (0u64, 0u64, 0, 0, 0);
     for row in rows {
         let (action, status, n, b) = row?;
         match (action.as_str(), status.as_str()) {
@@ -184,11 +163,12 @@ fn reconcile(c: &rusqlite::Connection, job: &mut JobRow) -> rusqlite::Result<()>
             _ => {}
         }
     }
-    job.copied = job.copied.max(copied);
-    job.bytes_copied = job.bytes_copied.max(bytes);
-    job.deleted = job.deleted.max(deleted);
-    job.failed = job.failed.max(failed);
-    job.up_to_date = job.up_to_date.max(skipped);
+    let t = &mut job.totals;
+    t.copied = t.copied.max(copied);
+    t.bytes_copied = t.bytes_copied.max(bytes);
+    t.deleted = t.deleted.max(deleted);
+    t.failed = t.failed.max(failed);
+    t.up_to_date = t.up_to_date.max(skipped);
     Ok(())
 }
 
@@ -343,12 +323,6 @@ pub fn redact_command(args: &[String]) -> String {
     out.join(" ")
 }
 
-/// Parses an age such as `30d`, `12h`, `90m` or `2w` (any duration `humantime` reads).
-pub fn parse_age(text: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("{text:?} is not an age such as 30d, 12h or 90m ({e})"))
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -378,14 +352,6 @@ mod tests {
             redact_command(&["--account-key=abc".to_string()]),
             "--account-key=REDACTED"
         );
-    }
-
-    #[test]
-    fn ages() {
-        assert_eq!(parse_age("30d").unwrap().as_secs(), 30 * 86_400);
-        assert_eq!(parse_age("90m").unwrap().as_secs(), 5400);
-        assert!(parse_age("soon").is_err());
-        assert!(parse_age("5 parsecs").is_err());
     }
 
     #[test]
@@ -449,7 +415,7 @@ mod tests {
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].status, "CompletedWithErrors");
         assert_eq!(jobs[0].shard.as_deref(), Some("1/4"));
-        assert_eq!(find(&store, &id[..8]).unwrap().copied, 1);
+        assert_eq!(find(&store, &id[..8]).unwrap().totals.copied, 1);
         assert_eq!(
             items(&store, id, StatusFilter::Failed).unwrap()[0]
                 .error

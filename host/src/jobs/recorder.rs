@@ -216,29 +216,19 @@ impl Observer for JobRecorder {
                 Some(&p.last_error),
             );
         }
-        let t = &outcome.totals;
+        let totals = serde_json::to_string(&outcome.totals).unwrap_or_else(|_| "{}".into());
         self.store.write(Write::Sql(
-            "UPDATE jobs SET ended_ms = ?2, status = ?3, source_files = ?4, destination_files = ?5, \
-             excluded = ?6, up_to_date = ?7, copied = ?8, deleted = ?9, failed = ?10, \
-             bytes_copied = ?11, error = ?12, retries = ?13 WHERE id = ?1",
+            "UPDATE jobs SET ended_ms = ?2, status = ?3, totals = ?4, error = ?5 WHERE id = ?1",
             vec![
                 Value::Text(outcome.info.job_id.clone()),
                 Value::Integer(now_ms()),
                 Value::Text(outcome.status.name().to_string()),
-                Value::Integer(t.source_files as i64),
-                Value::Integer(t.destination_files as i64),
-                Value::Integer(t.excluded as i64),
-                Value::Integer(t.up_to_date as i64),
-                Value::Integer(t.copied as i64),
-                Value::Integer(t.deleted as i64),
-                Value::Integer(t.failed as i64),
-                Value::Integer(t.bytes_copied as i64),
+                Value::Text(totals),
                 outcome
                     .error
                     .as_ref()
                     .map(|e| Value::Text(e.to_string()))
                     .unwrap_or(Value::Null),
-                Value::Integer(t.retries as i64),
             ],
         ));
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;

@@ -30,3 +30,100 @@ pub(crate) fn bytes(name: &str) -> Option<&'static [u8]> {
 pub(crate) fn names() -> Vec<&'static str> {
     BUILTINS.iter().map(|(n, _)| *n).collect()
 }
+
+/// What a built-in plugin's setting holds, for those in the one grammar of
+/// [`crate::units`].
+enum Unit {
+    Size,
+    Span,
+    Moment,
+    Age,
+}
+
+/// The settings of each built-in plugin that take a size, a duration or a time.
+fn unit_of(plugin: &str, key: &str) -> Option<Unit> {
+    match (plugin, key) {
+        ("glob-filter", "max-size" | "min-size") => Some(Unit::Size),
+        ("glob-filter", "include-after" | "include-before") => Some(Unit::Moment),
+        ("glob-filter", "max-age" | "min-age") => Some(Unit::Age),
+        ("mtime-compare" | "md5-compare", "modify-window") => Some(Unit::Span),
+        _ => None,
+    }
+}
+
+/// A built-in plugin's settings with every size, duration and time parsed by the host's
+/// grammar (the flags' grammar) and handed on normalised: bytes, whole nanoseconds,
+/// RFC 3339 in UTC, ages in their shortest form. Other settings pass unchanged.
+pub(crate) fn normalise_config(
+    plugin: &str,
+    config: Vec<(String, String)>,
+) -> Result<Vec<(String, String)>, String> {
+    use crate::units::{Age, ByteSize, Moment, Span};
+    config
+        .into_iter()
+        .map(|(key, value)| {
+            let normal = match unit_of(plugin, &key) {
+                None => return Ok((key, value)),
+                Some(Unit::Size) => value.parse::<ByteSize>().map(|b| b.bytes().to_string()),
+                Some(Unit::Span) => value
+                    .parse::<Span>()
+                    .map(|s| format!("{}ns", s.duration().as_nanos())),
+                Some(Unit::Moment) => value.parse::<Moment>().map(|m| m.to_string()),
+                Some(Unit::Age) => value.parse::<Age>().map(|a| a.to_string()),
+            };
+            normal
+                .map(|v| (key.clone(), v))
+                .map_err(|e| format!("`{key}`: {e}"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn sizes_durations_and_times_reach_the_built_ins_normalised() {
+        let filter = normalise_config(
+            "glob-filter",
+            pairs(&[
+                ("max-size", "10MB"),
+                ("min-size", "1K"),
+                ("max-age", "1w"),
+                ("include-after", "2026-01-31T16:04+01:00"),
+                ("include-pattern", "*.txt"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            filter,
+            pairs(&[
+                ("max-size", "10000000"),
+                ("min-size", "1024"),
+                ("max-age", "7d"),
+                ("include-after", "2026-01-31T15:04:00Z"),
+                ("include-pattern", "*.txt"),
+            ])
+        );
+        let compare = normalise_config("md5-compare", pairs(&[("modify-window", "1m30s")]));
+        assert_eq!(
+            compare.unwrap(),
+            pairs(&[("modify-window", "90000000000ns")])
+        );
+        // A third-party plugin's settings are its own business.
+        let other = pairs(&[("max-size", "lots")]);
+        assert_eq!(normalise_config("annotator", other.clone()).unwrap(), other);
+    }
+
+    #[test]
+    fn a_bad_value_names_the_setting() {
+        let e = normalise_config("glob-filter", pairs(&[("max-size", "10XB")])).unwrap_err();
+        assert!(e.starts_with("`max-size`: \"10XB\" is not a size"), "{e}");
+    }
+}

@@ -267,7 +267,11 @@ fn convert(
         }
     }
     let grants = grants(kind, &name, &raw, base)?;
-    let config = config_pairs(&raw.config).map_err(|e| format!("`config` of `{name}`: {e}"))?;
+    let mut config = config_pairs(&raw.config).map_err(|e| format!("`config` of `{name}`: {e}"))?;
+    if let PluginSource::Builtin(builtin) = &source {
+        config = builtin::normalise_config(builtin, config)
+            .map_err(|e| format!("`config` of `{name}`: {e}"))?;
+    }
     Ok(PluginSpec {
         name,
         kind,

@@ -19,7 +19,7 @@ mod schema;
 mod writer;
 
 use busy::{BUSY_TIMEOUT, retry_busy};
-use schema::{MIGRATIONS, SCHEMA, SCHEMA_VERSION};
+use schema::{MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION};
 use writer::write_loop;
 pub use writer::{FileKey, Write};
 
@@ -153,11 +153,10 @@ impl Store {
                 return Ok(Some(version));
             }
             if version == 0 {
-                tx.execute_batch(SCHEMA)?;
-            } else {
-                for migration in &MIGRATIONS[(version - 1) as usize..] {
-                    tx.execute_batch(migration)?;
-                }
+                tx.execute_batch(SCHEMA_V1)?;
+            }
+            for migration in &MIGRATIONS[(version.max(1) - 1) as usize..] {
+                tx.execute_batch(migration)?;
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
@@ -404,35 +403,87 @@ mod tests {
     }
 
     #[test]
-    fn a_version_1_database_gains_the_retries_and_shard_columns() {
+    fn a_version_1_database_is_brought_up_to_date() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("blobsync.db");
         {
             let c = Connection::open(&path).unwrap();
-            c.execute_batch(&SCHEMA.replace(
-                ",\n    retries           INTEGER NOT NULL DEFAULT 0,\n    shard             TEXT",
-                "",
-            ))
-            .unwrap();
+            c.execute_batch(SCHEMA_V1).unwrap();
             c.pragma_update(None, "user_version", 1).unwrap();
             c.execute(
-                "INSERT INTO jobs (id, started_ms, command, source, destination, dry_run, status) \
-                 VALUES ('old', 1, 'c', 's', 'd', 0, 'Completed')",
+                "INSERT INTO jobs (id, started_ms, command, source, destination, dry_run, \
+                 status, copied) VALUES ('old', 1, 'c', 's', 'd', 0, 'Completed', 3)",
                 [],
             )
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        let retries = store
+        let (totals, shard) = store
             .read(|c| {
-                c.query_row(
-                    "SELECT retries, shard FROM jobs WHERE id = 'old'",
-                    [],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)),
-                )
+                c.query_row("SELECT totals, shard FROM jobs WHERE id = 'old'", [], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+                })
             })
             .unwrap();
-        assert_eq!(retries, (0, None));
+        let totals: serde_json::Value = serde_json::from_str(&totals).unwrap();
+        assert_eq!(
+            (totals["copied"].as_u64(), totals["retries"].as_u64()),
+            (Some(3), Some(0))
+        );
+        assert_eq!(shard, None);
+    }
+
+    /// A database the previous release wrote (schema 5: two syncs, an MD5 cache entry per
+    /// file), kept in `testdata/`: its jobs keep their totals and its MD5 cache its entries.
+    #[test]
+    fn a_database_of_the_previous_release_keeps_its_jobs_and_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blobsync.db");
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/src/store/testdata/schema-5.db"
+            ),
+            &path,
+        )
+        .unwrap();
+        let store = Store::open(&path).unwrap();
+        let version: i64 = store
+            .read(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let jobs: Vec<(String, String)> = store
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT status, totals FROM jobs ORDER BY started_ms")?;
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .unwrap();
+        let totals: Vec<crate::sync::Totals> = jobs
+            .iter()
+            .map(|(_, t)| serde_json::from_str(t).unwrap())
+            .collect();
+        assert_eq!(jobs.iter().filter(|(s, _)| s == "Completed").count(), 2);
+        assert_eq!(
+            (
+                totals[0].source_files,
+                totals[0].copied,
+                totals[0].bytes_copied
+            ),
+            (2, 2, 12)
+        );
+        assert_eq!(
+            (
+                totals[1].destination_files,
+                totals[1].copied,
+                totals[1].deleted
+            ),
+            (2, 1, 1)
+        );
+        let cached: i64 = store
+            .read(|c| c.query_row("SELECT COUNT(*) FROM md5_cache", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(cached, 2);
     }
 
     #[test]

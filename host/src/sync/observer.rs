@@ -13,7 +13,10 @@ use crate::endpoint::SkipKind;
 macro_rules! totals {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
         /// A run's totals.
-        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+        #[derive(
+            Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize,
+        )]
+        #[serde(default)]
         pub struct Totals {
             $($(#[$doc])* pub $name: u64,)*
         }

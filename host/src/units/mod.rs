@@ -1,0 +1,27 @@
+//! The one grammar for sizes, durations and points in time. Every flag that takes one
+//! parses it here (as a clap value parser), and so does a manifest's setting for a
+//! built-in plugin: the host hands the built-in plugins normalised values.
+//!
+//! - **Sizes** ([`ByteSize`]): a number, decimals allowed, then an optional unit in any
+//!   case: none or `B` is bytes; `K`, `M`, `G`, `T`, `P` and `KiB`…`PiB` (or `Ki`…`Pi`)
+//!   are powers of 1024; `KB`…`PB` are powers of 1000. `10M` is 10 485 760 bytes, `10MB`
+//!   10 000 000.
+//! - **Durations** ([`Span`]): numbers with units, summed (`1h30m`), decimals allowed
+//!   (`1.5d`): `ns`, `us` (`µs`), `ms`, `s`, `m`, `h`, `d` (24 hours), `w` (7 days), `M`
+//!   (30 days), `y` (365 days) — rclone's meanings; a number alone is seconds.
+//! - **Points in time** ([`Moment`]): ISO 8601 as azcopy reads it — `2026-01-31`,
+//!   `2026-01-31T15:04`, `2026-01-31T15:04:05.5`, each optionally with `Z` or an offset
+//!   (`+01:00`); without one it is UTC. A space may stand for the `T`.
+//! - **Ages** ([`Age`]): a duration counted back from the run's start, or a point in time
+//!   (rclone's `--max-age`).
+
+mod age;
+mod decimal;
+mod moment;
+mod size;
+mod span;
+
+pub use age::Age;
+pub use moment::Moment;
+pub use size::ByteSize;
+pub use span::Span;
