@@ -21,4 +21,5 @@ pub mod plugin;
 pub mod progress;
 pub mod store;
 pub mod sync;
+pub mod terminal_text;
 pub mod units;

@@ -21,22 +21,7 @@ use blobsync::sync::{
 };
 
 fn main() -> ExitCode {
-    // glibc gives every thread that allocates its own arena (up to 8 per core); blobsync's
-    // threads mostly hand buffers to each other, so two arenas use far less memory for
-    // the same speed.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator tuning, before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-    // The Azure SDK builds error values on some successful paths (an absent optional
-    // header); with RUST_BACKTRACE=1 each one captures a backtrace, which cost a third of
-    // the CPU of a small-file sync. blobsync never prints library backtraces, so they are
-    // off unless asked for explicitly; panic backtraces still follow RUST_BACKTRACE.
-    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
-        // SAFETY: no other thread exists yet.
-        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
-    }
+    tune_process();
     let args = blobsync::cli::join_dash_values(std::env::args_os());
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
@@ -64,6 +49,32 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_USAGE);
     }
+    dispatch(cli)
+}
+
+/// Sets the allocator and backtrace defaults, first thing, while the process has one
+/// thread.
+fn tune_process() {
+    // glibc gives every thread that allocates its own arena (up to 8 per core); blobsync's
+    // threads mostly hand buffers to each other, so two arenas use far less memory for
+    // the same speed.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning, before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+    // The Azure SDK builds error values on some successful paths (an absent optional
+    // header); with RUST_BACKTRACE=1 each one captures a backtrace, which cost a third of
+    // the CPU of a small-file sync. blobsync never prints library backtraces, so they are
+    // off unless asked for explicitly; panic backtraces still follow RUST_BACKTRACE.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
+}
+
+/// Runs the command asked for.
+fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Sync(args) => ExitCode::from(sync(
             blobsync::cli::settings(&args),
@@ -226,6 +237,7 @@ fn sync(settings: Result<Settings, UsageError>, log_level: Option<&str>) -> u8 {
     runtime.block_on(run(settings, job_id, command, log_path, stop))
 }
 
+/// Runs the session the settings describe, with its observers, and closes the database.
 async fn run(
     settings: Settings,
     job_id: String,
@@ -233,62 +245,17 @@ async fn run(
     log_path: Option<String>,
     stop: Stop,
 ) -> u8 {
-    let store = match settings.database.clone() {
-        None => None,
-        Some(path) => match tokio::task::spawn_blocking(move || Store::open(&path)).await {
-            Ok(Ok(store)) => Some(Arc::new(store)),
-            Ok(Err(e)) => {
-                eprintln!("warning: {e}; continuing without the MD5 cache and job records");
-                None
-            }
-            Err(_) => None,
-        },
-    };
+    let store = open_store(settings.database.clone()).await;
     let watching = settings.sync.watch.is_some();
-    let mut observers: Vec<Arc<dyn Observer>> = vec![
-        Arc::new(RunLog::default()),
-        Arc::new(Console::new(ConsoleOptions {
-            mode: settings.output,
-            verbosity: settings.verbosity,
-            terminal: settings.progress,
-            stats: settings.stats,
-            watch: watching,
-        })),
-    ];
-    if let Some(path) = &settings.metrics_file {
-        observers.push(Arc::new(blobsync::metrics::MetricsFile::new(path.clone())));
-    }
-    if let Some(store) = &store {
-        observers.push(Arc::new(JobRecorder::new(
-            store.clone(),
-            settings.job_items,
-            command,
-            log_path,
-        )));
-    }
+    let observers = observers(&settings, store.as_ref(), command, log_path);
     let request = RunRequest {
         job_id,
         scopes: settings.scopes.clone(),
     };
-    let opened = tokio::select! {
-        opened = Session::open(settings.sync.clone(), store.clone()) => Some(opened),
-        _ = stop.stopped() => None,
+    let mut session = match open_session(&settings, store.clone(), &stop).await {
+        Ok(s) => s,
+        Err(error) => return end_before_start(&settings, &request, error, observers, store).await,
     };
-    let session = match opened {
-        Some(Ok(s)) => s,
-        None => {
-            let outcome =
-                cancelled_before_start(&settings.sync, &request, &Observers::new(observers));
-            close(store).await;
-            return outcome.exit_code();
-        }
-        Some(Err(e)) => {
-            let outcome = not_started(&settings.sync, &request, e, &Observers::new(observers));
-            close(store).await;
-            return outcome.exit_code();
-        }
-    };
-    let mut session = session;
     let plugins = match WatchedPlugins::new(
         &session,
         watching.then(|| settings.plugin_sources.clone()),
@@ -297,23 +264,12 @@ async fn run(
         Ok(p) => p,
         Err(e) => {
             let error = RunError::Internal(format!("cannot start the hooks: {e}"));
-            let outcome = not_started(&settings.sync, &request, error, &Observers::new(observers));
-            close(store).await;
-            return outcome.exit_code();
+            return end_before_start(&settings, &request, Some(error), observers, store).await;
         }
     };
     let observer: Arc<dyn Observer> = Arc::new(Observers::new(observers));
     let code = if watching {
-        // The first run is recorded under the id the log file is named after.
-        let first = Mutex::new(Some(request.job_id));
-        let job_ids = || {
-            first
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take()
-                .unwrap_or_else(blobsync::jobs::new_id)
-        };
-        blobsync::sync::watch(&mut session, plugins, &stop, observer, job_ids).await
+        watch(&mut session, plugins, &stop, observer, request.job_id).await
     } else {
         let code = session
             .run(request, &stop, plugins.observer(&observer))
@@ -325,6 +281,107 @@ async fn run(
     drop(session);
     close(store).await;
     code
+}
+
+/// The job database, if one is configured and opens; without it a run goes on with no
+/// MD5 cache and no job records.
+async fn open_store(database: Option<std::path::PathBuf>) -> Option<Arc<Store>> {
+    match database {
+        None => None,
+        Some(path) => match tokio::task::spawn_blocking(move || Store::open(&path)).await {
+            Ok(Ok(store)) => Some(Arc::new(store)),
+            Ok(Err(e)) => {
+                eprintln!("warning: {e}; continuing without the MD5 cache and job records");
+                None
+            }
+            Err(_) => None,
+        },
+    }
+}
+
+/// The run's observers: the job log, the console, the metrics file and the job recorder.
+fn observers(
+    settings: &Settings,
+    store: Option<&Arc<Store>>,
+    command: String,
+    log_path: Option<String>,
+) -> Vec<Arc<dyn Observer>> {
+    let mut observers: Vec<Arc<dyn Observer>> = vec![
+        Arc::new(RunLog::default()),
+        Arc::new(Console::new(ConsoleOptions {
+            mode: settings.output,
+            verbosity: settings.verbosity,
+            terminal: settings.progress,
+            stats: settings.stats,
+            watch: settings.sync.watch.is_some(),
+        })),
+    ];
+    if let Some(path) = &settings.metrics_file {
+        observers.push(Arc::new(blobsync::metrics::MetricsFile::new(path.clone())));
+    }
+    if let Some(store) = store {
+        observers.push(Arc::new(JobRecorder::new(
+            store.clone(),
+            settings.job_items,
+            command,
+            log_path,
+        )));
+    }
+    observers
+}
+
+/// Opens the session, unless a signal stops the run first (`Err(None)`).
+async fn open_session(
+    settings: &Settings,
+    store: Option<Arc<Store>>,
+    stop: &Stop,
+) -> Result<Session, Option<RunError>> {
+    let opened = tokio::select! {
+        opened = Session::open(settings.sync.clone(), store) => Some(opened),
+        _ = stop.stopped() => None,
+    };
+    match opened {
+        Some(Ok(s)) => Ok(s),
+        None => Err(None),
+        Some(Err(e)) => Err(Some(e)),
+    }
+}
+
+/// Reports a run that ended before it started (stopped if `error` is `None`) to the
+/// observers, closes the database, and returns the exit code.
+async fn end_before_start(
+    settings: &Settings,
+    request: &RunRequest,
+    error: Option<RunError>,
+    observers: Vec<Arc<dyn Observer>>,
+    store: Option<Arc<Store>>,
+) -> u8 {
+    let outcome = match error {
+        None => cancelled_before_start(&settings.sync, request, &Observers::new(observers)),
+        Some(e) => not_started(&settings.sync, request, e, &Observers::new(observers)),
+    };
+    close(store).await;
+    outcome.exit_code()
+}
+
+/// `--watch`: runs the session on every change until stopped.
+async fn watch(
+    session: &mut Session,
+    plugins: WatchedPlugins,
+    stop: &Stop,
+    observer: Arc<dyn Observer>,
+    job_id: String,
+) -> u8 {
+    // The first run is recorded under the id the log file is named after.
+    let first = Mutex::new(Some(job_id));
+    let job_ids = || {
+        first
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_else(blobsync::jobs::new_id)
+    };
+    blobsync::sync::watch(session, plugins, stop, observer, job_ids).await
 }
 
 /// The hooks' workers for `plugins`, as a run observer (`None` without hooks).

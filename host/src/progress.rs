@@ -62,7 +62,7 @@ fn file_line(path: &str, moved: u64, size: u64) -> String {
     };
     format!(
         "{}: {} / {} ({percent:.0}%)",
-        crate::console::shown(path),
+        crate::terminal_text::shown(path),
         HumanBytes(moved),
         HumanBytes(size)
     )

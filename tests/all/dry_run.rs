@@ -51,7 +51,7 @@ fn a_dry_run_with_deletes_prints_removes_and_deletes_nothing() {
     ])
     .ok();
     let obsolete = format!("{}/obsolete.txt", az.url(&container));
-    assert_eq!(run.planned("remove"), [obsolete.clone()]);
+    assert_eq!(run.planned("remove"), std::slice::from_ref(&obsolete));
     let remove = run
         .of_type("dry-run")
         .find(|e| e["action"] == "remove")

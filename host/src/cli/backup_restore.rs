@@ -6,7 +6,7 @@
 use md5::Digest as _;
 
 use super::args::AuthArgs;
-use super::backups::{Failure, blob_endpoint, failed, list_items, usage};
+use super::backup_access::{Failure, blob_endpoint, failed, list_items, usage};
 use super::validate::UrlContext;
 use crate::endpoint::azure::BlobLocation;
 use crate::endpoint::{

@@ -6,14 +6,13 @@
 use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use super::args::{AuthArgs, BackupsCommand, BackupsListArgs, BackupsRestoreArgs, OutputType};
-use super::validate::{UrlContext, parse_location, url_context};
-use crate::endpoint::azure::{AzureEndpoint, BlobLocation, HttpSettings, resolve_auth, transport};
-use crate::endpoint::{Endpoint, Item, ListRequest, Listed};
+use super::backup_access::{Failure, blob_endpoint, failed, list_items, usage};
+use super::validate::{parse_location, url_context};
+use crate::endpoint::Endpoint;
 use crate::jobs::backups::{Kept, is_version_name, location_key, numbered, recorded};
-use crate::sync::{EXIT_FAILED, EXIT_USAGE, Location};
+use crate::sync::{EXIT_FAILED, Location};
 
 /// Runs `blobsync backups …`.
 pub fn run_backups(cmd: BackupsCommand) -> ExitCode {
@@ -38,16 +37,6 @@ pub fn run_backups(cmd: BackupsCommand) -> ExitCode {
             ExitCode::from(code)
         }
     }
-}
-
-pub(super) type Failure = (u8, String);
-
-pub(super) fn usage(message: impl Into<String>) -> Failure {
-    (EXIT_USAGE, message.into())
-}
-
-pub(super) fn failed(message: impl std::fmt::Display) -> Failure {
-    (EXIT_FAILED, message.to_string())
 }
 
 async fn list(args: &BackupsListArgs) -> Result<(), Failure> {
@@ -170,56 +159,6 @@ async fn scan_blob(endpoint: &dyn Endpoint, file: &str) -> Result<Vec<Kept>, Fai
             job_id: String::new(),
         })
         .collect())
-}
-
-/// Every file a listing of `endpoint` (below `scopes`, if any) yields.
-pub(super) async fn list_items(
-    endpoint: &dyn Endpoint,
-    scopes: Vec<String>,
-) -> Result<Vec<Item>, Failure> {
-    let request = ListRequest {
-        scopes,
-        order: endpoint.capabilities().order.unwrap_or_default(),
-        ..ListRequest::default()
-    };
-    let mut lister = endpoint.list(&request).map_err(failed)?;
-    tokio::task::block_in_place(|| {
-        let mut items = Vec::new();
-        while let Some(batch) = lister.next_batch() {
-            for listed in batch.map_err(failed)? {
-                if let Listed::File(item) = listed {
-                    items.push(item);
-                }
-            }
-        }
-        Ok(items)
-    })
-}
-
-/// An endpoint for the container of `location` (its prefix dropped: paths are then
-/// blob names), authorised by the flags, the environment or the URL's SAS.
-pub(super) fn blob_endpoint(
-    location: &BlobLocation,
-    credentials: &AuthArgs,
-    _urls: &UrlContext,
-) -> Result<Arc<dyn Endpoint>, Failure> {
-    let http = transport(&HttpSettings {
-        concurrency: 8,
-        retry: Default::default(),
-        timeouts: Default::default(),
-    })
-    .map_err(failed)?;
-    let options =
-        super::network_flags::auth_options(credentials).map_err(|e| usage(e.to_string()))?;
-    let auth = resolve_auth(location, &options, &http)
-        .map_err(|e| (crate::sync::EXIT_AUTH, e.to_string()))?;
-    let container = BlobLocation {
-        prefix: String::new(),
-        ..location.clone()
-    };
-    Ok(Arc::new(
-        AzureEndpoint::new(container, auth, &http).map_err(failed)?,
-    ))
 }
 
 async fn restore(args: &BackupsRestoreArgs) -> Result<(), Failure> {

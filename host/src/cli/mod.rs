@@ -4,6 +4,7 @@
 
 mod args;
 mod argv;
+mod backup_access;
 mod backup_flags;
 mod backup_restore;
 mod backups;
@@ -13,15 +14,21 @@ mod content_flags;
 mod grammar_tests;
 mod jobs;
 mod limit_flags;
+mod locations;
 mod network_flags;
+mod plugin_flags;
 mod plugin_new;
 mod plugin_try;
 mod plugins;
 mod scope_flags;
 mod selection_args;
 mod shard_flags;
+mod shared_args;
+mod tool_args;
+mod transfer_flags;
 mod usage;
 mod validate;
+mod watch_flags;
 
 pub use args::{
     CheckArgs, Cli, Command, JobsCommand, NewKind, NewLang, OutputType, PluginCommand, SyncArgs,

@@ -9,8 +9,9 @@ use std::process::ExitCode;
 
 use crate::plugin::manifest::Manifest;
 use crate::plugin::{
-    Annotation, EndpointKind, Entry, Event, EventAction, Grants, Outcome, Pair, PluginHost,
-    PluginKind, PluginSet, PluginSource, PluginSpec, RunStatus, RunValues, Runtime, Side, Summary,
+    Annotation, AnnotatorChain, EndpointKind, Entry, Event, EventAction, FilterChain, Grants,
+    Outcome, Pair, PluginHost, PluginKind, PluginSet, PluginSource, PluginSpec, RunStatus,
+    RunValues, Runtime, Side, Summary,
 };
 
 /// What `plugin try` was asked.
@@ -45,6 +46,8 @@ pub fn run_try(req: &TryRequest) -> ExitCode {
     }
 }
 
+/// The plugins to try: a manifest's, or the one component; without a comparator among
+/// them, the built-in `mtime-compare`.
 fn plugin_set(req: &TryRequest) -> Result<PluginSet, String> {
     let comparator = || {
         PluginSpec::builtin(
@@ -77,6 +80,19 @@ fn plugin_set(req: &TryRequest) -> Result<PluginSet, String> {
         }
         return Ok(set);
     }
+    let spec = component_spec(req)?;
+    match spec.kind {
+        PluginKind::Filter => set.filters.push(spec),
+        PluginKind::Comparator => set.comparator = spec,
+        PluginKind::Annotator => set.annotators.push(spec),
+        PluginKind::Hook => set.hooks.push(spec),
+    }
+    Ok(set)
+}
+
+/// The spec of the component `req.plugin`, its kind read from the component, with the
+/// configuration and `read-content` grant given on the command line.
+fn component_spec(req: &TryRequest) -> Result<PluginSpec, String> {
     let bytes = std::fs::read(&req.plugin)
         .map_err(|e| format!("cannot read {}: {e}", req.plugin.display()))?;
     let info = crate::plugin::inspect::describe(&bytes)
@@ -97,7 +113,7 @@ fn plugin_set(req: &TryRequest) -> Result<PluginSet, String> {
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "plugin".into());
-    let spec = PluginSpec {
+    Ok(PluginSpec {
         name,
         kind,
         source: PluginSource::File(req.plugin.clone()),
@@ -110,16 +126,13 @@ fn plugin_set(req: &TryRequest) -> Result<PluginSet, String> {
             ..Grants::default()
         },
         origin: "plugin try".into(),
-    };
-    match kind {
-        PluginKind::Filter => set.filters.push(spec),
-        PluginKind::Comparator => set.comparator = spec,
-        PluginKind::Annotator => set.annotators.push(spec),
-        PluginKind::Hook => set.hooks.push(spec),
-    }
-    Ok(set)
+    })
 }
 
+/// A listed entry, and why the filters excluded it (`None`: included).
+type Verdict = (Entry, Option<String>);
+
+/// Runs the plugins on the folder and prints what each did to each file.
 fn try_plugins(req: &TryRequest) -> Result<(), String> {
     let set = plugin_set(req)?;
     let runtime = Runtime::shared(super::validate::cache_dir())
@@ -133,14 +146,40 @@ fn try_plugins(req: &TryRequest) -> Result<(), String> {
         follow_links: false,
         time_precision_ns: 1,
     };
+    // Both chains are kept to the end: dropping one writes its plugins' unfinished log
+    // lines, which come after everything else.
+    let mut filters = host.filter_chain_for(&values);
+    let files = filter(&mut filters, &root)?;
+    let kept: Vec<Entry> = files
+        .iter()
+        .filter(|(e, why)| why.is_none() && !e.is_dir)
+        .map(|(e, _)| e.clone())
+        .collect();
+
+    // Decisions are shown when a comparator is being tried or there is something to
+    // compare with; the default comparator against the files themselves says nothing.
+    let show_decisions =
+        req.against.is_some() || set.comparator.source != PluginSource::Builtin("mtime-compare");
+    let mut decisions = compare(&host, &values, req, &kept)?;
+    if !show_decisions {
+        decisions.iter_mut().for_each(|d| *d = None);
+    }
+    let mut annotators = host.annotator_chain_for(&values);
+    let annotations = annotate(&mut annotators, &kept)?;
+    print_verdicts(req, &host, &files, decisions, annotations);
+    hooks(&host, &values, req, &kept)
+}
+
+/// Lists the folder below `root` through the filters, sorted by path: each file with
+/// its verdict, and each excluded folder.
+fn filter(chain: &mut FilterChain, root: &Path) -> Result<Vec<Verdict>, String> {
     // Filters see each folder's entries as a batch, as in a sync, and an excluded
     // folder is not read.
-    let mut chain = host.filter_chain_for(&values);
-    let mut files: Vec<(Entry, Option<String>)> = Vec::new();
+    let mut files: Vec<Verdict> = Vec::new();
     let mut folders = vec![String::new()];
     let mut listed = 0usize;
     while let Some(folder) = folders.pop() {
-        let entries = list(&root, &folder)?;
+        let entries = list(root, &folder)?;
         listed += entries.len();
         if listed > MAX_ENTRIES {
             return Err(format!(
@@ -166,27 +205,29 @@ fn try_plugins(req: &TryRequest) -> Result<(), String> {
         }
     }
     files.sort_by(|a, b| a.0.path.cmp(&b.0.path));
-    let kept: Vec<Entry> = files
-        .iter()
-        .filter(|(e, why)| why.is_none() && !e.is_dir)
-        .map(|(e, _)| e.clone())
-        .collect();
+    Ok(files)
+}
 
-    // Decisions are shown when a comparator is being tried or there is something to
-    // compare with; the default comparator against the files themselves says nothing.
-    let show_decisions =
-        req.against.is_some() || set.comparator.source != PluginSource::Builtin("mtime-compare");
-    let mut decisions = compare(&host, &values, req, &kept)?;
-    if !show_decisions {
-        decisions.iter_mut().for_each(|d| *d = None);
-    }
-    let mut chain = host.annotator_chain_for(&values);
+/// The annotators' annotation of each kept file.
+fn annotate(chain: &mut AnnotatorChain, kept: &[Entry]) -> Result<Vec<Annotation>, String> {
     let mut annotations: Vec<Annotation> = Vec::new();
     for batch in kept.chunks(BATCH) {
         annotations.extend(chain.annotate(batch).map_err(|e| e.to_string())?);
     }
+    Ok(annotations)
+}
+
+/// Prints a line for each entry: an excluded one with why, a kept one with its decision
+/// and annotation (`decisions` and `annotations` are the kept files', in order).
+fn print_verdicts(
+    req: &TryRequest,
+    host: &PluginHost,
+    files: &[Verdict],
+    decisions: Vec<Option<String>>,
+    annotations: Vec<Annotation>,
+) {
     let mut kept_results = decisions.into_iter().zip(annotations);
-    for (entry, why) in &files {
+    for (entry, why) in files {
         if entry.is_dir {
             // An excluded folder, shown with a trailing `/`.
             let folder = Entry::dir(format!("{}/", entry.path), 0, EndpointKind::Local);
@@ -208,7 +249,6 @@ fn try_plugins(req: &TryRequest) -> Result<(), String> {
             annotation.as_ref(),
         );
     }
-    hooks(&host, &values, req, &kept)
 }
 
 /// The comparator's decision for each kept file.

@@ -13,25 +13,12 @@ pub fn run_plugin(cmd: PluginCommand) -> ExitCode {
             out,
             target_dir,
             quiet,
-        } => {
-            let opts = crate::plugin::build::BuildOptions {
-                dir,
-                out,
-                target_dir,
-                quiet,
-            };
-            match crate::plugin::build::build(&opts) {
-                Ok(built) => {
-                    println!("wrote:     {}", built.path.display());
-                    println!("{}", built.info);
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(crate::sync::EXIT_USAGE)
-                }
-            }
-        }
+        } => build(&crate::plugin::build::BuildOptions {
+            dir,
+            out,
+            target_dir,
+            quiet,
+        }),
         PluginCommand::New {
             name,
             kind,
@@ -56,42 +43,59 @@ pub fn run_plugin(cmd: PluginCommand) -> ExitCode {
         PluginCommand::Inspect { file } if file.extension().is_some_and(|e| e == "toml") => {
             inspect_manifest(&file)
         }
-        PluginCommand::Inspect { file } => {
-            let bytes = match std::fs::read(&file) {
-                Ok(b) => b,
-                Err(e) => {
-                    eprintln!("error: cannot read {}: {e}", file.display());
-                    return ExitCode::from(crate::sync::EXIT_USAGE);
-                }
-            };
-            match crate::plugin::inspect::describe(&bytes) {
-                Ok(info) => {
-                    println!("file:      {}", file.display());
-                    println!("{info}");
-                    for (group, names) in crate::plugin::inspect::grouped_imports(&info) {
-                        println!("  {group:<10} {}", names.join(", "));
-                    }
-                    match crate::plugin::inspect::loadability(&info) {
-                        Ok(_) => {
-                            println!(
-                                "loadable:  yes (this blobsync implements blobsync:plugin@{}; \
-                                 WASI 0.2 is linked with nothing granted: a manifest grants \
-                                 capabilities)",
-                                crate::plugin::INTERFACE_VERSION
-                            );
-                            ExitCode::SUCCESS
-                        }
-                        Err(why) => {
-                            println!("loadable:  no: {why}");
-                            ExitCode::from(crate::sync::EXIT_USAGE)
-                        }
-                    }
-                }
-                Err(e) => {
-                    eprintln!("error: {}: {e}", file.display());
-                    ExitCode::from(crate::sync::EXIT_USAGE)
-                }
-            }
+        PluginCommand::Inspect { file } => inspect_component(&file),
+    }
+}
+
+/// `plugin build DIR`: builds the plugin and says where its component is and what it is.
+fn build(opts: &crate::plugin::build::BuildOptions) -> ExitCode {
+    match crate::plugin::build::build(opts) {
+        Ok(built) => {
+            println!("wrote:     {}", built.path.display());
+            println!("{}", built.info);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(crate::sync::EXIT_USAGE)
+        }
+    }
+}
+
+/// `plugin inspect FILE.wasm`: what the component is, what it imports, and whether this
+/// blobsync can load it.
+fn inspect_component(file: &std::path::Path) -> ExitCode {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return ExitCode::from(crate::sync::EXIT_USAGE);
+        }
+    };
+    let info = match crate::plugin::inspect::describe(&bytes) {
+        Ok(info) => info,
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            return ExitCode::from(crate::sync::EXIT_USAGE);
+        }
+    };
+    println!("file:      {}", file.display());
+    println!("{info}");
+    for (group, names) in crate::plugin::inspect::grouped_imports(&info) {
+        println!("  {group:<10} {}", names.join(", "));
+    }
+    match crate::plugin::inspect::loadability(&info) {
+        Ok(_) => {
+            println!(
+                "loadable:  yes (this blobsync implements blobsync:plugin@{}; WASI 0.2 is \
+                 linked with nothing granted: a manifest grants capabilities)",
+                crate::plugin::INTERFACE_VERSION
+            );
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            println!("loadable:  no: {why}");
+            ExitCode::from(crate::sync::EXIT_USAGE)
         }
     }
 }

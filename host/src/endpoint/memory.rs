@@ -363,28 +363,9 @@ struct MemoryWriter {
     blocks: Mutex<Vec<Option<Bytes>>>,
 }
 
-#[async_trait::async_trait]
-impl Writer for MemoryWriter {
-    async fn write_block(
-        &self,
-        index: u64,
-        _offset: u64,
-        data: Bytes,
-    ) -> Result<(), EndpointError> {
-        let mut blocks = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
-        match blocks.get_mut(index as usize) {
-            Some(slot) => {
-                *slot = Some(data);
-                Ok(())
-            }
-            None => Err(EndpointError::new(
-                ErrorClass::Other,
-                format!("memory:{}: block {index} is out of range", self.target.path),
-            )),
-        }
-    }
-
-    async fn commit(self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError> {
+impl MemoryWriter {
+    /// The blocks written, in order, checked to be all there and of the target's size.
+    fn assemble(&self) -> Result<BytesMut, EndpointError> {
         let blocks = std::mem::take(&mut *self.blocks.lock().unwrap_or_else(|e| e.into_inner()));
         let mut data = BytesMut::with_capacity(self.target.size as usize);
         for (i, block) in blocks.into_iter().enumerate() {
@@ -407,47 +388,84 @@ impl Writer for MemoryWriter {
                 ),
             ));
         }
+        Ok(data)
+    }
+
+    /// Refuses the commit if the destination entry is no longer the version the write
+    /// replaces (or appeared where there was none).
+    fn check_unchanged(&self) -> Result<(), EndpointError> {
         let endpoint = &self.endpoint;
-        {
-            let state = endpoint.state();
-            let now = state.entries.get(&self.target.path);
-            let unchanged = match (&self.target.replaces, now) {
-                (None, None) => true,
-                (Some(v), Some(s)) => match endpoint.kind {
-                    EndpointKind::Blob => v.etag.as_deref() == Some(s.etag.to_string().as_str()),
-                    EndpointKind::Local => {
-                        v.size == s.data.len() as u64 && v.mtime_ns == s.mtime_ns
-                    }
-                },
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-            };
-            if !unchanged {
-                return Err(EndpointError::new(
-                    ErrorClass::Changed,
-                    format!(
-                        "memory:{} changed at the destination since it was listed",
-                        self.target.path
-                    ),
-                ));
-            }
+        let state = endpoint.state();
+        let now = state.entries.get(&self.target.path);
+        let unchanged = match (&self.target.replaces, now) {
+            (None, None) => true,
+            (Some(v), Some(s)) => match endpoint.kind {
+                EndpointKind::Blob => v.etag.as_deref() == Some(s.etag.to_string().as_str()),
+                EndpointKind::Local => v.size == s.data.len() as u64 && v.mtime_ns == s.mtime_ns,
+            },
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+        };
+        if !unchanged {
+            return Err(EndpointError::new(
+                ErrorClass::Changed,
+                format!(
+                    "memory:{} changed at the destination since it was listed",
+                    self.target.path
+                ),
+            ));
         }
+        Ok(())
+    }
+}
+
+/// A blob's metadata as committed: the source's, with its modification time under
+/// `MTIME_KEY`, sorted.
+fn blob_metadata(metadata: Vec<(String, String)>, mtime_ns: i64) -> Vec<(String, String)> {
+    let mut metadata: Vec<(String, String)> = metadata
+        .into_iter()
+        .filter(|(k, _)| k != MTIME_KEY)
+        .collect();
+    metadata.push((
+        MTIME_KEY.to_string(),
+        blobsync_plugin::format_rfc3339_ns(mtime_ns),
+    ));
+    metadata.sort();
+    metadata
+}
+
+#[async_trait::async_trait]
+impl Writer for MemoryWriter {
+    async fn write_block(
+        &self,
+        index: u64,
+        _offset: u64,
+        data: Bytes,
+    ) -> Result<(), EndpointError> {
+        let mut blocks = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
+        match blocks.get_mut(index as usize) {
+            Some(slot) => {
+                *slot = Some(data);
+                Ok(())
+            }
+            None => Err(EndpointError::new(
+                ErrorClass::Other,
+                format!("memory:{}: block {index} is out of range", self.target.path),
+            )),
+        }
+    }
+
+    async fn commit(self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError> {
+        let data = self.assemble()?;
+        self.check_unchanged()?;
+        let endpoint = &self.endpoint;
         let etag = endpoint.clock.fetch_add(1, Ordering::Relaxed);
         let (mtime_ns, metadata) = match endpoint.kind {
             EndpointKind::Local => (info.mtime_ns, Vec::new()),
-            EndpointKind::Blob => {
-                let mut metadata: Vec<(String, String)> = info
-                    .metadata
-                    .into_iter()
-                    .filter(|(k, _)| k != MTIME_KEY)
-                    .collect();
-                metadata.push((
-                    MTIME_KEY.to_string(),
-                    blobsync_plugin::format_rfc3339_ns(info.mtime_ns),
-                ));
-                metadata.sort();
-                (etag as i64 * 1_000_000_000, metadata)
-            }
+            EndpointKind::Blob => (
+                etag as i64 * 1_000_000_000,
+                blob_metadata(info.metadata, info.mtime_ns),
+            ),
         };
         let mut state = endpoint.state();
         state.entries.insert(

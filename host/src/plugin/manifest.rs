@@ -202,38 +202,15 @@ impl Manifest {
     }
 }
 
+/// The spec of one manifest entry, each setting checked.
 fn convert(
     kind: PluginKind,
     raw: RawPlugin,
     base: &Path,
     origin: &str,
 ) -> Result<PluginSpec, String> {
-    let source = match raw.source.strip_prefix("builtin:") {
-        Some(name) => {
-            let known = builtin::BUILTINS
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(n, _)| *n);
-            PluginSource::Builtin(known.ok_or_else(|| {
-                format!(
-                    "there is no built-in plugin `{name}` (built-ins: {})",
-                    builtin::names().join(", ")
-                )
-            })?)
-        }
-        None => PluginSource::File(base.join(&raw.source)),
-    };
-    let name = match &raw.name {
-        Some(n) if n.trim().is_empty() => return Err("`name` is empty".into()),
-        Some(n) => n.clone(),
-        None => match &source {
-            PluginSource::Builtin(n) => n.to_string(),
-            PluginSource::File(p) => p
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_string())
-                .ok_or("cannot derive a name from `source`; set `name`")?,
-        },
-    };
+    let source = plugin_source(&raw.source, base)?;
+    let name = plugin_name(raw.name.as_deref(), &source)?;
     let sha256 = raw
         .sha256
         .as_ref()
@@ -249,23 +226,7 @@ fn convert(
         Some(RawFailure::FailClosed) => FailurePolicy::FailClosed,
         Some(RawFailure::FailOpen) => FailurePolicy::FailOpen,
     };
-    let mut limits = Limits::default();
-    if let Some(l) = &raw.limits {
-        if let Some(mb) = l.memory_mb {
-            if !(1..=4096).contains(&mb) {
-                return Err(format!("`limits.memory-mb` of `{name}` must be 1..=4096"));
-            }
-            limits.memory_bytes = (mb as usize) << 20;
-        }
-        if let Some(ms) = l.call_timeout_ms {
-            if !(1..=3_600_000).contains(&ms) {
-                return Err(format!(
-                    "`limits.call-timeout-ms` of `{name}` must be 1..=3600000"
-                ));
-            }
-            limits.call_timeout = Duration::from_millis(ms);
-        }
-    }
+    let limits = checked_limits(raw.limits.as_ref(), &name)?;
     let grants = grants(kind, &name, &raw, base)?;
     let mut config = config_pairs(&raw.config).map_err(|e| format!("`config` of `{name}`: {e}"))?;
     if let PluginSource::Builtin(builtin) = &source {
@@ -283,6 +244,63 @@ fn convert(
         grants,
         origin: origin.to_string(),
     })
+}
+
+/// Where an entry's component comes from: `builtin:NAME` (a known one), or a file
+/// relative to the manifest.
+fn plugin_source(source: &str, base: &Path) -> Result<PluginSource, String> {
+    match source.strip_prefix("builtin:") {
+        Some(name) => {
+            let known = builtin::BUILTINS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(n, _)| *n);
+            Ok(PluginSource::Builtin(known.ok_or_else(|| {
+                format!(
+                    "there is no built-in plugin `{name}` (built-ins: {})",
+                    builtin::names().join(", ")
+                )
+            })?))
+        }
+        None => Ok(PluginSource::File(base.join(source))),
+    }
+}
+
+/// An entry's name: the one given, else the built-in's or the file's stem.
+fn plugin_name(given: Option<&str>, source: &PluginSource) -> Result<String, String> {
+    match given {
+        Some(n) if n.trim().is_empty() => Err("`name` is empty".into()),
+        Some(n) => Ok(n.to_string()),
+        None => match source {
+            PluginSource::Builtin(n) => Ok(n.to_string()),
+            PluginSource::File(p) => p
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .ok_or_else(|| "cannot derive a name from `source`; set `name`".into()),
+        },
+    }
+}
+
+/// An entry's limits: the defaults, with the memory and call timeout it sets checked.
+fn checked_limits(raw: Option<&RawLimits>, name: &str) -> Result<Limits, String> {
+    let mut limits = Limits::default();
+    if let Some(l) = raw {
+        if let Some(mb) = l.memory_mb {
+            if !(1..=4096).contains(&mb) {
+                return Err(format!("`limits.memory-mb` of `{name}` must be 1..=4096"));
+            }
+            limits.memory_bytes = (mb as usize) << 20;
+        }
+        if let Some(ms) = l.call_timeout_ms {
+            if !(1..=3_600_000).contains(&ms) {
+                return Err(format!(
+                    "`limits.call-timeout-ms` of `{name}` must be 1..=3600000"
+                ));
+            }
+            limits.call_timeout = Duration::from_millis(ms);
+        }
+    }
+    Ok(limits)
 }
 
 /// The capabilities a plugin entry grants, each checked against the kinds that can use it.

@@ -42,61 +42,11 @@ pub(crate) async fn delete_phase(
     if targets.is_empty() || policy.mode == DeleteMode::False {
         return;
     }
-    if let Some(why) = merge.deletes_unsafe() {
-        ctx.warning(&format!(
-            "{} entries at the destination are not at the source, but nothing was deleted \
-             because {why}; fix that and run again",
-            targets.len()
-        ));
-        return;
-    }
-    if let Some(max) = policy.max_delete
-        && targets.len() as u64 > max
-    {
-        ctx.fail(RunError::Refused(format!(
-            "{} entries at {} would be deleted, more than --max-delete {max}; nothing was \
-             deleted (the copies were made). Check the source, or raise --max-delete",
-            targets.len(),
-            destination.describe()
-        )));
-        return;
-    }
-    if ctx.totals().source_files == 0 && !policy.allow_empty_source {
-        ctx.fail(RunError::Refused(format!(
-            "the source lists no files, so every one of the {} entries at {} would be \
-             deleted; nothing was deleted. Check that the source is there (an unmounted disk, \
-             a wiped folder, a wrong path); if emptying the destination is what you want, add \
-             --allow-empty-source",
-            targets.len(),
-            destination.describe()
-        )));
+    if !allowed(policy, &targets, merge, destination, ctx) {
         return;
     }
     if policy.dry_run {
-        for d in &targets {
-            if let (Some((backup, _)), false) = (policy.backup, policy.check) {
-                ctx.planned(
-                    Planned::Backup,
-                    &destination.describe_path(&d.path),
-                    Some(&backup.describe(&d.path)),
-                    "kept before it is deleted (--backup-dir)",
-                    d.size,
-                    "",
-                );
-            }
-            ctx.planned(
-                if policy.check {
-                    Planned::OnlyAtDestination
-                } else {
-                    Planned::Remove
-                },
-                &destination.describe_path(&d.path),
-                None,
-                REASON,
-                d.size,
-                "",
-            );
-        }
+        report_planned(policy, &targets, destination, ctx);
         return;
     }
     let targets = if policy.mode == DeleteMode::Prompt {
@@ -110,7 +60,95 @@ pub(crate) async fn delete_phase(
     } else {
         targets
     };
-    let results = futures::stream::iter(&targets)
+    delete_all(policy, &targets, destination, ctx).await;
+}
+
+/// The guards: no delete after a listing that may be incomplete, none beyond
+/// `--max-delete`, and none of everything when the source lists nothing (unless
+/// `--allow-empty-source`). A refusal is recorded on `ctx`; false means delete nothing.
+fn allowed(
+    policy: &DeletePolicy<'_>,
+    targets: &[Item],
+    merge: &MergeOutcome,
+    destination: &dyn Endpoint,
+    ctx: &RunContext,
+) -> bool {
+    if let Some(why) = merge.deletes_unsafe() {
+        ctx.warning(&format!(
+            "{} entries at the destination are not at the source, but nothing was deleted \
+             because {why}; fix that and run again",
+            targets.len()
+        ));
+        return false;
+    }
+    if let Some(max) = policy.max_delete
+        && targets.len() as u64 > max
+    {
+        ctx.fail(RunError::Refused(format!(
+            "{} entries at {} would be deleted, more than --max-delete {max}; nothing was \
+             deleted (the copies were made). Check the source, or raise --max-delete",
+            targets.len(),
+            destination.describe()
+        )));
+        return false;
+    }
+    if ctx.totals().source_files == 0 && !policy.allow_empty_source {
+        ctx.fail(RunError::Refused(format!(
+            "the source lists no files, so every one of the {} entries at {} would be \
+             deleted; nothing was deleted. Check that the source is there (an unmounted disk, \
+             a wiped folder, a wrong path); if emptying the destination is what you want, add \
+             --allow-empty-source",
+            targets.len(),
+            destination.describe()
+        )));
+        return false;
+    }
+    true
+}
+
+/// A dry run (or `check`): what would be kept and deleted, or what is only at the
+/// destination.
+fn report_planned(
+    policy: &DeletePolicy<'_>,
+    targets: &[Item],
+    destination: &dyn Endpoint,
+    ctx: &RunContext,
+) {
+    for d in targets {
+        if let (Some((backup, _)), false) = (policy.backup, policy.check) {
+            ctx.planned(
+                Planned::Backup,
+                &destination.describe_path(&d.path),
+                Some(&backup.describe(&d.path)),
+                "kept before it is deleted (--backup-dir)",
+                d.size,
+                "",
+            );
+        }
+        ctx.planned(
+            if policy.check {
+                Planned::OnlyAtDestination
+            } else {
+                Planned::Remove
+            },
+            &destination.describe_path(&d.path),
+            None,
+            REASON,
+            d.size,
+            "",
+        );
+    }
+}
+
+/// Deletes the targets, `--concurrency` at a time until the run stops, each kept in the
+/// backup location first when there is one; reports each.
+async fn delete_all(
+    policy: &DeletePolicy<'_>,
+    targets: &[Item],
+    destination: &dyn Endpoint,
+    ctx: &RunContext,
+) {
+    let results = futures::stream::iter(targets)
         .take_while(|_| std::future::ready(!ctx.stopped()))
         .map(|d| async move {
             if let Some((backup, shared)) = policy.backup
@@ -124,7 +162,7 @@ pub(crate) async fn delete_phase(
     futures::pin_mut!(results);
     while let Some((target, result)) = results.next().await {
         if let Err(e) = &result
-            && let Some(kind) = super::run::skip_kind(e.class())
+            && let Some(kind) = super::transfer_stage::skip_kind(e.class())
         {
             ctx.skipped(&target.path, e.message(), kind);
             continue;

@@ -16,6 +16,7 @@ use std::cmp::Ordering;
 use super::collide::{Collisions, MAX_WARNINGS, Mode};
 use super::context::RunContext;
 use super::filter::{Filtered, ListMessage};
+use super::listing_stream::Stream;
 use super::observer::Counters;
 use super::{RunError, Side};
 use crate::endpoint::{Item, ListOrder};
@@ -58,103 +59,6 @@ impl MergeOutcome {
     }
 }
 
-/// One side's listing, read batch by batch.
-struct Stream<I> {
-    side: Side,
-    messages: I,
-    batch: std::vec::IntoIter<Filtered>,
-    peeked: Option<Filtered>,
-    done: bool,
-    failed: bool,
-    last_key: Option<String>,
-    /// Folder prefixes (ending in `/`) this side excluded, skipped or could not read: the
-    /// other side's entries below them are suppressed.
-    suppressing: Vec<String>,
-}
-
-impl<I: Iterator<Item = ListMessage>> Stream<I> {
-    fn new(side: Side, messages: I) -> Self {
-        Stream {
-            side,
-            messages,
-            batch: Vec::new().into_iter(),
-            peeked: None,
-            done: false,
-            failed: false,
-            last_key: None,
-            suppressing: Vec::new(),
-        }
-    }
-
-    fn peek(&mut self) -> Option<&Filtered> {
-        while self.peeked.is_none() && !self.done {
-            if let Some(next) = self.batch.next() {
-                self.peeked = Some(next);
-                break;
-            }
-            match self.messages.next() {
-                Some(ListMessage::Batch(b)) => self.batch = b.into_iter(),
-                Some(ListMessage::Done) => self.done = true,
-                Some(ListMessage::Failed) | None => {
-                    self.done = true;
-                    self.failed = true;
-                }
-            }
-        }
-        self.peeked.as_ref()
-    }
-
-    fn take(&mut self) -> Option<Filtered> {
-        self.peeked.take()
-    }
-
-    /// Records the key just taken; false if it is out of order (or the same as the last:
-    /// see [`Stream::repeats`]).
-    fn in_order(&mut self, order: ListOrder, key: &str) -> bool {
-        let ok = match &self.last_key {
-            Some(last) => order.less(last, key),
-            None => true,
-        };
-        if ok {
-            match &mut self.last_key {
-                Some(last) => {
-                    last.clear();
-                    last.push_str(key);
-                }
-                None => self.last_key = Some(key.to_string()),
-            }
-        }
-        ok
-    }
-
-    /// The next entry, if it is a file with the key taken last: two listed names for one
-    /// path (a name another tool stored raw, `file.`, beside the encoded `file．`).
-    fn take_repeated(&mut self) -> Option<Filtered> {
-        self.peek()?;
-        let repeated = matches!(
-            (&self.peeked, &self.last_key),
-            (Some(Filtered::Item(item)), Some(last)) if item.path == *last
-        );
-        if repeated { self.take() } else { None }
-    }
-
-    /// True if `key` lies below a folder this side suppressed; drops prefixes the order
-    /// has moved past.
-    fn suppresses(&mut self, order: ListOrder, key: &str) -> bool {
-        while let Some(top) = self.suppressing.last() {
-            if key.starts_with(top.as_str()) {
-                return true;
-            }
-            if order.less(top, key) {
-                self.suppressing.pop();
-            } else {
-                return false;
-            }
-        }
-        false
-    }
-}
-
 /// Merges the two listings into `pairs`.
 pub(crate) fn merge<S, D>(
     source: S,
@@ -194,7 +98,7 @@ where
             (None, Some(_)) => Ordering::Greater,
             (Some(a), Some(b)) => order.cmp(a, b),
         };
-        if src.failed || dst.failed {
+        if src.failed() || dst.failed() {
             return Ok(merge.outcome);
         }
         match ordering {
@@ -214,7 +118,7 @@ where
             }
         }
     }
-    if src.failed || dst.failed {
+    if src.failed() || dst.failed() {
         return Ok(merge.outcome);
     }
     merge.outcome.complete = true;
@@ -248,7 +152,7 @@ impl Merge<'_> {
             self.ctx.warning(&format!(
                 "the {} listing is not in {} at {:?}; entries out of order are treated as \
                  unpaired and no deletes will happen in this run",
-                this.side.name(),
+                this.side().name(),
                 self.order.describe(),
                 listed.key()
             ));
@@ -256,8 +160,8 @@ impl Merge<'_> {
         let suppressed = in_order && other.suppresses(self.order, listed.key());
         match listed {
             Filtered::Item(item) => {
-                self.count(this.side, &item);
-                if this.side == Side::Source && self.collides(&item) {
+                self.count(this.side(), &item);
+                if this.side() == Side::Source && self.collides(&item) {
                     return Ok(());
                 }
                 if suppressed {
@@ -269,7 +173,7 @@ impl Merge<'_> {
                     );
                     return Ok(());
                 }
-                match this.side {
+                match this.side() {
                     Side::Source => pairs.only_at_source(item),
                     Side::Destination => {
                         pairs.only_at_destination(item);
@@ -412,8 +316,12 @@ impl Merge<'_> {
     fn marker<A>(&mut self, this: &mut Stream<A>, listed: Filtered) {
         let path = match listed {
             Filtered::Excluded { path, exclusion } => {
-                self.ctx
-                    .excluded(Some(this.side), &path, &exclusion.plugin, &exclusion.reason);
+                self.ctx.excluded(
+                    Some(this.side()),
+                    &path,
+                    &exclusion.plugin,
+                    &exclusion.reason,
+                );
                 path
             }
             Filtered::Skipped { path, reason, kind } => {
@@ -428,7 +336,7 @@ impl Merge<'_> {
             Filtered::Item(item) => item.path,
         };
         if path.ends_with('/') {
-            this.suppressing.push(path);
+            this.suppress(path);
         }
     }
 }

@@ -33,7 +33,7 @@ pub(crate) struct ServerCopies {
     /// What to tell the user, once, when the session stops trying.
     notice: Mutex<Option<String>>,
     /// Where the commits of the run's copies wait for their answer (not for backups).
-    committing: Option<std::sync::Arc<super::transfer::Committing>>,
+    committing: Option<std::sync::Arc<super::committing::Committing>>,
 }
 
 impl ServerCopies {
@@ -48,7 +48,7 @@ impl ServerCopies {
     /// Commits are remembered in `committing` until their answer comes.
     pub(crate) fn with_committing(
         mut self,
-        committing: std::sync::Arc<super::transfer::Committing>,
+        committing: std::sync::Arc<super::committing::Committing>,
     ) -> ServerCopies {
         self.committing = Some(committing);
         self

@@ -6,16 +6,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::config::{Location, SyncConfig};
+use super::config::SyncConfig;
 use super::context::RunContext;
-use super::limits::{BufferBudget, RateLimiter};
 use super::observer::{Observer, RunControl, RunInfo, RunOutcome, Status, now_ms};
-use super::run::Parts;
-use super::server_copy::ServerCopies;
-use super::transfer::Shared;
-use super::{Direction, RunError, Stop};
+use super::parts::Parts;
+use super::{RunError, Stop};
+use crate::endpoint::Endpoint;
 use crate::endpoint::azure::Http;
-use crate::endpoint::{Endpoint, ListOrder};
 use crate::plugin::{PluginHost, RunValues, Runtime};
 use crate::store::Store;
 
@@ -98,63 +95,8 @@ impl Session {
         plugins: PluginHost,
         store: Option<Arc<Store>>,
     ) -> Result<Session, RunError> {
-        let order = match (
-            source.capabilities().order,
-            destination.capabilities().order,
-        ) {
-            (Some(a), Some(b)) if a != b => {
-                // Two accounts of different kinds: a hierarchical namespace lists path by
-                // path, a flat one by name, and neither can list in the other's order.
-                return Err(RunError::Usage(format!(
-                    "{} lists in {} and {} in {}; blobsync pairs two listings of one order \
-                     (memory stays flat that way), so these cannot be synced directly — \
-                     sync between accounts of the same kind (both with or both without a \
-                     hierarchical namespace), or through a local folder",
-                    source.describe(),
-                    a.describe(),
-                    destination.describe(),
-                    b.describe()
-                )));
-            }
-            (Some(order), _) | (None, Some(order)) => order,
-            (None, None) => ListOrder::default(),
-        };
-        let local_root = match (&config.source, &config.destination) {
-            (Location::Local(p), _) | (_, Location::Local(p)) => {
-                Some(std::path::absolute(p).unwrap_or_else(|_| p.clone()))
-            }
-            _ => None,
-        };
-        let committing = Arc::new(super::transfer::Committing::default());
-        let transfers = Arc::new(Shared {
-            options: config.transfer.clone(),
-            budget: BufferBudget::new(config.buffer_bytes),
-            rate: config.cap_mbps.map(RateLimiter::new),
-            check_source_md5: config.direction != Direction::Upload,
-            // Blob reads: ranges the service checksums (up to 4 MiB), so a corrupted one is
-            // fetched again on its own.
-            max_read: match config.direction {
-                Direction::Download | Direction::Copy => 4 << 20,
-                Direction::Upload => u64::MAX,
-            },
-            server: ServerCopies::new(
-                config.direction == Direction::Copy && !config.blob.s2s.stream,
-            )
-            .with_committing(committing.clone()),
-            committing,
-        });
         Ok(Session {
-            parts: Parts {
-                config,
-                source,
-                destination,
-                plugins,
-                store,
-                transfers,
-                order,
-                local_root,
-                backup: None,
-            },
+            parts: Parts::new(config, source, destination, plugins, store)?,
             http: None,
         })
     }
@@ -341,7 +283,7 @@ mod tests {
     use crate::endpoint::{EndpointKind, ListOrder, MemoryEndpoint};
     use crate::plugin::{PluginKind, PluginSet, PluginSpec};
     use crate::sync::testing::Collect;
-    use crate::sync::{CheckMd5, DeleteMode, TransferOptions};
+    use crate::sync::{CheckMd5, DeleteMode, Direction, Location, TransferOptions};
 
     fn config(delete: DeleteMode) -> SyncConfig {
         SyncConfig {

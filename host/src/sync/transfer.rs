@@ -14,12 +14,13 @@
 use futures::{StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
 
+use super::committing::Committing;
 use super::config::{CheckMd5, TransferOptions};
 use super::limits::{BufferBudget, RateLimiter};
 use super::server_copy::ServerCopies;
 use crate::endpoint::{
-    CommitInfo, Endpoint, EndpointError, ErrorClass, Item, Version, WriteShape, WriteTarget,
-    Written,
+    CommitInfo, Endpoint, EndpointError, ErrorClass, Item, Reader, Version, WriteShape,
+    WriteTarget, Writer, Written,
 };
 
 /// The largest block the Blob service accepts.
@@ -75,38 +76,6 @@ pub(crate) struct Shared {
     pub(crate) committing: std::sync::Arc<Committing>,
 }
 
-/// The commits waiting for their answer. When a run stops, transfers still in flight
-/// after the grace period are cancelled; a commit among them may have landed although
-/// its answer never came, so the destination is asked, and what landed is counted.
-#[derive(Debug, Default)]
-pub(crate) struct Committing {
-    next: std::sync::atomic::AtomicU64,
-    open: std::sync::Mutex<std::collections::HashMap<u64, Written>>,
-}
-
-impl Committing {
-    /// Commits `writer`, remembered as `written` until its answer comes.
-    pub(crate) async fn commit<F>(&self, written: Written, commit: F) -> Result<(), EndpointError>
-    where
-        F: std::future::Future<Output = Result<(), EndpointError>>,
-    {
-        let ticket = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.lock().insert(ticket, written);
-        let result = commit.await;
-        self.lock().remove(&ticket);
-        result
-    }
-
-    /// The commits whose answer never came (their tasks were cancelled).
-    pub(crate) fn take_unanswered(&self) -> Vec<Written> {
-        self.lock().drain().map(|(_, w)| w).collect()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, Written>> {
-        self.open.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
 /// One copy: what is read, where it goes, what it carries, and who hears of its progress.
 pub(crate) struct CopyOf<'a> {
     /// The source entry.
@@ -133,6 +102,67 @@ pub(crate) async fn copy(
     destination: &dyn Endpoint,
     shared: &Shared,
 ) -> Result<Copied, EndpointError> {
+    // An empty blob has nothing to copy: one empty Put Blob is as cheap.
+    if copy.item.size > 0
+        && shared.server.wanted()
+        && let Some(copied) = copy_server_side(&copy, source, destination, shared).await?
+    {
+        return Ok(copied);
+    }
+    stream(copy, source, destination, shared).await
+}
+
+/// Asks the destination's service to copy the entry itself; `None` when it cannot read
+/// the source, and the bytes must be streamed.
+async fn copy_server_side(
+    copy: &CopyOf<'_>,
+    source: &dyn Endpoint,
+    destination: &dyn Endpoint,
+    shared: &Shared,
+) -> Result<Option<Copied>, EndpointError> {
+    let item = copy.item;
+    let size = item.size;
+    let target = WriteTarget {
+        path: copy.to.to_string(),
+        size,
+        shape: write_shape(size, &shared.options, u64::MAX),
+        replaces: copy.replaces.clone(),
+        resume_tag: item.etag.as_deref().map(String::from),
+    };
+    let info = CommitInfo {
+        md5: item.md5.unwrap_or_default(),
+        store_md5: item.md5.is_some(),
+        mtime_ns: item.preserved_mtime_ns(),
+        metadata: copy.metadata.clone(),
+        settings: copy.settings.clone(),
+    };
+    let in_flight = shared.options.blocks_in_flight;
+    let copied = shared
+        .server
+        .copy(
+            item,
+            &target,
+            in_flight,
+            info,
+            (source, destination),
+            copy.on_moved,
+        )
+        .await?;
+    Ok(copied.then_some(Copied {
+        bytes: size,
+        md5: item.md5,
+    }))
+}
+
+/// Streams the entry through blobsync: every block is moved, the source confirmed
+/// unchanged and its MD5 checked, and only then is the entry committed. A failure at any
+/// point discards what was written.
+async fn stream(
+    copy: CopyOf<'_>,
+    source: &dyn Endpoint,
+    destination: &dyn Endpoint,
+    shared: &Shared,
+) -> Result<Copied, EndpointError> {
     let CopyOf {
         item,
         to,
@@ -142,47 +172,7 @@ pub(crate) async fn copy(
         on_moved,
     } = copy;
     let size = item.size;
-    // An empty blob has nothing to copy: one empty Put Blob is as cheap.
-    if size > 0 && shared.server.wanted() {
-        let target = WriteTarget {
-            path: to.to_string(),
-            size,
-            shape: write_shape(size, &shared.options, u64::MAX),
-            replaces: replaces.clone(),
-            resume_tag: item.etag.as_deref().map(String::from),
-        };
-        let info = CommitInfo {
-            md5: item.md5.unwrap_or_default(),
-            store_md5: item.md5.is_some(),
-            mtime_ns: item.preserved_mtime_ns(),
-            metadata: metadata.clone(),
-            settings: settings.clone(),
-        };
-        let in_flight = shared.options.blocks_in_flight;
-        if shared
-            .server
-            .copy(
-                item,
-                &target,
-                in_flight,
-                info,
-                (source, destination),
-                on_moved,
-            )
-            .await?
-        {
-            return Ok(Copied {
-                bytes: size,
-                md5: item.md5,
-            });
-        }
-    }
     let shape = write_shape(size, &shared.options, shared.max_read);
-    let (block, blocks) = match shape {
-        WriteShape::Single => (size.max(1), 1),
-        WriteShape::Blocks { size, count } => (size, count),
-    };
-    let single = shape == WriteShape::Single;
     let replaces_name = replaces.as_ref().and_then(|v| v.listed_as.clone());
     let reader = source.open_reader(item).await?;
     let writer = destination
@@ -194,66 +184,14 @@ pub(crate) async fn copy(
             resume_tag: item.etag.as_deref().map(String::from),
         })
         .await?;
-
-    let mut md5 = Md5::new();
-    let in_flight = shared.options.blocks_in_flight.max(1);
-    let reads = futures::stream::iter(0..blocks)
-        .map(|index| {
-            let offset = index * block;
-            let len = block.min(size - offset.min(size));
-            let (reader, writer) = (&reader, &writer);
-            async move {
-                let permit = shared.budget.acquire(len).await;
-                // A block a killed attempt already wrote is neither read nor written again.
-                if let Some(data) = writer.resumed(index).await? {
-                    return Ok::<_, EndpointError>((index, offset, data, permit, false));
-                }
-                let data = reader.read(offset, len as usize).await?;
-                Ok((index, offset, data, permit, true))
-            }
-        })
-        .buffered(in_flight);
-    let result = reads
-        .map_ok(|(index, offset, data, permit, fresh)| {
-            md5.update(&data);
-            let writer = &writer;
-            async move {
-                let len = data.len() as u64;
-                if !fresh {
-                    on_moved(len);
-                    return Ok::<_, EndpointError>(None);
-                }
-                if let Some(rate) = &shared.rate {
-                    rate.take(len).await;
-                }
-                writer.write_block(index, offset, data).await?;
-                if !single {
-                    on_moved(len);
-                }
-                // A single-request write keeps its data until the commit, so it keeps its
-                // share of the budget too.
-                Ok(single.then_some(permit))
-            }
-        })
-        .try_buffer_unordered(in_flight)
-        .try_collect::<Vec<_>>()
-        .await;
-    let _held = match result {
-        Ok(held) => held,
+    let (md5, _held) = match move_blocks(item, shape, &*reader, &*writer, shared, on_moved).await {
+        Ok(moved) => moved,
         Err(e) => {
             writer.abort().await;
             return Err(e);
         }
     };
-    if let Err(e) = reader.finish().await {
-        writer.abort().await;
-        return Err(e);
-    }
-    let md5: [u8; 16] = md5.finalize().into();
-
-    if shared.check_source_md5
-        && let Err(e) = check_md5(item, &md5, shared.options.check_md5)
-    {
+    if let Err(e) = confirm(item, &*reader, &md5, shared).await {
         writer.abort().await;
         return Err(e);
     }
@@ -275,13 +213,92 @@ pub(crate) async fn copy(
         .committing
         .commit(written, writer.commit(info))
         .await?;
-    if single {
+    if shape == WriteShape::Single {
         on_moved(size);
     }
     Ok(Copied {
         bytes: size,
         md5: Some(md5),
     })
+}
+
+/// The buffer permits a single-request write keeps until its commit.
+type Held = Vec<Option<Option<tokio::sync::OwnedSemaphorePermit>>>;
+
+/// Moves every block of `item` from `reader` to `writer`: read in order (ranges fetched
+/// ahead concurrently), its MD5 computed in the same pass, written concurrently. Returns
+/// the MD5 and what a single-request write holds of the budget.
+async fn move_blocks(
+    item: &Item,
+    shape: WriteShape,
+    reader: &dyn Reader,
+    writer: &dyn Writer,
+    shared: &Shared,
+    on_moved: &(dyn Fn(u64) + Sync),
+) -> Result<([u8; 16], Held), EndpointError> {
+    let size = item.size;
+    let (block, blocks) = match shape {
+        WriteShape::Single => (size.max(1), 1),
+        WriteShape::Blocks { size, count } => (size, count),
+    };
+    let single = shape == WriteShape::Single;
+    let mut md5 = Md5::new();
+    let in_flight = shared.options.blocks_in_flight.max(1);
+    let reads = futures::stream::iter(0..blocks)
+        .map(|index| {
+            let offset = index * block;
+            let len = block.min(size - offset.min(size));
+            async move {
+                let permit = shared.budget.acquire(len).await;
+                // A block a killed attempt already wrote is neither read nor written again.
+                if let Some(data) = writer.resumed(index).await? {
+                    return Ok::<_, EndpointError>((index, offset, data, permit, false));
+                }
+                let data = reader.read(offset, len as usize).await?;
+                Ok((index, offset, data, permit, true))
+            }
+        })
+        .buffered(in_flight);
+    let held = reads
+        .map_ok(|(index, offset, data, permit, fresh)| {
+            md5.update(&data);
+            async move {
+                let len = data.len() as u64;
+                if !fresh {
+                    on_moved(len);
+                    return Ok::<_, EndpointError>(None);
+                }
+                if let Some(rate) = &shared.rate {
+                    rate.take(len).await;
+                }
+                writer.write_block(index, offset, data).await?;
+                if !single {
+                    on_moved(len);
+                }
+                // A single-request write keeps its data until the commit, so it keeps its
+                // share of the budget too.
+                Ok(single.then_some(permit))
+            }
+        })
+        .try_buffer_unordered(in_flight)
+        .try_collect::<Vec<_>>()
+        .await?;
+    Ok((md5.finalize().into(), held))
+}
+
+/// Confirms the source did not change while it was read and, where copies are checked
+/// against it (downloads), that the MD5 matches the source's Content-MD5.
+async fn confirm(
+    item: &Item,
+    reader: &dyn Reader,
+    md5: &[u8; 16],
+    shared: &Shared,
+) -> Result<(), EndpointError> {
+    reader.finish().await?;
+    if shared.check_source_md5 {
+        check_md5(item, md5, shared.options.check_md5)?;
+    }
+    Ok(())
 }
 
 fn check_md5(item: &Item, computed: &[u8; 16], policy: CheckMd5) -> Result<(), EndpointError> {

@@ -9,11 +9,13 @@
 //! manifest or plugin file is loaded between runs ([`WatchedPlugins`]).
 
 use std::collections::BTreeSet;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use notify::RecursiveMode;
-use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+use notify::{RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+use tokio::time::Instant;
 
 use std::sync::Arc;
 
@@ -29,6 +31,9 @@ const PLUGIN_CHECK: Duration = Duration::from_secs(2);
 const MAX_SCOPES: usize = 64;
 /// The longest wait between retries of a failed run.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// What the debouncer sends: the paths that changed.
+type Changes = tokio::sync::mpsc::UnboundedReceiver<Vec<PathBuf>>;
 
 /// What to sync next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,11 +138,58 @@ pub async fn watch(
         return EXIT_USAGE;
     }
     // Watch before the first sync, so that nothing changed during it is missed.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
-    let mut debouncer = match new_debouncer(
-        options.debounce,
-        None,
-        move |result: DebounceEventResult| match result {
+    let (_debouncer, mut rx) = match notifications(&root, options.debounce) {
+        Ok(watching) => watching,
+        Err(message) => {
+            observer.notice(&message);
+            return EXIT_USAGE;
+        }
+    };
+    tracing::info!(
+        "watching {} (debounce {} ms, full sync every {} s)",
+        root.display(),
+        options.debounce.as_millis(),
+        options.rescan.as_secs()
+    );
+
+    let mut schedule = Schedule::new(options.rescan);
+    loop {
+        if let Some(work) = schedule.take_due(Instant::now()) {
+            let mut failed: Option<Work> = None;
+            if !stop.is_stopped() {
+                match sync_once(session, work, stop, &plugins, &observer, &job_id).await {
+                    ControlFlow::Continue(retry) => failed = retry,
+                    ControlFlow::Break(code) => return code,
+                }
+            }
+            schedule.ran(failed, &*observer);
+        }
+        tokio::select! {
+            paths = rx.recv() => {
+                let Some(paths) = paths else { return EXIT_FAILED };
+                let work = if paths.is_empty() { Work::Full } else { relative_paths(&root, &paths) };
+                if work != Work::Paths(BTreeSet::new()) {
+                    schedule.add(work);
+                }
+            }
+            _ = tokio::time::sleep_until(schedule.wake()) => {
+                schedule.timers_due(&mut plugins, session, &*observer).await;
+            }
+            _ = stop.stopped() => return if stop.is_interrupted() { EXIT_OK } else { EXIT_FAILED },
+        }
+    }
+}
+
+/// The file-system notifications below `root`, debounced: each message names the paths
+/// that changed (none: something was lost, sync everything). The debouncer watches as
+/// long as it is kept. The error is the notice to give.
+fn notifications(
+    root: &Path,
+    debounce: Duration,
+) -> Result<(Debouncer<RecommendedWatcher, RecommendedCache>, Changes), String> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
+    let mut debouncer = new_debouncer(debounce, None, move |result: DebounceEventResult| {
+        match result {
             Ok(events) => {
                 let paths: Vec<PathBuf> = events
                     .into_iter()
@@ -155,117 +207,146 @@ pub async fn watch(
                 // A lost notification (queue overflow) is made good by a full sync.
                 let _ = tx.send(Vec::new());
             }
-        },
-    ) {
-        Ok(d) => d,
-        Err(e) => {
-            observer.notice(&format!("cannot watch {}: {e}", root.display()));
-            return EXIT_USAGE;
         }
-    };
-    if let Err(e) = debouncer.watch(&root, RecursiveMode::Recursive) {
-        observer.notice(&format!(
+    })
+    .map_err(|e| format!("cannot watch {}: {e}", root.display()))?;
+    if let Err(e) = debouncer.watch(root, RecursiveMode::Recursive) {
+        return Err(format!(
             "cannot watch {}: {e} (raise fs.inotify.max_user_watches for very large trees)",
             root.display()
         ));
-        return EXIT_USAGE;
     }
-    tracing::info!(
-        "watching {} (debounce {} ms, full sync every {} s)",
-        root.display(),
-        options.debounce.as_millis(),
-        options.rescan.as_secs()
-    );
+    Ok((debouncer, rx))
+}
 
-    let mut pending: Option<Work> = Some(Work::Full);
-    let mut backoff = Duration::from_secs(1);
-    let mut retry_at: Option<tokio::time::Instant> = None;
-    let mut next_rescan = tokio::time::Instant::now() + options.rescan;
-    let mut next_plugin_check = tokio::time::Instant::now() + PLUGIN_CHECK;
-    loop {
-        let due = retry_at.is_none_or(|t| tokio::time::Instant::now() >= t);
-        if let (Some(work), true) = (pending.take(), due) {
-            retry_at = None;
-            let mut failed: Option<Work> = None;
-            if !stop.is_stopped() {
-                let request = RunRequest {
-                    job_id: job_id(),
-                    scopes: work.scopes(),
-                };
-                let outcome = session
-                    .run(request, stop, plugins.observer(&observer))
-                    .await;
-                // A signal is how a watch is stopped: a clean exit (a run it cut short is
-                // recorded as Cancelled, and the next start catches up).
-                if stop.is_interrupted() {
-                    return EXIT_OK;
-                }
-                failed = match &outcome.error {
-                    Some(e) if e.exit_code() == EXIT_USAGE => {
-                        observer.notice(&format!("{e}; stopping"));
-                        return EXIT_USAGE;
-                    }
-                    // The run could not finish (an outage): the retry is a full sync, which
-                    // also catches whatever changed at either side meanwhile.
-                    Some(_) => Some(Work::Full),
-                    // Items failed: those paths again.
-                    None if outcome.totals.failed > 0 => Some(work),
-                    None => None,
-                };
-            }
-            match failed {
-                Some(work) => {
-                    observer.notice(&format!("will retry in {} s", backoff.as_secs()));
-                    retry_at = Some(tokio::time::Instant::now() + backoff);
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    pending = Some(work);
-                }
-                None => backoff = Duration::from_secs(1),
-            }
-        } else if let Some(work) = pending.take() {
-            pending = Some(work);
+/// Runs one sync of `work`. Continues with the work to retry, if any (a run that could
+/// not finish: everything; failed items: the same paths); breaks with the exit code when
+/// the watch ends (a signal, a usage error).
+async fn sync_once(
+    session: &Session,
+    work: Work,
+    stop: &Stop,
+    plugins: &WatchedPlugins,
+    observer: &Arc<dyn Observer>,
+    job_id: &impl Fn() -> String,
+) -> ControlFlow<u8, Option<Work>> {
+    let request = RunRequest {
+        job_id: job_id(),
+        scopes: work.scopes(),
+    };
+    let outcome = session.run(request, stop, plugins.observer(observer)).await;
+    // A signal is how a watch is stopped: a clean exit (a run it cut short is
+    // recorded as Cancelled, and the next start catches up).
+    if stop.is_interrupted() {
+        return ControlFlow::Break(EXIT_OK);
+    }
+    ControlFlow::Continue(match &outcome.error {
+        Some(e) if e.exit_code() == EXIT_USAGE => {
+            observer.notice(&format!("{e}; stopping"));
+            return ControlFlow::Break(EXIT_USAGE);
         }
-        let wake = match retry_at {
-            Some(t) => t.min(next_rescan),
-            None => next_rescan,
+        // The run could not finish (an outage): the retry is a full sync, which
+        // also catches whatever changed at either side meanwhile.
+        Some(_) => Some(Work::Full),
+        // Items failed: those paths again.
+        None if outcome.totals.failed > 0 => Some(work),
+        None => None,
+    })
+}
+
+/// When the loop syncs, and what: the work waiting, the retry of a failed run (with
+/// exponential backoff), the next full rescan and the next check of the plugin files.
+struct Schedule {
+    pending: Option<Work>,
+    backoff: Duration,
+    retry_at: Option<Instant>,
+    rescan: Duration,
+    next_rescan: Instant,
+    next_plugin_check: Instant,
+}
+
+impl Schedule {
+    /// A full sync first; a full rescan every `rescan`.
+    fn new(rescan: Duration) -> Schedule {
+        Schedule {
+            pending: Some(Work::Full),
+            backoff: Duration::from_secs(1),
+            retry_at: None,
+            rescan,
+            next_rescan: Instant::now() + rescan,
+            next_plugin_check: Instant::now() + PLUGIN_CHECK,
         }
-        .min(next_plugin_check);
-        tokio::select! {
-            paths = rx.recv() => {
-                let Some(paths) = paths else { return EXIT_FAILED };
-                let work = if paths.is_empty() { Work::Full } else { relative_paths(&root, &paths) };
-                if work != Work::Paths(BTreeSet::new()) {
-                    match &mut pending {
-                        Some(p) => p.add(work),
-                        None => pending = Some(work),
-                    }
-                }
+    }
+
+    /// Adds `work` to what is waiting.
+    fn add(&mut self, work: Work) {
+        match &mut self.pending {
+            Some(p) => p.add(work),
+            None => self.pending = Some(work),
+        }
+    }
+
+    /// The work to run now: none while a failed run waits for its retry — the work stays
+    /// pending until then, gathering the changes noticed meanwhile.
+    fn take_due(&mut self, now: Instant) -> Option<Work> {
+        if self.retry_at.is_some_and(|t| now < t) {
+            return None;
+        }
+        let work = self.pending.take()?;
+        self.retry_at = None;
+        Some(work)
+    }
+
+    /// After a run: the work that `failed` is retried after the backoff, which doubles
+    /// (up to [`MAX_BACKOFF`]); a run that did not fail resets it.
+    fn ran(&mut self, failed: Option<Work>, observer: &dyn Observer) {
+        match failed {
+            Some(work) => {
+                observer.notice(&format!("will retry in {} s", self.backoff.as_secs()));
+                self.retry_at = Some(Instant::now() + self.backoff);
+                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                self.pending = Some(work);
             }
-            _ = tokio::time::sleep_until(wake) => {
-                if tokio::time::Instant::now() >= next_plugin_check {
-                    next_plugin_check = tokio::time::Instant::now() + PLUGIN_CHECK;
-                    match plugins.reload(session).await {
-                        Reload::Unchanged => {}
-                        Reload::Reloaded(description) => {
-                            observer.notice(&format!(
-                                "plugins reloaded ({description}); syncing everything with them"
-                            ));
-                            pending = Some(Work::Full);
-                        }
-                        Reload::Kept(why) => observer.notice(&format!(
-                            "plugins not reloaded, the running ones stay: {why}"
-                        )),
-                    }
+            None => self.backoff = Duration::from_secs(1),
+        }
+    }
+
+    /// When the loop wakes without a notification: the retry, the rescan or the plugin
+    /// check, whichever comes first.
+    fn wake(&self) -> Instant {
+        match self.retry_at {
+            Some(t) => t.min(self.next_rescan),
+            None => self.next_rescan,
+        }
+        .min(self.next_plugin_check)
+    }
+
+    /// Does what is due at a wake: checks the plugin files (everything is synced again
+    /// with reloaded ones) and, every rescan, adds a full sync.
+    async fn timers_due(
+        &mut self,
+        plugins: &mut WatchedPlugins,
+        session: &mut Session,
+        observer: &dyn Observer,
+    ) {
+        if Instant::now() >= self.next_plugin_check {
+            self.next_plugin_check = Instant::now() + PLUGIN_CHECK;
+            match plugins.reload(session).await {
+                Reload::Unchanged => {}
+                Reload::Reloaded(description) => {
+                    observer.notice(&format!(
+                        "plugins reloaded ({description}); syncing everything with them"
+                    ));
+                    self.pending = Some(Work::Full);
                 }
-                if tokio::time::Instant::now() >= next_rescan {
-                    next_rescan = tokio::time::Instant::now() + options.rescan;
-                    match &mut pending {
-                        Some(p) => p.add(Work::Full),
-                        None => pending = Some(Work::Full),
-                    }
-                }
+                Reload::Kept(why) => observer.notice(&format!(
+                    "plugins not reloaded, the running ones stay: {why}"
+                )),
             }
-            _ = stop.stopped() => return if stop.is_interrupted() { EXIT_OK } else { EXIT_FAILED },
+        }
+        if Instant::now() >= self.next_rescan {
+            self.next_rescan = Instant::now() + self.rescan;
+            self.add(Work::Full);
         }
     }
 }
@@ -287,6 +368,45 @@ mod tests {
         }
         assert_eq!(w, Work::Full);
         assert!(w.scopes().is_empty(), "everything");
+    }
+
+    /// A failed run's work waits for its retry without being lost, and what changes
+    /// meanwhile joins it.
+    #[test]
+    fn work_waiting_for_its_retry_is_kept_and_gathers_changes() {
+        struct Quiet;
+        impl Observer for Quiet {
+            fn event(&self, _event: &crate::sync::Event<'_>) {}
+        }
+        let mut schedule = Schedule::new(Duration::from_secs(3600));
+        let now = Instant::now();
+        assert_eq!(
+            schedule.take_due(now),
+            Some(Work::Full),
+            "the first full sync"
+        );
+        let failed = Work::Paths(BTreeSet::from(["a.txt".to_string()]));
+        schedule.ran(Some(failed), &Quiet);
+        let retry_at = schedule.retry_at.expect("a retry is planned");
+        assert_eq!(
+            schedule.take_due(Instant::now()),
+            None,
+            "not before the retry"
+        );
+        assert_eq!(
+            schedule.take_due(Instant::now()),
+            None,
+            "and not lost by waiting"
+        );
+        schedule.add(Work::Paths(BTreeSet::from(["b.txt".to_string()])));
+        assert_eq!(
+            schedule.take_due(retry_at),
+            Some(Work::Paths(BTreeSet::from([
+                "a.txt".to_string(),
+                "b.txt".to_string()
+            ])))
+        );
+        assert_eq!(schedule.retry_at, None);
     }
 
     #[test]

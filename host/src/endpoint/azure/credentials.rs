@@ -181,49 +181,13 @@ pub fn resolve_auth(
     options: &AuthOptions,
     http: &super::transport::Http,
 ) -> Result<Auth, EndpointError> {
-    let account = location.account.as_str();
     let connection = options
         .connection_string
         .as_deref()
         .map(ConnectionString::parse)
         .transpose()
         .map_err(auth_error)?;
-    let key_from_connection = || -> Result<Option<Auth>, EndpointError> {
-        let Some(cs) = &connection else {
-            return Ok(None);
-        };
-        let Some(key) = &cs.account_key else {
-            return Ok(None);
-        };
-        if let Some(name) = &cs.account_name
-            && name != account
-        {
-            return Err(auth_error(format!(
-                "AZURE_STORAGE_CONNECTION_STRING is for account `{name}`, but {location} is in \
-                     account `{account}`"
-            )));
-        }
-        shared_key(account, key, "AZURE_STORAGE_CONNECTION_STRING").map(Some)
-    };
-    let dev_key = || {
-        // The key is public and only an emulator accepts it: on loopback, or with the
-        // account in the path (an emulator reached by another name).
-        (account == DEV_ACCOUNT && (location.is_loopback() || location.path_style))
-            .then(|| {
-                shared_key(
-                    account,
-                    DEV_KEY,
-                    "the emulator's well-known development key",
-                )
-            })
-            .transpose()
-    };
-    let no_credentials = || {
-        auth_error(format!(
-            "no credentials for {location}: add a SAS token to the URL, or set --account-key / \
-             AZURE_STORAGE_KEY, or AZURE_STORAGE_CONNECTION_STRING"
-        ))
-    };
+    let connection = connection.as_ref();
     match options.mode {
         AuthMode::Sas => {
             if location.has_sas() {
@@ -234,58 +198,112 @@ pub fn resolve_auth(
                 )))
             }
         }
-        AuthMode::Key => {
-            if let Some(key) = &options.account_key {
-                return shared_key(account, key, options.account_key_from);
-            }
-            if let Some(auth) = key_from_connection()? {
-                return Ok(auth);
-            }
-            dev_key()?.ok_or_else(|| {
+        AuthMode::Key => match given_key(location, options, connection)? {
+            Some(auth) => Ok(auth),
+            None => dev_key(location)?.ok_or_else(|| {
                 auth_error(format!(
                     "--auth key: no account key for {location}; set --account-key or \
                      AZURE_STORAGE_KEY"
                 ))
-            })
-        }
+            }),
+        },
         AuthMode::Anonymous => Ok(Auth::Anonymous),
         AuthMode::ClientSecret
         | AuthMode::WorkloadIdentity
         | AuthMode::ManagedIdentity
         | AuthMode::AzureCli => entra(location, &options.entra, options.mode, http),
-        AuthMode::Auto => {
-            if location.has_sas() {
-                return Ok(Auth::Sas);
-            }
-            if let Some(key) = &options.account_key {
-                return shared_key(account, key, options.account_key_from);
-            }
-            if let Some(auth) = key_from_connection()? {
-                return Ok(auth);
-            }
-            // An explicit choice (azcopy's auto-login variable) comes before the dev key.
-            if let Some(mode) = EntraOptions::auto_login_type() {
-                return entra(location, &options.entra, mode, http);
-            }
-            if let Some(auth) = dev_key()? {
-                return Ok(auth);
-            }
-            let e = &options.entra;
-            let mode =
-                if e.client_secret.is_some() && e.client_id.is_some() && e.tenant_id.is_some() {
-                    AuthMode::ClientSecret
-                } else if e.federated_token_file.is_some() {
-                    AuthMode::WorkloadIdentity
-                } else if e.managed_identity || e.identity.is_some() || e.managed_identity_endpoint
-                {
-                    AuthMode::ManagedIdentity
-                } else if azure_cli_installed() {
-                    AuthMode::AzureCli
-                } else {
-                    return Err(no_credentials());
-                };
-            entra(location, e, mode, http)
-        }
+        AuthMode::Auto => resolve_auto(location, options, connection, http),
+    }
+}
+
+/// The first credential that applies, in the order the module header gives (`--auth
+/// auto`).
+fn resolve_auto(
+    location: &BlobLocation,
+    options: &AuthOptions,
+    connection: Option<&ConnectionString>,
+    http: &super::transport::Http,
+) -> Result<Auth, EndpointError> {
+    if location.has_sas() {
+        return Ok(Auth::Sas);
+    }
+    if let Some(auth) = given_key(location, options, connection)? {
+        return Ok(auth);
+    }
+    // An explicit choice (azcopy's auto-login variable) comes before the dev key.
+    if let Some(mode) = EntraOptions::auto_login_type() {
+        return entra(location, &options.entra, mode, http);
+    }
+    if let Some(auth) = dev_key(location)? {
+        return Ok(auth);
+    }
+    let mode = entra_mode(&options.entra).ok_or_else(|| {
+        auth_error(format!(
+            "no credentials for {location}: add a SAS token to the URL, or set --account-key / \
+             AZURE_STORAGE_KEY, or AZURE_STORAGE_CONNECTION_STRING"
+        ))
+    })?;
+    entra(location, &options.entra, mode, http)
+}
+
+/// The account key given for `location`: `--account-key` or `AZURE_STORAGE_KEY`, else
+/// the `AccountKey` of the connection string (refused when it names another account).
+fn given_key(
+    location: &BlobLocation,
+    options: &AuthOptions,
+    connection: Option<&ConnectionString>,
+) -> Result<Option<Auth>, EndpointError> {
+    let account = location.account.as_str();
+    if let Some(key) = &options.account_key {
+        return shared_key(account, key, options.account_key_from).map(Some);
+    }
+    let Some(cs) = connection else {
+        return Ok(None);
+    };
+    let Some(key) = &cs.account_key else {
+        return Ok(None);
+    };
+    if let Some(name) = &cs.account_name
+        && name != account
+    {
+        return Err(auth_error(format!(
+            "AZURE_STORAGE_CONNECTION_STRING is for account `{name}`, but {location} is in \
+                 account `{account}`"
+        )));
+    }
+    shared_key(account, key, "AZURE_STORAGE_CONNECTION_STRING").map(Some)
+}
+
+/// The emulator's well-known key, when `location` is the emulator's account.
+fn dev_key(location: &BlobLocation) -> Result<Option<Auth>, EndpointError> {
+    let account = location.account.as_str();
+    // The key is public and only an emulator accepts it: on loopback, or with the
+    // account in the path (an emulator reached by another name).
+    (account == DEV_ACCOUNT && (location.is_loopback() || location.path_style))
+        .then(|| {
+            shared_key(
+                account,
+                DEV_KEY,
+                "the emulator's well-known development key",
+            )
+        })
+        .transpose()
+}
+
+/// The Entra ID credential the settings ask for, the first that applies: a client secret
+/// (with its client and tenant), workload identity, managed identity, then the Azure CLI
+/// if it is installed; `None` when none does.
+fn entra_mode(e: &EntraOptions) -> Option<AuthMode> {
+    if e.client_secret.is_some() && e.client_id.is_some() && e.tenant_id.is_some() {
+        Some(AuthMode::ClientSecret)
+    } else if e.federated_token_file.is_some() {
+        Some(AuthMode::WorkloadIdentity)
+    } else if e.managed_identity || e.identity.is_some() || e.managed_identity_endpoint {
+        Some(AuthMode::ManagedIdentity)
+    } else if azure_cli_installed() {
+        Some(AuthMode::AzureCli)
+    } else {
+        None
     }
 }
 

@@ -85,17 +85,35 @@ const TRUSTED_SUFFIXES: &[&str] = &[
     ".blob.storage.azure.net",
 ];
 
+/// A token credential, and what it is for messages.
+type Credential = (Arc<dyn azure_core::credentials::TokenCredential>, String);
+
+/// The Entra ID credential `mode` names, once the storage host is one tokens may go to.
 pub(super) fn entra(
     location: &BlobLocation,
     e: &EntraOptions,
     mode: AuthMode,
     http: &super::transport::Http,
 ) -> Result<Auth, EndpointError> {
-    use azure_identity::{
-        AzureCliCredential, ClientAssertionCredentialOptions, ClientSecretCredential,
-        ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
-        WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+    check_token_host(location, e)?;
+    let (credential, from) = match mode {
+        AuthMode::ClientSecret => client_secret(e, http)?,
+        AuthMode::WorkloadIdentity => workload_identity(e, http)?,
+        AuthMode::ManagedIdentity => managed_identity(e, http)?,
+        AuthMode::AzureCli => azure_cli(e)?,
+        other => {
+            return Err(auth_error(format!(
+                "{} is not an Entra ID credential",
+                mode_name(other)
+            )));
+        }
     };
+    Ok(Auth::Token { credential, from })
+}
+
+/// Refuses a location a token must not be sent to: one not over HTTPS, or on a host that
+/// is neither Azure Storage, loopback, nor a suffix the user trusts.
+fn check_token_host(location: &BlobLocation, e: &EntraOptions) -> Result<(), EndpointError> {
     if location.endpoint.scheme() != "https" {
         return Err(auth_error(format!(
             "Entra ID tokens are only sent over HTTPS, and {location} is not an https:// URL"
@@ -108,91 +126,114 @@ pub(super) fn entra(
         .to_ascii_lowercase();
     let trusted = location.is_loopback()
         || TRUSTED_SUFFIXES.iter().any(|s| host.ends_with(s))
-        || e.trusted_suffixes.iter().any(|s| {
-            let s = s.trim().trim_start_matches('*').to_ascii_lowercase();
-            !s.is_empty()
-                && (host == s.trim_start_matches('.')
-                    || host.ends_with(&format!(".{}", s.trim_start_matches('.'))))
-        });
+        || e.trusted_suffixes.iter().any(|s| is_under(&host, s));
     if !trusted {
         return Err(auth_error(format!(
             "refusing to send an Entra ID token to {host}, which is not an Azure Storage host; if \
              it is one you trust, add it with --trusted-microsoft-suffixes"
         )));
     }
-    let client_options = || super::transport::client_options(http);
-    let missing = |what: &str| auth_error(format!("{} needs {what}", mode_name(mode)));
-    let fail = |e: azure_core::Error| auth_error(format!("{}: {e}", mode_name(mode)));
-    let (credential, from): (Arc<dyn azure_core::credentials::TokenCredential>, String) = match mode
-    {
-        AuthMode::ClientSecret => {
-            let tenant = e
-                .tenant_id
-                .as_deref()
-                .ok_or_else(|| missing("AZURE_TENANT_ID (or AZCOPY_TENANT_ID)"))?;
-            let client = e
-                .client_id
-                .clone()
-                .ok_or_else(|| missing("AZURE_CLIENT_ID (or AZCOPY_SPA_APPLICATION_ID)"))?;
-            let secret = e
-                .client_secret
-                .clone()
-                .ok_or_else(|| missing("AZURE_CLIENT_SECRET (or AZCOPY_SPA_CLIENT_SECRET)"))?;
-            let options = ClientSecretCredentialOptions {
-                client_options: client_options(),
-            };
-            let c = ClientSecretCredential::new(
-                tenant,
-                client.clone(),
-                Secret::new(secret),
-                Some(options),
-            )
-            .map_err(fail)?;
-            (c, format!("client secret for application {client}"))
-        }
-        AuthMode::WorkloadIdentity => {
-            let options = WorkloadIdentityCredentialOptions {
-                credential_options: ClientAssertionCredentialOptions {
-                    client_options: client_options(),
-                },
-                client_id: e.client_id.clone(),
-                tenant_id: e.tenant_id.clone(),
-                token_file_path: e.federated_token_file.clone(),
-            };
-            let c = WorkloadIdentityCredential::new(Some(options)).map_err(fail)?;
-            (c, "workload identity".to_string())
-        }
-        AuthMode::ManagedIdentity => {
-            let options = ManagedIdentityCredentialOptions {
-                user_assigned_id: e.identity.clone(),
-                client_options: client_options(),
-            };
-            let c = ManagedIdentityCredential::new(Some(options)).map_err(fail)?;
-            let which = match &e.identity {
-                None => "system-assigned".to_string(),
-                Some(azure_identity::UserAssignedId::ClientId(id)) => format!("client id {id}"),
-                Some(azure_identity::UserAssignedId::ObjectId(id)) => format!("object id {id}"),
-                Some(azure_identity::UserAssignedId::ResourceId(id)) => format!("resource id {id}"),
-                Some(_) => "user-assigned".to_string(),
-            };
-            (c, format!("managed identity, {which}"))
-        }
-        AuthMode::AzureCli => {
-            let options = azure_identity::AzureCliCredentialOptions {
-                tenant_id: e.tenant_id.clone(),
-                ..Default::default()
-            };
-            let c = AzureCliCredential::new(Some(options)).map_err(fail)?;
-            (c, "Azure CLI".to_string())
-        }
-        other => {
-            return Err(auth_error(format!(
-                "{} is not an Entra ID credential",
-                mode_name(other)
-            )));
-        }
+    Ok(())
+}
+
+/// True if `host` is the user's trusted `suffix` (`example.com`, `.example.com` or
+/// `*.example.com`) or a host below it.
+fn is_under(host: &str, suffix: &str) -> bool {
+    let s = suffix.trim().trim_start_matches('*').to_ascii_lowercase();
+    !s.is_empty()
+        && (host == s.trim_start_matches('.')
+            || host.ends_with(&format!(".{}", s.trim_start_matches('.'))))
+}
+
+/// The error for a credential `mode` that lacks a setting.
+fn missing(mode: AuthMode, what: &str) -> EndpointError {
+    auth_error(format!("{} needs {what}", mode_name(mode)))
+}
+
+/// The error for a credential `mode` the SDK could not make.
+fn failed(mode: AuthMode) -> impl Fn(azure_core::Error) -> EndpointError {
+    move |e| auth_error(format!("{}: {e}", mode_name(mode)))
+}
+
+/// `--auth client-secret`: an application's secret in a tenant.
+fn client_secret(
+    e: &EntraOptions,
+    http: &super::transport::Http,
+) -> Result<Credential, EndpointError> {
+    let mode = AuthMode::ClientSecret;
+    let tenant = e
+        .tenant_id
+        .as_deref()
+        .ok_or_else(|| missing(mode, "AZURE_TENANT_ID (or AZCOPY_TENANT_ID)"))?;
+    let client = e
+        .client_id
+        .clone()
+        .ok_or_else(|| missing(mode, "AZURE_CLIENT_ID (or AZCOPY_SPA_APPLICATION_ID)"))?;
+    let secret = e
+        .client_secret
+        .clone()
+        .ok_or_else(|| missing(mode, "AZURE_CLIENT_SECRET (or AZCOPY_SPA_CLIENT_SECRET)"))?;
+    let options = azure_identity::ClientSecretCredentialOptions {
+        client_options: super::transport::client_options(http),
     };
-    Ok(Auth::Token { credential, from })
+    let c = azure_identity::ClientSecretCredential::new(
+        tenant,
+        client.clone(),
+        Secret::new(secret),
+        Some(options),
+    )
+    .map_err(failed(mode))?;
+    Ok((c, format!("client secret for application {client}")))
+}
+
+/// `--auth workload-identity`: a federated token file (Kubernetes).
+fn workload_identity(
+    e: &EntraOptions,
+    http: &super::transport::Http,
+) -> Result<Credential, EndpointError> {
+    let options = azure_identity::WorkloadIdentityCredentialOptions {
+        credential_options: azure_identity::ClientAssertionCredentialOptions {
+            client_options: super::transport::client_options(http),
+        },
+        client_id: e.client_id.clone(),
+        tenant_id: e.tenant_id.clone(),
+        token_file_path: e.federated_token_file.clone(),
+    };
+    let c = azure_identity::WorkloadIdentityCredential::new(Some(options))
+        .map_err(failed(AuthMode::WorkloadIdentity))?;
+    Ok((c, "workload identity".to_string()))
+}
+
+/// `--auth managed-identity`: the system-assigned identity, or the user-assigned one named.
+fn managed_identity(
+    e: &EntraOptions,
+    http: &super::transport::Http,
+) -> Result<Credential, EndpointError> {
+    let options = azure_identity::ManagedIdentityCredentialOptions {
+        user_assigned_id: e.identity.clone(),
+        client_options: super::transport::client_options(http),
+    };
+    let c = azure_identity::ManagedIdentityCredential::new(Some(options))
+        .map_err(failed(AuthMode::ManagedIdentity))?;
+    let which = match &e.identity {
+        None => "system-assigned".to_string(),
+        Some(azure_identity::UserAssignedId::ClientId(id)) => format!("client id {id}"),
+        Some(azure_identity::UserAssignedId::ObjectId(id)) => format!("object id {id}"),
+        Some(azure_identity::UserAssignedId::ResourceId(id)) => format!("resource id {id}"),
+        Some(_) => "user-assigned".to_string(),
+    };
+    Ok((c, format!("managed identity, {which}")))
+}
+
+/// `--auth azure-cli`: the account `az login` signed in.
+fn azure_cli(e: &EntraOptions) -> Result<Credential, EndpointError> {
+    let options = azure_identity::AzureCliCredentialOptions {
+        tenant_id: e.tenant_id.clone(),
+        ..Default::default()
+    };
+    let c = azure_identity::AzureCliCredential::new(Some(options))
+        .map_err(failed(AuthMode::AzureCli))?;
+    Ok((c, "Azure CLI".to_string()))
 }
 
 fn mode_name(mode: AuthMode) -> &'static str {

@@ -2,12 +2,15 @@
 //! metadata, one page fetched ahead while the previous one is read. Virtual directories
 //! are synthesised from the names, so a consumer can skip a prefix as it skips a folder.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use azure_core::http::StatusCode;
 use azure_storage_blob::BlobContainerClient;
-use azure_storage_blob::models::ListBlobsIncludeItem;
+use azure_storage_blob::models::{
+    BlobItem, BlobProperties, BlobTags, ListBlobsIncludeItem, ListBlobsResponse,
+};
 
 use super::ContainerState;
 use super::errors::azure_error;
@@ -133,16 +136,7 @@ impl BlobLister {
             .map(|s| s.trim_matches('/').to_string())
             .filter(|s| !s.is_empty())
             .collect();
-        // One listing per scope, in order: a scope lists `scope` itself and `scope/…`;
-        // names that merely start with the same characters are dropped as they arrive.
-        let service_prefixes: Vec<String> = if scopes.is_empty() {
-            vec![prefix.clone()]
-        } else {
-            scopes
-                .iter()
-                .map(|s| format!("{prefix}{}", location.stored(s)))
-                .collect()
-        };
+        let service_prefixes = service_prefixes(location, &prefix, &scopes);
         let mut include = vec![ListBlobsIncludeItem::Metadata];
         if request.with_tags {
             include.push(ListBlobsIncludeItem::Tags);
@@ -152,30 +146,7 @@ impl BlobLister {
         let (tx, rx) = tokio::sync::mpsc::channel(1);
         let container = container.clone();
         let fetch = runtime.spawn(async move {
-            let work = async {
-                for service_prefix in service_prefixes {
-                    let complete = match &splitter {
-                        Some(splitter) => {
-                            splitter
-                                .list(&container, service_prefix, include.clone(), &tx)
-                                .await
-                        }
-                        None => {
-                            flat(
-                                container.clone(),
-                                service_prefix,
-                                include.clone(),
-                                tx.clone(),
-                            )
-                            .await
-                        }
-                    };
-                    if !complete {
-                        return;
-                    }
-                }
-                let _ = tx.send(Ok(None)).await;
-            };
+            let work = fetch_pages(container, service_prefixes, include, splitter, tx);
             tokio::select! {
                 _ = work => {}
                 _ = cancel.cancelled() => {}
@@ -214,126 +185,215 @@ impl BlobLister {
 
     /// Reads the next page into `self.page`; false at the end.
     fn next_page(&mut self) -> Result<bool, EndpointError> {
+        let Some(page) = self.receive_page()? else {
+            return Ok(false);
+        };
+        let mut items = Vec::with_capacity(page.blob_items.len());
+        items.extend(
+            page.blob_items
+                .into_iter()
+                .filter_map(|blob| self.entry(blob)),
+        );
+        self.page = items.into_iter();
+        Ok(true)
+    }
+
+    /// Waits for the next page the fetch task sends (`None` at the end), noting what it
+    /// says of the container: found, or missing (a not-found error).
+    fn receive_page(&mut self) -> Result<Option<ListBlobsResponse>, EndpointError> {
         // Listers are read on their own threads (tokio's `blocking_recv` would refuse to
         // run on one that happens to be inside a runtime).
-        let page = match futures::executor::block_on(self.pages.recv()) {
+        match futures::executor::block_on(self.pages.recv()) {
             Some(Ok(Some(page))) => {
                 self.container_state
                     .store(ContainerState::Exists as u8, Ordering::Release);
-                page
+                Ok(Some(page))
             }
-            Some(Ok(None)) | None => return Ok(false),
+            Some(Ok(None)) | None => Ok(None),
             Some(Err(e)) if e.http_status() == Some(StatusCode::NotFound) => {
                 self.container_state
                     .store(ContainerState::Missing as u8, Ordering::Release);
-                return Err(EndpointError::new(
+                Err(EndpointError::new(
                     ErrorClass::NotFound,
                     format!("the container {} does not exist", self.location),
                 )
-                .at(&self.location));
+                .at(&self.location))
             }
-            Some(Err(e)) => {
-                return Err(azure_error("cannot list", &self.location.to_string(), e));
-            }
-        };
-        let mut items = Vec::with_capacity(page.blob_items.len());
-        for blob in page.blob_items {
-            let Some(name) = blob.name else {
-                continue;
-            };
-            let Some(stored) = name.strip_prefix(self.strip.as_str()) else {
-                continue;
-            };
-            if let Some(why) = unaddressable(&name) {
-                items.push(Err(Listed::Skipped {
-                    path: stored.to_string(),
-                    reason: format!("not syncable: the blob name {name:?} {why}; rename it"),
-                    kind: SkipKind::Unsyncable,
-                }));
-                continue;
-            }
-            let Some(relative) = self.location.path_of(stored) else {
-                items.push(Err(Listed::Skipped {
-                    path: stored.to_string(),
-                    reason: format!(
-                        "not syncable: the blob name {name:?} has an unquoted `／`, which no \
-                         path name stands for; sync it with --name-encoding none"
-                    ),
-                    kind: SkipKind::Unsyncable,
-                }));
-                continue;
-            };
-            // A name another tool stored in a form the encoding does not write (a raw
-            // `file.`): addressed by the name listed.
-            let listed_as = (self.location.stored(&relative) != stored)
-                .then(|| stored.to_string().into_boxed_str());
-            let relative: &str = &relative;
-            if !self.in_scope(relative) {
-                continue;
-            }
-            let properties = blob.properties.unwrap_or_default();
-            let metadata = blob.metadata.and_then(|m| m.values).unwrap_or_default();
-            // Folder stubs (written by hierarchical tools) are not files; with
-            // `--include-directory-stub` they are listed, and synced as folders.
-            let stub = metadata.iter().any(|(k, v)| {
-                k.eq_ignore_ascii_case(FOLDER_KEY) && v.trim().eq_ignore_ascii_case("true")
-            });
-            if (stub && !self.with_stubs) || relative.is_empty() || relative.ends_with('/') {
-                continue;
-            }
-            let mut metadata: Vec<(String, String)> = metadata
-                .into_iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v))
-                .collect();
-            metadata.sort();
-            let blob_props = BlobProps {
-                headers: ContentHeaders {
-                    content_type: properties.content_type.clone(),
-                    cache_control: properties.cache_control.clone(),
-                    content_encoding: properties.content_encoding.clone(),
-                    content_disposition: properties.content_disposition.clone(),
-                    content_language: properties.content_language.clone(),
-                },
-                tier: properties
-                    .access_tier
-                    .as_ref()
-                    .and_then(|t| Tier::parse(t.as_ref())),
-                tier_inferred: properties.access_tier_inferred.unwrap_or(false),
-                archive_status: properties
-                    .archive_status
-                    .as_ref()
-                    .map(|s| s.as_ref().to_string()),
-                tags: {
-                    let mut tags: Vec<(String, String)> = blob
-                        .blob_tags
-                        .and_then(|t| t.blob_tag_set)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
-                        .collect();
-                    tags.sort();
-                    tags
-                },
-            };
-            items.push(Ok(Item {
-                blob: Some(Box::new(blob_props)),
-                path: relative.to_string(),
-                size: properties.content_length.unwrap_or(0),
-                mtime_ns: properties
-                    .last_modified
-                    .map(|t| t.unix_timestamp_nanos() as i64)
-                    .unwrap_or(0),
-                md5: properties
-                    .content_md5
-                    .and_then(|m| <[u8; 16]>::try_from(m.as_slice()).ok()),
-                metadata,
-                etag: properties.etag.map(|e| e.to_string().into_boxed_str()),
-                identity: None,
-                listed_as,
+            Some(Err(e)) => Err(azure_error("cannot list", &self.location.to_string(), e)),
+        }
+    }
+
+    /// What one listed blob is: an item, a name skipped as not syncable, or nothing (a
+    /// name outside the prefix or the scopes, a folder stub, a name ending in `/`).
+    fn entry(&self, blob: BlobItem) -> Option<Result<Item, Listed>> {
+        let name = blob.name?;
+        let stored = name.strip_prefix(self.strip.as_str())?;
+        if let Some(why) = unaddressable(&name) {
+            return Some(Err(Listed::Skipped {
+                path: stored.to_string(),
+                reason: format!("not syncable: the blob name {name:?} {why}; rename it"),
+                kind: SkipKind::Unsyncable,
             }));
         }
-        self.page = items.into_iter();
-        Ok(true)
+        let Some(relative) = self.location.path_of(stored) else {
+            return Some(Err(Listed::Skipped {
+                path: stored.to_string(),
+                reason: format!(
+                    "not syncable: the blob name {name:?} has an unquoted `／`, which no \
+                     path name stands for; sync it with --name-encoding none"
+                ),
+                kind: SkipKind::Unsyncable,
+            }));
+        };
+        // A name another tool stored in a form the encoding does not write (a raw
+        // `file.`): addressed by the name listed.
+        let listed_as = (self.location.stored(&relative) != stored)
+            .then(|| stored.to_string().into_boxed_str());
+        let relative: &str = &relative;
+        if !self.in_scope(relative) {
+            return None;
+        }
+        let metadata = blob.metadata.and_then(|m| m.values).unwrap_or_default();
+        // Folder stubs (written by hierarchical tools) are not files; with
+        // `--include-directory-stub` they are listed, and synced as folders.
+        if (is_folder_stub(&metadata) && !self.with_stubs)
+            || relative.is_empty()
+            || relative.ends_with('/')
+        {
+            return None;
+        }
+        Some(Ok(blob_item(
+            relative,
+            listed_as,
+            blob.properties.unwrap_or_default(),
+            metadata,
+            blob.blob_tags,
+        )))
+    }
+}
+
+/// The service prefixes to list, in order: the location's `prefix`, or one per scope.
+fn service_prefixes(location: &BlobLocation, prefix: &str, scopes: &[String]) -> Vec<String> {
+    // One listing per scope, in order: a scope lists `scope` itself and `scope/…`;
+    // names that merely start with the same characters are dropped as they arrive.
+    if scopes.is_empty() {
+        vec![prefix.to_string()]
+    } else {
+        scopes
+            .iter()
+            .map(|s| format!("{prefix}{}", location.stored(s)))
+            .collect()
+    }
+}
+
+/// Sends the pages of each service prefix's listing down `tx` (split into ranges by
+/// `splitter`, else flat), one listing after the other, then the end (`None`); stops
+/// after a listing that did not complete.
+async fn fetch_pages(
+    container: Arc<BlobContainerClient>,
+    service_prefixes: Vec<String>,
+    include: Vec<ListBlobsIncludeItem>,
+    splitter: Option<Splitter>,
+    tx: tokio::sync::mpsc::Sender<Page>,
+) {
+    for service_prefix in service_prefixes {
+        let complete = match &splitter {
+            Some(splitter) => {
+                splitter
+                    .list(&container, service_prefix, include.clone(), &tx)
+                    .await
+            }
+            None => {
+                flat(
+                    container.clone(),
+                    service_prefix,
+                    include.clone(),
+                    tx.clone(),
+                )
+                .await
+            }
+        };
+        if !complete {
+            return;
+        }
+    }
+    let _ = tx.send(Ok(None)).await;
+}
+
+/// The item for a blob at `path` (relative to the synced folder), from what its listing
+/// entry says.
+fn blob_item(
+    path: &str,
+    listed_as: Option<Box<str>>,
+    properties: BlobProperties,
+    metadata: HashMap<String, String>,
+    tags: Option<BlobTags>,
+) -> Item {
+    Item {
+        blob: Some(Box::new(blob_props(&properties, tags))),
+        path: path.to_string(),
+        size: properties.content_length.unwrap_or(0),
+        mtime_ns: properties
+            .last_modified
+            .map(|t| t.unix_timestamp_nanos() as i64)
+            .unwrap_or(0),
+        md5: properties
+            .content_md5
+            .and_then(|m| <[u8; 16]>::try_from(m.as_slice()).ok()),
+        metadata: sorted_metadata(metadata),
+        etag: properties.etag.map(|e| e.to_string().into_boxed_str()),
+        identity: None,
+        listed_as,
+    }
+}
+
+/// True for a folder stub: a blob whose metadata has `hdi_isfolder=true` (any case).
+fn is_folder_stub(metadata: &HashMap<String, String>) -> bool {
+    metadata
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case(FOLDER_KEY) && v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// A blob's metadata with lower-case keys, sorted.
+fn sorted_metadata(metadata: HashMap<String, String>) -> Vec<(String, String)> {
+    let mut metadata: Vec<(String, String)> = metadata
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    metadata.sort();
+    metadata
+}
+
+/// What a listing says of a blob beyond its size, time and MD5: content headers, tier,
+/// archive status and index tags (sorted).
+fn blob_props(properties: &BlobProperties, tags: Option<BlobTags>) -> BlobProps {
+    BlobProps {
+        headers: ContentHeaders {
+            content_type: properties.content_type.clone(),
+            cache_control: properties.cache_control.clone(),
+            content_encoding: properties.content_encoding.clone(),
+            content_disposition: properties.content_disposition.clone(),
+            content_language: properties.content_language.clone(),
+        },
+        tier: properties
+            .access_tier
+            .as_ref()
+            .and_then(|t| Tier::parse(t.as_ref())),
+        tier_inferred: properties.access_tier_inferred.unwrap_or(false),
+        archive_status: properties
+            .archive_status
+            .as_ref()
+            .map(|s| s.as_ref().to_string()),
+        tags: {
+            let mut tags: Vec<(String, String)> = tags
+                .and_then(|t| t.blob_tag_set)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
+                .collect();
+            tags.sort();
+            tags
+        },
     }
 }
 

@@ -3,10 +3,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::net::IpAddr;
 
 use url::Url;
 
+use super::url_forms::{Addressed, addressed, decoded_segments};
 use crate::endpoint::order::{decode, encode};
 use crate::localfs::raw_names;
 
@@ -81,20 +81,6 @@ pub struct Addressing {
     pub account: Option<String>,
 }
 
-/// The emulator's account, addressed path-style on any host (`http://azurite:10000/…`).
-const EMULATOR_ACCOUNT: &str = "devstoreaccount1";
-
-/// Host suffixes of ADLS Gen2 (`dfs`) endpoints and their blob endpoints.
-const DFS_HOSTS: &[(&str, &str)] = &[
-    (".dfs.core.windows.net", ".blob.core.windows.net"),
-    (
-        ".dfs.core.usgovcloudapi.net",
-        ".blob.core.usgovcloudapi.net",
-    ),
-    (".dfs.core.chinacloudapi.cn", ".blob.core.chinacloudapi.cn"),
-    (".dfs.storage.azure.net", ".blob.storage.azure.net"),
-];
-
 impl BlobLocation {
     /// Parses a container or virtual-directory URL on Azure's own hosts or the emulator.
     pub fn parse(text: &str) -> Result<BlobLocation, LocationError> {
@@ -114,17 +100,7 @@ impl BlobLocation {
                 url.scheme()
             )));
         }
-        let sas = url.query().filter(|q| !q.is_empty()).map(str::to_string);
-        if let Some(query) = &sas
-            && !query
-                .split('&')
-                .any(|kv| kv.to_ascii_lowercase().starts_with("sig="))
-        {
-            return Err(fail(
-                "the URL has a query but no SAS signature (`sig=`); paste the whole SAS token, \
-                 or remove the query to use another credential",
-            ));
-        }
+        let sas = sas_query(&url).map_err(fail)?;
         url.set_query(None);
         url.set_fragment(None);
         let host = url
@@ -133,107 +109,20 @@ impl BlobLocation {
             .to_ascii_lowercase();
         let segments = decoded_segments(&url)
             .map_err(|_| fail("the path is not valid UTF-8 after percent-decoding"))?;
-
-        let mut hierarchical = false;
-        let (account, endpoint, rest) = if let Some(base) = &addressing.blob_endpoint {
-            // Any host, below the given endpoint: a custom domain, a private endpoint, an
-            // emulator reached by another name.
-            let base_segments = decoded_segments(base).unwrap_or_default();
-            let same_origin = base.scheme() == url.scheme()
-                && base.host_str().map(str::to_ascii_lowercase) == Some(host.clone())
-                && base.port_or_known_default() == url.port_or_known_default();
-            if !same_origin || !segments.starts_with(&base_segments) {
-                return Err(fail(&format!(
-                    "the URL is not below the blob endpoint {} (--blob-endpoint or the connection \
-                     string's BlobEndpoint)",
-                    base.as_str().trim_end_matches('/')
-                )));
-            }
-            let account = addressing
-                .account
-                .clone()
-                .or_else(|| base_segments.last().cloned())
-                .unwrap_or_else(|| host.split('.').next().unwrap_or_default().to_string());
-            let endpoint = base.as_str().trim_end_matches('/').to_string();
-            (account, endpoint, segments[base_segments.len()..].to_vec())
-        } else if let Some((dfs, blob)) = DFS_HOSTS.iter().find(|(d, _)| host.ends_with(d)) {
-            // ADLS Gen2: the same account's blob endpoint, listed in path order.
-            hierarchical = true;
-            let blob_host = format!("{}{blob}", &host[..host.len() - dfs.len()]);
-            let mut endpoint = url.clone();
-            endpoint
-                .set_host(Some(&blob_host))
-                .map_err(|e| fail(&e.to_string()))?;
-            endpoint.set_path("");
-            let account = blob_host.split('.').next().unwrap_or_default().to_string();
-            (
-                account,
-                endpoint.as_str().trim_end_matches('/').to_string(),
-                segments,
-            )
-        } else if host.contains(".blob.") {
-            let mut endpoint = url.clone();
-            endpoint.set_path("");
-            let account = host.split('.').next().unwrap_or_default().to_string();
-            (
-                account,
-                endpoint.as_str().trim_end_matches('/').to_string(),
-                segments,
-            )
-        } else {
-            // Path-style: `http://HOST:PORT/ACCOUNT/CONTAINER/…` — on loopback, for the
-            // emulator's account on any host, or for the account a connection string names.
-            let loopback =
-                host == "localhost" || host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok();
-            let first = segments.first().cloned().unwrap_or_default();
-            let known = first == EMULATOR_ACCOUNT || addressing.account.as_deref() == Some(&first);
-            if !(loopback || (known && !first.is_empty())) {
-                return Err(fail(
-                    "expected a blob endpoint such as https://ACCOUNT.blob.core.windows.net/CONTAINER \
-                     (for a custom domain or private endpoint, give --blob-endpoint; for an \
-                     emulator, http://HOST:PORT/ACCOUNT/CONTAINER)",
-                ));
-            }
-            if segments.is_empty() {
-                return Err(fail(
-                    "an emulator URL needs the account and container in the path, e.g. \
-                     http://127.0.0.1:10000/devstoreaccount1/mycontainer",
-                ));
-            }
-            let mut endpoint = url.clone();
-            endpoint.set_path(&first);
-            (
-                first,
-                endpoint.as_str().trim_end_matches('/').to_string(),
-                segments[1..].to_vec(),
-            )
-        };
-
-        let mut rest = rest.into_iter();
-        let Some(container) = rest.next() else {
-            return Err(fail(
-                "the URL names no container; blobsync syncs one container (or a folder in it), \
-                 not a whole account",
-            ));
-        };
-        if container.starts_with('$') && container != "$web" && container != "$root" {
-            return Err(fail(&format!(
-                "`{container}` is a system container; of those, only `$web` (static websites) \
-                 and `$root` can be synced"
-            )));
-        }
-        if !container.starts_with('$') && !valid_container_name(&container) {
-            return Err(fail(&format!(
-                "`{container}` is not a valid container name (3–63 characters: lower-case \
-                 letters, digits and single hyphens, starting with a letter or digit)"
-            )));
-        }
-        let prefix = rest.collect::<Vec<_>>().join("/");
-        if container == "$root" && !prefix.is_empty() {
-            return Err(fail(
-                "blobs in `$root` have no folders; sync the container itself",
-            ));
-        }
+        let Addressed {
+            account,
+            endpoint,
+            rest,
+            hierarchical,
+        } = addressed(
+            &url,
+            &host,
+            segments,
+            addressing.blob_endpoint.as_ref(),
+            addressing.account.as_deref(),
+        )
+        .map_err(|reason| fail(&reason))?;
+        let (container, prefix) = container_and_prefix(rest).map_err(|reason| fail(&reason))?;
         let endpoint = Url::parse(&endpoint).map_err(|e| fail(&e.to_string()))?;
         let path_style = !endpoint.path().trim_matches('/').is_empty();
         Ok(BlobLocation {
@@ -341,17 +230,52 @@ impl fmt::Display for BlobLocation {
     }
 }
 
-/// A URL's path segments, percent-decoded, empty ones dropped.
-fn decoded_segments(url: &Url) -> Result<Vec<String>, std::str::Utf8Error> {
-    url.path_segments()
-        .map(|s| s.filter(|p| !p.is_empty()).map(percent_decode).collect())
-        .unwrap_or(Ok(Vec::new()))
+/// The URL's query as a SAS (`None` without a query), refused when it carries no
+/// signature (`sig=`).
+fn sas_query(url: &Url) -> Result<Option<String>, &'static str> {
+    let sas = url.query().filter(|q| !q.is_empty()).map(str::to_string);
+    if let Some(query) = &sas
+        && !query
+            .split('&')
+            .any(|kv| kv.to_ascii_lowercase().starts_with("sig="))
+    {
+        return Err(
+            "the URL has a query but no SAS signature (`sig=`); paste the whole SAS token, \
+             or remove the query to use another credential",
+        );
+    }
+    Ok(sas)
 }
 
-fn percent_decode(segment: &str) -> Result<String, std::str::Utf8Error> {
-    percent_encoding::percent_decode_str(segment)
-        .decode_utf8()
-        .map(|c| c.into_owned())
+/// The container and the prefix below it (its segments joined by `/`), from the path
+/// segments after the account; refuses a missing or invalid container, a system
+/// container other than `$web` and `$root`, and a folder in `$root`.
+fn container_and_prefix(rest: Vec<String>) -> Result<(String, String), String> {
+    let mut rest = rest.into_iter();
+    let Some(container) = rest.next() else {
+        return Err(
+            "the URL names no container; blobsync syncs one container (or a folder in it), \
+             not a whole account"
+                .to_string(),
+        );
+    };
+    if container.starts_with('$') && container != "$web" && container != "$root" {
+        return Err(format!(
+            "`{container}` is a system container; of those, only `$web` (static websites) \
+             and `$root` can be synced"
+        ));
+    }
+    if !container.starts_with('$') && !valid_container_name(&container) {
+        return Err(format!(
+            "`{container}` is not a valid container name (3–63 characters: lower-case \
+             letters, digits and single hyphens, starting with a letter or digit)"
+        ));
+    }
+    let prefix = rest.collect::<Vec<_>>().join("/");
+    if container == "$root" && !prefix.is_empty() {
+        return Err("blobs in `$root` have no folders; sync the container itself".to_string());
+    }
+    Ok((container, prefix))
 }
 
 fn valid_container_name(name: &str) -> bool {

@@ -18,6 +18,7 @@ mod shared_key;
 mod split_list;
 mod transport;
 mod update;
+mod url_forms;
 mod write;
 
 use std::sync::Arc;

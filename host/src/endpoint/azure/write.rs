@@ -106,6 +106,41 @@ impl Commit {
     }
 }
 
+/// The Put Block List options for `commit`: the content headers, MD5, metadata, tier,
+/// tags and conditions, and the checksum of the list itself.
+fn block_list_options(
+    info: &CommitInfo,
+    commit: &Commit,
+    body: &RequestContent<BlockLookupList, azure_core::http::XmlFormat>,
+) -> BlockBlobClientCommitBlockListOptions<'static> {
+    let headers = &info.settings.headers;
+    let options = BlockBlobClientCommitBlockListOptions {
+        blob_content_md5: info.store_md5.then(|| info.md5.to_vec()),
+        blob_content_type: headers.content_type.clone(),
+        blob_cache_control: headers.cache_control.clone(),
+        blob_content_encoding: headers.content_encoding.clone(),
+        blob_content_disposition: headers.content_disposition.clone(),
+        blob_content_language: headers.content_language.clone(),
+        tier: commit.tier.clone(),
+        metadata: Some(commit.metadata.clone()),
+        if_match: commit.if_match.clone(),
+        if_none_match: commit.if_none_match.clone(),
+        ..Default::default()
+    };
+    let options = match commit.header_tags() {
+        Some(tags) => options.with_tags(tags),
+        None => options,
+    };
+    // The body carries its own checksum where the service checks one.
+    BlockBlobClientCommitBlockListOptions {
+        transactional_content_md5: match body.body() {
+            azure_core::http::Body::Bytes(bytes) => Some(md5::Md5::digest(bytes).to_vec()),
+            _ => None,
+        },
+        ..options
+    }
+}
+
 pub(super) struct BlobWriter {
     pub(super) shape: WriteShape,
     pub(super) client: BlobClient,
@@ -315,7 +350,6 @@ impl BlobWriter {
         info: &CommitInfo,
         commit: &Commit,
     ) -> Result<Result<(), Failed>, EndpointError> {
-        let headers = &info.settings.headers;
         let reused = self.reused.load(Ordering::Relaxed);
         if reused > 0 {
             tracing::info!(
@@ -323,51 +357,40 @@ impl BlobWriter {
                 self.described
             );
         }
+        let list = BlockLookupList {
+            latest: Some(self.written_ids()?),
+            ..Default::default()
+        };
+        let body: RequestContent<BlockLookupList, azure_core::http::XmlFormat> = list
+            .try_into()
+            .map_err(|e| self.fail("cannot encode the block list of", e))?;
+        let options = block_list_options(info, commit, &body);
+        Ok(self.send_block_list(body, options).await)
+    }
+
+    /// The ID of every block, in order; an error if one was never written.
+    fn written_ids(&self) -> Result<Vec<Vec<u8>>, EndpointError> {
         let ids: Option<Vec<Vec<u8>>> =
             std::mem::take(&mut *self.ids.lock().unwrap_or_else(|e| e.into_inner()))
                 .into_iter()
                 .collect();
-        let Some(ids) = ids else {
-            return Err(EndpointError::new(
+        ids.ok_or_else(|| {
+            EndpointError::new(
                 ErrorClass::Other,
                 format!(
                     "internal error: a block of {} was never written",
                     self.described
                 ),
-            ));
-        };
-        let list = BlockLookupList {
-            latest: Some(ids),
-            ..Default::default()
-        };
-        let options = BlockBlobClientCommitBlockListOptions {
-            blob_content_md5: info.store_md5.then(|| info.md5.to_vec()),
-            blob_content_type: headers.content_type.clone(),
-            blob_cache_control: headers.cache_control.clone(),
-            blob_content_encoding: headers.content_encoding.clone(),
-            blob_content_disposition: headers.content_disposition.clone(),
-            blob_content_language: headers.content_language.clone(),
-            tier: commit.tier.clone(),
-            metadata: Some(commit.metadata.clone()),
-            if_match: commit.if_match.clone(),
-            if_none_match: commit.if_none_match.clone(),
-            ..Default::default()
-        };
-        let options = match commit.header_tags() {
-            Some(tags) => options.with_tags(tags),
-            None => options,
-        };
-        let body: RequestContent<BlockLookupList, azure_core::http::XmlFormat> = list
-            .try_into()
-            .map_err(|e| self.fail("cannot encode the block list of", e))?;
-        // The body carries its own checksum where the service checks one.
-        let options = BlockBlobClientCommitBlockListOptions {
-            transactional_content_md5: match body.body() {
-                azure_core::http::Body::Bytes(bytes) => Some(md5::Md5::digest(bytes).to_vec()),
-                _ => None,
-            },
-            ..options
-        };
+            )
+        })
+    }
+
+    /// Sends the block list, again when the service refuses it as damaged.
+    async fn send_block_list(
+        &self,
+        body: RequestContent<BlockLookupList, azure_core::http::XmlFormat>,
+        options: BlockBlobClientCommitBlockListOptions<'_>,
+    ) -> Result<(), Failed> {
         let mut tries = 0;
         loop {
             let answer = self
@@ -376,7 +399,7 @@ impl BlobWriter {
                 .commit_block_list(body.clone(), Some(options.clone()))
                 .await;
             match answer {
-                Ok(_) => return Ok(Ok(())),
+                Ok(_) => return Ok(()),
                 // Every block was staged, so a refused list is one damaged on the way
                 // (a service that does not check the body's checksum answers so): again.
                 Err(e) if error_code(&e) == Some("InvalidBlockList") && tries < COMMIT_RETRIES => {
@@ -387,7 +410,7 @@ impl BlobWriter {
                         self.described
                     );
                 }
-                Err(e) => return Ok(Err(("cannot commit the blocks of", e))),
+                Err(e) => return Err(("cannot commit the blocks of", e)),
             }
         }
     }

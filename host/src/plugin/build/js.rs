@@ -14,26 +14,63 @@
 //! call gives StarlingMonkey no event loop turn, so a request could never complete);
 //! `console` output reaches blobsync's log.
 
-use std::process::Command;
+use std::path::Path;
 
-use super::project::{
-    BuildError, BuildOptions, Built, WitDir, find_tool, kind, run, write_component,
-};
+use super::project::{BuildError, BuildOptions, Built, kind};
+use super::tool::{Tool, build_with_tool, invalid, project_dir, project_name, read_project_file};
+use crate::plugin::spec::PluginKind;
 
 /// The componentize-js version blobsync is tested with.
 pub(crate) const COMPONENTIZE_JS: &str = "0.23.0";
 
+/// componentize-js, and how to install it for a project.
+const TOOL: Tool = Tool {
+    name: "componentize-js",
+    env: "BLOBSYNC_COMPONENTIZE_JS",
+    local: "node_modules/.bin/componentize-js",
+    missing: |dir| {
+        format!(
+            "componentize-js was not found. Install it for this project with\n  \
+             npm install --prefix {} @bytecodealliance/componentize-js@{COMPONENTIZE_JS}\n\
+             or put it on PATH (or set BLOBSYNC_COMPONENTIZE_JS)",
+            dir.display()
+        )
+    },
+};
+
+/// What `package.json` says about the plugin.
+struct Package {
+    /// `"blobsync"."kind"`.
+    kind: PluginKind,
+    /// The entry module (`"blobsync"."main"`, else `"main"`).
+    main: String,
+    /// `"name"`, else the directory's.
+    name: String,
+}
+
+/// Builds the JavaScript plugin in `opts.dir` and writes its component.
 pub(super) fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
-    let dir = std::path::absolute(&opts.dir).map_err(|e| BuildError::Io {
-        path: opts.dir.display().to_string(),
-        source: e,
-    })?;
-    let bad = |reason: String| BuildError::Crate {
-        dir: dir.display().to_string(),
-        reason,
-    };
-    let text = std::fs::read_to_string(dir.join("package.json"))
-        .map_err(|e| bad(format!("cannot read package.json: {e}")))?;
+    let dir = project_dir(opts)?;
+    let package = read_package(&dir)?;
+    // A scoped package (`@scope/name`) is written as `name.wasm`.
+    let stem = package.name.rsplit('/').next().unwrap_or(&package.name);
+    build_with_tool(opts, &dir, &TOOL, stem, |cmd, wit, out| {
+        cmd.arg(&package.main)
+            .arg("--wit")
+            .arg(wit)
+            .arg("--world-name")
+            .arg(package.kind.world())
+            .args(["-d", "http", "fetch-event"])
+            .arg("--out")
+            .arg(out);
+    })
+}
+
+/// Reads and checks `package.json`: the `"blobsync"` key, its kind, and that the entry
+/// module exists.
+fn read_package(dir: &Path) -> Result<Package, BuildError> {
+    let bad = |reason: String| invalid(dir, reason);
+    let text = read_project_file(dir, "package.json")?;
     let doc: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| bad(format!("package.json is not valid JSON: {e}")))?;
     let blobsync = doc.get("blobsync").ok_or_else(|| {
@@ -44,7 +81,7 @@ pub(super) fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
         )
     })?;
     let kind = kind(
-        &dir,
+        dir,
         blobsync.get("kind").and_then(|v| v.as_str()),
         "package.json",
         "\"blobsync\".\"kind\"",
@@ -57,52 +94,10 @@ pub(super) fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
     if !dir.join(main).is_file() {
         return Err(bad(format!("the entry module {main} does not exist")));
     }
-    let name = doc
-        .get("name")
-        .and_then(|n| n.as_str())
-        .map(String::from)
-        .or_else(|| dir.file_name().map(|n| n.to_string_lossy().to_string()))
-        .unwrap_or_else(|| "plugin".into());
-    let tool = find_tool(
-        "BLOBSYNC_COMPONENTIZE_JS",
-        &dir.join("node_modules/.bin/componentize-js"),
-        "componentize-js",
-    )
-    .ok_or_else(|| {
-        BuildError::Tool(format!(
-            "componentize-js was not found. Install it for this project with\n  \
-             npm install --prefix {} @bytecodealliance/componentize-js@{COMPONENTIZE_JS}\n\
-             or put it on PATH (or set BLOBSYNC_COMPONENTIZE_JS)",
-            dir.display()
-        ))
-    })?;
-    let out = match &opts.out {
-        Some(out) => std::path::absolute(out).unwrap_or_else(|_| out.clone()),
-        None => dir
-            .join("dist")
-            .join(format!("{}.wasm", name.rsplit('/').next().unwrap_or(&name))),
-    };
-    if let Some(parent) = out.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| BuildError::Io {
-            path: parent.display().to_string(),
-            source: e,
-        })?;
-    }
-    let wit = WitDir::new()?;
-    let mut cmd = Command::new(&tool);
-    cmd.current_dir(&dir)
-        .arg(main)
-        .arg("--wit")
-        .arg(wit.path())
-        .arg("--world-name")
-        .arg(kind.world())
-        .args(["-d", "http", "fetch-event"])
-        .arg("--out")
-        .arg(&out);
-    run(&mut cmd, opts.quiet, "componentize-js")?;
-    let component = std::fs::read(&out).map_err(|e| BuildError::Io {
-        path: out.display().to_string(),
-        source: e,
-    })?;
-    write_component(&out, &component)
+    let declared = doc.get("name").and_then(|n| n.as_str());
+    Ok(Package {
+        kind,
+        main: main.to_string(),
+        name: project_name(dir, declared),
+    })
 }

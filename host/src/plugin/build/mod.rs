@@ -5,11 +5,14 @@
 //! The language is detected from the directory: a `Cargo.toml` (Rust, `rust.rs`), a
 //! `pyproject.toml` with a `[tool.blobsync]` table (Python with componentize-py,
 //! `python.rs`), or a `package.json` (JavaScript with componentize-js, `js.rs`).
+//! The Python and JavaScript builds share their steps after reading the project file
+//! (`tool.rs`).
 
 mod js;
 mod project;
 mod python;
 mod rust;
+mod tool;
 
 use std::path::Path;
 

@@ -16,27 +16,64 @@
 //! and, if present, `.venv`'s site-packages) into a component of ~18 MB.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use super::project::{
-    BuildError, BuildOptions, Built, WitDir, find_tool, kind, run, write_component,
-};
+use super::project::{BuildError, BuildOptions, Built, kind};
+use super::tool::{Tool, build_with_tool, invalid, project_dir, project_name, read_project_file};
+use crate::plugin::spec::PluginKind;
 
 /// The componentize-py version blobsync is tested with.
 pub(crate) const COMPONENTIZE_PY: &str = "0.25.1";
 
+/// componentize-py, and how to install it for a project.
+const TOOL: Tool = Tool {
+    name: "componentize-py",
+    env: "BLOBSYNC_COMPONENTIZE_PY",
+    local: ".venv/bin/componentize-py",
+    missing: |dir| {
+        format!(
+            "componentize-py was not found. Install it for this project with\n  \
+             python3 -m venv {0}/.venv && {0}/.venv/bin/pip install componentize-py=={COMPONENTIZE_PY}\n\
+             or put it on PATH (or set BLOBSYNC_COMPONENTIZE_PY)",
+            dir.display()
+        )
+    },
+};
+
+/// What `pyproject.toml` says about the plugin.
+struct PyProject {
+    /// `[tool.blobsync] kind`.
+    kind: PluginKind,
+    /// `[tool.blobsync] module`: the module holding the export class.
+    module: String,
+    /// `[project] name`, else the directory's.
+    name: String,
+}
+
+/// Builds the Python plugin in `opts.dir` and writes its component.
 pub(super) fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
-    let dir = std::path::absolute(&opts.dir).map_err(|e| BuildError::Io {
-        path: opts.dir.display().to_string(),
-        source: e,
-    })?;
-    let bad = |reason: String| BuildError::Crate {
-        dir: dir.display().to_string(),
-        reason,
-    };
-    let file = dir.join("pyproject.toml");
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| bad(format!("cannot read pyproject.toml: {e}")))?;
+    let dir = project_dir(opts)?;
+    let project = read_pyproject(&dir)?;
+    build_with_tool(opts, &dir, &TOOL, &project.name, |cmd, wit, out| {
+        cmd.arg("-d")
+            .arg(wit)
+            .arg("-w")
+            .arg(project.kind.world())
+            .arg("componentize")
+            .arg(&project.module)
+            .arg("-p")
+            .arg(&dir);
+        for packages in site_packages(&dir.join(".venv")) {
+            cmd.arg("-p").arg(packages);
+        }
+        cmd.arg("-o").arg(out);
+    })
+}
+
+/// Reads and checks `pyproject.toml`: the `[tool.blobsync]` table, its kind, and that its
+/// module is in the project directory.
+fn read_pyproject(dir: &Path) -> Result<PyProject, BuildError> {
+    let bad = |reason: String| invalid(dir, reason);
+    let text = read_project_file(dir, "pyproject.toml")?;
     let doc: toml::Table = text
         .parse()
         .map_err(|e| bad(format!("pyproject.toml is not valid TOML: {e}")))?;
@@ -51,7 +88,7 @@ pub(super) fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
             )
         })?;
     let kind = kind(
-        &dir,
+        dir,
         table.get("kind").and_then(|v| v.as_str()),
         "pyproject.toml",
         "[tool.blobsync] kind",
@@ -65,57 +102,15 @@ pub(super) fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
             "the module `{module}` ([tool.blobsync] module) is not in the project directory"
         )));
     }
-    let name = doc
+    let declared = doc
         .get("project")
         .and_then(|p| p.get("name"))
-        .and_then(|n| n.as_str())
-        .map(String::from)
-        .or_else(|| dir.file_name().map(|n| n.to_string_lossy().to_string()))
-        .unwrap_or_else(|| "plugin".into());
-    let tool = find_tool(
-        "BLOBSYNC_COMPONENTIZE_PY",
-        &dir.join(".venv/bin/componentize-py"),
-        "componentize-py",
-    )
-    .ok_or_else(|| {
-        BuildError::Tool(format!(
-            "componentize-py was not found. Install it for this project with\n  \
-             python3 -m venv {0}/.venv && {0}/.venv/bin/pip install componentize-py=={COMPONENTIZE_PY}\n\
-             or put it on PATH (or set BLOBSYNC_COMPONENTIZE_PY)",
-            dir.display()
-        ))
-    })?;
-    let out = match &opts.out {
-        Some(out) => std::path::absolute(out).unwrap_or_else(|_| out.clone()),
-        None => dir.join("dist").join(format!("{name}.wasm")),
-    };
-    if let Some(parent) = out.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| BuildError::Io {
-            path: parent.display().to_string(),
-            source: e,
-        })?;
-    }
-    let wit = WitDir::new()?;
-    let mut cmd = Command::new(&tool);
-    cmd.current_dir(&dir)
-        .arg("-d")
-        .arg(wit.path())
-        .arg("-w")
-        .arg(kind.world())
-        .arg("componentize")
-        .arg(module)
-        .arg("-p")
-        .arg(&dir);
-    for packages in site_packages(&dir.join(".venv")) {
-        cmd.arg("-p").arg(packages);
-    }
-    cmd.arg("-o").arg(&out);
-    run(&mut cmd, opts.quiet, "componentize-py")?;
-    let component = std::fs::read(&out).map_err(|e| BuildError::Io {
-        path: out.display().to_string(),
-        source: e,
-    })?;
-    write_component(&out, &component)
+        .and_then(|n| n.as_str());
+    Ok(PyProject {
+        kind,
+        module: module.to_string(),
+        name: project_name(dir, declared),
+    })
 }
 
 /// A virtual environment's site-packages directories, for the app's dependencies.

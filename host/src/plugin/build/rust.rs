@@ -211,27 +211,76 @@ pub(super) fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
         Some(t) => std::path::absolute(t).unwrap_or_else(|_| t.clone()),
         None => dir.join("target"),
     };
+    let mut cmd = cargo_command(&toolchain, &dir, &target_dir, opts.quiet);
+    run_cargo(&mut cmd, &dir)?;
+    let component = component_of(&target_dir, &lib_name)?;
+    let out = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| target_dir.join("blobsync").join(format!("{package}.wasm")));
+    write_component(&out, &component)
+}
 
+/// The `cargo build` of the crate in `dir` for wasm32, with the release profile fixed on
+/// the command line and the paths that differ between machines remapped.
+fn cargo_command(toolchain: &Toolchain, dir: &Path, target_dir: &Path, quiet: bool) -> Command {
+    let rustflags: Vec<String> = remaps(toolchain, dir)
+        .iter()
+        .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
+        .collect();
+    let mut cmd = cargo_build(toolchain);
+    cmd.current_dir(dir)
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .args(["--release", "--lib", "--target", TARGET])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .args(["--config", "profile.release.opt-level=\"s\""])
+        .args(["--config", "profile.release.lto=true"])
+        .args(["--config", "profile.release.codegen-units=1"])
+        .args(["--config", "profile.release.panic=\"abort\""])
+        .args(["--config", "profile.release.strip=true"])
+        .args(["--config", "profile.release.debug=false"])
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\x1f"))
+        .env_remove("RUSTFLAGS");
+    if quiet {
+        cmd.arg("--quiet");
+    }
+    cmd
+}
+
+/// The path prefixes remapped away, and what to: the source root, cargo's home, and
+/// (Debian) the std sources.
+fn remaps(toolchain: &Toolchain, dir: &Path) -> Vec<(PathBuf, &'static str)> {
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| dirs::home_dir().map(|h| h.join(".cargo")));
-    let mut remaps: Vec<(PathBuf, &str)> = vec![(source_root(&dir), "/src")];
+    let mut remaps: Vec<(PathBuf, &str)> = vec![(source_root(dir), "/src")];
     if let Some(home) = &cargo_home {
         remaps.push((home.clone(), "/cargo"));
     }
-    let mut cmd;
-    match &toolchain {
+    if let Toolchain::Debian { src, .. } = toolchain {
+        remaps.push((src.clone(), "/rustc-src"));
+    }
+    remaps
+}
+
+/// `cargo build` with the toolchain: rustup's as it is, Debian's building std from source
+/// with its wasm linker.
+fn cargo_build(toolchain: &Toolchain) -> Command {
+    match toolchain {
         Toolchain::Rustup => {
-            cmd = Command::new("cargo");
+            let mut cmd = Command::new("cargo");
             cmd.arg("build");
+            cmd
         }
         Toolchain::Debian {
             rustc,
             cargo,
-            src,
             linker,
+            ..
         } => {
-            cmd = Command::new(cargo);
+            let mut cmd = Command::new(cargo);
             cmd.arg("build")
                 .args(["-Z", "build-std=std,panic_abort"])
                 .arg("--config")
@@ -244,30 +293,13 @@ pub(super) fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
                 .env("RUSTDOC", rustc.with_file_name("rustdoc"))
                 .env_remove("RUSTUP_TOOLCHAIN")
                 .env_remove("RUSTC_WRAPPER");
-            remaps.push((src.clone(), "/rustc-src"));
+            cmd
         }
     }
-    let rustflags: Vec<String> = remaps
-        .iter()
-        .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
-        .collect();
-    cmd.current_dir(&dir)
-        .arg("--manifest-path")
-        .arg(dir.join("Cargo.toml"))
-        .args(["--release", "--lib", "--target", TARGET])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .args(["--config", "profile.release.opt-level=\"s\""])
-        .args(["--config", "profile.release.lto=true"])
-        .args(["--config", "profile.release.codegen-units=1"])
-        .args(["--config", "profile.release.panic=\"abort\""])
-        .args(["--config", "profile.release.strip=true"])
-        .args(["--config", "profile.release.debug=false"])
-        .env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\x1f"))
-        .env_remove("RUSTFLAGS");
-    if opts.quiet {
-        cmd.arg("--quiet");
-    }
+}
+
+/// Runs cargo, its output going straight to the terminal.
+fn run_cargo(cmd: &mut Command, dir: &Path) -> Result<(), BuildError> {
     tracing::debug!("running {cmd:?}");
     let status = cmd.status().map_err(|e| BuildError::Io {
         path: format!("{:?}", cmd.get_program()),
@@ -278,7 +310,11 @@ pub(super) fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
             dir: dir.display().to_string(),
         });
     }
+    Ok(())
+}
 
+/// The component made of the library `lib_name` that cargo built in `target_dir`.
+fn component_of(target_dir: &Path, lib_name: &str) -> Result<Vec<u8>, BuildError> {
     let module_path = target_dir
         .join(TARGET)
         .join("release")
@@ -287,15 +323,10 @@ pub(super) fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
         path: module_path.display().to_string(),
         source: e,
     })?;
-    let component = componentize(&module).map_err(|reason| BuildError::Componentize {
+    componentize(&module).map_err(|reason| BuildError::Componentize {
         module: module_path.display().to_string(),
         reason,
-    })?;
-    let out = opts
-        .out
-        .clone()
-        .unwrap_or_else(|| target_dir.join("blobsync").join(format!("{package}.wasm")));
-    write_component(&out, &component)
+    })
 }
 
 /// Wraps a core module carrying wit-bindgen's component-type sections into a component.

@@ -134,13 +134,37 @@ pub fn create(
     if dir.exists() {
         return Err(format!("{} already exists", dir.display()));
     }
-    let (source, test) = template(lang, kind);
-    let fill = |text: &str| -> String {
-        text.replace("@NAME@", name)
-            .replace("@KIND@", kind.world())
+    let placeholders = Placeholders { name, kind };
+    let mut files = shared_files(name, kind);
+    let next = match lang {
+        Lang::Rust => rust_files(&placeholders, &dir, data_dir, &mut files)?,
+        Lang::Python => python_files(&placeholders, &dir, &mut files),
+        Lang::Js => js_files(&placeholders, &dir, &mut files),
+    };
+    files.push(("README.md".into(), readme(name, kind, lang, &next)));
+    write_files(&dir, &files)?;
+    Ok(Created { dir, next })
+}
+
+/// What a template's placeholders stand for in one plugin.
+struct Placeholders<'a> {
+    name: &'a str,
+    kind: PluginKind,
+}
+
+impl Placeholders<'_> {
+    /// `text` with the plugin's name and kind and the tool versions put in.
+    fn fill_in(&self, text: &str) -> String {
+        text.replace("@NAME@", self.name)
+            .replace("@KIND@", self.kind.world())
             .replace("@JSVER@", COMPONENTIZE_JS)
             .replace("@PYVER@", COMPONENTIZE_PY)
-    };
+    }
+}
+
+/// The files every project has, whatever its language: the manifest, `.gitignore` and
+/// the test data.
+fn shared_files(name: &str, kind: PluginKind) -> Vec<(String, String)> {
     let mut files: Vec<(String, String)> = vec![
         ("plugins.toml".into(), manifest(name, kind)),
         (
@@ -151,68 +175,93 @@ pub fn create(
     for (file, text) in testdata(kind) {
         files.push((format!("testdata/{file}"), text.to_string()));
     }
-    let next: Vec<String> = match lang {
-        Lang::Rust => {
-            let data_dir =
-                data_dir.ok_or("no data directory for the SDK (set BLOBSYNC_DATA_DIR)")?;
-            let sdk = sdk::materialise(data_dir)
-                .map_err(|e| format!("cannot write the SDK under {}: {e}", data_dir.display()))?;
-            let cargo = include_str!("templates/rust/Cargo.toml")
-                .replace("@SDK@", &sdk.display().to_string());
-            files.push(("Cargo.toml".into(), fill(&cargo)));
-            files.push(("src/lib.rs".into(), fill(source)));
-            vec![
-                format!("cd {}", dir.display()),
-                "cargo test".into(),
-                format!(
-                    "blobsync plugin build . --out dist/{name}.wasm && blobsync plugin try \
-                     plugins.toml testdata"
-                ),
-            ]
-        }
-        Lang::Python => {
-            files.push((
-                "pyproject.toml".into(),
-                fill(include_str!("templates/python/pyproject.toml")),
-            ));
-            files.push(("app.py".into(), fill(source)));
-            let test = format!("{}{}", include_str!("templates/python/test_head.py"), test);
-            files.push(("test_plugin.py".into(), fill(&test)));
-            vec![
-                format!("cd {}", dir.display()),
-                format!(
-                    "python3 -m venv .venv && .venv/bin/pip install componentize-py=={COMPONENTIZE_PY}   \
-                     # once"
-                ),
-                "blobsync plugin build . && blobsync plugin try plugins.toml testdata".into(),
-                "python3 -m unittest".into(),
-            ]
-        }
-        Lang::Js => {
-            files.push((
-                "package.json".into(),
-                fill(include_str!("templates/js/package.json")),
-            ));
-            files.push(("src/plugin.js".into(), fill(source)));
-            let test = format!("{}{}", include_str!("templates/js/test_head.mjs"), test);
-            files.push(("test/plugin.test.mjs".into(), fill(&test)));
-            vec![
-                format!("cd {}", dir.display()),
-                "npm install   # once: componentize-js".into(),
-                "blobsync plugin build . && blobsync plugin try plugins.toml testdata".into(),
-                "node --test".into(),
-            ]
-        }
-    };
-    files.push(("README.md".into(), readme(name, kind, lang, &next)));
-    for (path, text) in &files {
+    files
+}
+
+/// Adds a Rust project's files (with the SDK written under `data_dir`); returns the
+/// commands to build, test and try it.
+fn rust_files(
+    placeholders: &Placeholders<'_>,
+    dir: &Path,
+    data_dir: Option<&Path>,
+    files: &mut Vec<(String, String)>,
+) -> Result<Vec<String>, String> {
+    let (source, _) = template(Lang::Rust, placeholders.kind);
+    let name = placeholders.name;
+    let data_dir = data_dir.ok_or("no data directory for the SDK (set BLOBSYNC_DATA_DIR)")?;
+    let sdk = sdk::materialise(data_dir)
+        .map_err(|e| format!("cannot write the SDK under {}: {e}", data_dir.display()))?;
+    let cargo =
+        include_str!("templates/rust/Cargo.toml").replace("@SDK@", &sdk.display().to_string());
+    files.push(("Cargo.toml".into(), placeholders.fill_in(&cargo)));
+    files.push(("src/lib.rs".into(), placeholders.fill_in(source)));
+    Ok(vec![
+        format!("cd {}", dir.display()),
+        "cargo test".into(),
+        format!(
+            "blobsync plugin build . --out dist/{name}.wasm && blobsync plugin try \
+             plugins.toml testdata"
+        ),
+    ])
+}
+
+/// Adds a Python project's files; returns the commands to build, try and test it.
+fn python_files(
+    placeholders: &Placeholders<'_>,
+    dir: &Path,
+    files: &mut Vec<(String, String)>,
+) -> Vec<String> {
+    let (source, test) = template(Lang::Python, placeholders.kind);
+    files.push((
+        "pyproject.toml".into(),
+        placeholders.fill_in(include_str!("templates/python/pyproject.toml")),
+    ));
+    files.push(("app.py".into(), placeholders.fill_in(source)));
+    let test = format!("{}{}", include_str!("templates/python/test_head.py"), test);
+    files.push(("test_plugin.py".into(), placeholders.fill_in(&test)));
+    vec![
+        format!("cd {}", dir.display()),
+        format!(
+            "python3 -m venv .venv && .venv/bin/pip install componentize-py=={COMPONENTIZE_PY}   \
+             # once"
+        ),
+        "blobsync plugin build . && blobsync plugin try plugins.toml testdata".into(),
+        "python3 -m unittest".into(),
+    ]
+}
+
+/// Adds a JavaScript project's files; returns the commands to build, try and test it.
+fn js_files(
+    placeholders: &Placeholders<'_>,
+    dir: &Path,
+    files: &mut Vec<(String, String)>,
+) -> Vec<String> {
+    let (source, test) = template(Lang::Js, placeholders.kind);
+    files.push((
+        "package.json".into(),
+        placeholders.fill_in(include_str!("templates/js/package.json")),
+    ));
+    files.push(("src/plugin.js".into(), placeholders.fill_in(source)));
+    let test = format!("{}{}", include_str!("templates/js/test_head.mjs"), test);
+    files.push(("test/plugin.test.mjs".into(), placeholders.fill_in(&test)));
+    vec![
+        format!("cd {}", dir.display()),
+        "npm install   # once: componentize-js".into(),
+        "blobsync plugin build . && blobsync plugin try plugins.toml testdata".into(),
+        "node --test".into(),
+    ]
+}
+
+/// Writes each file (a path relative to `dir`, and its text), making its folders.
+fn write_files(dir: &Path, files: &[(String, String)]) -> Result<(), String> {
+    for (path, text) in files {
         let file = dir.join(path);
         if let Some(p) = file.parent() {
             std::fs::create_dir_all(p).map_err(|e| format!("{}: {e}", p.display()))?;
         }
         std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
     }
-    Ok(Created { dir, next })
+    Ok(())
 }
 
 fn readme(name: &str, kind: PluginKind, lang: Lang, next: &[String]) -> String {

@@ -1,0 +1,119 @@
+//! The plugins a sync runs, from `blobsync sync` flags: the built-in filter the selection
+//! flags configure, the comparator (`--compare-hash`, `--missing-md5`, `--modify-window`),
+//! the annotator the content flags configure, and the manifest (`--plugins`).
+
+use super::args::{CompareHash, SyncArgs};
+use super::usage::{UsageError, usage};
+use crate::plugin::{PluginKind, PluginSet, PluginSources, PluginSpec};
+use crate::sync::Direction;
+
+/// The plugins of a run: where they come from (watch mode reloads them from there) and
+/// the set they resolve to now, the manifest read.
+pub(super) fn plugins(
+    args: &SyncArgs,
+    direction: Direction,
+) -> Result<(PluginSources, PluginSet), UsageError> {
+    let mut sources = plugin_sources(args)?;
+    sources
+        .annotators
+        .extend(super::content_flags::annotator(args, direction).map_err(UsageError)?);
+    let plugins = sources
+        .clone()
+        .resolve()
+        .map_err(|e| usage(e.to_string()))?;
+    Ok((sources, plugins))
+}
+
+/// Where the plugins of a run come from: the built-ins configured by flags, and the
+/// manifest (read by [`PluginSources::resolve`], again on changes in watch mode).
+pub(crate) fn plugin_sources(args: &SyncArgs) -> Result<PluginSources, UsageError> {
+    let filters = flag_filter(args).into_iter().collect();
+    let (comparator, comparator_flag) = comparator(args)?;
+    Ok(PluginSources {
+        filters,
+        comparator,
+        comparator_flag,
+        annotators: Vec::new(),
+        manifest: args.plugins.clone(),
+    })
+}
+
+/// The built-in filter the selection flags configure, if any of them is given.
+fn flag_filter(args: &SyncArgs) -> Option<PluginSpec> {
+    let mut flag_config: Vec<(String, String)> = [
+        ("include-pattern", &args.include_pattern),
+        ("exclude-pattern", &args.exclude_pattern),
+        ("exclude-path", &args.exclude_path),
+        ("include-regex", &args.include_regex),
+        ("exclude-regex", &args.exclude_regex),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone())))
+    .collect();
+    flag_config.extend(args.selection.filter_config());
+    (!flag_config.is_empty()).then(|| {
+        PluginSpec::builtin(
+            PluginKind::Filter,
+            "glob-filter",
+            flag_config,
+            "command-line flags",
+        )
+    })
+}
+
+/// The built-in comparator the flags choose and configure, and the flags that did, which
+/// a manifest's `[comparator]` must not contradict (`None` when none did).
+fn comparator(args: &SyncArgs) -> Result<(PluginSpec, Option<String>), UsageError> {
+    let switches = args.selection.switches();
+    let mut config: Vec<(String, String)> = switches
+        .iter()
+        .map(|(key, _)| (key.to_string(), "true".to_string()))
+        .collect();
+    let mut flags: Vec<String> = switches.iter().map(|(_, f)| f.to_string()).collect();
+    let missing = args.selection.missing_md5;
+    let name = match args.compare_hash {
+        CompareHash::Md5 => {
+            if let Some((_, flag)) = switches
+                .iter()
+                .find(|(key, _)| matches!(*key, "size-only" | "mirror-mode"))
+            {
+                return Err(usage(format!(
+                    "{flag} cannot be combined with --compare-hash=MD5, which compares content"
+                )));
+            }
+            flags.insert(0, "--compare-hash=MD5".into());
+            if let Some(missing) = missing {
+                config.push(("missing-md5".into(), missing.config_value().to_string()));
+                flags.push("--missing-md5".into());
+            }
+            "md5-compare"
+        }
+        CompareHash::None => {
+            if missing.is_some() {
+                return Err(usage(
+                    "--missing-md5 applies with --compare-hash=MD5 (without it, sizes and \
+                     times are compared)",
+                ));
+            }
+            "mtime-compare"
+        }
+    };
+    // Both comparators take it (md5-compare when an MD5 is missing and
+    // --missing-md5=size-time).
+    if let Some(window) = args.modify_window {
+        // The comparators read whole nanoseconds.
+        config.push((
+            "modify-window".into(),
+            format!("{}ns", window.duration().as_nanos()),
+        ));
+        flags.push("--modify-window".into());
+    }
+    let comparator_flag = (!flags.is_empty()).then(|| flags.join(", "));
+    let comparator = PluginSpec::builtin(
+        PluginKind::Comparator,
+        name,
+        config,
+        comparator_flag.as_deref().unwrap_or("command-line flags"),
+    );
+    Ok((comparator, comparator_flag))
+}
