@@ -22,7 +22,7 @@ done
 
 echo "building blobsync (release)…"
 cargo build --release -q -p blobsync --bin blobsync
-blobsync="$root/target/release/blobsync"
+blobsync="${CARGO_TARGET_DIR:-$root/target}/release/blobsync"
 
 if [ -z "$source_dir" ]; then
   source_dir="$root/target/sample-data"
