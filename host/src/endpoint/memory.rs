@@ -9,11 +9,11 @@ use std::sync::{Arc, Mutex};
 use bytes::{Bytes, BytesMut};
 use md5::{Digest, Md5};
 
-use super::virtual_dirs::Step;
+use super::virtual_dirs::Folders;
 use super::{
     BlobProps, BlobUpdate, Capabilities, CommitInfo, DeleteTarget, Endpoint, EndpointError,
     EndpointKind, ErrorClass, Item, ListOrder, ListRequest, Listed, Lister, MTIME_KEY, Reader,
-    VirtualDirs, WriteShape, WriteTarget, Writer,
+    WriteShape, WriteTarget, Writer,
 };
 
 #[derive(Debug, Clone)]
@@ -146,31 +146,24 @@ impl MemoryEndpoint {
 
 struct MemoryLister {
     items: std::vec::IntoIter<Item>,
-    pending: Option<Item>,
-    dirs: VirtualDirs,
+    folders: Folders,
 }
 
 impl Lister for MemoryLister {
     fn next_batch(&mut self) -> Option<Result<Vec<Listed>, EndpointError>> {
         let mut batch = Vec::new();
         loop {
-            let Some(item) = self.pending.take().or_else(|| self.items.next()) else {
+            let Some(item) = self.folders.next(|| self.items.next()) else {
                 return (!batch.is_empty()).then_some(Ok(batch));
             };
-            match self.dirs.step(&item.path) {
-                Step::Dir(dir) => {
-                    batch.push(Listed::Dir(dir));
-                    self.pending = Some(item);
-                    return Some(Ok(batch));
-                }
-                Step::Item => batch.push(Listed::File(item)),
-                Step::Skip => {}
+            if self.folders.place(item, &mut batch) {
+                return Some(Ok(batch));
             }
         }
     }
 
     fn skip(&mut self, dir: &str) {
-        self.dirs.skip(dir);
+        self.folders.skip(dir);
     }
 }
 
@@ -221,8 +214,7 @@ impl Endpoint for MemoryEndpoint {
         items.sort_by(|a, b| order.cmp(&a.path, &b.path));
         Ok(Box::new(MemoryLister {
             items: items.into_iter(),
-            pending: None,
-            dirs: VirtualDirs::default(),
+            folders: Folders::default(),
         }))
     }
 

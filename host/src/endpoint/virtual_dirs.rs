@@ -1,7 +1,7 @@
 //! Directories of a flat namespace (blob prefixes), synthesised from a sorted stream of
 //! names so that a consumer can skip a whole prefix, as it can skip a local folder.
 
-use super::Dir;
+use super::{Dir, Item, Listed};
 
 /// What to do with the next name of a listing.
 #[derive(Debug, PartialEq, Eq)]
@@ -56,6 +56,50 @@ impl VirtualDirs {
     /// Skips everything below `dir`.
     pub(crate) fn skip(&mut self, dir: &str) {
         self.skipped = Some(format!("{}/", dir.trim_end_matches('/')));
+    }
+}
+
+/// A flat listing's items put into batches with the folders they imply, which go out
+/// first: what the Azure and the in-memory listers share.
+#[derive(Debug, Default)]
+pub(crate) struct Folders {
+    dirs: VirtualDirs,
+    /// The item held back while the folder above it goes out first.
+    held: Option<Item>,
+}
+
+impl Folders {
+    /// Whether an item is held back (the next batch starts with it).
+    pub(crate) fn holds(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// The next item: the one held back, else `next()`'s.
+    pub(crate) fn next(&mut self, next: impl FnOnce() -> Option<Item>) -> Option<Item> {
+        self.held.take().or_else(next)
+    }
+
+    /// Puts `item` into `batch`: a folder it opens first — then the item is held back and
+    /// the batch is due (true), so that the consumer may skip the folder — else the item
+    /// itself, or nothing when it is below a skipped folder.
+    pub(crate) fn place(&mut self, item: Item, batch: &mut Vec<Listed>) -> bool {
+        match self.dirs.step(&item.path) {
+            Step::Dir(dir) => {
+                batch.push(Listed::Dir(dir));
+                self.held = Some(item);
+                true
+            }
+            Step::Item => {
+                batch.push(Listed::File(item));
+                false
+            }
+            Step::Skip => false,
+        }
+    }
+
+    /// Skips everything below `dir`.
+    pub(crate) fn skip(&mut self, dir: &str) {
+        self.dirs.skip(dir);
     }
 }
 

@@ -40,38 +40,77 @@ fn legacy_fields(md5: bool) -> EntryFields {
     if md5 { all | EntryFields::MD5 } else { all }
 }
 
-/// A filter, at either interface version.
-pub(crate) enum Filter {
-    V1(legacy::filter::Filter),
-    V2(filter::Filter),
+/// Declares a world that exists at both interface versions: the instance and
+/// pre-instance enums, and the parts of [`World`] that only choose the version. Its
+/// `configure` (whose answers differ between versions) is written beside it.
+macro_rules! versioned_world {
+    ($(#[$doc:meta])* $name:ident, $pre:ident, $v1:ty, $v1pre:ty, $v2:ty, $v2pre:ty) => {
+        $(#[$doc])*
+        pub(crate) enum $name {
+            V1($v1),
+            V2($v2),
+        }
+
+        pub(crate) enum $pre {
+            V1($v1pre),
+            V2($v2pre),
+        }
+
+        impl $pre {
+            fn new(pre: InstancePre<StoreState>, interface: Interface) -> wasmtime::Result<Self> {
+                Ok(match interface {
+                    Interface::V1 => $pre::V1(<$v1pre>::new(pre)?),
+                    Interface::V2 => $pre::V2(<$v2pre>::new(pre)?),
+                })
+            }
+
+            fn engine(&self) -> &Engine {
+                match self {
+                    $pre::V1(p) => p.engine(),
+                    $pre::V2(p) => p.engine(),
+                }
+            }
+
+            fn instantiate(&self, store: &mut Store<StoreState>) -> wasmtime::Result<$name> {
+                Ok(match self {
+                    $pre::V1(p) => $name::V1(p.instantiate(store)?),
+                    $pre::V2(p) => $name::V2(p.instantiate(store)?),
+                })
+            }
+        }
+    };
 }
 
-pub(crate) enum FilterPre {
-    V1(legacy::filter::FilterPre<StoreState>),
-    V2(filter::FilterPre<StoreState>),
+/// The parts of [`World`] a [`versioned_world!`] provides.
+macro_rules! world_by_version {
+    ($kind:expr, $pre:ident) => {
+        const KIND: PluginKind = $kind;
+        type Pre = $pre;
+        fn pre(pre: InstancePre<StoreState>, interface: Interface) -> wasmtime::Result<$pre> {
+            $pre::new(pre, interface)
+        }
+        fn engine(pre: &$pre) -> &Engine {
+            pre.engine()
+        }
+        fn instantiate(pre: &$pre, store: &mut Store<StoreState>) -> wasmtime::Result<Self> {
+            pre.instantiate(store)
+        }
+    };
 }
+
+versioned_world!(
+    /// A filter, at either interface version.
+    Filter,
+    FilterPre,
+    legacy::filter::Filter,
+    legacy::filter::FilterPre<StoreState>,
+    filter::Filter,
+    filter::FilterPre<StoreState>
+);
 
 impl World for Filter {
-    const KIND: PluginKind = PluginKind::Filter;
-    type Pre = FilterPre;
-    fn pre(pre: InstancePre<StoreState>, interface: Interface) -> wasmtime::Result<Self::Pre> {
-        Ok(match interface {
-            Interface::V1 => FilterPre::V1(legacy::filter::FilterPre::new(pre)?),
-            Interface::V2 => FilterPre::V2(filter::FilterPre::new(pre)?),
-        })
-    }
-    fn engine(pre: &Self::Pre) -> &Engine {
-        match pre {
-            FilterPre::V1(p) => p.engine(),
-            FilterPre::V2(p) => p.engine(),
-        }
-    }
-    fn instantiate(pre: &Self::Pre, store: &mut Store<StoreState>) -> wasmtime::Result<Self> {
-        Ok(match pre {
-            FilterPre::V1(p) => Filter::V1(p.instantiate(store)?),
-            FilterPre::V2(p) => Filter::V2(p.instantiate(store)?),
-        })
-    }
+    world_by_version!(PluginKind::Filter, FilterPre);
+
     fn configure(
         &self,
         store: &mut Store<StoreState>,
@@ -123,38 +162,19 @@ impl Filter {
     }
 }
 
-/// A comparator, at either interface version.
-pub(crate) enum Comparator {
-    V1(legacy::comparator::Comparator),
-    V2(comparator::Comparator),
-}
-
-pub(crate) enum ComparatorPre {
-    V1(legacy::comparator::ComparatorPre<StoreState>),
-    V2(comparator::ComparatorPre<StoreState>),
-}
+versioned_world!(
+    /// A comparator, at either interface version.
+    Comparator,
+    ComparatorPre,
+    legacy::comparator::Comparator,
+    legacy::comparator::ComparatorPre<StoreState>,
+    comparator::Comparator,
+    comparator::ComparatorPre<StoreState>
+);
 
 impl World for Comparator {
-    const KIND: PluginKind = PluginKind::Comparator;
-    type Pre = ComparatorPre;
-    fn pre(pre: InstancePre<StoreState>, interface: Interface) -> wasmtime::Result<Self::Pre> {
-        Ok(match interface {
-            Interface::V1 => ComparatorPre::V1(legacy::comparator::ComparatorPre::new(pre)?),
-            Interface::V2 => ComparatorPre::V2(comparator::ComparatorPre::new(pre)?),
-        })
-    }
-    fn engine(pre: &Self::Pre) -> &Engine {
-        match pre {
-            ComparatorPre::V1(p) => p.engine(),
-            ComparatorPre::V2(p) => p.engine(),
-        }
-    }
-    fn instantiate(pre: &Self::Pre, store: &mut Store<StoreState>) -> wasmtime::Result<Self> {
-        Ok(match pre {
-            ComparatorPre::V1(p) => Comparator::V1(p.instantiate(store)?),
-            ComparatorPre::V2(p) => Comparator::V2(p.instantiate(store)?),
-        })
-    }
+    world_by_version!(PluginKind::Comparator, ComparatorPre);
+
     fn configure(
         &self,
         store: &mut Store<StoreState>,
@@ -247,38 +267,19 @@ impl Annotator {
     }
 }
 
-/// A hook, at either interface version.
-pub(crate) enum Hook {
-    V1(legacy::hook::Hook),
-    V2(hook::Hook),
-}
-
-pub(crate) enum HookPre {
-    V1(legacy::hook::HookPre<StoreState>),
-    V2(hook::HookPre<StoreState>),
-}
+versioned_world!(
+    /// A hook, at either interface version.
+    Hook,
+    HookPre,
+    legacy::hook::Hook,
+    legacy::hook::HookPre<StoreState>,
+    hook::Hook,
+    hook::HookPre<StoreState>
+);
 
 impl World for Hook {
-    const KIND: PluginKind = PluginKind::Hook;
-    type Pre = HookPre;
-    fn pre(pre: InstancePre<StoreState>, interface: Interface) -> wasmtime::Result<Self::Pre> {
-        Ok(match interface {
-            Interface::V1 => HookPre::V1(legacy::hook::HookPre::new(pre)?),
-            Interface::V2 => HookPre::V2(hook::HookPre::new(pre)?),
-        })
-    }
-    fn engine(pre: &Self::Pre) -> &Engine {
-        match pre {
-            HookPre::V1(p) => p.engine(),
-            HookPre::V2(p) => p.engine(),
-        }
-    }
-    fn instantiate(pre: &Self::Pre, store: &mut Store<StoreState>) -> wasmtime::Result<Self> {
-        Ok(match pre {
-            HookPre::V1(p) => Hook::V1(p.instantiate(store)?),
-            HookPre::V2(p) => Hook::V2(p.instantiate(store)?),
-        })
-    }
+    world_by_version!(PluginKind::Hook, HookPre);
+
     fn configure(
         &self,
         store: &mut Store<StoreState>,

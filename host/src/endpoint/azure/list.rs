@@ -16,10 +16,10 @@ use super::ContainerState;
 use super::errors::azure_error;
 use super::location::BlobLocation;
 use super::split_list::{Page, Splitter, flat};
-use crate::endpoint::virtual_dirs::Step;
+use crate::endpoint::virtual_dirs::Folders;
 use crate::endpoint::{
     BlobProps, ContentHeaders, EndpointError, ErrorClass, FOLDER_KEY, Item, ListOrder, ListRequest,
-    Listed, Lister, SkipKind, Tier, VirtualDirs,
+    Listed, Lister, SkipKind, Tier,
 };
 
 pub(super) struct BlobLister {
@@ -34,8 +34,7 @@ pub(super) struct BlobLister {
     scopes: Vec<String>,
     /// The page being read: items, and names skipped as not syncable.
     page: std::vec::IntoIter<Result<Item, Listed>>,
-    pending: Option<Item>,
-    dirs: VirtualDirs,
+    folders: Folders,
     done: bool,
     /// List folder stubs as files.
     with_stubs: bool,
@@ -160,8 +159,7 @@ impl BlobLister {
             strip: prefix,
             scopes,
             page: Vec::new().into_iter(),
-            pending: None,
-            dirs: VirtualDirs::default(),
+            folders: Folders::default(),
             done: false,
             with_stubs,
             reorder: Reorder {
@@ -405,7 +403,7 @@ impl Lister for BlobLister {
         let mut batch = Vec::new();
         let mut end = false;
         loop {
-            if self.pending.is_none() && self.reorder.ahead.is_none() && !end {
+            if !self.folders.holds() && self.reorder.ahead.is_none() && !end {
                 match self.page.next() {
                     Some(Ok(item)) => {
                         batch.extend(self.reorder.take(item));
@@ -426,27 +424,21 @@ impl Lister for BlobLister {
                     },
                 }
             }
-            let Some(item) = self.pending.take().or_else(|| self.reorder.next(end)) else {
+            let Some(item) = self.folders.next(|| self.reorder.next(end)) else {
                 if end {
                     self.done = true;
                     return (!batch.is_empty()).then_some(Ok(batch));
                 }
                 continue;
             };
-            match self.dirs.step(&item.path) {
-                Step::Dir(dir) => {
-                    batch.push(Listed::Dir(dir));
-                    self.pending = Some(item);
-                    return Some(Ok(batch));
-                }
-                Step::Item => batch.push(Listed::File(item)),
-                Step::Skip => {}
+            if self.folders.place(item, &mut batch) {
+                return Some(Ok(batch));
             }
         }
     }
 
     fn skip(&mut self, dir: &str) {
-        self.dirs.skip(dir);
+        self.folders.skip(dir);
     }
 }
 
