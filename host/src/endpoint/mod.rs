@@ -11,6 +11,8 @@
 pub mod azure;
 mod checksum;
 mod error;
+#[cfg(test)]
+pub(crate) mod faulty;
 mod item;
 pub(crate) mod local;
 pub(crate) mod memory;
@@ -30,7 +32,6 @@ pub use order::ListOrder;
 pub use properties::{
     BlobProps, BlobSettings, BlobUpdate, ContentHeaders, RehydratePriority, SnapshotPolicy, Tier,
 };
-pub(crate) use virtual_dirs::VirtualDirs;
 
 /// Where entries live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

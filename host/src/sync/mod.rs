@@ -24,6 +24,8 @@ mod metadata;
 mod observer;
 mod overlap;
 mod parts;
+#[cfg(test)]
+mod pipeline_tests;
 mod plan;
 mod plan_stage;
 mod run;

@@ -279,101 +279,21 @@ fn ended_before_start(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::endpoint::azure::{AuthOptions, BlobLocation};
     use crate::endpoint::{EndpointKind, ListOrder, MemoryEndpoint};
     use crate::plugin::{PluginKind, PluginSet, PluginSpec};
-    use crate::sync::testing::Collect;
-    use crate::sync::{CheckMd5, DeleteMode, Direction, Location, TransferOptions};
-
-    fn config(delete: DeleteMode) -> SyncConfig {
-        SyncConfig {
-            source: Location::Local("/memory/source".into()),
-            destination: Location::Blob(
-                BlobLocation::parse("http://127.0.0.1:1/devstoreaccount1/memory").unwrap(),
-            ),
-            direction: Direction::Upload,
-            auth: AuthOptions::default(),
-            plugins: PluginSet {
-                filters: vec![PluginSpec::builtin(
-                    PluginKind::Filter,
-                    "glob-filter",
-                    vec![("exclude-pattern".into(), "*.tmp".into())],
-                    "test",
-                )],
-                comparator: PluginSpec::builtin(
-                    PluginKind::Comparator,
-                    "mtime-compare",
-                    vec![],
-                    "test",
-                ),
-                annotators: vec![],
-                hooks: vec![],
-            },
-            delete,
-            max_delete: None,
-            max_changes: None,
-            check: None,
-            missing_md5: Default::default(),
-            list_parallelism: 1,
-            backup: None,
-            max_transfer: None,
-            max_duration: None,
-            dry_run: false,
-            allow_empty_source: false,
-            transfer: TransferOptions {
-                block_size: 4 << 20,
-                put_blob_size: 4 << 20,
-                blocks_in_flight: 4,
-                check_md5: CheckMd5::FailIfDifferent,
-                put_md5: true,
-            },
-            concurrency: 4,
-            buffer_bytes: 64 << 20,
-            cap_mbps: None,
-            follow_symlinks: false,
-            cache_dir: None,
-            hash_workers: 2,
-            watch: None,
-            retry: Default::default(),
-            timeouts: Default::default(),
-            blob: Default::default(),
-            shard: None,
-        }
-    }
+    use crate::sync::DeleteMode;
+    use crate::sync::testing::{run_once as run, session_of, upload_config as config};
 
     fn session(
         config: SyncConfig,
         source: &MemoryEndpoint,
         destination: &MemoryEndpoint,
     ) -> Session {
-        let runtime = Runtime::shared(None).unwrap();
-        let plugins = PluginHost::new(&runtime, &config.plugins).unwrap();
-        Session::with_endpoints(
+        session_of(
             config,
             Arc::new(source.clone()),
             Arc::new(destination.clone()),
-            plugins,
-            None,
         )
-        .unwrap()
-    }
-
-    fn run(session: &Session) -> (RunOutcome, Arc<Collect>) {
-        let collect = Arc::new(Collect::default());
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let outcome = rt.block_on(session.run(
-            RunRequest {
-                job_id: "test".into(),
-                scopes: Vec::new(),
-            },
-            &Stop::new(),
-            collect.clone(),
-        ));
-        (outcome, collect)
     }
 
     #[test]

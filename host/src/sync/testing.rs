@@ -1,10 +1,15 @@
-//! Test support: an observer that keeps what it is told, and a run context around it.
+//! Test support: an observer that keeps what it is told, a run context around it, and
+//! sessions over in-memory endpoints for the pipeline's unit tests.
 
 use std::sync::{Arc, Mutex};
 
-use super::Stop;
 use super::context::RunContext;
-use super::observer::{Event, Observer, RunControl};
+use super::observer::{Event, Observer, RunControl, RunOutcome};
+use super::session::{RunRequest, Session};
+use super::{CheckMd5, DeleteMode, Direction, Location, Stop, SyncConfig, TransferOptions};
+use crate::endpoint::Endpoint;
+use crate::endpoint::azure::{AuthOptions, BlobLocation};
+use crate::plugin::{PluginHost, PluginKind, PluginSet, PluginSpec, Runtime};
 
 /// Keeps every event as a line of text.
 #[derive(Default)]
@@ -41,4 +46,92 @@ pub(crate) fn context() -> (RunContext, Arc<Collect>) {
     let collect = Arc::new(Collect::default());
     let ctx = RunContext::new(collect.clone(), RunControl::new(Stop::new()));
     (ctx, collect)
+}
+
+/// An upload's configuration for the pipeline's unit tests: the built-in glob filter
+/// excluding `*.tmp`, the time comparator, deletes as `delete` says.
+pub(crate) fn upload_config(delete: DeleteMode) -> SyncConfig {
+    SyncConfig {
+        source: Location::Local("/memory/source".into()),
+        destination: Location::Blob(
+            BlobLocation::parse("http://127.0.0.1:1/devstoreaccount1/memory").unwrap(),
+        ),
+        direction: Direction::Upload,
+        auth: AuthOptions::default(),
+        plugins: PluginSet {
+            filters: vec![PluginSpec::builtin(
+                PluginKind::Filter,
+                "glob-filter",
+                vec![("exclude-pattern".into(), "*.tmp".into())],
+                "test",
+            )],
+            comparator: PluginSpec::builtin(
+                PluginKind::Comparator,
+                "mtime-compare",
+                vec![],
+                "test",
+            ),
+            annotators: vec![],
+            hooks: vec![],
+        },
+        delete,
+        max_delete: None,
+        max_changes: None,
+        check: None,
+        missing_md5: Default::default(),
+        list_parallelism: 1,
+        backup: None,
+        max_transfer: None,
+        max_duration: None,
+        dry_run: false,
+        allow_empty_source: false,
+        transfer: TransferOptions {
+            block_size: 4 << 20,
+            put_blob_size: 4 << 20,
+            blocks_in_flight: 4,
+            check_md5: CheckMd5::FailIfDifferent,
+            put_md5: true,
+        },
+        concurrency: 4,
+        buffer_bytes: 64 << 20,
+        cap_mbps: None,
+        follow_symlinks: false,
+        cache_dir: None,
+        hash_workers: 2,
+        watch: None,
+        retry: Default::default(),
+        timeouts: Default::default(),
+        blob: Default::default(),
+        shard: None,
+    }
+}
+
+/// A session over two endpoints (each usually a `MemoryEndpoint`, perhaps `Faulty`).
+pub(crate) fn session_of(
+    config: SyncConfig,
+    source: Arc<dyn Endpoint>,
+    destination: Arc<dyn Endpoint>,
+) -> Session {
+    let runtime = Runtime::shared(None).unwrap();
+    let plugins = PluginHost::new(&runtime, &config.plugins).unwrap();
+    Session::with_endpoints(config, source, destination, plugins, None).unwrap()
+}
+
+/// One run of `session`, and what it reported.
+pub(crate) fn run_once(session: &Session) -> (RunOutcome, Arc<Collect>) {
+    let collect = Arc::new(Collect::default());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let outcome = rt.block_on(session.run(
+        RunRequest {
+            job_id: "test".into(),
+            scopes: Vec::new(),
+        },
+        &Stop::new(),
+        collect.clone(),
+    ));
+    (outcome, collect)
 }
