@@ -10,12 +10,6 @@ use std::sync::{Arc, Mutex};
 
 use blobsync_tests::*;
 
-fn write_manifest(dir: &Path, name: &str, body: &str) -> String {
-    let p = dir.join(name);
-    std::fs::write(&p, format!("version = 1\n{body}")).unwrap();
-    p.display().to_string()
-}
-
 #[test]
 fn read_content_gives_n_bytes_of_the_batch_files_and_nothing_else() {
     let src = tempfile::tempdir().unwrap();
@@ -23,7 +17,7 @@ fn read_content_gives_n_bytes_of_the_batch_files_and_nothing_else() {
     write(src.path(), "outside/secret.txt", b"not yours");
     let dir = tempfile::tempdir().unwrap();
     let probe = component_path("tests/fixtures/dist/wasi-probe.wasm");
-    let m = write_manifest(
+    let m = manifest_named(
         dir.path(),
         "plugins.toml",
         &format!(
@@ -49,7 +43,7 @@ fn read_content_gives_n_bytes_of_the_batch_files_and_nothing_else() {
     }
 
     // Without the grant, nothing is readable.
-    let m = write_manifest(
+    let m = manifest_named(
         dir.path(),
         "ungranted.toml",
         &format!(
@@ -308,7 +302,7 @@ fn the_webhook_is_refused_for_another_port() {
 #[test]
 fn a_secret_from_an_unlisted_variable_is_a_load_error_that_names_no_value() {
     let dir = tempfile::tempdir().unwrap();
-    let m = write_manifest(
+    let m = manifest_named(
         dir.path(),
         "plugins.toml",
         &format!(

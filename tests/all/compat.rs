@@ -2,20 +2,12 @@
 //! before 0.2 (`tests/fixtures/v0.1`) run in syncs against Azurite, misbehave as they did,
 //! and are reported as they were.
 
-use std::path::Path;
-
 use blobsync_tests::*;
 
 fn v01(name: &str) -> String {
     component_path(&format!("tests/fixtures/v0.1/{name}.wasm"))
         .display()
         .to_string()
-}
-
-fn manifest(dir: &Path, body: &str) -> String {
-    let p = dir.join("plugins.toml");
-    std::fs::write(&p, format!("version = 1\n{body}")).unwrap();
-    p.display().to_string()
 }
 
 #[test]

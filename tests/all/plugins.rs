@@ -11,13 +11,6 @@ fn fixture(name: &str) -> String {
         .to_string()
 }
 
-/// Writes a manifest into `dir` and returns its path.
-fn manifest(dir: &Path, body: &str) -> String {
-    let p = dir.join("plugins.toml");
-    std::fs::write(&p, format!("version = 1\n{body}")).unwrap();
-    p.display().to_string()
-}
-
 fn misbehaving_filter(dir: &Path, mode: &str, extra: &str) -> String {
     manifest(
         dir,

@@ -2,20 +2,12 @@
 //! socket to Azurite or a name lookup gets an error inside the plugin, and the sync goes
 //! on; a guest sleeping in the host is stopped at its call timeout.
 
-use std::path::Path;
-
 use blobsync_tests::*;
 
 fn probe() -> String {
     component_path("tests/fixtures/dist/wasi-probe.wasm")
         .display()
         .to_string()
-}
-
-fn manifest(dir: &Path, body: &str) -> String {
-    let p = dir.join("plugins.toml");
-    std::fs::write(&p, format!("version = 1\n{body}")).unwrap();
-    p.display().to_string()
 }
 
 #[test]

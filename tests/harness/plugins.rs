@@ -44,3 +44,16 @@ pub fn component_path(rel: &str) -> PathBuf {
     );
     p
 }
+
+/// Writes a plugin manifest `plugins.toml` into `dir` (`version = 1`, then `body`) and
+/// returns its path.
+pub fn manifest(dir: &std::path::Path, body: &str) -> String {
+    manifest_named(dir, "plugins.toml", body)
+}
+
+/// [`manifest`], under another file name.
+pub fn manifest_named(dir: &std::path::Path, name: &str, body: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, format!("version = 1\n{body}")).unwrap();
+    p.display().to_string()
+}
