@@ -262,6 +262,11 @@ pub fn check_settings(args: &super::args::CheckArgs) -> Result<Settings, UsageEr
         (sync.block_blob_tier.is_some(), "--block-blob-tier"),
         (sync.metadata.is_some(), "--metadata"),
         (sync.blob_tags.is_some(), "--blob-tags"),
+        (sync.backup_dir.is_some(), "--backup-dir"),
+        (sync.suffix.is_some(), "--suffix"),
+        (sync.block_size_mb.is_some(), "--block-size-mb"),
+        (sync.put_blob_size_mb.is_some(), "--put-blob-size-mb"),
+        (sync.allow_empty_source, "--allow-empty-source"),
     ] {
         if given {
             return Err(usage(format!(
@@ -299,5 +304,58 @@ pub fn cache_dir() -> Option<PathBuf> {
     match std::env::var_os("BLOBSYNC_CACHE_DIR") {
         Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir).join("wasm")),
         _ => dirs::cache_dir().map(|d| d.join("blobsync").join("wasm")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::{Cli, Command};
+    use super::check_settings;
+
+    /// Flags that only shape what a sync writes or deletes are refused by `check`, which
+    /// changes nothing, naming the flag.
+    #[test]
+    fn check_refuses_every_flag_about_writing() {
+        for flag in [
+            &["--delete-destination=true"][..],
+            &["--dry-run"],
+            &["--max-changes", "5"],
+            &["--max-delete", "5"],
+            &["--max-transfer", "1G"],
+            &["--max-duration", "1h"],
+            &["--overwrite-archived"],
+            &["--content-type", "text/plain"],
+            &["--cache-control", "no-cache"],
+            &["--metadata", "a=b"],
+            &["--blob-tags", "a=b"],
+            &["--block-blob-tier", "Cool"],
+            &["--backup-dir", "/tmp/kept"],
+            &["--suffix=.old"],
+            &["--block-size-mb", "8"],
+            &["--put-blob-size-mb", "8"],
+            &["--allow-empty-source"],
+        ] {
+            let mut argv = vec![
+                "blobsync",
+                "check",
+                "/tmp",
+                "http://127.0.0.1:1/devstoreaccount1/c0ntainer",
+            ];
+            argv.extend(flag);
+            let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{flag:?}: {e}"));
+            let Command::Check(args) = cli.command else {
+                panic!("not a check")
+            };
+            let error = check_settings(&args).err().map(|e| e.to_string());
+            let name = flag[0].split('=').next().unwrap();
+            assert!(
+                error
+                    .as_deref()
+                    .is_some_and(|e| e.contains(name) && e.contains("changes nothing")),
+                "{flag:?}: {error:?}"
+            );
+        }
     }
 }
