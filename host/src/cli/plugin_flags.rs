@@ -6,6 +6,7 @@ use super::args::{CompareHash, SyncArgs};
 use super::usage::{UsageError, usage};
 use crate::plugin::{PluginKind, PluginSet, PluginSources, PluginSpec};
 use crate::sync::Direction;
+use crate::units::Normal;
 
 /// The plugins of a run: where they come from (watch mode reloads them from there) and
 /// the set they resolve to now, the manifest read.
@@ -101,11 +102,7 @@ fn comparator(args: &SyncArgs) -> Result<(PluginSpec, Option<String>), UsageErro
     // Both comparators take it (md5-compare when an MD5 is missing and
     // --missing-md5=size-time).
     if let Some(window) = args.modify_window {
-        // The comparators read whole nanoseconds.
-        config.push((
-            "modify-window".into(),
-            format!("{}ns", window.duration().as_nanos()),
-        ));
+        config.push(("modify-window".into(), window.normal()));
         flags.push("--modify-window".into());
     }
     let comparator_flag = (!flags.is_empty()).then(|| flags.join(", "));

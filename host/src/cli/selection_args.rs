@@ -4,7 +4,7 @@
 
 use clap::{Args, ValueEnum};
 
-use crate::units::{Age, ByteSize, Moment};
+use crate::units::{Age, ByteSize, Moment, Normal};
 
 /// `--missing-md5`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -91,16 +91,16 @@ impl SelectionArgs {
     /// sizes in bytes, points in time in RFC 3339 (UTC), ages as durations in their
     /// shortest form.
     pub(super) fn filter_config(&self) -> Vec<(String, String)> {
-        let moment = |m: &Option<Moment>| m.map(|m| m.to_string());
-        let age = |a: &Option<Age>| a.map(|a| a.to_string());
-        let size = |b: &Option<ByteSize>| b.map(|b| b.bytes().to_string());
+        fn normal(value: &Option<impl Normal>) -> Option<String> {
+            value.as_ref().map(Normal::normal)
+        }
         [
-            ("include-after", moment(&self.include_after)),
-            ("include-before", moment(&self.include_before)),
-            ("max-age", age(&self.max_age)),
-            ("min-age", age(&self.min_age)),
-            ("max-size", size(&self.max_size)),
-            ("min-size", size(&self.min_size)),
+            ("include-after", normal(&self.include_after)),
+            ("include-before", normal(&self.include_before)),
+            ("max-age", normal(&self.max_age)),
+            ("min-age", normal(&self.min_age)),
+            ("max-size", normal(&self.max_size)),
+            ("min-size", normal(&self.min_size)),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))

@@ -58,18 +58,16 @@ pub(crate) fn normalise_config(
     plugin: &str,
     config: Vec<(String, String)>,
 ) -> Result<Vec<(String, String)>, String> {
-    use crate::units::{Age, ByteSize, Moment, Span};
+    use crate::units::{Age, ByteSize, Moment, Normal, Span};
     config
         .into_iter()
         .map(|(key, value)| {
             let normal = match unit_of(plugin, &key) {
                 None => return Ok((key, value)),
-                Some(Unit::Size) => value.parse::<ByteSize>().map(|b| b.bytes().to_string()),
-                Some(Unit::Span) => value
-                    .parse::<Span>()
-                    .map(|s| format!("{}ns", s.duration().as_nanos())),
-                Some(Unit::Moment) => value.parse::<Moment>().map(|m| m.to_string()),
-                Some(Unit::Age) => value.parse::<Age>().map(|a| a.to_string()),
+                Some(Unit::Size) => value.parse::<ByteSize>().map(|v| v.normal()),
+                Some(Unit::Span) => value.parse::<Span>().map(|v| v.normal()),
+                Some(Unit::Moment) => value.parse::<Moment>().map(|v| v.normal()),
+                Some(Unit::Age) => value.parse::<Age>().map(|v| v.normal()),
             };
             normal
                 .map(|v| (key.clone(), v))

@@ -21,6 +21,39 @@ mod moment;
 mod size;
 mod span;
 
+/// The form the host hands a value to a built-in plugin in, whether it came from a flag
+/// or a manifest: one function per kind of value, so both paths hand on the same text.
+pub trait Normal {
+    /// Bytes; whole nanoseconds with `ns`; RFC 3339 in UTC; an age's duration in its
+    /// shortest form, or its point in time.
+    fn normal(&self) -> String;
+}
+
+impl Normal for ByteSize {
+    fn normal(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+impl Normal for Span {
+    /// The comparators read one whole number and one unit.
+    fn normal(&self) -> String {
+        format!("{}ns", self.0.as_nanos())
+    }
+}
+
+impl Normal for Moment {
+    fn normal(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Normal for Age {
+    fn normal(&self) -> String {
+        self.to_string()
+    }
+}
+
 pub use age::Age;
 pub use moment::Moment;
 pub use size::ByteSize;

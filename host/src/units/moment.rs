@@ -14,13 +14,6 @@ pub struct Moment(pub Timestamp);
 /// What a point in time looks like, for messages.
 pub const MOMENT_EXAMPLES: &str = "2026-01-31, 2026-01-31T15:04:00Z or 2026-01-31T15:04:00+01:00";
 
-impl Moment {
-    /// Nanoseconds since the Unix epoch.
-    pub fn unix_ns(self) -> i64 {
-        i64::try_from(self.0.as_nanosecond()).unwrap_or(i64::MAX)
-    }
-}
-
 impl FromStr for Moment {
     type Err = String;
 
@@ -57,7 +50,8 @@ mod tests {
     fn at(text: &str) -> i64 {
         text.parse::<Moment>()
             .unwrap_or_else(|e| panic!("{text}: {e}"))
-            .unix_ns()
+            .0
+            .as_nanosecond() as i64
     }
 
     #[test]

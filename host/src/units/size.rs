@@ -1,6 +1,5 @@
 //! Sizes: `4096`, `10M` (powers of 1024), `10MB` (powers of 1000), `1.5GiB`.
 
-use std::fmt;
 use std::str::FromStr;
 
 /// A number of bytes, as a flag or a setting gives it (see the [module](super) docs).
@@ -59,12 +58,6 @@ impl FromStr for ByteSize {
         u64::try_from(bytes)
             .map(ByteSize)
             .map_err(|_| format!("{text:?} is too large a size"))
-    }
-}
-
-impl fmt::Display for ByteSize {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", indicatif::HumanBytes(self.0))
     }
 }
 

@@ -23,11 +23,6 @@ impl Span {
     pub fn duration(self) -> Duration {
         self.0
     }
-
-    /// Nanoseconds, saturating at `i64::MAX` (292 years).
-    pub fn as_nanos_i64(self) -> i64 {
-        i64::try_from(self.0.as_nanos()).unwrap_or(i64::MAX)
-    }
 }
 
 /// rclone's units; case matters (`m` is a minute, `M` a month of 30 days).
