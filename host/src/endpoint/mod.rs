@@ -9,7 +9,7 @@
 //! (`tests/all/conformance.rs`) runs against all three.
 
 pub mod azure;
-mod checksum;
+mod crc64;
 mod error;
 #[cfg(test)]
 pub(crate) mod faulty;
@@ -23,7 +23,7 @@ mod virtual_dirs;
 use bytes::Bytes;
 
 pub use azure::AzureEndpoint;
-pub(crate) use checksum::crc64;
+pub(crate) use crc64::crc64;
 pub use error::{EndpointError, ErrorClass};
 pub use item::{Dir, FOLDER_KEY, FileIdentity, Item, Listed, MTIME_KEY, SkipKind, mtime_ns};
 pub use local::LocalEndpoint;

@@ -3,7 +3,7 @@
 //! the folders whose entries on the other side are suppressed.
 
 use super::Side;
-use super::filter::{Filtered, ListMessage};
+use super::filter_stage::{Filtered, ListMessage};
 use crate::endpoint::ListOrder;
 
 /// One side's listing, read batch by batch.

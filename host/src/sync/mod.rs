@@ -2,24 +2,24 @@
 //! observers. [`Session`] is built once from a [`SyncConfig`] and [`Session::run`] does
 //! one run; [`watch::watch`] runs a session on every change.
 
-mod annotate;
+mod annotations;
 mod archive;
 mod backup;
+mod blob_md5;
 mod collide;
 mod committing;
-mod compare;
+mod compare_stage;
 mod config;
-mod content_hash;
 mod context;
 mod delete;
 mod endpoints;
 mod entries;
 mod error;
-mod filter;
+mod filter_stage;
 mod guard;
-mod hash;
 mod limits;
 mod listing_stream;
+mod local_md5;
 mod metadata;
 mod observer;
 mod overlap;

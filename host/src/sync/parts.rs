@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::annotate::{Annotations, Annotator, TypeGuesser};
+use super::annotations::{Annotations, Annotator, TypeGuesser};
 use super::backup::Backup;
 use super::committing::Committing;
 use super::config::{Location, SyncConfig};

@@ -15,7 +15,7 @@ use std::cmp::Ordering;
 
 use super::collide::{Collisions, MAX_WARNINGS, Mode};
 use super::context::RunContext;
-use super::filter::{Filtered, ListMessage};
+use super::filter_stage::{Filtered, ListMessage};
 use super::listing_stream::Stream;
 use super::observer::Counters;
 use super::{RunError, Side};

@@ -1,5 +1,5 @@
 //! The plan stage: one blocking task merges both filtered listings ([`super::plan`]) and
-//! compares each pair ([`super::compare`]), annotating copies to a container, and sends
+//! compares each pair ([`super::compare_stage`]), annotating copies to a container, and sends
 //! the copies and updates to the transfer stage as it finds them.
 
 use std::sync::Arc;
@@ -7,14 +7,14 @@ use std::sync::mpsc::Receiver;
 
 use tokio::task::JoinHandle;
 
-use super::annotate::Annotator;
+use super::annotations::Annotator;
+use super::blob_md5::BlobHasher;
 use super::collide::Collisions;
-use super::compare::Comparer;
-use super::content_hash::BlobHasher;
+use super::compare_stage::Comparer;
 use super::context::RunContext;
 use super::entries::plugin_kind;
-use super::filter::ListMessage;
-use super::hash::LocalHasher;
+use super::filter_stage::ListMessage;
+use super::local_md5::LocalHasher;
 use super::parts::Parts;
 use super::plan::{MergeOutcome, merge};
 use super::work::Work;

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use super::context::RunContext;
 use super::delete::{DeletePolicy, delete_phase};
 use super::entries::plugin_kind;
-use super::filter::FilterStage;
+use super::filter_stage::FilterStage;
 use super::guard::refusal;
 use super::parts::Parts;
 use super::plan::MergeOutcome;

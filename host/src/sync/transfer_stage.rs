@@ -13,7 +13,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::backup::Backup;
 use super::context::RunContext;
-use super::hash::{current_key, file_key};
+use super::local_md5::{current_key, file_key};
 use super::observer::{ItemDone, Planned};
 use super::parts::Parts;
 use super::transfer::{self, Shared};

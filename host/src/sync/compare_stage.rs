@@ -6,13 +6,13 @@
 use tokio::sync::mpsc::Sender;
 
 use super::RunError;
-use super::annotate::Annotator;
+use super::annotations::Annotator;
 use super::archive::{archived_destination, archived_source};
+use super::blob_md5::{BlobHasher, add_md5, store_md5};
 use super::config::BlobOptions;
-use super::content_hash::{BlobHasher, add_md5, store_md5};
 use super::context::RunContext;
 use super::entries::{give_back, lend};
-use super::hash::LocalHasher;
+use super::local_md5::LocalHasher;
 use super::observer::Side;
 use super::plan::Pairs;
 use super::work::{PlannedCopy, Work};
