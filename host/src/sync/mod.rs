@@ -1,7 +1,8 @@
-//! The sync pipeline: list → filter → pair → compare → transfer → delete, reporting to
-//! observers. [`Session`] is built once from a [`SyncConfig`] and [`Session::run`] does
-//! one run; [`watch::watch`] runs a session on every change.
+//! The sync pipeline: list → filter → pair → compare → policy → annotate → transfer →
+//! delete, reporting to observers. [`Session`] is built once from a [`SyncConfig`] and
+//! [`Session::run`] does one run; [`watch::watch`] runs a session on every change.
 
+mod annotate_stage;
 mod annotations;
 mod archive;
 mod backup;
@@ -17,6 +18,7 @@ mod entries;
 mod error;
 mod filter_stage;
 mod guard;
+mod hashing;
 mod limits;
 mod listing_stream;
 mod local_md5;
@@ -28,6 +30,7 @@ mod parts;
 mod pipeline_tests;
 mod plan;
 mod plan_stage;
+mod policy;
 mod run;
 mod server_copy;
 mod session;

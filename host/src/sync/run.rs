@@ -1,6 +1,6 @@
-//! One run, stage by stage: list and filter both sides (a thread each) → merge and
-//! compare (a blocking task) → transfer (tasks on the runtime, bounded) → delete (after
-//! every copy). Stages are connected by bounded channels, so copies start while listing
+//! One run, stage by stage: list and filter both sides (a thread each) → merge, compare
+//! and apply the copy policy (a blocking task) → annotate (a blocking task) → transfer
+//! (tasks on the runtime, bounded) → delete (after every copy). Stages are connected by bounded channels, so copies start while listing
 //! goes on and memory stays flat.
 
 use std::sync::Arc;
