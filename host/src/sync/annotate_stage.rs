@@ -148,12 +148,8 @@ impl AnnotateStage {
     }
 
     fn send(&self, work: Work) -> Result<(), RunError> {
-        match self.copies.blocking_send(work) {
-            Ok(()) => Ok(()),
-            // The transfers stopped first: the run is stopping, or was cut off.
-            Err(_) if self.ctx.stopped() || self.ctx.control.fatal().is_some() => Ok(()),
-            Err(_) => Err(RunError::Internal("the transfer stage stopped".into())),
-        }
+        self.ctx
+            .handed_on(self.copies.blocking_send(work), "transfer")
     }
 }
 

@@ -80,6 +80,16 @@ impl RunContext {
         self.control.stop().is_stopped()
     }
 
+    /// What handing work on to the next stage came to: a next stage that ended first
+    /// is the run stopping or cut off, else `next` failed unexpectedly.
+    pub(crate) fn handed_on<T>(&self, sent: Result<(), T>, next: &str) -> Result<(), RunError> {
+        match sent {
+            Ok(()) => Ok(()),
+            Err(_) if self.stopped() || self.control.fatal().is_some() => Ok(()),
+            Err(_) => Err(RunError::Internal(format!("the {next} stage stopped"))),
+        }
+    }
+
     pub(crate) fn excluded(&self, side: Option<Side>, path: &str, plugin: &str, reason: &str) {
         Counters::add(&self.counters.excluded, 1);
         self.observer.event(&Event::Excluded {

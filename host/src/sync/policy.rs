@@ -146,12 +146,7 @@ impl<'a> Policy<'a> {
     }
 
     fn send(&self, decided: Decided) -> Result<(), RunError> {
-        match self.next.send(decided) {
-            Ok(()) => Ok(()),
-            // The later stages stopped first: the run is stopping, or was cut off.
-            Err(_) if self.ctx.stopped() || self.ctx.control.fatal().is_some() => Ok(()),
-            Err(_) => Err(RunError::Internal("the annotate stage stopped".into())),
-        }
+        self.ctx.handed_on(self.next.send(decided), "annotate")
     }
 }
 

@@ -280,7 +280,6 @@ fn ended_before_start(
 mod tests {
     use super::*;
     use crate::endpoint::{EndpointKind, ListOrder, MemoryEndpoint};
-    use crate::plugin::{PluginKind, PluginSet, PluginSpec};
     use crate::sync::DeleteMode;
     use crate::sync::testing::{run_once as run, session_of, upload_config as config};
 
@@ -415,6 +414,7 @@ mod tests {
         let nowhere = scratch.path().join("missing");
         let mut config = config(DeleteMode::True);
         config.plugins.filters.clear();
+        let plugins = PluginHost::new(&Runtime::shared(None).unwrap(), &config.plugins).unwrap();
         let session = Session::with_endpoints(
             config,
             Arc::new(source),
@@ -423,21 +423,7 @@ mod tests {
                 false,
                 false,
             )),
-            PluginHost::new(
-                &Runtime::shared(None).unwrap(),
-                &PluginSet {
-                    filters: vec![],
-                    comparator: PluginSpec::builtin(
-                        PluginKind::Comparator,
-                        "mtime-compare",
-                        vec![],
-                        "test",
-                    ),
-                    annotators: vec![],
-                    hooks: vec![],
-                },
-            )
-            .unwrap(),
+            plugins,
             None,
         )
         .unwrap();
