@@ -9,6 +9,7 @@
 //! plugins and [`endpoint`] moves the bytes; [`localfs`] resolves local paths beneath the
 //! synced folder without following links.
 
+pub mod bisync;
 pub mod cli;
 pub mod console;
 pub mod endpoint;

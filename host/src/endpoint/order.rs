@@ -122,6 +122,37 @@ impl ListOrder {
         }
     }
 
+    /// A key whose bytes compare as [`ListOrder::cmp`] compares paths, for storing
+    /// paths where only byte order is available (an index of the bisync state).
+    pub fn sort_key(self, path: &str) -> Vec<u8> {
+        let stored = if self.encoded {
+            encode(path)
+        } else {
+            Cow::Borrowed(path)
+        };
+        match self.collation {
+            Collation::Bytes => stored.as_bytes().to_vec(),
+            Collation::Utf16 => stored.encode_utf16().flat_map(u16::to_be_bytes).collect(),
+            // `/` below every code unit: each unit is shifted up by one, in three bytes.
+            Collation::PathComponents => stored
+                .chars()
+                .flat_map(|c| {
+                    let mut units = [0u16; 2];
+                    let units: Vec<u32> = match c {
+                        '/' => vec![0],
+                        _ => c
+                            .encode_utf16(&mut units)
+                            .iter()
+                            .map(|u| *u as u32 + 1)
+                            .collect(),
+                    };
+                    units
+                })
+                .flat_map(|unit| unit.to_be_bytes()[1..].to_vec())
+                .collect(),
+        }
+    }
+
     /// True if `a` sorts strictly before `b`.
     pub fn less(self, a: &str, b: &str) -> bool {
         self.cmp(a, b) == Ordering::Less
@@ -336,5 +367,47 @@ mod tests {
         assert_eq!(ListOrder::UTF16.cmp("x😁", "x😀"), Ordering::Greater);
         assert_eq!(ListOrder::UTF16.cmp("same", "same"), Ordering::Equal);
         assert_eq!(ListOrder::UTF16.cmp("pre", "prefix"), Ordering::Less);
+    }
+
+    #[test]
+    fn sort_keys_compare_as_the_order_does() {
+        let names = [
+            "a",
+            "a/x",
+            "a-b",
+            "a.b",
+            "ab",
+            "a/b/c",
+            "b",
+            "\u{1F600}",
+            "\u{FF01}",
+            "\u{E000}x",
+            "z/\u{1F600}",
+            "z/\u{FF0E}",
+            "x.",
+            "x\\y",
+            "x\u{201B}y",
+            "é",
+            "e\u{301}",
+            "A",
+            "",
+        ];
+        for order in [
+            ListOrder::BYTES,
+            ListOrder::UTF16,
+            ListOrder::PATH_COMPONENTS,
+            ListOrder::UTF16.encoded(),
+            ListOrder::PATH_COMPONENTS.encoded(),
+        ] {
+            for a in names {
+                for b in names {
+                    assert_eq!(
+                        order.sort_key(a).cmp(&order.sort_key(b)),
+                        order.cmp(a, b),
+                        "{order:?}: {a:?} vs {b:?}"
+                    );
+                }
+            }
+        }
     }
 }
