@@ -1,33 +1,8 @@
-//! What the state keeps of one side's entry at the last run, and how a listed entry is
-//! told apart from it.
+//! What the state keeps of one side's entry at the last run ([`crate::store::Facts`],
+//! stored with the state), and how a listed entry is told apart from it.
 
 use crate::endpoint::Item;
-
-/// One side's entry as it was when last synced.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Facts {
-    /// Size in bytes.
-    pub size: u64,
-    /// The modification time compared (a blob's stored source time, else its own), ns.
-    pub mtime_ns: i64,
-    /// The content MD5, where known.
-    pub md5: Option<[u8; 16]>,
-    /// A blob's ETag: writes to it are conditional on it.
-    pub etag: Option<String>,
-    /// A local file's device and inode, re-checked before it is replaced or deleted.
-    pub inode: Option<(u64, u64)>,
-}
-
-/// The state of one path: both sides' facts when it was last synced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Known {
-    /// The path, relative to both roots.
-    pub path: String,
-    /// At path1.
-    pub path1: Facts,
-    /// At path2.
-    pub path2: Facts,
-}
+pub use crate::store::{Facts, Known};
 
 impl Facts {
     /// The facts of a listed entry.

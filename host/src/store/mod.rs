@@ -14,10 +14,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
+mod bisync_state;
 mod busy;
 mod schema;
 mod writer;
 
+pub use bisync_state::{BisyncPair, Facts, Known, KnownRows};
 use busy::{BUSY_TIMEOUT, retry_busy};
 use schema::{MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION};
 use writer::write_loop;

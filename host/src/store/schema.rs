@@ -11,6 +11,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     BAD_BLOBS,
     BACKUPS,
     TOTALS,
+    BISYNC,
 ];
 
 /// Version 1: the MD5 cache, jobs and their items.
@@ -98,3 +99,31 @@ ALTER TABLE jobs DROP COLUMN deleted;
 ALTER TABLE jobs DROP COLUMN failed;
 ALTER TABLE jobs DROP COLUMN bytes_copied;
 ALTER TABLE jobs DROP COLUMN retries;";
+
+/// Version 7: the two-way sync's state, per pair of locations.
+const BISYNC: &str = "
+CREATE TABLE IF NOT EXISTS bisync_pairs (
+    id         INTEGER PRIMARY KEY,
+    path1      TEXT NOT NULL,
+    path2      TEXT NOT NULL,
+    sort_order TEXT NOT NULL,
+    UNIQUE (path1, path2)
+);
+CREATE TABLE IF NOT EXISTS bisync_state (
+    pair   INTEGER NOT NULL,
+    key    BLOB NOT NULL,
+    path   TEXT NOT NULL,
+    size1  INTEGER NOT NULL,
+    mtime1 INTEGER NOT NULL,
+    md5_1  BLOB,
+    etag1  TEXT,
+    dev1   INTEGER,
+    ino1   INTEGER,
+    size2  INTEGER NOT NULL,
+    mtime2 INTEGER NOT NULL,
+    md5_2  BLOB,
+    etag2  TEXT,
+    dev2   INTEGER,
+    ino2   INTEGER,
+    PRIMARY KEY (pair, key)
+) WITHOUT ROWID;";
