@@ -1,0 +1,404 @@
+//! The plan of one two-way run, from the merged paths ([`super::merge3::Triple`]): the
+//! copies in three rounds of alternating direction (a conflict's losing version is read
+//! before the winner replaces it), the deletes on each side, the paths whose state is
+//! settled or forgotten without a transfer, and the counts the guards weigh.
+
+use super::Which;
+use super::conflict::{Loser, Resolve, conflict_name};
+use super::decide::{Action, Settled, decide, settle};
+use super::facts::{Facts, Known};
+use super::merge3::Triple;
+use crate::endpoint::Item;
+
+/// How conflicts are settled.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    /// Which version keeps the name.
+    pub resolve: Resolve,
+    /// What becomes of the other.
+    pub loser: Loser,
+}
+
+/// One copy from one side to the other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copy {
+    /// The side copied from.
+    pub from: Which,
+    /// The entry copied, as listed (or as written earlier in the run).
+    pub item: Item,
+    /// Its path on the other side.
+    pub to: String,
+    /// The entry it replaces there, as listed: the write is conditional on it.
+    pub replaces: Option<Item>,
+    /// Back up what it replaces first (`--conflict-loser=backup`).
+    pub backup: bool,
+    /// Why.
+    pub reason: String,
+    /// Record the path's state once the copy is done (not for the first half of a
+    /// conflict copy, whose other half records it).
+    pub record: bool,
+}
+
+/// One delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delete {
+    /// The side it is deleted on.
+    pub on: Which,
+    /// The entry, as listed: the delete is conditional on it.
+    pub item: Item,
+    /// Why.
+    pub reason: String,
+}
+
+/// A conflict, as reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub path: String,
+    /// Both sides' entries.
+    pub path1: Item,
+    pub path2: Item,
+    /// The side whose version keeps the name.
+    pub winner: Which,
+    /// What differs, and how it was settled.
+    pub reason: String,
+    /// Where the losing version is kept, when it is renamed.
+    pub kept_as: Option<String>,
+}
+
+/// The plan of one run.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Copies in rounds: path1 → path2, then path2 → path1, then path1 → path2.
+    pub rounds: [Vec<Copy>; 3],
+    /// Deletes on each side (path1, path2).
+    pub deletes: [Vec<Delete>; 2],
+    /// Paths whose state is recorded without a transfer (the same content on both).
+    pub settled: Vec<Known>,
+    /// Paths on neither side any more: their state goes.
+    pub forget: Vec<String>,
+    pub conflicts: Vec<Conflict>,
+    /// Paths the state knew on each side, and entries each side would lose (deleted
+    /// or replaced), for the guards.
+    pub known: [u64; 2],
+    pub losses: [u64; 2],
+    /// Entries listed on each side.
+    pub listed: [u64; 2],
+}
+
+fn at(side: Which) -> usize {
+    match side {
+        Which::Path1 => 0,
+        Which::Path2 => 1,
+    }
+}
+
+fn pick<T>(side: Which, one: T, two: T) -> T {
+    match side {
+        Which::Path1 => one,
+        Which::Path2 => two,
+    }
+}
+
+impl Plan {
+    /// Plans one path. A pair changed on both sides whose MD5s are needed to settle it
+    /// comes back: hash what it lacks, and plan it again.
+    pub fn add(&mut self, options: &PlanOptions, t: Triple) -> Option<Triple> {
+        if t.known.is_some() {
+            self.known[0] += 1;
+            self.known[1] += 1;
+        }
+        self.listed[0] += t.one.is_some() as u64;
+        self.listed[1] += t.two.is_some() as u64;
+        match decide(t.known.as_ref(), t.one.as_ref(), t.two.as_ref()) {
+            Action::Nothing => {}
+            Action::Forget => self.forget.push(t.path),
+            Action::Copy { from, reason } => self.copy(t, from, reason),
+            Action::Delete { on, reason } => {
+                let item = pick(on, t.one, t.two).expect("a delete has its entry");
+                self.losses[at(on)] += 1;
+                self.deletes[at(on)].push(Delete { on, item, reason });
+            }
+            Action::Compare { reason } => return self.compare(options, t, reason),
+        }
+        None
+    }
+
+    /// Plans a pair changed on both sides again, now that both MD5s are known (or could
+    /// not be had: then it is a conflict).
+    pub fn add_hashed(&mut self, options: &PlanOptions, t: Triple) {
+        if self
+            .compare(options, t, "changed on both sides".into())
+            .is_some()
+        {
+            unreachable!("a hashed pair is settled or a conflict");
+        }
+    }
+
+    fn copy(&mut self, t: Triple, from: Which, reason: String) {
+        let (item, replaces) = match from {
+            Which::Path1 => (t.one, t.two),
+            Which::Path2 => (t.two, t.one),
+        };
+        let item = item.expect("a copy has its source");
+        self.losses[at(from.other())] += replaces.is_some() as u64;
+        self.rounds[at(from)].push(Copy {
+            from,
+            to: t.path,
+            item,
+            replaces,
+            backup: false,
+            reason,
+            record: true,
+        });
+    }
+
+    fn compare(&mut self, options: &PlanOptions, t: Triple, why: String) -> Option<Triple> {
+        let (Some(one), Some(two)) = (&t.one, &t.two) else {
+            unreachable!("compared pairs are on both sides")
+        };
+        match settle(one, two) {
+            Settled::Equal => {
+                self.settled.push(Known {
+                    path: t.path,
+                    path1: Facts::of(one),
+                    path2: Facts::of(two),
+                });
+                None
+            }
+            Settled::NeedsMd5 if one.md5.is_none() || two.md5.is_none() => Some(t),
+            Settled::NeedsMd5 => unreachable!("both MD5s are known"),
+            Settled::Different(what) => {
+                self.conflict(options, t, format!("conflict: {why} ({what})"));
+                None
+            }
+        }
+    }
+
+    fn conflict(&mut self, options: &PlanOptions, t: Triple, reason: String) {
+        let (one, two) = (t.one.expect("path1"), t.two.expect("path2"));
+        let (winner, why) = options.resolve.winner(&one, &two);
+        let loser = winner.other();
+        let reason = format!("{reason}, {why}");
+        let (won, lost) = pick(
+            winner,
+            (one.clone(), two.clone()),
+            (two.clone(), one.clone()),
+        );
+        self.losses[at(loser)] += 1;
+        let kept_as = (options.loser == Loser::Rename)
+            .then(|| conflict_name(&t.path, loser, lost.preserved_mtime_ns()));
+        if let Some(name) = &kept_as {
+            // The losing version goes to the winner's side under its conflict name
+            // (before the winner replaces it), then back to its own side.
+            let first = if loser == Which::Path1 { 0 } else { 1 };
+            self.rounds[first].push(Copy {
+                from: loser,
+                item: lost.clone(),
+                to: name.clone(),
+                replaces: None,
+                backup: false,
+                reason: format!("{reason}: the losing version is kept as {name}"),
+                record: false,
+            });
+            let written = Item {
+                path: name.clone(),
+                etag: None,
+                listed_as: None,
+                identity: None,
+                ..lost.clone()
+            };
+            self.rounds[first + 1].push(Copy {
+                from: winner,
+                item: written,
+                to: name.clone(),
+                replaces: None,
+                backup: false,
+                reason: format!("{reason}: the losing version is kept as {name}"),
+                record: true,
+            });
+        }
+        // The winner replaces the loser after the loser was read.
+        let round = if loser == Which::Path1 { 1 } else { 2 };
+        self.rounds[round].push(Copy {
+            from: winner,
+            item: won,
+            to: t.path.clone(),
+            replaces: Some(lost),
+            backup: options.loser == Loser::Backup,
+            reason: reason.clone(),
+            record: true,
+        });
+        self.conflicts.push(Conflict {
+            path: t.path,
+            path1: one,
+            path2: two,
+            winner,
+            reason,
+            kept_as,
+        });
+    }
+
+    /// Why the plan may not run, if it may not: a side that lists nothing although the
+    /// state knows entries there (an unmounted disk, a wiped container), or a side
+    /// that would lose more than `max_share` of the entries the state knows there.
+    pub fn refusal(&self, max_share: f64) -> Option<String> {
+        let sides = [Which::Path1, Which::Path2];
+        for side in sides {
+            let (known, listed) = (self.known[at(side)], self.listed[at(side)]);
+            if known > 0 && listed == 0 {
+                return Some(format!(
+                    "{} lists nothing, but held {known} entries at the last run: is it \
+                     mounted, or the right container? Nothing was changed",
+                    side.name()
+                ));
+            }
+        }
+        for side in sides {
+            let (known, lost) = (self.known[at(side)], self.losses[at(side)]);
+            if known > 0 && lost as f64 > max_share * known as f64 {
+                return Some(format!(
+                    "{} would lose {lost} of its {known} entries (deleted or replaced), \
+                     more than --max-changes {:.0}%; nothing was changed. Check the \
+                     other side, then run again with a higher --max-changes",
+                    side.name(),
+                    max_share * 100.0
+                ));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(path: &str, size: u64, mtime: i64, md5: Option<u8>) -> Item {
+        Item {
+            md5: md5.map(|b| [b; 16]),
+            ..Item::new(path, size, mtime)
+        }
+    }
+
+    fn triple(known: Option<(&Item, &Item)>, one: Option<&Item>, two: Option<&Item>) -> Triple {
+        let path = one.or(two).map_or("gone", |i| i.path.as_str()).to_string();
+        Triple {
+            known: known.map(|(a, b)| Known {
+                path: path.clone(),
+                path1: Facts::of(a),
+                path2: Facts::of(b),
+            }),
+            one: one.cloned(),
+            two: two.cloned(),
+            path,
+        }
+    }
+
+    fn paths(copies: &[Copy]) -> Vec<(String, String)> {
+        copies
+            .iter()
+            .map(|c| (c.item.path.clone(), c.to.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn one_sided_changes_become_copies_and_deletes() {
+        let (a, a2) = (item("a", 1, 1, Some(1)), item("a", 2, 2, Some(2)));
+        let b = item("b", 1, 1, Some(1));
+        let mut plan = Plan::default();
+        let options = PlanOptions::default();
+        assert!(
+            plan.add(&options, triple(Some((&a, &a)), Some(&a2), Some(&a)))
+                .is_none()
+        );
+        plan.add(&options, triple(Some((&b, &b)), Some(&b), None));
+        plan.add(&options, triple(None, None, Some(&item("c", 1, 1, None))));
+        plan.add(&options, triple(Some((&b, &b)), None, None));
+        assert_eq!(paths(&plan.rounds[0]), [("a".into(), "a".into())]);
+        assert_eq!(paths(&plan.rounds[1]), [("c".into(), "c".into())]);
+        assert_eq!(
+            plan.deletes[0].len(),
+            1,
+            "b deleted on path2: deleted on path1 too"
+        );
+        assert_eq!(plan.forget, ["gone"]);
+        assert_eq!(plan.losses, [1, 1]);
+        assert_eq!(plan.known, [3, 3]);
+    }
+
+    #[test]
+    fn equal_changes_settle_and_unhashed_ones_come_back() {
+        let was = item("a", 1, 1, Some(1));
+        let now = item("a", 5, 9, Some(5));
+        let mut plan = Plan::default();
+        let options = PlanOptions::default();
+        assert!(
+            plan.add(&options, triple(Some((&was, &was)), Some(&now), Some(&now)))
+                .is_none()
+        );
+        assert_eq!(plan.settled.len(), 1);
+        let unhashed = item("a", 5, 9, None);
+        let back = plan.add(&options, triple(None, Some(&now), Some(&unhashed)));
+        let mut back = back.expect("needs an MD5");
+        back.two.as_mut().unwrap().md5 = Some([6; 16]);
+        plan.add_hashed(&options, back);
+        assert_eq!(plan.conflicts.len(), 1, "same size, different MD5s");
+        assert_eq!(plan.conflicts[0].winner, Which::Path1, "a tie");
+        assert_eq!((plan.rounds[1].len(), plan.rounds[2].len()), (1, 2));
+    }
+
+    #[test]
+    fn a_conflict_keeps_the_loser_on_both_sides_under_its_conflict_name() {
+        let was = item("doc.txt", 1, 1, Some(1));
+        let newer1 = item("doc.txt", 2, 2_000_000_000, Some(2));
+        let older2 = item("doc.txt", 3, 1_000_000_000, Some(3));
+        let mut plan = Plan::default();
+        let t = triple(Some((&was, &was)), Some(&newer1), Some(&older2));
+        plan.add(&PlanOptions::default(), t);
+        let name = "doc.conflict-path2-19700101T000001.txt".to_string();
+        assert_eq!(plan.conflicts[0].kept_as.as_deref(), Some(name.as_str()));
+        assert_eq!(plan.conflicts[0].winner, Which::Path1);
+        // path2's version goes to path1 under the conflict name first, then path1's
+        // version replaces it on path2 and the kept copy goes back to path2.
+        assert!(plan.rounds[0].is_empty());
+        assert_eq!(paths(&plan.rounds[1]), [("doc.txt".into(), name.clone())]);
+        assert_eq!(plan.rounds[1][0].from, Which::Path2);
+        assert_eq!(
+            paths(&plan.rounds[2]),
+            [
+                (name.clone(), name.clone()),
+                ("doc.txt".into(), "doc.txt".into())
+            ]
+        );
+        assert_eq!(plan.rounds[2][1].replaces.as_ref().unwrap().size, 3);
+        assert_eq!(plan.losses, [0, 1]);
+    }
+
+    #[test]
+    fn guards_refuse_an_empty_side_and_large_losses() {
+        let a = item("a", 1, 1, Some(1));
+        let b = item("b", 1, 1, Some(1));
+        let mut plan = Plan::default();
+        let options = PlanOptions::default();
+        plan.add(&options, triple(Some((&a, &a)), None, Some(&a)));
+        plan.add(&options, triple(Some((&b, &b)), None, Some(&b)));
+        let why = plan.refusal(0.5).unwrap();
+        assert!(why.starts_with("path1 lists nothing"), "{why}");
+        let mut plan = Plan::default();
+        plan.add(&options, triple(Some((&a, &a)), Some(&a), None));
+        plan.add(&options, triple(Some((&b, &b)), Some(&b), None));
+        let why = plan.refusal(0.5).unwrap();
+        assert!(why.starts_with("path2 lists nothing"), "{why}");
+        let c = item("c", 1, 1, Some(1));
+        let mut plan = Plan::default();
+        plan.add(&options, triple(Some((&a, &a)), None, Some(&a)));
+        plan.add(&options, triple(Some((&b, &b)), Some(&b), Some(&b)));
+        plan.add(&options, triple(Some((&c, &c)), Some(&c), Some(&c)));
+        assert_eq!(plan.refusal(0.5), None, "one of three");
+        assert!(
+            plan.refusal(0.3)
+                .unwrap()
+                .contains("path2 would lose 1 of its 3")
+        );
+    }
+}
