@@ -37,6 +37,9 @@ pub struct Copy {
     /// Record the path's state once the copy is done (not for the first half of a
     /// conflict copy, whose other half records it).
     pub record: bool,
+    /// Its source was written earlier in the run (the second half of a conflict copy):
+    /// it is listed again before it is read.
+    pub relist: bool,
 }
 
 /// One delete.
@@ -149,6 +152,7 @@ impl Plan {
             backup: false,
             reason,
             record: true,
+            relist: false,
         });
     }
 
@@ -184,7 +188,8 @@ impl Plan {
             (one.clone(), two.clone()),
             (two.clone(), one.clone()),
         );
-        self.losses[at(loser)] += 1;
+        // A loser kept under its conflict name or in the backup is not lost.
+        self.losses[at(loser)] += (options.loser == Loser::Delete) as u64;
         let kept_as = (options.loser == Loser::Rename)
             .then(|| conflict_name(&t.path, loser, lost.preserved_mtime_ns()));
         if let Some(name) = &kept_as {
@@ -199,13 +204,11 @@ impl Plan {
                 backup: false,
                 reason: format!("{reason}: the losing version is kept as {name}"),
                 record: false,
+                relist: false,
             });
             let written = Item {
                 path: name.clone(),
-                etag: None,
-                listed_as: None,
-                identity: None,
-                ..lost.clone()
+                ..Item::default()
             };
             self.rounds[first + 1].push(Copy {
                 from: winner,
@@ -215,6 +218,7 @@ impl Plan {
                 backup: false,
                 reason: format!("{reason}: the losing version is kept as {name}"),
                 record: true,
+                relist: true,
             });
         }
         // The winner replaces the loser after the loser was read.
@@ -227,6 +231,7 @@ impl Plan {
             backup: options.loser == Loser::Backup,
             reason: reason.clone(),
             record: true,
+            relist: false,
         });
         self.conflicts.push(Conflict {
             path: t.path,
@@ -371,7 +376,7 @@ mod tests {
             ]
         );
         assert_eq!(plan.rounds[2][1].replaces.as_ref().unwrap().size, 3);
-        assert_eq!(plan.losses, [0, 1]);
+        assert_eq!(plan.losses, [0, 0], "the loser is kept");
     }
 
     #[test]

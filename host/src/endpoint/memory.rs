@@ -94,6 +94,11 @@ impl MemoryEndpoint {
         );
     }
 
+    /// Removes an entry, as another writer would.
+    pub fn remove(&self, path: &str) {
+        self.state().entries.remove(path);
+    }
+
     /// Sets an entry's blob properties, as another tool would (the ETag changes).
     pub fn set_props(&self, path: &str, props: BlobProps) {
         let etag = self.clock.fetch_add(1, Ordering::Relaxed);

@@ -113,6 +113,7 @@ impl AnnotateStage {
             ),
         };
         PlannedCopy {
+            to: None,
             replaces: destination.map(Version::of),
             backup: copy.destination.filter(|_| copy.backup).map(Box::new),
             item: copy.item,

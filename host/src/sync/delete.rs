@@ -60,7 +60,7 @@ pub(crate) async fn delete_phase(
     } else {
         targets
     };
-    delete_all(policy, &targets, destination, ctx).await;
+    delete_all(policy, &targets, destination, ctx, &|_| REASON.into()).await;
 }
 
 /// The guards: no delete after a listing that may be incomplete, none beyond
@@ -142,11 +142,14 @@ fn report_planned(
 
 /// Deletes the targets, `--concurrency` at a time until the run stops, each kept in the
 /// backup location first when there is one; reports each.
-async fn delete_all(
+/// Deletes every target (each backed up first with `--backup-dir`), `reason` saying why
+/// each goes.
+pub(crate) async fn delete_all(
     policy: &DeletePolicy<'_>,
     targets: &[Item],
     destination: &dyn Endpoint,
     ctx: &RunContext,
+    reason: &(dyn Fn(&Item) -> String + Sync),
 ) {
     let results = futures::stream::iter(targets)
         .take_while(|_| std::future::ready(!ctx.stopped()))
@@ -171,7 +174,7 @@ async fn delete_all(
             path: target.path.clone(),
             action: Action::Delete,
             bytes: 0,
-            reason: REASON.into(),
+            reason: reason(target),
             error: result.err().map(|e| e.to_string()),
             md5: None,
         });

@@ -67,6 +67,7 @@ mod tests {
     fn copy(path: &str, replaces: bool) -> Work {
         let item = Item::new(path, 1, 1);
         Work::Copy(PlannedCopy {
+            to: None,
             replaces: replaces.then(|| Version::of(&item)),
             item,
             reason: String::new(),

@@ -6,6 +6,11 @@ mod annotate_stage;
 mod annotations;
 mod archive;
 mod backup;
+mod bisync_plan;
+mod bisync_record;
+mod bisync_run;
+#[cfg(test)]
+mod bisync_tests;
 mod blob_md5;
 mod collide;
 mod committing;
@@ -44,6 +49,7 @@ mod watch;
 mod watch_plugins;
 mod work;
 
+pub use bisync_run::{TwoWayConfig, TwoWaySession};
 pub use config::{
     ArchivedPolicy, BackupConfig, BlobOptions, ChangeLimit, CheckMd5, CheckMode, DeleteMode,
     Direction, Location, MissingMd5, S2sOptions, SyncConfig, TransferOptions, WatchOptions,

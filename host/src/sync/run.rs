@@ -27,7 +27,7 @@ use crate::plugin::RunValues;
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// Both sides' listing threads: source, destination.
-type ListingThreads = (std::thread::JoinHandle<()>, std::thread::JoinHandle<()>);
+pub(crate) type ListingThreads = (std::thread::JoinHandle<()>, std::thread::JoinHandle<()>);
 
 /// Runs the pipeline once. Fatal errors are recorded in `ctx` where they happen.
 pub(crate) async fn execute(
@@ -76,7 +76,7 @@ pub(crate) async fn execute(
 
 /// Starts listing and filtering both sides, each on a thread of its own, limited to
 /// `scopes` (sorted here in the listing order); returns the threads and what they send.
-fn start_listing(
+pub(crate) fn start_listing(
     session: &Parts,
     ctx: &Arc<RunContext>,
     mut scopes: Vec<String>,
@@ -130,7 +130,7 @@ fn start_listing(
 }
 
 /// Waits, off the runtime's threads, for both listing threads to end.
-async fn join_listing((a, b): ListingThreads) {
+pub(crate) async fn join_listing((a, b): ListingThreads) {
     let _ = tokio::task::spawn_blocking(move || {
         let _ = a.join();
         let _ = b.join();

@@ -49,42 +49,8 @@ impl Session {
     /// Resolves credentials, builds both endpoints and loads every plugin. `store` is the
     /// database for the MD5 cache (`None` runs without one).
     pub async fn open(config: SyncConfig, store: Option<Arc<Store>>) -> Result<Session, RunError> {
-        let (source, destination, http) = super::endpoints::build(&config)?;
-        // Best effort: on a network that fails, the listing says so (with its retries).
-        let probes = async { tokio::join!(source.probe(), destination.probe()) };
-        if tokio::time::timeout(PROBE_TIMEOUT, probes).await.is_err() {
-            tracing::debug!("probing the endpoints took too long; going on without");
-        }
-        let precision = source
-            .capabilities()
-            .time_precision_ns
-            .max(destination.capabilities().time_precision_ns);
-        if precision > 1 {
-            // The built-in comparator reads this from the run values (blobsync.time-precision-ns).
-            tracing::info!(
-                "modification times are compared to within {} (the coarser side's precision)",
-                humantime::format_duration(std::time::Duration::from_nanos(precision))
-            );
-        }
-        let plugins = {
-            let cache = config.cache_dir.clone();
-            let set = config.plugins.clone();
-            tokio::task::spawn_blocking(move || -> Result<PluginHost, RunError> {
-                let runtime = Runtime::shared(cache).map_err(|e| {
-                    RunError::Internal(format!("cannot start the plugin runtime: {e:#}"))
-                })?;
-                Ok(PluginHost::new(&runtime, &set)?)
-            })
-            .await
-            .map_err(|e| RunError::Internal(format!("loading the plugins failed: {e}")))??
-        };
-        tracing::info!("plugins: {}", plugins.describe());
-        super::overlap::check(&config.source, &config.destination, &plugins)?;
-        let backup = super::endpoints::build_backup(&config, http.as_ref())?;
-        let mut session = Session::with_endpoints(config, source, destination, plugins, store)?;
-        session.parts.backup = backup;
-        session.http = http;
-        Ok(session)
+        let (parts, http) = open_parts(config, store).await?;
+        Ok(Session { parts, http })
     }
 
     /// A session over endpoints built elsewhere (the in-memory endpoint in tests).
@@ -152,21 +118,12 @@ impl Session {
         totals.plugin_failures += plugin_failures.iter().map(|p| p.count).sum::<u64>();
         totals.retries = self.retries().saturating_sub(retries_before);
         let error = control.fatal();
-        let status = if matches!(error, Some(RunError::CutOff(..))) {
-            Status::CutOff
-        } else if error.is_some() {
-            Status::Failed
-        } else if stop.is_interrupted() {
-            Status::Cancelled
-        } else if self.config().check.is_some()
-            && totals.only_at_source + totals.differ + totals.only_at_destination > 0
-        {
-            Status::Differences
-        } else if totals.failed > 0 {
-            Status::CompletedWithErrors
-        } else {
-            Status::Completed
-        };
+        let status = status_of(
+            error.as_ref(),
+            &stop,
+            &totals,
+            self.config().check.is_some(),
+        );
         finish(
             RunOutcome {
                 info,
@@ -200,8 +157,76 @@ impl Session {
     }
 }
 
+/// Resolves credentials, builds both endpoints and loads every plugin: the parts of a
+/// session, and the HTTP client of its blob side(s).
+pub(crate) async fn open_parts(
+    config: SyncConfig,
+    store: Option<Arc<Store>>,
+) -> Result<(Parts, Option<Http>), RunError> {
+    let (source, destination, http) = super::endpoints::build(&config)?;
+    // Best effort: on a network that fails, the listing says so (with its retries).
+    let probes = async { tokio::join!(source.probe(), destination.probe()) };
+    if tokio::time::timeout(PROBE_TIMEOUT, probes).await.is_err() {
+        tracing::debug!("probing the endpoints took too long; going on without");
+    }
+    let precision = source
+        .capabilities()
+        .time_precision_ns
+        .max(destination.capabilities().time_precision_ns);
+    if precision > 1 {
+        // The built-in comparator reads this from the run values (blobsync.time-precision-ns).
+        tracing::info!(
+            "modification times are compared to within {} (the coarser side's precision)",
+            humantime::format_duration(std::time::Duration::from_nanos(precision))
+        );
+    }
+    let plugins = load_plugins(&config).await?;
+    tracing::info!("plugins: {}", plugins.describe());
+    super::overlap::check(&config.source, &config.destination, &plugins)?;
+    let backup = super::endpoints::build_backup(&config, http.as_ref())?;
+    let mut parts = Parts::new(config, source, destination, plugins, store)?;
+    parts.backup = backup;
+    Ok((parts, http))
+}
+
+/// Loads the plugins `config` names, on the process's one wasmtime engine.
+pub(crate) async fn load_plugins(config: &SyncConfig) -> Result<PluginHost, RunError> {
+    let cache = config.cache_dir.clone();
+    let set = config.plugins.clone();
+    tokio::task::spawn_blocking(move || -> Result<PluginHost, RunError> {
+        let runtime = Runtime::shared(cache)
+            .map_err(|e| RunError::Internal(format!("cannot start the plugin runtime: {e:#}")))?;
+        Ok(PluginHost::new(&runtime, &set)?)
+    })
+    .await
+    .map_err(|e| RunError::Internal(format!("loading the plugins failed: {e}")))?
+}
+
+/// A run's status, from its first fatal error, its stop, and its totals (`check`: the
+/// differences it found).
+pub(crate) fn status_of(
+    error: Option<&RunError>,
+    stop: &Stop,
+    totals: &super::Totals,
+    check: bool,
+) -> Status {
+    if matches!(error, Some(RunError::CutOff(..))) {
+        Status::CutOff
+    } else if error.is_some() {
+        Status::Failed
+    } else if stop.is_interrupted() {
+        Status::Cancelled
+    } else if check && totals.only_at_source + totals.differ + totals.only_at_destination > 0 {
+        Status::Differences
+    } else if totals.failed > 0 {
+        Status::CompletedWithErrors
+    } else {
+        Status::Completed
+    }
+}
+
 /// Lets the observers add what they know at the end, then tells them the run ended.
-fn finish(mut outcome: RunOutcome, observer: &dyn Observer) -> RunOutcome {
+pub(crate) fn finish(mut outcome: RunOutcome, observer: &dyn Observer) -> RunOutcome {
     let completion = observer.run_completing(&outcome);
     outcome.totals.plugin_failures += completion
         .plugin_failures

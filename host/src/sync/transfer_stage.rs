@@ -194,7 +194,7 @@ impl CopyTask {
     /// for a skip.
     async fn run(self, planned: PlannedCopy) {
         let ctx = &self.ctx;
-        let moved = ctx.moving(&planned.item.path, planned.item.size);
+        let moved = ctx.moving(planned.to(), planned.item.size);
         let result = copy_planned(
             &planned,
             (&*self.source, &*self.destination),
@@ -207,13 +207,13 @@ impl CopyTask {
         if let Err(e) = &result
             && let Some(kind) = skip_kind(e.class())
         {
-            ctx.skipped(&planned.item.path, e.message(), kind);
+            ctx.skipped(planned.to(), e.message(), kind);
             return;
         }
         let (bytes, md5, error) = match result {
             Ok(copied) => {
                 if let Some(md5) = copied.md5 {
-                    self.remember_md5(&planned.item, md5).await;
+                    self.remember_md5(&planned, md5).await;
                 }
                 (copied.bytes, copied.md5, None)
             }
@@ -226,7 +226,7 @@ impl CopyTask {
             ctx.warning(&notice);
         }
         ctx.done(ItemDone {
-            path: planned.item.path,
+            path: planned.to.unwrap_or(planned.item.path),
             action: self.direction.action(),
             bytes,
             reason: planned.reason,
@@ -237,16 +237,16 @@ impl CopyTask {
 
     /// Keeps the MD5 of a copied local file in the cache (the database), under the
     /// file's identity as listed (uploads) or as written (downloads).
-    async fn remember_md5(&self, item: &Item, md5: [u8; 16]) {
+    async fn remember_md5(&self, planned: &PlannedCopy, md5: [u8; 16]) {
         let (Some(store), Some(root), Some(side)) =
             (&self.store, &self.root, self.direction.local_side())
         else {
             return;
         };
         let key = match side {
-            Side::Source => file_key(root, item),
+            Side::Source => file_key(root, &planned.item),
             Side::Destination => {
-                let (root, path) = (root.clone(), item.path.clone());
+                let (root, path) = (root.clone(), planned.to().to_string());
                 tokio::task::spawn_blocking(move || current_key(&root, &path))
                     .await
                     .ok()
@@ -309,7 +309,7 @@ async fn copy_planned(
     {
         destination
             .delete(&crate::endpoint::DeleteTarget {
-                path: planned.item.path.clone(),
+                path: planned.to().to_string(),
                 version,
             })
             .await?;
@@ -317,7 +317,7 @@ async fn copy_planned(
     transfer::copy(
         transfer::CopyOf {
             item: &planned.item,
-            to: &planned.item.path,
+            to: planned.to(),
             replaces,
             metadata: planned.metadata.clone(),
             settings: planned.settings.clone(),
@@ -355,7 +355,7 @@ fn plan_copy(session: &Parts, ctx: &RunContext, planned: &PlannedCopy) {
             (Some(_), Some(_)) => Planned::Differs,
         },
         &session.source.describe_path(&planned.item.path),
-        Some(&session.destination.describe_path(&planned.item.path)),
+        Some(&session.destination.describe_path(planned.to())),
         &planned.reason,
         planned.item.size,
         &carries,

@@ -9,6 +9,9 @@ use crate::endpoint::{BlobSettings, BlobUpdate, Item, Version};
 pub(crate) struct PlannedCopy {
     /// The source entry.
     pub(crate) item: Item,
+    /// Its path at the destination, when it is not the source's own (a two-way
+    /// conflict's losing version, kept under its conflict name).
+    pub(crate) to: Option<String>,
     /// Why it is copied.
     pub(crate) reason: String,
     /// The destination version it replaces, as listed (`None`: there is none).
@@ -21,6 +24,13 @@ pub(crate) struct PlannedCopy {
     pub(crate) settings: BlobSettings,
     /// The destination entry it replaces, when it is backed up first (`--backup-dir`).
     pub(crate) backup: Option<Box<Item>>,
+}
+
+impl PlannedCopy {
+    /// Its path at the destination.
+    pub(crate) fn to(&self) -> &str {
+        self.to.as_deref().unwrap_or(&self.item.path)
+    }
 }
 
 /// A planned change to a blob's properties, without copying it.

@@ -1,0 +1,203 @@
+//! The two-way plan stage: both filtered listings merged as `sync` merges them
+//! ([`super::plan::merge`], path1 on the source's side), the state of the last run read
+//! alongside in the same order, and each path planned ([`crate::bisync::plan`]); pairs
+//! changed on both sides whose content decides are given their MD5s in batches by the
+//! hash service ([`super::hashing`]).
+
+use super::RunError;
+use super::context::RunContext;
+use super::hashing::Hashing;
+use super::plan::Pairs;
+use crate::bisync::merge3::Triple;
+use crate::bisync::plan::{Plan, PlanOptions};
+use crate::endpoint::{Item, ListOrder};
+use crate::store::{Known, StoreError};
+
+/// Pairs hashed at once.
+const HASH_BATCH: usize = 256;
+
+/// The state's rows, read alongside the merge; the first row that cannot be read ends
+/// them, and fails the run.
+pub(crate) struct StateCursor<I> {
+    rows: I,
+    next: Option<Known>,
+    error: Option<StoreError>,
+}
+
+impl<I: Iterator<Item = Result<Known, StoreError>>> StateCursor<I> {
+    fn new(mut rows: I) -> Self {
+        let (next, error) = match rows.next() {
+            Some(Ok(known)) => (Some(known), None),
+            Some(Err(e)) => (None, Some(e)),
+            None => (None, None),
+        };
+        StateCursor { rows, next, error }
+    }
+
+    /// The next row, if `take` wants it.
+    fn next_if(&mut self, take: impl FnOnce(&Known) -> bool) -> Option<Known> {
+        if !take(self.next.as_ref()?) {
+            return None;
+        }
+        let known = self.next.take();
+        match self.rows.next() {
+            Some(Ok(next)) => self.next = Some(next),
+            Some(Err(e)) => self.error = Some(e),
+            None => {}
+        }
+        known
+    }
+
+    fn error(&self) -> Result<(), RunError> {
+        match &self.error {
+            Some(e) => Err(RunError::Internal(format!(
+                "cannot read the state of the last run: {e}"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Plans every path the merge meets, with the state beside it.
+pub(crate) struct TwoWayPairs<'a, I: Iterator<Item = Result<Known, StoreError>>> {
+    ctx: &'a RunContext,
+    order: ListOrder,
+    state: StateCursor<I>,
+    options: PlanOptions,
+    hashing: Hashing,
+    /// Pairs waiting for their MD5s.
+    pending: Vec<Triple>,
+    pub(crate) plan: Plan,
+}
+
+impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
+    pub(crate) fn new(
+        ctx: &'a RunContext,
+        order: ListOrder,
+        state: I,
+        options: PlanOptions,
+        hashing: Hashing,
+    ) -> Self {
+        TwoWayPairs {
+            ctx,
+            order,
+            state: StateCursor::new(state),
+            options,
+            hashing,
+            pending: Vec::new(),
+            plan: Plan::default(),
+        }
+    }
+
+    /// One path of the merge: first the state's paths before it (on neither side now).
+    fn path(&mut self, path: String, one: Option<Item>, two: Option<Item>) -> Result<(), RunError> {
+        let order = self.order;
+        while let Some(known) = self.state.next_if(|k| order.less(&k.path, &path)) {
+            self.add(Triple {
+                path: known.path.clone(),
+                known: Some(known),
+                one: None,
+                two: None,
+            });
+        }
+        let known = self.state.next_if(|k| order.cmp(&k.path, &path).is_eq());
+        // A folder stub stands for a folder: it is not data.
+        let file = |i: Option<Item>| i.filter(|i| !i.is_folder_stub());
+        self.add(Triple {
+            path,
+            known,
+            one: file(one),
+            two: file(two),
+        });
+        if self.pending.len() >= HASH_BATCH {
+            self.hash();
+        }
+        self.state.error()
+    }
+
+    fn add(&mut self, t: Triple) {
+        if let Some(t) = self.plan.add(&self.options, t) {
+            self.pending.push(t);
+        }
+    }
+
+    /// Hashes the pending pairs and plans them again; a pair that cannot be hashed is
+    /// reported as failed and left as it is (its state too).
+    fn hash(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let mut states = Vec::with_capacity(pending.len());
+        let mut pairs = Vec::with_capacity(pending.len());
+        for t in pending {
+            let (Some(one), Some(two)) = (t.one, t.two) else {
+                unreachable!("only pairs wait for MD5s")
+            };
+            states.push((t.path, t.known));
+            pairs.push((one, two));
+        }
+        let before: Vec<String> = pairs.iter().map(|(one, _)| one.path.clone()).collect();
+        self.hashing.hash(self.ctx, &mut pairs);
+        let mut pairs = pairs.into_iter().peekable();
+        for ((path, known), listed) in states.into_iter().zip(before) {
+            // Pairs that failed left the batch; the others kept their order.
+            let Some((one, two)) = pairs.next_if(|(one, _)| one.path == listed) else {
+                continue;
+            };
+            self.plan.add_hashed(
+                &self.options,
+                Triple {
+                    path,
+                    known,
+                    one: Some(one),
+                    two: Some(two),
+                },
+            );
+        }
+    }
+}
+
+impl<I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'_, I> {
+    /// The plan, once the merge ended: `complete` when both listings were read to their
+    /// end, else the state's paths past where the merge stopped are left as they are,
+    /// and nothing is deleted or forgotten (a listing that failed is not a delete).
+    pub(crate) fn into_plan(mut self, complete: bool) -> Result<Plan, RunError> {
+        if complete {
+            while let Some(known) = self.state.next_if(|_| true) {
+                self.add(Triple {
+                    path: known.path.clone(),
+                    known: Some(known),
+                    one: None,
+                    two: None,
+                });
+            }
+        }
+        self.hash();
+        self.state.error()?;
+        if !complete {
+            self.plan.deletes = Default::default();
+            self.plan.forget.clear();
+        }
+        Ok(self.plan)
+    }
+}
+
+impl<I: Iterator<Item = Result<Known, StoreError>>> Pairs for TwoWayPairs<'_, I> {
+    fn only_at_source(&mut self, item: Item) -> Result<(), RunError> {
+        self.path(item.path.clone(), Some(item), None)
+    }
+
+    fn both(&mut self, source: Item, destination: Item) -> Result<(), RunError> {
+        self.path(source.path.clone(), Some(source), Some(destination))
+    }
+
+    fn only_at_destination(&mut self, item: Item) {
+        // Its state error, if any, is reported by the next path or at the end.
+        let _ = self.path(item.path.clone(), None, Some(item));
+    }
+
+    fn finish(&mut self) -> Result<(), RunError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,568 @@
+//! A two-way session (`blobsync bisync`): both directions of a pair of locations, each
+//! the parts a one-way `sync` works with (path1 → path2 and path2 → path1, sharing the
+//! endpoints), and the pair's state in the database. A run lists both sides once, plans
+//! every path against the state ([`super::bisync_plan`]), refuses a plan the guards do
+//! not allow, then copies in three rounds of alternating direction and deletes,
+//! recording each item's new state as it finishes ([`super::bisync_record`]).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::bisync_plan::TwoWayPairs;
+use super::bisync_record::{Expected, StateRecorder};
+use super::blob_md5::BlobHasher;
+use super::collide::Collisions;
+use super::context::RunContext;
+use super::delete::{DeletePolicy, delete_all};
+use super::hashing::Hashing;
+use super::local_md5::LocalHasher;
+use super::observer::{Observer, Planned, RunControl, RunInfo, RunOutcome, now_ms};
+use super::parts::Parts;
+use super::plan::merge;
+use super::run::{join_listing, start_listing};
+use super::session::{finish, load_plugins, open_parts, status_of};
+use super::transfer_stage::transfer_all;
+use super::work::{PlannedCopy, Work};
+use super::{DeleteMode, Direction, Location, RunError, RunRequest, Side, Stop, SyncConfig};
+use crate::bisync::Which;
+use crate::bisync::plan::{Copy, Plan, PlanOptions};
+use crate::endpoint::azure::Http;
+use crate::endpoint::{BlobSettings, Endpoint, EndpointKind, Item, ListRequest, Listed, Version};
+use crate::plugin::RunValues;
+use crate::store::{Facts, Known, Store};
+
+/// A two-way sync's configuration.
+#[derive(Debug, Clone)]
+pub struct TwoWayConfig {
+    /// path1 → path2 as a one-way sync of them is configured: the locations, each side's
+    /// credentials, the filters, the transfers, dry run.
+    pub sync: SyncConfig,
+    /// How conflicts are settled.
+    pub plan: PlanOptions,
+    /// The share of the entries the state knows on a side that one run may delete or
+    /// replace there (`--max-changes`).
+    pub max_share: f64,
+}
+
+/// A two-way sync, ready to run.
+pub struct TwoWaySession {
+    forward: Parts,
+    backward: Parts,
+    http: Option<Http>,
+    store: Arc<Store>,
+    pair: i64,
+    plan: PlanOptions,
+    max_share: f64,
+}
+
+/// The same sync the other way round.
+fn reversed(config: &SyncConfig) -> Result<SyncConfig, RunError> {
+    let (source, destination) = (config.destination.clone(), config.source.clone());
+    let direction = Direction::between(&source, &destination).map_err(RunError::Usage)?;
+    Ok(SyncConfig {
+        source,
+        destination,
+        direction,
+        ..config.clone()
+    })
+}
+
+/// What names a location in the state: a local folder's absolute path, a blob
+/// location's URL (without its SAS).
+fn identity(location: &Location) -> String {
+    match location {
+        Location::Local(p) => std::path::absolute(p)
+            .unwrap_or_else(|_| p.clone())
+            .display()
+            .to_string(),
+        Location::Blob(_) => location.display(),
+    }
+}
+
+impl TwoWaySession {
+    /// Resolves both sides' credentials, builds the endpoints, loads the plugins (once
+    /// per direction) and finds the pair's state in `store`.
+    pub async fn open(config: TwoWayConfig, store: Arc<Store>) -> Result<TwoWaySession, RunError> {
+        let (forward, http) = open_parts(config.sync.clone(), Some(store.clone())).await?;
+        let plugins = load_plugins(&reversed(&config.sync)?).await?;
+        let mut session = TwoWaySession::assemble(config, forward, plugins, store)?;
+        session.http = http;
+        Ok(session)
+    }
+
+    /// A two-way session over endpoints built elsewhere (the in-memory endpoint in
+    /// tests).
+    pub fn with_endpoints(
+        config: TwoWayConfig,
+        path1: Arc<dyn Endpoint>,
+        path2: Arc<dyn Endpoint>,
+        store: Arc<Store>,
+    ) -> Result<TwoWaySession, RunError> {
+        let runtime = crate::plugin::Runtime::shared(config.sync.cache_dir.clone())
+            .map_err(|e| RunError::Internal(format!("cannot start the plugin runtime: {e:#}")))?;
+        let plugins = || crate::plugin::PluginHost::new(&runtime, &config.sync.plugins);
+        let forward = Parts::new(
+            config.sync.clone(),
+            path1,
+            path2,
+            plugins()?,
+            Some(store.clone()),
+        )?;
+        let backward = plugins()?;
+        TwoWaySession::assemble(config, forward, backward, store)
+    }
+
+    /// The session from its forward parts and the backward direction's plugins.
+    fn assemble(
+        config: TwoWayConfig,
+        forward: Parts,
+        plugins: crate::plugin::PluginHost,
+        store: Arc<Store>,
+    ) -> Result<TwoWaySession, RunError> {
+        let backward = Parts::new(
+            reversed(&config.sync)?,
+            forward.destination.clone(),
+            forward.source.clone(),
+            plugins,
+            Some(store.clone()),
+        )?;
+        let order = forward.order;
+        let order_name = format!(
+            "{}{}",
+            order.describe(),
+            if order.encoded { ", encoded" } else { "" }
+        );
+        let failed = |e: crate::store::StoreError| RunError::Internal(format!("{e}"));
+        let pair = store
+            .bisync_pair(
+                &identity(&config.sync.source),
+                &identity(&config.sync.destination),
+                &order_name,
+            )
+            .map_err(failed)?;
+        if pair.stale_order.is_some() {
+            store
+                .bisync_rekey(pair.id, &order_name, |p| order.sort_key(p))
+                .map_err(failed)?;
+        }
+        Ok(TwoWaySession {
+            forward,
+            backward,
+            http: None,
+            store,
+            pair: pair.id,
+            plan: config.plan,
+            max_share: config.max_share,
+        })
+    }
+
+    /// path1 → path2, as configured.
+    pub fn config(&self) -> &SyncConfig {
+        &self.forward.config
+    }
+
+    /// Runs both ways once.
+    pub async fn run(
+        &self,
+        request: RunRequest,
+        stop: &Stop,
+        observer: Arc<dyn Observer>,
+    ) -> RunOutcome {
+        let stop = stop.child();
+        let control = RunControl::new(stop.clone());
+        let info = RunInfo {
+            job_id: request.job_id.clone(),
+            source: self.config().source.display(),
+            destination: self.config().destination.display(),
+            dry_run: self.config().dry_run,
+            check: false,
+            scopes: Vec::new(),
+            started_ms: now_ms(),
+            shard: None,
+            control: control.clone(),
+        };
+        let recorder = Arc::new(StateRecorder::new(
+            observer,
+            self.store.clone(),
+            self.pair,
+            self.forward.order,
+        ));
+        recorder.run_started(&info);
+        let started = Instant::now();
+        let retries_before = self.retries();
+        let ctx = Arc::new(RunContext::new(recorder.clone(), control.clone()));
+        let values = RunValues {
+            started_ms: info.started_ms.max(0) as u64,
+            job_id: request.job_id,
+            local_root: self.forward.local_root.clone(),
+            follow_links: self.config().follow_symlinks,
+            time_precision_ns: self.precision(),
+        };
+        self.execute(&ctx, &recorder, &values).await;
+        let mut totals = ctx.totals();
+        let plugin_failures = crate::plugin::combine_failures(
+            self.forward
+                .plugins
+                .take_tolerated()
+                .into_iter()
+                .chain(self.backward.plugins.take_tolerated()),
+        );
+        totals.plugin_failures += plugin_failures.iter().map(|p| p.count).sum::<u64>();
+        totals.retries = self.retries().saturating_sub(retries_before);
+        let error = control.fatal();
+        let status = status_of(error.as_ref(), &stop, &totals, false);
+        let outcome = RunOutcome {
+            info,
+            status,
+            totals,
+            elapsed: started.elapsed(),
+            error,
+            plugin_failures,
+        };
+        finish(outcome, &*recorder)
+    }
+
+    fn retries(&self) -> u64 {
+        self.http.as_ref().map_or(0, Http::retries)
+    }
+
+    fn precision(&self) -> u64 {
+        self.forward
+            .source
+            .capabilities()
+            .time_precision_ns
+            .max(self.forward.destination.capabilities().time_precision_ns)
+    }
+
+    /// Plans, checks the plan against the guards, and carries it out.
+    async fn execute(&self, ctx: &Arc<RunContext>, recorder: &StateRecorder, values: &RunValues) {
+        let Some(plan) = self.plan(ctx, values).await else {
+            return;
+        };
+        if let Some(why) = plan.refusal(self.max_share) {
+            ctx.fail(RunError::Refused(why));
+            return;
+        }
+        for conflict in &plan.conflicts {
+            tracing::info!("{}: {}", conflict.path, conflict.reason);
+        }
+        if self.config().dry_run {
+            self.report(ctx, &plan);
+            return;
+        }
+        for known in &plan.settled {
+            recorder.record(known);
+            ctx.up_to_date(&known.path, "the same content on both sides");
+        }
+        for path in &plan.forget {
+            recorder.forget(path);
+        }
+        let [first, second, third] = plan.rounds;
+        let rounds = [
+            (&self.forward, first),
+            (&self.backward, second),
+            (&self.forward, third),
+        ];
+        for (parts, copies) in rounds {
+            self.copy_round(parts, ctx, recorder, values, copies).await;
+            if ctx.stopped() || ctx.control.fatal().is_some() {
+                return;
+            }
+        }
+        let [on1, on2] = plan.deletes;
+        for (parts, deletes) in [(&self.backward, on1), (&self.forward, on2)] {
+            delete_round(parts, ctx, recorder, deletes).await;
+        }
+    }
+
+    /// Lists both sides and plans every path against the state.
+    async fn plan(&self, ctx: &Arc<RunContext>, values: &RunValues) -> Option<Plan> {
+        let (threads, (path1, path2)) = match start_listing(&self.forward, ctx, Vec::new(), values)
+        {
+            Ok(listing) => listing,
+            Err(e) => {
+                ctx.fail(RunError::Internal(format!("cannot start listing: {e}")));
+                return None;
+            }
+        };
+        let (store, pair, order) = (self.store.clone(), self.pair, self.forward.order);
+        let collisions = Collisions::for_destination(&self.forward.destination.capabilities());
+        let (options, hashing, task_ctx) = (self.plan, self.hashing(ctx), ctx.clone());
+        let planned = tokio::task::spawn_blocking(move || {
+            let ctx = &*task_ctx;
+            let mut pairs =
+                TwoWayPairs::new(ctx, order, store.bisync_known(pair), options, hashing);
+            let outcome = merge(
+                path1.into_iter(),
+                path2.into_iter(),
+                order,
+                collisions,
+                ctx,
+                &mut pairs,
+            )?;
+            let unsafe_deletes = outcome.deletes_unsafe();
+            if let Some(why) = unsafe_deletes {
+                ctx.warning(&format!(
+                    "nothing is deleted on either side this run because {why}; fix that \
+                     and run again"
+                ));
+            }
+            pairs.into_plan(unsafe_deletes.is_none())
+        })
+        .await;
+        join_listing(threads).await;
+        match planned {
+            Ok(Ok(plan)) if !ctx.stopped() => Some(plan),
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => {
+                ctx.fail(e);
+                None
+            }
+            Err(e) => {
+                ctx.fail(RunError::Internal(format!("the planner failed: {e}")));
+                None
+            }
+        }
+    }
+
+    /// The hash service for pairs changed on both sides whose content decides: the local
+    /// side's files, each blob side's blobs that lack a Content-MD5.
+    fn hashing(&self, ctx: &RunContext) -> Hashing {
+        let config = self.config();
+        let local = match (&self.forward.local_root, config.direction.local_side()) {
+            (Some(root), Some(side)) => Some(LocalHasher::new(
+                root.clone(),
+                config.follow_symlinks && side == Side::Source,
+                side,
+                config.hash_workers,
+                Some(self.store.clone()),
+            )),
+            _ => None,
+        };
+        let blobs = |endpoint: &Arc<dyn Endpoint>| {
+            (endpoint.capabilities().kind == EndpointKind::Blob).then(|| BlobHasher {
+                endpoint: endpoint.clone(),
+                runtime: tokio::runtime::Handle::current(),
+                missing_only: true,
+                transfers: self.forward.transfers.clone(),
+                stop: ctx.control.stop().clone(),
+            })
+        };
+        let blobs = (
+            blobs(&self.forward.source),
+            blobs(&self.forward.destination),
+        );
+        Hashing::new(local, blobs, false)
+    }
+
+    /// One round of copies, in `parts`' direction.
+    async fn copy_round(
+        &self,
+        parts: &Parts,
+        ctx: &Arc<RunContext>,
+        recorder: &StateRecorder,
+        values: &RunValues,
+        copies: Vec<Copy>,
+    ) {
+        if copies.is_empty() {
+            return;
+        }
+        let copies = relisted(parts, ctx, copies).await;
+        let expected = copies
+            .iter()
+            .filter(|c| c.record)
+            .map(|c| (c.to.clone(), Expected::Record(known_after(c))))
+            .collect();
+        recorder.expect(expected);
+        let work = match planned_copies(parts, values, copies).await {
+            Ok(work) => work,
+            Err(e) => {
+                ctx.fail(e);
+                return;
+            }
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(work.len().max(1));
+        for w in work {
+            let _ = tx.try_send(w);
+        }
+        drop(tx);
+        transfer_all(parts, ctx, rx).await;
+    }
+
+    /// What a dry run reports: each copy and delete with its reason.
+    fn report(&self, ctx: &RunContext, plan: &Plan) {
+        let (one, two) = (&self.forward.source, &self.forward.destination);
+        let side = |w: Which| -> &Arc<dyn Endpoint> { if w == Which::Path1 { one } else { two } };
+        for copy in plan.rounds.iter().flatten() {
+            ctx.planned(
+                Planned::Copy,
+                &side(copy.from).describe_path(&copy.item.path),
+                Some(&side(copy.from.other()).describe_path(&copy.to)),
+                &copy.reason,
+                copy.item.size,
+                "",
+            );
+        }
+        for delete in plan.deletes.iter().flatten() {
+            ctx.planned(
+                Planned::Remove,
+                &side(delete.on).describe_path(&delete.item.path),
+                None,
+                &delete.reason,
+                0,
+                "",
+            );
+        }
+    }
+}
+
+/// The copies of a round with every source written earlier in the run listed again
+/// (what it is now: its time, its ETag); one no longer there is left to the next run.
+async fn relisted(parts: &Parts, ctx: &RunContext, copies: Vec<Copy>) -> Vec<Copy> {
+    let mut scopes: Vec<String> = copies
+        .iter()
+        .filter(|c| c.relist)
+        .map(|c| c.item.path.clone())
+        .collect();
+    if scopes.is_empty() {
+        return copies;
+    }
+    let order = parts.order;
+    scopes.sort_by(|a, b| order.cmp(a, b));
+    let request = ListRequest {
+        scopes,
+        order,
+        cancel: ctx.control.stop().token(),
+        with_tags: false,
+    };
+    let source = parts.source.clone();
+    let listed = tokio::task::spawn_blocking(move || -> HashMap<String, Item> {
+        let Ok(mut lister) = source.list(&request) else {
+            return HashMap::new();
+        };
+        let mut found = HashMap::new();
+        while let Some(Ok(batch)) = lister.next_batch() {
+            for listed in batch {
+                if let Listed::File(item) = listed {
+                    found.insert(item.path.clone(), item);
+                }
+            }
+        }
+        found
+    })
+    .await
+    .unwrap_or_default();
+    copies
+        .into_iter()
+        .filter_map(|mut c| {
+            if c.relist {
+                c.item = listed.get(&c.item.path)?.clone();
+            }
+            Some(c)
+        })
+        .collect()
+}
+
+/// Both sides' facts once `copy` is done: the destination holds the source's size,
+/// time and content (its MD5 filled in from what was written).
+fn known_after(copy: &Copy) -> Known {
+    let from = Facts::of(&copy.item);
+    let to = Facts {
+        etag: None,
+        inode: None,
+        ..from.clone()
+    };
+    let (path1, path2) = match copy.from {
+        Which::Path1 => (from, to),
+        Which::Path2 => (to, from),
+    };
+    Known {
+        path: copy.to.clone(),
+        path1,
+        path2,
+    }
+}
+
+/// The transfer stage's copies for a round: what each blob carries decided as `sync`
+/// decides it (the annotators, a guessed Content-Type), the write conditional on the
+/// entry listed at the destination, or on there being none.
+async fn planned_copies(
+    parts: &Parts,
+    values: &RunValues,
+    copies: Vec<Copy>,
+) -> Result<Vec<Work>, RunError> {
+    let annotator = parts.annotator(values);
+    let items: Vec<Item> = copies.iter().map(|c| c.item.clone()).collect();
+    // The annotator plugins are called where blocking is allowed.
+    let (annotator, wanted) = tokio::task::spawn_blocking(move || {
+        let mut items = items;
+        let mut annotator = annotator;
+        let wanted = match &mut annotator {
+            Some(annotator) => annotator.wanted(&mut items),
+            None => Ok(Vec::new()),
+        };
+        (annotator, wanted)
+    })
+    .await
+    .map_err(|e| RunError::Internal(format!("the annotators failed: {e}")))?;
+    let wanted = wanted?;
+    let mut wanted = wanted.into_iter();
+    Ok(copies
+        .into_iter()
+        .map(|c| {
+            let (settings, metadata) = match (&annotator, wanted.next()) {
+                (Some(annotator), Some(w)) => annotator.for_copy(w, &c.item, c.replaces.as_ref()),
+                _ => (
+                    BlobSettings::default(),
+                    super::metadata::for_copy(&c.item, c.replaces.as_ref()),
+                ),
+            };
+            Work::Copy(PlannedCopy {
+                to: (c.to != c.item.path).then_some(c.to),
+                replaces: c.replaces.as_ref().map(Version::of),
+                backup: None,
+                delete_first: false,
+                reason: c.reason,
+                item: c.item,
+                metadata,
+                settings,
+            })
+        })
+        .collect())
+}
+
+/// Deletes one side's entries (the destination of `parts`), each conditional on the
+/// version listed.
+async fn delete_round(
+    parts: &Parts,
+    ctx: &RunContext,
+    recorder: &StateRecorder,
+    deletes: Vec<crate::bisync::plan::Delete>,
+) {
+    if deletes.is_empty() || ctx.stopped() {
+        return;
+    }
+    recorder.expect(
+        deletes
+            .iter()
+            .map(|d| (d.item.path.clone(), Expected::Forget))
+            .collect(),
+    );
+    let reasons: HashMap<String, String> = deletes
+        .iter()
+        .map(|d| (d.item.path.clone(), d.reason.clone()))
+        .collect();
+    let items: Vec<Item> = deletes.into_iter().map(|d| d.item).collect();
+    let policy = DeletePolicy {
+        mode: DeleteMode::True,
+        max_delete: None,
+        dry_run: false,
+        concurrency: parts.config.concurrency,
+        check: false,
+        backup: None,
+        allow_empty_source: true,
+    };
+    let reason = |item: &Item| reasons.get(&item.path).cloned().unwrap_or_default();
+    delete_all(&policy, &items, &*parts.destination, ctx, &reason).await;
+}
