@@ -8,6 +8,7 @@ mod archive;
 mod backup;
 mod bisync_plan;
 mod bisync_record;
+mod bisync_rounds;
 mod bisync_run;
 #[cfg(test)]
 mod bisync_tests;
