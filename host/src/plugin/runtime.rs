@@ -35,6 +35,9 @@ pub struct Runtime {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<StoreState>,
     cache_dir: Option<PathBuf>,
+    /// Components compiled by this process, by their bytes' sha256: a second session
+    /// (the other direction of a two-way sync, a test) does not compile them again.
+    compiled: std::sync::Mutex<std::collections::HashMap<[u8; 32], Component>>,
     ticker: Arc<AtomicBool>,
 }
 
@@ -89,14 +92,31 @@ impl Runtime {
             engine,
             linker,
             cache_dir,
+            compiled: Default::default(),
             ticker,
         })
     }
 
-    /// Compiles a component, or loads it from the cache. The cache key is the sha256 of the
-    /// bytes plus the engine's compatibility hash, so a new blobsync never loads code
-    /// compiled by an old one.
+    /// Compiles a component, or loads it from the cache: the process's own, else the
+    /// cache directory's, whose key is the sha256 of the bytes plus the engine's
+    /// compatibility hash, so a new blobsync never loads code compiled by an old one.
     pub(crate) fn compile(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        sha256: &[u8; 32],
+    ) -> wasmtime::Result<Component> {
+        let compiled = || self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(component) = compiled().get(sha256) {
+            return Ok(component.clone());
+        }
+        let component = self.compile_or_load(name, bytes, sha256)?;
+        compiled().insert(*sha256, component.clone());
+        Ok(component)
+    }
+
+    /// Compiles a component, or loads it from the cache directory.
+    fn compile_or_load(
         &self,
         name: &str,
         bytes: &[u8],
