@@ -12,8 +12,8 @@ use md5::{Digest, Md5};
 use super::virtual_dirs::Folders;
 use super::{
     BlobProps, BlobUpdate, Capabilities, CommitInfo, DeleteTarget, Endpoint, EndpointError,
-    EndpointKind, ErrorClass, Item, ListOrder, ListRequest, Listed, Lister, MTIME_KEY, Reader,
-    WriteShape, WriteTarget, Writer,
+    EndpointKind, ErrorClass, Item, ListOrder, ListRequest, Listed, Lister, Lock, MTIME_KEY,
+    Reader, WriteShape, WriteTarget, Writer,
 };
 
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ struct State {
     entries: BTreeMap<String, Stored>,
     writes: Vec<(String, WriteShape)>,
     updates: Vec<BlobUpdate>,
+    /// Locks held: name → holder.
+    locks: std::collections::HashMap<String, String>,
 }
 
 /// An in-memory folder or container.
@@ -213,6 +215,10 @@ impl Endpoint for MemoryEndpoint {
             .entries
             .iter()
             .filter(|(path, _)| in_scope(path))
+            // A container's reserved prefix is never listed as data.
+            .filter(|(path, _)| {
+                self.kind != EndpointKind::Blob || !path.starts_with(super::RESERVED_PREFIX)
+            })
             .map(|(path, s)| self.item(path, s))
             .collect();
         let order = self.order.unwrap_or(request.order);
@@ -332,6 +338,18 @@ impl Endpoint for MemoryEndpoint {
         }
         state.updates.push(update.clone());
         Ok(())
+    }
+
+    async fn lock(&self, name: &str, holder: &str) -> Result<Lock, EndpointError> {
+        let mut state = self.state();
+        if let Some(taken) = state.locks.get(name) {
+            return Ok(Lock::Taken(taken.clone()));
+        }
+        state.locks.insert(name.to_string(), holder.to_string());
+        Ok(Lock::Held(Box::new(MemoryLock {
+            state: self.state.clone(),
+            name: name.to_string(),
+        })))
     }
 }
 
@@ -488,4 +506,18 @@ impl Writer for MemoryWriter {
     }
 
     async fn abort(self: Box<Self>) {}
+}
+
+/// A lock held on an in-memory endpoint.
+struct MemoryLock {
+    state: Arc<Mutex<State>>,
+    name: String,
+}
+
+#[async_trait::async_trait]
+impl crate::endpoint::HeldLock for MemoryLock {
+    async fn release(self: Box<Self>) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.locks.remove(&self.name);
+    }
 }

@@ -331,6 +331,27 @@ impl DeleteTarget {
     }
 }
 
+/// The reserved prefix at a container's root: never synced, listed as data or deleted.
+pub const RESERVED_PREFIX: &str = ".blobsync/";
+
+/// A lock held on an endpoint until it is released (or, if the holder dies, until it
+/// expires).
+#[async_trait::async_trait]
+pub trait HeldLock: Send + Sync {
+    /// Gives the lock up.
+    async fn release(self: Box<Self>);
+}
+
+/// What asking for a lock came to.
+pub enum Lock {
+    /// It is held until released.
+    Held(Box<dyn HeldLock>),
+    /// Another run holds it: who, as it said when it took it.
+    Taken(String),
+    /// The endpoint keeps no locks (a local folder: the local lock covers it).
+    Unsupported,
+}
+
 /// One side of a sync.
 #[async_trait::async_trait]
 pub trait Endpoint: Send + Sync + 'static {
@@ -442,5 +463,11 @@ pub trait Endpoint: Send + Sync + 'static {
                 self.describe_path(&update.path)
             ),
         ))
+    }
+
+    /// Takes the lock `name` (below [`RESERVED_PREFIX`]`locks/`), saying `holder` holds
+    /// it, for runs on any machine that reach the same container.
+    async fn lock(&self, _name: &str, _holder: &str) -> Result<Lock, EndpointError> {
+        Ok(Lock::Unsupported)
     }
 }

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::bisync_lock::{lock_name, lock_pair};
 use super::bisync_plan::TwoWayPairs;
 use super::bisync_record::StateRecorder;
 use super::bisync_rounds::{copy_round, delete_round};
@@ -49,6 +50,8 @@ pub struct TwoWaySession {
     http: Option<Http>,
     store: Arc<Store>,
     pair: i64,
+    /// The name of the pair's locks.
+    lock: String,
     plan: PlanOptions,
     max_share: f64,
 }
@@ -131,12 +134,12 @@ impl TwoWaySession {
             if order.encoded { ", encoded" } else { "" }
         );
         let failed = |e: crate::store::StoreError| RunError::Internal(format!("{e}"));
+        let (path1, path2) = (
+            identity(&config.sync.source),
+            identity(&config.sync.destination),
+        );
         let pair = store
-            .bisync_pair(
-                &identity(&config.sync.source),
-                &identity(&config.sync.destination),
-                &order_name,
-            )
+            .bisync_pair(&path1, &path2, &order_name)
             .map_err(failed)?;
         if pair.stale_order.is_some() {
             store
@@ -149,6 +152,7 @@ impl TwoWaySession {
             http: None,
             store,
             pair: pair.id,
+            lock: lock_name(&path1, &path2),
             plan: config.plan,
             max_share: config.max_share,
         })
@@ -196,7 +200,7 @@ impl TwoWaySession {
             follow_links: self.config().follow_symlinks,
             time_precision_ns: self.precision(),
         };
-        self.execute(&ctx, &recorder, &values).await;
+        self.locked(&ctx, &recorder, &values).await;
         let mut totals = ctx.totals();
         let plugin_failures = crate::plugin::combine_failures(
             self.forward
@@ -230,6 +234,22 @@ impl TwoWaySession {
             .capabilities()
             .time_precision_ns
             .max(self.forward.destination.capabilities().time_precision_ns)
+    }
+
+    /// Runs with both locks held: a pair another run holds is the run's error.
+    async fn locked(&self, ctx: &Arc<RunContext>, recorder: &StateRecorder, values: &RunValues) {
+        let folder = self.store.path().parent().map_or_else(
+            || std::path::PathBuf::from("."),
+            std::path::Path::to_path_buf,
+        );
+        let endpoints = [&*self.forward.source, &*self.forward.destination];
+        match lock_pair(&folder, &self.lock, endpoints).await {
+            Ok(locks) => {
+                self.execute(ctx, recorder, values).await;
+                locks.release().await;
+            }
+            Err(e) => ctx.fail(e),
+        }
     }
 
     /// Plans, checks the plan against the guards, and carries it out.

@@ -205,3 +205,37 @@ fn a_dry_run_changes_nothing_and_records_nothing() {
     let (outcome, _) = p.run();
     assert_eq!(outcome.totals.copied, 1, "the dry run recorded no state");
 }
+
+#[test]
+fn a_pair_another_run_holds_is_left_alone_with_exit_75() {
+    use crate::endpoint::{Endpoint, Lock};
+    let p = pair();
+    p.one.insert("a", b"A", SECOND);
+    let config = config();
+    let name = super::bisync_lock::lock_name(
+        &config.sync.source.display(),
+        &config.sync.destination.display(),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Ok(Lock::Held(held)) = rt.block_on(p.two.lock(&name, "a run on another machine")) else {
+        panic!("the lock was free")
+    };
+    let (outcome, _) = p.run();
+    assert_eq!(outcome.exit_code(), 75);
+    let why = outcome.error.unwrap().to_string();
+    assert!(why.contains("a run on another machine"), "{why}");
+    assert!(p.two.paths().is_empty(), "nothing was copied");
+    rt.block_on(held.release());
+    let (outcome, _) = p.run();
+    assert_eq!(outcome.status, Status::Completed);
+}
+
+#[test]
+fn the_reserved_prefix_is_never_synced() {
+    let p = pair();
+    p.one.insert(".blobsync/state/x", b"blobsync's own", SECOND);
+    p.one.insert(".blobsyncer/x", b"data", SECOND);
+    let (outcome, _) = p.run();
+    assert_eq!(outcome.totals.copied, 1);
+    assert_eq!(p.two.paths(), [".blobsyncer/x"]);
+}

@@ -20,6 +20,8 @@ pub const EXIT_MAX_TRANSFER: u8 = 8;
 pub const EXIT_MAX_DURATION: u8 = 10;
 /// Exit code: interrupted.
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// Another run holds the lock (`EX_TEMPFAIL`: try again later).
+pub const EXIT_BUSY: u8 = 75;
 
 /// Which cut-off ended a run early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +56,9 @@ pub enum RunError {
     /// written, `--max-delete` and an empty source before any delete).
     #[error("{0}")]
     Refused(String),
+    /// Another run holds the lock: who, and what to do.
+    #[error("{0}")]
+    Busy(String),
     /// A bug in blobsync.
     #[error("internal error: {0}")]
     Internal(String),
@@ -77,6 +82,7 @@ impl RunError {
             RunError::CutOff(CutOff::Transfer, _) => EXIT_MAX_TRANSFER,
             RunError::CutOff(CutOff::Duration, _) => EXIT_MAX_DURATION,
             RunError::Refused(_) => EXIT_REFUSED,
+            RunError::Busy(_) => EXIT_BUSY,
             RunError::Internal(_) => EXIT_FAILED,
         }
     }

@@ -6,6 +6,7 @@ mod annotate_stage;
 mod annotations;
 mod archive;
 mod backup;
+mod bisync_lock;
 mod bisync_plan;
 mod bisync_record;
 mod bisync_rounds;

@@ -19,7 +19,7 @@ use super::split_list::{Page, Splitter, flat};
 use crate::endpoint::virtual_dirs::Folders;
 use crate::endpoint::{
     BlobProps, ContentHeaders, EndpointError, ErrorClass, FOLDER_KEY, Item, ListOrder, ListRequest,
-    Listed, Lister, SkipKind, Tier,
+    Listed, Lister, RESERVED_PREFIX, SkipKind, Tier,
 };
 
 pub(super) struct BlobLister {
@@ -225,6 +225,10 @@ impl BlobLister {
     /// name outside the prefix or the scopes, a folder stub, a name ending in `/`).
     fn entry(&self, blob: BlobItem) -> Option<Result<Item, Listed>> {
         let name = blob.name?;
+        // The reserved prefix holds blobsync's own locks and state, never data.
+        if name.starts_with(RESERVED_PREFIX) {
+            return None;
+        }
         let stored = name.strip_prefix(self.strip.as_str())?;
         if let Some(why) = unaddressable(&name) {
             return Some(Err(Listed::Skipped {

@@ -10,6 +10,7 @@ mod entra;
 mod errors;
 mod list;
 mod location;
+mod lock;
 mod names;
 mod read;
 mod retry;
@@ -39,7 +40,7 @@ use errors::azure_error;
 
 use crate::endpoint::{
     BlobUpdate, Capabilities, CopySource, CopyWriter, DeleteTarget, Endpoint, EndpointError,
-    EndpointKind, ErrorClass, Item, ListOrder, ListRequest, Lister, Reader, SkipKind,
+    EndpointKind, ErrorClass, Item, ListOrder, ListRequest, Lister, Lock, Reader, SkipKind,
     SnapshotPolicy, WriteShape, WriteTarget, Writer, Written,
 };
 
@@ -530,5 +531,17 @@ impl Endpoint for AzureEndpoint {
         update::update(&client, update, &self.describe_path(&update.path))
             .await
             .map_err(|e| self.explain_auth(e))
+    }
+
+    async fn lock(&self, name: &str, holder: &str) -> Result<Lock, EndpointError> {
+        let described = self.describe();
+        lock::lock(
+            |name| self.container.blob_client(name),
+            name,
+            holder,
+            &described,
+        )
+        .await
+        .map_err(|e| self.explain_auth(e))
     }
 }

@@ -1,0 +1,112 @@
+//! Locks between runs on any machine that reaches the container: a lease on a blob
+//! below the reserved prefix (`.blobsync/locks/NAME`, at the container's root), renewed
+//! while the run holds it and released when it ends. A run that dies leaves a lease that
+//! expires within [`LEASE_SECONDS`]. Who holds it is written in the blob's metadata, for
+//! the message another run shows.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use azure_core::http::Etag;
+use azure_storage_blob::BlobClient;
+use azure_storage_blob::models::{
+    BlobClientAcquireLeaseResultHeaders, BlobClientGetPropertiesResultHeaders,
+    BlobClientSetMetadataOptions, BlockBlobClientUploadOptions,
+};
+
+use super::errors::{azure_error, error_code};
+use crate::endpoint::{EndpointError, HeldLock, Lock, RESERVED_PREFIX};
+
+/// How long a lease lasts unless renewed (the service allows 15 to 60 seconds).
+pub(super) const LEASE_SECONDS: i32 = 60;
+/// How often a held lease is renewed.
+const RENEW_EVERY: Duration = Duration::from_secs(20);
+/// The metadata key naming the holder.
+const HOLDER: &str = "holder";
+
+/// A held lease, renewed until released.
+struct Leased {
+    client: Arc<BlobClient>,
+    lease_id: String,
+    renewing: tokio::task::JoinHandle<()>,
+}
+
+#[async_trait::async_trait]
+impl HeldLock for Leased {
+    async fn release(self: Box<Self>) {
+        self.renewing.abort();
+        if let Err(e) = self.client.release_lease(self.lease_id.clone(), None).await {
+            tracing::warn!("cannot release the lock: {e}; it expires within a minute");
+        }
+    }
+}
+
+/// Takes the lock `name` in the container of `container_client`'s blobs.
+pub(super) async fn lock(
+    blob: impl Fn(&str) -> BlobClient,
+    name: &str,
+    holder: &str,
+    describe: &str,
+) -> Result<Lock, EndpointError> {
+    let client = Arc::new(blob(&format!("{RESERVED_PREFIX}locks/{name}")));
+    // The lock blob, unless it is there already (a leased one is left as it is).
+    let create = BlockBlobClientUploadOptions {
+        if_none_match: Some(Etag::from("*")),
+        ..Default::default()
+    };
+    if let Err(e) = client
+        .block_blob_client()
+        .upload(bytes::Bytes::new().into(), Some(create))
+        .await
+        && !matches!(
+            error_code(&e),
+            Some("BlobAlreadyExists" | "LeaseIdMissing" | "ConditionNotMet")
+        )
+    {
+        return Err(azure_error("cannot create the lock", describe, e));
+    }
+    let lease_id = match client.acquire_lease(LEASE_SECONDS, None).await {
+        Ok(response) => response.lease_id().ok().flatten().unwrap_or_default(),
+        Err(e) if error_code(&e) == Some("LeaseAlreadyPresent") => {
+            return Ok(Lock::Taken(holder_of(&client).await));
+        }
+        Err(e) => return Err(azure_error("cannot lock", describe, e)),
+    };
+    let metadata = HashMap::from([(HOLDER.to_string(), holder.to_string())]);
+    let with_lease = BlobClientSetMetadataOptions {
+        lease_id: Some(lease_id.clone()),
+        ..Default::default()
+    };
+    if let Err(e) = client.set_metadata(&metadata, Some(with_lease)).await {
+        tracing::debug!("cannot name the lock's holder: {e}");
+    }
+    let renewing = tokio::spawn(renew(client.clone(), lease_id.clone()));
+    Ok(Lock::Held(Box::new(Leased {
+        client,
+        lease_id,
+        renewing,
+    })))
+}
+
+/// Renews the lease until the task is stopped.
+async fn renew(client: Arc<BlobClient>, lease_id: String) {
+    loop {
+        tokio::time::sleep(RENEW_EVERY).await;
+        if let Err(e) = client.renew_lease(lease_id.clone(), None).await {
+            tracing::warn!("cannot renew the lock: {e}");
+        }
+    }
+}
+
+/// Who holds the lock, as its metadata says.
+async fn holder_of(client: &BlobClient) -> String {
+    match client.get_properties(None).await {
+        Ok(properties) => properties
+            .metadata()
+            .ok()
+            .and_then(|m| m.get(HOLDER).cloned())
+            .unwrap_or_else(|| "a run that did not say who it is".into()),
+        Err(_) => "a run that did not say who it is".into(),
+    }
+}
