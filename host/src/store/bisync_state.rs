@@ -171,6 +171,15 @@ impl Store {
         ));
     }
 
+    /// Forgets every path of `pair` (`--resync`: the trees are adopted afresh).
+    pub fn bisync_clear(&self, pair: i64) -> Result<(), StoreError> {
+        self.flush();
+        self.transaction(|tx| {
+            tx.execute("DELETE FROM bisync_state WHERE pair = ?1", params![pair])?;
+            Ok(())
+        })
+    }
+
     /// Forgets a path: it is on neither side.
     pub fn bisync_forget(&self, pair: i64, key: Vec<u8>) {
         self.write(Write::Sql(
@@ -299,6 +308,13 @@ mod tests {
         store.bisync_rekey(pair.id, "utf16", reverse).unwrap();
         let first = store.bisync_known(pair.id).next().unwrap().unwrap();
         assert_eq!(first.path, "f02499");
+        store.bisync_clear(pair.id).unwrap();
+        assert_eq!(store.bisync_known(pair.id).count(), 0);
+        assert_eq!(
+            store.bisync_known(other.id).count(),
+            1,
+            "other pairs keep theirs"
+        );
         assert_eq!(
             store
                 .bisync_pair("/a", "http://x/c", "utf16")

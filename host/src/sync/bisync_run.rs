@@ -41,6 +41,9 @@ pub struct TwoWayConfig {
     /// The share of the entries the state knows on a side that one run may delete or
     /// replace there (`--max-changes`).
     pub max_share: f64,
+    /// Adopt both trees afresh, as if never synced (`--resync`): the state is dropped,
+    /// the same content on both sides is settled, and differing files are conflicts.
+    pub resync: bool,
 }
 
 /// A two-way sync, ready to run.
@@ -141,6 +144,9 @@ impl TwoWaySession {
         let pair = store
             .bisync_pair(&path1, &path2, &order_name)
             .map_err(failed)?;
+        if config.resync && !config.sync.dry_run {
+            store.bisync_clear(pair.id).map_err(failed)?;
+        }
         if pair.stale_order.is_some() {
             store
                 .bisync_rekey(pair.id, &order_name, |p| order.sort_key(p))

@@ -45,6 +45,7 @@ fn config() -> TwoWayConfig {
         sync,
         plan: PlanOptions::default(),
         max_share: 0.5,
+        resync: false,
     }
 }
 
@@ -238,4 +239,27 @@ fn the_reserved_prefix_is_never_synced() {
     let (outcome, _) = p.run();
     assert_eq!(outcome.totals.copied, 1);
     assert_eq!(p.two.paths(), [".blobsyncer/x"]);
+}
+
+#[test]
+fn resync_adopts_both_trees_afresh_without_losing_a_version() {
+    let p = pair();
+    p.one.insert("a", b"A", SECOND);
+    p.run();
+    // Both sides change a while the state is lost (as after a new pod).
+    p.one.insert("a", b"A from path1", 5 * SECOND);
+    p.two.insert("a", b"A from path2, longer", 6 * SECOND);
+    p.two.insert("b", b"B", SECOND);
+    let mut resync = config();
+    resync.resync = true;
+    let (outcome, _) = p.run_with(resync);
+    assert_eq!(outcome.status, Status::Completed);
+    p.assert_same();
+    assert_eq!(p.content(&p.one, "a"), "A from path2, longer", "newer wins");
+    assert_eq!(
+        p.one.paths().len(),
+        3,
+        "a, b and the kept loser: {:?}",
+        p.one.paths()
+    );
 }
