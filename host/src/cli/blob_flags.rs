@@ -2,6 +2,7 @@
 //! properties, symbolic links, and what blob → blob syncs carry over (`--s2s-*`).
 
 use super::args::SyncArgs;
+use super::environment::Environment;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -67,7 +68,11 @@ fn type_map(path: &Path) -> Result<HashMap<String, String>, String> {
 }
 
 /// The blob options of a sync in `direction`; the error is a usage message.
-pub(super) fn blob_options(args: &SyncArgs, direction: Direction) -> Result<BlobOptions, String> {
+pub(super) fn blob_options(
+    args: &SyncArgs,
+    direction: Direction,
+    env: &Environment,
+) -> Result<BlobOptions, String> {
     if args.s2s_stream && direction != Direction::Copy {
         return Err("--s2s-stream applies to blob → blob syncs (both arguments blob URLs)".into());
     }
@@ -79,9 +84,9 @@ pub(super) fn blob_options(args: &SyncArgs, direction: Direction) -> Result<Blob
         posix: args.preserve_posix_properties,
         symlinks: args.preserve_symlinks,
         guess_types: !args.no_guess_mime_type,
-        type_map: match std::env::var_os("AZCOPY_CONTENT_TYPE_MAP") {
-            Some(path) if !path.is_empty() => type_map(path.as_ref())?,
-            _ => Default::default(),
+        type_map: match env.content_type_map() {
+            Some(path) => type_map(path)?,
+            None => Default::default(),
         },
         s2s: S2sOptions {
             preserve_tier: args.s2s_preserve_access_tier,

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use super::args::{AuthArgs, FromTo, NameEncoding, SyncArgs};
+use super::environment::Environment;
 use super::usage::{UsageError, usage};
 use crate::endpoint::azure::{Addressing, BlobLocation, ConnectionString, is_url};
 use crate::sync::{BackupConfig, Direction, Location};
@@ -23,8 +24,8 @@ pub(super) struct Locations {
 
 /// The source, the destination and the backup location of `blobsync sync`, and the
 /// direction between them, which `--from-to` (when given) must name.
-pub(super) fn locations(args: &SyncArgs) -> Result<Locations, UsageError> {
-    let urls = url_context(&args.credentials)?;
+pub(super) fn locations(args: &SyncArgs, env: &Environment) -> Result<Locations, UsageError> {
+    let urls = url_context(&args.credentials, env)?;
     let source = parse_location(&args.source, &urls)?;
     let destination = parse_location(&args.destination, &urls)?;
     let backup_location = args
@@ -98,12 +99,12 @@ pub(super) struct UrlContext {
 
 /// What `--blob-endpoint`, `--name-encoding` and `AZURE_STORAGE_CONNECTION_STRING` say
 /// about reading blob URLs.
-pub(super) fn url_context(args: &AuthArgs) -> Result<UrlContext, UsageError> {
-    let cs = match std::env::var("AZURE_STORAGE_CONNECTION_STRING") {
-        Ok(text) if !text.trim().is_empty() => ConnectionString::parse(&text)
-            .map_err(|e| usage(format!("AZURE_STORAGE_CONNECTION_STRING: {e}")))?,
-        _ => ConnectionString::default(),
-    };
+pub(super) fn url_context(args: &AuthArgs, env: &Environment) -> Result<UrlContext, UsageError> {
+    let no_string = ConnectionString::default();
+    let cs = env
+        .connection_string()
+        .map_err(usage)?
+        .unwrap_or(&no_string);
     let endpoint = match (&args.blob_endpoint, &cs.blob_endpoint) {
         (Some(flag), _) => Some((flag.as_str(), "--blob-endpoint")),
         (None, Some(cs)) => Some((cs.as_str(), "the connection string's BlobEndpoint")),

@@ -10,6 +10,7 @@ mod backup_restore;
 mod backups;
 mod blob_flags;
 mod content_flags;
+mod environment;
 #[cfg(test)]
 mod grammar_tests;
 mod jobs;
@@ -35,6 +36,7 @@ pub use args::{
 };
 pub use argv::{dash_value_hint, join_dash_values};
 pub use backups::run_backups;
+pub use environment::Environment;
 pub use jobs::run_jobs;
 pub use plugins::run_plugin;
-pub use validate::{Settings, UsageError, cache_dir, check_settings, settings};
+pub use validate::{Settings, UsageError, check_settings, settings};

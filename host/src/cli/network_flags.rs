@@ -4,15 +4,14 @@
 use std::time::Duration;
 
 use super::args::{AuthArgs, SyncArgs};
+use super::environment::Environment;
 use super::usage::{UsageError, usage};
-use crate::endpoint::azure::{AuthMode, AuthOptions, EntraOptions, RetrySettings, Timeouts};
+use crate::endpoint::azure::{AuthMode, AuthOptions, RetrySettings, Timeouts};
 
 /// Credentials from flags and the environment; two that choose different credentials are
 /// a usage error.
-pub(super) fn auth_options(args: &AuthArgs) -> Result<AuthOptions, UsageError> {
-    let connection_string = std::env::var("AZURE_STORAGE_CONNECTION_STRING")
-        .ok()
-        .filter(|s| !s.is_empty());
+pub(super) fn auth_options(args: &AuthArgs, env: &Environment) -> Result<AuthOptions, UsageError> {
+    let connection_string = env.connection_string().map_err(usage)?.cloned();
     let key = given(
         args.account_key.as_deref(),
         "--account-key",
@@ -54,7 +53,7 @@ pub(super) fn auth_options(args: &AuthArgs) -> Result<AuthOptions, UsageError> {
                 .unwrap_or_default()
         )));
     }
-    let mut entra = EntraOptions::from_env();
+    let mut entra = env.entra().clone();
     entra.managed_identity |= args.identity;
     if let Some(id) = &args.identity_client_id {
         entra.identity = Some(azure_identity::UserAssignedId::ClientId(id.clone()));
@@ -113,12 +112,9 @@ pub(super) fn retry_settings(args: &SyncArgs) -> Result<RetrySettings, UsageErro
 }
 
 /// The try and stall timeouts from the flags and azcopy's variable.
-pub(super) fn timeouts(args: &SyncArgs) -> Result<Timeouts, UsageError> {
+pub(super) fn timeouts(args: &SyncArgs, env: &Environment) -> Result<Timeouts, UsageError> {
     let mut t = Timeouts::default();
-    match (
-        &args.try_timeout,
-        std::env::var("AZCOPY_REQUEST_TRY_TIMEOUT").ok(),
-    ) {
+    match (&args.try_timeout, env.try_timeout_minutes()) {
         (Some(flag), _) => {
             t.try_timeout = flag.duration();
         }

@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::{CompareHash, OutputType, SyncArgs};
+use super::environment::Environment;
 use super::locations::{Locations, locations};
-// `backups` and `backup_restore` read locations through these paths.
-pub(super) use super::locations::{UrlContext, parse_location, url_context};
+// `backups` reads locations through these paths.
+pub(super) use super::locations::{parse_location, url_context};
 use super::network_flags::{auth_options, retry_settings, timeouts};
 use super::plugin_flags::plugins;
 use super::transfer_flags::{Transfer, transfer};
@@ -52,13 +53,13 @@ pub struct Settings {
 /// Validates `blobsync sync` flags. The steps read the flags in a fixed order, and the
 /// first that refuses one ends the validation: of two mistakes, the same one is always
 /// reported.
-pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
+pub fn settings(args: &SyncArgs, env: &Environment) -> Result<Settings, UsageError> {
     let Locations {
         source,
         destination,
         backup,
         direction,
-    } = locations(args)?;
+    } = locations(args, env)?;
     refuse_unworkable(args)?;
     let Transfer {
         options: transfer,
@@ -69,7 +70,7 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
     let max_delete = max_delete(args)?;
     let scopes = scopes(args)?;
     let watch = watch_options(args, direction)?;
-    let auth = auth_options(&args.credentials)?;
+    let auth = auth_options(&args.credentials, env)?;
     let (plugin_sources, plugins) = plugins(args, direction)?;
     let RunLimits {
         max_changes,
@@ -102,15 +103,15 @@ pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
         buffer_bytes,
         cap_mbps,
         follow_symlinks: args.follow_symlinks,
-        cache_dir: cache_dir(),
+        cache_dir: env.cache_dir().map(Into::into),
         hash_workers: hash_workers(),
         watch,
         retry: retry_settings(args)?,
-        timeouts: timeouts(args)?,
-        blob: super::blob_flags::blob_options(args, direction).map_err(UsageError)?,
-        shard: shard(args)?,
+        timeouts: timeouts(args, env)?,
+        blob: super::blob_flags::blob_options(args, direction, env).map_err(UsageError)?,
+        shard: shard(args, env)?,
     };
-    output_settings(args, sync, scopes, plugin_sources)
+    output_settings(args, env, sync, scopes, plugin_sources)
 }
 
 /// Refuses flags that cannot work as given: comparing MD5s that are not written, and
@@ -190,13 +191,11 @@ fn hash_workers() -> usize {
 }
 
 /// `--shard K/N`, or `--shards N` with the index from the environment.
-fn shard(args: &SyncArgs) -> Result<Option<Shard>, UsageError> {
+fn shard(args: &SyncArgs, env: &Environment) -> Result<Option<Shard>, UsageError> {
     super::shard_flags::shard(
         args.shard.as_deref(),
         args.shards.as_deref(),
-        std::env::var(super::shard_flags::INDEX_VARIABLE)
-            .ok()
-            .as_deref(),
+        env.job_completion_index(),
     )
     .map_err(UsageError)
 }
@@ -204,6 +203,7 @@ fn shard(args: &SyncArgs) -> Result<Option<Shard>, UsageError> {
 /// How the run is printed and recorded, around its `sync` configuration.
 fn output_settings(
     args: &SyncArgs,
+    env: &Environment,
     sync: SyncConfig,
     scopes: Option<Vec<String>>,
     plugin_sources: PluginSources,
@@ -227,7 +227,7 @@ fn output_settings(
         metrics_file: args.metrics_file.clone(),
         stats: super::limit_flags::positive("--stats", args.stats).map_err(UsageError)?,
         job_items: args.job_items,
-        database: crate::store::default_path(),
+        database: env.database(),
         scopes: scopes.unwrap_or_default(),
         plugin_sources,
         sync,
@@ -236,7 +236,10 @@ fn output_settings(
 
 /// Validates `blobsync check`: a dry run that reports differences, with content compared
 /// by hash (`--compare-hash=MD5`) or by reading it (`--download`).
-pub fn check_settings(args: &super::args::CheckArgs) -> Result<Settings, UsageError> {
+pub fn check_settings(
+    args: &super::args::CheckArgs,
+    env: &Environment,
+) -> Result<Settings, UsageError> {
     let sync = &args.sync;
     for (given, flag) in [
         (
@@ -274,7 +277,7 @@ pub fn check_settings(args: &super::args::CheckArgs) -> Result<Settings, UsageEr
             )));
         }
     }
-    let mut settings = settings(sync)?;
+    let mut settings = settings(sync, env)?;
     let config = &mut settings.sync;
     config.dry_run = true;
     config.delete = if args.one_way {
@@ -297,14 +300,6 @@ pub fn check_settings(args: &super::args::CheckArgs) -> Result<Settings, UsageEr
         download: args.download,
     });
     Ok(settings)
-}
-
-/// Where compiled plugins are cached: `BLOBSYNC_CACHE_DIR`, else the user's cache dir.
-pub fn cache_dir() -> Option<PathBuf> {
-    match std::env::var_os("BLOBSYNC_CACHE_DIR") {
-        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir).join("wasm")),
-        _ => dirs::cache_dir().map(|d| d.join("blobsync").join("wasm")),
-    }
 }
 
 #[cfg(test)]
@@ -348,7 +343,9 @@ mod tests {
             let Command::Check(args) = cli.command else {
                 panic!("not a check")
             };
-            let error = check_settings(&args).err().map(|e| e.to_string());
+            let error = check_settings(&args, &super::Environment::capture())
+                .err()
+                .map(|e| e.to_string());
             let name = flag[0].split('=').next().unwrap();
             assert!(
                 error
