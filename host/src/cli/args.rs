@@ -9,7 +9,8 @@ use crate::endpoint::SnapshotPolicy;
 use crate::sync::{CheckMd5, DeleteMode};
 use crate::units::{ByteSize, Span};
 
-pub use super::shared_args::{AuthArgs, NameEncoding, OutputType};
+pub use super::shared_args::{AuthArgs, NameEncoding, NetworkArgs, OutputType};
+use super::sourced::Sourced;
 pub use super::tool_args::{
     BackupsCommand, BackupsListArgs, BackupsRestoreArgs, JobsCommand, NewKind, NewLang,
     PluginCommand,
@@ -187,17 +188,10 @@ pub struct SyncArgs {
     pub plugins: Option<PathBuf>,
 
     #[command(flatten)]
-    pub credentials: AuthArgs,
+    pub credentials: Sourced<AuthArgs>,
+    #[command(flatten)]
+    pub network: Sourced<NetworkArgs>,
 
-    /// Files transferred at once (default 32) [env: AZCOPY_CONCURRENCY_VALUE, `AUTO` for
-    /// the default].
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<String>,
-    /// Container listings split into up to N ranges listed at once, one per top-level
-    /// folder (default 1: one flat listing).
-    #[arg(long, default_value = "1", value_name = "N",
-          value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub list_parallelism: u16,
     /// Block size for large files, in MiB (default 8).
     #[arg(long, value_name = "MIB")]
     pub block_size_mb: Option<f64>,
@@ -205,28 +199,6 @@ pub struct SyncArgs {
     /// --block-size-mb, the block size, as azcopy).
     #[arg(long, value_name = "MIB")]
     pub put_blob_size_mb: Option<f64>,
-    /// Memory for blocks in flight, in MiB (default 64) [env: BLOBSYNC_BUFFER_MB].
-    #[arg(long, value_name = "MIB")]
-    pub buffer_mb: Option<String>,
-
-    /// Retries of a failed request (or download range) before it fails; 0 turns retries
-    /// off.
-    #[arg(long, default_value = "10", value_name = "N")]
-    pub max_retries: u32,
-    /// HTTP statuses that are retried (`;`-separated), as azcopy's hidden flag.
-    #[arg(long, value_name = "CODES", default_value = "408;429;500;502;503;504")]
-    pub retry_status_codes: String,
-    /// How long one try of a request may take besides sending its body, e.g. `60s`
-    /// [env: AZCOPY_REQUEST_TRY_TIMEOUT, in minutes].
-    #[arg(long, value_name = "DURATION")]
-    pub try_timeout: Option<Span>,
-    /// Abandon (and retry) a request whose connection moves no byte for this long.
-    #[arg(long, default_value = "30s", value_name = "DURATION")]
-    pub stall_timeout: Span,
-
-    /// Limit the bandwidth of all transfers together, in megabits per second.
-    #[arg(long, value_name = "MBPS")]
-    pub cap_mbps: Option<f64>,
 
     /// Uploads: every blob's Content-Type (instead of guessing it from the extension).
     #[arg(long, value_name = "TYPE", help_heading = "What uploaded blobs carry")]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::args::AuthArgs;
 use super::environment::Environment;
+use super::sourced::Sourced;
 use crate::endpoint::azure::{AzureEndpoint, BlobLocation, HttpSettings, resolve_auth, transport};
 use crate::endpoint::{Endpoint, Item, ListRequest, Listed};
 use crate::sync::{EXIT_FAILED, EXIT_USAGE};
@@ -51,7 +52,7 @@ pub(super) async fn list_items(
 /// blob names), authorised by the flags, the environment or the URL's SAS.
 pub(super) fn blob_endpoint(
     location: &BlobLocation,
-    credentials: &AuthArgs,
+    credentials: &Sourced<AuthArgs>,
     env: &Environment,
 ) -> Result<Arc<dyn Endpoint>, Failure> {
     let http = transport(&HttpSettings {

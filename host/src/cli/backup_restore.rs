@@ -8,6 +8,7 @@ use md5::Digest as _;
 use super::args::AuthArgs;
 use super::backup_access::{Failure, blob_endpoint, failed, list_items, usage};
 use super::environment::Environment;
+use super::sourced::Sourced;
 use crate::endpoint::azure::BlobLocation;
 use crate::endpoint::{
     BlobSettings, CommitInfo, Endpoint, Item, MTIME_KEY, Version, WriteShape, WriteTarget,
@@ -18,7 +19,7 @@ const BLOCK: u64 = 8 << 20;
 
 /// How a kept blob is put back.
 pub(super) struct Restore<'a> {
-    pub(super) credentials: &'a AuthArgs,
+    pub(super) credentials: &'a Sourced<AuthArgs>,
     pub(super) env: &'a Environment,
     /// Replace an existing blob without keeping it.
     pub(super) force: bool,

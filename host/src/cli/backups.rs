@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use super::args::{AuthArgs, BackupsCommand, BackupsListArgs, BackupsRestoreArgs, OutputType};
 use super::backup_access::{Failure, blob_endpoint, failed, list_items, usage};
 use super::environment::Environment;
+use super::sourced::Sourced;
 use super::validate::{parse_location, url_context};
 use crate::endpoint::Endpoint;
 use crate::jobs::backups::{Kept, is_version_name, location_key, numbered, recorded};
@@ -83,7 +84,7 @@ async fn list(args: &BackupsListArgs, env: &Environment) -> Result<(), Failure> 
 async fn versions(
     path: &str,
     backup_dir: Option<&str>,
-    credentials: &AuthArgs,
+    credentials: &Sourced<AuthArgs>,
     env: &Environment,
 ) -> Result<Vec<Kept>, Failure> {
     let Some(dir) = backup_dir else {

@@ -25,6 +25,7 @@ mod scope_flags;
 mod selection_args;
 mod shard_flags;
 mod shared_args;
+mod sourced;
 mod tool_args;
 mod transfer_flags;
 mod usage;

@@ -3,22 +3,71 @@
 
 use std::time::Duration;
 
-use super::args::{AuthArgs, SyncArgs};
+use super::args::{AuthArgs, NetworkArgs};
 use super::environment::Environment;
+use super::shared_args::ACCOUNT_KEY_VARIABLE;
+use super::sourced::Sourced;
 use super::usage::{UsageError, usage};
-use crate::endpoint::azure::{AuthMode, AuthOptions, RetrySettings, Timeouts};
+use crate::endpoint::azure::{AuthMode, AuthOptions, EntraOptions, RetrySettings, Timeouts};
 
 /// Credentials from flags and the environment; two that choose different credentials are
 /// a usage error.
-pub(super) fn auth_options(args: &AuthArgs, env: &Environment) -> Result<AuthOptions, UsageError> {
+pub(super) fn auth_options(
+    args: &Sourced<AuthArgs>,
+    env: &Environment,
+) -> Result<AuthOptions, UsageError> {
     let connection_string = env.connection_string().map_err(usage)?.cloned();
-    let key = given(
-        args.account_key.as_deref(),
-        "--account-key",
-        "AZURE_STORAGE_KEY",
-    )
-    .filter(|g| !g.value.is_empty());
-    let identity_flag = [
+    // `--account-key`, else `AZURE_STORAGE_KEY` (clap reads it); empty is none.
+    let key = args.account_key.as_deref().filter(|k| !k.is_empty());
+    let key_origin = args.origin("account_key");
+    let identity_flag = identity_flag(args);
+    if let (Some(_), Some(identity)) = (key, identity_flag) {
+        return Err(usage(format!(
+            "{identity} and {} choose different credentials (a managed identity and an account \
+             key); give one of them",
+            key_origin.label_without_value()
+        )));
+    }
+    let implied = match (key, identity_flag) {
+        (Some(_), _) => Some((AuthMode::Key, key_origin.label_without_value())),
+        (None, Some(flag)) => Some((AuthMode::ManagedIdentity, flag.to_string())),
+        (None, None) => None,
+    };
+    // A key in the environment does not contradict `--auth sas`: it is simply not used.
+    let key_from_env = key.is_some() && key_origin.from_env();
+    if let Some((mode, from)) = &implied
+        && args.auth != AuthMode::Auto
+        && args.auth != *mode
+        && !(args.auth == AuthMode::Sas && key_from_env)
+    {
+        return Err(usage(format!(
+            "--auth {} and {from} choose different credentials; give one of them",
+            clap::ValueEnum::to_possible_value(&args.auth)
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default()
+        )));
+    }
+    let mode = if identity_flag.is_some() && args.auth == AuthMode::Auto {
+        AuthMode::ManagedIdentity
+    } else {
+        args.auth
+    };
+    Ok(AuthOptions {
+        mode,
+        account_key_from: if key_from_env {
+            ACCOUNT_KEY_VARIABLE
+        } else {
+            "--account-key"
+        },
+        account_key: key.map(String::from),
+        connection_string,
+        entra: entra_options(args, env),
+    })
+}
+
+/// The first managed identity flag given, if any.
+fn identity_flag(args: &AuthArgs) -> Option<&'static str> {
+    [
         (args.identity, "--identity"),
         (args.identity_client_id.is_some(), "--identity-client-id"),
         (args.identity_object_id.is_some(), "--identity-object-id"),
@@ -28,31 +77,11 @@ pub(super) fn auth_options(args: &AuthArgs, env: &Environment) -> Result<AuthOpt
         ),
     ]
     .into_iter()
-    .find_map(|(set, name)| set.then_some(name));
-    if let (Some(key), Some(identity)) = (&key, identity_flag) {
-        return Err(usage(format!(
-            "{identity} and {} choose different credentials (a managed identity and an account \
-             key); give one of them",
-            key.label_without_value()
-        )));
-    }
-    let implied = match (&key, identity_flag) {
-        (Some(k), _) => Some((AuthMode::Key, k.label_without_value())),
-        (None, Some(flag)) => Some((AuthMode::ManagedIdentity, flag.to_string())),
-        (None, None) => None,
-    };
-    if let Some((mode, from)) = &implied
-        && args.auth != AuthMode::Auto
-        && args.auth != *mode
-        && !(args.auth == AuthMode::Sas && from.contains("AZURE_STORAGE_KEY"))
-    {
-        return Err(usage(format!(
-            "--auth {} and {from} choose different credentials; give one of them",
-            clap::ValueEnum::to_possible_value(&args.auth)
-                .map(|v| v.get_name().to_string())
-                .unwrap_or_default()
-        )));
-    }
+    .find_map(|(set, name)| set.then_some(name))
+}
+
+/// The environment's Entra ID settings with the flags' identity and trusted suffixes.
+fn entra_options(args: &AuthArgs, env: &Environment) -> EntraOptions {
     let mut entra = env.entra().clone();
     entra.managed_identity |= args.identity;
     if let Some(id) = &args.identity_client_id {
@@ -69,26 +98,11 @@ pub(super) fn auth_options(args: &AuthArgs, env: &Environment) -> Result<AuthOpt
             .map(String::from)
             .collect();
     }
-    let mode = if identity_flag.is_some() && args.auth == AuthMode::Auto {
-        AuthMode::ManagedIdentity
-    } else {
-        args.auth
-    };
-    Ok(AuthOptions {
-        mode,
-        account_key_from: if key.as_ref().is_some_and(|k| k.from_env) {
-            "AZURE_STORAGE_KEY"
-        } else {
-            "--account-key"
-        },
-        account_key: key.map(|k| k.value),
-        connection_string,
-        entra,
-    })
+    entra
 }
 
 /// The retry budget from the flags.
-pub(super) fn retry_settings(args: &SyncArgs) -> Result<RetrySettings, UsageError> {
+pub(super) fn retry_settings(args: &NetworkArgs) -> Result<RetrySettings, UsageError> {
     let status_codes = args
         .retry_status_codes
         .split([';', ','])
@@ -112,7 +126,7 @@ pub(super) fn retry_settings(args: &SyncArgs) -> Result<RetrySettings, UsageErro
 }
 
 /// The try and stall timeouts from the flags and azcopy's variable.
-pub(super) fn timeouts(args: &SyncArgs, env: &Environment) -> Result<Timeouts, UsageError> {
+pub(super) fn timeouts(args: &NetworkArgs, env: &Environment) -> Result<Timeouts, UsageError> {
     let mut t = Timeouts::default();
     match (&args.try_timeout, env.try_timeout_minutes()) {
         (Some(flag), _) => {
@@ -138,51 +152,4 @@ pub(super) fn timeouts(args: &SyncArgs, env: &Environment) -> Result<Timeouts, U
         ));
     }
     Ok(t)
-}
-
-/// A value given by a flag, or else by an environment variable.
-pub(super) struct Given {
-    pub(super) value: String,
-    name: &'static str,
-    from_env: bool,
-}
-
-impl Given {
-    /// `--flag VALUE` or `VARIABLE=VALUE`, for messages.
-    pub(super) fn label(&self) -> String {
-        if self.from_env {
-            format!("{}={}", self.name, self.value)
-        } else {
-            format!("{} {}", self.name, self.value)
-        }
-    }
-
-    /// The flag or the variable, without the value (a secret).
-    fn label_without_value(&self) -> String {
-        if self.from_env {
-            format!("the {} variable", self.name)
-        } else {
-            self.name.to_string()
-        }
-    }
-}
-
-/// The flag's value, else the variable's.
-pub(super) fn given(
-    flag: Option<&str>,
-    flag_name: &'static str,
-    var: &'static str,
-) -> Option<Given> {
-    match flag {
-        Some(v) => Some(Given {
-            value: v.to_string(),
-            name: flag_name,
-            from_env: false,
-        }),
-        None => std::env::var(var).ok().map(|v| Given {
-            value: v,
-            name: var,
-            from_env: true,
-        }),
-    }
 }

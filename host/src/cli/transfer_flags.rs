@@ -2,8 +2,8 @@
 //! the largest file sent in one request), how many files move at once, the bandwidth
 //! cap and the memory for blocks in flight.
 
-use super::args::SyncArgs;
-use super::network_flags::given;
+use super::args::{NetworkArgs, SyncArgs};
+use super::sourced::Sourced;
 use super::usage::{UsageError, usage};
 use crate::sync::TransferOptions;
 
@@ -31,9 +31,9 @@ pub(super) struct Transfer {
 /// How files move: request sizes, then concurrency, bandwidth cap and buffer memory.
 pub(super) fn transfer(args: &SyncArgs) -> Result<Transfer, UsageError> {
     let options = transfer_options(args)?;
-    let concurrency = concurrency(args)?;
-    let cap_mbps = cap_mbps(args)?;
-    let buffer_mb = buffer_mb(args)?;
+    let concurrency = concurrency(&args.network)?;
+    let cap_mbps = cap_mbps(&args.network)?;
+    let buffer_mb = buffer_mb(&args.network)?;
     Ok(Transfer {
         options,
         concurrency,
@@ -93,20 +93,16 @@ fn transfer_options(args: &SyncArgs) -> Result<TransferOptions, UsageError> {
 }
 
 /// `--concurrency` (or `AZCOPY_CONCURRENCY_VALUE`): files transferred at once.
-fn concurrency(args: &SyncArgs) -> Result<usize, UsageError> {
-    let concurrency = match given(
-        args.concurrency.as_deref(),
-        "--concurrency",
-        "AZCOPY_CONCURRENCY_VALUE",
-    ) {
+fn concurrency(args: &Sourced<NetworkArgs>) -> Result<usize, UsageError> {
+    let concurrency = match args.concurrency.as_deref() {
         None => DEFAULT_CONCURRENCY,
-        Some(g) if g.value.eq_ignore_ascii_case("auto") => DEFAULT_CONCURRENCY,
-        Some(g) => match g.value.trim().parse::<usize>() {
+        Some(v) if v.eq_ignore_ascii_case("auto") => DEFAULT_CONCURRENCY,
+        Some(v) => match v.trim().parse::<usize>() {
             Ok(n) if (1..=1000).contains(&n) => n,
             _ => {
                 return Err(usage(format!(
                     "{}: the concurrency must be a number from 1 to 1000, or AUTO",
-                    g.label()
+                    args.origin("concurrency").label(v)
                 )));
             }
         },
@@ -115,7 +111,7 @@ fn concurrency(args: &SyncArgs) -> Result<usize, UsageError> {
 }
 
 /// `--cap-mbps`: a bandwidth cap, in megabits per second.
-fn cap_mbps(args: &SyncArgs) -> Result<Option<f64>, UsageError> {
+fn cap_mbps(args: &NetworkArgs) -> Result<Option<f64>, UsageError> {
     if args.cap_mbps.is_some_and(|m| !(m > 0.0 && m.is_finite())) {
         return Err(usage(
             "--cap-mbps must be a positive number of megabits per second",
@@ -125,19 +121,15 @@ fn cap_mbps(args: &SyncArgs) -> Result<Option<f64>, UsageError> {
 }
 
 /// `--buffer-mb` (or `BLOBSYNC_BUFFER_MB`): MiB of memory for blocks in flight.
-fn buffer_mb(args: &SyncArgs) -> Result<u64, UsageError> {
-    let buffer_mb = match given(
-        args.buffer_mb.as_deref(),
-        "--buffer-mb",
-        "BLOBSYNC_BUFFER_MB",
-    ) {
+fn buffer_mb(args: &Sourced<NetworkArgs>) -> Result<u64, UsageError> {
+    let buffer_mb = match args.buffer_mb.as_deref() {
         None => 64,
-        Some(g) => match g.value.trim().parse::<u64>() {
+        Some(v) => match v.trim().parse::<u64>() {
             Ok(n) if (8..=1 << 20).contains(&n) => n,
             _ => {
                 return Err(usage(format!(
                     "{}: the buffer must be a number of MiB, at least 8",
-                    g.label()
+                    args.origin("buffer_mb").label(v)
                 )));
             }
         },

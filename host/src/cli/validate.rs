@@ -96,7 +96,7 @@ pub fn settings(args: &SyncArgs, env: &Environment) -> Result<Settings, UsageErr
             .missing_md5
             .map(Into::into)
             .unwrap_or_default(),
-        list_parallelism: args.list_parallelism.into(),
+        list_parallelism: args.network.list_parallelism.into(),
         backup,
         transfer,
         concurrency,
@@ -106,8 +106,8 @@ pub fn settings(args: &SyncArgs, env: &Environment) -> Result<Settings, UsageErr
         cache_dir: env.cache_dir().map(Into::into),
         hash_workers: hash_workers(),
         watch,
-        retry: retry_settings(args)?,
-        timeouts: timeouts(args, env)?,
+        retry: retry_settings(&args.network)?,
+        timeouts: timeouts(&args.network, env)?,
         blob: super::blob_flags::blob_options(args, direction, env).map_err(UsageError)?,
         shard: shard(args, env)?,
     };
