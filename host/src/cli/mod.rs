@@ -1,6 +1,7 @@
-//! The command line: what the user types ([`args`]), validated once into [`Settings`]
-//! ([`validate`]), and the `jobs` and `plugin` subcommands' output ([`jobs`],
-//! [`plugins`]).
+//! The command line: what the user types ([`args`], built from flag groups), the
+//! environment read once ([`Environment`]), both validated once into [`Settings`]
+//! ([`validate`]), and the `jobs`, `backups` and `plugin` subcommands ([`jobs`],
+//! [`backups`], [`plugins`]).
 
 mod args;
 mod argv;
@@ -31,6 +32,8 @@ mod transfer_flags;
 mod usage;
 mod validate;
 mod watch_flags;
+mod write_args;
+mod write_flags;
 
 pub use args::{
     CheckArgs, Cli, Command, JobsCommand, NewKind, NewLang, OutputType, PluginCommand, SyncArgs,

@@ -1,5 +1,6 @@
-//! Validating how blobsync reaches the service: credentials, retries and timeouts, and
-//! values a flag or an azcopy environment variable may give.
+//! Validating how blobsync reaches the service: credentials; how many transfers at once,
+//! the bandwidth cap and the memory for blocks in flight; retries and timeouts — values a
+//! flag or an azcopy environment variable may give.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use super::shared_args::ACCOUNT_KEY_VARIABLE;
 use super::sourced::Sourced;
 use super::usage::{UsageError, usage};
 use crate::endpoint::azure::{AuthMode, AuthOptions, EntraOptions, RetrySettings, Timeouts};
+use crate::sync::SyncConfig;
 
 /// Credentials from flags and the environment; two that choose different credentials are
 /// a usage error.
@@ -101,8 +103,85 @@ fn entra_options(args: &AuthArgs, env: &Environment) -> EntraOptions {
     entra
 }
 
+/// How requests go, from the network flags.
+pub(super) struct Network {
+    /// Files transferred at once.
+    pub(super) concurrency: usize,
+    /// The bandwidth cap, in megabits per second.
+    pub(super) cap_mbps: Option<f64>,
+    /// Memory for blocks in flight.
+    pub(super) buffer_bytes: u64,
+    /// Container listing ranges listed at once.
+    pub(super) list_parallelism: usize,
+    /// How requests are retried.
+    pub(super) retry: RetrySettings,
+    /// How long a request may take.
+    pub(super) timeouts: Timeouts,
+}
+
+/// The network flags (and the variables standing in for them), in order: concurrency,
+/// bandwidth cap, buffer, retries, timeouts.
+pub(super) fn network(
+    args: &Sourced<NetworkArgs>,
+    env: &Environment,
+) -> Result<Network, UsageError> {
+    Ok(Network {
+        concurrency: concurrency(args)?,
+        cap_mbps: cap_mbps(args)?,
+        buffer_bytes: buffer_mb(args)? << 20,
+        list_parallelism: args.list_parallelism.into(),
+        retry: retry_settings(args)?,
+        timeouts: timeouts(args, env)?,
+    })
+}
+
+/// `--concurrency` (or `AZCOPY_CONCURRENCY_VALUE`): files transferred at once.
+fn concurrency(args: &Sourced<NetworkArgs>) -> Result<usize, UsageError> {
+    let concurrency = match args.concurrency.as_deref() {
+        None => SyncConfig::DEFAULT_CONCURRENCY,
+        Some(v) if v.eq_ignore_ascii_case("auto") => SyncConfig::DEFAULT_CONCURRENCY,
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=1000).contains(&n) => n,
+            _ => {
+                return Err(usage(format!(
+                    "{}: the concurrency must be a number from 1 to 1000, or AUTO",
+                    args.origin("concurrency").label(v)
+                )));
+            }
+        },
+    };
+    Ok(concurrency)
+}
+
+/// `--cap-mbps`: a bandwidth cap, in megabits per second.
+fn cap_mbps(args: &NetworkArgs) -> Result<Option<f64>, UsageError> {
+    if args.cap_mbps.is_some_and(|m| !(m > 0.0 && m.is_finite())) {
+        return Err(usage(
+            "--cap-mbps must be a positive number of megabits per second",
+        ));
+    }
+    Ok(args.cap_mbps)
+}
+
+/// `--buffer-mb` (or `BLOBSYNC_BUFFER_MB`): MiB of memory for blocks in flight.
+fn buffer_mb(args: &Sourced<NetworkArgs>) -> Result<u64, UsageError> {
+    let buffer_mb = match args.buffer_mb.as_deref() {
+        None => SyncConfig::DEFAULT_BUFFER_MIB,
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n) if (8..=1 << 20).contains(&n) => n,
+            _ => {
+                return Err(usage(format!(
+                    "{}: the buffer must be a number of MiB, at least 8",
+                    args.origin("buffer_mb").label(v)
+                )));
+            }
+        },
+    };
+    Ok(buffer_mb)
+}
+
 /// The retry budget from the flags.
-pub(super) fn retry_settings(args: &NetworkArgs) -> Result<RetrySettings, UsageError> {
+fn retry_settings(args: &NetworkArgs) -> Result<RetrySettings, UsageError> {
     let status_codes = args
         .retry_status_codes
         .split([';', ','])
@@ -126,7 +205,7 @@ pub(super) fn retry_settings(args: &NetworkArgs) -> Result<RetrySettings, UsageE
 }
 
 /// The try and stall timeouts from the flags and azcopy's variable.
-pub(super) fn timeouts(args: &NetworkArgs, env: &Environment) -> Result<Timeouts, UsageError> {
+fn timeouts(args: &NetworkArgs, env: &Environment) -> Result<Timeouts, UsageError> {
     let mut t = Timeouts::default();
     match (&args.try_timeout, env.try_timeout_minutes()) {
         (Some(flag), _) => {
