@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use clap::{CommandFactory, Parser};
 
-use blobsync::cli::{Cli, Command, Settings, UsageError};
+use blobsync::cli::{Cli, Command, Environment, Settings, UsageError};
 use blobsync::console::{Console, ConsoleOptions};
 use blobsync::hooks::HookDispatcher;
 use blobsync::jobs::JobRecorder;
@@ -22,6 +22,7 @@ use blobsync::sync::{
 
 fn main() -> ExitCode {
     tune_process();
+    let env = Environment::capture();
     let args = blobsync::cli::join_dash_values(std::env::args_os());
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
@@ -49,7 +50,7 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(EXIT_USAGE);
     }
-    dispatch(cli)
+    dispatch(cli, &env)
 }
 
 /// Sets the allocator and backtrace defaults, first thing, while the process has one
@@ -74,15 +75,17 @@ fn tune_process() {
 }
 
 /// Runs the command asked for.
-fn dispatch(cli: Cli) -> ExitCode {
+fn dispatch(cli: Cli, env: &Environment) -> ExitCode {
     match cli.command {
         Command::Sync(args) => ExitCode::from(sync(
-            blobsync::cli::settings(&args),
+            blobsync::cli::settings(&args, env),
             cli.log_level.as_deref(),
+            env,
         )),
         Command::Check(args) => ExitCode::from(sync(
-            blobsync::cli::check_settings(&args),
+            blobsync::cli::check_settings(&args, env),
             cli.log_level.as_deref(),
+            env,
         )),
         Command::Plugin(cmd) => {
             // `plugin try` shows what plugins log; the other subcommands stay quiet.
@@ -93,10 +96,10 @@ fn dispatch(cli: Cli) -> ExitCode {
                 _ => cli.log_level.as_deref(),
             };
             blobsync::logging::init(level, None, "off", std::io::stderr().is_terminal());
-            blobsync::cli::run_plugin(cmd)
+            blobsync::cli::run_plugin(cmd, env)
         }
-        Command::Jobs(cmd) => blobsync::cli::run_jobs(cmd),
-        Command::Backups(cmd) => blobsync::cli::run_backups(cmd),
+        Command::Jobs(cmd) => blobsync::cli::run_jobs(cmd, env),
+        Command::Backups(cmd) => blobsync::cli::run_backups(cmd, env),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "blobsync", &mut script);
@@ -198,10 +201,11 @@ async fn handle_signals(stop: Stop, quiet: bool) {
 /// `blobsync sync` and `blobsync check`: open a session for the validated settings, run
 /// it (once, or on every change with `--watch`), with the console, the log, the job
 /// recorder and the hooks observing.
-fn sync(settings: Result<Settings, UsageError>, log_level: Option<&str>) -> u8 {
+fn sync(settings: Result<Settings, UsageError>, log_level: Option<&str>, env: &Environment) -> u8 {
     let job_id = blobsync::jobs::new_id();
-    let log_path =
-        blobsync::store::data_dir().map(|d| d.join("logs").join(format!("{job_id}.log")));
+    let log_path = env
+        .data_dir()
+        .map(|d| d.join("logs").join(format!("{job_id}.log")));
     let command = blobsync::jobs::redact_command(&std::env::args().collect::<Vec<_>>());
     let settings = match settings {
         Ok(s) => s,

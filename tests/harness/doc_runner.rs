@@ -259,7 +259,7 @@ fn split_capture(bytes: &[u8]) -> Vec<Vec<OsString>> {
 /// `--delete-destination=prompt`, and the Indexed Job's `JOB_COMPLETION_INDEX` for
 /// `--shards N` (read as shard 0).
 pub fn parse_invocation(args: &[OsString], base: &Path) -> Result<(), String> {
-    use blobsync::cli::{Cli, Command};
+    use blobsync::cli::{Cli, Command, Environment};
     use clap::Parser as _;
     let args = blobsync::cli::join_dash_values(args.iter().cloned());
     match Cli::try_parse_from(&args) {
@@ -268,9 +268,10 @@ pub fn parse_invocation(args: &[OsString], base: &Path) -> Result<(), String> {
         Err(e) => return Err(e.to_string()),
     }
     let cli = Cli::try_parse_from(as_placed(&args, base)).map_err(|e| e.to_string())?;
+    let env = Environment::capture();
     match cli.command {
-        Command::Sync(args) => blobsync::cli::settings(&args).map(drop),
-        Command::Check(args) => blobsync::cli::check_settings(&args).map(drop),
+        Command::Sync(args) => blobsync::cli::settings(&args, &env).map(drop),
+        Command::Check(args) => blobsync::cli::check_settings(&args, &env).map(drop),
         _ => Ok(()),
     }
     .map_err(|e| e.to_string())

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use super::args::AuthArgs;
-use super::validate::UrlContext;
+use super::environment::Environment;
+use super::sourced::Sourced;
 use crate::endpoint::azure::{AzureEndpoint, BlobLocation, HttpSettings, resolve_auth, transport};
 use crate::endpoint::{Endpoint, Item, ListRequest, Listed};
 use crate::sync::{EXIT_FAILED, EXIT_USAGE};
@@ -51,8 +52,8 @@ pub(super) async fn list_items(
 /// blob names), authorised by the flags, the environment or the URL's SAS.
 pub(super) fn blob_endpoint(
     location: &BlobLocation,
-    credentials: &AuthArgs,
-    _urls: &UrlContext,
+    credentials: &Sourced<AuthArgs>,
+    env: &Environment,
 ) -> Result<Arc<dyn Endpoint>, Failure> {
     let http = transport(&HttpSettings {
         concurrency: 8,
@@ -61,7 +62,7 @@ pub(super) fn blob_endpoint(
     })
     .map_err(failed)?;
     let options =
-        super::network_flags::auth_options(credentials).map_err(|e| usage(e.to_string()))?;
+        super::network_flags::auth_options(credentials, env).map_err(|e| usage(e.to_string()))?;
     let auth = resolve_auth(location, &options, &http)
         .map_err(|e| (crate::sync::EXIT_AUTH, e.to_string()))?;
     let container = BlobLocation {

@@ -7,7 +7,8 @@ use md5::Digest as _;
 
 use super::args::AuthArgs;
 use super::backup_access::{Failure, blob_endpoint, failed, list_items, usage};
-use super::validate::UrlContext;
+use super::environment::Environment;
+use super::sourced::Sourced;
 use crate::endpoint::azure::BlobLocation;
 use crate::endpoint::{
     BlobSettings, CommitInfo, Endpoint, Item, MTIME_KEY, Version, WriteShape, WriteTarget,
@@ -18,8 +19,8 @@ const BLOCK: u64 = 8 << 20;
 
 /// How a kept blob is put back.
 pub(super) struct Restore<'a> {
-    pub(super) credentials: &'a AuthArgs,
-    pub(super) urls: &'a UrlContext,
+    pub(super) credentials: &'a Sourced<AuthArgs>,
+    pub(super) env: &'a Environment,
     /// Replace an existing blob without keeping it.
     pub(super) force: bool,
 }
@@ -33,8 +34,8 @@ impl Restore<'_> {
         to: &BlobLocation,
         keep: Option<&BlobLocation>,
     ) -> Result<Option<String>, Failure> {
-        let source = blob_endpoint(from, self.credentials, self.urls)?;
-        let destination = blob_endpoint(to, self.credentials, self.urls)?;
+        let source = blob_endpoint(from, self.credentials, self.env)?;
+        let destination = blob_endpoint(to, self.credentials, self.env)?;
         let item = find(&*source, &from.prefix)
             .await?
             .ok_or_else(|| usage(format!("the kept blob {from} is not there any more")))?;
@@ -43,7 +44,7 @@ impl Restore<'_> {
         if let Some(existing) = &existing {
             match keep {
                 Some(keep) => {
-                    let backup = blob_endpoint(keep, self.credentials, self.urls)?;
+                    let backup = blob_endpoint(keep, self.credentials, self.env)?;
                     copy_blob(existing, (&*destination, &*backup), &keep.prefix, None).await?;
                     kept = Some(keep.to_string());
                 }

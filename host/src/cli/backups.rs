@@ -9,13 +9,15 @@ use std::process::ExitCode;
 
 use super::args::{AuthArgs, BackupsCommand, BackupsListArgs, BackupsRestoreArgs, OutputType};
 use super::backup_access::{Failure, blob_endpoint, failed, list_items, usage};
+use super::environment::Environment;
+use super::sourced::Sourced;
 use super::validate::{parse_location, url_context};
 use crate::endpoint::Endpoint;
 use crate::jobs::backups::{Kept, is_version_name, location_key, numbered, recorded};
 use crate::sync::{EXIT_FAILED, Location};
 
 /// Runs `blobsync backups …`.
-pub fn run_backups(cmd: BackupsCommand) -> ExitCode {
+pub fn run_backups(cmd: BackupsCommand, env: &Environment) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,8 +29,8 @@ pub fn run_backups(cmd: BackupsCommand) -> ExitCode {
         }
     };
     let result = match cmd {
-        BackupsCommand::List(args) => runtime.block_on(list(&args)),
-        BackupsCommand::Restore(args) => runtime.block_on(restore(&args)),
+        BackupsCommand::List(args) => runtime.block_on(list(&args, env)),
+        BackupsCommand::Restore(args) => runtime.block_on(restore(&args, env)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -39,8 +41,14 @@ pub fn run_backups(cmd: BackupsCommand) -> ExitCode {
     }
 }
 
-async fn list(args: &BackupsListArgs) -> Result<(), Failure> {
-    let versions = versions(&args.path, args.backup_dir.as_deref(), &args.credentials).await?;
+async fn list(args: &BackupsListArgs, env: &Environment) -> Result<(), Failure> {
+    let versions = versions(
+        &args.path,
+        args.backup_dir.as_deref(),
+        &args.credentials,
+        env,
+    )
+    .await?;
     let mut out = std::io::stdout().lock();
     match args.output_type {
         OutputType::Json => {
@@ -76,10 +84,11 @@ async fn list(args: &BackupsListArgs) -> Result<(), Failure> {
 async fn versions(
     path: &str,
     backup_dir: Option<&str>,
-    credentials: &AuthArgs,
+    credentials: &Sourced<AuthArgs>,
+    env: &Environment,
 ) -> Result<Vec<Kept>, Failure> {
     let Some(dir) = backup_dir else {
-        let db = crate::store::default_path().ok_or_else(|| {
+        let db = env.database().ok_or_else(|| {
             usage("no data directory for the job records (set BLOBSYNC_DATA_DIR)")
         })?;
         if !db.exists() {
@@ -97,11 +106,11 @@ async fn versions(
         .next()
         .unwrap_or_default()
         .to_string();
-    let urls = url_context(credentials).map_err(|e| usage(e.to_string()))?;
+    let urls = url_context(credentials, env).map_err(|e| usage(e.to_string()))?;
     let found = match parse_location(dir, &urls).map_err(|e| usage(e.to_string()))? {
         Location::Local(root) => scan_local(&root, &file),
         Location::Blob(location) => {
-            let endpoint = blob_endpoint(&location, credentials, &urls)?;
+            let endpoint = blob_endpoint(&location, credentials, env)?;
             scan_blob(&*endpoint, &file).await?
         }
     };
@@ -161,8 +170,14 @@ async fn scan_blob(endpoint: &dyn Endpoint, file: &str) -> Result<Vec<Kept>, Fai
         .collect())
 }
 
-async fn restore(args: &BackupsRestoreArgs) -> Result<(), Failure> {
-    let versions = versions(&args.path, args.backup_dir.as_deref(), &args.credentials).await?;
+async fn restore(args: &BackupsRestoreArgs, env: &Environment) -> Result<(), Failure> {
+    let versions = versions(
+        &args.path,
+        args.backup_dir.as_deref(),
+        &args.credentials,
+        env,
+    )
+    .await?;
     let version = versions
         .iter()
         .find(|v| v.number == args.version)
@@ -176,7 +191,7 @@ async fn restore(args: &BackupsRestoreArgs) -> Result<(), Failure> {
             ))
         })?;
     let to = args.to.clone().unwrap_or_else(|| args.path.clone());
-    let urls = url_context(&args.credentials).map_err(|e| usage(e.to_string()))?;
+    let urls = url_context(&args.credentials, env).map_err(|e| usage(e.to_string()))?;
     let parse = |text: &str| parse_location(text, &urls).map_err(|e| usage(e.to_string()));
     // The kept version's URL carries no SAS: it borrows one given for the same account.
     let mut given = vec![parse(&args.path)?];
@@ -206,7 +221,7 @@ async fn restore(args: &BackupsRestoreArgs) -> Result<(), Failure> {
             });
             let restore = super::backup_restore::Restore {
                 credentials: &args.credentials,
-                urls: &urls,
+                env,
                 force: args.force,
             };
             restore.blob(&from, &to, keep.as_ref()).await?

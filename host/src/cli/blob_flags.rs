@@ -1,7 +1,8 @@
 //! Validating the flags for blob features: archive, snapshots, folder stubs, POSIX
 //! properties, symbolic links, and what blob → blob syncs carry over (`--s2s-*`).
 
-use super::args::SyncArgs;
+use super::args::{ListingArgs, SyncArgs};
+use super::environment::Environment;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -66,29 +67,43 @@ fn type_map(path: &Path) -> Result<HashMap<String, String>, String> {
     Ok(out)
 }
 
-/// The blob options of a sync in `direction`; the error is a usage message.
-pub(super) fn blob_options(args: &SyncArgs, direction: Direction) -> Result<BlobOptions, String> {
-    if args.s2s_stream && direction != Direction::Copy {
-        return Err("--s2s-stream applies to blob → blob syncs (both arguments blob URLs)".into());
-    }
+/// How entries are listed and read, from the listing flags and `AZCOPY_CONTENT_TYPE_MAP`;
+/// the rest at its defaults. The error is a usage message.
+pub(super) fn blob_options(args: &ListingArgs, env: &Environment) -> Result<BlobOptions, String> {
     Ok(BlobOptions {
         archived: archived(&args.archived)?,
-        overwrite_archived: args.overwrite_archived,
-        snapshots: args.delete_snapshots,
         directory_stubs: args.include_directory_stub || args.create_empty_src_dirs,
         posix: args.preserve_posix_properties,
         symlinks: args.preserve_symlinks,
-        guess_types: !args.no_guess_mime_type,
-        type_map: match std::env::var_os("AZCOPY_CONTENT_TYPE_MAP") {
-            Some(path) if !path.is_empty() => type_map(path.as_ref())?,
-            _ => Default::default(),
+        type_map: match env.content_type_map() {
+            Some(path) => type_map(path)?,
+            None => Default::default(),
         },
-        s2s: S2sOptions {
-            preserve_tier: args.s2s_preserve_access_tier,
-            preserve_tags: args.s2s_preserve_blob_tags,
-            stream: args.s2s_stream,
-        },
+        ..BlobOptions::default()
     })
+}
+
+/// What copies to a container of a sync in `direction` carry and how they are made
+/// (`--overwrite-archived`, `--s2s-*`, `--no-guess-mime-type`, `--delete-snapshots`),
+/// into `blob`. The error is a usage message.
+pub(super) fn copy_options(
+    args: &SyncArgs,
+    direction: Direction,
+    blob: &mut BlobOptions,
+) -> Result<(), String> {
+    let copies = &args.copies;
+    if copies.s2s_stream && direction != Direction::Copy {
+        return Err("--s2s-stream applies to blob → blob syncs (both arguments blob URLs)".into());
+    }
+    blob.overwrite_archived = copies.overwrite_archived;
+    blob.snapshots = args.deletes.delete_snapshots;
+    blob.guess_types = !args.content.no_guess_mime_type;
+    blob.s2s = S2sOptions {
+        preserve_tier: copies.s2s_preserve_access_tier,
+        preserve_tags: copies.s2s_preserve_blob_tags,
+        stream: copies.s2s_stream,
+    };
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! from flags, checked before anything is transferred. The values configure the built-in
 //! annotator (`builtin:annotator`); each error names the flag and the bad part.
 
-use super::args::SyncArgs;
+use super::args::ContentArgs;
 use crate::endpoint::{MTIME_KEY, Tier};
 use crate::plugin::{PluginKind, PluginSpec};
 use crate::sync::Direction;
@@ -128,7 +128,7 @@ fn header(flag: &str, value: &str) -> Result<String, String> {
 /// The built-in annotator configured by the upload flags, if any is given. They apply
 /// when the destination is a container (uploads and blob → blob copies).
 pub(super) fn annotator(
-    args: &SyncArgs,
+    args: &ContentArgs,
     direction: Direction,
 ) -> Result<Option<PluginSpec>, String> {
     let mut config: Vec<(String, String)> = Vec::new();

@@ -13,8 +13,8 @@ fn time_text(ms: i64) -> String {
 }
 
 /// Runs `blobsync jobs …`.
-pub fn run_jobs(cmd: JobsCommand) -> ExitCode {
-    let Some(path) = crate::store::default_path() else {
+pub fn run_jobs(cmd: JobsCommand, env: &super::Environment) -> ExitCode {
+    let Some(path) = env.database() else {
         eprintln!("error: no data directory (set BLOBSYNC_DATA_DIR)");
         return ExitCode::from(crate::sync::EXIT_USAGE);
     };

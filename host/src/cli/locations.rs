@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use super::args::{AuthArgs, FromTo, NameEncoding, SyncArgs};
+use super::args::{AuthArgs, BackupArgs, FromTo, LocationArgs, NameEncoding};
+use super::environment::Environment;
 use super::usage::{UsageError, usage};
 use crate::endpoint::azure::{Addressing, BlobLocation, ConnectionString, is_url};
 use crate::sync::{BackupConfig, Direction, Location};
@@ -15,39 +16,50 @@ pub(super) struct Locations {
     pub(super) source: Location,
     /// What is written.
     pub(super) destination: Location,
-    /// Where replaced and deleted entries are kept (`--backup-dir`).
-    pub(super) backup: Option<BackupConfig>,
     /// Upload, download or blob → blob.
     pub(super) direction: Direction,
+    /// How other blob URLs of the run are read (`--backup-dir`).
+    pub(super) urls: UrlContext,
 }
 
-/// The source, the destination and the backup location of `blobsync sync`, and the
-/// direction between them, which `--from-to` (when given) must name.
-pub(super) fn locations(args: &SyncArgs) -> Result<Locations, UsageError> {
-    let urls = url_context(&args.credentials)?;
+/// The source and the destination, and the direction between them, which `--from-to`
+/// (when given) must name.
+pub(super) fn locations(
+    args: &LocationArgs,
+    credentials: &AuthArgs,
+    env: &Environment,
+) -> Result<Locations, UsageError> {
+    let urls = url_context(credentials, env)?;
     let source = parse_location(&args.source, &urls)?;
     let destination = parse_location(&args.destination, &urls)?;
-    let backup_location = args
-        .backup_dir
-        .as_deref()
-        .map(|b| parse_location(b, &urls))
-        .transpose()
-        .map_err(|e| usage(format!("--backup-dir: {e}")))?;
-    let backup = super::backup_flags::backup(
-        backup_location,
-        args.suffix.as_deref(),
-        args.suffix_keep_extension,
-        &destination,
-    )
-    .map_err(UsageError)?;
     let direction = Direction::between(&source, &destination).map_err(usage)?;
     check_from_to(args.from_to, direction)?;
     Ok(Locations {
         source,
         destination,
-        backup,
         direction,
+        urls,
     })
+}
+
+/// `--backup-dir` (read as the arguments are), `--suffix` and `--suffix-keep-extension`.
+pub(super) fn backup(
+    args: &BackupArgs,
+    places: &Locations,
+) -> Result<Option<BackupConfig>, UsageError> {
+    let location = args
+        .backup_dir
+        .as_deref()
+        .map(|b| parse_location(b, &places.urls))
+        .transpose()
+        .map_err(|e| usage(format!("--backup-dir: {e}")))?;
+    super::backup_flags::backup(
+        location,
+        args.suffix.as_deref(),
+        args.suffix_keep_extension,
+        &places.destination,
+    )
+    .map_err(UsageError)
 }
 
 /// `--from-to` is accepted for azcopy's sake; given, it must be the direction the
@@ -98,12 +110,12 @@ pub(super) struct UrlContext {
 
 /// What `--blob-endpoint`, `--name-encoding` and `AZURE_STORAGE_CONNECTION_STRING` say
 /// about reading blob URLs.
-pub(super) fn url_context(args: &AuthArgs) -> Result<UrlContext, UsageError> {
-    let cs = match std::env::var("AZURE_STORAGE_CONNECTION_STRING") {
-        Ok(text) if !text.trim().is_empty() => ConnectionString::parse(&text)
-            .map_err(|e| usage(format!("AZURE_STORAGE_CONNECTION_STRING: {e}")))?,
-        _ => ConnectionString::default(),
-    };
+pub(super) fn url_context(args: &AuthArgs, env: &Environment) -> Result<UrlContext, UsageError> {
+    let no_string = ConnectionString::default();
+    let cs = env
+        .connection_string()
+        .map_err(usage)?
+        .unwrap_or(&no_string);
     let endpoint = match (&args.blob_endpoint, &cs.blob_endpoint) {
         (Some(flag), _) => Some((flag.as_str(), "--blob-endpoint")),
         (None, Some(cs)) => Some((cs.as_str(), "the connection string's BlobEndpoint")),

@@ -1,6 +1,7 @@
-//! The command line: what the user types ([`args`]), validated once into [`Settings`]
-//! ([`validate`]), and the `jobs` and `plugin` subcommands' output ([`jobs`],
-//! [`plugins`]).
+//! The command line: what the user types ([`args`], built from flag groups), the
+//! environment read once ([`Environment`]), both validated once into [`Settings`]
+//! ([`validate`]), and the `jobs`, `backups` and `plugin` subcommands ([`jobs`],
+//! [`backups`], [`plugins`]).
 
 mod args;
 mod argv;
@@ -10,6 +11,7 @@ mod backup_restore;
 mod backups;
 mod blob_flags;
 mod content_flags;
+mod environment;
 #[cfg(test)]
 mod grammar_tests;
 mod jobs;
@@ -24,17 +26,21 @@ mod scope_flags;
 mod selection_args;
 mod shard_flags;
 mod shared_args;
+mod sourced;
 mod tool_args;
 mod transfer_flags;
 mod usage;
 mod validate;
 mod watch_flags;
+mod write_args;
+mod write_flags;
 
 pub use args::{
     CheckArgs, Cli, Command, JobsCommand, NewKind, NewLang, OutputType, PluginCommand, SyncArgs,
 };
 pub use argv::{dash_value_hint, join_dash_values};
 pub use backups::run_backups;
+pub use environment::Environment;
 pub use jobs::run_jobs;
 pub use plugins::run_plugin;
-pub use validate::{Settings, UsageError, cache_dir, check_settings, settings};
+pub use validate::{Settings, UsageError, check_settings, settings};

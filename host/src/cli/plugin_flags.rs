@@ -1,57 +1,36 @@
-//! The plugins a sync runs, from `blobsync sync` flags: the built-in filter the selection
-//! flags configure, the comparator (`--compare-hash`, `--missing-md5`, `--modify-window`),
-//! the annotator the content flags configure, and the manifest (`--plugins`).
+//! The plugins a sync or a check runs, from their flags: the built-in filter the
+//! selection flags configure, the comparator (`--compare-hash`, `--missing-md5`,
+//! `--modify-window`) and the manifest (`--plugins`). The annotator the upload flags
+//! configure is `content_flags`'.
 
-use super::args::{CompareHash, SyncArgs};
+use super::args::{CompareArgs, CompareHash, FilterArgs, Shared};
 use super::usage::{UsageError, usage};
 use crate::plugin::{PluginKind, PluginSet, PluginSources, PluginSpec};
-use crate::sync::Direction;
 use crate::units::Normal;
 
-/// The plugins of a run: where they come from (watch mode reloads them from there) and
-/// the set they resolve to now, the manifest read.
-pub(super) fn plugins(
-    args: &SyncArgs,
-    direction: Direction,
-) -> Result<(PluginSources, PluginSet), UsageError> {
-    let mut sources = plugin_sources(args)?;
-    sources
-        .annotators
-        .extend(super::content_flags::annotator(args, direction).map_err(UsageError)?);
-    let plugins = sources
-        .clone()
-        .resolve()
-        .map_err(|e| usage(e.to_string()))?;
-    Ok((sources, plugins))
-}
-
-/// Where the plugins of a run come from: the built-ins configured by flags, and the
-/// manifest (read by [`PluginSources::resolve`], again on changes in watch mode).
-pub(crate) fn plugin_sources(args: &SyncArgs) -> Result<PluginSources, UsageError> {
-    let filters = flag_filter(args).into_iter().collect();
-    let (comparator, comparator_flag) = comparator(args)?;
+/// Where the plugins of a run come from: the built-in filter and comparator the flags
+/// configure, and the manifest (read by [`PluginSources::resolve`], again on changes in
+/// watch mode). The upload flags' annotator is `sync`'s to add.
+pub(super) fn plugin_sources(args: &Shared<'_>) -> Result<PluginSources, UsageError> {
+    let filters = flag_filter(args.filters).into_iter().collect();
+    let (comparator, comparator_flag) = comparator(args.compare)?;
     Ok(PluginSources {
         filters,
         comparator,
         comparator_flag,
         annotators: Vec::new(),
-        manifest: args.plugins.clone(),
+        manifest: args.plugins.plugins.clone(),
     })
 }
 
+/// The set of plugins `sources` resolve to now, the manifest read.
+pub(super) fn resolve(sources: &PluginSources) -> Result<PluginSet, UsageError> {
+    sources.clone().resolve().map_err(|e| usage(e.to_string()))
+}
+
 /// The built-in filter the selection flags configure, if any of them is given.
-fn flag_filter(args: &SyncArgs) -> Option<PluginSpec> {
-    let mut flag_config: Vec<(String, String)> = [
-        ("include-pattern", &args.include_pattern),
-        ("exclude-pattern", &args.exclude_pattern),
-        ("exclude-path", &args.exclude_path),
-        ("include-regex", &args.include_regex),
-        ("exclude-regex", &args.exclude_regex),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), v.clone())))
-    .collect();
-    flag_config.extend(args.selection.filter_config());
+fn flag_filter(args: &FilterArgs) -> Option<PluginSpec> {
+    let flag_config = args.filter_config();
     (!flag_config.is_empty()).then(|| {
         PluginSpec::builtin(
             PluginKind::Filter,
@@ -64,14 +43,14 @@ fn flag_filter(args: &SyncArgs) -> Option<PluginSpec> {
 
 /// The built-in comparator the flags choose and configure, and the flags that did, which
 /// a manifest's `[comparator]` must not contradict (`None` when none did).
-fn comparator(args: &SyncArgs) -> Result<(PluginSpec, Option<String>), UsageError> {
-    let switches = args.selection.switches();
+fn comparator(args: &CompareArgs) -> Result<(PluginSpec, Option<String>), UsageError> {
+    let switches = args.switches();
     let mut config: Vec<(String, String)> = switches
         .iter()
         .map(|(key, _)| (key.to_string(), "true".to_string()))
         .collect();
     let mut flags: Vec<String> = switches.iter().map(|(_, f)| f.to_string()).collect();
-    let missing = args.selection.missing_md5;
+    let missing = args.missing_md5;
     let name = match args.compare_hash {
         CompareHash::Md5 => {
             if let Some((_, flag)) = switches

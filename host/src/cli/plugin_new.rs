@@ -9,7 +9,13 @@ use crate::plugin::PluginKind;
 use crate::plugin::scaffold::{Lang, create};
 
 /// Runs `blobsync plugin new`.
-pub fn run_new(name: &str, kind: NewKind, lang: NewLang, into: Option<&Path>) -> ExitCode {
+pub fn run_new(
+    name: &str,
+    kind: NewKind,
+    lang: NewLang,
+    into: Option<&Path>,
+    data_dir: Option<&Path>,
+) -> ExitCode {
     let kind = match kind {
         NewKind::Filter => PluginKind::Filter,
         NewKind::Comparator => PluginKind::Comparator,
@@ -22,13 +28,7 @@ pub fn run_new(name: &str, kind: NewKind, lang: NewLang, into: Option<&Path>) ->
         NewLang::Js => Lang::Js,
     };
     let parent = into.unwrap_or(Path::new("."));
-    match create(
-        name,
-        kind,
-        lang,
-        parent,
-        crate::store::data_dir().as_deref(),
-    ) {
+    match create(name, kind, lang, parent, data_dir) {
         Ok(made) => {
             println!("created {} ({kind} plugin)", made.dir.display());
             println!();

@@ -29,6 +29,8 @@ pub struct TryRequest {
     pub against: Option<PathBuf>,
     /// One JSON object per line instead of text.
     pub json: bool,
+    /// Where compiled plugins are cached.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// The most entries `plugin try` reads from a folder.
@@ -135,7 +137,7 @@ type Verdict = (Entry, Option<String>);
 /// Runs the plugins on the folder and prints what each did to each file.
 fn try_plugins(req: &TryRequest) -> Result<(), String> {
     let set = plugin_set(req)?;
-    let runtime = Runtime::shared(super::validate::cache_dir())
+    let runtime = Runtime::shared(req.cache_dir.clone())
         .map_err(|e| format!("cannot start the plugin runtime: {e:#}"))?;
     let host = PluginHost::new(&runtime, &set).map_err(|e| e.to_string())?;
     let root = std::path::absolute(&req.dir).map_err(|e| e.to_string())?;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use super::args::PluginCommand;
 
 /// Runs `blobsync plugin …`.
-pub fn run_plugin(cmd: PluginCommand) -> ExitCode {
+pub fn run_plugin(cmd: PluginCommand, env: &super::Environment) -> ExitCode {
     match cmd {
         PluginCommand::Build {
             dir,
@@ -24,7 +24,7 @@ pub fn run_plugin(cmd: PluginCommand) -> ExitCode {
             kind,
             lang,
             into,
-        } => super::plugin_new::run_new(&name, kind, lang, into.as_deref()),
+        } => super::plugin_new::run_new(&name, kind, lang, into.as_deref(), env.data_dir()),
         PluginCommand::Try {
             plugin,
             dir,
@@ -39,9 +39,10 @@ pub fn run_plugin(cmd: PluginCommand) -> ExitCode {
             read_content,
             against,
             json,
+            cache_dir: env.cache_dir().map(Into::into),
         }),
         PluginCommand::Inspect { file } if file.extension().is_some_and(|e| e == "toml") => {
-            inspect_manifest(&file)
+            inspect_manifest(&file, env.cache_dir())
         }
         PluginCommand::Inspect { file } => inspect_component(&file),
     }
@@ -102,7 +103,7 @@ fn inspect_component(file: &std::path::Path) -> ExitCode {
 
 /// `plugin inspect MANIFEST`: each plugin, its source and what the manifest grants it.
 /// Configuration is shown as written: `${env:NAME}` references are never resolved here.
-fn inspect_manifest(path: &std::path::Path) -> ExitCode {
+fn inspect_manifest(path: &std::path::Path, cache_dir: Option<&std::path::Path>) -> ExitCode {
     let manifest = match crate::plugin::manifest::Manifest::load(path) {
         Ok(m) => m,
         Err(e) => {
@@ -136,7 +137,7 @@ fn inspect_manifest(path: &std::path::Path) -> ExitCode {
     // Everything `sync` checks: each component read, its sha256, world, version and
     // imports, and its configuration (secrets resolved from the environment).
     println!();
-    match load_as_sync_would(path) {
+    match load_as_sync_would(path, cache_dir) {
         Ok(described) => {
             println!("loadable:  yes: {described}");
             ExitCode::SUCCESS
@@ -153,7 +154,10 @@ fn inspect_manifest(path: &std::path::Path) -> ExitCode {
 }
 
 /// Loads the manifest's plugins (with the built-in ones) as a sync does.
-fn load_as_sync_would(path: &std::path::Path) -> Result<String, String> {
+fn load_as_sync_would(
+    path: &std::path::Path,
+    cache_dir: Option<&std::path::Path>,
+) -> Result<String, String> {
     use crate::plugin::{PluginKind, PluginSources, PluginSpec};
     let sources = PluginSources {
         filters: Vec::new(),
@@ -168,7 +172,7 @@ fn load_as_sync_would(path: &std::path::Path) -> Result<String, String> {
         manifest: Some(path.to_path_buf()),
     };
     let set = sources.resolve().map_err(|e| e.to_string())?;
-    let runtime = crate::plugin::Runtime::shared(super::validate::cache_dir())
+    let runtime = crate::plugin::Runtime::shared(cache_dir.map(Into::into))
         .map_err(|e| format!("cannot start the plugin runtime: {e:#}"))?;
     let host = crate::plugin::PluginHost::new(&runtime, &set).map_err(|e| e.to_string())?;
     Ok(host.describe())

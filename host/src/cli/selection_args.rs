@@ -1,10 +1,24 @@
-//! Flags that choose what a sync considers and how it compares: time and size filters
-//! (the built-in glob filter's settings) and comparator switches (the built-in
-//! comparators' settings). Flattened into `blobsync sync` and `blobsync check`.
+//! Flags that choose what a sync considers and how it compares: patterns, paths, time
+//! and size filters (the built-in glob filter's settings), and how files are compared
+//! (the built-in comparators' settings). Flattened into `blobsync sync` and
+//! `blobsync check`.
+
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::units::{Age, ByteSize, Moment, Normal};
+use crate::units::{Age, ByteSize, Moment, Normal, Span};
+
+/// `--compare-hash`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareHash {
+    /// Compare sizes and modification times.
+    #[value(name = "None", alias = "none")]
+    None,
+    /// Compare content MD5s (forces --put-md5).
+    #[value(name = "MD5", alias = "md5")]
+    Md5,
+}
 
 /// `--missing-md5`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -40,9 +54,34 @@ impl From<MissingMd5Arg> for crate::sync::MissingMd5 {
     }
 }
 
-/// Time and size filters, comparator switches.
+/// Which files a run considers: name patterns, paths, regular expressions, times and
+/// sizes.
 #[derive(Debug, Args)]
-pub struct SelectionArgs {
+pub struct FilterArgs {
+    /// Copy only files whose names match one of these patterns (`;`-separated, `* ? [..]`).
+    #[arg(long, value_name = "PATTERNS")]
+    pub include_pattern: Option<String>,
+    /// Skip files whose names match one of these patterns.
+    #[arg(long, value_name = "PATTERNS")]
+    pub exclude_pattern: Option<String>,
+    /// Sync only these relative paths (`;`-separated files or folders): only they are
+    /// listed, and deletes stay inside them.
+    #[arg(long, value_name = "PATHS")]
+    pub include_path: Option<String>,
+    /// Sync only the paths listed in FILE (one per line; `-` reads standard input; blank
+    /// lines and lines starting with `#` or `;` are skipped). May be repeated.
+    #[arg(long, value_name = "FILE")]
+    pub files_from: Vec<PathBuf>,
+    /// Skip these relative paths and everything below them (whole path segments).
+    #[arg(long, value_name = "PATHS")]
+    pub exclude_path: Option<String>,
+    /// Copy only files whose relative paths match one of these regular expressions.
+    #[arg(long, value_name = "REGEXES")]
+    pub include_regex: Option<String>,
+    /// Skip files whose relative paths match one of these regular expressions.
+    #[arg(long, value_name = "REGEXES")]
+    pub exclude_regex: Option<String>,
+
     /// Only files modified on or after this time (ISO 8601: `2026-01-31T15:04:00Z`, or a
     /// date); others are neither copied nor deleted.
     #[arg(long, value_name = "TIME", help_heading = "Time and size filters")]
@@ -63,6 +102,17 @@ pub struct SelectionArgs {
     /// Only files of at least this size.
     #[arg(long, value_name = "SIZE", help_heading = "Time and size filters")]
     pub min_size: Option<ByteSize>,
+}
+
+/// How files present on both sides are compared: the comparator and its switches.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// How files present on both sides are compared.
+    #[arg(long, value_enum, default_value = "None", ignore_case = true)]
+    pub compare_hash: CompareHash,
+    /// Tolerated modification-time difference, e.g. `2s` or `1m30s` (default: exact).
+    #[arg(long, value_name = "DURATION")]
+    pub modify_window: Option<Span>,
 
     /// Compare sizes only: files of the same size are up to date.
     #[arg(long, help_heading = "Comparing")]
@@ -86,15 +136,20 @@ pub struct SelectionArgs {
     pub missing_md5: Option<MissingMd5Arg>,
 }
 
-impl SelectionArgs {
-    /// The built-in glob filter's settings from the time and size flags, normalised:
-    /// sizes in bytes, points in time in RFC 3339 (UTC), ages as durations in their
-    /// shortest form.
+impl FilterArgs {
+    /// The built-in glob filter's settings from the flags: patterns, paths and regular
+    /// expressions as given; times and sizes normalised (sizes in bytes, points in time
+    /// in RFC 3339 (UTC), ages as durations in their shortest form).
     pub(super) fn filter_config(&self) -> Vec<(String, String)> {
         fn normal(value: &Option<impl Normal>) -> Option<String> {
             value.as_ref().map(Normal::normal)
         }
         [
+            ("include-pattern", self.include_pattern.clone()),
+            ("exclude-pattern", self.exclude_pattern.clone()),
+            ("exclude-path", self.exclude_path.clone()),
+            ("include-regex", self.include_regex.clone()),
+            ("exclude-regex", self.exclude_regex.clone()),
             ("include-after", normal(&self.include_after)),
             ("include-before", normal(&self.include_before)),
             ("max-age", normal(&self.max_age)),
@@ -106,7 +161,9 @@ impl SelectionArgs {
         .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
         .collect()
     }
+}
 
+impl CompareArgs {
     /// The comparator switches given, as (config key, flag).
     pub(super) fn switches(&self) -> Vec<(&'static str, &'static str)> {
         [

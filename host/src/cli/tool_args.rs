@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::shared_args::{AuthArgs, OutputType};
+use super::sourced::Sourced;
 use crate::units::Span;
 
 /// `blobsync jobs …`.
@@ -63,7 +64,7 @@ pub struct BackupsListArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub output_type: OutputType,
     #[command(flatten)]
-    pub credentials: AuthArgs,
+    pub credentials: Sourced<AuthArgs>,
 }
 
 /// `blobsync backups restore`.
@@ -84,7 +85,7 @@ pub struct BackupsRestoreArgs {
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
-    pub credentials: AuthArgs,
+    pub credentials: Sourced<AuthArgs>,
 }
 
 /// `blobsync plugin …`.

@@ -1,46 +1,13 @@
-//! How files move, from `blobsync sync` flags: the sizes of upload requests (blocks, and
-//! the largest file sent in one request), how many files move at once, the bandwidth
-//! cap and the memory for blocks in flight.
+//! How files are written, from `blobsync sync` flags: the sizes of upload requests
+//! (blocks, and the largest file sent in one request), and whether MD5s are written and
+//! checked.
 
-use super::args::SyncArgs;
-use super::network_flags::given;
+use super::args::TransferArgs;
 use super::usage::{UsageError, usage};
 use crate::sync::TransferOptions;
 
-/// Files transferred at once unless told otherwise.
-const DEFAULT_CONCURRENCY: usize = 32;
-
-/// Files up to this size go up in one request unless the flags say otherwise.
-const DEFAULT_PUT_BLOB_SIZE: u64 = 64 << 20;
-
 /// The smallest block: smaller ones turn a file into needlessly many requests.
 const MIN_BLOCK: u64 = 64 << 10;
-
-/// How files move.
-pub(super) struct Transfer {
-    /// Block sizes and MD5 checks.
-    pub(super) options: TransferOptions,
-    /// Files transferred at once.
-    pub(super) concurrency: usize,
-    /// The bandwidth cap, in megabits per second.
-    pub(super) cap_mbps: Option<f64>,
-    /// Memory for blocks in flight.
-    pub(super) buffer_bytes: u64,
-}
-
-/// How files move: request sizes, then concurrency, bandwidth cap and buffer memory.
-pub(super) fn transfer(args: &SyncArgs) -> Result<Transfer, UsageError> {
-    let options = transfer_options(args)?;
-    let concurrency = concurrency(args)?;
-    let cap_mbps = cap_mbps(args)?;
-    let buffer_mb = buffer_mb(args)?;
-    Ok(Transfer {
-        options,
-        concurrency,
-        cap_mbps,
-        buffer_bytes: buffer_mb << 20,
-    })
-}
 
 /// A size given in MiB (a fraction allowed, as azcopy allows), as bytes: a whole number
 /// of them, more than 0 and at most 4000 MiB, and at least `min` bytes.
@@ -69,78 +36,25 @@ fn mib(value: f64, flag: &str, min: u64) -> Result<u64, UsageError> {
 
 /// `--block-size-mb` and `--put-blob-size-mb` (the largest file sent in one request),
 /// and whether MD5s are written and checked.
-fn transfer_options(args: &SyncArgs) -> Result<TransferOptions, UsageError> {
+pub(super) fn transfer_options(args: &TransferArgs) -> Result<TransferOptions, UsageError> {
     let block_size = mib(
-        args.block_size_mb.unwrap_or(8.0),
+        args.block_size_mb
+            .unwrap_or(TransferOptions::DEFAULT_BLOCK_MIB.into()),
         "--block-size-mb",
         MIN_BLOCK,
     )?;
+    let defaults = TransferOptions::default();
     let put_blob_size = match (args.put_blob_size_mb, args.block_size_mb) {
         (Some(v), _) => mib(v, "--put-blob-size-mb", 1)?,
         // The block size given: azcopy's threshold.
         (None, Some(_)) => block_size,
-        // One request moves a file up to 64 MiB faster than staged blocks do (one write at
-        // the service instead of blocks and a commit); larger files stay resumable.
-        (None, None) => DEFAULT_PUT_BLOB_SIZE.max(block_size),
+        (None, None) => defaults.put_blob_size.max(block_size),
     };
     Ok(TransferOptions {
         block_size,
         put_blob_size,
-        blocks_in_flight: 8,
         check_md5: args.check_md5,
         put_md5: args.put_md5,
+        ..defaults
     })
-}
-
-/// `--concurrency` (or `AZCOPY_CONCURRENCY_VALUE`): files transferred at once.
-fn concurrency(args: &SyncArgs) -> Result<usize, UsageError> {
-    let concurrency = match given(
-        args.concurrency.as_deref(),
-        "--concurrency",
-        "AZCOPY_CONCURRENCY_VALUE",
-    ) {
-        None => DEFAULT_CONCURRENCY,
-        Some(g) if g.value.eq_ignore_ascii_case("auto") => DEFAULT_CONCURRENCY,
-        Some(g) => match g.value.trim().parse::<usize>() {
-            Ok(n) if (1..=1000).contains(&n) => n,
-            _ => {
-                return Err(usage(format!(
-                    "{}: the concurrency must be a number from 1 to 1000, or AUTO",
-                    g.label()
-                )));
-            }
-        },
-    };
-    Ok(concurrency)
-}
-
-/// `--cap-mbps`: a bandwidth cap, in megabits per second.
-fn cap_mbps(args: &SyncArgs) -> Result<Option<f64>, UsageError> {
-    if args.cap_mbps.is_some_and(|m| !(m > 0.0 && m.is_finite())) {
-        return Err(usage(
-            "--cap-mbps must be a positive number of megabits per second",
-        ));
-    }
-    Ok(args.cap_mbps)
-}
-
-/// `--buffer-mb` (or `BLOBSYNC_BUFFER_MB`): MiB of memory for blocks in flight.
-fn buffer_mb(args: &SyncArgs) -> Result<u64, UsageError> {
-    let buffer_mb = match given(
-        args.buffer_mb.as_deref(),
-        "--buffer-mb",
-        "BLOBSYNC_BUFFER_MB",
-    ) {
-        None => 64,
-        Some(g) => match g.value.trim().parse::<u64>() {
-            Ok(n) if (8..=1 << 20).contains(&n) => n,
-            _ => {
-                return Err(usage(format!(
-                    "{}: the buffer must be a number of MiB, at least 8",
-                    g.label()
-                )));
-            }
-        },
-    };
-    Ok(buffer_mb)
 }

@@ -1,28 +1,29 @@
-//! Validating `blobsync sync` flags, once, into [`Settings`]: the [`SyncConfig`] a session
-//! runs, and how the run is printed and recorded. Nothing after this reads raw flags.
+//! Validating `blobsync sync` and `blobsync check` flags, once, into [`Settings`]: the
+//! [`SyncConfig`] a session runs, and how the run is printed and recorded. Nothing after
+//! this reads raw flags.
 //!
-//! Each part of the configuration is read by a step of its own, most of them beside this
-//! file: `locations`, `transfer_flags`, `watch_flags`, `plugin_flags` and the other
-//! `*_flags` files.
+//! The configuration starts from [`SyncConfig::default`]; the flag groups `sync` and
+//! `check` share are read first, by the same steps for both ([`shared`]), then `sync`'s
+//! own groups (`write_flags`), then the plugins are resolved and the output settled
+//! ([`finish`]). Each step is a function of its own, most of them beside this file:
+//! `locations`, `network_flags`, `plugin_flags`, `blob_flags`, `write_flags` and the
+//! other `*_flags` files.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::args::{CompareHash, OutputType, SyncArgs};
+use super::args::{CheckArgs, CompareHash, OutputArgs, OutputType, Shared, SyncArgs};
+use super::environment::Environment;
 use super::locations::{Locations, locations};
-// `backups` and `backup_restore` read locations through these paths.
-pub(super) use super::locations::{UrlContext, parse_location, url_context};
-use super::network_flags::{auth_options, retry_settings, timeouts};
-use super::plugin_flags::plugins;
-use super::transfer_flags::{Transfer, transfer};
+// `backups` reads locations through these paths.
+pub(super) use super::locations::{parse_location, url_context};
+use super::network_flags::{Network, auth_options, network};
+use super::plugin_flags::{plugin_sources, resolve};
 pub use super::usage::UsageError;
-use super::usage::usage;
-use super::watch_flags::watch_options;
 use crate::console::{OutputMode, Verbosity};
 use crate::jobs::ItemRecords;
 use crate::plugin::{PluginKind, PluginSources, PluginSpec};
-use crate::sync::{ChangeLimit, DeleteMode, Shard, SyncConfig};
-use crate::units::ByteSize;
+use crate::sync::{CheckMode, DeleteMode, SyncConfig};
 
 /// Everything `blobsync sync` was asked to do.
 #[derive(Debug, Clone)]
@@ -49,165 +50,116 @@ pub struct Settings {
     pub plugin_sources: PluginSources,
 }
 
+/// A run's configuration while it is derived: the [`SyncConfig`] so far, and what goes
+/// around it until [`finish`].
+pub(super) struct Derived {
+    /// The configuration: what the steps so far read, the rest at its defaults.
+    pub(super) config: SyncConfig,
+    /// The source and destination as read, and how other blob URLs are read.
+    pub(super) places: Locations,
+    /// Where the plugins come from (resolved by [`finish`]).
+    pub(super) sources: PluginSources,
+    /// `--include-path` and `--files-from`, if given.
+    pub(super) scopes: Option<Vec<String>>,
+}
+
 /// Validates `blobsync sync` flags. The steps read the flags in a fixed order, and the
 /// first that refuses one ends the validation: of two mistakes, the same one is always
 /// reported.
-pub fn settings(args: &SyncArgs) -> Result<Settings, UsageError> {
-    let Locations {
-        source,
-        destination,
-        backup,
-        direction,
-    } = locations(args)?;
-    refuse_unworkable(args)?;
-    let Transfer {
-        options: transfer,
-        concurrency,
-        cap_mbps,
-        buffer_bytes,
-    } = transfer(args)?;
-    let max_delete = max_delete(args)?;
-    let scopes = scopes(args)?;
-    let watch = watch_options(args, direction)?;
-    let auth = auth_options(&args.credentials)?;
-    let (plugin_sources, plugins) = plugins(args, direction)?;
-    let RunLimits {
-        max_changes,
-        max_transfer,
-        max_duration,
-    } = run_limits(args)?;
-    let sync = SyncConfig {
-        source,
-        destination,
-        direction,
-        auth,
-        plugins,
-        delete: args.delete_destination,
-        max_delete,
-        max_changes,
-        max_transfer,
-        max_duration,
-        dry_run: args.dry_run,
-        allow_empty_source: args.allow_empty_source,
-        check: None,
-        missing_md5: args
-            .selection
-            .missing_md5
-            .map(Into::into)
-            .unwrap_or_default(),
-        list_parallelism: args.list_parallelism.into(),
-        backup,
-        transfer,
-        concurrency,
-        buffer_bytes,
-        cap_mbps,
-        follow_symlinks: args.follow_symlinks,
-        cache_dir: cache_dir(),
-        hash_workers: hash_workers(),
-        watch,
-        retry: retry_settings(args)?,
-        timeouts: timeouts(args)?,
-        blob: super::blob_flags::blob_options(args, direction).map_err(UsageError)?,
-        shard: shard(args)?,
+pub fn settings(args: &SyncArgs, env: &Environment) -> Result<Settings, UsageError> {
+    let groups = args.shared();
+    let mut run = shared(&groups, env)?;
+    super::write_flags::apply(args, &mut run)?;
+    finish(run, groups.output, env)
+}
+
+/// Validates `blobsync check`: a dry run that reports differences, with content compared
+/// by hash (`--compare-hash=MD5`) or by reading it (`--download`). Deletes are planned,
+/// to be reported as what is only at the destination, unless `--one-way`.
+pub fn check_settings(args: &CheckArgs, env: &Environment) -> Result<Settings, UsageError> {
+    let groups = args.shared();
+    let mut run = shared(&groups, env)?;
+    run.config.dry_run = true;
+    run.config.delete = if args.one_way {
+        DeleteMode::False
+    } else {
+        DeleteMode::True
     };
-    output_settings(args, sync, scopes, plugin_sources)
-}
-
-/// Refuses flags that cannot work as given: comparing MD5s that are not written, and
-/// asking before deleting with no terminal to ask on.
-fn refuse_unworkable(args: &SyncArgs) -> Result<(), UsageError> {
-    if !args.put_md5 && args.compare_hash == CompareHash::Md5 {
-        return Err(usage(
-            "--compare-hash=MD5 needs --put-md5 (it cannot be false)",
-        ));
+    run.config.check = Some(CheckMode {
+        download: args.download,
+    });
+    let mut settings = finish(run, groups.output, env)?;
+    let config = &mut settings.sync;
+    if args.download
+        && args.compare.compare_hash == CompareHash::None
+        && config.plugins.comparator.name == "mtime-compare"
+    {
+        config.plugins.comparator = PluginSpec::builtin(
+            PluginKind::Comparator,
+            "md5-compare",
+            Vec::new(),
+            "--download",
+        );
     }
-    if args.delete_destination == DeleteMode::Prompt {
-        use std::io::IsTerminal;
-        if !std::io::stdin().is_terminal() {
-            return Err(usage(
-                "--delete-destination=prompt needs a terminal to ask on, and stdin is not one; \
-                 use --delete-destination=true (with --max-delete) for unattended runs",
-            ));
-        }
-    }
-    Ok(())
+    Ok(settings)
 }
 
-/// `--max-delete`: the most entries one run may delete.
-fn max_delete(args: &SyncArgs) -> Result<Option<u64>, UsageError> {
-    match args.max_delete {
-        Some(n) if n < 0 => Err(usage(format!(
-            "--max-delete {n}: it must be 0 or more (the most entries one run may delete)"
-        ))),
-        other => Ok(other.map(|n| n as u64)),
-    }
-}
-
-/// `--include-path` and `--files-from`: the only paths synced (`None`: everything). Watch
-/// mode syncs what changes, so it takes neither.
-fn scopes(args: &SyncArgs) -> Result<Option<Vec<String>>, UsageError> {
-    let scopes = super::scope_flags::scopes(args.include_path.as_deref(), &args.files_from)
-        .map_err(UsageError)?;
-    if scopes.is_some() && args.watch {
-        return Err(usage(
-            "--include-path and --files-from cannot be combined with --watch, which syncs what changes",
-        ));
-    }
-    Ok(scopes)
-}
-
-/// The limits a run refuses its plan at or stops at.
-struct RunLimits {
-    /// `--max-changes`.
-    max_changes: Option<ChangeLimit>,
-    /// `--max-transfer`, in bytes.
-    max_transfer: Option<u64>,
-    /// `--max-duration`.
-    max_duration: Option<Duration>,
-}
-
-/// `--max-changes`, `--max-transfer` and `--max-duration`.
-fn run_limits(args: &SyncArgs) -> Result<RunLimits, UsageError> {
-    Ok(RunLimits {
-        max_changes: args
-            .max_changes
-            .as_deref()
-            .map(super::limit_flags::max_changes)
-            .transpose()
-            .map_err(UsageError)?,
-        max_transfer: args.max_transfer.map(ByteSize::bytes),
-        max_duration: super::limit_flags::positive("--max-duration", args.max_duration)
-            .map_err(UsageError)?,
+/// What `sync` and `check` read alike from the groups they share, in order: the
+/// locations, the network flags, the paths, the credentials, the plugins' sources, the
+/// listing flags and the shard.
+fn shared(args: &Shared<'_>, env: &Environment) -> Result<Derived, UsageError> {
+    let places = locations(args.locations, args.credentials, env)?;
+    let Network {
+        concurrency,
+        cap_mbps,
+        buffer_bytes,
+        list_parallelism,
+        retry,
+        timeouts,
+    } = network(args.network, env)?;
+    let scopes = super::scope_flags::scopes(
+        args.filters.include_path.as_deref(),
+        &args.filters.files_from,
+    )
+    .map_err(UsageError)?;
+    let auth = auth_options(args.credentials, env)?;
+    let sources = plugin_sources(args)?;
+    let config = SyncConfig {
+        source: places.source.clone(),
+        destination: places.destination.clone(),
+        direction: places.direction,
+        auth,
+        missing_md5: args.compare.missing_md5.map(Into::into).unwrap_or_default(),
+        list_parallelism,
+        concurrency,
+        buffer_bytes,
+        cap_mbps,
+        follow_symlinks: args.listing.follow_symlinks,
+        cache_dir: env.cache_dir().map(Into::into),
+        retry,
+        timeouts,
+        blob: super::blob_flags::blob_options(args.listing, env).map_err(UsageError)?,
+        shard: super::shard_flags::shard(
+            args.shard.shard.as_deref(),
+            args.shard.shards.as_deref(),
+            env.job_completion_index(),
+        )
+        .map_err(UsageError)?,
+        ..SyncConfig::default()
+    };
+    Ok(Derived {
+        config,
+        places,
+        sources,
+        scopes,
     })
 }
 
-/// Threads hashing local files: one per CPU, and at least two.
-fn hash_workers() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .max(2)
-}
-
-/// `--shard K/N`, or `--shards N` with the index from the environment.
-fn shard(args: &SyncArgs) -> Result<Option<Shard>, UsageError> {
-    super::shard_flags::shard(
-        args.shard.as_deref(),
-        args.shards.as_deref(),
-        std::env::var(super::shard_flags::INDEX_VARIABLE)
-            .ok()
-            .as_deref(),
-    )
-    .map_err(UsageError)
-}
-
-/// How the run is printed and recorded, around its `sync` configuration.
-fn output_settings(
-    args: &SyncArgs,
-    sync: SyncConfig,
-    scopes: Option<Vec<String>>,
-    plugin_sources: PluginSources,
-) -> Result<Settings, UsageError> {
+/// The run's settings: the plugins resolved (the manifest read), and how the run is
+/// printed and recorded around its configuration.
+fn finish(run: Derived, args: &OutputArgs, env: &Environment) -> Result<Settings, UsageError> {
+    let mut sync = run.config;
+    sync.plugins = resolve(&run.sources)?;
     Ok(Settings {
         output: match args.output_type {
             OutputType::Text => OutputMode::Text,
@@ -222,140 +174,166 @@ fn output_settings(
         },
         progress: {
             use std::io::IsTerminal;
-            std::io::stderr().is_terminal() && !args.watch
+            std::io::stderr().is_terminal() && sync.watch.is_none()
         },
         metrics_file: args.metrics_file.clone(),
         stats: super::limit_flags::positive("--stats", args.stats).map_err(UsageError)?,
         job_items: args.job_items,
-        database: crate::store::default_path(),
-        scopes: scopes.unwrap_or_default(),
-        plugin_sources,
+        database: env.database(),
+        scopes: run.scopes.unwrap_or_default(),
+        plugin_sources: run.sources,
         sync,
     })
 }
 
-/// Validates `blobsync check`: a dry run that reports differences, with content compared
-/// by hash (`--compare-hash=MD5`) or by reading it (`--download`).
-pub fn check_settings(args: &super::args::CheckArgs) -> Result<Settings, UsageError> {
-    let sync = &args.sync;
-    for (given, flag) in [
-        (
-            sync.delete_destination != DeleteMode::False,
-            "--delete-destination",
-        ),
-        (sync.dry_run, "--dry-run"),
-        (sync.watch, "--watch"),
-        (sync.max_changes.is_some(), "--max-changes"),
-        (sync.max_delete.is_some(), "--max-delete"),
-        (sync.max_transfer.is_some(), "--max-transfer"),
-        (sync.max_duration.is_some(), "--max-duration"),
-        (sync.overwrite_archived, "--overwrite-archived"),
-        (sync.content_type.is_some(), "--content-type"),
-        (sync.cache_control.is_some(), "--cache-control"),
-        (sync.content_encoding.is_some(), "--content-encoding"),
-        (sync.content_disposition.is_some(), "--content-disposition"),
-        (sync.content_language.is_some(), "--content-language"),
-        (
-            sync.cache_control_preset.is_some(),
-            "--cache-control-preset",
-        ),
-        (sync.block_blob_tier.is_some(), "--block-blob-tier"),
-        (sync.metadata.is_some(), "--metadata"),
-        (sync.blob_tags.is_some(), "--blob-tags"),
-        (sync.backup_dir.is_some(), "--backup-dir"),
-        (sync.suffix.is_some(), "--suffix"),
-        (sync.block_size_mb.is_some(), "--block-size-mb"),
-        (sync.put_blob_size_mb.is_some(), "--put-blob-size-mb"),
-        (sync.allow_empty_source, "--allow-empty-source"),
-    ] {
-        if given {
-            return Err(usage(format!(
-                "{flag} does not apply to `blobsync check`, which changes nothing"
-            )));
-        }
-    }
-    let mut settings = settings(sync)?;
-    let config = &mut settings.sync;
-    config.dry_run = true;
-    config.delete = if args.one_way {
-        DeleteMode::False
-    } else {
-        DeleteMode::True
-    };
-    if args.download
-        && sync.compare_hash == CompareHash::None
-        && config.plugins.comparator.name == "mtime-compare"
-    {
-        config.plugins.comparator = PluginSpec::builtin(
-            PluginKind::Comparator,
-            "md5-compare",
-            Vec::new(),
-            "--download",
-        );
-    }
-    config.check = Some(crate::sync::CheckMode {
-        download: args.download,
-    });
-    Ok(settings)
-}
-
-/// Where compiled plugins are cached: `BLOBSYNC_CACHE_DIR`, else the user's cache dir.
-pub fn cache_dir() -> Option<PathBuf> {
-    match std::env::var_os("BLOBSYNC_CACHE_DIR") {
-        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir).join("wasm")),
-        _ => dirs::cache_dir().map(|d| d.join("blobsync").join("wasm")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
+    use clap::{CommandFactory, Parser};
 
-    use super::super::{Cli, Command};
-    use super::check_settings;
+    use super::super::{Cli, Command, Environment};
+    use super::{check_settings, settings};
 
-    /// Flags that only shape what a sync writes or deletes are refused by `check`, which
-    /// changes nothing, naming the flag.
+    /// The flags that only shape what a sync writes or deletes.
+    const WRITE_FLAGS: &[&str] = &[
+        "delete-destination",
+        "max-delete",
+        "allow-empty-source",
+        "delete-snapshots",
+        "max-changes",
+        "max-transfer",
+        "max-duration",
+        "dry-run",
+        "backup-dir",
+        "suffix",
+        "suffix-keep-extension",
+        "put-md5",
+        "check-md5",
+        "block-size-mb",
+        "put-blob-size-mb",
+        "content-type",
+        "cache-control",
+        "content-encoding",
+        "content-disposition",
+        "content-language",
+        "cache-control-preset",
+        "block-blob-tier",
+        "metadata",
+        "blob-tags",
+        "no-guess-mime-type",
+        "overwrite-archived",
+        "s2s-preserve-access-tier",
+        "s2s-preserve-blob-tags",
+        "s2s-stream",
+        "watch",
+        "watch-debounce-ms",
+        "watch-rescan",
+    ];
+
+    fn longs(subcommand: &str) -> Vec<String> {
+        let cli = Cli::command();
+        let cmd = cli.find_subcommand(subcommand).unwrap();
+        cmd.get_arguments()
+            .filter_map(|a| a.get_long().map(String::from))
+            .collect()
+    }
+
+    /// `check` changes nothing: its command has none of the flags that shape writes (so
+    /// clap refuses them as unknown), while `sync` has every one.
     #[test]
-    fn check_refuses_every_flag_about_writing() {
-        for flag in [
-            &["--delete-destination=true"][..],
-            &["--dry-run"],
-            &["--max-changes", "5"],
-            &["--max-delete", "5"],
-            &["--max-transfer", "1G"],
-            &["--max-duration", "1h"],
-            &["--overwrite-archived"],
-            &["--content-type", "text/plain"],
-            &["--cache-control", "no-cache"],
-            &["--metadata", "a=b"],
-            &["--blob-tags", "a=b"],
-            &["--block-blob-tier", "Cool"],
-            &["--backup-dir", "/tmp/kept"],
-            &["--suffix=.old"],
-            &["--block-size-mb", "8"],
-            &["--put-blob-size-mb", "8"],
-            &["--allow-empty-source"],
-        ] {
+    fn check_has_none_of_the_flags_about_writing() {
+        let check = longs("check");
+        let sync = longs("sync");
+        for flag in WRITE_FLAGS {
+            assert!(!check.contains(&flag.to_string()), "check has --{flag}");
+            assert!(sync.contains(&flag.to_string()), "sync lacks --{flag}");
+        }
+        // Everything else `sync` has, `check` has too.
+        for flag in &sync {
+            assert!(
+                check.contains(flag) || WRITE_FLAGS.contains(&flag.as_str()),
+                "check lacks --{flag}, which changes nothing"
+            );
+        }
+    }
+
+    #[test]
+    fn a_write_flag_given_to_check_is_an_unknown_argument() {
+        let argv = [
+            "blobsync",
+            "check",
+            "/tmp",
+            "http://127.0.0.1:1/devstoreaccount1/c0ntainer",
+            "--delete-destination",
+            "true",
+        ];
+        let e = Cli::try_parse_from(argv).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument, "{e}");
+    }
+
+    #[test]
+    fn check_is_a_dry_run_that_plans_deletes_unless_one_way() {
+        let env = Environment::from_lookup(|_| None);
+        let parse = |extra: &[&str]| {
             let mut argv = vec![
                 "blobsync",
                 "check",
                 "/tmp",
                 "http://127.0.0.1:1/devstoreaccount1/c0ntainer",
             ];
-            argv.extend(flag);
-            let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{flag:?}: {e}"));
-            let Command::Check(args) = cli.command else {
-                panic!("not a check")
-            };
-            let error = check_settings(&args).err().map(|e| e.to_string());
-            let name = flag[0].split('=').next().unwrap();
-            assert!(
-                error
-                    .as_deref()
-                    .is_some_and(|e| e.contains(name) && e.contains("changes nothing")),
-                "{flag:?}: {error:?}"
-            );
-        }
+            argv.extend(extra);
+            match Cli::try_parse_from(&argv).unwrap().command {
+                Command::Check(args) => check_settings(&args, &env).unwrap().sync,
+                _ => unreachable!(),
+            }
+        };
+        let both = parse(&["--download"]);
+        assert!(both.dry_run && both.check.is_some_and(|c| c.download));
+        assert_eq!(both.delete, crate::sync::DeleteMode::True);
+        assert_eq!(both.plugins.comparator.name, "md5-compare");
+        assert_eq!(parse(&["--one-way"]).delete, crate::sync::DeleteMode::False);
+    }
+
+    /// A sync with no flags is `SyncConfig::default()` apart from what the arguments and
+    /// the environment give.
+    #[test]
+    fn a_sync_without_flags_has_the_default_configuration() {
+        let env = Environment::from_lookup(|_| None);
+        let cli = Cli::try_parse_from([
+            "blobsync",
+            "sync",
+            "/tmp",
+            "http://127.0.0.1:1/devstoreaccount1/c0ntainer",
+        ])
+        .unwrap();
+        let Command::Sync(args) = cli.command else {
+            unreachable!()
+        };
+        let config = settings(&args, &env).unwrap().sync;
+        let default = crate::sync::SyncConfig::default();
+        assert_eq!(config.concurrency, default.concurrency);
+        assert_eq!(config.buffer_bytes, default.buffer_bytes);
+        assert_eq!(config.list_parallelism, default.list_parallelism);
+        assert_eq!(config.transfer.block_size, default.transfer.block_size);
+        assert_eq!(
+            config.transfer.put_blob_size,
+            default.transfer.put_blob_size
+        );
+        assert_eq!(
+            config.transfer.blocks_in_flight,
+            default.transfer.blocks_in_flight
+        );
+        assert_eq!(config.transfer.put_md5, default.transfer.put_md5);
+        assert_eq!(config.transfer.check_md5, default.transfer.check_md5);
+        assert_eq!(config.retry.max_retries, default.retry.max_retries);
+        assert_eq!(config.retry.status_codes, default.retry.status_codes);
+        assert_eq!(config.timeouts.stall, default.timeouts.stall);
+        assert_eq!(config.timeouts.try_timeout, default.timeouts.try_timeout);
+        assert_eq!(config.blob.guess_types, default.blob.guess_types);
+        assert_eq!(config.blob.s2s, default.blob.s2s);
+        assert_eq!(config.blob.archived, default.blob.archived);
+        assert_eq!(config.blob.snapshots, default.blob.snapshots);
+        assert_eq!(config.delete, default.delete);
+        assert_eq!(config.plugins.comparator.name, "mtime-compare");
+        assert!(config.watch.is_none() && !config.dry_run);
     }
 }

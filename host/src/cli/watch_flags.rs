@@ -15,7 +15,7 @@ pub(super) fn watch_options(
     args: &SyncArgs,
     direction: Direction,
 ) -> Result<Option<WatchOptions>, UsageError> {
-    if !args.watch {
+    if !args.watch.watch {
         return Ok(None);
     }
     if direction != Direction::Upload {
@@ -23,25 +23,25 @@ pub(super) fn watch_options(
             "--watch syncs a local folder to a container; the source must be the local folder",
         ));
     }
-    if args.dry_run {
+    if args.limits.dry_run {
         return Err(usage("--watch and --dry-run cannot be combined"));
     }
-    if args.delete_destination == DeleteMode::Prompt {
+    if args.deletes.delete_destination == DeleteMode::Prompt {
         return Err(usage(
             "--watch cannot ask before deleting; use --delete-destination=true with --max-delete",
         ));
     }
-    let rescan = args.watch_rescan.duration();
+    let rescan = args.watch.watch_rescan.duration();
     if rescan < MIN_RESCAN {
         return Err(usage(format!(
             "--watch-rescan {}: a full sync at most every {} s (notifications catch changes in \
              between)",
-            args.watch_rescan,
+            args.watch.watch_rescan,
             MIN_RESCAN.as_secs()
         )));
     }
     Ok(Some(WatchOptions {
-        debounce: Duration::from_millis(args.watch_debounce_ms),
+        debounce: Duration::from_millis(args.watch.watch_debounce_ms),
         rescan,
     }))
 }

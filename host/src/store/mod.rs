@@ -51,19 +51,9 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// The database file: `BLOBSYNC_DATA_DIR/blobsync.db`, else the user's data directory.
-pub fn default_path() -> Option<PathBuf> {
-    data_dir().map(|d| d.join("blobsync.db"))
-}
-
-/// blobsync's data directory (database and job logs): `BLOBSYNC_DATA_DIR`, else
-/// `$XDG_DATA_HOME/blobsync` (`~/.local/share/blobsync`).
-pub fn data_dir() -> Option<PathBuf> {
-    match std::env::var_os("BLOBSYNC_DATA_DIR") {
-        Some(d) if !d.is_empty() => Some(PathBuf::from(d)),
-        _ => dirs::data_dir().map(|d| d.join("blobsync")),
-    }
-}
+/// The database's file name in blobsync's data directory (`BLOBSYNC_DATA_DIR`, else the
+/// user's; the command line reads which).
+pub const DATABASE_FILE: &str = "blobsync.db";
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;

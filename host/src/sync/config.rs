@@ -1,12 +1,17 @@
 //! A validated sync: everything a session needs, resolved once from flags and the
 //! manifest. Nothing downstream reads flags.
+//!
+//! Every default is written once, here: the `Default` implementations hold them (or the
+//! constants beside the types), and the command line's help and validation read them
+//! from there.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::endpoint::azure::{AuthOptions, BlobLocation, RetrySettings, Timeouts};
 use crate::endpoint::{RehydratePriority, SnapshotPolicy};
-use crate::plugin::PluginSet;
+use crate::plugin::{PluginKind, PluginSet, PluginSpec};
 
 /// One side of a sync, as given on the command line.
 #[derive(Debug, Clone)]
@@ -74,9 +79,10 @@ impl Direction {
 }
 
 /// `--delete-destination`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum DeleteMode {
     /// Never delete.
+    #[default]
     False,
     /// Delete destination entries that are not at the source.
     True,
@@ -85,7 +91,7 @@ pub enum DeleteMode {
 }
 
 /// What to do when a downloaded file's MD5 differs from the blob's Content-MD5.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 #[value(rename_all = "PascalCase")]
 pub enum CheckMd5 {
     /// Do not compare.
@@ -93,6 +99,7 @@ pub enum CheckMd5 {
     /// Log a mismatch, keep the file.
     LogOnly,
     /// Fail on a mismatch; a blob without Content-MD5 passes.
+    #[default]
     FailIfDifferent,
     /// Fail on a mismatch or when the blob has no Content-MD5.
     FailIfDifferentOrMissing,
@@ -111,6 +118,30 @@ pub struct TransferOptions {
     pub check_md5: CheckMd5,
     /// Uploads: store the MD5 as Content-MD5.
     pub put_md5: bool,
+}
+
+impl TransferOptions {
+    /// The block size, in MiB, unless `--block-size-mb` says otherwise.
+    pub const DEFAULT_BLOCK_MIB: u32 = 8;
+    /// Files up to this size, in MiB, are written with one request, unless
+    /// `--put-blob-size-mb` (or `--block-size-mb`) says otherwise: one request moves a file
+    /// up to 64 MiB faster than staged blocks do (one write at the service instead of
+    /// blocks and a commit); larger files stay resumable.
+    pub const DEFAULT_PUT_BLOB_MIB: u32 = 64;
+    /// Blocks of one file in flight at once.
+    pub const BLOCKS_IN_FLIGHT: usize = 8;
+}
+
+impl Default for TransferOptions {
+    fn default() -> Self {
+        TransferOptions {
+            block_size: u64::from(Self::DEFAULT_BLOCK_MIB) << 20,
+            put_blob_size: u64::from(Self::DEFAULT_PUT_BLOB_MIB) << 20,
+            blocks_in_flight: Self::BLOCKS_IN_FLIGHT,
+            check_md5: CheckMd5::default(),
+            put_md5: true,
+        }
+    }
 }
 
 /// `--backup-dir`: where what a run overwrites or deletes is kept.
@@ -154,7 +185,8 @@ pub enum ChangeLimit {
     Percent(f64),
 }
 
-/// `--archived`: what a run does with an archived source blob that must be copied.
+/// `--archived`: what a run does with an archived source blob that must be copied. Shown
+/// as the flag takes it: `skip`, `fail`, `rehydrate:Standard`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ArchivedPolicy {
     /// Skip it, counted apart (not a failure).
@@ -166,8 +198,21 @@ pub enum ArchivedPolicy {
     Rehydrate(RehydratePriority),
 }
 
+impl fmt::Display for ArchivedPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArchivedPolicy::Skip => f.write_str("skip"),
+            ArchivedPolicy::Fail => f.write_str("fail"),
+            ArchivedPolicy::Rehydrate(RehydratePriority::High) => f.write_str("rehydrate:High"),
+            ArchivedPolicy::Rehydrate(RehydratePriority::Standard) => {
+                f.write_str("rehydrate:Standard")
+            }
+        }
+    }
+}
+
 /// How blob-specific features are handled.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct BlobOptions {
     /// Archived source blobs.
     pub archived: ArchivedPolicy,
@@ -193,6 +238,28 @@ pub struct BlobOptions {
     pub s2s: S2sOptions,
 }
 
+impl Default for BlobOptions {
+    /// Archived source blobs skipped, snapshots deleted with their blob, no folder stubs,
+    /// POSIX properties or links, Content-Types guessed, and blob → blob copies keeping
+    /// the source's access tier.
+    fn default() -> Self {
+        BlobOptions {
+            archived: ArchivedPolicy::default(),
+            overwrite_archived: false,
+            snapshots: SnapshotPolicy::default(),
+            directory_stubs: false,
+            posix: false,
+            symlinks: false,
+            guess_types: true,
+            type_map: Default::default(),
+            s2s: S2sOptions {
+                preserve_tier: true,
+                ..S2sOptions::default()
+            },
+        }
+    }
+}
+
 /// Blob → blob syncs (azcopy's `--s2s-*` flags).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct S2sOptions {
@@ -214,6 +281,15 @@ pub struct WatchOptions {
     pub debounce: Duration,
     /// A full sync this often, in case a notification was missed.
     pub rescan: Duration,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            debounce: Duration::from_secs(1),
+            rescan: Duration::from_secs(3600),
+        }
+    }
 }
 
 /// A validated sync.
@@ -275,4 +351,85 @@ pub struct SyncConfig {
     pub blob: BlobOptions,
     /// Act only on this shard's paths (`--shard K/N`); `None`: on every path.
     pub shard: Option<super::Shard>,
+}
+
+impl SyncConfig {
+    /// Files transferred at once, unless `--concurrency` says otherwise.
+    pub const DEFAULT_CONCURRENCY: usize = 32;
+    /// Container listings in ranges listed at once (1: one flat listing).
+    pub const DEFAULT_LIST_PARALLELISM: u16 = 1;
+    /// Memory for blocks in flight, in MiB, unless `--buffer-mb` says otherwise.
+    pub const DEFAULT_BUFFER_MIB: u64 = 64;
+}
+
+impl Default for SyncConfig {
+    /// A sync with every setting at its default: an upload between two locations the
+    /// caller gives (both empty here), the built-in time comparator, nothing deleted,
+    /// no limits, the requests, retries and timeouts of [`TransferOptions`],
+    /// [`RetrySettings`] and [`Timeouts`], no plugin cache, one hashing thread per CPU.
+    fn default() -> Self {
+        SyncConfig {
+            source: Location::Local(PathBuf::new()),
+            destination: Location::Local(PathBuf::new()),
+            direction: Direction::Upload,
+            auth: AuthOptions::default(),
+            plugins: PluginSet {
+                filters: Vec::new(),
+                comparator: PluginSpec::builtin(
+                    PluginKind::Comparator,
+                    "mtime-compare",
+                    Vec::new(),
+                    "the default",
+                ),
+                annotators: Vec::new(),
+                hooks: Vec::new(),
+            },
+            delete: DeleteMode::default(),
+            max_delete: None,
+            max_changes: None,
+            max_transfer: None,
+            max_duration: None,
+            dry_run: false,
+            allow_empty_source: false,
+            check: None,
+            missing_md5: MissingMd5::default(),
+            list_parallelism: Self::DEFAULT_LIST_PARALLELISM.into(),
+            backup: None,
+            transfer: TransferOptions::default(),
+            concurrency: Self::DEFAULT_CONCURRENCY,
+            buffer_bytes: Self::DEFAULT_BUFFER_MIB << 20,
+            cap_mbps: None,
+            follow_symlinks: false,
+            cache_dir: None,
+            hash_workers: hash_workers(),
+            watch: None,
+            retry: RetrySettings::default(),
+            timeouts: Timeouts::default(),
+            blob: BlobOptions::default(),
+            shard: None,
+        }
+    }
+}
+
+/// Threads hashing local files: one per CPU, and at least two.
+fn hash_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archived_policies_show_as_the_flag_takes_them() {
+        assert_eq!(ArchivedPolicy::default().to_string(), "skip");
+        assert_eq!(ArchivedPolicy::Fail.to_string(), "fail");
+        assert_eq!(
+            ArchivedPolicy::Rehydrate(RehydratePriority::High).to_string(),
+            "rehydrate:High"
+        );
+    }
 }

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use super::context::RunContext;
 use super::observer::{Event, Observer, RunControl, RunOutcome};
 use super::session::{RunRequest, Session};
-use super::{CheckMd5, DeleteMode, Direction, Location, Stop, SyncConfig, TransferOptions};
+use super::{
+    BlobOptions, CheckMd5, DeleteMode, Direction, Location, Stop, SyncConfig, TransferOptions,
+};
 use crate::endpoint::Endpoint;
 use crate::endpoint::azure::{AuthOptions, BlobLocation};
 use crate::plugin::{PluginHost, PluginKind, PluginSet, PluginSpec, Runtime};
@@ -101,7 +103,12 @@ pub(crate) fn upload_config(delete: DeleteMode) -> SyncConfig {
         watch: None,
         retry: Default::default(),
         timeouts: Default::default(),
-        blob: Default::default(),
+        // No guessed Content-Types: what the tests upload carries what they set.
+        blob: BlobOptions {
+            guess_types: false,
+            s2s: Default::default(),
+            ..Default::default()
+        },
         shard: None,
     }
 }

@@ -4,7 +4,7 @@
 //! 1. a SAS in the URL;
 //! 2. an account key: `--account-key`, `AZURE_STORAGE_KEY`, or the `AccountKey` of
 //!    `AZURE_STORAGE_CONNECTION_STRING` (signed by [`SharedKeyPolicy`]);
-//! 3. azcopy's `AZCOPY_AUTO_LOGIN_TYPE`, if set;
+//! 3. azcopy's `AZCOPY_AUTO_LOGIN_TYPE`, if set ([`EntraOptions::auto_login`]);
 //! 4. the emulator's well-known key, for the `devstoreaccount1` account on a loopback host;
 //! 5. Entra ID (see [`super::entra`]): a client secret, workload identity, managed
 //!    identity, then the Azure CLI.
@@ -84,8 +84,8 @@ pub struct AuthOptions {
     pub account_key: Option<String>,
     /// Which of the two gave the key, for messages.
     pub account_key_from: &'static str,
-    /// `AZURE_STORAGE_CONNECTION_STRING`.
-    pub connection_string: Option<String>,
+    /// `AZURE_STORAGE_CONNECTION_STRING`, parsed.
+    pub connection_string: Option<ConnectionString>,
     /// Entra ID settings.
     pub entra: EntraOptions,
 }
@@ -126,9 +126,8 @@ impl AuthOptions {
     ) -> Result<AuthOptions, EndpointError> {
         let named = self
             .connection_string
-            .as_deref()
-            .and_then(|text| ConnectionString::parse(text).ok())
-            .and_then(|cs| cs.account_name);
+            .as_ref()
+            .and_then(|cs| cs.account_name.clone());
         let mut options = self.clone();
         if named.as_ref().is_some_and(|n| *n != this.account) {
             // Another account's connection string.
@@ -181,13 +180,7 @@ pub fn resolve_auth(
     options: &AuthOptions,
     http: &super::transport::Http,
 ) -> Result<Auth, EndpointError> {
-    let connection = options
-        .connection_string
-        .as_deref()
-        .map(ConnectionString::parse)
-        .transpose()
-        .map_err(auth_error)?;
-    let connection = connection.as_ref();
+    let connection = options.connection_string.as_ref();
     match options.mode {
         AuthMode::Sas => {
             if location.has_sas() {
@@ -231,7 +224,7 @@ fn resolve_auto(
         return Ok(auth);
     }
     // An explicit choice (azcopy's auto-login variable) comes before the dev key.
-    if let Some(mode) = EntraOptions::auto_login_type() {
+    if let Some(mode) = options.entra.auto_login {
         return entra(location, &options.entra, mode, http);
     }
     if let Some(auth) = dev_key(location)? {
@@ -300,17 +293,16 @@ fn entra_mode(e: &EntraOptions) -> Option<AuthMode> {
         Some(AuthMode::WorkloadIdentity)
     } else if e.managed_identity || e.identity.is_some() || e.managed_identity_endpoint {
         Some(AuthMode::ManagedIdentity)
-    } else if azure_cli_installed() {
+    } else if azure_cli_installed(e.search_path.as_deref()) {
         Some(AuthMode::AzureCli)
     } else {
         None
     }
 }
 
-/// True if an `az` executable is on PATH.
-fn azure_cli_installed() -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("az").is_file()))
+/// True if an `az` executable is on `path` (a `PATH`).
+fn azure_cli_installed(path: Option<&std::ffi::OsStr>) -> bool {
+    path.is_some_and(|path| std::env::split_paths(path).any(|dir| dir.join("az").is_file()))
 }
 
 #[cfg(test)]
@@ -360,7 +352,10 @@ mod tests {
     #[test]
     fn connection_string_must_match_the_account() {
         let opts = AuthOptions {
-            connection_string: Some(format!("AccountName=other;AccountKey={DEV_KEY}")),
+            connection_string: Some(
+                ConnectionString::parse(&format!("AccountName=other;AccountKey={DEV_KEY}"))
+                    .unwrap(),
+            ),
             ..Default::default()
         };
         let e = resolve_auth(&loc("https://acct.blob.core.windows.net/cont"), &opts).unwrap_err();
@@ -405,7 +400,9 @@ mod tests {
         assert!(!e.message().contains(DEV_KEY));
         // A connection string is for the account it names.
         let cs = AuthOptions {
-            connection_string: Some(format!("AccountName=b;AccountKey={DEV_KEY}")),
+            connection_string: Some(
+                ConnectionString::parse(&format!("AccountName=b;AccountKey={DEV_KEY}")).unwrap(),
+            ),
             ..key.clone()
         };
         assert!(cs.for_side(&a, &b).unwrap().connection_string.is_none());

@@ -13,7 +13,8 @@ fn auth_error(message: String) -> EndpointError {
     EndpointError::new(ErrorClass::Auth, message)
 }
 
-/// Entra ID settings from flags and the environment.
+/// Entra ID settings from flags and the environment (the command line reads both; see
+/// `cli/environment.rs`).
 #[derive(Clone, Default)]
 pub struct EntraOptions {
     /// `AZURE_TENANT_ID` (or azcopy's `AZCOPY_TENANT_ID`).
@@ -35,44 +36,45 @@ pub struct EntraOptions {
     /// Host suffixes, besides Azure's storage domains and loopback, that may receive
     /// tokens (`--trusted-microsoft-suffixes`).
     pub trusted_suffixes: Vec<String>,
+    /// The credential azcopy's `AZCOPY_AUTO_LOGIN_TYPE` chooses, if it is set: with
+    /// `--auth auto`, it comes before the emulator's key and the other Entra ID ones.
+    pub auto_login: Option<AuthMode>,
+    /// The `PATH` the Azure CLI (`az`) is looked for on, for the last credential `--auth
+    /// auto` tries.
+    pub search_path: Option<std::ffi::OsString>,
 }
 
 impl EntraOptions {
-    /// Reads the standard environment variables (and azcopy's names for them).
-    pub fn from_env() -> EntraOptions {
-        let var = |names: &[&str]| {
-            names
-                .iter()
-                .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
-        };
-        let auto = std::env::var("AZCOPY_AUTO_LOGIN_TYPE")
-            .unwrap_or_default()
-            .to_ascii_uppercase();
-        EntraOptions {
-            tenant_id: var(&["AZURE_TENANT_ID", "AZCOPY_TENANT_ID"]),
-            client_id: var(&["AZURE_CLIENT_ID", "AZCOPY_SPA_APPLICATION_ID"]),
-            client_secret: var(&["AZURE_CLIENT_SECRET", "AZCOPY_SPA_CLIENT_SECRET"]),
-            federated_token_file: var(&["AZURE_FEDERATED_TOKEN_FILE"]).map(Into::into),
-            managed_identity: auto == "MSI",
-            identity: var(&["AZCOPY_MSI_CLIENT_ID"]).map(azure_identity::UserAssignedId::ClientId),
-            managed_identity_endpoint: var(&["IDENTITY_ENDPOINT", "MSI_ENDPOINT"]).is_some(),
-            trusted_suffixes: Vec::new(),
-        }
-    }
-
-    /// `AZCOPY_AUTO_LOGIN_TYPE` as a mode, if set.
-    pub fn auto_login_type() -> Option<AuthMode> {
-        match std::env::var("AZCOPY_AUTO_LOGIN_TYPE")
-            .ok()?
-            .to_ascii_uppercase()
-            .as_str()
-        {
+    /// The credential an `AZCOPY_AUTO_LOGIN_TYPE` value names (`SPN`, `MSI`, `AZCLI` or
+    /// `WORKLOAD`, in any case); `None` for any other.
+    pub fn auto_login_mode(value: &str) -> Option<AuthMode> {
+        match value.to_ascii_uppercase().as_str() {
             "SPN" => Some(AuthMode::ClientSecret),
             "MSI" => Some(AuthMode::ManagedIdentity),
             "AZCLI" => Some(AuthMode::AzureCli),
             "WORKLOAD" => Some(AuthMode::WorkloadIdentity),
             _ => None,
         }
+    }
+}
+
+impl std::fmt::Debug for EntraOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EntraOptions")
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "REDACTED"),
+            )
+            .field("federated_token_file", &self.federated_token_file)
+            .field("managed_identity", &self.managed_identity)
+            .field("identity", &self.identity)
+            .field("managed_identity_endpoint", &self.managed_identity_endpoint)
+            .field("trusted_suffixes", &self.trusted_suffixes)
+            .field("auto_login", &self.auto_login)
+            .field("search_path", &self.search_path)
+            .finish()
     }
 }
 
