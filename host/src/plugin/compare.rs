@@ -144,13 +144,7 @@ impl ComparatorInstance {
                 }
             }
             Interface::V1 => {
-                let records: Vec<_> = pairs
-                    .iter()
-                    .map(|p| legacy::types::Pair {
-                        source: legacy::entry(&p.source),
-                        destination: legacy::entry(&p.destination),
-                    })
-                    .collect();
+                let records: Vec<_> = pairs.iter().map(legacy::pair).collect();
                 slot.call(|w, store| w.compare_v1(store, &records))?
             }
         };
