@@ -3,16 +3,11 @@
 //! its blob gets. Later annotators override earlier ones field by field (a header, the
 //! tier, one metadata key, one tag).
 
-use std::sync::Arc;
-
 use super::bindings::types::{Annotation, ContentHeaders, Side};
+use super::chain::Chain;
 use super::entry::{Entry, Packer, no_headers};
 use super::error::PluginError;
 use super::instance::Slot;
-use super::load::Loaded;
-use super::spec::FailurePolicy;
-use super::tolerated::Tolerated;
-use super::values::RunValues;
 use super::world::Annotator;
 
 /// An annotation with nothing set.
@@ -26,33 +21,13 @@ pub fn empty_annotation() -> Annotation {
 }
 
 /// The run's annotators, for one worker.
-pub struct AnnotatorChain {
-    slots: Vec<Slot<Annotator>>,
-    tolerated: Arc<Tolerated>,
-    packer: Packer,
-}
+pub struct AnnotatorChain(pub(crate) Chain<Annotator>);
 
 impl AnnotatorChain {
-    pub(crate) fn new(
-        plugins: &[Arc<Loaded<Annotator>>],
-        tolerated: Arc<Tolerated>,
-        values: &RunValues,
-    ) -> Self {
-        AnnotatorChain {
-            slots: plugins.iter().map(|p| Slot::new(p, values)).collect(),
-            tolerated,
-            packer: Packer::default(),
-        }
-    }
-
-    pub(crate) fn probe(&mut self) -> Result<(), PluginError> {
-        self.slots.iter_mut().try_for_each(Slot::ensure_live)
-    }
-
     /// True when there are no annotators (uploads get no headers, tier, metadata or tags
     /// from plugins).
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.0.is_empty()
     }
 
     /// The annotation of each local source file in `entries` (in order), every annotator's
@@ -67,49 +42,30 @@ impl AnnotatorChain {
         if entries.is_empty() {
             return Ok(out);
         }
-        for slot in &mut self.slots {
-            match ask(slot, &mut self.packer, entries) {
-                Ok(annotations) => {
-                    for (merged, a) in out.iter_mut().zip(annotations) {
-                        merge(merged, a);
-                    }
-                }
-                Err(e) if slot.failure() == FailurePolicy::FailOpen => {
-                    tracing::warn!(
-                        "{e} (fail-open: the {} files of the batch get no annotation from it)",
-                        entries.len()
-                    );
-                    self.tolerated.record(slot.name(), &e.to_string());
-                }
-                Err(e) => return Err(e),
+        let consequence = format!(
+            "the {} files of the batch get no annotation from it",
+            entries.len()
+        );
+        let ask = |slot: &mut Slot<Annotator>, packer: &mut Packer| ask(slot, packer, entries);
+        self.0.each(&consequence, ask, |_, annotations| {
+            for (merged, a) in out.iter_mut().zip(annotations) {
+                merge(merged, a);
             }
-        }
+        })?;
         Ok(out)
     }
 }
 
+/// One annotator's annotations for a batch of local source files, each checked.
 fn ask(
     slot: &mut Slot<Annotator>,
     packer: &mut Packer,
     entries: &[Entry],
 ) -> Result<Vec<Annotation>, PluginError> {
-    slot.ensure_live()?;
-    if let Some(content) = slot.content() {
-        content.begin(Side::Source, entries.iter());
-    }
-    let result = match packer.pack(entries.iter(), slot.fields) {
-        Ok(columns) => slot.call(|w, store| w.annotate(store, columns)),
-        Err(e) => Err(PluginError::Entry {
-            plugin: slot.name().to_string(),
-            path: e.path,
-            reason: "a path containing NUL cannot be passed to plugins".into(),
-        }),
-    };
-    if let Some(content) = slot.content() {
-        content.end();
-    }
-    let annotations = result?;
-    slot.check_count(entries.len(), annotations.len())?;
+    let annotations = slot.ask(Side::Source, entries, |slot| {
+        let columns = slot.pack(packer, entries.iter())?;
+        slot.call(|w, store| w.annotate(store, columns))
+    })?;
     for (entry, a) in entries.iter().zip(&annotations) {
         validate(a).map_err(|reason| PluginError::BadAnnotation {
             plugin: slot.name().to_string(),

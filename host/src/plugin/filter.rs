@@ -4,15 +4,12 @@
 use std::sync::Arc;
 
 use super::bindings::types::Side;
+use super::chain::Chain;
 use super::entry::{Entry, Packer};
 use super::error::PluginError;
 use super::inspect::Interface;
 use super::instance::Slot;
 use super::legacy;
-use super::load::Loaded;
-use super::spec::FailurePolicy;
-use super::tolerated::Tolerated;
-use super::values::RunValues;
 use super::world::Filter;
 
 /// Why an entry was excluded, and by which filter.
@@ -25,37 +22,12 @@ pub struct Exclusion {
 }
 
 /// The run's filters, for one worker.
-pub struct FilterChain {
-    slots: Vec<Slot<Filter>>,
-    names: Vec<Arc<str>>,
-    tolerated: Arc<Tolerated>,
-    packer: Packer,
-}
+pub struct FilterChain(pub(crate) Chain<Filter>);
 
 impl FilterChain {
-    pub(crate) fn new(
-        plugins: &[Arc<Loaded<Filter>>],
-        tolerated: Arc<Tolerated>,
-        values: &RunValues,
-    ) -> Self {
-        FilterChain {
-            slots: plugins.iter().map(|p| Slot::new(p, values)).collect(),
-            names: plugins
-                .iter()
-                .map(|p| Arc::from(p.spec.name.as_str()))
-                .collect(),
-            tolerated,
-            packer: Packer::default(),
-        }
-    }
-
-    pub(crate) fn probe(&mut self) -> Result<(), PluginError> {
-        self.slots.iter_mut().try_for_each(Slot::ensure_live)
-    }
-
     /// True when the chain has no filters.
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.0.is_empty()
     }
 
     /// Asks every filter about `entries` (all from `side`). Returns, per entry, `None` if
@@ -73,31 +45,21 @@ impl FilterChain {
         if entries.is_empty() {
             return Ok(out);
         }
-        for (slot, name) in self.slots.iter_mut().zip(&self.names) {
-            match ask(slot, &mut self.packer, side, entries) {
-                Ok(verdicts) => {
-                    for (slot_out, verdict) in out.iter_mut().zip(verdicts) {
-                        if slot_out.is_none()
-                            && let Some(mut reason) = verdict
-                        {
-                            slot.redact(&mut reason);
-                            *slot_out = Some(Exclusion {
-                                plugin: name.clone(),
-                                reason,
-                            });
-                        }
-                    }
+        let consequence = format!("the batch of {} entries is included", entries.len());
+        let ask = |slot: &mut Slot<Filter>, packer: &mut Packer| ask(slot, packer, side, entries);
+        self.0.each(&consequence, ask, |slot, verdicts| {
+            for (excluded, verdict) in out.iter_mut().zip(verdicts) {
+                if excluded.is_none()
+                    && let Some(mut reason) = verdict
+                {
+                    slot.redact(&mut reason);
+                    *excluded = Some(Exclusion {
+                        plugin: slot.name().clone(),
+                        reason,
+                    });
                 }
-                Err(e) if slot.failure() == FailurePolicy::FailOpen => {
-                    tracing::warn!(
-                        "{e} (fail-open: the batch of {} entries is included)",
-                        entries.len()
-                    );
-                    self.tolerated.record(name, &e.to_string());
-                }
-                Err(e) => return Err(e),
             }
-        }
+        })?;
         Ok(out)
     }
 }
@@ -109,28 +71,14 @@ fn ask(
     side: Side,
     entries: &[Entry],
 ) -> Result<Vec<Option<String>>, PluginError> {
-    slot.ensure_live()?;
-    if let Some(content) = slot.content() {
-        content.begin(side, entries.iter());
-    }
-    let result = match slot.interface() {
-        Interface::V2 => match packer.pack(entries.iter(), slot.fields) {
-            Ok(columns) => slot.call(|w, store| w.filter(store, side, columns)),
-            Err(e) => Err(PluginError::Entry {
-                plugin: slot.name().to_string(),
-                path: e.path,
-                reason: "a path containing NUL cannot be passed to plugins".into(),
-            }),
-        },
+    slot.ask(side, entries, |slot| match slot.interface() {
+        Interface::V2 => {
+            let columns = slot.pack(packer, entries.iter())?;
+            slot.call(|w, store| w.filter(store, side, columns))
+        }
         Interface::V1 => {
             let records: Vec<_> = entries.iter().map(legacy::entry).collect();
             slot.call(|w, store| w.filter_v1(store, side, &records))
         }
-    };
-    if let Some(content) = slot.content() {
-        content.end();
-    }
-    let verdicts = result?;
-    slot.check_count(entries.len(), verdicts.len())?;
-    Ok(verdicts)
+    })
 }

@@ -21,6 +21,7 @@ mod annotate;
 mod bindings;
 pub(crate) mod build;
 mod builtin;
+mod chain;
 mod compare;
 mod content;
 mod entry;
