@@ -4,11 +4,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::annotate::AnnotatorChain;
+use super::annotator_chain::AnnotatorChain;
 use super::chain::Chain;
-use super::compare::{ComparatorInfo, ComparatorInstance};
+use super::comparator::{ComparatorInfo, ComparatorInstance};
 use super::error::PluginError;
-use super::filter::FilterChain;
+use super::filter_chain::FilterChain;
 use super::hook::HookInstance;
 use super::load::Loaded;
 use super::runtime::Runtime;

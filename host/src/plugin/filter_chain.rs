@@ -1,5 +1,6 @@
-//! The run's filters for one worker ([`FilterChain`]): every filter is asked about every
-//! batch, in order; the first exclusion of an entry wins.
+//! The run's filter plugins for one worker ([`FilterChain`]), which `sync`'s filter stage
+//! asks about each listed batch: every filter is asked about every batch, in order; the
+//! first exclusion of an entry wins.
 
 use std::sync::Arc;
 

@@ -1,14 +1,9 @@
-//! The run's annotators for one worker ([`AnnotatorChain`]): each says, for every file
-//! about to be uploaded, which content headers, access tier, metadata and blob index tags
-//! its blob gets. Later annotators override earlier ones field by field (a header, the
-//! tier, one metadata key, one tag).
+//! What an annotator answers for a file ([`Annotation`]): how the answers of several
+//! annotators merge (a later one overrides an earlier one field by field: a header, the
+//! tier, one metadata key, one tag), and what Azure would refuse in one.
 
-use super::bindings::types::{Annotation, ContentHeaders, Side};
-use super::chain::Chain;
-use super::entry::{Entry, Packer, no_headers};
-use super::error::PluginError;
-use super::instance::Slot;
-use super::world::Annotator;
+use super::bindings::types::{Annotation, ContentHeaders};
+use super::entry::no_headers;
 
 /// An annotation with nothing set.
 pub fn empty_annotation() -> Annotation {
@@ -18,62 +13,6 @@ pub fn empty_annotation() -> Annotation {
         metadata: Vec::new(),
         tags: Vec::new(),
     }
-}
-
-/// The run's annotators, for one worker.
-pub struct AnnotatorChain(pub(crate) Chain<Annotator>);
-
-impl AnnotatorChain {
-    /// True when there are no annotators (uploads get no headers, tier, metadata or tags
-    /// from plugins).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The annotation of each local source file in `entries` (in order), every annotator's
-    /// answer merged. A fail-closed annotator's failure (a trap, a wrong count, an invalid
-    /// metadata key or tag) is returned as an error; a fail-open annotator's failure drops
-    /// its contribution to this batch and is counted in
-    /// [`PluginHost::tolerated_failures`](super::PluginHost::tolerated_failures).
-    ///
-    /// Call it from a thread that may block (a pipeline thread or `spawn_blocking`).
-    pub fn annotate(&mut self, entries: &[Entry]) -> Result<Vec<Annotation>, PluginError> {
-        let mut out: Vec<Annotation> = entries.iter().map(|_| empty_annotation()).collect();
-        if entries.is_empty() {
-            return Ok(out);
-        }
-        let consequence = format!(
-            "the {} files of the batch get no annotation from it",
-            entries.len()
-        );
-        let ask = |slot: &mut Slot<Annotator>, packer: &mut Packer| ask(slot, packer, entries);
-        self.0.each(&consequence, ask, |_, annotations| {
-            for (merged, a) in out.iter_mut().zip(annotations) {
-                merge(merged, a);
-            }
-        })?;
-        Ok(out)
-    }
-}
-
-/// One annotator's annotations for a batch of local source files, each checked.
-fn ask(
-    slot: &mut Slot<Annotator>,
-    packer: &mut Packer,
-    entries: &[Entry],
-) -> Result<Vec<Annotation>, PluginError> {
-    let annotations = slot.ask(Side::Source, entries, |slot| {
-        let columns = slot.pack(packer, entries.iter())?;
-        slot.call(|w, store| w.annotate(store, columns))
-    })?;
-    for (entry, a) in entries.iter().zip(&annotations) {
-        validate(a).map_err(|reason| PluginError::BadAnnotation {
-            plugin: slot.name().to_string(),
-            path: entry.path.clone(),
-            reason,
-        })?;
-    }
-    Ok(annotations)
 }
 
 /// Lays `later` over `merged`: every value `later` sets replaces the earlier one.

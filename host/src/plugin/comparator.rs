@@ -1,4 +1,5 @@
-//! The run's comparator for one worker ([`ComparatorInstance`]).
+//! The run's comparator plugin for one worker ([`ComparatorInstance`]), which `sync`'s
+//! compare stage asks about each batch of pairs, and what it decides ([`Decision`]).
 
 use std::sync::Arc;
 
