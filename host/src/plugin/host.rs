@@ -4,10 +4,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::annotate::AnnotatorChain;
-use super::compare::{ComparatorInfo, ComparatorInstance};
+use super::annotator_chain::AnnotatorChain;
+use super::chain::Chain;
+use super::comparator::{ComparatorInfo, ComparatorInstance};
 use super::error::PluginError;
-use super::filter::FilterChain;
+use super::filter_chain::FilterChain;
 use super::hook::HookInstance;
 use super::load::Loaded;
 use super::runtime::Runtime;
@@ -69,10 +70,10 @@ impl PluginHost {
         // Probe every plugin once so configuration errors surface at start-up.
         let tolerated = Arc::new(Tolerated::default());
         let probe = RunValues::probe();
-        FilterChain::new(&filters, tolerated.clone(), &probe).probe()?;
+        Chain::new(&filters, tolerated.clone(), &probe).probe()?;
         let comparator_info =
             ComparatorInstance::new(&comparator, tolerated.clone(), &probe).probe()?;
-        AnnotatorChain::new(&annotators, tolerated.clone(), &probe).probe()?;
+        Chain::new(&annotators, tolerated.clone(), &probe).probe()?;
         for hook in &hooks {
             HookInstance::new(hook, &probe).probe()?;
         }
@@ -90,7 +91,7 @@ impl PluginHost {
     /// A new set of filter instances for one worker, configured for the run described by
     /// `values` (job id, start time, local root for `read-content`).
     pub fn filter_chain_for(&self, values: &RunValues) -> FilterChain {
-        FilterChain::new(&self.filters, self.tolerated.clone(), values)
+        FilterChain(Chain::new(&self.filters, self.tolerated.clone(), values))
     }
 
     /// [`PluginHost::filter_chain_for`] with no run values (no job id, no local root).
@@ -116,7 +117,7 @@ impl PluginHost {
     /// A new set of annotator instances for one upload worker, configured for the run
     /// (its `local_root` is where `read-content` reads).
     pub fn annotator_chain_for(&self, values: &RunValues) -> AnnotatorChain {
-        AnnotatorChain::new(&self.annotators, self.tolerated.clone(), values)
+        AnnotatorChain(Chain::new(&self.annotators, self.tolerated.clone(), values))
     }
 
     /// True when there are annotators (uploads then need [`AnnotatorChain::annotate`]).

@@ -14,8 +14,9 @@ use std::time::Instant;
 
 use wasmtime::Store;
 
-use super::bindings::types::EntryFields;
+use super::bindings::types::{Entries, EntryFields, Side};
 use super::content::ContentAccess;
+use super::entry::{Entry, Packer};
 use super::error::PluginError;
 use super::http::HttpPolicy;
 use super::inspect::Interface;
@@ -119,6 +120,8 @@ impl<W: World> Loaded<W> {
 /// One plugin's instance for one worker, re-created after a failure.
 pub(crate) struct Slot<W: World> {
     pub(crate) plugin: Arc<Loaded<W>>,
+    /// The plugin's name, shared by what it answers (an exclusion names its filter).
+    name: Arc<str>,
     values: RunValues,
     config: Vec<(String, String)>,
     live: Option<(Store<StoreState>, W)>,
@@ -130,6 +133,7 @@ impl<W: World> Slot<W> {
     pub(crate) fn new(plugin: &Arc<Loaded<W>>, values: &RunValues) -> Self {
         Slot {
             plugin: plugin.clone(),
+            name: Arc::from(plugin.spec.name.as_str()),
             values: values.clone(),
             config: instance_config(&plugin.config, values, plugin.interface == Interface::V2),
             live: None,
@@ -181,10 +185,47 @@ impl<W: World> Slot<W> {
     }
 
     /// The store of the live instance, to prepare a call (read-content's batch).
-    pub(crate) fn content(&mut self) -> Option<&mut ContentAccess> {
+    fn content(&mut self) -> Option<&mut ContentAccess> {
         self.live
             .as_mut()
             .map(|(store, _)| &mut store.data_mut().content)
+    }
+
+    /// Asks the plugin about `entries` (all from `side`) through `call`, with
+    /// `read-content` open on those entries only for the call; checks that it answered
+    /// for each entry.
+    pub(crate) fn ask<R>(
+        &mut self,
+        side: Side,
+        entries: &[Entry],
+        call: impl FnOnce(&mut Self) -> Result<Vec<R>, PluginError>,
+    ) -> Result<Vec<R>, PluginError> {
+        self.ensure_live()?;
+        if let Some(content) = self.content() {
+            content.begin(side, entries.iter());
+        }
+        let result = call(self);
+        if let Some(content) = self.content() {
+            content.end();
+        }
+        let answers = result?;
+        self.check_count(entries.len(), answers.len())?;
+        Ok(answers)
+    }
+
+    /// Packs `entries` into `packer`'s columns with the fields the plugin reads.
+    pub(crate) fn pack<'p, 'e>(
+        &self,
+        packer: &'p mut Packer,
+        entries: impl ExactSizeIterator<Item = &'e Entry>,
+    ) -> Result<&'p Entries, PluginError> {
+        packer
+            .pack(entries, self.fields)
+            .map_err(|e| PluginError::Entry {
+                plugin: self.plugin.spec.name.clone(),
+                path: e.path,
+                reason: "a path containing NUL cannot be passed to plugins".into(),
+            })
     }
 
     /// Calls into the plugin with a fresh deadline. On failure the instance is dropped.
@@ -233,8 +274,8 @@ impl<W: World> Slot<W> {
         }
     }
 
-    pub(crate) fn name(&self) -> &str {
-        &self.plugin.spec.name
+    pub(crate) fn name(&self) -> &Arc<str> {
+        &self.name
     }
 
     pub(crate) fn failure(&self) -> FailurePolicy {

@@ -17,15 +17,17 @@
 //! Every call into a plugin may block: make it from a thread that may block (a pipeline
 //! thread, `spawn_blocking`), never from an async task on a current-thread runtime.
 
-mod annotate;
+mod annotation;
+mod annotator_chain;
 mod bindings;
 pub(crate) mod build;
 mod builtin;
-mod compare;
+mod chain;
+mod comparator;
 mod content;
 mod entry;
 mod error;
-mod filter;
+mod filter_chain;
 mod hook;
 mod host;
 mod http;
@@ -48,15 +50,16 @@ mod values;
 mod wasi;
 mod world;
 
-pub use annotate::{AnnotatorChain, MAX_TAGS, empty_annotation, merge, validate};
+pub use annotation::{MAX_TAGS, empty_annotation, merge, validate};
+pub use annotator_chain::AnnotatorChain;
 pub use bindings::types::{
     AccessTier, Action, Annotation, ArchiveStatus, ContentHeaders, EndpointKind, EntryFields,
     Event, EventAction, Outcome, RunStatus, Side, Summary,
 };
-pub use compare::{ComparatorInfo, ComparatorInstance, Decision};
+pub use comparator::{ComparatorInfo, ComparatorInstance, Decision};
 pub use entry::{Entry, Pair};
 pub use error::PluginError;
-pub use filter::{Exclusion, FilterChain};
+pub use filter_chain::{Exclusion, FilterChain};
 pub use hook::HookInstance;
 pub use host::PluginHost;
 pub use http::Origin;

@@ -187,7 +187,7 @@ impl types::Host for StoreState {}
 
 impl legacy::host::Host for StoreState {
     fn log(&mut self, level: legacy::host::Level, message: String) {
-        host::Host::log(self, legacy::level(level), message)
+        host::Host::log(self, level.into(), message)
     }
 }
 

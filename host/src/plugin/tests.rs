@@ -20,27 +20,29 @@ fn entry(path: &str) -> Entry {
     Entry::file(path.into(), 1, 0, None, EndpointKind::Local, vec![])
 }
 
-fn set(filters: Vec<PluginSpec>, comparator: PluginSpec) -> PluginSet {
-    PluginSet {
-        filters,
-        comparator,
+fn glob_filter(include_pattern: &'static str) -> PluginSpec {
+    builtin_spec(
+        PluginKind::Filter,
+        "glob-filter",
+        &[("include-pattern", include_pattern)],
+    )
+}
+
+/// A host with one built-in filter and a built-in comparator.
+fn host(filter: PluginSpec, comparator: &'static str) -> Result<PluginHost, PluginError> {
+    let runtime = Arc::new(Runtime::new(None).unwrap());
+    let set = PluginSet {
+        filters: vec![filter],
+        comparator: builtin_spec(PluginKind::Comparator, comparator, &[]),
         annotators: vec![],
         hooks: vec![],
-    }
+    };
+    PluginHost::new(&runtime, &set)
 }
 
 #[test]
 fn builtin_glob_filter_runs_in_wasm() {
-    let runtime = Arc::new(Runtime::new(None).unwrap());
-    let set = set(
-        vec![builtin_spec(
-            PluginKind::Filter,
-            "glob-filter",
-            &[("include-pattern", "*.json")],
-        )],
-        builtin_spec(PluginKind::Comparator, "md5-compare", &[]),
-    );
-    let host = PluginHost::new(&runtime, &set).unwrap();
+    let host = host(glob_filter("*.json"), "md5-compare").unwrap();
     assert!(host.comparator_info().needs_md5);
     let mut chain = host.filter_chain();
     let out = chain
@@ -55,16 +57,7 @@ fn builtin_glob_filter_runs_in_wasm() {
 
 #[test]
 fn rejected_config_names_the_plugin_and_origin() {
-    let runtime = Arc::new(Runtime::new(None).unwrap());
-    let set = set(
-        vec![builtin_spec(
-            PluginKind::Filter,
-            "glob-filter",
-            &[("include-pattern", "[a-")],
-        )],
-        builtin_spec(PluginKind::Comparator, "mtime-compare", &[]),
-    );
-    let err = PluginHost::new(&runtime, &set).unwrap_err();
+    let err = host(glob_filter("[a-"), "mtime-compare").unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, PluginError::ConfigRejected { .. }), "{text}");
     assert!(
@@ -75,14 +68,9 @@ fn rejected_config_names_the_plugin_and_origin() {
 
 #[test]
 fn a_kind_mismatch_is_a_load_error() {
-    let runtime = Arc::new(Runtime::new(None).unwrap());
     let mut spec = builtin_spec(PluginKind::Filter, "md5-compare", &[]);
     spec.name = "wrong".into();
-    let set = set(
-        vec![spec],
-        builtin_spec(PluginKind::Comparator, "mtime-compare", &[]),
-    );
-    let text = PluginHost::new(&runtime, &set).unwrap_err().to_string();
+    let text = host(spec, "mtime-compare").unwrap_err().to_string();
     assert!(
         text.contains("it is a comparator plugin, but it is listed as a filter"),
         "{text}"

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use super::error::PluginError;
+
 /// One plugin's fail-open failures in a run.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PluginFailures {
@@ -27,6 +29,13 @@ impl Tolerated {
         let entry = by.entry(plugin.to_string()).or_default();
         entry.0 += 1;
         entry.1 = error.to_string();
+    }
+
+    /// Logs a fail-open plugin's failure with its `consequence` (what it means for the
+    /// batch) and records it.
+    pub(crate) fn tolerate(&self, plugin: &str, error: &PluginError, consequence: &str) {
+        tracing::warn!("{error} (fail-open: {consequence})");
+        self.record(plugin, &error.to_string());
     }
 
     /// The failures so far, by plugin name, and forgets them (a session takes them at the

@@ -1,11 +1,16 @@
-//! The plugin worlds, each with its typed pre-instance, for both interface versions: how
-//! to instantiate a plugin of that kind, configure it and call it.
+//! The plugin worlds, each with its typed pre-instance: how to instantiate a plugin of a
+//! kind, configure it and call it, at the interface version it was built against.
+//!
+//! Every world `bindgen!` generated, at each version, is a [`World`] of its own; one row
+//! of the table below says what tells them apart. A kind that exists at both versions is
+//! a [`Versioned`] pair of them. The calls are written once per kind, converting 0.1's
+//! records with `legacy.rs`.
 
 use wasmtime::component::InstancePre;
 use wasmtime::{Engine, Store};
 
 use super::bindings::types::{Annotation, Decision, Entries, EntryFields, Event, Side, Summary};
-use super::bindings::{annotator, comparator, filter, hook};
+use super::bindings::{self, annotator, comparator, filter, hook};
 use super::inspect::Interface;
 use super::legacy;
 use super::spec::PluginKind;
@@ -40,218 +45,181 @@ fn legacy_fields(md5: bool) -> EntryFields {
     if md5 { all | EntryFields::MD5 } else { all }
 }
 
-/// Declares a world that exists at both interface versions: the instance and
-/// pre-instance enums, and the parts of [`World`] that only choose the version. Its
-/// `configure` (whose answers differ between versions) is written beside it.
-macro_rules! versioned_world {
-    ($(#[$doc:meta])* $name:ident, $pre:ident, $v1:ty, $v1pre:ty, $v2:ty, $v2pre:ty) => {
-        $(#[$doc])*
-        pub(crate) enum $name {
-            V1($v1),
-            V2($v2),
-        }
-
-        pub(crate) enum $pre {
-            V1($v1pre),
-            V2($v2pre),
-        }
-
-        impl $pre {
-            fn new(pre: InstancePre<StoreState>, interface: Interface) -> wasmtime::Result<Self> {
-                Ok(match interface {
-                    Interface::V1 => $pre::V1(<$v1pre>::new(pre)?),
-                    Interface::V2 => $pre::V2(<$v2pre>::new(pre)?),
-                })
-            }
-
-            fn engine(&self) -> &Engine {
-                match self {
-                    $pre::V1(p) => p.engine(),
-                    $pre::V2(p) => p.engine(),
+/// Implements [`World`] for worlds `bindgen!` generated, one a row: the world and its
+/// pre-instance, its kind and interface version, the accessor of its export, and what the
+/// answer of its `configure` says about the entry fields the plugin reads.
+macro_rules! generated_worlds {
+    ($(
+        $version_mod:ident::$world_mod:ident::{$world:ident, $pre:ident}:
+        $kind:ident at $interface:ident, $export:ident, $fields:expr;
+    )+) => {$(
+        impl World for $version_mod::$world_mod::$world {
+            const KIND: PluginKind = PluginKind::$kind;
+            type Pre = $version_mod::$world_mod::$pre<StoreState>;
+            fn pre(
+                pre: InstancePre<StoreState>,
+                interface: Interface,
+            ) -> wasmtime::Result<Self::Pre> {
+                if interface != Interface::$interface {
+                    return mismatch();
                 }
+                <$version_mod::$world_mod::$pre<StoreState>>::new(pre)
             }
-
-            fn instantiate(&self, store: &mut Store<StoreState>) -> wasmtime::Result<$name> {
-                Ok(match self {
-                    $pre::V1(p) => $name::V1(p.instantiate(store)?),
-                    $pre::V2(p) => $name::V2(p.instantiate(store)?),
-                })
+            fn engine(pre: &Self::Pre) -> &Engine {
+                pre.engine()
+            }
+            fn instantiate(
+                pre: &Self::Pre,
+                store: &mut Store<StoreState>,
+            ) -> wasmtime::Result<Self> {
+                pre.instantiate(store)
+            }
+            fn configure(
+                &self,
+                store: &mut Store<StoreState>,
+                config: &[(String, String)],
+            ) -> wasmtime::Result<Result<EntryFields, String>> {
+                let answer = self.$export().call_configure(store, &config.to_vec())?;
+                Ok(answer.map($fields))
             }
         }
-    };
+    )+};
 }
 
-/// The parts of [`World`] a [`versioned_world!`] provides.
-macro_rules! world_by_version {
-    ($kind:expr, $pre:ident) => {
-        const KIND: PluginKind = $kind;
-        type Pre = $pre;
-        fn pre(pre: InstancePre<StoreState>, interface: Interface) -> wasmtime::Result<$pre> {
-            $pre::new(pre, interface)
-        }
-        fn engine(pre: &$pre) -> &Engine {
-            pre.engine()
-        }
-        fn instantiate(pre: &$pre, store: &mut Store<StoreState>) -> wasmtime::Result<Self> {
-            pre.instantiate(store)
-        }
-    };
+generated_worlds! {
+    bindings::filter::{Filter, FilterPre}:
+        Filter at V2, blobsync_plugin_filter_plugin, |fields| fields;
+    legacy::filter::{Filter, FilterPre}:
+        Filter at V1, blobsync_plugin_filter_plugin, |()| legacy_fields(false);
+    bindings::comparator::{Comparator, ComparatorPre}:
+        Comparator at V2, blobsync_plugin_comparator_plugin, |fields| fields;
+    legacy::comparator::{Comparator, ComparatorPre}:
+        Comparator at V1, blobsync_plugin_comparator_plugin, |info| legacy_fields(info.needs_md5);
+    bindings::annotator::{Annotator, AnnotatorPre}:
+        Annotator at V2, blobsync_plugin_annotator_plugin, |fields| fields;
+    bindings::hook::{Hook, HookPre}:
+        Hook at V2, blobsync_plugin_hook_plugin, |()| EntryFields::empty();
+    legacy::hook::{Hook, HookPre}:
+        Hook at V1, blobsync_plugin_hook_plugin, |()| EntryFields::empty();
 }
 
-versioned_world!(
-    /// A filter, at either interface version.
-    Filter,
-    FilterPre,
-    legacy::filter::Filter,
-    legacy::filter::FilterPre<StoreState>,
-    filter::Filter,
-    filter::FilterPre<StoreState>
-);
+/// A kind that exists at both interface versions: the 0.1 or the 0.2 world, as the
+/// plugin was built.
+pub(crate) enum Versioned<V1, V2> {
+    V1(V1),
+    V2(V2),
+}
 
-impl World for Filter {
-    world_by_version!(PluginKind::Filter, FilterPre);
+impl<A: World, B: World> World for Versioned<A, B> {
+    const KIND: PluginKind = B::KIND;
+    type Pre = Versioned<A::Pre, B::Pre>;
+
+    fn pre(pre: InstancePre<StoreState>, interface: Interface) -> wasmtime::Result<Self::Pre> {
+        Ok(match interface {
+            Interface::V1 => Versioned::V1(A::pre(pre, interface)?),
+            Interface::V2 => Versioned::V2(B::pre(pre, interface)?),
+        })
+    }
+
+    fn engine(pre: &Self::Pre) -> &Engine {
+        match pre {
+            Versioned::V1(p) => A::engine(p),
+            Versioned::V2(p) => B::engine(p),
+        }
+    }
+
+    fn instantiate(pre: &Self::Pre, store: &mut Store<StoreState>) -> wasmtime::Result<Self> {
+        Ok(match pre {
+            Versioned::V1(p) => Versioned::V1(A::instantiate(p, store)?),
+            Versioned::V2(p) => Versioned::V2(B::instantiate(p, store)?),
+        })
+    }
 
     fn configure(
         &self,
         store: &mut Store<StoreState>,
         config: &[(String, String)],
     ) -> wasmtime::Result<Result<EntryFields, String>> {
-        let config = config.to_vec();
-        Ok(match self {
-            Filter::V1(f) => f
-                .blobsync_plugin_filter_plugin()
-                .call_configure(store, &config)?
-                .map(|()| legacy_fields(false)),
-            Filter::V2(f) => f
-                .blobsync_plugin_filter_plugin()
-                .call_configure(store, &config)?,
-        })
+        match self {
+            Versioned::V1(w) => w.configure(store, config),
+            Versioned::V2(w) => w.configure(store, config),
+        }
     }
 }
 
+impl<A, B> Versioned<A, B> {
+    /// The 0.1 world; a 0.1 call on a 0.2 plugin is an internal error.
+    fn v1(&self) -> wasmtime::Result<&A> {
+        match self {
+            Versioned::V1(w) => Ok(w),
+            Versioned::V2(_) => mismatch(),
+        }
+    }
+
+    /// The 0.2 world; a 0.2 call on a 0.1 plugin is an internal error.
+    fn v2(&self) -> wasmtime::Result<&B> {
+        match self {
+            Versioned::V2(w) => Ok(w),
+            Versioned::V1(_) => mismatch(),
+        }
+    }
+}
+
+/// A filter, at either interface version.
+pub(crate) type Filter = Versioned<legacy::filter::Filter, filter::Filter>;
+/// A comparator, at either interface version.
+pub(crate) type Comparator = Versioned<legacy::comparator::Comparator, comparator::Comparator>;
+/// An annotator (0.2 only).
+pub(crate) type Annotator = annotator::Annotator;
+/// A hook, at either interface version.
+pub(crate) type Hook = Versioned<legacy::hook::Hook, hook::Hook>;
+
 impl Filter {
+    /// A 0.2 filter's verdicts on a column batch: `None` includes, `Some(reason)` excludes.
     pub(crate) fn filter(
         &self,
         store: &mut Store<StoreState>,
         side: Side,
         entries: &Entries,
     ) -> wasmtime::Result<Vec<Option<String>>> {
-        match self {
-            Filter::V2(f) => f
-                .blobsync_plugin_filter_plugin()
-                .call_filter(store, side, entries),
-            Filter::V1(_) => mismatch(),
-        }
+        let export = self.v2()?.blobsync_plugin_filter_plugin();
+        export.call_filter(store, side, entries)
     }
 
+    /// A 0.1 filter's verdicts on records, as 0.2's.
     pub(crate) fn filter_v1(
         &self,
         store: &mut Store<StoreState>,
         side: Side,
         entries: &[legacy::types::Entry],
     ) -> wasmtime::Result<Vec<Option<String>>> {
-        match self {
-            Filter::V1(f) => Ok(f
-                .blobsync_plugin_filter_plugin()
-                .call_filter(store, legacy::side(side), entries)?
-                .into_iter()
-                .map(legacy::verdict)
-                .collect()),
-            Filter::V2(_) => mismatch(),
-        }
-    }
-}
-
-versioned_world!(
-    /// A comparator, at either interface version.
-    Comparator,
-    ComparatorPre,
-    legacy::comparator::Comparator,
-    legacy::comparator::ComparatorPre<StoreState>,
-    comparator::Comparator,
-    comparator::ComparatorPre<StoreState>
-);
-
-impl World for Comparator {
-    world_by_version!(PluginKind::Comparator, ComparatorPre);
-
-    fn configure(
-        &self,
-        store: &mut Store<StoreState>,
-        config: &[(String, String)],
-    ) -> wasmtime::Result<Result<EntryFields, String>> {
-        let config = config.to_vec();
-        Ok(match self {
-            Comparator::V1(c) => c
-                .blobsync_plugin_comparator_plugin()
-                .call_configure(store, &config)?
-                .map(|info| legacy_fields(info.needs_md5)),
-            Comparator::V2(c) => c
-                .blobsync_plugin_comparator_plugin()
-                .call_configure(store, &config)?,
-        })
+        let export = self.v1()?.blobsync_plugin_filter_plugin();
+        let verdicts = export.call_filter(store, side.into(), entries)?;
+        Ok(verdicts.into_iter().map(legacy::verdict).collect())
     }
 }
 
 impl Comparator {
+    /// A 0.2 comparator's decisions on column batches of the pairs' two sides.
     pub(crate) fn compare(
         &self,
         store: &mut Store<StoreState>,
         source: &Entries,
         destination: &Entries,
     ) -> wasmtime::Result<Vec<Decision>> {
-        match self {
-            Comparator::V2(c) => {
-                c.blobsync_plugin_comparator_plugin()
-                    .call_compare(store, source, destination)
-            }
-            Comparator::V1(_) => mismatch(),
-        }
+        let export = self.v2()?.blobsync_plugin_comparator_plugin();
+        export.call_compare(store, source, destination)
     }
 
+    /// A 0.1 comparator's decisions on pair records, as 0.2's.
     pub(crate) fn compare_v1(
         &self,
         store: &mut Store<StoreState>,
         pairs: &[legacy::types::Pair],
     ) -> wasmtime::Result<Vec<Decision>> {
-        match self {
-            Comparator::V1(c) => Ok(c
-                .blobsync_plugin_comparator_plugin()
-                .call_compare(store, pairs)?
-                .into_iter()
-                .map(legacy::decision)
-                .collect()),
-            Comparator::V2(_) => mismatch(),
-        }
-    }
-}
-
-/// An annotator (0.2 only).
-pub(crate) struct Annotator(annotator::Annotator);
-
-impl World for Annotator {
-    const KIND: PluginKind = PluginKind::Annotator;
-    type Pre = annotator::AnnotatorPre<StoreState>;
-    fn pre(pre: InstancePre<StoreState>, interface: Interface) -> wasmtime::Result<Self::Pre> {
-        match interface {
-            Interface::V2 => annotator::AnnotatorPre::new(pre),
-            Interface::V1 => mismatch(),
-        }
-    }
-    fn engine(pre: &Self::Pre) -> &Engine {
-        pre.engine()
-    }
-    fn instantiate(pre: &Self::Pre, store: &mut Store<StoreState>) -> wasmtime::Result<Self> {
-        Ok(Annotator(pre.instantiate(store)?))
-    }
-    fn configure(
-        &self,
-        store: &mut Store<StoreState>,
-        config: &[(String, String)],
-    ) -> wasmtime::Result<Result<EntryFields, String>> {
-        self.0
-            .blobsync_plugin_annotator_plugin()
-            .call_configure(store, &config.to_vec())
+        let export = self.v1()?.blobsync_plugin_comparator_plugin();
+        let decisions = export.call_compare(store, pairs)?;
+        Ok(decisions.into_iter().map(legacy::decision).collect())
     }
 }
 
@@ -261,40 +229,8 @@ impl Annotator {
         store: &mut Store<StoreState>,
         entries: &Entries,
     ) -> wasmtime::Result<Vec<Annotation>> {
-        self.0
-            .blobsync_plugin_annotator_plugin()
+        self.blobsync_plugin_annotator_plugin()
             .call_annotate(store, entries)
-    }
-}
-
-versioned_world!(
-    /// A hook, at either interface version.
-    Hook,
-    HookPre,
-    legacy::hook::Hook,
-    legacy::hook::HookPre<StoreState>,
-    hook::Hook,
-    hook::HookPre<StoreState>
-);
-
-impl World for Hook {
-    world_by_version!(PluginKind::Hook, HookPre);
-
-    fn configure(
-        &self,
-        store: &mut Store<StoreState>,
-        config: &[(String, String)],
-    ) -> wasmtime::Result<Result<EntryFields, String>> {
-        let config = config.to_vec();
-        Ok(match self {
-            Hook::V1(h) => h
-                .blobsync_plugin_hook_plugin()
-                .call_configure(store, &config)?,
-            Hook::V2(h) => h
-                .blobsync_plugin_hook_plugin()
-                .call_configure(store, &config)?,
-        }
-        .map(|()| EntryFields::empty()))
     }
 }
 
@@ -305,10 +241,10 @@ impl Hook {
         events: &[Event],
     ) -> wasmtime::Result<()> {
         match self {
-            Hook::V2(h) => h
+            Versioned::V2(h) => h
                 .blobsync_plugin_hook_plugin()
                 .call_on_events(store, events),
-            Hook::V1(h) => {
+            Versioned::V1(h) => {
                 let events: Vec<_> = events.iter().map(legacy::event).collect();
                 h.blobsync_plugin_hook_plugin()
                     .call_on_events(store, &events)
@@ -322,10 +258,10 @@ impl Hook {
         summary: &Summary,
     ) -> wasmtime::Result<()> {
         match self {
-            Hook::V2(h) => h
+            Versioned::V2(h) => h
                 .blobsync_plugin_hook_plugin()
                 .call_on_complete(store, summary),
-            Hook::V1(h) => h
+            Versioned::V1(h) => h
                 .blobsync_plugin_hook_plugin()
                 .call_on_complete(store, &legacy::summary(summary)),
         }

@@ -1,19 +1,9 @@
-//! The run's annotators for one worker ([`AnnotatorChain`]): each says, for every file
-//! about to be uploaded, which content headers, access tier, metadata and blob index tags
-//! its blob gets. Later annotators override earlier ones field by field (a header, the
-//! tier, one metadata key, one tag).
+//! What an annotator answers for a file ([`Annotation`]): how the answers of several
+//! annotators merge (a later one overrides an earlier one field by field: a header, the
+//! tier, one metadata key, one tag), and what Azure would refuse in one.
 
-use std::sync::Arc;
-
-use super::bindings::types::{Annotation, ContentHeaders, Side};
-use super::entry::{Entry, Packer, no_headers};
-use super::error::PluginError;
-use super::instance::Slot;
-use super::load::Loaded;
-use super::spec::FailurePolicy;
-use super::tolerated::Tolerated;
-use super::values::RunValues;
-use super::world::Annotator;
+use super::bindings::types::{Annotation, ContentHeaders};
+use super::entry::no_headers;
 
 /// An annotation with nothing set.
 pub fn empty_annotation() -> Annotation {
@@ -23,101 +13,6 @@ pub fn empty_annotation() -> Annotation {
         metadata: Vec::new(),
         tags: Vec::new(),
     }
-}
-
-/// The run's annotators, for one worker.
-pub struct AnnotatorChain {
-    slots: Vec<Slot<Annotator>>,
-    tolerated: Arc<Tolerated>,
-    packer: Packer,
-}
-
-impl AnnotatorChain {
-    pub(crate) fn new(
-        plugins: &[Arc<Loaded<Annotator>>],
-        tolerated: Arc<Tolerated>,
-        values: &RunValues,
-    ) -> Self {
-        AnnotatorChain {
-            slots: plugins.iter().map(|p| Slot::new(p, values)).collect(),
-            tolerated,
-            packer: Packer::default(),
-        }
-    }
-
-    pub(crate) fn probe(&mut self) -> Result<(), PluginError> {
-        self.slots.iter_mut().try_for_each(Slot::ensure_live)
-    }
-
-    /// True when there are no annotators (uploads get no headers, tier, metadata or tags
-    /// from plugins).
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-
-    /// The annotation of each local source file in `entries` (in order), every annotator's
-    /// answer merged. A fail-closed annotator's failure (a trap, a wrong count, an invalid
-    /// metadata key or tag) is returned as an error; a fail-open annotator's failure drops
-    /// its contribution to this batch and is counted in
-    /// [`PluginHost::tolerated_failures`](super::PluginHost::tolerated_failures).
-    ///
-    /// Call it from a thread that may block (a pipeline thread or `spawn_blocking`).
-    pub fn annotate(&mut self, entries: &[Entry]) -> Result<Vec<Annotation>, PluginError> {
-        let mut out: Vec<Annotation> = entries.iter().map(|_| empty_annotation()).collect();
-        if entries.is_empty() {
-            return Ok(out);
-        }
-        for slot in &mut self.slots {
-            match ask(slot, &mut self.packer, entries) {
-                Ok(annotations) => {
-                    for (merged, a) in out.iter_mut().zip(annotations) {
-                        merge(merged, a);
-                    }
-                }
-                Err(e) if slot.failure() == FailurePolicy::FailOpen => {
-                    tracing::warn!(
-                        "{e} (fail-open: the {} files of the batch get no annotation from it)",
-                        entries.len()
-                    );
-                    self.tolerated.record(slot.name(), &e.to_string());
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
-    }
-}
-
-fn ask(
-    slot: &mut Slot<Annotator>,
-    packer: &mut Packer,
-    entries: &[Entry],
-) -> Result<Vec<Annotation>, PluginError> {
-    slot.ensure_live()?;
-    if let Some(content) = slot.content() {
-        content.begin(Side::Source, entries.iter());
-    }
-    let result = match packer.pack(entries.iter(), slot.fields) {
-        Ok(columns) => slot.call(|w, store| w.annotate(store, columns)),
-        Err(e) => Err(PluginError::Entry {
-            plugin: slot.name().to_string(),
-            path: e.path,
-            reason: "a path containing NUL cannot be passed to plugins".into(),
-        }),
-    };
-    if let Some(content) = slot.content() {
-        content.end();
-    }
-    let annotations = result?;
-    slot.check_count(entries.len(), annotations.len())?;
-    for (entry, a) in entries.iter().zip(&annotations) {
-        validate(a).map_err(|reason| PluginError::BadAnnotation {
-            plugin: slot.name().to_string(),
-            path: entry.path.clone(),
-            reason,
-        })?;
-    }
-    Ok(annotations)
 }
 
 /// Lays `later` over `merged`: every value `later` sets replaces the earlier one.

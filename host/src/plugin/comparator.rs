@@ -1,4 +1,5 @@
-//! The run's comparator for one worker ([`ComparatorInstance`]).
+//! The run's comparator plugin for one worker ([`ComparatorInstance`]), which `sync`'s
+//! compare stage asks about each batch of pairs, and what it decides ([`Decision`]).
 
 use std::sync::Arc;
 
@@ -97,13 +98,10 @@ impl ComparatorInstance {
                     .collect())
             }
             Err(e) if self.slot.failure() == FailurePolicy::FailOpen => {
+                let consequence = format!("the batch of {} pairs is transferred", pairs.len());
+                self.tolerated.tolerate(self.slot.name(), &e, &consequence);
                 let reason: Arc<str> =
                     Arc::from(format!("comparator failed (fail-open, transferring): {e}"));
-                tracing::warn!(
-                    "{e} (fail-open: the batch of {} pairs is transferred)",
-                    pairs.len()
-                );
-                self.tolerated.record(self.slot.name(), &e.to_string());
                 Ok(pairs
                     .iter()
                     .map(|_| Decision {
@@ -121,36 +119,13 @@ impl ComparatorInstance {
         slot.ensure_live()?;
         let decisions = match slot.interface() {
             Interface::V2 => {
-                let fields = slot.fields;
-                let packed = self
-                    .source
-                    .pack(pairs.iter().map(|p| &p.source), fields)
-                    .and_then(|s| {
-                        self.destination
-                            .pack(pairs.iter().map(|p| &p.destination), fields)
-                            .map(|d| (s, d))
-                    });
-                match packed {
-                    Ok((source, destination)) => {
-                        slot.call(|w, store| w.compare(store, source, destination))?
-                    }
-                    Err(e) => {
-                        return Err(PluginError::Entry {
-                            plugin: slot.name().to_string(),
-                            path: e.path,
-                            reason: "a path containing NUL cannot be passed to plugins".into(),
-                        });
-                    }
-                }
+                let source = slot.pack(&mut self.source, pairs.iter().map(|p| &p.source))?;
+                let destination =
+                    slot.pack(&mut self.destination, pairs.iter().map(|p| &p.destination))?;
+                slot.call(|w, store| w.compare(store, source, destination))?
             }
             Interface::V1 => {
-                let records: Vec<_> = pairs
-                    .iter()
-                    .map(|p| legacy::types::Pair {
-                        source: legacy::entry(&p.source),
-                        destination: legacy::entry(&p.destination),
-                    })
-                    .collect();
+                let records: Vec<_> = pairs.iter().map(legacy::pair).collect();
                 slot.call(|w, store| w.compare_v1(store, &records))?
             }
         };
