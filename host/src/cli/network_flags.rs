@@ -137,20 +137,17 @@ pub(super) fn network(
 
 /// `--concurrency` (or `AZCOPY_CONCURRENCY_VALUE`): files transferred at once.
 fn concurrency(args: &Sourced<NetworkArgs>) -> Result<usize, UsageError> {
-    let concurrency = match args.concurrency.as_deref() {
-        None => SyncConfig::DEFAULT_CONCURRENCY,
-        Some(v) if v.eq_ignore_ascii_case("auto") => SyncConfig::DEFAULT_CONCURRENCY,
-        Some(v) => match v.trim().parse::<usize>() {
-            Ok(n) if (1..=1000).contains(&n) => n,
-            _ => {
-                return Err(usage(format!(
-                    "{}: the concurrency must be a number from 1 to 1000, or AUTO",
-                    args.origin("concurrency").label(v)
-                )));
-            }
-        },
-    };
-    Ok(concurrency)
+    let v = args.concurrency.as_str();
+    if v.eq_ignore_ascii_case("auto") {
+        return Ok(SyncConfig::DEFAULT_CONCURRENCY);
+    }
+    match v.trim().parse::<usize>() {
+        Ok(n) if (1..=1000).contains(&n) => Ok(n),
+        _ => Err(usage(format!(
+            "{}: the concurrency must be a number from 1 to 1000, or AUTO",
+            args.origin("concurrency").label(v)
+        ))),
+    }
 }
 
 /// `--cap-mbps`: a bandwidth cap, in megabits per second.
@@ -165,19 +162,14 @@ fn cap_mbps(args: &NetworkArgs) -> Result<Option<f64>, UsageError> {
 
 /// `--buffer-mb` (or `BLOBSYNC_BUFFER_MB`): MiB of memory for blocks in flight.
 fn buffer_mb(args: &Sourced<NetworkArgs>) -> Result<u64, UsageError> {
-    let buffer_mb = match args.buffer_mb.as_deref() {
-        None => SyncConfig::DEFAULT_BUFFER_MIB,
-        Some(v) => match v.trim().parse::<u64>() {
-            Ok(n) if (8..=1 << 20).contains(&n) => n,
-            _ => {
-                return Err(usage(format!(
-                    "{}: the buffer must be a number of MiB, at least 8",
-                    args.origin("buffer_mb").label(v)
-                )));
-            }
-        },
-    };
-    Ok(buffer_mb)
+    let v = args.buffer_mb.as_str();
+    match v.trim().parse::<u64>() {
+        Ok(n) if (8..=1 << 20).contains(&n) => Ok(n),
+        _ => Err(usage(format!(
+            "{}: the buffer must be a number of MiB, at least 8",
+            args.origin("buffer_mb").label(v)
+        ))),
+    }
 }
 
 /// The retry budget from the flags.

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, ValueEnum};
 
-use crate::endpoint::azure::AuthMode;
+use crate::endpoint::azure::{AuthMode, RetrySettings, Timeouts};
+use crate::sync::{ArchivedPolicy, BlobOptions, SyncConfig};
 use crate::units::Span;
 
 /// What is synced, and which way.
@@ -53,7 +54,7 @@ pub(super) const ACCOUNT_KEY_VARIABLE: &str = "AZURE_STORAGE_KEY";
 #[derive(Debug, Args)]
 pub struct AuthArgs {
     /// How to authenticate to the blob side.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, value_enum, default_value_t = AuthMode::default())]
     pub auth: AuthMode,
     /// Use the managed identity of the Azure resource blobsync runs on.
     #[arg(long)]
@@ -90,31 +91,33 @@ pub struct AuthArgs {
 /// shared by `sync` and `check`.
 #[derive(Debug, Args)]
 pub struct NetworkArgs {
-    /// Files transferred at once (default 32; `AUTO` for the default, as azcopy).
-    #[arg(long, value_name = "N", env = "AZCOPY_CONCURRENCY_VALUE")]
-    pub concurrency: Option<String>,
+    /// Files transferred at once (`AUTO`: the default, as azcopy).
+    #[arg(long, value_name = "N", env = "AZCOPY_CONCURRENCY_VALUE",
+          default_value_t = SyncConfig::DEFAULT_CONCURRENCY.to_string())]
+    pub concurrency: String,
     /// Container listings split into up to N ranges listed at once, one per top-level
-    /// folder (default 1: one flat listing).
-    #[arg(long, default_value = "1", value_name = "N",
+    /// folder (1: one flat listing).
+    #[arg(long, default_value_t = SyncConfig::DEFAULT_LIST_PARALLELISM, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub list_parallelism: u16,
-    /// Memory for blocks in flight, in MiB (default 64).
-    #[arg(long, value_name = "MIB", env = "BLOBSYNC_BUFFER_MB")]
-    pub buffer_mb: Option<String>,
+    /// Memory for blocks in flight, in MiB (at least 8).
+    #[arg(long, value_name = "MIB", env = "BLOBSYNC_BUFFER_MB",
+          default_value_t = SyncConfig::DEFAULT_BUFFER_MIB.to_string())]
+    pub buffer_mb: String,
 
     /// Retries of a failed request (or download range) before it fails; 0 turns retries
     /// off.
-    #[arg(long, default_value = "10", value_name = "N")]
+    #[arg(long, default_value_t = RetrySettings::default().max_retries, value_name = "N")]
     pub max_retries: u32,
     /// HTTP statuses that are retried (`;`-separated), as azcopy's hidden flag.
-    #[arg(long, value_name = "CODES", default_value = "408;429;500;502;503;504")]
+    #[arg(long, value_name = "CODES", default_value_t = status_codes(&RetrySettings::default()))]
     pub retry_status_codes: String,
     /// How long one try of a request may take besides sending its body, e.g. `60s`
     /// [env: AZCOPY_REQUEST_TRY_TIMEOUT, in minutes].
     #[arg(long, value_name = "DURATION")]
     pub try_timeout: Option<Span>,
     /// Abandon (and retry) a request whose connection moves no byte for this long.
-    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    #[arg(long, default_value_t = Span(Timeouts::default().stall), value_name = "DURATION")]
     pub stall_timeout: Span,
 
     /// Limit the bandwidth of all transfers together, in megabits per second.
@@ -128,12 +131,12 @@ pub struct NetworkArgs {
 pub struct ListingArgs {
     /// Archived source blobs: `skip` (counted apart), `fail`, or `rehydrate[:Standard|High]`
     /// (ask for each to be brought back to Hot; copy them in a later run).
-    #[arg(long, default_value = "skip", value_name = "POLICY")]
+    #[arg(long, default_value_t = ArchivedPolicy::default().to_string(), value_name = "POLICY")]
     pub archived: String,
     /// Sync folder stubs (zero-length blobs with `hdi_isfolder=true`, as ADLS Gen2 and
     /// azcopy write them) as folders; without it they are ignored.
-    #[arg(long, default_value = "false", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long, default_value_t = BlobOptions::default().directory_stubs, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
     pub include_directory_stub: bool,
     /// Sync empty folders (rclone's name): local folders become folder stubs on upload and
     /// folders again on download (the same as --include-directory-stub).
@@ -149,8 +152,8 @@ pub struct ListingArgs {
     /// Keep each file's owner, group, mode and times in blob metadata (azcopy's keys),
     /// and restore them on download (owner and group only as root; rclone's keys are
     /// understood too).
-    #[arg(long, default_value = "false", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long, default_value_t = BlobOptions::default().posix, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
     pub preserve_posix_properties: bool,
 }
 
@@ -190,6 +193,12 @@ pub struct OutputArgs {
     /// Print every copy and delete.
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+/// The retried statuses as `--retry-status-codes` takes them.
+fn status_codes(retry: &RetrySettings) -> String {
+    let codes: Vec<String> = retry.status_codes.iter().map(u16::to_string).collect();
+    codes.join(";")
 }
 
 /// `--name-encoding`.

@@ -3,6 +3,7 @@
 //! checked.
 
 use super::args::TransferArgs;
+use super::sourced::Sourced;
 use super::usage::{UsageError, usage};
 use crate::sync::TransferOptions;
 
@@ -36,25 +37,25 @@ fn mib(value: f64, flag: &str, min: u64) -> Result<u64, UsageError> {
 
 /// `--block-size-mb` and `--put-blob-size-mb` (the largest file sent in one request),
 /// and whether MD5s are written and checked.
-pub(super) fn transfer_options(args: &TransferArgs) -> Result<TransferOptions, UsageError> {
-    let block_size = mib(
-        args.block_size_mb
-            .unwrap_or(TransferOptions::DEFAULT_BLOCK_MIB.into()),
-        "--block-size-mb",
-        MIN_BLOCK,
-    )?;
-    let defaults = TransferOptions::default();
-    let put_blob_size = match (args.put_blob_size_mb, args.block_size_mb) {
-        (Some(v), _) => mib(v, "--put-blob-size-mb", 1)?,
+pub(super) fn transfer_options(
+    args: &Sourced<TransferArgs>,
+) -> Result<TransferOptions, UsageError> {
+    let block_size = mib(args.block_size_mb, "--block-size-mb", MIN_BLOCK)?;
+    let put_blob_size = mib(args.put_blob_size_mb, "--put-blob-size-mb", 1)?;
+    let put_blob_size = match (
+        args.origin("put_blob_size_mb").given(),
+        args.origin("block_size_mb").given(),
+    ) {
+        (true, _) => put_blob_size,
         // The block size given: azcopy's threshold.
-        (None, Some(_)) => block_size,
-        (None, None) => defaults.put_blob_size.max(block_size),
+        (false, true) => block_size,
+        (false, false) => put_blob_size.max(block_size),
     };
     Ok(TransferOptions {
         block_size,
         put_blob_size,
         check_md5: args.check_md5,
         put_md5: args.put_md5,
-        ..defaults
+        ..TransferOptions::default()
     })
 }

@@ -4,15 +4,15 @@
 use clap::{ArgAction, Args};
 
 use crate::endpoint::SnapshotPolicy;
-use crate::sync::{CheckMd5, DeleteMode};
+use crate::sync::{BlobOptions, CheckMd5, DeleteMode, TransferOptions, WatchOptions};
 use crate::units::{ByteSize, Span};
 
 /// Whether destination entries missing at the source are deleted, and how many may be.
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
     /// Delete destination entries that are not at the source: false, true or prompt.
-    #[arg(long, value_enum, default_value = "false", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", ignore_case = true)]
+    #[arg(long, value_enum, default_value_t = DeleteMode::default(), num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", ignore_case = true)]
     pub delete_destination: DeleteMode,
     /// Refuse to delete more than this many entries (checked after the copies, before any
     /// delete; exit code 7).
@@ -24,7 +24,7 @@ pub struct DeleteArgs {
     pub allow_empty_source: bool,
     /// What deleting a blob does with its snapshots: include (delete them too), only
     /// (delete only the snapshots) or fail.
-    #[arg(long, value_enum, default_value = "include", ignore_case = true)]
+    #[arg(long, value_enum, default_value_t = SnapshotPolicy::default(), ignore_case = true)]
     pub delete_snapshots: SnapshotPolicy,
 }
 
@@ -68,19 +68,21 @@ pub struct BackupArgs {
 #[derive(Debug, Args)]
 pub struct TransferArgs {
     /// Store each file's MD5 as Content-MD5 (always computed in the upload's read pass).
-    #[arg(long, default_value = "true", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long, default_value_t = TransferOptions::default().put_md5, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
     pub put_md5: bool,
     /// Downloads: what to do when the data's MD5 differs from the blob's Content-MD5.
-    #[arg(long, value_enum, default_value = "FailIfDifferent")]
+    #[arg(long, value_enum, default_value_t = TransferOptions::default().check_md5)]
     pub check_md5: CheckMd5,
-    /// Block size for large files, in MiB (default 8).
-    #[arg(long, value_name = "MIB")]
-    pub block_size_mb: Option<f64>,
-    /// Files up to this size (MiB) are uploaded with a single request (default 64; with
-    /// --block-size-mb, the block size, as azcopy).
-    #[arg(long, value_name = "MIB")]
-    pub put_blob_size_mb: Option<f64>,
+    /// Block size for large files, in MiB.
+    #[arg(long, value_name = "MIB",
+          default_value_t = f64::from(TransferOptions::DEFAULT_BLOCK_MIB))]
+    pub block_size_mb: f64,
+    /// Files up to this size (MiB) are uploaded with a single request (given
+    /// --block-size-mb and not this, the block size, as azcopy).
+    #[arg(long, value_name = "MIB",
+          default_value_t = f64::from(TransferOptions::DEFAULT_PUT_BLOB_MIB))]
+    pub put_blob_size_mb: f64,
 }
 
 /// What uploaded blobs carry: content headers, access tier, metadata, index tags.
@@ -137,13 +139,13 @@ pub struct CopyArgs {
     pub overwrite_archived: bool,
     /// Blob → blob: give each copy the source blob's access tier (an explicit one; the
     /// account default is not copied).
-    #[arg(long, default_value = "true", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long, default_value_t = BlobOptions::default().s2s.preserve_tier, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
     pub s2s_preserve_access_tier: bool,
     /// Blob → blob: give each copy the source blob's index tags (listing them needs the
     /// `t` permission on the source).
-    #[arg(long, default_value = "false", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", action = ArgAction::Set)]
+    #[arg(long, default_value_t = BlobOptions::default().s2s.preserve_tags, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
     pub s2s_preserve_blob_tags: bool,
     /// Blob → blob: stream content through blobsync instead of having the destination copy
     /// it server-side (for a destination that cannot reach the source).
@@ -158,14 +160,11 @@ pub struct WatchArgs {
     #[arg(long)]
     pub watch: bool,
     /// Watch mode: wait this long after the last change before syncing (milliseconds).
-    #[arg(long, default_value = "1000", value_name = "MS", requires = "watch")]
+    #[arg(long, value_name = "MS", requires = "watch",
+          default_value_t = WatchOptions::default().debounce.as_millis() as u64)]
     pub watch_debounce_ms: u64,
     /// Watch mode: also sync everything this often, in case a change was missed.
-    #[arg(
-        long,
-        default_value = "1h",
-        value_name = "DURATION",
-        requires = "watch"
-    )]
+    #[arg(long, value_name = "DURATION", requires = "watch",
+          default_value_t = Span(WatchOptions::default().rescan))]
     pub watch_rescan: Span,
 }
