@@ -80,8 +80,8 @@ pub struct Plan {
     /// Paths on neither side any more: their state goes.
     pub forget: Vec<String>,
     pub conflicts: Vec<Conflict>,
-    /// Paths the state knew on each side, and entries each side would lose (deleted
-    /// or replaced), for the guards.
+    /// Paths the state knew on each side, and entries each side would lose (deleted,
+    /// or a conflict's loser with `--conflict-loser=delete`), for the guards.
     pub known: [u64; 2],
     pub losses: [u64; 2],
     /// Entries listed on each side.
@@ -143,7 +143,6 @@ impl Plan {
             Which::Path2 => (t.two, t.one),
         };
         let item = item.expect("a copy has its source");
-        self.losses[at(from.other())] += replaces.is_some() as u64;
         self.rounds[at(from)].push(Copy {
             from,
             to: t.path,
@@ -245,7 +244,7 @@ impl Plan {
 
     /// Why the plan may not run, if it may not: a side that lists nothing although the
     /// state knows entries there (an unmounted disk, a wiped container), or a side
-    /// that would lose more than `max_share` of the entries the state knows there.
+    /// where more than `max_share` of the entries the state knows would be deleted.
     pub fn refusal(&self, max_share: f64) -> Option<String> {
         let sides = [Which::Path1, Which::Path2];
         for side in sides {
@@ -262,7 +261,7 @@ impl Plan {
             let (known, lost) = (self.known[at(side)], self.losses[at(side)]);
             if known > 0 && lost as f64 > max_share * known as f64 {
                 return Some(format!(
-                    "{} would lose {lost} of its {known} entries (deleted or replaced), \
+                    "{} would lose {lost} of its {known} entries (deleted), \
                      more than --max-changes {:.0}%; nothing was changed. Check the \
                      other side, then run again with a higher --max-changes",
                     side.name(),
@@ -327,7 +326,7 @@ mod tests {
             "b deleted on path2: deleted on path1 too"
         );
         assert_eq!(plan.forget, ["gone"]);
-        assert_eq!(plan.losses, [1, 1]);
+        assert_eq!(plan.losses, [1, 0], "a change replaces, it does not lose");
         assert_eq!(plan.known, [3, 3]);
     }
 

@@ -67,6 +67,8 @@ pub(crate) struct TwoWayPairs<'a, I: Iterator<Item = Result<Known, StoreError>>>
     hashing: Hashing,
     /// Pairs waiting for their MD5s.
     pending: Vec<Triple>,
+    /// Folders left alone (excluded or skipped on a side): the state below them is kept.
+    kept: Vec<String>,
     pub(crate) plan: Plan,
 }
 
@@ -85,21 +87,15 @@ impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
             options,
             hashing,
             pending: Vec::new(),
+            kept: Vec::new(),
             plan: Plan::default(),
         }
     }
 
     /// One path of the merge: first the state's paths before it (on neither side now).
     fn path(&mut self, path: String, one: Option<Item>, two: Option<Item>) -> Result<(), RunError> {
+        self.pass_state_before(&path);
         let order = self.order;
-        while let Some(known) = self.state.next_if(|k| order.less(&k.path, &path)) {
-            self.add(Triple {
-                path: known.path.clone(),
-                known: Some(known),
-                one: None,
-                two: None,
-            });
-        }
         let known = self.state.next_if(|k| order.cmp(&k.path, &path).is_eq());
         // A folder stub stands for a folder: it is not data.
         let file = |i: Option<Item>| i.filter(|i| !i.is_folder_stub());
@@ -113,6 +109,27 @@ impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
             self.hash();
         }
         self.state.error()
+    }
+
+    /// The state's paths before `path`, on neither side now: gone from both, unless
+    /// below a folder left alone.
+    fn pass_state_before(&mut self, path: &str) {
+        let order = self.order;
+        while let Some(known) = self.state.next_if(|k| order.less(&k.path, path)) {
+            if self
+                .kept
+                .iter()
+                .any(|folder| known.path.starts_with(folder.as_str()))
+            {
+                continue;
+            }
+            self.add(Triple {
+                path: known.path.clone(),
+                known: Some(known),
+                one: None,
+                two: None,
+            });
+        }
     }
 
     fn add(&mut self, t: Triple) {
@@ -165,6 +182,13 @@ impl<I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'_, I> {
     pub(crate) fn into_plan(mut self, complete: bool) -> Result<Plan, RunError> {
         if complete {
             while let Some(known) = self.state.next_if(|_| true) {
+                if self
+                    .kept
+                    .iter()
+                    .any(|folder| known.path.starts_with(folder.as_str()))
+                {
+                    continue;
+                }
                 self.add(Triple {
                     path: known.path.clone(),
                     known: Some(known),
@@ -199,5 +223,15 @@ impl<I: Iterator<Item = Result<Known, StoreError>>> Pairs for TwoWayPairs<'_, I>
 
     fn finish(&mut self) -> Result<(), RunError> {
         Ok(())
+    }
+
+    fn left_alone(&mut self, path: &str) {
+        // Its state stays as it is: neither side changes while it is out of scope.
+        self.pass_state_before(path);
+        let order = self.order;
+        let _ = self.state.next_if(|k| order.cmp(&k.path, path).is_eq());
+        if path.ends_with('/') {
+            self.kept.push(path.to_string());
+        }
     }
 }

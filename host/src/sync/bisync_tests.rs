@@ -263,3 +263,32 @@ fn resync_adopts_both_trees_afresh_without_losing_a_version() {
         p.one.paths()
     );
 }
+
+#[test]
+fn a_path_out_of_the_filters_scope_on_one_side_is_left_alone_and_keeps_its_state() {
+    use crate::plugin::{PluginKind, PluginSpec};
+    let p = pair();
+    p.one.insert("grows.txt", b"abc", SECOND);
+    p.run();
+    p.one.insert("grows.txt", b"abcdefghij", 5 * SECOND);
+    let mut small_only = config();
+    small_only.sync.plugins.filters = vec![PluginSpec::builtin(
+        PluginKind::Filter,
+        "glob-filter",
+        vec![("max-size".into(), "5".into())],
+        "test",
+    )];
+    let (outcome, lines) = p.run_with(small_only);
+    assert_eq!(outcome.status, Status::Completed, "{:?}", lines.lines());
+    assert_eq!(
+        outcome.totals.copied + outcome.totals.deleted,
+        0,
+        "left alone"
+    );
+    assert_eq!(p.content(&p.two, "grows.txt"), "abc");
+    // Back in scope: changed on path1 since the state, not a conflict.
+    let (outcome, lines) = p.run();
+    assert_eq!(outcome.totals.copied, 1, "{:?} {:?}", outcome, lines.lines());
+    assert_eq!(p.content(&p.two, "grows.txt"), "abcdefghij");
+    assert_eq!(p.two.paths(), ["grows.txt"], "no conflict copy");
+}

@@ -31,6 +31,9 @@ pub(crate) trait Pairs {
     fn only_at_destination(&mut self, item: Item);
     /// The listings are done: compare what is still pending.
     fn finish(&mut self) -> Result<(), RunError>;
+    /// A path left alone on both sides: excluded, skipped or unlisted on one side (a
+    /// folder's path ends with `/`: all below it).
+    fn left_alone(&mut self, _path: &str) {}
 }
 
 /// What the merge found besides the pairs.
@@ -182,6 +185,7 @@ impl Merge<'_> {
                 }
             }
             marker => {
+                pairs.left_alone(marker.key());
                 self.marker(this, marker);
                 Ok(())
             }
@@ -226,15 +230,18 @@ impl Merge<'_> {
             }
             (Filtered::Item(s), marker) => {
                 self.count(Side::Source, &s);
+                pairs.left_alone(marker.key());
                 self.marker(dst, marker);
                 Ok(())
             }
             (marker, Filtered::Item(d)) => {
                 self.count(Side::Destination, &d);
+                pairs.left_alone(marker.key());
                 self.marker(src, marker);
                 Ok(())
             }
             (ma, mb) => {
+                pairs.left_alone(ma.key());
                 self.marker(src, ma);
                 self.marker(dst, mb);
                 Ok(())
