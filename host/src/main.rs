@@ -1,6 +1,7 @@
 //! The `blobsync` command. Exit codes: 0 all done; 1 some items failed; 2 usage or
 //! configuration error; 3 authentication or authorisation failure; 7 refused by a guard;
-//! 8 `--max-transfer` and 10 `--max-duration` reached; 130 interrupted.
+//! 8 `--max-transfer` and 10 `--max-duration` reached; 75 another two-way sync of the
+//! same locations is running; 130 interrupted.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use clap::{CommandFactory, Parser};
 
-use blobsync::cli::{Cli, Command, Environment, Settings, UsageError};
+use blobsync::cli::{Cli, Command, Environment, Settings, TwoWaySettings, UsageError};
 use blobsync::console::{Console, ConsoleOptions};
 use blobsync::hooks::HookDispatcher;
 use blobsync::jobs::JobRecorder;
@@ -17,8 +18,23 @@ use blobsync::plugin::PluginHost;
 use blobsync::store::Store;
 use blobsync::sync::{
     EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Observer, Observers, RunError, RunRequest, Session,
-    Stop, WatchedPlugins, cancelled_before_start, not_started,
+    Stop, TwoWayConfig, TwoWaySession, WatchedPlugins, cancelled_before_start, not_started,
 };
+
+/// What a run command runs: a one-way sync (or check), or a two-way sync.
+enum Job {
+    OneWay(Settings),
+    TwoWay(TwoWaySettings),
+}
+
+impl Job {
+    fn settings(&self) -> &Settings {
+        match self {
+            Job::OneWay(settings) => settings,
+            Job::TwoWay(two_way) => &two_way.settings,
+        }
+    }
+}
 
 fn main() -> ExitCode {
     tune_process();
@@ -37,7 +53,10 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    if !matches!(cli.command, Command::Sync(_) | Command::Check(_)) {
+    if !matches!(
+        cli.command,
+        Command::Sync(_) | Command::Check(_) | Command::Bisync(_)
+    ) {
         // Commands that only print end quietly, as other tools do, when their reader goes
         // away (`blobsync jobs list | head`). A sync keeps the signal ignored: it has
         // network connections, whose broken pipes are errors it handles.
@@ -78,12 +97,17 @@ fn tune_process() {
 fn dispatch(cli: Cli, env: &Environment) -> ExitCode {
     match cli.command {
         Command::Sync(args) => ExitCode::from(sync(
-            blobsync::cli::settings(&args, env),
+            blobsync::cli::settings(&args, env).map(Job::OneWay),
             cli.log_level.as_deref(),
             env,
         )),
         Command::Check(args) => ExitCode::from(sync(
-            blobsync::cli::check_settings(&args, env),
+            blobsync::cli::check_settings(&args, env).map(Job::OneWay),
+            cli.log_level.as_deref(),
+            env,
+        )),
+        Command::Bisync(args) => ExitCode::from(sync(
+            blobsync::cli::bisync_settings(&args, env).map(Job::TwoWay),
             cli.log_level.as_deref(),
             env,
         )),
@@ -198,22 +222,23 @@ async fn handle_signals(stop: Stop, quiet: bool) {
     std::process::exit(EXIT_INTERRUPTED as i32);
 }
 
-/// `blobsync sync` and `blobsync check`: open a session for the validated settings, run
+/// `blobsync sync`, `check` and `bisync`: open a session for the validated settings, run
 /// it (once, or on every change with `--watch`), with the console, the log, the job
 /// recorder and the hooks observing.
-fn sync(settings: Result<Settings, UsageError>, log_level: Option<&str>, env: &Environment) -> u8 {
+fn sync(job: Result<Job, UsageError>, log_level: Option<&str>, env: &Environment) -> u8 {
     let job_id = blobsync::jobs::new_id();
     let log_path = env
         .data_dir()
         .map(|d| d.join("logs").join(format!("{job_id}.log")));
     let command = blobsync::jobs::redact_command(&std::env::args().collect::<Vec<_>>());
-    let settings = match settings {
-        Ok(s) => s,
+    let job = match job {
+        Ok(job) => job,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_USAGE;
         }
     };
+    let settings = job.settings();
     // stderr shows diagnostics only when asked; the job log always records the run.
     let notices = settings.progress && settings.verbosity != blobsync::console::Verbosity::Quiet;
     blobsync::logging::init(
@@ -238,7 +263,67 @@ fn sync(settings: Result<Settings, UsageError>, log_level: Option<&str>, env: &E
     let quiet = settings.output == blobsync::console::OutputMode::Json;
     runtime.spawn(handle_signals(stop.clone(), quiet));
     let log_path = log_path.map(|p| p.display().to_string());
-    runtime.block_on(run(settings, job_id, command, log_path, stop))
+    runtime.block_on(async move {
+        match job {
+            Job::OneWay(settings) => run(settings, job_id, command, log_path, stop).await,
+            Job::TwoWay(two_way) => run_two_way(two_way, job_id, command, log_path, stop).await,
+        }
+    })
+}
+
+/// Runs a two-way session once, with its observers (the hooks among them), and closes
+/// the database.
+async fn run_two_way(
+    two_way: TwoWaySettings,
+    job_id: String,
+    command: String,
+    log_path: Option<String>,
+    stop: Stop,
+) -> u8 {
+    let settings = &two_way.settings;
+    let store = open_store(settings.database.clone()).await;
+    let mut observers = observers(settings, store.as_ref(), command, log_path);
+    let request = RunRequest {
+        job_id,
+        scopes: Vec::new(),
+    };
+    let Some(database) = store.clone() else {
+        let error = RunError::Usage(
+            "bisync keeps what each run left in its database, which did not open (see the \
+             warning above)"
+                .into(),
+        );
+        return end_before_start(settings, &request, Some(error), observers, store).await;
+    };
+    let config = TwoWayConfig {
+        sync: settings.sync.clone(),
+        plan: two_way.plan,
+        max_share: two_way.max_share,
+        resync: two_way.resync,
+    };
+    let opened = tokio::select! {
+        opened = TwoWaySession::open(config, database) => Some(opened),
+        _ = stop.stopped() => None,
+    };
+    let session = match opened {
+        Some(Ok(session)) => session,
+        Some(Err(e)) => {
+            return end_before_start(settings, &request, Some(e), observers, store).await;
+        }
+        None => return end_before_start(settings, &request, None, observers, store).await,
+    };
+    match start_hooks(session.plugins()) {
+        Ok(hooks) => observers.extend(hooks),
+        Err(e) => {
+            let error = RunError::Internal(format!("cannot start the hooks: {e}"));
+            return end_before_start(settings, &request, Some(error), observers, store).await;
+        }
+    }
+    let observer: Arc<dyn Observer> = Arc::new(Observers::new(observers));
+    let code = session.run(request, &stop, observer).await.exit_code();
+    drop(session);
+    close(store).await;
+    code
 }
 
 /// Runs the session the settings describe, with its observers, and closes the database.

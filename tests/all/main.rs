@@ -4,6 +4,7 @@
 mod annotators;
 mod auth;
 mod backups;
+mod bisync;
 mod blob_settings;
 mod blob_to_blob;
 mod capabilities;

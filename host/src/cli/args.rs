@@ -44,6 +44,10 @@ pub enum Command {
     /// Compare SOURCE and DESTINATION and list every difference; change nothing. Exit 0
     /// when they match, 1 when they differ.
     Check(Box<CheckArgs>),
+    /// Keep PATH1 and PATH2 in step both ways: what changed on one side since the last
+    /// run goes to the other; a file changed on both is a conflict, settled by policy
+    /// with no version lost. Each run's state is kept in the job database.
+    Bisync(Box<super::bisync_args::BisyncArgs>),
     /// Build and inspect plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),

@@ -9,6 +9,7 @@ mod backup_access;
 mod backup_flags;
 mod backup_restore;
 mod backups;
+mod bisync_args;
 mod blob_flags;
 mod content_flags;
 mod environment;
@@ -40,6 +41,7 @@ pub use args::{
 };
 pub use argv::{dash_value_hint, join_dash_values};
 pub use backups::run_backups;
+pub use bisync_args::{BisyncArgs, TwoWaySettings, bisync_settings};
 pub use environment::Environment;
 pub use jobs::run_jobs;
 pub use plugins::run_plugin;

@@ -107,7 +107,7 @@ pub fn check_settings(args: &CheckArgs, env: &Environment) -> Result<Settings, U
 /// What `sync` and `check` read alike from the groups they share, in order: the
 /// locations, the network flags, the paths, the credentials, the plugins' sources, the
 /// listing flags and the shard.
-fn shared(args: &Shared<'_>, env: &Environment) -> Result<Derived, UsageError> {
+pub(super) fn shared(args: &Shared<'_>, env: &Environment) -> Result<Derived, UsageError> {
     let places = locations(args.locations, args.credentials, env)?;
     let Network {
         concurrency,
@@ -157,7 +157,11 @@ fn shared(args: &Shared<'_>, env: &Environment) -> Result<Derived, UsageError> {
 
 /// The run's settings: the plugins resolved (the manifest read), and how the run is
 /// printed and recorded around its configuration.
-fn finish(run: Derived, args: &OutputArgs, env: &Environment) -> Result<Settings, UsageError> {
+pub(super) fn finish(
+    run: Derived,
+    args: &OutputArgs,
+    env: &Environment,
+) -> Result<Settings, UsageError> {
     let mut sync = run.config;
     sync.plugins = resolve(&run.sources)?;
     Ok(Settings {

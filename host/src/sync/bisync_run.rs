@@ -164,6 +164,11 @@ impl TwoWaySession {
         })
     }
 
+    /// The plugins (path1 → path2's; the hooks are started from them).
+    pub fn plugins(&self) -> &crate::plugin::PluginHost {
+        &self.forward.plugins
+    }
+
     /// path1 → path2, as configured.
     pub fn config(&self) -> &SyncConfig {
         &self.forward.config

@@ -288,7 +288,13 @@ fn a_path_out_of_the_filters_scope_on_one_side_is_left_alone_and_keeps_its_state
     assert_eq!(p.content(&p.two, "grows.txt"), "abc");
     // Back in scope: changed on path1 since the state, not a conflict.
     let (outcome, lines) = p.run();
-    assert_eq!(outcome.totals.copied, 1, "{:?} {:?}", outcome, lines.lines());
+    assert_eq!(
+        outcome.totals.copied,
+        1,
+        "{:?} {:?}",
+        outcome,
+        lines.lines()
+    );
     assert_eq!(p.content(&p.two, "grows.txt"), "abcdefghij");
     assert_eq!(p.two.paths(), ["grows.txt"], "no conflict copy");
 }

@@ -1,0 +1,148 @@
+//! Two-way sync against Azurite: a local folder and a container kept in step both ways,
+//! conflicts kept on both sides, the guards, the lock, and runs that find nothing to do.
+
+use std::path::Path;
+
+use blobsync_tests::*;
+
+/// The container's blobs, without blobsync's own below `.blobsync/`.
+fn data(blobs: &Blobs, container: &str) -> Vec<String> {
+    let mut names = blobs.names(container);
+    names.retain(|n| !n.starts_with(".blobsync/"));
+    names
+}
+
+fn read(root: &Path, rel: &str) -> String {
+    std::fs::read_to_string(root.join(rel)).unwrap()
+}
+
+/// A local folder and a container, synced once.
+fn synced(name: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, String, Blobs) {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container(name);
+    blobs.create_container(&container);
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (path, content)) in files.iter().enumerate() {
+        let file = write(dir.path(), path, content.as_bytes());
+        set_mtime(&file, 1_700_000_000 + i as u64, 0);
+    }
+    let url = az.url(&container);
+    let first = blobsync_json(&["bisync", s(dir.path()), &url]).ok();
+    assert_eq!(
+        first.total("copied"),
+        files.len() as u64,
+        "{}",
+        first.dump()
+    );
+    (dir, container, blobs)
+}
+
+#[test]
+fn changes_on_either_side_reach_the_other_and_a_rerun_does_nothing() {
+    let (dir, container, blobs) =
+        synced("bi-both", &[("a.txt", "a"), ("b.txt", "b"), ("c.txt", "c")]);
+    let url = azurite().url(&container);
+    let file = write(dir.path(), "a.txt", b"a, changed here");
+    set_mtime(&file, 1_800_000_000, 0);
+    blobs.put(&container, "b.txt", b"b, changed there", &[]);
+    blobs.put(&container, "new/from-container.txt", b"new", &[]);
+    std::fs::remove_file(dir.path().join("c.txt")).unwrap();
+    let run = blobsync_json(&["bisync", s(dir.path()), &url, "--max-changes", "50%"]).ok();
+    assert_eq!(run.done("upload"), ["a.txt"], "{}", run.dump());
+    assert_eq!(run.done("download"), ["b.txt", "new/from-container.txt"]);
+    assert_eq!(run.done("delete"), ["c.txt"]);
+    assert_eq!(blobs.get(&container, "a.txt"), b"a, changed here");
+    assert_eq!(read(dir.path(), "b.txt"), "b, changed there");
+    assert_eq!(read(dir.path(), "new/from-container.txt"), "new");
+    assert_eq!(
+        data(&blobs, &container),
+        ["a.txt", "b.txt", "new/from-container.txt"]
+    );
+    let again = blobsync_json(&["bisync", s(dir.path()), &url]).ok();
+    assert_eq!(
+        again.total("copied") + again.total("deleted"),
+        0,
+        "{}",
+        again.dump()
+    );
+}
+
+#[test]
+fn a_conflict_keeps_both_versions_on_both_sides() {
+    let (dir, container, blobs) = synced("bi-conflict", &[("doc.txt", "original")]);
+    let url = azurite().url(&container);
+    let file = write(dir.path(), "doc.txt", b"the local edit");
+    set_mtime(&file, 1_700_000_100, 0);
+    // The container's edit comes later (its Last-Modified is now): it wins.
+    blobs.put(&container, "doc.txt", b"the container's edit", &[]);
+    let run = blobsync_json(&["bisync", s(dir.path()), &url]).ok();
+    let kept = "doc.conflict-path1-20231114T221500.txt";
+    assert_eq!(
+        read(dir.path(), "doc.txt"),
+        "the container's edit",
+        "{}",
+        run.dump()
+    );
+    assert_eq!(read(dir.path(), kept), "the local edit");
+    assert_eq!(blobs.get(&container, kept), b"the local edit");
+    assert_eq!(data(&blobs, &container), [kept, "doc.txt"]);
+    let again = blobsync_json(&["bisync", s(dir.path()), &url]).ok();
+    assert_eq!(
+        again.total("copied") + again.total("deleted"),
+        0,
+        "{}",
+        again.dump()
+    );
+}
+
+#[test]
+fn a_wiped_container_is_refused_and_nothing_local_is_deleted() {
+    let (dir, container, blobs) = synced("bi-wiped", &[("a", "1"), ("b", "2")]);
+    let url = azurite().url(&container);
+    blobs.delete(&container, "a");
+    blobs.delete(&container, "b");
+    let run = blobsync_json(&["bisync", s(dir.path()), &url]).code(7);
+    assert!(run.mentions("path2 lists nothing"), "{}", run.dump());
+    assert_eq!(read(dir.path(), "a"), "1");
+    assert_eq!(read(dir.path(), "b"), "2");
+}
+
+#[test]
+fn a_lock_held_elsewhere_ends_the_run_with_75_and_changes_nothing() {
+    let (dir, container, blobs) = synced("bi-lock", &[("a", "1")]);
+    let url = azurite().url(&container);
+    let lock = blobs
+        .names(&container)
+        .into_iter()
+        .find(|n| n.starts_with(".blobsync/locks/bisync-"))
+        .expect("the first run made its lock blob");
+    blobs.lease(&container, &lock);
+    write(dir.path(), "b", b"2");
+    let run = blobsync_json(&["bisync", s(dir.path()), &url]).code(75);
+    assert!(run.mentions("another two-way sync"), "{}", run.dump());
+    assert_eq!(data(&blobs, &container), ["a"]);
+}
+
+#[test]
+fn a_dry_run_shows_each_action_with_its_reason() {
+    let (dir, container, blobs) = synced("bi-dry", &[("a", "1"), ("b", "2")]);
+    let url = azurite().url(&container);
+    let file = write(dir.path(), "a", b"1, changed");
+    set_mtime(&file, 1_800_000_000, 0);
+    blobs.delete(&container, "b");
+    let run = blobsync_json(&["bisync", s(dir.path()), &url, "--dry-run"]).ok();
+    let copies: Vec<String> = run
+        .of_type("dry-run")
+        .map(|e| format!("{} {}", e["action"], e["reason"]))
+        .collect();
+    assert!(
+        copies.contains(&"\"copy\" \"changed on path1 since the last run\"".to_string()),
+        "{copies:?}"
+    );
+    assert!(
+        copies.contains(&"\"remove\" \"deleted on path2 since the last run\"".to_string()),
+        "{copies:?}"
+    );
+    assert_eq!(read(dir.path(), "b"), "2", "nothing changed");
+}
