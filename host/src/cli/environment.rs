@@ -6,9 +6,8 @@
 //! argument: `BLOBSYNC_LOG`, `AZURE_STORAGE_KEY`, `AZCOPY_CONCURRENCY_VALUE`,
 //! `BLOBSYNC_BUFFER_MB`), so the flag wins and clap says which gave the value. Left to
 //! where they are used: the variables a plugin's manifest grants (`env`, `${env:NAME}`),
-//! read for that plugin when it loads; `plugin build`'s tools, found through `PATH` and
-//! their own variables; the HTTP transport's `SSL_CERT_FILE` and proxy variables.
-//! docs/src/reference/environment.md lists them all.
+//! read for that plugin when it loads, and the HTTP transport's `SSL_CERT_FILE` and
+//! proxy variables. docs/src/reference/environment.md lists them all.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -18,6 +17,7 @@ use azure_identity::UserAssignedId;
 
 use super::shard_flags::INDEX_VARIABLE;
 use crate::endpoint::azure::{AuthMode, ConnectionString, EntraOptions};
+use crate::plugin::build::BuildEnvironment;
 
 /// The variable with the storage account connection string.
 const CONNECTION_STRING: &str = "AZURE_STORAGE_CONNECTION_STRING";
@@ -42,6 +42,8 @@ pub struct Environment {
     data_dir: Option<PathBuf>,
     /// Compiled plugins: `BLOBSYNC_CACHE_DIR/wasm`, else the user's cache directory's.
     cache_dir: Option<PathBuf>,
+    /// What `plugin build` reads: `PATH`, `CARGO_HOME` and its own variables.
+    build: BuildEnvironment,
 }
 
 impl Environment {
@@ -73,6 +75,7 @@ impl Environment {
                 Some(dir) => Some(dir.join("wasm")),
                 None => dirs::cache_dir().map(|d| d.join("blobsync").join("wasm")),
             },
+            build: BuildEnvironment::from_lookup(&var),
         }
     }
 
@@ -121,6 +124,11 @@ impl Environment {
     pub fn cache_dir(&self) -> Option<&Path> {
         self.cache_dir.as_deref()
     }
+
+    /// What `plugin build` reads from the environment.
+    pub(super) fn build_environment(&self) -> &BuildEnvironment {
+        &self.build
+    }
 }
 
 /// The Entra ID settings of the standard variables (the first of each list that is set
@@ -156,6 +164,7 @@ impl fmt::Debug for Environment {
             .field("job_completion_index", &self.job_completion_index)
             .field("data_dir", &self.data_dir)
             .field("cache_dir", &self.cache_dir)
+            .field("build", &self.build)
             .finish()
     }
 }

@@ -36,7 +36,7 @@ pub(super) fn auth_options(
         (None, None) => None,
     };
     // A key in the environment does not contradict `--auth sas`: it is simply not used.
-    let key_from_env = key.is_some() && key_origin.from_env();
+    let key_from_env = key.is_some() && key_origin.by_variable();
     if let Some((mode, from)) = &implied
         && args.auth != AuthMode::Auto
         && args.auth != *mode

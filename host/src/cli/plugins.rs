@@ -18,6 +18,7 @@ pub fn run_plugin(cmd: PluginCommand, env: &super::Environment) -> ExitCode {
             out,
             target_dir,
             quiet,
+            environment: env.build_environment().clone(),
         }),
         PluginCommand::New {
             name,

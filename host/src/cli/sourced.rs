@@ -45,13 +45,13 @@ impl Origin {
     }
 
     /// True when the value came from the environment variable.
-    pub fn from_env(&self) -> bool {
+    pub fn by_variable(&self) -> bool {
         self.source == Some(ValueSource::EnvVariable)
     }
 
     /// The flag (`--account-key`), or its variable when that gave the value.
     pub fn name(&self) -> &str {
-        match (&self.variable, self.from_env()) {
+        match (&self.variable, self.by_variable()) {
             (Some(variable), true) => variable,
             _ => &self.flag,
         }
@@ -59,7 +59,7 @@ impl Origin {
 
     /// `--flag VALUE`, or `VARIABLE=VALUE` when the variable gave it.
     pub fn label(&self, value: &str) -> String {
-        if self.from_env() {
+        if self.by_variable() {
             format!("{}={value}", self.name())
         } else {
             format!("{} {value}", self.name())
@@ -68,7 +68,7 @@ impl Origin {
 
     /// `--flag`, or `the VARIABLE variable`: for a secret, whose value is never shown.
     pub fn label_without_value(&self) -> String {
-        if self.from_env() {
+        if self.by_variable() {
             format!("the {} variable", self.name())
         } else {
             self.flag.clone()
@@ -178,7 +178,7 @@ mod tests {
         assert_eq!(cli.group.word.as_deref(), Some("hello"));
         let word = cli.group.origin("word");
         assert_eq!(word.source(), Some(ValueSource::CommandLine));
-        assert!(word.given() && !word.from_env());
+        assert!(word.given() && !word.by_variable());
         assert_eq!(word.label("hello"), "--word hello");
         assert_eq!(word.label_without_value(), "--word");
         let number = cli.group.origin("number");

@@ -17,7 +17,7 @@ mod tool;
 use std::path::Path;
 
 pub(crate) use js::COMPONENTIZE_JS;
-pub use project::{BuildError, BuildOptions, Built};
+pub use project::{BuildEnvironment, BuildError, BuildOptions, Built};
 pub(crate) use python::COMPONENTIZE_PY;
 
 /// The languages a plugin can be written in.

@@ -1,6 +1,7 @@
 //! What building a plugin project involves in every language: the options, the result,
 //! the errors, the WIT written out for the language tools, and running those tools.
 
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use crate::plugin::inspect::{self, ComponentInfo};
@@ -18,6 +19,47 @@ pub struct BuildOptions {
     pub target_dir: Option<PathBuf>,
     /// Suppress the build tools' progress output.
     pub quiet: bool,
+    /// What the environment says about the build tools.
+    pub environment: BuildEnvironment,
+}
+
+/// The variables a build reads, captured once by the command line: where tools are
+/// looked for (`PATH`, `BLOBSYNC_COMPONENTIZE_PY`, `BLOBSYNC_COMPONENTIZE_JS`), which
+/// Rust toolchain to use when both are installed (`BLOBSYNC_WASM_TOOLCHAIN`), and
+/// cargo's home, remapped away in a Rust build (`CARGO_HOME`).
+#[derive(Debug, Clone, Default)]
+pub struct BuildEnvironment {
+    vars: Vec<(&'static str, OsString)>,
+}
+
+impl BuildEnvironment {
+    /// The variables a build reads.
+    pub const VARIABLES: [&'static str; 5] = [
+        "PATH",
+        "CARGO_HOME",
+        "BLOBSYNC_WASM_TOOLCHAIN",
+        "BLOBSYNC_COMPONENTIZE_PY",
+        "BLOBSYNC_COMPONENTIZE_JS",
+    ];
+
+    /// Reads [`Self::VARIABLES`] through `var`.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<OsString>) -> BuildEnvironment {
+        BuildEnvironment {
+            vars: Self::VARIABLES
+                .into_iter()
+                .filter_map(|name| var(name).map(|value| (name, value)))
+                .collect(),
+        }
+    }
+
+    /// The value of `name`, one of [`Self::VARIABLES`], if it is set.
+    pub(super) fn var(&self, name: &str) -> Option<&OsStr> {
+        debug_assert!(Self::VARIABLES.contains(&name), "{name} is not captured");
+        self.vars
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_os_str())
+    }
 }
 
 /// A built component.
@@ -146,14 +188,19 @@ pub(super) fn kind(
 }
 
 /// Finds a tool: an environment variable naming it, the project's own copy, or PATH.
-pub(super) fn find_tool(env: &str, local: &Path, name: &str) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(env) {
+pub(super) fn find_tool(
+    environment: &BuildEnvironment,
+    var: &str,
+    local: &Path,
+    name: &str,
+) -> Option<PathBuf> {
+    if let Some(p) = environment.var(var) {
         return Some(PathBuf::from(p));
     }
     if local.is_file() {
         return Some(local.to_path_buf());
     }
-    std::env::split_paths(&std::env::var_os("PATH")?)
+    std::env::split_paths(environment.var("PATH")?)
         .map(|d| d.join(name))
         .find(|p| p.is_file())
 }

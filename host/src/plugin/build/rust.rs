@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::project::{BuildError, BuildOptions, Built, write_component};
+use super::project::{BuildEnvironment, BuildError, BuildOptions, Built, write_component};
 
 /// A detected wasm toolchain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +40,10 @@ const HOW_TO_INSTALL: &str = "Install one of:\n  \
     (set BLOBSYNC_WASM_TOOLCHAIN=rustup|debian to choose when both are present)";
 
 /// Finds a toolchain, or says what is missing.
-pub fn detect_toolchain() -> Result<Toolchain, BuildError> {
-    let forced = std::env::var("BLOBSYNC_WASM_TOOLCHAIN").ok();
+pub fn detect_toolchain(environment: &BuildEnvironment) -> Result<Toolchain, BuildError> {
+    let forced = environment
+        .var("BLOBSYNC_WASM_TOOLCHAIN")
+        .and_then(|v| v.to_str());
     let mut notes = Vec::new();
     if forced.as_deref() != Some("debian") {
         match rustup_has_target() {
@@ -50,7 +52,7 @@ pub fn detect_toolchain() -> Result<Toolchain, BuildError> {
         }
     }
     if forced.as_deref() != Some("rustup") {
-        match debian_toolchain() {
+        match debian_toolchain(environment) {
             Ok(t) => return Ok(t),
             Err(note) => notes.push(note),
         }
@@ -82,7 +84,7 @@ fn rustup_has_target() -> Result<(), String> {
     }
 }
 
-fn debian_toolchain() -> Result<Toolchain, String> {
+fn debian_toolchain(environment: &BuildEnvironment) -> Result<Toolchain, String> {
     let rustc = PathBuf::from("/usr/bin/rustc");
     let cargo = PathBuf::from("/usr/bin/cargo");
     if !rustc.exists() || !cargo.exists() {
@@ -107,7 +109,7 @@ fn debian_toolchain() -> Result<Toolchain, String> {
             src.display()
         ));
     }
-    let linker = find_wasm_linker()
+    let linker = find_wasm_linker(environment)
         .ok_or("Debian: no wasm-ld or wasm-ld-NN on PATH (lld-22)".to_string())?;
     Ok(Toolchain::Debian {
         rustc,
@@ -118,10 +120,10 @@ fn debian_toolchain() -> Result<Toolchain, String> {
 }
 
 /// The newest `wasm-ld[-NN]` on PATH.
-fn find_wasm_linker() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
+fn find_wasm_linker(environment: &BuildEnvironment) -> Option<PathBuf> {
+    let path = environment.var("PATH")?;
     let mut best: Option<(u32, PathBuf)> = None;
-    for dir in std::env::split_paths(&path) {
+    for dir in std::env::split_paths(path) {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -206,12 +208,12 @@ pub(super) fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
         source: e,
     })?;
     let (package, lib_name) = crate_names(&dir)?;
-    let toolchain = detect_toolchain()?;
+    let toolchain = detect_toolchain(&opts.environment)?;
     let target_dir = match &opts.target_dir {
         Some(t) => std::path::absolute(t).unwrap_or_else(|_| t.clone()),
         None => dir.join("target"),
     };
-    let mut cmd = cargo_command(&toolchain, &dir, &target_dir, opts.quiet);
+    let mut cmd = cargo_command(&toolchain, opts, &dir, &target_dir);
     run_cargo(&mut cmd, &dir)?;
     let component = component_of(&target_dir, &lib_name)?;
     let out = opts
@@ -223,8 +225,14 @@ pub(super) fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
 
 /// The `cargo build` of the crate in `dir` for wasm32, with the release profile fixed on
 /// the command line and the paths that differ between machines remapped.
-fn cargo_command(toolchain: &Toolchain, dir: &Path, target_dir: &Path, quiet: bool) -> Command {
-    let rustflags: Vec<String> = remaps(toolchain, dir)
+fn cargo_command(
+    toolchain: &Toolchain,
+    opts: &BuildOptions,
+    dir: &Path,
+    target_dir: &Path,
+) -> Command {
+    let quiet = opts.quiet;
+    let rustflags: Vec<String> = remaps(toolchain, dir, &opts.environment)
         .iter()
         .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
         .collect();
@@ -251,8 +259,13 @@ fn cargo_command(toolchain: &Toolchain, dir: &Path, target_dir: &Path, quiet: bo
 
 /// The path prefixes remapped away, and what to: the source root, cargo's home, and
 /// (Debian) the std sources.
-fn remaps(toolchain: &Toolchain, dir: &Path) -> Vec<(PathBuf, &'static str)> {
-    let cargo_home = std::env::var_os("CARGO_HOME")
+fn remaps(
+    toolchain: &Toolchain,
+    dir: &Path,
+    environment: &BuildEnvironment,
+) -> Vec<(PathBuf, &'static str)> {
+    let cargo_home = environment
+        .var("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| dirs::home_dir().map(|h| h.join(".cargo")));
     let mut remaps: Vec<(PathBuf, &str)> = vec![(source_root(dir), "/src")];

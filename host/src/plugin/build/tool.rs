@@ -59,8 +59,13 @@ pub(super) fn build_with_tool(
     stem: &str,
     args: impl FnOnce(&mut Command, &Path, &Path),
 ) -> Result<Built, BuildError> {
-    let program = find_tool(tool.env, &dir.join(tool.local), tool.name)
-        .ok_or_else(|| BuildError::Tool((tool.missing)(dir)))?;
+    let program = find_tool(
+        &opts.environment,
+        tool.env,
+        &dir.join(tool.local),
+        tool.name,
+    )
+    .ok_or_else(|| BuildError::Tool((tool.missing)(dir)))?;
     let out = output_path(opts, dir, stem)?;
     let wit = WitDir::new()?;
     let mut cmd = Command::new(&program);
