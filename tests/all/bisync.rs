@@ -146,3 +146,12 @@ fn a_dry_run_shows_each_action_with_its_reason() {
     );
     assert_eq!(read(dir.path(), "b"), "2", "nothing changed");
 }
+
+#[test]
+fn a_bad_max_changes_is_a_usage_error_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = azurite().url(&unique_container("bi-usage"));
+    let run = blobsync(&["bisync", s(dir.path()), &url, "--max-changes", "150"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--max-changes"), "{}", run.stderr);
+}

@@ -40,6 +40,7 @@ pages! {
     guide_static_websites => "docs/src/guide/static-websites.md",
     guide_syncing => "docs/src/guide/syncing.md",
     guide_tiers => "docs/src/guide/tiers.md",
+    guide_two_way => "docs/src/guide/two-way.md",
     guide_watch => "docs/src/guide/watch.md",
     install => "docs/src/install.md",
     plugins_commands => "docs/src/plugins/commands.md",

@@ -254,6 +254,15 @@ impl TwoWaySession {
             std::path::Path::to_path_buf,
         );
         let endpoints = [&*self.forward.source, &*self.forward.destination];
+        if !self.config().dry_run {
+            // Both sides are there before anything else (a container is created).
+            for endpoint in endpoints {
+                if let Err(e) = endpoint.prepare_for_writes().await {
+                    ctx.fail(RunError::from(e.explain("; nothing was written")));
+                    return;
+                }
+            }
+        }
         match lock_pair(&folder, &self.lock, endpoints).await {
             Ok(locks) => {
                 self.execute(ctx, recorder, values).await;

@@ -55,16 +55,20 @@ pub(super) async fn lock(
         if_none_match: Some(Etag::from("*")),
         ..Default::default()
     };
-    if let Err(e) = client
+    match client
         .block_blob_client()
         .upload(bytes::Bytes::new().into(), Some(create))
         .await
-        && !matches!(
-            error_code(&e),
-            Some("BlobAlreadyExists" | "LeaseIdMissing" | "ConditionNotMet")
-        )
     {
-        return Err(azure_error("cannot create the lock", describe, e));
+        Ok(_) => {}
+        // No container yet (a dry run does not create it): nothing there to protect.
+        Err(e) if error_code(&e) == Some("ContainerNotFound") => return Ok(Lock::Unsupported),
+        Err(e)
+            if matches!(
+                error_code(&e),
+                Some("BlobAlreadyExists" | "LeaseIdMissing" | "ConditionNotMet")
+            ) => {}
+        Err(e) => return Err(azure_error("cannot create the lock", describe, e)),
     }
     let lease_id = match client.acquire_lease(LEASE_SECONDS, None).await {
         Ok(response) => response.lease_id().ok().flatten().unwrap_or_default(),
