@@ -87,9 +87,8 @@ pub struct SelectionArgs {
 }
 
 impl SelectionArgs {
-    /// The built-in glob filter's settings from the time and size flags, normalised:
-    /// sizes in bytes, points in time in RFC 3339 (UTC), ages as durations in their
-    /// shortest form.
+    /// The built-in glob filter's settings from the time and size flags, as the numbers
+    /// [`Normal`] makes of them (a manifest's settings for it become the same numbers).
     pub(super) fn filter_config(&self) -> Vec<(String, String)> {
         fn normal(value: &Option<impl Normal>) -> Option<String> {
             value.as_ref().map(Normal::normal)

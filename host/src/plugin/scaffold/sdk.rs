@@ -23,6 +23,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../../../plugin-sdk/src/time.rs"),
     ),
     (
+        "src/time_rule.rs",
+        include_str!("../../../../plugin-sdk/src/time_rule.rs"),
+    ),
+    (
         "src/filter.rs",
         include_str!("../../../../plugin-sdk/src/filter.rs"),
     ),
