@@ -3,7 +3,8 @@
 //! Paths present only at the source are always copied and never reach the comparator.
 //! A comparator that needs content hashes includes [`EntryFields::MD5`] in
 //! [`Comparator::fields`]; the host then computes the MD5 of local files whose sizes match
-//! on both sides.
+//! on both sides. A comparator that judges modification times as blobsync's default
+//! comparator does uses its [`TimeRule`].
 //!
 //! ```
 //! use blobsync_plugin::{Config, Entry, EntryFields};
@@ -54,6 +55,7 @@ pub mod bindings {
 
 pub use crate::bindings::blobsync::plugin::types::Action;
 use crate::bindings::blobsync::plugin::types::Decision as WitDecision;
+pub use crate::time_rule::{TimeRule, lmt_rule};
 use bindings::exports::blobsync::plugin::comparator_plugin::Guest;
 
 /// A comparator's answer for one pair.

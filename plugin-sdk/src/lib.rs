@@ -39,6 +39,7 @@
 mod config;
 mod entries;
 mod time;
+mod time_rule;
 
 pub mod annotator;
 pub mod comparator;

@@ -146,6 +146,34 @@ fn bad_filter_values_are_usage_errors_naming_the_flag() {
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
 
+#[test]
+fn a_manifests_settings_for_the_built_in_filter_take_the_flags_grammar() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = manifest(
+        dir.path(),
+        "[[filter]]\nsource = \"builtin:glob-filter\"\n\
+         config = { max-size = \"4KB\", max-age = \"1.5d\" }\n",
+    );
+    assert_eq!(uploaded(&["--plugins", &plugins]), ["new.txt"]);
+    let bad = manifest_named(
+        dir.path(),
+        "bad.toml",
+        "[[filter]]\nname = \"small\"\nsource = \"builtin:glob-filter\"\n\
+         config = { max-size = \"10XB\" }\n",
+    );
+    let src = tree();
+    let url = azurite().url(&unique_container("badman"));
+    let run = blobsync(&["sync", s(src.path()), &url, "--plugins", &bad]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("bad.toml")
+            && run.stderr.contains("`small`")
+            && run.stderr.contains("`max-size`: \"10XB\" is not a size"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// Uploads `tree()`, then changes it as `change` says, and syncs again with `flags`;
 /// returns what the second run copied, by name.
 fn second_run(change: impl FnOnce(&std::path::Path), flags: &[&str]) -> (Outcome, Blobs, String) {
@@ -223,6 +251,29 @@ fn mirror_mode_copies_everything_that_exists_on_both_sides() {
         ["big.bin", "mid.bin", "new.txt", "old.txt"]
     );
     let (run, _, _) = second_run(|_| {}, &["--mirror-mode=false"]);
+    assert_eq!(run.total("copied"), 0, "{}", run.dump());
+}
+
+/// `--modify-window` and a manifest's `modify-window` reach the built-in comparator as the
+/// same duration: a time moved by a minute is within `1m30s`, not within `30s`.
+#[test]
+fn modify_window_from_a_flag_or_a_manifest_tolerates_a_moved_time() {
+    let move_a_minute = |dir: &std::path::Path| {
+        let path = dir.join("new.txt");
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let secs = modified.duration_since(UNIX_EPOCH).unwrap().as_secs();
+        set_mtime(&path, secs + 60, 0);
+    };
+    let (run, _, _) = second_run(move_a_minute, &["--modify-window", "1m30s"]);
+    assert_eq!(run.total("copied"), 0, "{}", run.dump());
+    let (run, _, _) = second_run(move_a_minute, &["--modify-window", "30s"]);
+    assert_eq!(run.done("upload"), ["new.txt"], "{}", run.dump());
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = manifest(
+        dir.path(),
+        "[comparator]\nsource = \"builtin:mtime-compare\"\nconfig = { modify-window = \"1m30s\" }\n",
+    );
+    let (run, _, _) = second_run(move_a_minute, &["--plugins", &plugins]);
     assert_eq!(run.total("copied"), 0, "{}", run.dump());
 }
 

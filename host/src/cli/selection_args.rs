@@ -138,8 +138,8 @@ pub struct CompareArgs {
 
 impl FilterArgs {
     /// The built-in glob filter's settings from the flags: patterns, paths and regular
-    /// expressions as given; times and sizes normalised (sizes in bytes, points in time
-    /// in RFC 3339 (UTC), ages as durations in their shortest form).
+    /// expressions as given; times and sizes as the numbers [`Normal`] makes of them (a
+    /// manifest's settings for it become the same numbers).
     pub(super) fn filter_config(&self) -> Vec<(String, String)> {
         fn normal(value: &Option<impl Normal>) -> Option<String> {
             value.as_ref().map(Normal::normal)

@@ -51,9 +51,11 @@ fn unit_of(plugin: &str, key: &str) -> Option<Unit> {
     }
 }
 
-/// A built-in plugin's settings with every size, duration and time parsed by the host's
-/// grammar (the flags' grammar) and handed on normalised: bytes, whole nanoseconds,
-/// RFC 3339 in UTC, ages in their shortest form. Other settings pass unchanged.
+/// A built-in plugin's settings (from a manifest) with every size, duration and time
+/// parsed by the host's grammar, the flags' own, and handed on as the numbers
+/// [`Normal`](crate::units::Normal) makes of them, as the flags' values are: the built-in
+/// plugins parse nothing but integers. Other settings pass unchanged. A bad value is an
+/// error naming the setting.
 pub(crate) fn normalise_config(
     plugin: &str,
     config: Vec<(String, String)>,
@@ -87,14 +89,16 @@ mod tests {
     }
 
     #[test]
-    fn sizes_durations_and_times_reach_the_built_ins_normalised() {
+    fn sizes_durations_and_times_reach_the_built_ins_as_numbers() {
         let filter = normalise_config(
             "glob-filter",
             pairs(&[
                 ("max-size", "10MB"),
                 ("min-size", "1K"),
                 ("max-age", "1w"),
+                ("min-age", "2026-01-31"),
                 ("include-after", "2026-01-31T16:04+01:00"),
+                ("include-before", "1969-12-31T23:59:59Z"),
                 ("include-pattern", "*.txt"),
             ]),
         )
@@ -104,15 +108,21 @@ mod tests {
             pairs(&[
                 ("max-size", "10000000"),
                 ("min-size", "1024"),
-                ("max-age", "7d"),
-                ("include-after", "2026-01-31T15:04:00Z"),
+                ("max-age", "604800000000000"),
+                ("min-age", "@1769817600000000000"),
+                ("include-after", "1769871840000000000"),
+                ("include-before", "-1000000000"),
                 ("include-pattern", "*.txt"),
             ])
         );
         let compare = normalise_config("md5-compare", pairs(&[("modify-window", "1m30s")]));
+        assert_eq!(compare.unwrap(), pairs(&[("modify-window", "90000000000")]));
+        // Beyond what i64 nanoseconds hold, a point in time is clamped: no file is older
+        // or newer.
+        let far = normalise_config("glob-filter", pairs(&[("include-after", "3000-01-01")]));
         assert_eq!(
-            compare.unwrap(),
-            pairs(&[("modify-window", "90000000000ns")])
+            far.unwrap(),
+            pairs(&[("include-after", &i64::MAX.to_string())])
         );
         // A third-party plugin's settings are its own business.
         let other = pairs(&[("max-size", "lots")]);

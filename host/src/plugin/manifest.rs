@@ -536,6 +536,31 @@ mod tests {
     }
 
     #[test]
+    fn a_built_in_plugins_sizes_and_times_are_parsed_here_and_passed_as_numbers() {
+        let e = parse(
+            "version = 1\n[[filter]]\nname = \"small\"\nsource = \"builtin:glob-filter\"\n\
+             config = { max-age = \"3 fortnights\" }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with(
+                "plugin manifest test.toml: [[filter]] #1: `config` of `small`: `max-age`: \
+                 \"3 fortnights\" is not an age"
+            ),
+            "{e}"
+        );
+        let m = parse(
+            "version = 1\n[[filter]]\nsource = \"x.wasm\"\nconfig = { max-size = \"10XB\" }\n\
+             [comparator]\nsource = \"builtin:mtime-compare\"\nconfig = { modify-window = \"2s\" }\n",
+        )
+        .unwrap();
+        assert_eq!(m.filters[0].config, [("max-size".into(), "10XB".into())]);
+        let window = &m.comparator.unwrap().config;
+        assert_eq!(window, &[("modify-window".into(), "2000000000".into())]);
+    }
+
+    #[test]
     fn too_many_plugins_are_refused_before_anything_is_loaded() {
         let text = format!(
             "version = 1\n{}",

@@ -22,10 +22,13 @@ mod size;
 mod span;
 
 /// The form the host hands a value to a built-in plugin in, whether it came from a flag
-/// or a manifest: one function per kind of value, so both paths hand on the same text.
+/// or a manifest: one function per kind of value, so both paths hand on the same text. It
+/// is always a whole number in decimal, so the plugins read it with `str::parse` and keep
+/// no grammar of their own.
 pub trait Normal {
-    /// Bytes; whole nanoseconds with `ns`; RFC 3339 in UTC; an age's duration in its
-    /// shortest form, or its point in time.
+    /// Sizes in bytes; durations in nanoseconds; points in time in nanoseconds since the
+    /// Unix epoch (negative before 1970); ages as nanoseconds back from the run's start, or
+    /// for an age given as a date, `@` and its nanoseconds since the Unix epoch.
     fn normal(&self) -> String;
 }
 
@@ -36,21 +39,28 @@ impl Normal for ByteSize {
 }
 
 impl Normal for Span {
-    /// The comparators read one whole number and one unit.
     fn normal(&self) -> String {
-        format!("{}ns", self.0.as_nanos())
+        self.0.as_nanos().to_string()
     }
 }
 
 impl Normal for Moment {
+    /// Clamped to what `i64` nanoseconds hold (1677–2262): no file's time is outside it,
+    /// so a limit beyond it passes or excludes every file just as the date itself would.
     fn normal(&self) -> String {
-        self.to_string()
+        let ns = self.0.as_nanosecond();
+        ns.clamp(i64::MIN.into(), i64::MAX.into()).to_string()
     }
 }
 
 impl Normal for Age {
+    /// An age back from the run's start stays one, so that in watch mode each run counts
+    /// from its own start (the plugin gets the start as `blobsync.run-started-ms`).
     fn normal(&self) -> String {
-        self.to_string()
+        match self {
+            Age::Back(span) => span.normal(),
+            Age::At(at) => format!("@{}", at.normal()),
+        }
     }
 }
 

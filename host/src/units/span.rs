@@ -95,7 +95,7 @@ impl FromStr for Span {
 }
 
 /// The shortest exact form in this grammar's units up to days: `7d`, `1h30m`, `1s500ms`,
-/// `0s`. What the host hands a built-in plugin, and what messages show.
+/// `0s`. What messages show.
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut ns = self.0.as_nanos();

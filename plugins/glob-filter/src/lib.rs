@@ -1,19 +1,24 @@
 //! blobsync's default filter, with azcopy's semantics (see the README's "Filters"), plus
 //! azcopy's and rclone's time and size limits:
 //!
-//! | key | matched against | syntax |
+//! | key | matched against | value |
 //! |---|---|---|
 //! | `include-pattern` | file base names (directories always pass) | Go `path.Match`: `* ? [..] [^..] \` |
 //! | `exclude-pattern` | file base names | same |
 //! | `exclude-path` | relative paths of files and directories, as a whole-segment prefix | literal |
 //! | `include-regex` | file relative paths, unanchored | RE2 (the `regex` crate) |
 //! | `exclude-regex` | file relative paths, unanchored | same |
-//! | `include-after` | file modification times: on or after passes | ISO 8601: `2026-01-31`, `2026-01-31T15:04`, `2026-01-31T15:04:05.5Z`, `…+01:00`; no offset is UTC |
+//! | `include-after` | file modification times: on or after passes | nanoseconds since the Unix epoch |
 //! | `include-before` | file modification times: on or before passes | same |
-//! | `max-age` | file modification times: at or after (run start − age) passes | rclone: `90s`, `15m`, `36h`, `7d`, `2w`, `1M` (30 d), `1y` (365 d), `1h30m`, `1.5d`; a bare number is seconds; or a date as above |
+//! | `max-age` | file modification times: at or after (run start − age) passes | nanoseconds of age; or `@` and nanoseconds since the Unix epoch, for an age given as a date |
 //! | `min-age` | file modification times: at or before (run start − age) passes | same |
-//! | `max-size` | file sizes: at most passes | `4096` (bytes), `B`; `K` `M` `G` `T` `P` and `KiB`…`PiB` = 1024s; `KB`…`PB` = 1000s; decimals (`1.5G`); letters in any case |
+//! | `max-size` | file sizes: at most passes | bytes |
 //! | `min-size` | file sizes: at least passes | same |
+//!
+//! The time and size limits are whole numbers because blobsync reads what users type —
+//! `--max-size 10M`, `max-age = "7d"`, `--include-after 2026-01-31` in flags or in a
+//! manifest's `builtin:glob-filter` — with its one grammar and hands this plugin the
+//! number, so that the filter parses nothing but integers.
 //!
 //! The pattern keys take a `;`-separated list. A file must pass every include list that is
 //! set and match no exclude. Unlike azcopy, an invalid pattern is a configuration error, and
@@ -23,7 +28,8 @@
 //! excluded destination file is therefore never deleted. A blob's modification time is the
 //! one blobsync stored from its source file (`mtime` metadata), else its Last-Modified. Ages
 //! count back from the run's start (`blobsync.run-started-ms`), so every file of a run is
-//! judged against the same instant. A bad value, and limits no file could meet together
+//! judged against the same instant (in watch mode, each run counts from its own start). A
+//! value that is not a whole number, and limits no file could meet together
 //! (`include-after` later than `include-before`, `min-size` above `max-size`, …), are
 //! configuration errors.
 
@@ -31,11 +37,8 @@ use blobsync_plugin::filter::{Filter, Verdict};
 use blobsync_plugin::{Config, Entry, EntryFields, Side};
 use regex::{Regex, RegexSet};
 
-mod age;
-mod decimal;
 mod limits;
 mod pattern;
-mod size;
 
 use limits::Limits;
 pub use pattern::{PatternError, translate};
@@ -296,7 +299,7 @@ mod tests {
 
     #[test]
     fn limits_apply_to_files_on_both_sides_and_never_to_directories() {
-        let mut f = filter(&[("max-size", "1K"), ("include-pattern", "*.log")]).unwrap();
+        let mut f = filter(&[("max-size", "1024"), ("include-pattern", "*.log")]).unwrap();
         for side in [Side::Source, Side::Destination] {
             let batch = Entries::of(
                 EndpointKind::AzureBlob,
@@ -307,11 +310,14 @@ mod tests {
                 ],
             );
             let verdicts = f.filter(side, &batch);
-            assert_eq!(verdicts[0].reason, "size 2.0 KiB is above --max-size 1K");
+            assert_eq!(
+                verdicts[0].reason,
+                "size 2.0 KiB is above --max-size 1.0 KiB"
+            );
             assert!(!verdicts[0].included);
             assert!(verdicts[1].included && verdicts[2].included);
         }
-        let err = filter(&[("max-sise", "1K")]).err().unwrap();
+        let err = filter(&[("max-sise", "1024")]).err().unwrap();
         assert!(
             err.contains("max-sise") && err.contains("max-size, min-size"),
             "{err}"
@@ -322,20 +328,25 @@ mod tests {
     fn stored_times_are_asked_for_only_when_a_time_limit_is_set() {
         let started = ("blobsync.run-started-ms", "1769817600000");
         assert_eq!(
-            filter(&[("max-size", "1M"), ("min-size", "1")])
+            filter(&[("max-size", "1048576"), ("min-size", "1")])
                 .unwrap()
                 .fields(),
             EntryFields::empty()
         );
         for key in ["include-after", "include-before"] {
-            let f = filter(&[(key, "2026-01-31")]).unwrap();
+            let f = filter(&[(key, "1769817600000000000")]).unwrap();
             assert_eq!(f.fields(), EntryFields::STORED_MTIME, "{key}");
         }
         for key in ["max-age", "min-age"] {
-            let f = filter(&[(key, "7d"), started]).unwrap();
+            let f = filter(&[(key, "604800000000000"), started]).unwrap();
             assert_eq!(f.fields(), EntryFields::STORED_MTIME, "{key}");
         }
-        let f = filter(&[("max-age", "7d"), started, ("exclude-path", "x")]).unwrap();
+        let f = filter(&[
+            ("max-age", "604800000000000"),
+            started,
+            ("exclude-path", "x"),
+        ])
+        .unwrap();
         assert_eq!(f.fields(), EntryFields::STORED_MTIME | EntryFields::PATH);
     }
 

@@ -9,22 +9,17 @@
 //! | `missing-md5` | `copy` (default) | a pair where either side has no MD5 is copied (azcopy's behaviour) |
 //! | | `size-time` | such a pair is compared by size and modification time instead, exactly as `mtime-compare` does (`modify-window`, the run's `blobsync.time-precision-ns`) |
 //! | | `download` | the host hashes such a blob's content before asking; a pair still without an MD5 is copied |
-//! | `modify-window` | a duration: `2s`, `500ms` (ns, us, ms, s, m, h); default `0` | times this close count as equal (for `size-time` and `update`) |
+//! | `modify-window` | whole nanoseconds (blobsync reads `2s`, `1m30s`, … and hands on the number); default `0` | times this close count as equal (for `size-time` and `update`) |
 //! | `update` | `true`/`false` | rclone's `--update`: skip when the destination is newer than the source by more than the window; otherwise decide as usual |
 //! | `ignore-existing` | `true`/`false` | rclone's `--ignore-existing`: skip every file that exists at the destination (no MD5 is computed) |
 //!
 //! Blobs' stored modification times are asked for only when `update` or `size-time` needs
 //! them, and MD5s only when a pair can be compared at all.
 
-use blobsync_plugin::comparator::{Comparator, Decision};
+// The time rule of blobsync's default comparator, from the SDK, so both comparators
+// judge times identically.
+use blobsync_plugin::comparator::{Comparator, Decision, TimeRule};
 use blobsync_plugin::{Config, EndpointKind, Entry, EntryFields};
-
-// The time rule of blobsync's default comparator, compiled from its source so both
-// comparators judge times identically.
-#[path = "../../mtime-compare/src/times.rs"]
-mod times;
-
-use times::TimeRule;
 
 /// What to do with a pair where a side has no MD5 (`missing-md5`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +106,10 @@ impl Comparator for Md5Compare {
         };
         Ok(Md5Compare {
             missing_md5,
-            times: TimeRule::from_config(&config)?,
+            times: TimeRule::new(
+                config.parse::<u64>("modify-window")?.unwrap_or(0),
+                config.time_precision_ns(),
+            ),
             update: config.flag("update")?.unwrap_or(false),
             ignore_existing: config.flag("ignore-existing")?.unwrap_or(false),
         })
@@ -316,7 +314,10 @@ mod tests {
 
     #[test]
     fn size_time_uses_the_window_and_the_runs_precision() {
-        let mut c = cmp(&[("missing-md5", "size-time"), ("modify-window", "2s")]);
+        let mut c = cmp(&[
+            ("missing-md5", "size-time"),
+            ("modify-window", "2000000000"),
+        ]);
         let d = compare(
             &mut c,
             &local(3, Some([1; 16]), T),
@@ -359,7 +360,7 @@ mod tests {
         let d = compare(&mut cmp(&[]), &src, &blob(3, Some([2; 16]), 0, Some(T + S)));
         assert_eq!(d.action, Action::Transfer);
         // The window applies.
-        let mut c = cmp(&[("update", "true"), ("modify-window", "1s")]);
+        let mut c = cmp(&[("update", "true"), ("modify-window", "1000000000")]);
         let d = compare(&mut c, &src, &blob(3, Some([2; 16]), 0, Some(T + S)));
         assert!(d.reason.starts_with("MD5 differs"), "{}", d.reason);
     }
@@ -391,8 +392,12 @@ mod tests {
             ),
             "{err}"
         );
-        let err = config(&[("modify-window", "2")]).err().unwrap();
-        assert!(err.contains("modify-window"), "{err}");
+        // blobsync hands the window on in nanoseconds; a duration is for blobsync to read.
+        let err = config(&[("modify-window", "2s")]).err().unwrap();
+        assert!(
+            err.contains("`modify-window`") && err.contains("2s"),
+            "{err}"
+        );
         let err = config(&[("update", "often")]).err().unwrap();
         assert!(err.contains("`update`") && err.contains("often"), "{err}");
         let err = config(&[("size-only", "true")]).err().unwrap();

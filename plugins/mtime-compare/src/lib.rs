@@ -13,24 +13,24 @@
 //!
 //! | key | value | effect |
 //! |---|---|---|
-//! | `modify-window` | a duration: `2s`, `500ms`, `1h` (ns, us, ms, s, m, h); default `0` | times this close count as equal; at least the run's precision (`blobsync.time-precision-ns`, set by the host) less a nanosecond, so times a coarse file system rounded still match |
+//! | `modify-window` | whole nanoseconds; default `0` | times this close count as equal; at least the run's precision (`blobsync.time-precision-ns`, set by the host) less a nanosecond, so times a coarse file system rounded still match |
 //! | `strict-lmt` | `true`/`false` | azcopy's rule alone: ignore sizes and stored times |
 //! | `size-only` | `true`/`false` | rclone's `--size-only`: the same size is skipped, whatever the times |
 //! | `update` | `true`/`false` | rclone's `--update`: skip when the destination is newer than the source by more than the window; otherwise decide as usual |
 //! | `ignore-existing` | `true`/`false` | rclone's `--ignore-existing`: skip every file that exists at the destination |
 //! | `mirror-mode` | `true`/`false` | azcopy's `--mirror-mode`: copy every file that exists at the destination, whatever its size and times |
 //!
+//! blobsync reads `--modify-window` and a manifest's `modify-window` (`2s`, `1m30s`, …)
+//! with its one grammar for durations and hands this plugin the nanoseconds; the times
+//! are judged by the SDK's [`TimeRule`], which `md5-compare` shares.
+//!
 //! `mirror-mode` cannot be combined with `size-only`, `update`, `ignore-existing` or
 //! `strict-lmt`, nor `size-only` with `update` or `strict-lmt`: each pair contradicts
 //! itself, so it is a configuration error. With `strict-lmt`, `update` changes nothing
 //! (azcopy's rule never copies a file that is newer at the destination).
 
-use blobsync_plugin::comparator::{Comparator, Decision};
+use blobsync_plugin::comparator::{Comparator, Decision, TimeRule, lmt_rule};
 use blobsync_plugin::{Config, Entry, EntryFields};
-
-mod times;
-
-use times::{TimeRule, lmt_rule};
 
 /// The configured comparator.
 pub struct MtimeCompare {
@@ -83,7 +83,8 @@ fn size_differs(source: &Entry<'_>, destination: &Entry<'_>) -> Decision {
 impl Comparator for MtimeCompare {
     fn configure(config: Config) -> Result<Self, String> {
         config.check_keys(KEYS)?;
-        let times = TimeRule::from_config(&config)?;
+        let window_ns = config.parse::<u64>("modify-window")?.unwrap_or(0);
+        let times = TimeRule::new(window_ns, config.time_precision_ns());
         let flag = |key: &str| config.flag(key).map(|v| v.unwrap_or(false));
         for (a, b) in CONFLICTS {
             if flag(a)? && flag(b)? {
@@ -256,9 +257,17 @@ mod tests {
 
     #[test]
     fn modify_window_tolerates_small_differences() {
-        let mut c = cmp(&[("modify-window", "2s")]);
+        let mut c = cmp(&[("modify-window", "2000000000")]);
         let d = c.compare_one(&local(10, T + NS_PER_S), &blob(10, 0, Some(T)));
         assert!(d.reason.starts_with("same size"), "{}", d.reason);
+        let d = c.compare_one(&local(10, T + 3 * NS_PER_S), &blob(10, 0, Some(T)));
+        assert!(d.reason.starts_with("modification time"), "{}", d.reason);
+        // blobsync hands the window on in nanoseconds; a duration is for blobsync to read.
+        let err = config(&[("modify-window", "2s")]).err().unwrap();
+        assert!(
+            err.contains("`modify-window`") && err.contains("2s"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -319,7 +328,7 @@ mod tests {
 
     #[test]
     fn update_allows_the_window() {
-        let mut c = cmp(&[("update", "true"), ("modify-window", "2s")]);
+        let mut c = cmp(&[("update", "true"), ("modify-window", "2000000000")]);
         let d = c.compare_one(&local(10, T), &blob(10, 0, Some(T + 2 * NS_PER_S)));
         assert_eq!(d, Decision::skip("same size and modification time"));
         let d = c.compare_one(&local(10, T), &blob(10, 0, Some(T + 3 * NS_PER_S)));

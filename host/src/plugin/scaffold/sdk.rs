@@ -23,6 +23,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../../../plugin-sdk/src/time.rs"),
     ),
     (
+        "src/time_rule.rs",
+        include_str!("../../../../plugin-sdk/src/time_rule.rs"),
+    ),
+    (
         "src/filter.rs",
         include_str!("../../../../plugin-sdk/src/filter.rs"),
     ),
@@ -78,6 +82,7 @@ license = "MIT OR Apache-2.0"
 publish = false
 
 [dependencies]
+jiff = { version = "0.2", default-features = false, features = ["std"] }
 wit-bindgen = { version = "0.63", default-features = false, features = ["macros", "realloc", "std", "bitflags"] }
 "#;
 
@@ -120,5 +125,31 @@ pub(crate) fn materialise(data_dir: &Path) -> std::io::Result<PathBuf> {
             Ok(dir)
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `plugin new` writes out is the whole crate: every source file, and every
+    /// dependency the repository's manifest names.
+    #[test]
+    fn the_written_sdk_has_every_source_file_and_dependency() {
+        let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugin-sdk");
+        for entry in std::fs::read_dir(sdk.join("src")).unwrap() {
+            let path = format!("src/{}", entry.unwrap().file_name().to_string_lossy());
+            assert!(
+                FILES.iter().any(|(p, _)| *p == path),
+                "{path} is not in FILES"
+            );
+        }
+        let dependencies = |text: &str| {
+            let manifest: toml::Table = text.parse().unwrap();
+            let table = manifest["dependencies"].as_table().unwrap();
+            table.keys().cloned().collect::<Vec<_>>()
+        };
+        let repository = std::fs::read_to_string(sdk.join("Cargo.toml")).unwrap();
+        assert_eq!(dependencies(CARGO_TOML), dependencies(&repository));
     }
 }

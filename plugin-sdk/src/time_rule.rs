@@ -1,50 +1,18 @@
-//! Modification times compared as blobsync's default comparator compares them: exact times
-//! (a local file's own, or the one stored in a blob's `mtime` metadata) within a window,
-//! else azcopy's whole-second rule on a blob's Last-Modified.
-//!
-//! `md5-compare` compiles this same file (`#[path]`) for `missing-md5 = size-time` and
-//! `update`, so both comparators read `modify-window` and judge times identically.
+//! Modification times compared as blobsync's default comparator compares them, for every
+//! comparator that wants the same judgement: `mtime-compare` itself, and `md5-compare`
+//! for `missing-md5 = size-time` and `update`. Re-exported from [`crate::comparator`].
 
-use blobsync_plugin::comparator::Decision;
-use blobsync_plugin::{Config, EndpointKind, Entry, format_rfc3339_ns};
+use crate::comparator::Decision;
+use crate::{EndpointKind, Entry, format_rfc3339_ns};
 
 const NS_PER_S: i64 = 1_000_000_000;
 
-/// How times are compared: the configured window, widened to the run's precision.
+/// How blobsync's default comparator compares modification times: exact times (a local
+/// file's own, or the one stored in a blob's `mtime` metadata) within a window, else
+/// azcopy's whole-second rule ([`lmt_rule`]) on a blob's Last-Modified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeRule {
-    window_ns: i64,
-}
-
-/// Parses a duration: an integer followed by `ns`, `us`, `ms`, `s`, `m` or `h`; `0` alone
-/// is also accepted.
-pub fn parse_duration_ns(text: &str) -> Result<i64, String> {
-    let text = text.trim();
-    if text == "0" {
-        return Ok(0);
-    }
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("{text:?} has no unit (use ns, us, ms, s, m or h)"))?;
-    let (digits, unit) = text.split_at(split);
-    let n: i64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} does not start with a whole number"))?;
-    let scale = match unit {
-        "ns" => 1,
-        "us" | "µs" => 1_000,
-        "ms" => 1_000_000,
-        "s" => NS_PER_S,
-        "m" => 60 * NS_PER_S,
-        "h" => 3600 * NS_PER_S,
-        _ => {
-            return Err(format!(
-                "{text:?}: unknown unit {unit:?} (use ns, us, ms, s, m or h)"
-            ));
-        }
-    };
-    n.checked_mul(scale)
-        .ok_or_else(|| format!("{text:?} is too large"))
+    window_ns: u64,
 }
 
 /// A side's modification time and whether it is exact (local, or stored in metadata)
@@ -75,18 +43,14 @@ pub fn lmt_rule(src_ns: i64, dst_ns: i64) -> Decision {
 }
 
 impl TimeRule {
-    /// Reads `modify-window` (a duration such as `2s` or `500ms`; default `0`). The window
-    /// is at least the run's time precision (`blobsync.time-precision-ns`) less a
-    /// nanosecond: a file system that keeps whole seconds cannot hold a blob's nanoseconds.
-    pub fn from_config(config: &Config) -> Result<TimeRule, String> {
-        let window_ns = match config.get("modify-window") {
-            None => 0,
-            Some(v) => parse_duration_ns(v).map_err(|e| format!("config `modify-window`: {e}"))?,
-        };
-        let precision = i64::try_from(config.time_precision_ns()).unwrap_or(i64::MAX);
-        Ok(TimeRule {
-            window_ns: window_ns.max(precision - 1),
-        })
+    /// Times `window_ns` apart or closer count as equal. The window is at least the run's
+    /// precision less a nanosecond (`precision_ns`, from
+    /// [`Config::time_precision_ns`](crate::Config::time_precision_ns)): a file system
+    /// that keeps whole seconds cannot hold a blob's nanoseconds.
+    pub fn new(window_ns: u64, precision_ns: u64) -> TimeRule {
+        TimeRule {
+            window_ns: window_ns.max(precision_ns.saturating_sub(1)),
+        }
     }
 
     /// The decision for a pair of the same size: exact times are copied when they differ
@@ -97,7 +61,7 @@ impl TimeRule {
         if !(src_exact && dst_exact) {
             return lmt_rule(src, dst);
         }
-        if src.abs_diff(dst) > self.window_ns.unsigned_abs() {
+        if src.abs_diff(dst) > self.window_ns {
             Decision::transfer(format!(
                 "modification time differs (source {}, destination {})",
                 format_rfc3339_ns(src),
@@ -118,30 +82,25 @@ impl TimeRule {
             src = src.div_euclid(NS_PER_S) * NS_PER_S;
             dst = dst.div_euclid(NS_PER_S) * NS_PER_S;
         }
-        dst.saturating_sub(src) > self.window_ns
+        dst > src && dst.abs_diff(src) > self.window_ns
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use blobsync_plugin::{Entries, TestEntry};
+    use crate::{Entries, TestEntry};
 
     const T: i64 = 1_700_000_000 * NS_PER_S + 123_456_789;
-
-    fn rule(pairs: &[(&str, &str)]) -> TimeRule {
-        TimeRule::from_config(&Config::new(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        ))
-        .unwrap()
-    }
 
     fn newer(rule: &TimeRule, source: &Entries, destination: &Entries) -> bool {
         let (s, d) = (source.iter().next(), destination.iter().next());
         rule.destination_is_newer(&s.unwrap(), &d.unwrap())
+    }
+
+    fn compare(rule: &TimeRule, source: &Entries, destination: &Entries) -> Decision {
+        let (s, d) = (source.iter().next(), destination.iter().next());
+        rule.compare(&s.unwrap(), &d.unwrap())
     }
 
     fn local(mtime_ns: i64) -> Entries {
@@ -158,23 +117,46 @@ mod tests {
     }
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration_ns("0"), Ok(0));
-        assert_eq!(parse_duration_ns("1500ms"), Ok(1_500_000_000));
-        assert_eq!(parse_duration_ns("2h"), Ok(7200 * NS_PER_S));
-        assert!(parse_duration_ns("2").is_err());
-        assert!(parse_duration_ns("2 days").is_err());
-        let err = TimeRule::from_config(&Config::new(vec![("modify-window".into(), "x".into())]));
-        assert!(err.unwrap_err().contains("modify-window"));
+    fn exact_times_differ_beyond_the_window_in_either_direction() {
+        let exact = TimeRule::new(0, 1);
+        assert!(
+            compare(&exact, &local(T), &blob(0, Some(T)))
+                .reason
+                .starts_with("same")
+        );
+        let later = compare(&exact, &local(T), &blob(0, Some(T + 1)));
+        assert_eq!(
+            later.reason,
+            "modification time differs (source 2023-11-14T22:13:20.123456789Z, destination \
+             2023-11-14T22:13:20.12345679Z)"
+        );
+        let windowed = TimeRule::new(2 * NS_PER_S as u64, 1);
+        let d = compare(&windowed, &local(T - 2 * NS_PER_S), &blob(0, Some(T)));
+        assert!(d.reason.starts_with("same"), "{}", d.reason);
+        let d = compare(&windowed, &local(T + 2 * NS_PER_S + 1), &blob(0, Some(T)));
+        assert!(
+            d.reason.starts_with("modification time differs"),
+            "{}",
+            d.reason
+        );
+    }
+
+    #[test]
+    fn the_window_is_at_least_the_runs_precision() {
+        let whole_seconds = TimeRule::new(0, NS_PER_S as u64);
+        let truncated = T - T % NS_PER_S;
+        let d = compare(&whole_seconds, &local(truncated), &blob(0, Some(T)));
+        assert!(d.reason.starts_with("same"), "{}", d.reason);
+        assert_eq!(TimeRule::new(5, 0), TimeRule::new(5, 1));
     }
 
     #[test]
     fn newer_means_beyond_the_window() {
-        let exact = rule(&[]);
+        let exact = TimeRule::new(0, 1);
         assert!(newer(&exact, &local(T), &blob(0, Some(T + 1))));
         assert!(!newer(&exact, &local(T), &blob(0, Some(T))));
         assert!(!newer(&exact, &local(T + 1), &blob(0, Some(T))));
-        let windowed = rule(&[("modify-window", "2s")]);
+        let windowed = TimeRule::new(2 * NS_PER_S as u64, 1);
         assert!(!newer(
             &windowed,
             &local(T),
@@ -189,10 +171,12 @@ mod tests {
 
     #[test]
     fn newer_compares_whole_seconds_against_a_last_modified() {
-        let r = rule(&[]);
+        let r = TimeRule::new(0, 1);
         let second = T - T % NS_PER_S;
         // The blob was written within the source's second: not known to be newer.
         assert!(!newer(&r, &local(T), &blob(second, None)));
         assert!(newer(&r, &local(T), &blob(second + NS_PER_S, None)));
+        let d = compare(&r, &local(second + 2 * NS_PER_S), &blob(second, None));
+        assert!(d.reason.starts_with("source is newer"), "{}", d.reason);
     }
 }
