@@ -7,8 +7,14 @@
 //! Implementations: the local file system ([`local`]), Azure Blob Storage ([`azure`]) and
 //! an in-memory store for tests ([`memory`]). One conformance suite
 //! (`tests/all/conformance.rs`) runs against all three.
+//!
+//! Decorators wrap any endpoint, in object_store's manner: [`Throttled`] keeps its reads
+//! to a bandwidth cap (`--cap-mbps`), [`Budgeted`] its blocks in memory to a budget
+//! (`--buffer-mb`); a session wraps each of its endpoints in both, sharing one limiter
+//! and one budget. `Faulty` (tests only) fails on cue.
 
 pub mod azure;
+mod budgeted;
 mod checksum;
 mod error;
 #[cfg(test)]
@@ -18,11 +24,13 @@ pub(crate) mod local;
 pub(crate) mod memory;
 pub(crate) mod order;
 mod properties;
+mod throttled;
 mod virtual_dirs;
 
 use bytes::Bytes;
 
 pub use azure::AzureEndpoint;
+pub use budgeted::{Budgeted, BufferBudget};
 pub(crate) use checksum::crc64;
 pub use error::{EndpointError, ErrorClass};
 pub use item::{Dir, FOLDER_KEY, FileIdentity, Item, Listed, MTIME_KEY, SkipKind, mtime_ns};
@@ -32,6 +40,7 @@ pub use order::ListOrder;
 pub use properties::{
     BlobProps, BlobSettings, BlobUpdate, ContentHeaders, RehydratePriority, SnapshotPolicy, Tier,
 };
+pub use throttled::{RateLimiter, Throttled};
 
 /// Where entries live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

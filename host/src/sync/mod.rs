@@ -18,7 +18,6 @@ mod error;
 mod filter;
 mod guard;
 mod hash;
-mod limits;
 mod listing_stream;
 mod metadata;
 mod observer;

@@ -49,7 +49,8 @@ impl Session {
     /// Resolves credentials, builds both endpoints and loads every plugin. `store` is the
     /// database for the MD5 cache (`None` runs without one).
     pub async fn open(config: SyncConfig, store: Option<Arc<Store>>) -> Result<Session, RunError> {
-        let (source, destination, http) = super::endpoints::build(&config)?;
+        let limits = super::endpoints::Limits::of(&config);
+        let (source, destination, http) = super::endpoints::build(&config, &limits)?;
         // Best effort: on a network that fails, the listing says so (with its retries).
         let probes = async { tokio::join!(source.probe(), destination.probe()) };
         if tokio::time::timeout(PROBE_TIMEOUT, probes).await.is_err() {
@@ -80,14 +81,15 @@ impl Session {
         };
         tracing::info!("plugins: {}", plugins.describe());
         super::overlap::check(&config.source, &config.destination, &plugins)?;
-        let backup = super::endpoints::build_backup(&config, http.as_ref())?;
+        let backup = super::endpoints::build_backup(&config, http.as_ref(), &limits)?;
         let mut session = Session::with_endpoints(config, source, destination, plugins, store)?;
         session.parts.backup = backup;
         session.http = http;
         Ok(session)
     }
 
-    /// A session over endpoints built elsewhere (the in-memory endpoint in tests).
+    /// A session over endpoints built elsewhere (the in-memory endpoint in tests), used as
+    /// they are: wrap them to keep to a bandwidth cap or a buffer budget.
     pub fn with_endpoints(
         config: SyncConfig,
         source: Arc<dyn Endpoint>,
