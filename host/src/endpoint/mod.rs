@@ -6,12 +6,14 @@
 //!
 //! Implementations: the local file system ([`local`]), Azure Blob Storage ([`azure`]) and
 //! an in-memory store for tests ([`memory`]). One conformance suite
-//! (`tests/all/conformance.rs`) runs against all three.
+//! (`tests/all/conformance/`) runs against all three — and against the in-memory one
+//! inside the decorators — calling every method and meeting every [`ErrorClass`].
 //!
-//! Decorators wrap any endpoint, in object_store's manner: [`Throttled`] keeps its reads
-//! to a bandwidth cap (`--cap-mbps`), [`Budgeted`] its blocks in memory to a budget
-//! (`--buffer-mb`); a session wraps each of its endpoints in both, sharing one limiter
-//! and one budget. `Faulty` (tests only) fails on cue.
+//! Decorators wrap any endpoint, in object_store's manner: [`Budgeted`] keeps the blocks
+//! read from it in memory within a budget (`--buffer-mb`), [`Throttled`] its reads to a
+//! bandwidth cap (`--cap-mbps`); a session wraps each of its endpoints in the first, and
+//! in the second when a cap is set, all sharing one budget and one limiter. `Faulty`
+//! (tests only) fails on cue.
 
 pub mod azure;
 mod budgeted;
