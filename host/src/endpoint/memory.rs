@@ -457,6 +457,13 @@ impl Writer for MemoryWriter {
         _offset: u64,
         data: Bytes,
     ) -> Result<(), EndpointError> {
+        // As the local and blob writers do: a single block is kept as given until the
+        // commit sends it, blocks of a staged write are stored at once and the caller's
+        // buffer let go (the buffer budget counts it until then).
+        let data = match self.target.shape {
+            WriteShape::Single => data,
+            WriteShape::Blocks { .. } => Bytes::copy_from_slice(&data),
+        };
         let mut blocks = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
         match blocks.get_mut(index as usize) {
             Some(slot) => {

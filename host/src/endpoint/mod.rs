@@ -6,9 +6,17 @@
 //!
 //! Implementations: the local file system ([`local`]), Azure Blob Storage ([`azure`]) and
 //! an in-memory store for tests ([`memory`]). One conformance suite
-//! (`tests/all/conformance.rs`) runs against all three.
+//! (`tests/all/conformance/`) runs against all three — and against the in-memory one
+//! inside the decorators — calling every method and meeting every [`ErrorClass`].
+//!
+//! Decorators wrap any endpoint, in object_store's manner: [`Budgeted`] keeps the blocks
+//! read from it in memory within a budget (`--buffer-mb`), [`Throttled`] its reads to a
+//! bandwidth cap (`--cap-mbps`); a session wraps each of its endpoints in the first, and
+//! in the second when a cap is set, all sharing one budget and one limiter. `Faulty`
+//! (tests only) fails on cue.
 
 pub mod azure;
+mod budgeted;
 mod crc64;
 mod error;
 #[cfg(test)]
@@ -18,11 +26,13 @@ pub(crate) mod local;
 pub(crate) mod memory;
 pub(crate) mod order;
 mod properties;
+mod throttled;
 mod virtual_dirs;
 
 use bytes::Bytes;
 
 pub use azure::AzureEndpoint;
+pub use budgeted::{Budgeted, BufferBudget};
 pub(crate) use crc64::crc64;
 pub use error::{EndpointError, ErrorClass};
 pub use item::{Dir, FOLDER_KEY, FileIdentity, Item, Listed, MTIME_KEY, SkipKind, mtime_ns};
@@ -32,6 +42,7 @@ pub use order::ListOrder;
 pub use properties::{
     BlobProps, BlobSettings, BlobUpdate, ContentHeaders, RehydratePriority, SnapshotPolicy, Tier,
 };
+pub use throttled::{RateLimiter, Throttled};
 
 /// Where entries live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -382,7 +382,6 @@ impl TwoWaySession {
                 endpoint: endpoint.clone(),
                 runtime: tokio::runtime::Handle::current(),
                 missing_only: true,
-                transfers: self.forward.transfers.clone(),
                 stop: ctx.control.stop().clone(),
             })
         };

@@ -10,7 +10,6 @@ use md5::{Digest, Md5};
 
 use super::observer::Side;
 use super::stop::Stop;
-use super::transfer::Shared;
 use super::work::PlannedUpdate;
 use crate::endpoint::{BlobUpdate, Endpoint, EndpointError, ErrorClass, Item};
 
@@ -26,25 +25,16 @@ pub(crate) struct BlobHasher {
     /// Only blobs without a Content-MD5, and only when the sizes match
     /// (`--missing-md5=download`); else every blob.
     pub(crate) missing_only: bool,
-    /// `--cap-mbps`, shared with the run's transfers.
-    pub(crate) transfers: Arc<Shared>,
     /// The run's stop: an interrupt ends the reading.
     pub(crate) stop: Stop,
 }
 
-async fn hash(
-    endpoint: &dyn Endpoint,
-    item: &Item,
-    transfers: &Shared,
-) -> Result<[u8; 16], EndpointError> {
+async fn hash(endpoint: &dyn Endpoint, item: &Item) -> Result<[u8; 16], EndpointError> {
     let reader = endpoint.open_reader(item).await?;
     let mut md5 = Md5::new();
     let mut offset = 0;
     while offset < item.size {
         let len = RANGE.min(item.size - offset);
-        if let Some(rate) = &transfers.rate {
-            rate.take(len).await;
-        }
         let data = reader.read(offset, len as usize).await?;
         md5.update(&data);
         offset += len;
@@ -62,13 +52,13 @@ impl BlobHasher {
     /// Sets each item's MD5 from its content; returns the ones that could not be read
     /// (by the index given with each), with why. Call it from a thread that may block.
     pub(crate) fn hash_all(&self, items: Vec<(usize, &mut Item)>) -> Vec<(usize, String)> {
-        let (endpoint, transfers, stop) = (&*self.endpoint, &*self.transfers, &self.stop);
+        let (endpoint, stop) = (&*self.endpoint, &self.stop);
         let mut items = items;
         let results: Vec<(usize, Result<[u8; 16], EndpointError>)> = self.runtime.block_on(
             futures::stream::iter(items.iter().enumerate())
                 .map(|(at, (_, item))| async move {
                     tokio::select! {
-                        md5 = hash(endpoint, item, transfers) => (at, md5),
+                        md5 = hash(endpoint, item) => (at, md5),
                         _ = stop.stopped() => (at, Err(EndpointError::new(
                             ErrorClass::Other,
                             "the run was stopped before it was read",

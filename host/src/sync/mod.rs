@@ -26,7 +26,6 @@ mod error;
 mod filter_stage;
 mod guard;
 mod hashing;
-mod limits;
 mod listing_stream;
 mod local_md5;
 mod metadata;

@@ -9,7 +9,6 @@ use super::backup::Backup;
 use super::committing::Committing;
 use super::config::{Location, SyncConfig};
 use super::context::RunContext;
-use super::limits::{BufferBudget, RateLimiter};
 use super::server_copy::ServerCopies;
 use super::transfer::Shared;
 use super::{Direction, RunError};
@@ -127,14 +126,12 @@ fn merge_order(source: &dyn Endpoint, destination: &dyn Endpoint) -> Result<List
     }
 }
 
-/// What every copy of the session shares: the transfer options, the buffer budget, the
-/// bandwidth limit and the server-side copies.
+/// What every copy of the session shares: the transfer options and the server-side
+/// copies (the endpoints keep to the bandwidth cap and the buffer budget themselves).
 fn shared_by_copies(config: &SyncConfig) -> Shared {
     let committing = Arc::new(Committing::default());
     Shared {
         options: config.transfer.clone(),
-        budget: BufferBudget::new(config.buffer_bytes),
-        rate: config.cap_mbps.map(RateLimiter::new),
         check_source_md5: config.direction != Direction::Upload,
         // Blob reads: ranges the service checksums (up to 4 MiB), so a corrupted one is
         // fetched again on its own.

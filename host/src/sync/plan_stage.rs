@@ -163,7 +163,6 @@ fn hashing(session: &Parts, ctx: &RunContext) -> Hashing {
                 endpoint: endpoint.clone(),
                 runtime: tokio::runtime::Handle::current(),
                 missing_only: !read_all,
-                transfers: session.transfers.clone(),
                 stop: ctx.control.stop().clone(),
             },
         )

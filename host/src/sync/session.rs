@@ -53,7 +53,8 @@ impl Session {
         Ok(Session { parts, http })
     }
 
-    /// A session over endpoints built elsewhere (the in-memory endpoint in tests).
+    /// A session over endpoints built elsewhere (the in-memory endpoint in tests), used as
+    /// they are: wrap them to keep to a bandwidth cap or a buffer budget.
     pub fn with_endpoints(
         config: SyncConfig,
         source: Arc<dyn Endpoint>,
@@ -163,7 +164,8 @@ pub(crate) async fn open_parts(
     config: SyncConfig,
     store: Option<Arc<Store>>,
 ) -> Result<(Parts, Option<Http>), RunError> {
-    let (source, destination, http) = super::endpoints::build(&config)?;
+    let limits = super::endpoints::Limits::of(&config);
+    let (source, destination, http) = super::endpoints::build(&config, &limits)?;
     // Best effort: on a network that fails, the listing says so (with its retries).
     let probes = async { tokio::join!(source.probe(), destination.probe()) };
     if tokio::time::timeout(PROBE_TIMEOUT, probes).await.is_err() {
@@ -183,7 +185,7 @@ pub(crate) async fn open_parts(
     let plugins = load_plugins(&config).await?;
     tracing::info!("plugins: {}", plugins.describe());
     super::overlap::check(&config.source, &config.destination, &plugins)?;
-    let backup = super::endpoints::build_backup(&config, http.as_ref())?;
+    let backup = super::endpoints::build_backup(&config, http.as_ref(), &limits)?;
     let mut parts = Parts::new(config, source, destination, plugins, store)?;
     parts.backup = backup;
     Ok((parts, http))

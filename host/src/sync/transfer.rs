@@ -16,7 +16,6 @@ use md5::{Digest, Md5};
 
 use super::committing::Committing;
 use super::config::{CheckMd5, TransferOptions};
-use super::limits::{BufferBudget, RateLimiter};
 use super::server_copy::ServerCopies;
 use crate::endpoint::{
     CommitInfo, Endpoint, EndpointError, ErrorClass, Item, Reader, Version, WriteShape,
@@ -61,11 +60,10 @@ pub(crate) struct Copied {
     pub(crate) md5: Option<[u8; 16]>,
 }
 
-/// What every copy of a session shares.
+/// What every copy of a session shares. The bandwidth cap and the buffer budget are not
+/// here: the endpoints apply them (`endpoint::Throttled`, `endpoint::Budgeted`).
 pub(crate) struct Shared {
     pub(crate) options: TransferOptions,
-    pub(crate) budget: BufferBudget,
-    pub(crate) rate: Option<RateLimiter>,
     /// Whether copies are checked against the source's Content-MD5 (downloads).
     pub(crate) check_source_md5: bool,
     /// The largest range one read fetches (downloads: what the service checksums).
@@ -184,7 +182,7 @@ async fn stream(
             resume_tag: item.etag.as_deref().map(String::from),
         })
         .await?;
-    let (md5, _held) = match move_blocks(item, shape, &*reader, &*writer, shared, on_moved).await {
+    let md5 = match move_blocks(item, shape, &*reader, &*writer, shared, on_moved).await {
         Ok(moved) => moved,
         Err(e) => {
             writer.abort().await;
@@ -222,12 +220,14 @@ async fn stream(
     })
 }
 
-/// The buffer permits a single-request write keeps until its commit.
-type Held = Vec<Option<Option<tokio::sync::OwnedSemaphorePermit>>>;
-
 /// Moves every block of `item` from `reader` to `writer`: read in order (ranges fetched
-/// ahead concurrently), its MD5 computed in the same pass, written concurrently. Returns
-/// the MD5 and what a single-request write holds of the budget.
+/// ahead concurrently), its MD5 computed in the same pass, written concurrently.
+///
+/// Whether a killed attempt left a block at the destination is asked first, for several
+/// blocks at once, and the reads start as the answers come out — in block order, however
+/// the writer answers: the endpoints' buffer budget (`endpoint::Budgeted`) gives room in
+/// the order it is asked, so a later block of a copy never holds room that an earlier
+/// one waits for.
 async fn move_blocks(
     item: &Item,
     shape: WriteShape,
@@ -235,7 +235,7 @@ async fn move_blocks(
     writer: &dyn Writer,
     shared: &Shared,
     on_moved: &(dyn Fn(u64) + Sync),
-) -> Result<([u8; 16], Held), EndpointError> {
+) -> Result<[u8; 16], EndpointError> {
     let size = item.size;
     let (block, blocks) = match shape {
         WriteShape::Single => (size.max(1), 1),
@@ -245,45 +245,47 @@ async fn move_blocks(
     let mut md5 = Md5::new();
     let in_flight = shared.options.blocks_in_flight.max(1);
     let reads = futures::stream::iter(0..blocks)
-        .map(|index| {
+        .map(|index| async move { Ok((index, writer.resumed(index).await?)) })
+        .buffered(in_flight)
+        .map_ok(|(index, resumed)| {
             let offset = index * block;
             let len = block.min(size - offset.min(size));
             async move {
-                let permit = shared.budget.acquire(len).await;
                 // A block a killed attempt already wrote is neither read nor written again.
-                if let Some(data) = writer.resumed(index).await? {
-                    return Ok::<_, EndpointError>((index, offset, data, permit, false));
+                match resumed {
+                    Some(data) => Ok::<_, EndpointError>((index, offset, data, false)),
+                    None => Ok((
+                        index,
+                        offset,
+                        reader.read(offset, len as usize).await?,
+                        true,
+                    )),
                 }
-                let data = reader.read(offset, len as usize).await?;
-                Ok((index, offset, data, permit, true))
             }
         })
-        .buffered(in_flight);
-    let held = reads
-        .map_ok(|(index, offset, data, permit, fresh)| {
+        .try_buffered(in_flight);
+    reads
+        .map_ok(|(index, offset, data, fresh)| {
             md5.update(&data);
             async move {
                 let len = data.len() as u64;
                 if !fresh {
                     on_moved(len);
-                    return Ok::<_, EndpointError>(None);
+                    return Ok::<_, EndpointError>(());
                 }
-                if let Some(rate) = &shared.rate {
-                    rate.take(len).await;
-                }
+                // A single-request write keeps the block until the commit, and with it
+                // the block's share of the buffer budget.
                 writer.write_block(index, offset, data).await?;
                 if !single {
                     on_moved(len);
                 }
-                // A single-request write keeps its data until the commit, so it keeps its
-                // share of the budget too.
-                Ok(single.then_some(permit))
+                Ok(())
             }
         })
         .try_buffer_unordered(in_flight)
-        .try_collect::<Vec<_>>()
+        .try_collect::<Vec<()>>()
         .await?;
-    Ok((md5.finalize().into(), held))
+    Ok(md5.finalize().into())
 }
 
 /// Confirms the source did not change while it was read and, where copies are checked
@@ -346,6 +348,8 @@ fn check_md5(item: &Item, computed: &[u8; 16], policy: CheckMd5) -> Result<(), E
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
+
     use crate::endpoint::memory::MemoryEndpoint;
     use crate::endpoint::{EndpointKind, ListRequest};
 
@@ -411,8 +415,6 @@ mod tests {
         };
         let shared = Shared {
             options: options(4 * MIB, MIB),
-            budget: BufferBudget::new(8 * MIB),
-            rate: None,
             check_source_md5: false,
             max_read: u64::MAX,
             server: ServerCopies::new(true),
@@ -445,5 +447,74 @@ mod tests {
             )]
         );
         assert_eq!(destination.get("f.bin").unwrap(), data);
+    }
+
+    /// A writer that answers whether it can resume a block later the earlier the block
+    /// (as a local destination may: it answers on the blocking pool, in any order).
+    struct SlowToAnswer(Box<dyn Writer>);
+
+    #[async_trait::async_trait]
+    impl Writer for SlowToAnswer {
+        async fn write_block(
+            &self,
+            index: u64,
+            offset: u64,
+            data: Bytes,
+        ) -> Result<(), EndpointError> {
+            self.0.write_block(index, offset, data).await
+        }
+        async fn resumed(&self, index: u64) -> Result<Option<Bytes>, EndpointError> {
+            tokio::time::sleep(std::time::Duration::from_millis(100 - index)).await;
+            Ok(None)
+        }
+        async fn commit(self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError> {
+            self.0.commit(info).await
+        }
+        async fn abort(self: Box<Self>) {}
+    }
+
+    /// A copy whose blocks in flight would take more than the buffer budget finishes:
+    /// it asks for room in block order however its writer answers, so it never holds
+    /// room that an earlier block of its own waits for.
+    #[tokio::test(start_paused = true)]
+    async fn a_copy_with_more_blocks_in_flight_than_the_budget_holds_finishes() {
+        use crate::endpoint::{Budgeted, BufferBudget};
+        let memory = MemoryEndpoint::new(EndpointKind::Local);
+        let data: Vec<u8> = (0..4 * MIB).map(|i| (i % 253) as u8).collect();
+        memory.insert("a.bin", &data, 1_700_000_000_000_000_000);
+        let item = memory.listed("a.bin").unwrap();
+        let source = Budgeted::new(memory, BufferBudget::new(MIB));
+        let destination = MemoryEndpoint::new(EndpointKind::Blob);
+        let shape = WriteShape::Blocks {
+            size: 256 << 10,
+            count: 16,
+        };
+        let target = WriteTarget {
+            path: "a.bin".into(),
+            size: 4 * MIB,
+            shape,
+            replaces: None,
+            resume_tag: None,
+        };
+        let shared = Shared {
+            options: TransferOptions {
+                blocks_in_flight: 8,
+                ..options(256 << 10, 64 << 10)
+            },
+            check_source_md5: false,
+            max_read: u64::MAX,
+            server: ServerCopies::new(false),
+            committing: Default::default(),
+        };
+        let reader = source.open_reader(&item).await.unwrap();
+        let writer = Box::new(SlowToAnswer(
+            destination.open_writer(&target).await.unwrap(),
+        ));
+        let moved = move_blocks(&item, shape, &*reader, &*writer, &shared, &unheard);
+        let md5 = tokio::time::timeout(std::time::Duration::from_secs(60), moved)
+            .await
+            .expect("the copy finishes")
+            .unwrap();
+        assert_eq!(md5, <[u8; 16]>::from(Md5::digest(&data)));
     }
 }

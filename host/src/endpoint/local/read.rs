@@ -49,7 +49,7 @@ pub(super) fn listed(item: &Item) -> Listed {
 }
 
 /// Opens the listed file beneath the folder without following links (unless the listing
-/// followed them); a link in the way, or another file than the one listed, is
+/// followed them); a link in the way, another file than the one listed, or none, is
 /// [`ErrorClass::Changed`].
 pub(super) fn open_listed(
     files: &Files,
@@ -59,6 +59,15 @@ pub(super) fn open_listed(
     let full = files.full_path(path);
     crate::localfs::open_listed(&files.beneath, path, listed, files.options.follow_symlinks)
         .map_err(|e| match e {
+            OpenError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => EndpointError::new(
+                ErrorClass::Changed,
+                format!(
+                    "{} is gone since it was listed; it was not copied, and the next run \
+                     looks at it again",
+                    full.display()
+                ),
+            )
+            .at(full.display()),
             OpenError::Io(e) => EndpointError::io("cannot open", &full, e),
             other => EndpointError::new(
                 ErrorClass::Changed,

@@ -40,6 +40,9 @@ pub(super) struct LocalWriter {
     /// The source version, for a resumable temporary file.
     resume_tag: Option<String>,
     pending: Mutex<Option<Bytes>>,
+    /// Which blocks were written (or found intact from an earlier attempt): a commit with
+    /// one missing fails rather than leave a hole in the file.
+    written: Mutex<Vec<bool>>,
     opened: Arc<OnceLock<Opened>>,
     /// Serialises opening.
     creating: Arc<Mutex<()>>,
@@ -63,9 +66,32 @@ impl LocalWriter {
             replaces,
             resume_tag,
             pending: Mutex::new(None),
+            written: Mutex::new(vec![false; shape.blocks() as usize]),
             opened: Arc::default(),
             creating: Arc::default(),
             done: Arc::default(),
+        }
+    }
+
+    /// Records that block `index` is in the file.
+    fn wrote(&self, index: u64) {
+        if let Some(slot) = lock(&self.written).get_mut(index as usize) {
+            *slot = true;
+        }
+    }
+
+    /// Fails unless every block is in the file.
+    fn check_complete(&self) -> Result<(), EndpointError> {
+        match lock(&self.written).iter().position(|w| !w) {
+            None => Ok(()),
+            Some(missing) => Err(EndpointError::new(
+                ErrorClass::Other,
+                format!(
+                    "internal error: block {missing} of {} was never written; nothing was \
+                     committed",
+                    self.files.full_path(&self.path).display()
+                ),
+            )),
         }
     }
 
@@ -320,6 +346,10 @@ fn replace(
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Drop for LocalWriter {
     /// A write that did not commit leaves nothing, unless its temporary file can be
     /// resumed: then a cancelled download is continued by the next run.
@@ -339,7 +369,8 @@ impl Drop for LocalWriter {
 impl Writer for LocalWriter {
     async fn write_block(&self, index: u64, offset: u64, data: Bytes) -> Result<(), EndpointError> {
         if self.shape == WriteShape::Single {
-            *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(data);
+            *lock(&self.pending) = Some(data);
+            self.wrote(index);
             return Ok(());
         }
         let handle = self.handle();
@@ -353,10 +384,12 @@ impl Writer for LocalWriter {
                     EndpointError::io("cannot write", &handle.files.full_path(&handle.path), e)
                 })?;
             opened.partial.record(index, &data);
-            Ok(())
+            Ok::<_, EndpointError>(())
         })
         .await
-        .map_err(join_error)?
+        .map_err(join_error)??;
+        self.wrote(index);
+        Ok(())
     }
 
     async fn resumed(&self, index: u64) -> Result<Option<Bytes>, EndpointError> {
@@ -364,12 +397,19 @@ impl Writer for LocalWriter {
             return Ok(None);
         }
         let handle = self.handle();
-        tokio::task::spawn_blocking(move || Ok(handle.open()?.partial.resumed(index)))
-            .await
-            .map_err(join_error)?
+        let resumed = tokio::task::spawn_blocking(move || {
+            Ok::<_, EndpointError>(handle.open()?.partial.resumed(index))
+        })
+        .await
+        .map_err(join_error)??;
+        if resumed.is_some() {
+            self.wrote(index);
+        }
+        Ok(resumed)
     }
 
     async fn commit(mut self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError> {
+        self.check_complete()?;
         tokio::task::spawn_blocking(move || {
             let opened = match Arc::get_mut(&mut self.opened).and_then(OnceLock::take) {
                 Some(opened) => opened,
@@ -416,11 +456,7 @@ impl LocalWriter {
     fn finish(&self, opened: Opened, info: &CommitInfo) -> Result<(), EndpointError> {
         let full = self.files.full_path(&self.path);
         // A single block (or an empty file) is written here, at once.
-        let data = self
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let data = lock(&self.pending).take();
         if let Some(data) = data
             && let Err(e) = opened.partial.file.write_all_at(&data, 0)
         {

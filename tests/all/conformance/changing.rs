@@ -1,0 +1,115 @@
+//! Changing what is there: deletes, moves to a backup folder and in-place updates of a
+//! blob's properties, each only of the listed version.
+
+use blobsync::endpoint::{BlobUpdate, ContentHeaders, DeleteTarget, ErrorClass, Tier};
+
+use super::{Backend, Fixture, T};
+
+pub(super) fn deletes_only_the_listed_version(f: Fixture) {
+    f.put("a.txt", b"alpha", 1 << 20, T);
+    f.put("b.txt", b"beta", 1 << 20, T);
+    let a = f.item("a.txt");
+    f.put("a.txt", b"alpha, rewritten", 1 << 20, T + 9_000_000_000);
+    f.rt.block_on(async {
+        let e = f.endpoint.delete(&DeleteTarget::of(&a)).await.unwrap_err();
+        assert_eq!(
+            e.class(),
+            ErrorClass::Changed,
+            "a changed entry is not deleted: {e}"
+        );
+    });
+    let fresh = f.item("a.txt");
+    f.rt.block_on(async {
+        f.endpoint.delete(&DeleteTarget::of(&fresh)).await.unwrap();
+        f.endpoint
+            .delete(&DeleteTarget::of(&fresh))
+            .await
+            .unwrap_or_else(|e| panic!("deleting what is gone: {e}"));
+    });
+    assert_eq!(f.list(None, &[]).unwrap().paths(), ["b.txt"]);
+}
+
+/// A local entry moves to the backup folder (`--backup-dir`), replacing what is there;
+/// the others cannot move entries and say so — blobs are kept by a copy instead.
+pub(super) fn moves_only_the_listed_version_where_entries_can_move(f: Fixture) {
+    f.put("dir/m.txt", b"move me", 1 << 20, T);
+    let listed = f.item("dir/m.txt");
+    let scratch = tempfile::tempdir().unwrap();
+    let backup = match &f.root {
+        // The same file system.
+        Some(root) => root.with_file_name("backup"),
+        None => scratch.path().join("backup"),
+    };
+    let move_to = |item| {
+        let target = DeleteTarget::of(item);
+        f.rt.block_on(f.endpoint.move_to(&target, &backup, "kept/m.txt"))
+    };
+    if f.backend != Backend::Local {
+        let e = move_to(&listed).expect_err("it cannot move entries");
+        assert_eq!(e.class(), ErrorClass::Usage, "{e}");
+        assert_eq!(f.list(None, &[]).unwrap().paths(), ["dir/m.txt"]);
+        assert!(!backup.exists());
+        return;
+    }
+    move_to(&listed).unwrap();
+    assert!(
+        f.list(None, &[]).unwrap().keys.is_empty(),
+        "its emptied folder goes too"
+    );
+    let kept = backup.join("kept/m.txt");
+    assert_eq!(std::fs::read(&kept).unwrap(), b"move me");
+
+    f.put("dir/m.txt", b"second", 1 << 20, T);
+    let stale = f.item("dir/m.txt");
+    f.put("dir/m.txt", b"second, changed", 1 << 20, T + 1_000_000_000);
+    let e = move_to(&stale).expect_err("a changed entry is not moved");
+    assert_eq!(e.class(), ErrorClass::Changed, "{e}");
+    assert_eq!(std::fs::read(&kept).unwrap(), b"move me");
+    move_to(&f.item("dir/m.txt")).unwrap();
+    assert_eq!(
+        std::fs::read(&kept).unwrap(),
+        b"second, changed",
+        "replaced"
+    );
+}
+
+/// A blob's headers, metadata and tier change without its content being written again,
+/// only if it is still the listed version; a local file has no blob properties.
+pub(super) fn updates_change_only_the_listed_blob(f: Fixture) {
+    f.put("u.txt", b"update me", 1 << 20, T);
+    let listed = f.item("u.txt");
+    let update = BlobUpdate {
+        headers: Some((
+            ContentHeaders {
+                content_type: Some("text/csv".into()),
+                ..Default::default()
+            },
+            listed.md5,
+        )),
+        metadata: Some(vec![("colour".into(), "green".into())]),
+        tier: Some((Tier::Cool, None)),
+        ..BlobUpdate::of(&listed)
+    };
+    let updated = f.rt.block_on(f.endpoint.update(&update));
+    if !f.is_blob() {
+        let e = updated.expect_err("a file has no blob properties");
+        assert_eq!(e.class(), ErrorClass::Usage, "{e}");
+        return;
+    }
+    updated.unwrap();
+    let now = f.item("u.txt");
+    let props = now.blob.as_deref().unwrap();
+    assert_eq!(props.headers.content_type.as_deref(), Some("text/csv"));
+    assert_eq!(props.tier, Some(Tier::Cool));
+    assert_eq!(now.meta("colour"), Some("green"));
+    assert_eq!(now.md5, listed.md5, "the Content-MD5 is kept");
+    assert_eq!(f.read_all(&now).unwrap(), b"update me");
+
+    let stale = BlobUpdate {
+        metadata: Some(vec![("colour".into(), "red".into())]),
+        ..BlobUpdate::of(&listed)
+    };
+    let e = f.rt.block_on(f.endpoint.update(&stale)).unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Changed, "{e}");
+    assert_eq!(f.item("u.txt").meta("colour"), Some("green"));
+}
