@@ -11,6 +11,7 @@ mod backup_restore;
 mod backups;
 mod blob_flags;
 mod content_flags;
+mod derived;
 mod environment;
 #[cfg(test)]
 mod grammar_tests;

@@ -45,13 +45,13 @@ pub fn detect_toolchain(environment: &BuildEnvironment) -> Result<Toolchain, Bui
         .var("BLOBSYNC_WASM_TOOLCHAIN")
         .and_then(|v| v.to_str());
     let mut notes = Vec::new();
-    if forced.as_deref() != Some("debian") {
+    if forced != Some("debian") {
         match rustup_has_target() {
             Ok(()) => return Ok(Toolchain::Rustup),
             Err(note) => notes.push(note),
         }
     }
-    if forced.as_deref() != Some("rustup") {
+    if forced != Some("rustup") {
         match debian_toolchain(environment) {
             Ok(t) => return Ok(t),
             Err(note) => notes.push(note),
