@@ -39,7 +39,7 @@ mod write_flags;
 pub use args::{
     CheckArgs, Cli, Command, JobsCommand, NewKind, NewLang, OutputType, PluginCommand, SyncArgs,
 };
-pub use argv::{dash_value_hint, join_dash_values};
+pub use argv::{check_flag_hint, dash_value_hint, join_dash_values};
 pub use backups::run_backups;
 pub use environment::Environment;
 pub use jobs::run_jobs;
