@@ -46,7 +46,10 @@ fn main() -> ExitCode {
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
             let _ = e.print();
             if e.use_stderr()
-                && let Some(hint) = blobsync::cli::dash_value_hint(&args)
+                && let Some(hint) = blobsync::cli::dash_value_hint(&args).or_else(|| {
+                    let unknown = e.get(clap::error::ContextKind::InvalidArg)?;
+                    blobsync::cli::check_flag_hint(&args, &unknown.to_string())
+                })
             {
                 eprintln!("{hint}");
             }

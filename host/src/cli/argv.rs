@@ -2,7 +2,8 @@
 //! what `--suffix "-$(date +%F)"` expands to), but clap takes a value that starts with `-`
 //! for another flag. A value that starts with `-` and a digit cannot be a flag, so it is
 //! joined to its option (`--suffix=-2026-12-01`); a value that looks like a flag
-//! (`--suffix --dry-run`) is left for clap to refuse, with its hint to write `=`.
+//! (`--suffix --dry-run`) is left for clap to refuse, with its hint to write `=`. A
+//! `sync` flag given to `check` is refused by clap as unknown, with a hint saying why.
 
 use std::ffi::OsString;
 
@@ -45,6 +46,26 @@ pub fn dash_value_hint(args: &[OsString]) -> Option<String> {
                  {option}={value}"
             )
         })
+    })
+}
+
+/// A hint for a flag clap found unknown in `blobsync check` that `blobsync sync` has: one
+/// that shapes what a sync writes or deletes, which `check` has none of. Both flag sets
+/// are read from clap's definition.
+pub fn check_flag_hint(args: &[OsString], unknown: &str) -> Option<String> {
+    use clap::CommandFactory as _;
+    let flag = unknown.split('=').next()?.strip_prefix("--")?;
+    let in_check = args.iter().any(|a| a == "check");
+    let cli = super::args::Cli::command();
+    let has = |subcommand: &str| {
+        cli.find_subcommand(subcommand)
+            .is_some_and(|c| c.get_arguments().any(|a| a.get_long() == Some(flag)))
+    };
+    (in_check && has("sync") && !has("check")).then(|| {
+        format!(
+            "tip: --{flag} shapes what `blobsync sync` writes or deletes; `blobsync check` \
+             changes nothing, so it has no such flag"
+        )
     })
 }
 
@@ -94,5 +115,17 @@ mod tests {
             .map(OsString::from)
             .into();
         assert_eq!(dash_value_hint(&fine), None);
+    }
+
+    #[test]
+    fn a_sync_flag_given_to_check_gets_a_hint() {
+        let args: Vec<OsString> = ["blobsync", "check", "a", "b", "--delete-destination=true"]
+            .map(OsString::from)
+            .into();
+        let hint = check_flag_hint(&args, "--delete-destination").unwrap();
+        assert!(hint.contains("--delete-destination"), "{hint}");
+        assert_eq!(check_flag_hint(&args, "--no-such-flag"), None);
+        let sync: Vec<OsString> = ["blobsync", "sync", "a", "b"].map(OsString::from).into();
+        assert_eq!(check_flag_hint(&sync, "--delete-destination"), None);
     }
 }

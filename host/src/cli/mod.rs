@@ -12,6 +12,7 @@ mod backups;
 mod bisync_args;
 mod blob_flags;
 mod content_flags;
+mod derived;
 mod environment;
 #[cfg(test)]
 mod grammar_tests;
@@ -39,7 +40,7 @@ mod write_flags;
 pub use args::{
     CheckArgs, Cli, Command, JobsCommand, NewKind, NewLang, OutputType, PluginCommand, SyncArgs,
 };
-pub use argv::{dash_value_hint, join_dash_values};
+pub use argv::{check_flag_hint, dash_value_hint, join_dash_values};
 pub use backups::run_backups;
 pub use bisync_args::{BisyncArgs, TwoWaySettings, bisync_settings};
 pub use environment::Environment;

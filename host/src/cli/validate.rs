@@ -13,8 +13,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::args::{CheckArgs, CompareHash, OutputArgs, OutputType, Shared, SyncArgs};
+use super::derived::Derived;
 use super::environment::Environment;
-use super::locations::{Locations, locations};
+use super::locations::locations;
 // `backups` reads locations through these paths.
 pub(super) use super::locations::{parse_location, url_context};
 use super::network_flags::{Network, auth_options, network};
@@ -48,19 +49,6 @@ pub struct Settings {
     pub scopes: Vec<String>,
     /// How the flags and the manifest made `sync.plugins` (watch mode reloads them).
     pub plugin_sources: PluginSources,
-}
-
-/// A run's configuration while it is derived: the [`SyncConfig`] so far, and what goes
-/// around it until [`finish`].
-pub(super) struct Derived {
-    /// The configuration: what the steps so far read, the rest at its defaults.
-    pub(super) config: SyncConfig,
-    /// The source and destination as read, and how other blob URLs are read.
-    pub(super) places: Locations,
-    /// Where the plugins come from (resolved by [`finish`]).
-    pub(super) sources: PluginSources,
-    /// `--include-path` and `--files-from`, if given.
-    pub(super) scopes: Option<Vec<String>>,
 }
 
 /// Validates `blobsync sync` flags. The steps read the flags in a fixed order, and the

@@ -4,8 +4,8 @@
 //! deletes, watch mode, limits, how copies are made, the upload flags' annotator.
 
 use super::args::{CompareHash, SyncArgs};
+use super::derived::Derived;
 use super::usage::{UsageError, usage};
-use super::validate::Derived;
 use crate::sync::{ChangeLimit, DeleteMode};
 use crate::units::ByteSize;
 
