@@ -201,6 +201,10 @@ impl<E: Endpoint> Endpoint for Faulty<E> {
             _ => self.inner.update(update).await,
         }
     }
+
+    async fn lock(&self, name: &str, holder: &str) -> Result<super::Lock, EndpointError> {
+        self.inner.lock(name, holder).await
+    }
 }
 
 /// A listing in which scripted paths come out as not listable.

@@ -158,6 +158,10 @@ impl<E: Endpoint> Endpoint for Throttled<E> {
     async fn update(&self, update: &BlobUpdate) -> Result<(), EndpointError> {
         self.inner.update(update).await
     }
+
+    async fn lock(&self, name: &str, holder: &str) -> Result<super::Lock, EndpointError> {
+        self.inner.lock(name, holder).await
+    }
 }
 
 /// A reader whose every read first waits for its bytes.

@@ -113,3 +113,40 @@ pub(super) fn updates_change_only_the_listed_blob(f: Fixture) {
     assert_eq!(e.class(), ErrorClass::Changed, "{e}");
     assert_eq!(f.item("u.txt").meta("colour"), Some("green"));
 }
+
+/// A lock is held by one run at a time (a container's lease, the in-memory endpoint's
+/// table, through the decorators too); a local folder keeps none (the local lock file
+/// covers it). Its blob below `.blobsync/` is never listed.
+pub(super) fn a_lock_is_held_by_one_run_at_a_time_where_locks_are_kept(f: Fixture) {
+    use blobsync::endpoint::Lock;
+    f.rt.block_on(f.endpoint.prepare_for_writes()).unwrap();
+    let take = |holder: &str| {
+        f.rt.block_on(f.endpoint.lock("bisync-test", holder))
+            .unwrap()
+    };
+    let held = match take("run one") {
+        Lock::Unsupported => {
+            assert_eq!(
+                f.backend,
+                Backend::Local,
+                "only a local folder keeps no locks"
+            );
+            return;
+        }
+        Lock::Taken(by) => panic!("the lock was free, but taken by {by}"),
+        Lock::Held(held) => held,
+    };
+    match take("run two") {
+        Lock::Taken(by) => assert_eq!(by, "run one"),
+        _ => panic!("a held lock was given twice"),
+    }
+    f.rt.block_on(held.release());
+    let Lock::Held(again) = take("run three") else {
+        panic!("a released lock is free again")
+    };
+    f.rt.block_on(again.release());
+    assert!(
+        f.list(None, &[]).unwrap().paths().is_empty(),
+        "the lock blob is not data"
+    );
+}
