@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub use super::selection_args::{CompareArgs, CompareHash, FilterArgs};
+pub(super) use super::shared_args::Shared;
 pub use super::shared_args::{
     AuthArgs, FromTo, ListingArgs, LocationArgs, NameEncoding, NetworkArgs, OutputArgs, OutputType,
     PluginArgs, ShardArgs,
@@ -178,19 +179,6 @@ pub struct CheckArgs {
     /// How the run is reported and recorded.
     #[command(flatten)]
     pub output: OutputArgs,
-}
-
-/// The flag groups `sync` and `check` share, which most validation steps read.
-pub(super) struct Shared<'a> {
-    pub(super) locations: &'a LocationArgs,
-    pub(super) filters: &'a FilterArgs,
-    pub(super) compare: &'a CompareArgs,
-    pub(super) plugins: &'a PluginArgs,
-    pub(super) credentials: &'a Sourced<AuthArgs>,
-    pub(super) network: &'a Sourced<NetworkArgs>,
-    pub(super) listing: &'a ListingArgs,
-    pub(super) shard: &'a ShardArgs,
-    pub(super) output: &'a OutputArgs,
 }
 
 impl SyncArgs {

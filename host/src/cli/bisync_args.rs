@@ -5,14 +5,15 @@
 
 use clap::{Args, ValueEnum};
 
-use super::args::{
-    AuthArgs, CompareArgs, CompareHash, ContentArgs, FilterArgs, ListingArgs, LocationArgs,
-    NetworkArgs, OutputArgs, PluginArgs, ShardArgs, Shared, TransferArgs,
-};
 use super::environment::Environment;
+use super::selection_args::{CompareArgs, CompareHash, FilterArgs};
+use super::shared_args::{
+    AuthArgs, ListingArgs, LocationArgs, NetworkArgs, OutputArgs, PluginArgs, ShardArgs, Shared,
+};
 use super::sourced::Sourced;
 use super::usage::{UsageError, usage};
 use super::validate::{Settings, finish, shared};
+use super::write_args::{ContentArgs, TransferArgs};
 use crate::bisync::conflict::{Loser, Resolve};
 use crate::bisync::plan::PlanOptions;
 

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, ValueEnum};
 
+use super::selection_args::{CompareArgs, FilterArgs};
+use super::sourced::Sourced;
 use crate::endpoint::azure::{AuthMode, RetrySettings, Timeouts};
 use crate::sync::{ArchivedPolicy, BlobOptions, SyncConfig};
 use crate::units::Span;
@@ -217,4 +219,17 @@ pub enum OutputType {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// The flag groups `sync`, `check` and `bisync` share, which most validation steps read.
+pub(super) struct Shared<'a> {
+    pub(super) locations: &'a LocationArgs,
+    pub(super) filters: &'a FilterArgs,
+    pub(super) compare: &'a CompareArgs,
+    pub(super) plugins: &'a PluginArgs,
+    pub(super) credentials: &'a Sourced<AuthArgs>,
+    pub(super) network: &'a Sourced<NetworkArgs>,
+    pub(super) listing: &'a ListingArgs,
+    pub(super) shard: &'a ShardArgs,
+    pub(super) output: &'a OutputArgs,
 }
