@@ -5,8 +5,8 @@
 use super::Which;
 use crate::endpoint::Item;
 
-/// Which version of a conflict keeps the name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Which version of a conflict keeps the name (`--conflict-resolve`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Resolve {
     /// The later modification time.
     #[default]
@@ -17,22 +17,20 @@ pub enum Resolve {
     Larger,
     /// The smaller size.
     Smaller,
-    /// Path1's version.
+    /// PATH1's version.
     Path1,
-    /// Path2's version.
+    /// PATH2's version.
     Path2,
 }
 
-/// What becomes of the version that lost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What becomes of the version that lost (`--conflict-loser`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Loser {
-    /// Kept on both sides under a conflict name ([`conflict_name`]).
+    /// Kept on both sides as NAME.conflict-SIDE-TIME.EXT ([`conflict_name`]).
     #[default]
     Rename,
-    /// Deleted.
+    /// Deleted (counted by --max-changes).
     Delete,
-    /// Kept in `--backup-dir`, as `sync` keeps what it replaces.
-    Backup,
 }
 
 impl Resolve {

@@ -30,8 +30,6 @@ pub struct Copy {
     pub to: String,
     /// The entry it replaces there, as listed: the write is conditional on it.
     pub replaces: Option<Item>,
-    /// Back up what it replaces first (`--conflict-loser=backup`).
-    pub backup: bool,
     /// Why.
     pub reason: String,
     /// Record the path's state once the copy is done (not for the first half of a
@@ -148,7 +146,6 @@ impl Plan {
             to: t.path,
             item,
             replaces,
-            backup: false,
             reason,
             record: true,
             relist: false,
@@ -187,7 +184,7 @@ impl Plan {
             (one.clone(), two.clone()),
             (two.clone(), one.clone()),
         );
-        // A loser kept under its conflict name or in the backup is not lost.
+        // A loser kept under its conflict name is not lost.
         self.losses[at(loser)] += (options.loser == Loser::Delete) as u64;
         let kept_as = (options.loser == Loser::Rename)
             .then(|| conflict_name(&t.path, loser, lost.preserved_mtime_ns()));
@@ -200,7 +197,6 @@ impl Plan {
                 item: lost.clone(),
                 to: name.clone(),
                 replaces: None,
-                backup: false,
                 reason: format!("{reason}: the losing version is kept as {name}"),
                 record: false,
                 relist: false,
@@ -214,7 +210,6 @@ impl Plan {
                 item: written,
                 to: name.clone(),
                 replaces: None,
-                backup: false,
                 reason: format!("{reason}: the losing version is kept as {name}"),
                 record: true,
                 relist: true,
@@ -227,7 +222,6 @@ impl Plan {
             item: won,
             to: t.path.clone(),
             replaces: Some(lost),
-            backup: options.loser == Loser::Backup,
             reason: reason.clone(),
             record: true,
             relist: false,

@@ -3,7 +3,7 @@
 //! reported — and its own: how conflicts are settled, how much one run may delete) and
 //! their validation into a [`TwoWaySettings`].
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::environment::Environment;
 use super::selection_args::{CompareArgs, CompareHash, FilterArgs};
@@ -63,32 +63,6 @@ pub struct BisyncArgs {
     pub output: OutputArgs,
 }
 
-/// Which version of a conflict keeps the name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ResolveArg {
-    /// The later modification time.
-    Newer,
-    /// The earlier modification time.
-    Older,
-    /// The larger size.
-    Larger,
-    /// The smaller size.
-    Smaller,
-    /// PATH1's version.
-    Path1,
-    /// PATH2's version.
-    Path2,
-}
-
-/// What becomes of the version that lost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LoserArg {
-    /// Kept on both sides as NAME.conflict-SIDE-TIME.EXT.
-    Rename,
-    /// Deleted (counted by --max-changes).
-    Delete,
-}
-
 /// `bisync`'s own flags.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Two-way")]
@@ -96,10 +70,10 @@ pub struct TwoWayArgs {
     /// Which version of a file changed on both sides (to different content) keeps its
     /// name; ties go to PATH1.
     #[arg(long, value_enum, default_value = "newer")]
-    pub conflict_resolve: ResolveArg,
+    pub conflict_resolve: Resolve,
     /// What becomes of the other version.
     #[arg(long, value_enum, default_value = "rename")]
-    pub conflict_loser: LoserArg,
+    pub conflict_loser: Loser,
     /// The most of a side's entries (as the last run left them) one run may delete
     /// there, in percent; a run that would delete more is refused (exit 7) and changes
     /// nothing.
@@ -189,18 +163,8 @@ pub fn bisync_settings(args: &BisyncArgs, env: &Environment) -> Result<TwoWaySet
     Ok(TwoWaySettings {
         settings,
         plan: PlanOptions {
-            resolve: match two_way.conflict_resolve {
-                ResolveArg::Newer => Resolve::Newer,
-                ResolveArg::Older => Resolve::Older,
-                ResolveArg::Larger => Resolve::Larger,
-                ResolveArg::Smaller => Resolve::Smaller,
-                ResolveArg::Path1 => Resolve::Path1,
-                ResolveArg::Path2 => Resolve::Path2,
-            },
-            loser: match two_way.conflict_loser {
-                LoserArg::Rename => Loser::Rename,
-                LoserArg::Delete => Loser::Delete,
-            },
+            resolve: two_way.conflict_resolve,
+            loser: two_way.conflict_loser,
         },
         max_share: two_way.max_changes,
         resync: two_way.resync,

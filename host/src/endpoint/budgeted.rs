@@ -16,16 +16,13 @@
 //! temporary file, only hashed and dropped (it is not written again), and waiting for room
 //! while holding it could stall the copy's earlier blocks behind it.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::{
-    BlobUpdate, Capabilities, CopySource, CopyWriter, DeleteTarget, Endpoint, EndpointError, Item,
-    ListRequest, Lister, Reader, SkipKind, WriteTarget, Writer, Written,
-};
+use super::reads_through::{ReadLimit, ReadsThrough};
+use super::{EndpointError, Reader};
 
 /// Memory for blocks in flight, in KiB permits, shared by every endpoint of a session.
 #[derive(Debug, Clone)]
@@ -70,107 +67,15 @@ impl AsRef<[u8]> for Held {
     }
 }
 
-/// `E`, whose reads wait for room in `budget`.
-pub struct Budgeted<E> {
-    inner: E,
-    budget: BufferBudget,
-}
+/// `E`, whose reads wait for room in the budget.
+pub type Budgeted<E> = ReadsThrough<E, BufferBudget>;
 
-impl<E: Endpoint> Budgeted<E> {
-    /// `inner`, its reads held to `budget` (shared with the other endpoints of a session).
-    pub fn new(inner: E, budget: BufferBudget) -> Self {
-        Budgeted { inner, budget }
-    }
-}
-
-#[async_trait::async_trait]
-impl<E: Endpoint> Endpoint for Budgeted<E> {
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-
-    fn describe_path(&self, path: &str) -> String {
-        self.inner.describe_path(path)
-    }
-
-    fn credential(&self) -> Option<String> {
-        self.inner.credential()
-    }
-
-    async fn probe(&self) {
-        self.inner.probe().await
-    }
-
-    fn refuses(&self, item: &Item) -> Option<(SkipKind, String)> {
-        self.inner.refuses(item)
-    }
-
-    fn list(&self, request: &ListRequest) -> Result<Box<dyn Lister>, EndpointError> {
-        self.inner.list(request)
-    }
-
-    async fn open_reader(&self, item: &Item) -> Result<Box<dyn Reader>, EndpointError> {
-        Ok(Box::new(BudgetedReader {
-            inner: self.inner.open_reader(item).await?,
-            budget: self.budget.clone(),
-        }))
-    }
-
-    async fn prepare_for_writes(&self) -> Result<(), EndpointError> {
-        self.inner.prepare_for_writes().await
-    }
-
-    async fn check_writable(&self) -> Result<(), EndpointError> {
-        self.inner.check_writable().await
-    }
-
-    async fn finish_writes(&self) {
-        self.inner.finish_writes().await
-    }
-
-    async fn open_writer(&self, target: &WriteTarget) -> Result<Box<dyn Writer>, EndpointError> {
-        self.inner.open_writer(target).await
-    }
-
-    async fn copy_source(&self, item: &Item) -> Result<Option<CopySource>, EndpointError> {
-        self.inner.copy_source(item).await
-    }
-
-    async fn holds(&self, written: &Written) -> bool {
-        self.inner.holds(written).await
-    }
-
-    async fn open_copy_writer(
-        &self,
-        target: &WriteTarget,
-        source: &CopySource,
-    ) -> Result<Option<Box<dyn CopyWriter>>, EndpointError> {
-        self.inner.open_copy_writer(target, source).await
-    }
-
-    async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {
-        self.inner.delete(target).await
-    }
-
-    async fn move_to(
-        &self,
-        target: &DeleteTarget,
-        backup_root: &Path,
-        to: &str,
-    ) -> Result<(), EndpointError> {
-        self.inner.move_to(target, backup_root, to).await
-    }
-
-    async fn update(&self, update: &BlobUpdate) -> Result<(), EndpointError> {
-        self.inner.update(update).await
-    }
-
-    async fn lock(&self, name: &str, holder: &str) -> Result<super::Lock, EndpointError> {
-        self.inner.lock(name, holder).await
+impl ReadLimit for BufferBudget {
+    fn wrap(&self, reader: Box<dyn Reader>) -> Box<dyn Reader> {
+        Box::new(BudgetedReader {
+            inner: reader,
+            budget: self.clone(),
+        })
     }
 }
 
@@ -203,7 +108,7 @@ mod tests {
 
     use super::*;
     use crate::endpoint::memory::MemoryEndpoint;
-    use crate::endpoint::{CommitInfo, EndpointKind, WriteShape};
+    use crate::endpoint::{CommitInfo, Endpoint, EndpointKind, Item, WriteShape, WriteTarget};
 
     const T: i64 = 1_700_000_000_000_000_000;
     const KIB: u64 = 1 << 10;
@@ -279,8 +184,8 @@ mod tests {
             "at most, and up to, the budget"
         );
         assert_eq!(budget.free(), MIB, "all given back");
-        let written = destination.inner.get("big.bin").unwrap();
-        assert_eq!(written, source.inner.get("big.bin").unwrap());
+        let written = destination.inner().get("big.bin").unwrap();
+        assert_eq!(written, source.inner().get("big.bin").unwrap());
     }
 
     #[tokio::test(start_paused = true)]

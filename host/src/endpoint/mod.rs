@@ -26,6 +26,7 @@ pub(crate) mod local;
 pub(crate) mod memory;
 pub(crate) mod order;
 mod properties;
+mod reads_through;
 mod throttled;
 mod virtual_dirs;
 
@@ -42,6 +43,7 @@ pub use order::ListOrder;
 pub use properties::{
     BlobProps, BlobSettings, BlobUpdate, ContentHeaders, RehydratePriority, SnapshotPolicy, Tier,
 };
+pub use reads_through::{ReadLimit, ReadsThrough};
 pub use throttled::{RateLimiter, Throttled};
 
 /// Where entries live.

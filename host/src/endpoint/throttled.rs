@@ -11,15 +11,12 @@
 //! nothing. A server-side copy ([`CopyWriter`]) moves no byte through blobsync, so the
 //! cap does not apply to it: the service reads the source itself.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::{
-    BlobUpdate, Capabilities, CopySource, CopyWriter, DeleteTarget, Endpoint, EndpointError, Item,
-    ListRequest, Lister, Reader, SkipKind, WriteTarget, Writer, Written,
-};
+use super::reads_through::{ReadLimit, ReadsThrough};
+use super::{EndpointError, Reader};
 
 /// A token bucket over bytes (`--cap-mbps`). It holds at most one second of tokens, so a
 /// pause is never followed by a burst above the cap.
@@ -60,107 +57,15 @@ impl RateLimiter {
     }
 }
 
-/// `E`, whose reads wait for `rate`.
-pub struct Throttled<E> {
-    inner: E,
-    rate: Arc<RateLimiter>,
-}
+/// `E`, whose reads wait for the rate.
+pub type Throttled<E> = ReadsThrough<E, Arc<RateLimiter>>;
 
-impl<E: Endpoint> Throttled<E> {
-    /// `inner`, its reads metered by `rate` (shared with the other endpoints of a session).
-    pub fn new(inner: E, rate: Arc<RateLimiter>) -> Self {
-        Throttled { inner, rate }
-    }
-}
-
-#[async_trait::async_trait]
-impl<E: Endpoint> Endpoint for Throttled<E> {
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-
-    fn describe_path(&self, path: &str) -> String {
-        self.inner.describe_path(path)
-    }
-
-    fn credential(&self) -> Option<String> {
-        self.inner.credential()
-    }
-
-    async fn probe(&self) {
-        self.inner.probe().await
-    }
-
-    fn refuses(&self, item: &Item) -> Option<(SkipKind, String)> {
-        self.inner.refuses(item)
-    }
-
-    fn list(&self, request: &ListRequest) -> Result<Box<dyn Lister>, EndpointError> {
-        self.inner.list(request)
-    }
-
-    async fn open_reader(&self, item: &Item) -> Result<Box<dyn Reader>, EndpointError> {
-        Ok(Box::new(ThrottledReader {
-            inner: self.inner.open_reader(item).await?,
-            rate: self.rate.clone(),
-        }))
-    }
-
-    async fn prepare_for_writes(&self) -> Result<(), EndpointError> {
-        self.inner.prepare_for_writes().await
-    }
-
-    async fn check_writable(&self) -> Result<(), EndpointError> {
-        self.inner.check_writable().await
-    }
-
-    async fn finish_writes(&self) {
-        self.inner.finish_writes().await
-    }
-
-    async fn open_writer(&self, target: &WriteTarget) -> Result<Box<dyn Writer>, EndpointError> {
-        self.inner.open_writer(target).await
-    }
-
-    async fn copy_source(&self, item: &Item) -> Result<Option<CopySource>, EndpointError> {
-        self.inner.copy_source(item).await
-    }
-
-    async fn holds(&self, written: &Written) -> bool {
-        self.inner.holds(written).await
-    }
-
-    async fn open_copy_writer(
-        &self,
-        target: &WriteTarget,
-        source: &CopySource,
-    ) -> Result<Option<Box<dyn CopyWriter>>, EndpointError> {
-        self.inner.open_copy_writer(target, source).await
-    }
-
-    async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {
-        self.inner.delete(target).await
-    }
-
-    async fn move_to(
-        &self,
-        target: &DeleteTarget,
-        backup_root: &Path,
-        to: &str,
-    ) -> Result<(), EndpointError> {
-        self.inner.move_to(target, backup_root, to).await
-    }
-
-    async fn update(&self, update: &BlobUpdate) -> Result<(), EndpointError> {
-        self.inner.update(update).await
-    }
-
-    async fn lock(&self, name: &str, holder: &str) -> Result<super::Lock, EndpointError> {
-        self.inner.lock(name, holder).await
+impl ReadLimit for Arc<RateLimiter> {
+    fn wrap(&self, reader: Box<dyn Reader>) -> Box<dyn Reader> {
+        Box::new(ThrottledReader {
+            inner: reader,
+            rate: self.clone(),
+        })
     }
 }
 
@@ -190,7 +95,7 @@ mod tests {
 
     use super::*;
     use crate::endpoint::memory::MemoryEndpoint;
-    use crate::endpoint::{CommitInfo, EndpointKind, WriteShape};
+    use crate::endpoint::{CommitInfo, Endpoint, EndpointKind, Item, WriteShape, WriteTarget};
 
     const T: i64 = 1_700_000_000_000_000_000;
 

@@ -94,7 +94,7 @@ impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
 
     /// One path of the merge: first the state's paths before it (on neither side now).
     fn path(&mut self, path: String, one: Option<Item>, two: Option<Item>) -> Result<(), RunError> {
-        self.pass_state_before(&path);
+        self.pass_state_before(Some(&path));
         let order = self.order;
         let known = self.state.next_if(|k| order.cmp(&k.path, &path).is_eq());
         // A folder stub stands for a folder: it is not data.
@@ -111,11 +111,14 @@ impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
         self.state.error()
     }
 
-    /// The state's paths before `path`, on neither side now: gone from both, unless
-    /// below a folder left alone.
-    fn pass_state_before(&mut self, path: &str) {
+    /// The state's paths before `path` (all that are left, without one), on neither side
+    /// now: gone from both, unless below a folder left alone.
+    fn pass_state_before(&mut self, path: Option<&str>) {
         let order = self.order;
-        while let Some(known) = self.state.next_if(|k| order.less(&k.path, path)) {
+        while let Some(known) = self
+            .state
+            .next_if(|k| path.is_none_or(|p| order.less(&k.path, p)))
+        {
             if self
                 .kept
                 .iter()
@@ -181,21 +184,7 @@ impl<I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'_, I> {
     /// and nothing is deleted or forgotten (a listing that failed is not a delete).
     pub(crate) fn into_plan(mut self, complete: bool) -> Result<Plan, RunError> {
         if complete {
-            while let Some(known) = self.state.next_if(|_| true) {
-                if self
-                    .kept
-                    .iter()
-                    .any(|folder| known.path.starts_with(folder.as_str()))
-                {
-                    continue;
-                }
-                self.add(Triple {
-                    path: known.path.clone(),
-                    known: Some(known),
-                    one: None,
-                    two: None,
-                });
-            }
+            self.pass_state_before(None);
         }
         self.hash();
         self.state.error()?;
@@ -227,7 +216,7 @@ impl<I: Iterator<Item = Result<Known, StoreError>>> Pairs for TwoWayPairs<'_, I>
 
     fn left_alone(&mut self, path: &str) {
         // Its state stays as it is: neither side changes while it is out of scope.
-        self.pass_state_before(path);
+        self.pass_state_before(Some(path));
         let order = self.order;
         let _ = self.state.next_if(|k| order.cmp(&k.path, path).is_eq());
         if path.ends_with('/') {
