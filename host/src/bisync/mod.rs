@@ -1,13 +1,12 @@
-//! Two-way sync: the decisions of `blobsync bisync`, made from three sorted streams —
-//! the state of the last run, and both sides' listings — merged path by path
-//! ([`merge3`]). Each side's change since the last run ([`decide::change`]) decides what
+//! Two-way sync: the decisions of `blobsync bisync`, made path by path from the state of
+//! the last run and both sides' listings (the session walks the state beside the
+//! one-way merge, `sync/bisync_plan.rs`). Each side's change since the last run ([`decide::change`]) decides what
 //! happens to the path ([`decide::decide`]); a path changed on both sides to different
 //! content is a conflict, settled by policy ([`conflict`]).
 
 pub mod conflict;
 pub mod decide;
 pub mod facts;
-pub mod merge3;
 pub mod plan;
 
 /// One of the two locations of a two-way sync.

@@ -1,4 +1,5 @@
-//! The plan of one two-way run, from the merged paths ([`super::merge3::Triple`]): the
+//! The plan of one two-way run, from each path as the state and both sides have it
+//! ([`Triple`]): the
 //! copies in three rounds of alternating direction (a conflict's losing version is read
 //! before the winner replaces it), the deletes on each side, the paths whose state is
 //! settled or forgotten without a transfer, and the counts the guards weigh.
@@ -7,8 +8,16 @@ use super::Which;
 use super::conflict::{Loser, Resolve, conflict_name};
 use super::decide::{Action, Settled, decide, settle};
 use super::facts::{Facts, Known};
-use super::merge3::Triple;
 use crate::endpoint::Item;
+
+/// One path, as the state and each side have it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Triple {
+    pub path: String,
+    pub known: Option<Known>,
+    pub one: Option<Item>,
+    pub two: Option<Item>,
+}
 
 /// How conflicts are settled.
 #[derive(Debug, Clone, Copy, Default)]

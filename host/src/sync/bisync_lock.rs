@@ -22,9 +22,7 @@ pub(crate) struct PairLocks {
 impl PairLocks {
     /// Gives every lock up.
     pub(crate) async fn release(self) {
-        for lease in self.leases {
-            lease.release().await;
-        }
+        release_all(self.leases).await;
     }
 }
 

@@ -8,8 +8,7 @@ use super::RunError;
 use super::context::RunContext;
 use super::hashing::Hashing;
 use super::plan::Pairs;
-use crate::bisync::merge3::Triple;
-use crate::bisync::plan::{Plan, PlanOptions};
+use crate::bisync::plan::{Plan, PlanOptions, Triple};
 use crate::endpoint::{Item, ListOrder};
 use crate::store::{Known, StoreError};
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::testing::{Collect, upload_config};
+use super::testing::{Collect, runtime, upload_config};
 use super::{
     DeleteMode, Direction, Location, RunOutcome, RunRequest, Status, Stop, TwoWayConfig,
     TwoWaySession,
@@ -59,11 +59,7 @@ impl Pair {
         )
         .unwrap();
         let collect = Arc::new(Collect::default());
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = runtime();
         let request = RunRequest {
             job_id: "test".into(),
             scopes: Vec::new(),

@@ -124,14 +124,19 @@ pub(crate) fn session_of(
     Session::with_endpoints(config, source, destination, plugins, None).unwrap()
 }
 
-/// One run of `session`, and what it reported.
-pub(crate) fn run_once(session: &Session) -> (RunOutcome, Arc<Collect>) {
-    let collect = Arc::new(Collect::default());
-    let rt = tokio::runtime::Builder::new_multi_thread()
+/// A runtime as the command has one (a multi-threaded one: the stages block).
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// One run of `session`, and what it reported.
+pub(crate) fn run_once(session: &Session) -> (RunOutcome, Arc<Collect>) {
+    let collect = Arc::new(Collect::default());
+    let rt = runtime();
     let outcome = rt.block_on(session.run(
         RunRequest {
             job_id: "test".into(),
