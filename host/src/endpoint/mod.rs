@@ -291,6 +291,9 @@ pub struct Version {
     pub size: u64,
     /// The listed modification time (files: part of what identifies the version).
     pub mtime_ns: i64,
+    /// The listed file's device and inode (local files): a file replaced by another of
+    /// the same size and time since the listing is not the listed version.
+    pub inode: Option<(u64, u64)>,
     /// The blob name the listing gave, when it differs from the path's encoding
     /// ([`Item::listed_as`]): the version is addressed by it.
     pub listed_as: Option<Box<str>>,
@@ -303,6 +306,7 @@ impl Version {
             etag: item.etag.clone(),
             size: item.size,
             mtime_ns: item.mtime_ns,
+            inode: item.identity.map(|i| (i.dev, i.ino)),
             listed_as: item.listed_as.clone(),
         }
     }

@@ -93,6 +93,7 @@ impl Backup {
             etag: None,
             size: 0,
             mtime_ns: 0,
+            inode: None,
             listed_as: None,
         });
         let props = entry.blob.as_deref();

@@ -1,7 +1,7 @@
 //! Changing what is there: deletes, moves to a backup folder and in-place updates of a
 //! blob's properties, each only of the listed version.
 
-use blobsync::endpoint::{BlobUpdate, ContentHeaders, DeleteTarget, ErrorClass, Tier};
+use blobsync::endpoint::{BlobUpdate, ContentHeaders, DeleteTarget, ErrorClass, Tier, Version};
 
 use super::{Backend, Fixture, T};
 
@@ -27,6 +27,27 @@ pub(super) fn deletes_only_the_listed_version(f: Fixture) {
             .unwrap_or_else(|e| panic!("deleting what is gone: {e}"));
     });
     assert_eq!(f.list(None, &[]).unwrap().paths(), ["b.txt"]);
+}
+
+/// An entry written again with the same bytes and time since the listing (another
+/// writer's copy of it: a new blob, a new file) is not the listed version either: it is
+/// neither deleted nor overwritten.
+pub(super) fn an_entry_written_again_the_same_is_not_the_listed_version(f: Fixture) {
+    f.put("same.txt", b"same", 1 << 20, T);
+    let listed = f.item("same.txt");
+    f.put("same.txt", b"same", 1 << 20, T);
+    let again = f.item("same.txt");
+    let facts = |i: &blobsync::endpoint::Item| (i.size, i.preserved_mtime_ns(), i.md5);
+    assert_eq!(facts(&again), facts(&listed));
+    let e =
+        f.rt.block_on(f.endpoint.delete(&DeleteTarget::of(&listed)))
+            .unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Changed, "not deleted: {e}");
+    let e = f
+        .write("same.txt", b"mine", 1 << 20, T, Some(Version::of(&listed)))
+        .unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Changed, "not overwritten: {e}");
+    assert_eq!(f.read_all(&f.item("same.txt")).unwrap(), b"same");
 }
 
 /// A local entry moves to the backup folder (`--backup-dir`), replacing what is there;

@@ -411,6 +411,7 @@ macro_rules! every_backend {
             a_server_side_copy_is_made_only_where_a_service_can_read_the_source,
             // changing.rs
             deletes_only_the_listed_version,
+            an_entry_written_again_the_same_is_not_the_listed_version,
             moves_only_the_listed_version_where_entries_can_move,
             updates_change_only_the_listed_blob,
             a_lock_is_held_by_one_run_at_a_time_where_locks_are_kept,

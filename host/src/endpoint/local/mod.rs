@@ -143,6 +143,17 @@ pub(crate) fn is_true(value: &str) -> bool {
     value.trim().eq_ignore_ascii_case("true")
 }
 
+/// Whether `st` is still the listed `version`: the same size and time and, where the
+/// listing saw it, the same file (device and inode) — a file replaced by another of the
+/// same size and time since the listing is another writer's.
+pub(super) fn is_listed(st: &rustix::fs::Stat, version: &crate::endpoint::Version) -> bool {
+    st.st_size as u64 == version.size
+        && crate::localfs::beneath::mtime_ns(st) == version.mtime_ns
+        && version
+            .inode
+            .is_none_or(|(dev, ino)| st.st_dev == dev && st.st_ino == ino)
+}
+
 pub(super) fn join_error(e: tokio::task::JoinError) -> EndpointError {
     EndpointError::new(
         ErrorClass::Other,

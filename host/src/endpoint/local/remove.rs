@@ -55,8 +55,7 @@ pub(super) fn delete(files: &Files, target: &DeleteTarget) -> Result<(), Endpoin
             )),
         };
     }
-    if st.st_size as u64 != target.version.size || beneath::mtime_ns(&st) != target.version.mtime_ns
-    {
+    if !super::is_listed(&st, &target.version) {
         return Err(EndpointError::new(
             ErrorClass::Changed,
             format!(
@@ -94,10 +93,7 @@ pub(super) fn move_to(
                 format!("cannot back up {}: it is gone", from.display()),
             )
         })?;
-    if !beneath::is_folder(&st)
-        && (st.st_size as u64 != target.version.size
-            || beneath::mtime_ns(&st) != target.version.mtime_ns)
-    {
+    if !beneath::is_folder(&st) && !super::is_listed(&st, &target.version) {
         return Err(EndpointError::new(
             ErrorClass::Changed,
             format!(

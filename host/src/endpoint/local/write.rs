@@ -304,9 +304,7 @@ fn replace(
     let existing = parent
         .stat()
         .map_err(|e| EndpointError::io("cannot stat", &full, e))?;
-    let listed = |st: &rustix::fs::Stat| {
-        replaces.is_some_and(|v| st.st_size as u64 == v.size && beneath::mtime_ns(st) == v.mtime_ns)
-    };
+    let listed = |st: &rustix::fs::Stat| replaces.is_some_and(|v| super::is_listed(st, v));
     let flags = match &existing {
         Some(st) if beneath::is_folder(st) => {
             return Err(EndpointError::new(
