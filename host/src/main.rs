@@ -303,6 +303,7 @@ async fn run_two_way(
         plan: two_way.plan,
         max_share: two_way.max_share,
         resync: two_way.resync,
+        backup1: two_way.backup1.clone(),
     };
     let opened = tokio::select! {
         opened = TwoWaySession::open(config, database) => Some(opened),

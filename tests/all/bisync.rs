@@ -155,3 +155,86 @@ fn a_bad_max_changes_is_a_usage_error_naming_the_flag() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--max-changes"), "{}", run.stderr);
 }
+
+#[test]
+fn with_backup_locations_every_replaced_or_deleted_version_is_kept_on_its_side() {
+    let (dir, container, blobs) = synced(
+        "bi-backup",
+        &[
+            ("doc.txt", "original"),
+            ("gone.txt", "old"),
+            ("up.txt", "up"),
+        ],
+    );
+    let url = azurite().url(&container);
+    let kept2 = unique_container("bi-backup-kept");
+    let kept1 = tempfile::tempdir_in(dir.path().parent().unwrap()).unwrap();
+    // A conflict the local side wins (its time is later), a local delete, and a
+    // container-side change that replaces a local file.
+    let file = write(dir.path(), "doc.txt", b"the local edit");
+    set_mtime(&file, 4_000_000_000, 0);
+    blobs.put(&container, "doc.txt", b"the container's edit", &[]);
+    std::fs::remove_file(dir.path().join("gone.txt")).unwrap();
+    blobs.put(&container, "up.txt", b"up, changed there", &[]);
+    let backups = [
+        "--conflict-loser",
+        "backup",
+        "--backup-dir1",
+        s(kept1.path()),
+        "--backup-dir2",
+        &azurite().url(&kept2),
+        "--max-changes",
+        "100",
+    ];
+    let mut args = vec!["bisync", s(dir.path()), &url];
+    args.extend(backups);
+    let run = blobsync_json(&args).ok();
+    assert_eq!(blobs.get(&container, "doc.txt"), b"the local edit");
+    assert_eq!(read(dir.path(), "up.txt"), "up, changed there");
+    assert_eq!(
+        data(&blobs, &container),
+        ["doc.txt", "up.txt"],
+        "{}",
+        run.dump()
+    );
+    assert_eq!(
+        blobs.get(&kept2, "doc.txt"),
+        b"the container's edit",
+        "the loser is kept: {}",
+        run.dump()
+    );
+    assert_eq!(
+        blobs.get(&kept2, "gone.txt"),
+        b"old",
+        "the deleted blob is kept"
+    );
+    assert_eq!(
+        read(kept1.path(), "up.txt"),
+        "up",
+        "the replaced file is kept"
+    );
+    assert!(
+        !dir.path()
+            .join("doc.conflict-path2-20231114T221320.txt")
+            .exists()
+            && data(&blobs, &container)
+                .iter()
+                .all(|n| !n.contains(".conflict-")),
+        "no conflict copies"
+    );
+
+    let half = [
+        "--conflict-loser",
+        "backup",
+        "--backup-dir1",
+        s(kept1.path()),
+    ];
+    let mut args = vec!["bisync", s(dir.path()), &url];
+    args.extend(half);
+    let refused = blobsync_json(&args).code(2);
+    assert!(
+        refused.mentions("give --backup-dir2"),
+        "path2 can lose a conflict too: {}",
+        refused.dump()
+    );
+}

@@ -31,6 +31,9 @@ pub enum Loser {
     Rename,
     /// Deleted (counted by --max-changes).
     Delete,
+    /// Kept in its side's backup location (--backup-dir1, --backup-dir2) as `sync
+    /// --backup-dir` keeps what it replaces, then replaced.
+    Backup,
 }
 
 impl Resolve {

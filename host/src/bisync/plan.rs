@@ -187,7 +187,13 @@ impl Plan {
         let (one, two) = (t.one.expect("path1"), t.two.expect("path2"));
         let (winner, why) = options.resolve.winner(&one, &two);
         let loser = winner.other();
-        let reason = format!("{reason}, {why}");
+        let reason = match options.loser {
+            Loser::Backup => format!(
+                "{reason}, {why}; the losing version is kept in --backup-dir{}",
+                if loser == Which::Path1 { 1 } else { 2 }
+            ),
+            _ => format!("{reason}, {why}"),
+        };
         let (won, lost) = pick(
             winner,
             (one.clone(), two.clone()),

@@ -19,23 +19,24 @@ fn existing(path: &Path) -> Option<(PathBuf, u64)> {
     })
 }
 
-fn check_local(backup: &Path, destination: &Path) -> Result<(), String> {
+fn check_local(backup: &Path, destination: &Path, of: Of<'_>) -> Result<(), String> {
+    let Of { flag, side } = of;
     let (Some((b, b_dev)), Some((d, d_dev))) = (existing(backup), existing(destination)) else {
         return Err(format!(
-            "--backup-dir {}: cannot resolve the folder or the destination's",
+            "{flag} {}: cannot resolve the folder or {side}'s",
             backup.display()
         ));
     };
     if b.starts_with(&d) || d.starts_with(&b) {
         return Err(format!(
-            "--backup-dir {}: it overlaps the synced folder {}; choose a folder outside it",
+            "{flag} {}: it overlaps the synced folder {}; choose a folder outside it",
             backup.display(),
             destination.display()
         ));
     }
     if b_dev != d_dev {
         return Err(format!(
-            "--backup-dir {}: it is on another file system than {}; entries are moved there \
+            "{flag} {}: it is on another file system than {}; entries are moved there \
              (renamed), so choose a folder on the same file system",
             backup.display(),
             destination.display()
@@ -44,10 +45,11 @@ fn check_local(backup: &Path, destination: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn check_blob(backup: &BlobLocation, destination: &BlobLocation) -> Result<(), String> {
+fn check_blob(backup: &BlobLocation, destination: &BlobLocation, of: Of<'_>) -> Result<(), String> {
+    let Of { flag, side } = of;
     if backup.account != destination.account || backup.endpoint != destination.endpoint {
         return Err(format!(
-            "--backup-dir {backup}: it is in another account than the destination \
+            "{flag} {backup}: it is in another account than {side} \
              {destination}; blobs are copied within one account, so choose a container there"
         ));
     }
@@ -58,13 +60,27 @@ fn check_blob(backup: &BlobLocation, destination: &BlobLocation) -> Result<(), S
         };
         if below(b, d) || below(d, b) {
             return Err(format!(
-                "--backup-dir {backup}: it overlaps the synced folder {destination}; choose \
+                "{flag} {backup}: it overlaps the synced folder {destination}; choose \
                  another container or a folder outside it"
             ));
         }
     }
     Ok(())
 }
+
+/// Which flag names the backup location, and what the messages call the location whose
+/// entries it keeps.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Of<'a> {
+    pub flag: &'a str,
+    pub side: &'a str,
+}
+
+/// `sync`'s `--backup-dir`, which keeps the destination's entries.
+pub(super) const DESTINATION: Of<'static> = Of {
+    flag: "--backup-dir",
+    side: "the destination",
+};
 
 /// The backup settings of a sync to `destination`; the error is a usage message.
 pub(super) fn backup(
@@ -73,6 +89,18 @@ pub(super) fn backup(
     keep_extension: bool,
     destination: &Location,
 ) -> Result<Option<BackupConfig>, String> {
+    backup_of(location, suffix, keep_extension, destination, DESTINATION)
+}
+
+/// The backup settings for `destination`'s entries, given by `of.flag`.
+pub(super) fn backup_of(
+    location: Option<Location>,
+    suffix: Option<&str>,
+    keep_extension: bool,
+    destination: &Location,
+    of: Of<'_>,
+) -> Result<Option<BackupConfig>, String> {
+    let Of { flag, side } = of;
     if let Some(s) = suffix
         && s.contains('/')
     {
@@ -82,11 +110,10 @@ pub(super) fn backup(
     }
     let Some(location) = location else {
         if suffix.is_some() || keep_extension {
-            return Err(
-                "--suffix and --suffix-keep-extension name the copies kept in --backup-dir; \
-                 give --backup-dir too"
-                    .into(),
-            );
+            return Err(format!(
+                "--suffix and --suffix-keep-extension name the copies kept in {flag}; \
+                 give {flag} too"
+            ));
         }
         return Ok(None);
     };
@@ -94,18 +121,18 @@ pub(super) fn backup(
         return Err("--suffix-keep-extension needs --suffix".into());
     }
     match (&location, destination) {
-        (Location::Local(b), Location::Local(d)) => check_local(b, d)?,
-        (Location::Blob(b), Location::Blob(d)) => check_blob(b, d)?,
+        (Location::Local(b), Location::Local(d)) => check_local(b, d, of)?,
+        (Location::Blob(b), Location::Blob(d)) => check_blob(b, d, of)?,
         (Location::Local(b), Location::Blob(_)) => {
             return Err(format!(
-                "--backup-dir {}: the destination is a container, so the backup location \
+                "{flag} {}: {side} is a container, so the backup location \
                  must be a blob URL in the same account",
                 b.display()
             ));
         }
         (Location::Blob(b), Location::Local(_)) => {
             return Err(format!(
-                "--backup-dir {b}: the destination is a local folder, so the backup location \
+                "{flag} {b}: {side} is a local folder, so the backup location \
                  must be a folder on the same file system"
             ));
         }

@@ -6,6 +6,7 @@
 use clap::Args;
 
 use super::environment::Environment;
+use super::locations::two_way_backups;
 use super::selection_args::{CompareArgs, CompareHash, FilterArgs};
 use super::shared_args::{
     AuthArgs, ListingArgs, LocationArgs, NetworkArgs, OutputArgs, PluginArgs, ShardArgs, Shared,
@@ -13,9 +14,10 @@ use super::shared_args::{
 use super::sourced::Sourced;
 use super::usage::{UsageError, usage};
 use super::validate::{Settings, finish, shared};
-use super::write_args::{ContentArgs, TransferArgs};
+use super::write_args::{BackupArgs, ContentArgs, TransferArgs};
 use crate::bisync::conflict::{Loser, Resolve};
 use crate::bisync::plan::PlanOptions;
+use crate::sync::BackupConfig;
 
 /// `blobsync bisync` flags.
 #[derive(Debug, Args)]
@@ -79,6 +81,20 @@ pub struct TwoWayArgs {
     /// nothing.
     #[arg(long, value_name = "PERCENT", default_value = "50", value_parser = percent)]
     pub max_changes: f64,
+    /// Keep every PATH1 entry a run overwrites or deletes (a conflict's losing version
+    /// too) here first: a folder on PATH1's file system (entries are moved), or a
+    /// container or folder in PATH1's account (blobs are copied server-side).
+    #[arg(long, value_name = "LOCATION")]
+    pub backup_dir1: Option<String>,
+    /// The same for PATH2's entries.
+    #[arg(long, value_name = "LOCATION")]
+    pub backup_dir2: Option<String>,
+    /// Add this to the names kept in --backup-dir1 and --backup-dir2 (e.g. `-$(date +%F)`).
+    #[arg(long, value_name = "SUFFIX")]
+    pub suffix: Option<String>,
+    /// Put the --suffix before the file extension (`report-2024-06-01.pdf`).
+    #[arg(long)]
+    pub suffix_keep_extension: bool,
     /// Adopt both locations as they are, as if never synced: the same content on both
     /// sides is settled, differing files are conflicts (nothing is overwritten).
     #[arg(long)]
@@ -111,6 +127,9 @@ pub struct TwoWaySettings {
     pub max_share: f64,
     /// `--resync`.
     pub resync: bool,
+    /// `--backup-dir1` (`--backup-dir2` is `settings.sync.backup`, path2 being the
+    /// destination of path1 → path2).
+    pub backup1: Option<BackupConfig>,
 }
 
 /// Validates `blobsync bisync` flags: the groups it shares with `sync` as `sync` reads
@@ -146,6 +165,19 @@ pub fn bisync_settings(args: &BisyncArgs, env: &Environment) -> Result<TwoWaySet
         output: &args.output,
     };
     let mut run = shared(&groups, env)?;
+    let two_way = &args.two_way;
+    let suffixes = BackupArgs {
+        backup_dir: None,
+        suffix: two_way.suffix.clone(),
+        suffix_keep_extension: two_way.suffix_keep_extension,
+    };
+    let dirs = [
+        two_way.backup_dir1.as_deref(),
+        two_way.backup_dir2.as_deref(),
+    ];
+    let [backup1, backup2] = two_way_backups(dirs, &suffixes, &run.places)?;
+    check_backups(two_way, [&backup1, &backup2])?;
+    run.config.backup = backup2;
     run.config.transfer = super::transfer_flags::transfer_options(&args.transfer)?;
     run.config.dry_run = args.two_way.dry_run;
     let direction = run.places.direction;
@@ -159,7 +191,6 @@ pub fn bisync_settings(args: &BisyncArgs, env: &Environment) -> Result<TwoWaySet
              (BLOBSYNC_DATA_DIR, or a home directory)",
         ));
     }
-    let two_way = &args.two_way;
     Ok(TwoWaySettings {
         settings,
         plan: PlanOptions {
@@ -168,5 +199,36 @@ pub fn bisync_settings(args: &BisyncArgs, env: &Environment) -> Result<TwoWaySet
         },
         max_share: two_way.max_changes,
         resync: two_way.resync,
+        backup1,
     })
+}
+
+/// `--conflict-loser backup` keeps each losing version in its side's backup location: the
+/// side(s) that can lose need one.
+fn check_backups(
+    two_way: &TwoWayArgs,
+    backups: [&Option<BackupConfig>; 2],
+) -> Result<(), UsageError> {
+    if two_way.conflict_loser != Loser::Backup {
+        return Ok(());
+    }
+    let can_lose = match two_way.conflict_resolve {
+        Resolve::Path1 => [false, true],
+        Resolve::Path2 => [true, false],
+        _ => [true, true],
+    };
+    let missing: Vec<&str> = ["--backup-dir1", "--backup-dir2"]
+        .into_iter()
+        .zip(can_lose.into_iter().zip(backups))
+        .filter(|(_, (loses, backup))| *loses && backup.is_none())
+        .map(|(flag, _)| flag)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "--conflict-loser backup keeps the losing version of a conflict in its side's \
+         backup location: give {}",
+        missing.join(" and ")
+    )))
 }

@@ -42,6 +42,38 @@ pub(super) fn locations(
     })
 }
 
+/// `bisync`'s `--backup-dir1` and `--backup-dir2` (read as the arguments are), each
+/// checked against its side, with `--suffix` and `--suffix-keep-extension`.
+pub(super) fn two_way_backups(
+    dirs: [Option<&str>; 2],
+    args: &BackupArgs,
+    places: &Locations,
+) -> Result<[Option<BackupConfig>; 2], UsageError> {
+    let sides = [
+        (dirs[0], &places.source, "--backup-dir1", "path1"),
+        (dirs[1], &places.destination, "--backup-dir2", "path2"),
+    ];
+    let mut backups = [None, None];
+    for (i, (dir, side, flag, name)) in sides.into_iter().enumerate() {
+        let location = dir
+            .map(|b| parse_location(b, &places.urls))
+            .transpose()
+            .map_err(|e| usage(format!("{flag}: {e}")))?;
+        if location.is_none() && dirs.iter().any(Option::is_some) {
+            continue;
+        }
+        backups[i] = super::backup_flags::backup_of(
+            location,
+            args.suffix.as_deref(),
+            args.suffix_keep_extension,
+            side,
+            super::backup_flags::Of { flag, side: name },
+        )
+        .map_err(UsageError)?;
+    }
+    Ok(backups)
+}
+
 /// `--backup-dir` (read as the arguments are), `--suffix` and `--suffix-keep-extension`.
 pub(super) fn backup(
     args: &BackupArgs,

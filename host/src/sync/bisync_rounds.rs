@@ -143,6 +143,7 @@ async fn planned_copies(
     .map_err(|e| RunError::Internal(format!("the annotators failed: {e}")))?;
     let wanted = wanted?;
     let mut wanted = wanted.into_iter();
+    let backups = parts.backup.is_some();
     Ok(copies
         .into_iter()
         .map(|c| {
@@ -156,7 +157,8 @@ async fn planned_copies(
             Work::Copy(PlannedCopy {
                 to: (c.to != c.item.path).then_some(c.to),
                 replaces: c.replaces.as_ref().map(Version::of),
-                backup: None,
+                // Kept first where the side has a backup location (--backup-dir1/2).
+                backup: backups.then(|| c.replaces.clone().map(Box::new)).flatten(),
                 delete_first: false,
                 reason: c.reason,
                 item: c.item,
@@ -195,7 +197,7 @@ pub(crate) async fn delete_round(
         dry_run: false,
         concurrency: parts.config.concurrency,
         check: false,
-        backup: None,
+        backup: parts.backup.as_deref().map(|b| (b, &*parts.transfers)),
         allow_empty_source: true,
     };
     let reason = |item: &Item| reasons.get(&item.path).cloned().unwrap_or_default();

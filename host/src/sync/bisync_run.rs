@@ -44,6 +44,9 @@ pub struct TwoWayConfig {
     /// Adopt both trees afresh, as if never synced (`--resync`): the state is dropped,
     /// the same content on both sides is settled, and differing files are conflicts.
     pub resync: bool,
+    /// Where path1's overwritten and deleted entries are kept (`--backup-dir1`; path2's
+    /// is `sync.backup`, path2 being path1 → path2's destination).
+    pub backup1: Option<super::BackupConfig>,
 }
 
 /// A two-way sync, ready to run.
@@ -59,15 +62,18 @@ pub struct TwoWaySession {
     max_share: f64,
 }
 
-/// The same sync the other way round.
-fn reversed(config: &SyncConfig) -> Result<SyncConfig, RunError> {
-    let (source, destination) = (config.destination.clone(), config.source.clone());
+/// The same sync the other way round: path2 → path1, keeping path1's entries in
+/// `--backup-dir1`.
+fn reversed(config: &TwoWayConfig) -> Result<SyncConfig, RunError> {
+    let sync = &config.sync;
+    let (source, destination) = (sync.destination.clone(), sync.source.clone());
     let direction = Direction::between(&source, &destination).map_err(RunError::Usage)?;
     Ok(SyncConfig {
         source,
         destination,
         direction,
-        ..config.clone()
+        backup: config.backup1.clone(),
+        ..sync.clone()
     })
 }
 
@@ -88,8 +94,12 @@ impl TwoWaySession {
     /// per direction) and finds the pair's state in `store`.
     pub async fn open(config: TwoWayConfig, store: Arc<Store>) -> Result<TwoWaySession, RunError> {
         let (forward, http) = open_parts(config.sync.clone(), Some(store.clone())).await?;
-        let plugins = load_plugins(&reversed(&config.sync)?).await?;
+        let backward = reversed(&config)?;
+        let plugins = load_plugins(&backward).await?;
+        let limits = super::endpoints::Limits::of(&backward);
+        let backup1 = super::endpoints::build_backup(&backward, http.as_ref(), &limits)?;
         let mut session = TwoWaySession::assemble(config, forward, plugins, store)?;
+        session.backward.backup = backup1;
         session.http = http;
         Ok(session)
     }
@@ -124,7 +134,7 @@ impl TwoWaySession {
         store: Arc<Store>,
     ) -> Result<TwoWaySession, RunError> {
         let backward = Parts::new(
-            reversed(&config.sync)?,
+            reversed(&config)?,
             forward.destination.clone(),
             forward.source.clone(),
             plugins,

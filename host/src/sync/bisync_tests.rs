@@ -46,6 +46,7 @@ fn config() -> TwoWayConfig {
         plan: PlanOptions::default(),
         max_share: 0.5,
         resync: false,
+        backup1: None,
     }
 }
 
