@@ -24,7 +24,7 @@ use blobsync::sync::{
 /// What a run command runs: a one-way sync (or check), or a two-way sync.
 enum Job {
     OneWay(Settings),
-    TwoWay(Box<TwoWaySettings>),
+    TwoWay(TwoWaySettings),
 }
 
 impl Job {
@@ -110,7 +110,7 @@ fn dispatch(cli: Cli, env: &Environment) -> ExitCode {
             env,
         )),
         Command::Bisync(args) => ExitCode::from(sync(
-            blobsync::cli::bisync_settings(&args, env).map(|t| Job::TwoWay(Box::new(t))),
+            blobsync::cli::bisync_settings(&args, env).map(Job::TwoWay),
             cli.log_level.as_deref(),
             env,
         )),
@@ -269,7 +269,7 @@ fn sync(job: Result<Job, UsageError>, log_level: Option<&str>, env: &Environment
     runtime.block_on(async move {
         match job {
             Job::OneWay(settings) => run(settings, job_id, command, log_path, stop).await,
-            Job::TwoWay(two_way) => run_two_way(*two_way, job_id, command, log_path, stop).await,
+            Job::TwoWay(two_way) => run_two_way(two_way, job_id, command, log_path, stop).await,
         }
     })
 }
@@ -303,7 +303,7 @@ async fn run_two_way(
         plan: two_way.plan,
         max_share: two_way.max_share,
         resync: two_way.resync,
-        backup1: two_way.backup1.clone(),
+        backup1: two_way.backup1.as_deref().cloned(),
     };
     let opened = tokio::select! {
         opened = TwoWaySession::open(config, database) => Some(opened),

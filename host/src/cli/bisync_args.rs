@@ -129,7 +129,7 @@ pub struct TwoWaySettings {
     pub resync: bool,
     /// `--backup-dir1` (`--backup-dir2` is `settings.sync.backup`, path2 being the
     /// destination of path1 → path2).
-    pub backup1: Option<BackupConfig>,
+    pub backup1: Option<Box<BackupConfig>>,
 }
 
 /// Validates `blobsync bisync` flags: the groups it shares with `sync` as `sync` reads
@@ -199,7 +199,7 @@ pub fn bisync_settings(args: &BisyncArgs, env: &Environment) -> Result<TwoWaySet
         },
         max_share: two_way.max_changes,
         resync: two_way.resync,
-        backup1,
+        backup1: backup1.map(Box::new),
     })
 }
 
