@@ -215,6 +215,7 @@ impl crate::sync::Observer for RunLog {
             },
             Event::Failed { path, message } => tracing::warn!(path, "{message}"),
             Event::Warning(message) => tracing::warn!("{message}"),
+            Event::Conflict(c) => tracing::info!(path = %c.path, "{}", c.reason),
             Event::UpToDate { path, reason } => tracing::debug!(path, "skip: {reason}"),
             Event::Skipped { path, reason, .. } => tracing::debug!(path, "skipped: {reason}"),
             Event::Excluded {

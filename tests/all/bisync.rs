@@ -87,6 +87,29 @@ fn a_conflict_keeps_both_versions_on_both_sides() {
     assert_eq!(read(dir.path(), kept), "the local edit");
     assert_eq!(blobs.get(&container, kept), b"the local edit");
     assert_eq!(data(&blobs, &container), [kept, "doc.txt"]);
+    let conflicts: Vec<_> = run.of_type("conflict").collect();
+    assert_eq!(conflicts.len(), 1, "{}", run.dump());
+    let c = conflicts[0];
+    assert_eq!(
+        (&c["path"], &c["winner"]),
+        (&"doc.txt".into(), &"path2".into())
+    );
+    assert_eq!(c["kept_as"], kept);
+    assert_eq!(
+        (&c["path1"]["size"], &c["path2"]["size"]),
+        (&14.into(), &20.into())
+    );
+    // path1 is the local folder: uploads go path1 → path2, downloads back. Three copies:
+    // the loser to the container as its conflict copy, the winner down, the copy back.
+    assert_eq!(run.of_type("transfer").count(), 3, "{}", run.dump());
+    for t in run.of_type("transfer") {
+        let want = if t["action"] == "upload" {
+            "path1-to-path2"
+        } else {
+            "path2-to-path1"
+        };
+        assert_eq!(t["direction"], want, "{t}");
+    }
     let again = blobsync_json(&["bisync", s(dir.path()), &url]).ok();
     assert_eq!(
         again.total("copied") + again.total("deleted"),

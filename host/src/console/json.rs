@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::endpoint::SkipKind;
+use crate::bisync::Which;
+use crate::bisync::plan::Conflict;
+use crate::endpoint::{Item, SkipKind};
 use crate::sync::{Event, Planned, Progress, RunInfo, RunOutcome, Side};
 
 /// The version of the `--output-type json` schema; bumped on any incompatible change.
@@ -53,14 +55,21 @@ pub(super) fn progress(job: &str, p: &Progress<'_>, elapsed_ms: u64) -> Value {
 /// skips only when `verbose` (`-v`). Progress has its own object, [`progress`].
 pub(super) fn event(event: &Event<'_>, verbose: bool) -> Option<Value> {
     let value = match event {
-        Event::Done(item) if item.error.is_some() || verbose => json!({
-            "type": if item.error.is_some() { "error" } else { "transfer" },
-            "action": item.action.name(),
-            "path": item.path,
-            "bytes": item.bytes,
-            "reason": item.reason,
-            "error": item.error,
-        }),
+        Event::Done(item) if item.error.is_some() || verbose => {
+            let mut v = json!({
+                "type": if item.error.is_some() { "error" } else { "transfer" },
+                "action": item.action.name(),
+                "path": item.path,
+                "bytes": item.bytes,
+                "reason": item.reason,
+                "error": item.error,
+            });
+            if let Some(to) = item.toward {
+                v["direction"] = json!(direction(to));
+            }
+            v
+        }
+        Event::Conflict(c) => conflict(c),
         Event::Failed { path, message } => json!({
             "type": "error", "action": "list", "path": path, "error": message,
         }),
@@ -104,6 +113,28 @@ pub(super) fn event(event: &Event<'_>, verbose: bool) -> Option<Value> {
         _ => return None,
     };
     Some(value)
+}
+
+/// Which way a two-way run's item went: `path1-to-path2` or `path2-to-path1`.
+fn direction(toward: Which) -> String {
+    format!("{}-to-{}", toward.other().name(), toward.name())
+}
+
+/// A two-way run's conflict: both sides' entries, the side that keeps the name, and
+/// where the other version is kept (a conflict copy's name), if it is renamed.
+fn conflict(c: &Conflict) -> Value {
+    let side = |item: &Item| {
+        json!({
+            "size": item.size,
+            "mtime_ns": item.preserved_mtime_ns(),
+            "md5": item.md5.map(hex::encode),
+        })
+    };
+    json!({
+        "type": "conflict", "path": c.path, "winner": c.winner.name(),
+        "reason": c.reason, "kept_as": c.kept_as,
+        "path1": side(&c.path1), "path2": side(&c.path2),
+    })
 }
 
 /// A dry run's action, or for `check` a difference.

@@ -56,6 +56,11 @@ pub(super) fn lines(event: &Event<'_>, verbose: bool) -> Option<Vec<Line>> {
             Line::Out(format!("kept: {} (as {})", shown(path), shown(kept)))
         }
         Event::Warning(message) => Line::Err(format!("warning: {}", shown(message))),
+        Event::Conflict(c) => Line::Out(format!(
+            "conflict: {}: {}",
+            shown(&c.path),
+            shown(&c.reason)
+        )),
         Event::Planned {
             action,
             source,

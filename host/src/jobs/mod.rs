@@ -387,6 +387,7 @@ mod tests {
             reason: "not at the destination".into(),
             error: error.map(String::from),
             md5: None,
+            toward: None,
         };
         rec.event(&Event::Done(&done("x", None)));
         rec.event(&Event::UpToDate {

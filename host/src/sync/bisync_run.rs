@@ -292,7 +292,7 @@ impl TwoWaySession {
             return;
         }
         for conflict in &plan.conflicts {
-            tracing::info!("{}: {}", conflict.path, conflict.reason);
+            ctx.conflict(conflict);
         }
         if self.config().dry_run {
             self.report(ctx, &plan);
@@ -307,18 +307,23 @@ impl TwoWaySession {
         }
         let [first, second, third] = plan.rounds;
         let rounds = [
-            (&self.forward, first),
-            (&self.backward, second),
-            (&self.forward, third),
+            (&self.forward, Which::Path2, first),
+            (&self.backward, Which::Path1, second),
+            (&self.forward, Which::Path2, third),
         ];
-        for (parts, copies) in rounds {
+        for (parts, toward, copies) in rounds {
+            ctx.set_toward(Some(toward));
             copy_round(parts, ctx, recorder, values, copies).await;
             if ctx.stopped() || ctx.control.fatal().is_some() {
                 return;
             }
         }
         let [on1, on2] = plan.deletes;
-        for (parts, deletes) in [(&self.backward, on1), (&self.forward, on2)] {
+        for (parts, toward, deletes) in [
+            (&self.backward, Which::Path1, on1),
+            (&self.forward, Which::Path2, on2),
+        ] {
+            ctx.set_toward(Some(toward));
             delete_round(parts, ctx, recorder, deletes).await;
         }
     }

@@ -9,6 +9,8 @@ use super::observer::{
     Counters, Event, ItemDone, LARGE_FILE, Observer, Planned, Progress, RunControl, Side, Totals,
 };
 use super::{Action, RunError};
+use crate::bisync::Which;
+use crate::bisync::plan::Conflict;
 use crate::endpoint::SkipKind;
 
 /// One run's shared state.
@@ -22,6 +24,8 @@ pub(crate) struct RunContext {
     pub(crate) planned_all: std::sync::atomic::AtomicBool,
     /// Large files moving now: path, bytes moved, size.
     moving: std::sync::Mutex<Vec<(String, Arc<AtomicU64>, u64)>>,
+    /// In a two-way run, the side the current round writes to: finished items say it.
+    toward: std::sync::Mutex<Option<Which>>,
 }
 
 /// Counts the bytes one copy moves: into the run's total, and for a large file into its
@@ -62,7 +66,13 @@ impl RunContext {
             prepared: Default::default(),
             planned_all: Default::default(),
             moving: Default::default(),
+            toward: Default::default(),
         }
+    }
+
+    /// The side the items finished from now on were written to (a two-way run's rounds).
+    pub(crate) fn set_toward(&self, side: Option<Which>) {
+        *self.toward.lock().unwrap_or_else(|e| e.into_inner()) = side;
     }
 
     /// The totals so far.
@@ -133,6 +143,11 @@ impl RunContext {
         });
     }
 
+    /// A two-way run's conflict, and how it is settled.
+    pub(crate) fn conflict(&self, conflict: &Conflict) {
+        self.observer.event(&Event::Conflict(conflict));
+    }
+
     pub(crate) fn warning(&self, message: &str) {
         self.observer.event(&Event::Warning(message));
     }
@@ -171,7 +186,10 @@ impl RunContext {
     }
 
     /// A copy or delete that finished or failed.
-    pub(crate) fn done(&self, item: ItemDone) {
+    pub(crate) fn done(&self, mut item: ItemDone) {
+        if item.toward.is_none() {
+            item.toward = *self.toward.lock().unwrap_or_else(|e| e.into_inner());
+        }
         match (&item.error, item.action) {
             (Some(_), _) => Counters::add(&self.counters.failed, 1),
             (None, Action::Delete) => Counters::add(&self.counters.deleted, 1),

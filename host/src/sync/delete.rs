@@ -177,6 +177,7 @@ pub(crate) async fn delete_all(
             reason: reason(target),
             error: result.err().map(|e| e.to_string()),
             md5: None,
+            toward: None,
         });
     }
 }

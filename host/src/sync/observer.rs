@@ -159,6 +159,9 @@ pub struct ItemDone {
     pub error: Option<String>,
     /// MD5 of what was written.
     pub md5: Option<[u8; 16]>,
+    /// In a two-way run, the side it was written to (or deleted on); `None` in a one-way
+    /// run.
+    pub toward: Option<crate::bisync::Which>,
 }
 
 /// What a dry run would do.
@@ -274,6 +277,9 @@ pub enum Event<'a> {
         /// Its size.
         bytes: u64,
     },
+    /// A two-way run's conflict (a path changed on both sides to different content) and
+    /// how it is settled; reported before anything is written, in a dry run too.
+    Conflict(&'a crate::bisync::plan::Conflict),
     /// Something the user should know; not a failure.
     Warning(&'a str),
     /// How far the run has come, a few times a second while it goes on.

@@ -232,6 +232,7 @@ impl CopyTask {
             reason: planned.reason,
             error,
             md5,
+            toward: None,
         });
     }
 
@@ -417,6 +418,7 @@ async fn apply_update(endpoint: &dyn Endpoint, update: PlannedUpdate, ctx: &RunC
         reason: update.reason,
         error: error.map(|e| e.to_string()),
         md5: None,
+        toward: None,
     });
 }
 
@@ -443,6 +445,7 @@ async fn count_lost_answers(session: &Parts, ctx: &RunContext) {
                 reason: "committed; its answer was lost when the run stopped".into(),
                 error: None,
                 md5: Some(written.md5),
+                toward: None,
             });
         }
     }
