@@ -261,3 +261,23 @@ fn with_backup_locations_every_replaced_or_deleted_version_is_kept_on_its_side()
         refused.dump()
     );
 }
+
+#[test]
+fn a_path_out_of_the_filters_scope_is_left_alone_and_keeps_its_state() {
+    let (dir, container, blobs) = synced("bi-scope", &[("a.txt", "a"), ("b.log", "b")]);
+    let url = azurite().url(&container);
+    std::fs::remove_file(dir.path().join("b.log")).unwrap();
+    let file = write(dir.path(), "a.txt", b"a, changed");
+    set_mtime(&file, 1_800_000_000, 0);
+    let out = ["--exclude-pattern", "*.log"];
+    let mut args = vec!["bisync", s(dir.path()), &url];
+    args.extend(out);
+    let run = blobsync_json(&args).ok();
+    assert_eq!(run.done("upload"), ["a.txt"], "{}", run.dump());
+    assert_eq!(run.done("delete"), Vec::<String>::new(), "left alone");
+    assert_eq!(data(&blobs, &container), ["a.txt", "b.log"]);
+    // Back in scope, its state says it was deleted on path1 since: the delete follows.
+    let back = blobsync_json(&["bisync", s(dir.path()), &url]).ok();
+    assert_eq!(back.done("delete"), ["b.log"], "{}", back.dump());
+    assert_eq!(data(&blobs, &container), ["a.txt"]);
+}
