@@ -5,7 +5,7 @@
 //! settled or forgotten without a transfer, and the counts the guards weigh.
 
 use super::Which;
-use super::conflict::{Loser, Resolve, conflict_name};
+use super::conflict::{Loser, Resolve, conflict_name, is_conflict_name};
 use super::decide::{Action, Settled, decide, settle};
 use super::facts::{Facts, Known};
 use crate::endpoint::Item;
@@ -93,6 +93,10 @@ pub struct Plan {
     pub losses: [u64; 2],
     /// Entries listed on each side.
     pub listed: [u64; 2],
+    /// The conflict copies found on each side (path1, path2) — few — so that a conflict
+    /// whose copy a run that was cut short already made is not copied again
+    /// ([`Plan::finish`]).
+    found_copies: std::collections::HashMap<String, [bool; 2]>,
 }
 
 fn at(side: Which) -> usize {
@@ -119,6 +123,10 @@ impl Plan {
         }
         self.listed[0] += t.one.is_some() as u64;
         self.listed[1] += t.two.is_some() as u64;
+        if is_conflict_name(&t.path) && (t.one.is_some() || t.two.is_some()) {
+            self.found_copies
+                .insert(t.path.clone(), [t.one.is_some(), t.two.is_some()]);
+        }
         match decide(t.known.as_ref(), t.one.as_ref(), t.two.as_ref()) {
             Action::Nothing => {}
             Action::Forget => self.forget.push(t.path),
@@ -249,6 +257,30 @@ impl Plan {
             reason,
             kept_as,
         });
+    }
+
+    /// Completes the plan once every path was planned: a conflict copy that a run cut
+    /// short already made (on one side or both) is not made again — the path it is
+    /// found at was planned like any other (copied to the side that lacks it, or settled
+    /// where both hold it).
+    pub fn finish(&mut self) {
+        if self.found_copies.is_empty() {
+            return;
+        }
+        let made: std::collections::HashSet<&str> = self
+            .conflicts
+            .iter()
+            .filter_map(|c| c.kept_as.as_deref())
+            .filter(|name| self.found_copies.contains_key(*name))
+            .collect();
+        if made.is_empty() {
+            return;
+        }
+        for round in &mut self.rounds {
+            // The conflict's own halves of the copy: to its name, not from the same
+            // path on the other side (that one is the path's own plan).
+            round.retain(|c| !(made.contains(c.to.as_str()) && (c.relist || c.item.path != c.to)));
+        }
     }
 
     /// Why the plan may not run, if it may not: a side that lists nothing although the
@@ -385,6 +417,44 @@ mod tests {
         );
         assert_eq!(plan.rounds[2][1].replaces.as_ref().unwrap().size, 3);
         assert_eq!(plan.losses, [0, 0], "the loser is kept");
+    }
+
+    #[test]
+    fn a_conflict_copy_made_by_a_run_cut_short_is_not_made_again() {
+        let was = item("doc.txt", 1, 1, Some(1));
+        let newer1 = item("doc.txt", 2, 2_000_000_000, Some(2));
+        let older2 = item("doc.txt", 3, 1_000_000_000, Some(3));
+        let name = "doc.conflict-path2-19700101T000001.txt";
+        // The killed run put path2's version on path1 under its conflict name, and
+        // went no further.
+        let copy = item(name, 3, 1_000_000_000, Some(3));
+        for order in [[0, 1], [1, 0]] {
+            let mut plan = Plan::default();
+            let options = PlanOptions::default();
+            let triples = [
+                triple(Some((&was, &was)), Some(&newer1), Some(&older2)),
+                triple(None, Some(&copy), None),
+            ];
+            for i in order {
+                plan.add(&options, triples[i].clone());
+            }
+            plan.finish();
+            let all: Vec<(String, String, Which)> = plan
+                .rounds
+                .iter()
+                .flatten()
+                .map(|c| (c.item.path.clone(), c.to.clone(), c.from))
+                .collect();
+            assert_eq!(
+                all,
+                [
+                    (name.to_string(), name.to_string(), Which::Path1),
+                    ("doc.txt".to_string(), "doc.txt".to_string(), Which::Path1),
+                ],
+                "the copy goes on to path2, the winner replaces path2's version"
+            );
+            assert_eq!(plan.conflicts[0].kept_as.as_deref(), Some(name));
+        }
     }
 
     #[test]

@@ -351,6 +351,13 @@ impl DeleteTarget {
 /// The reserved prefix at a container's root: never synced, listed as data or deleted.
 pub const RESERVED_PREFIX: &str = ".blobsync/";
 
+/// This machine's name, as locks name their holders.
+pub fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "this machine".into())
+}
+
 /// A lock held on an endpoint until it is released (or, if the holder dies, until it
 /// expires).
 #[async_trait::async_trait]

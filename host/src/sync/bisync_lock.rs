@@ -35,9 +35,7 @@ pub(crate) fn lock_name(path1: &str, path2: &str) -> String {
 
 /// Who this run is, for another run's message.
 fn holder() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "this machine".into());
+    let host = crate::endpoint::this_host();
     let since = jiff::Timestamp::now()
         .round(jiff::Unit::Second)
         .unwrap_or_default();

@@ -187,6 +187,7 @@ impl<I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'_, I> {
         }
         self.hash();
         self.state.error()?;
+        self.plan.finish();
         if !complete {
             self.plan.deletes = Default::default();
             self.plan.forget.clear();

@@ -1,8 +1,10 @@
 //! Locks between runs on any machine that reaches the container: a lease on a blob
 //! below the reserved prefix (`.blobsync/locks/NAME`, at the container's root), renewed
 //! while the run holds it and released when it ends. A run that dies leaves a lease that
-//! expires within [`LEASE_SECONDS`]. Who holds it is written in the blob's metadata, for
-//! the message another run shows.
+//! expires within [`LEASE_SECONDS`] — or at once, for the next run on the same machine:
+//! a lease whose holder was a process of this machine that is no longer running is
+//! broken. Who holds it is written in the blob's metadata, for the message another run
+//! shows, with its machine and process.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,8 +13,9 @@ use std::time::Duration;
 use azure_core::http::Etag;
 use azure_storage_blob::BlobClient;
 use azure_storage_blob::models::{
-    BlobClientAcquireLeaseResultHeaders, BlobClientGetPropertiesResultHeaders,
-    BlobClientSetMetadataOptions, BlockBlobClientUploadOptions,
+    BlobClientAcquireLeaseResultHeaders, BlobClientBreakLeaseOptions,
+    BlobClientGetPropertiesResultHeaders, BlobClientSetMetadataOptions,
+    BlockBlobClientUploadOptions,
 };
 
 use super::errors::{azure_error, error_code};
@@ -22,8 +25,10 @@ use crate::endpoint::{EndpointError, HeldLock, Lock, RESERVED_PREFIX};
 pub(super) const LEASE_SECONDS: i32 = 60;
 /// How often a held lease is renewed.
 const RENEW_EVERY: Duration = Duration::from_secs(20);
-/// The metadata key naming the holder.
+/// The metadata keys naming the holder: who, for messages; its machine and process.
 const HOLDER: &str = "holder";
+const HOST: &str = "host";
+const PID: &str = "pid";
 
 /// A held lease, renewed until released.
 struct Leased {
@@ -36,6 +41,18 @@ struct Leased {
 impl HeldLock for Leased {
     async fn release(self: Box<Self>) {
         self.renewing.abort();
+        // Who held it is forgotten, so that nobody breaks a later holder's lease for it.
+        let with_lease = BlobClientSetMetadataOptions {
+            lease_id: Some(self.lease_id.clone()),
+            ..Default::default()
+        };
+        if let Err(e) = self
+            .client
+            .set_metadata(&HashMap::new(), Some(with_lease))
+            .await
+        {
+            tracing::debug!("cannot clear the lock's holder: {e}");
+        }
         if let Err(e) = self.client.release_lease(self.lease_id.clone(), None).await {
             tracing::warn!("cannot release the lock: {e}; it expires within a minute");
         }
@@ -70,14 +87,15 @@ pub(super) async fn lock(
             ) => {}
         Err(e) => return Err(azure_error("cannot create the lock", describe, e)),
     }
-    let lease_id = match client.acquire_lease(LEASE_SECONDS, None).await {
-        Ok(response) => response.lease_id().ok().flatten().unwrap_or_default(),
-        Err(e) if error_code(&e) == Some("LeaseAlreadyPresent") => {
-            return Ok(Lock::Taken(holder_of(&client).await));
-        }
-        Err(e) => return Err(azure_error("cannot lock", describe, e)),
+    let lease_id = match acquire(&client, describe).await? {
+        Ok(lease_id) => lease_id,
+        Err(holder) => return Ok(Lock::Taken(holder)),
     };
-    let metadata = HashMap::from([(HOLDER.to_string(), holder.to_string())]);
+    let metadata = HashMap::from([
+        (HOLDER.to_string(), holder.to_string()),
+        (HOST.to_string(), crate::endpoint::this_host()),
+        (PID.to_string(), std::process::id().to_string()),
+    ]);
     let with_lease = BlobClientSetMetadataOptions {
         lease_id: Some(lease_id.clone()),
         ..Default::default()
@@ -103,14 +121,58 @@ async fn renew(client: Arc<BlobClient>, lease_id: String) {
     }
 }
 
-/// Who holds the lock, as its metadata says.
-async fn holder_of(client: &BlobClient) -> String {
-    match client.get_properties(None).await {
-        Ok(properties) => properties
-            .metadata()
-            .ok()
-            .and_then(|m| m.get(HOLDER).cloned())
-            .unwrap_or_else(|| "a run that did not say who it is".into()),
-        Err(_) => "a run that did not say who it is".into(),
+/// Acquires the lease: its id, or who holds it. A lease left by a process of this
+/// machine that is no longer running (killed, crashed) is broken first.
+async fn acquire(
+    client: &BlobClient,
+    describe: &str,
+) -> Result<Result<String, String>, EndpointError> {
+    for _ in 0..2 {
+        match client.acquire_lease(LEASE_SECONDS, None).await {
+            Ok(response) => return Ok(Ok(response.lease_id().ok().flatten().unwrap_or_default())),
+            Err(e) if error_code(&e) == Some("LeaseAlreadyPresent") => {
+                let metadata = metadata_of(client).await;
+                let holder = metadata
+                    .get(HOLDER)
+                    .cloned()
+                    .unwrap_or_else(|| "a run that did not say who it is".into());
+                if !left_by_a_dead_process(&metadata) {
+                    return Ok(Err(holder));
+                }
+                tracing::info!("breaking the lock left by {holder}, which is no longer running");
+                let now = BlobClientBreakLeaseOptions {
+                    break_period: Some(0),
+                    ..Default::default()
+                };
+                if let Err(e) = client.break_lease(Some(now)).await {
+                    tracing::debug!("cannot break the lock: {e}");
+                    return Ok(Err(holder));
+                }
+            }
+            Err(e) => return Err(azure_error("cannot lock", describe, e)),
+        }
     }
+    Ok(Err("a run that took the lock as it was broken".into()))
+}
+
+/// The lock blob's metadata (empty if it cannot be read).
+async fn metadata_of(client: &BlobClient) -> HashMap<String, String> {
+    match client.get_properties(None).await {
+        Ok(properties) => properties.metadata().unwrap_or_default(),
+        Err(_) => HashMap::new(),
+    }
+}
+
+/// True if the lock's holder was a process of this machine that is not running now.
+/// (Another machine's run, or a live process, keeps its lease until it expires.)
+fn left_by_a_dead_process(metadata: &HashMap<String, String>) -> bool {
+    let (Some(host), Some(pid)) = (metadata.get(HOST), metadata.get(PID)) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    *host == crate::endpoint::this_host()
+        && pid != std::process::id()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
