@@ -304,6 +304,7 @@ async fn run_two_way(
         max_share: two_way.max_share,
         resync: two_way.resync,
         backup1: two_way.backup1.as_deref().cloned(),
+        check_access: two_way.check_access.clone(),
     };
     let opened = tokio::select! {
         opened = TwoWaySession::open(config, database) => Some(opened),

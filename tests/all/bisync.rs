@@ -281,3 +281,32 @@ fn a_path_out_of_the_filters_scope_is_left_alone_and_keeps_its_state() {
     assert_eq!(back.done("delete"), ["b.log"], "{}", back.dump());
     assert_eq!(data(&blobs, &container), ["a.txt"]);
 }
+
+#[test]
+fn check_access_refuses_a_side_without_the_check_file() {
+    let (dir, container, blobs) = synced(
+        "bi-access",
+        &[("BLOBSYNC_TEST", ""), ("sub/BLOBSYNC_TEST", ""), ("a", "1")],
+    );
+    let url = azurite().url(&container);
+    write(dir.path(), "b", b"2");
+    let run = blobsync_json(&["bisync", s(dir.path()), &url, "--check-access"]).ok();
+    assert_eq!(run.done("upload"), ["b"], "{}", run.dump());
+    blobs.delete(&container, "sub/BLOBSYNC_TEST");
+    write(dir.path(), "c", b"3");
+    let refused = blobsync_json(&["bisync", s(dir.path()), &url, "--check-access"]).code(7);
+    assert!(
+        refused.mentions("sub/BLOBSYNC_TEST is on path1 only"),
+        "{}",
+        refused.dump()
+    );
+    blobs.delete(&container, "BLOBSYNC_TEST");
+    let refused = blobsync_json(&["bisync", s(dir.path()), &url, "--check-access"]).code(7);
+    assert!(
+        refused.mentions("path2 holds no BLOBSYNC_TEST"),
+        "{}",
+        refused.dump()
+    );
+    assert_eq!(data(&blobs, &container), ["a", "b"], "nothing was changed");
+    assert!(dir.path().join("sub/BLOBSYNC_TEST").exists());
+}

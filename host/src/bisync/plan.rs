@@ -97,6 +97,8 @@ pub struct Plan {
     /// whose copy a run that was cut short already made is not copied again
     /// ([`Plan::finish`]).
     found_copies: std::collections::HashMap<String, [bool; 2]>,
+    /// `--check-access`: the check files found on each side (paths), when asked for.
+    pub check_files: Option<[Vec<String>; 2]>,
 }
 
 fn at(side: Which) -> usize {
@@ -281,6 +283,39 @@ impl Plan {
             // path on the other side (that one is the path's own plan).
             round.retain(|c| !(made.contains(c.to.as_str()) && (c.relist || c.item.path != c.to)));
         }
+    }
+
+    /// Why `--check-access` refuses the run, if it does: a side without the check file,
+    /// or the two sides holding it at different paths (a wrong or half-mounted folder).
+    pub fn access_refusal(&self, name: &str) -> Option<String> {
+        let [one, two] = self.check_files.as_ref()?;
+        for (side, found) in [(Which::Path1, one), (Which::Path2, two)] {
+            if found.is_empty() {
+                return Some(format!(
+                    "--check-access: {} holds no {name} file; nothing was changed. Put one \
+                     on both sides (the same relative path) once both are right",
+                    side.name()
+                ));
+            }
+        }
+        if one != two {
+            let only = |a: &[String], b: &[String]| {
+                a.iter()
+                    .find(|p| !b.contains(p))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let (side, path) = match only(one, two) {
+                p if !p.is_empty() => (Which::Path1, p),
+                _ => (Which::Path2, only(two, one)),
+            };
+            return Some(format!(
+                "--check-access: {path} is on {} only (the {name} files must be at the same \
+                 paths on both sides); nothing was changed",
+                side.name()
+            ));
+        }
+        None
     }
 
     /// Why the plan may not run, if it may not: a side that lists nothing although the

@@ -95,6 +95,13 @@ pub struct TwoWayArgs {
     /// Put the --suffix before the file extension (`report-2024-06-01.pdf`).
     #[arg(long)]
     pub suffix_keep_extension: bool,
+    /// Refuse to run (exit 7) unless both sides hold a --check-filename file, at the
+    /// same relative paths: a guard against a wrong or unmounted folder or container.
+    #[arg(long)]
+    pub check_access: bool,
+    /// The check files' name for --check-access.
+    #[arg(long, value_name = "NAME", default_value = "BLOBSYNC_TEST")]
+    pub check_filename: String,
     /// Adopt both locations as they are, as if never synced: the same content on both
     /// sides is settled, differing files are conflicts (nothing is overwritten).
     #[arg(long)]
@@ -130,6 +137,8 @@ pub struct TwoWaySettings {
     /// `--backup-dir1` (`--backup-dir2` is `settings.sync.backup`, path2 being the
     /// destination of path1 → path2).
     pub backup1: Option<Box<BackupConfig>>,
+    /// `--check-access`: the check files' name.
+    pub check_access: Option<String>,
 }
 
 /// Validates `blobsync bisync` flags: the groups it shares with `sync` as `sync` reads
@@ -200,6 +209,7 @@ pub fn bisync_settings(args: &BisyncArgs, env: &Environment) -> Result<TwoWaySet
         max_share: two_way.max_changes,
         resync: two_way.resync,
         backup1: backup1.map(Box::new),
+        check_access: two_way.check_access.then(|| two_way.check_filename.clone()),
     })
 }
 

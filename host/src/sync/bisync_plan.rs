@@ -68,6 +68,8 @@ pub(crate) struct TwoWayPairs<'a, I: Iterator<Item = Result<Known, StoreError>>>
     pending: Vec<Triple>,
     /// Folders left alone (excluded or skipped on a side): the state below them is kept.
     kept: Vec<String>,
+    /// `--check-access`: the check files' name.
+    check_name: Option<String>,
     pub(crate) plan: Plan,
 }
 
@@ -78,8 +80,12 @@ impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
         state: I,
         options: PlanOptions,
         hashing: Hashing,
+        check_name: Option<String>,
     ) -> Self {
+        let mut plan = Plan::default();
+        plan.check_files = check_name.as_ref().map(|_| Default::default());
         TwoWayPairs {
+            check_name,
             ctx,
             order,
             state: StateCursor::new(state),
@@ -87,7 +93,7 @@ impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
             hashing,
             pending: Vec::new(),
             kept: Vec::new(),
-            plan: Plan::default(),
+            plan,
         }
     }
 
@@ -96,6 +102,7 @@ impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
         self.pass_state_before(Some(&path));
         let order = self.order;
         let known = self.state.next_if(|k| order.cmp(&k.path, &path).is_eq());
+        self.note_check_files(&path, [one.is_some(), two.is_some()]);
         // A folder stub stands for a folder: it is not data.
         let file = |i: Option<Item>| i.filter(|i| !i.is_folder_stub());
         self.add(Triple {
@@ -131,6 +138,20 @@ impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
                 one: None,
                 two: None,
             });
+        }
+    }
+
+    /// Notes where `--check-access`'s files are.
+    fn note_check_files(&mut self, path: &str, on: [bool; 2]) {
+        let (Some(name), Some(found)) = (&self.check_name, &mut self.plan.check_files) else {
+            return;
+        };
+        if path.rsplit('/').next() == Some(name.as_str()) {
+            for (side, there) in on.into_iter().enumerate() {
+                if there {
+                    found[side].push(path.to_string());
+                }
+            }
         }
     }
 

@@ -47,6 +47,9 @@ pub struct TwoWayConfig {
     /// Where path1's overwritten and deleted entries are kept (`--backup-dir1`; path2's
     /// is `sync.backup`, path2 being path1 → path2's destination).
     pub backup1: Option<super::BackupConfig>,
+    /// `--check-access`: the name of the check files both sides must hold at the same
+    /// paths.
+    pub check_access: Option<String>,
 }
 
 /// A two-way sync, ready to run.
@@ -60,6 +63,7 @@ pub struct TwoWaySession {
     lock: String,
     plan: PlanOptions,
     max_share: f64,
+    check_access: Option<String>,
 }
 
 /// The same sync the other way round: path2 → path1, keeping path1's entries in
@@ -171,6 +175,7 @@ impl TwoWaySession {
             lock: lock_name(&path1, &path2),
             plan: config.plan,
             max_share: config.max_share,
+            check_access: config.check_access,
         })
     }
 
@@ -287,7 +292,11 @@ impl TwoWaySession {
         let Some(plan) = self.plan(ctx, values).await else {
             return;
         };
-        if let Some(why) = plan.refusal(self.max_share) {
+        let access = self.check_access.as_deref();
+        if let Some(why) = access
+            .and_then(|name| plan.access_refusal(name))
+            .or_else(|| plan.refusal(self.max_share))
+        {
             ctx.fail(RunError::Refused(why));
             return;
         }
@@ -341,10 +350,17 @@ impl TwoWaySession {
         let (store, pair, order) = (self.store.clone(), self.pair, self.forward.order);
         let collisions = Collisions::for_destination(&self.forward.destination.capabilities());
         let (options, hashing, task_ctx) = (self.plan, self.hashing(ctx), ctx.clone());
+        let check_name = self.check_access.clone();
         let planned = tokio::task::spawn_blocking(move || {
             let ctx = &*task_ctx;
-            let mut pairs =
-                TwoWayPairs::new(ctx, order, store.bisync_known(pair), options, hashing);
+            let mut pairs = TwoWayPairs::new(
+                ctx,
+                order,
+                store.bisync_known(pair),
+                options,
+                hashing,
+                check_name,
+            );
             let outcome = merge(
                 path1.into_iter(),
                 path2.into_iter(),

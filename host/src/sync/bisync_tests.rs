@@ -47,6 +47,7 @@ fn config() -> TwoWayConfig {
         max_share: 0.5,
         resync: false,
         backup1: None,
+        check_access: None,
     }
 }
 
