@@ -140,10 +140,11 @@ fn a_lock_held_elsewhere_ends_the_run_with_75_and_changes_nothing() {
         .into_iter()
         .find(|n| n.starts_with(".blobsync/locks/bisync-"))
         .expect("the first run made its lock blob");
-    blobs.lease(&container, &lock);
+    blobs.lease_as_another_machine(&container, &lock);
     write(dir.path(), "b", b"2");
     let run = blobsync_json(&["bisync", s(dir.path()), &url]).code(75);
     assert!(run.mentions("another two-way sync"), "{}", run.dump());
+    assert!(run.mentions("on elsewhere, process 1"), "{}", run.dump());
     assert_eq!(data(&blobs, &container), ["a"]);
 }
 

@@ -327,6 +327,25 @@ impl Blobs {
     }
 
     /// Takes an infinite lease on a blob: deleting it without the lease then fails.
+    /// Names who holds `name`'s lock as blobsync does (in its metadata) — another
+    /// machine's run — then takes an infinite lease on it.
+    pub fn lease_as_another_machine(&self, container: &str, name: &str) {
+        let r = self
+            .agent
+            .put(&self.url(&format!("/{container}/{}", percent(name)), "comp=metadata"))
+            .header("x-ms-version", SAS_VERSION)
+            .header(
+                "x-ms-meta-holder",
+                "blobsync bisync on elsewhere, process 1",
+            )
+            .header("x-ms-meta-host", "elsewhere")
+            .header("x-ms-meta-pid", "1")
+            .send_empty()
+            .expect("set metadata");
+        assert_eq!(r.status(), 200, "set metadata {container}/{name}");
+        self.lease(container, name);
+    }
+
     pub fn lease(&self, container: &str, name: &str) {
         let r = self
             .agent

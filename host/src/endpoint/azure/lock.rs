@@ -41,18 +41,6 @@ struct Leased {
 impl HeldLock for Leased {
     async fn release(self: Box<Self>) {
         self.renewing.abort();
-        // Who held it is forgotten, so that nobody breaks a later holder's lease for it.
-        let with_lease = BlobClientSetMetadataOptions {
-            lease_id: Some(self.lease_id.clone()),
-            ..Default::default()
-        };
-        if let Err(e) = self
-            .client
-            .set_metadata(&HashMap::new(), Some(with_lease))
-            .await
-        {
-            tracing::debug!("cannot clear the lock's holder: {e}");
-        }
         if let Err(e) = self.client.release_lease(self.lease_id.clone(), None).await {
             tracing::warn!("cannot release the lock: {e}; it expires within a minute");
         }
@@ -87,15 +75,22 @@ pub(super) async fn lock(
             ) => {}
         Err(e) => return Err(azure_error("cannot create the lock", describe, e)),
     }
-    let lease_id = match acquire(&client, describe).await? {
-        Ok(lease_id) => lease_id,
-        Err(holder) => return Ok(Lock::Taken(holder)),
-    };
+    // Who takes it is written before the lease is (a leased blob refuses it: then the
+    // lease is someone else's), so that a run killed at any moment after taking it is
+    // named as its holder — and, if it ran here, seen to be gone by the next run. Once
+    // the lease is held it is written again, in case another run wrote between.
     let metadata = HashMap::from([
         (HOLDER.to_string(), holder.to_string()),
         (HOST.to_string(), crate::endpoint::this_host()),
         (PID.to_string(), std::process::id().to_string()),
     ]);
+    if let Err(e) = client.set_metadata(&metadata, None).await {
+        tracing::debug!("cannot name the lock's holder before taking it: {e}");
+    }
+    let lease_id = match acquire(&client, describe).await? {
+        Ok(lease_id) => lease_id,
+        Err(holder) => return Ok(Lock::Taken(holder)),
+    };
     let with_lease = BlobClientSetMetadataOptions {
         lease_id: Some(lease_id.clone()),
         ..Default::default()
