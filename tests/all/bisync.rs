@@ -311,3 +311,58 @@ fn check_access_refuses_a_side_without_the_check_file() {
     assert_eq!(data(&blobs, &container), ["a", "b"], "nothing was changed");
     assert!(dir.path().join("sub/BLOBSYNC_TEST").exists());
 }
+
+#[test]
+fn renames_are_moved_on_the_other_side_not_copied_again() {
+    let files = [
+        ("a.bin", "alpha"),
+        ("b.bin", "beta"),
+        ("c.bin", "gamma"),
+        ("d.bin", "delta"),
+    ];
+    let (dir, container, blobs) = synced("bi-renames", &files);
+    let url = azurite().url(&container);
+    // Three of four renamed locally: more than --max-changes would allow as deletes.
+    for (from, to) in [
+        ("a.bin", "moved/a.bin"),
+        ("b.bin", "b2.bin"),
+        ("c.bin", "c2.bin"),
+    ] {
+        std::fs::create_dir_all(dir.path().join("moved")).unwrap();
+        std::fs::rename(dir.path().join(from), dir.path().join(to)).unwrap();
+    }
+    let run = blobsync_json(&["bisync", s(dir.path()), &url]).ok();
+    assert_eq!(run.done("upload"), Vec::<String>::new(), "{}", run.dump());
+    assert_eq!(run.done("copy"), ["b2.bin", "c2.bin", "moved/a.bin"]);
+    assert_eq!(run.done("delete"), ["a.bin", "b.bin", "c.bin"]);
+    assert_eq!(
+        data(&blobs, &container),
+        ["b2.bin", "c2.bin", "d.bin", "moved/a.bin"]
+    );
+    assert_eq!(blobs.get(&container, "moved/a.bin"), b"alpha");
+    // The other way: renamed in the container, moved in the folder.
+    blobs.put(&container, "d2.bin", b"delta", &[]);
+    blobs.delete(&container, "d.bin");
+    let back = blobsync_json(&["bisync", s(dir.path()), &url]).ok();
+    assert_eq!(
+        back.done("download"),
+        Vec::<String>::new(),
+        "{}",
+        back.dump()
+    );
+    assert_eq!(back.done("copy"), ["d2.bin"]);
+    assert_eq!(read(dir.path(), "d2.bin"), "delta");
+    assert!(!dir.path().join("d.bin").exists());
+    let again = blobsync_json(&["bisync", s(dir.path()), &url]).ok();
+    assert_eq!(
+        again.total("copied") + again.total("deleted"),
+        0,
+        "{}",
+        again.dump()
+    );
+    // Without tracking, a rename is a delete and a new file.
+    std::fs::rename(dir.path().join("d2.bin"), dir.path().join("d3.bin")).unwrap();
+    let plain = blobsync_json(&["bisync", s(dir.path()), &url, "--track-renames=false"]).ok();
+    assert_eq!(plain.done("upload"), ["d3.bin"], "{}", plain.dump());
+    assert_eq!(plain.done("delete"), ["d2.bin"]);
+}

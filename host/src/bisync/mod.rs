@@ -8,6 +8,7 @@ pub mod conflict;
 pub mod decide;
 pub mod facts;
 pub mod plan;
+pub mod renames;
 
 /// One of the two locations of a two-way sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

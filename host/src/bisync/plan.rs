@@ -8,6 +8,7 @@ use super::Which;
 use super::conflict::{Loser, Resolve, conflict_name, is_conflict_name};
 use super::decide::{Action, Settled, decide, settle};
 use super::facts::{Facts, Known};
+use super::renames::{Move, Renames};
 use crate::endpoint::Item;
 
 /// One path, as the state and each side have it.
@@ -26,6 +27,9 @@ pub struct PlanOptions {
     pub resolve: Resolve,
     /// What becomes of the other.
     pub loser: Loser,
+    /// A path deleted and a new one with the same size and MD5 on one side is a rename,
+    /// moved on the other side (`--track-renames`).
+    pub track_renames: bool,
 }
 
 /// One copy from one side to the other.
@@ -47,6 +51,8 @@ pub struct Copy {
     /// Its source was written earlier in the run (the second half of a conflict copy):
     /// it is listed again before it is read.
     pub relist: bool,
+    /// New on its side and not on the other: possibly a rename's new name.
+    pub first: bool,
 }
 
 /// One delete.
@@ -82,6 +88,10 @@ pub struct Plan {
     pub rounds: [Vec<Copy>; 3],
     /// Deletes on each side (path1, path2).
     pub deletes: [Vec<Delete>; 2],
+    /// Entries moved within each side (path1, path2): renames on the other side.
+    pub moves: [Vec<Move>; 2],
+    /// Possible renames (`--track-renames`).
+    renames: Renames,
     /// Paths whose state is recorded without a transfer (the same content on both).
     pub settled: Vec<Known>,
     /// Paths on neither side any more: their state goes.
@@ -134,6 +144,12 @@ impl Plan {
             Action::Forget => self.forget.push(t.path),
             Action::Copy { from, reason } => self.copy(t, from, reason),
             Action::Delete { on, reason } => {
+                if options.track_renames
+                    && let Some(known) = &t.known
+                {
+                    let was = pick(on.other(), &known.path1, &known.path2);
+                    self.renames.deleted(on.other(), &t.path, was.size, was.md5);
+                }
                 let item = pick(on, t.one, t.two).expect("a delete has its entry");
                 self.losses[at(on)] += 1;
                 self.deletes[at(on)].push(Delete { on, item, reason });
@@ -160,6 +176,7 @@ impl Plan {
             Which::Path2 => (t.two, t.one),
         };
         let item = item.expect("a copy has its source");
+        let first = t.known.is_none() && replaces.is_none();
         self.rounds[at(from)].push(Copy {
             from,
             to: t.path,
@@ -168,6 +185,7 @@ impl Plan {
             reason,
             record: true,
             relist: false,
+            first,
         });
     }
 
@@ -225,6 +243,7 @@ impl Plan {
                 reason: format!("{reason}: the losing version is kept as {name}"),
                 record: false,
                 relist: false,
+                first: false,
             });
             let written = Item {
                 path: name.clone(),
@@ -238,6 +257,7 @@ impl Plan {
                 reason: format!("{reason}: the losing version is kept as {name}"),
                 record: true,
                 relist: true,
+                first: false,
             });
         }
         // The winner replaces the loser after the loser was read.
@@ -250,6 +270,7 @@ impl Plan {
             reason: reason.clone(),
             record: true,
             relist: false,
+            first: false,
         });
         self.conflicts.push(Conflict {
             path: t.path,
@@ -266,6 +287,9 @@ impl Plan {
     /// found at was planned like any other (copied to the side that lacks it, or settled
     /// where both hold it).
     pub fn finish(&mut self) {
+        for side in [Which::Path1, Which::Path2] {
+            self.pair_renames(side);
+        }
         if self.found_copies.is_empty() {
             return;
         }
@@ -282,6 +306,50 @@ impl Plan {
             // The conflict's own halves of the copy: to its name, not from the same
             // path on the other side (that one is the path's own plan).
             round.retain(|c| !(made.contains(c.to.as_str()) && (c.relist || c.item.path != c.to)));
+        }
+    }
+
+    /// The new entries on `side` that could be a rename's new name but lack the MD5 that
+    /// would tell: hash them, then [`Plan::finish`].
+    pub fn unhashed_renames(&mut self, side: Which) -> Vec<&mut Item> {
+        let sizes = self.renames.sizes(side);
+        if sizes.is_empty() {
+            return Vec::new();
+        }
+        self.rounds[at(side)]
+            .iter_mut()
+            .filter(|c| c.first && c.item.md5.is_none() && sizes.contains(&c.item.size))
+            .map(|c| &mut c.item)
+            .collect()
+    }
+
+    /// Turns each rename on `side` (a delete there and a new entry of the same size and
+    /// MD5) from a copy and a delete on the other side into a move there.
+    fn pair_renames(&mut self, side: Which) {
+        let other = side.other();
+        let new = self.rounds[at(side)]
+            .iter()
+            .filter(|c| c.first)
+            .map(|c| (c.to.as_str(), c.item.size, c.item.md5));
+        for (old, new) in self.renames.matches(side, new) {
+            let copies = &mut self.rounds[at(side)];
+            let deletes = &mut self.deletes[at(other)];
+            let (Some(c), Some(d)) = (
+                copies.iter().position(|c| c.first && c.to == new),
+                deletes.iter().position(|d| d.item.path == old),
+            ) else {
+                continue;
+            };
+            let copy = copies.remove(c);
+            let delete = deletes.remove(d);
+            self.losses[at(other)] -= 1;
+            self.moves[at(other)].push(Move {
+                on: other,
+                item: delete.item,
+                to: new,
+                renamed: copy.item,
+                reason: format!("renamed on {} from {old}", side.name()),
+            });
         }
     }
 

@@ -95,6 +95,12 @@ pub struct TwoWayArgs {
     /// Put the --suffix before the file extension (`report-2024-06-01.pdf`).
     #[arg(long)]
     pub suffix_keep_extension: bool,
+    /// A path deleted and a new path with the same size and MD5 on one side is a rename:
+    /// the other side moves its entry (within the container, or the folder) instead of
+    /// receiving the file again and deleting the old one.
+    #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub track_renames: bool,
     /// Refuse to run (exit 7) unless both sides hold a --check-filename file, at the
     /// same relative paths: a guard against a wrong or unmounted folder or container.
     #[arg(long)]
@@ -205,6 +211,7 @@ pub fn bisync_settings(args: &BisyncArgs, env: &Environment) -> Result<TwoWaySet
         plan: PlanOptions {
             resolve: two_way.conflict_resolve,
             loser: two_way.conflict_loser,
+            track_renames: two_way.track_renames,
         },
         max_share: two_way.max_changes,
         resync: two_way.resync,

@@ -45,6 +45,24 @@ pub(crate) fn with_suffix(path: &str, suffix: &str, keep_extension: bool) -> Str
     }
 }
 
+/// What a copy of `entry` within its side carries to stay as it is: its headers, tier
+/// (unless archived or only inferred), tags and metadata (the time is written anew).
+pub(crate) fn as_it_is(entry: &Item) -> (BlobSettings, Vec<(String, String)>) {
+    let props = entry.blob.as_deref();
+    let settings = BlobSettings {
+        headers: props.map(|p| p.headers.clone()).unwrap_or_default(),
+        tier: props.and_then(|p| p.tier.filter(|t| !p.tier_inferred && *t != Tier::Archive)),
+        tags: props.map(|p| p.tags.clone()).filter(|t| !t.is_empty()),
+    };
+    let metadata = entry
+        .metadata
+        .iter()
+        .filter(|(k, _)| k != MTIME_KEY)
+        .cloned()
+        .collect();
+    (settings, metadata)
+}
+
 impl Backup {
     /// The backup's name for `path`.
     pub(crate) fn name(&self, path: &str) -> String {
@@ -96,18 +114,7 @@ impl Backup {
             inode: None,
             listed_as: None,
         });
-        let props = entry.blob.as_deref();
-        let settings = BlobSettings {
-            headers: props.map(|p| p.headers.clone()).unwrap_or_default(),
-            tier: props.and_then(|p| p.tier.filter(|t| !p.tier_inferred && *t != Tier::Archive)),
-            tags: props.map(|p| p.tags.clone()).filter(|t| !t.is_empty()),
-        };
-        let metadata: Vec<(String, String)> = entry
-            .metadata
-            .iter()
-            .filter(|(k, _)| k != MTIME_KEY)
-            .cloned()
-            .collect();
+        let (settings, metadata) = as_it_is(entry);
         let target = WriteTarget {
             path: name.clone(),
             size: entry.size,

@@ -7,7 +7,9 @@
 use super::RunError;
 use super::context::RunContext;
 use super::hashing::Hashing;
+use super::observer::Side;
 use super::plan::Pairs;
+use crate::bisync::Which;
 use crate::bisync::plan::{Plan, PlanOptions, Triple};
 use crate::endpoint::{Item, ListOrder};
 use crate::store::{Known, StoreError};
@@ -208,6 +210,15 @@ impl<I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'_, I> {
         }
         self.hash();
         self.state.error()?;
+        for (which, side) in [
+            (Which::Path1, Side::Source),
+            (Which::Path2, Side::Destination),
+        ] {
+            let unhashed = self.plan.unhashed_renames(which);
+            if !unhashed.is_empty() {
+                self.hashing.hash_local(self.ctx, side, unhashed);
+            }
+        }
         self.plan.finish();
         if !complete {
             self.plan.deletes = Default::default();

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::bisync_lock::{lock_name, lock_pair};
+use super::bisync_moves::move_round;
 use super::bisync_plan::TwoWayPairs;
 use super::bisync_record::StateRecorder;
 use super::bisync_rounds::{copy_round, delete_round};
@@ -314,6 +315,14 @@ impl TwoWaySession {
         for path in &plan.forget {
             recorder.forget(path);
         }
+        let [moves1, moves2] = plan.moves;
+        for (parts, toward, moves) in [
+            (&self.backward, Which::Path1, moves1),
+            (&self.forward, Which::Path2, moves2),
+        ] {
+            ctx.set_toward(Some(toward));
+            move_round(parts, ctx, recorder, moves).await;
+        }
         let [first, second, third] = plan.rounds;
         let rounds = [
             (&self.forward, Which::Path2, first),
@@ -434,6 +443,17 @@ impl TwoWaySession {
                 Some(&side(copy.from.other()).describe_path(&copy.to)),
                 &copy.reason,
                 copy.item.size,
+                "",
+            );
+        }
+        for m in plan.moves.iter().flatten() {
+            let at = side(m.on);
+            ctx.planned(
+                Planned::Copy,
+                &at.describe_path(&m.item.path),
+                Some(&at.describe_path(&m.to)),
+                &m.reason,
+                m.item.size,
                 "",
             );
         }

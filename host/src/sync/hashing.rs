@@ -71,6 +71,21 @@ impl Hashing {
         }
     }
 
+    /// Gives local `items` on `side` their MD5s (nothing where `side` is not the local
+    /// side). An item that cannot be hashed keeps none, and is reported.
+    pub(crate) fn hash_local(&mut self, ctx: &RunContext, side: Side, items: Vec<&mut Item>) {
+        let Some(hasher) = self.local.as_ref().filter(|h| h.side() == side) else {
+            return;
+        };
+        let paths: Vec<String> = items.iter().map(|i| i.path.clone()).collect();
+        for (index, message) in hasher.hash_items(items.into_iter()) {
+            ctx.warning(&format!(
+                "{}: not checked for a rename ({message})",
+                paths[index]
+            ));
+        }
+    }
+
     /// For a pair of the batch found up to date: whether the MD5 read for its source
     /// and for its destination is to be stored on that blob.
     pub(crate) fn stored_for(&mut self, path: &str) -> [bool; 2] {

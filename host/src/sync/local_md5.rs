@@ -101,6 +101,25 @@ impl LocalHasher {
                 jobs.push((i, local));
             }
         }
+        self.hash_jobs(jobs)
+    }
+
+    /// Sets `md5` on every item (the local side's) that lacks one. Returns the positions
+    /// of those that could not be hashed, with why.
+    pub(crate) fn hash_items<'a>(
+        &self,
+        items: impl Iterator<Item = &'a mut Item>,
+    ) -> Vec<(usize, String)> {
+        self.hash_jobs(items.enumerate().filter(|(_, i)| i.md5.is_none()).collect())
+    }
+
+    /// The local side's side of the sync.
+    pub(crate) fn side(&self) -> Side {
+        self.local
+    }
+
+    /// Hashes `jobs` (position, item), from the cache where it can.
+    fn hash_jobs(&self, jobs: Vec<(usize, &mut Item)>) -> Vec<(usize, String)> {
         if jobs.is_empty() {
             return Vec::new();
         }

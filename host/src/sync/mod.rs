@@ -7,6 +7,7 @@ mod annotations;
 mod archive;
 mod backup;
 mod bisync_lock;
+mod bisync_moves;
 mod bisync_plan;
 mod bisync_record;
 mod bisync_rounds;
