@@ -351,6 +351,58 @@ impl Endpoint for MemoryEndpoint {
             name: name.to_string(),
         })))
     }
+
+    async fn read_own(
+        &self,
+        name: &str,
+        file: &std::path::Path,
+    ) -> Result<Option<String>, EndpointError> {
+        self.own_blobs()?;
+        let stored = self
+            .state()
+            .entries
+            .get(&format!("{}{name}", super::RESERVED_PREFIX))
+            .cloned();
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        std::fs::write(file, &stored.data)
+            .map_err(|e| EndpointError::io("cannot write", file, e))?;
+        Ok(Some(stored.etag.to_string()))
+    }
+
+    async fn write_own(
+        &self,
+        name: &str,
+        file: &std::path::Path,
+        tag: Option<&str>,
+    ) -> Result<String, EndpointError> {
+        self.own_blobs()?;
+        let data = std::fs::read(file).map_err(|e| EndpointError::io("cannot read", file, e))?;
+        let path = format!("{}{name}", super::RESERVED_PREFIX);
+        let now = self.state().entries.get(&path).map(|s| s.etag.to_string());
+        if now.as_deref() != tag {
+            return Err(EndpointError::new(
+                ErrorClass::Changed,
+                format!("memory:{path} was written by another run"),
+            ));
+        }
+        self.insert(&path, &data, 0);
+        Ok(self.state().entries[&path].etag.to_string())
+    }
+}
+
+impl MemoryEndpoint {
+    /// Only an in-memory container keeps blobsync's own blobs.
+    fn own_blobs(&self) -> Result<(), EndpointError> {
+        match self.kind {
+            EndpointKind::Blob => Ok(()),
+            EndpointKind::Local => Err(EndpointError::new(
+                ErrorClass::Usage,
+                "memory: a folder cannot keep blobsync's own blobs",
+            )),
+        }
+    }
 }
 
 struct MemoryReader {

@@ -494,4 +494,34 @@ pub trait Endpoint: Send + Sync + 'static {
     async fn lock(&self, _name: &str, _holder: &str) -> Result<Lock, EndpointError> {
         Ok(Lock::Unsupported)
     }
+
+    /// Reads blobsync's own blob `name` (below [`RESERVED_PREFIX`] at the container's
+    /// root, never listed as data) into `file`: its version's tag, or `None` if there is
+    /// none. A local folder keeps no such blobs: [`ErrorClass::Usage`].
+    async fn read_own(
+        &self,
+        _name: &str,
+        _file: &std::path::Path,
+    ) -> Result<Option<String>, EndpointError> {
+        Err(keeps_no_own_blobs(&self.describe()))
+    }
+
+    /// Writes `file` as blobsync's own blob `name` if it is still the version `tag`
+    /// (`None`: if there is none): the new tag. Another version there is
+    /// [`ErrorClass::Changed`].
+    async fn write_own(
+        &self,
+        _name: &str,
+        _file: &std::path::Path,
+        _tag: Option<&str>,
+    ) -> Result<String, EndpointError> {
+        Err(keeps_no_own_blobs(&self.describe()))
+    }
+}
+
+fn keeps_no_own_blobs(location: &str) -> EndpointError {
+    EndpointError::new(
+        ErrorClass::Usage,
+        format!("{location} is not a container: it cannot keep blobsync's own blobs"),
+    )
 }

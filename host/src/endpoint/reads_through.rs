@@ -121,4 +121,17 @@ impl<E: Endpoint, L: ReadLimit> Endpoint for ReadsThrough<E, L> {
     async fn lock(&self, name: &str, holder: &str) -> Result<Lock, EndpointError> {
         self.inner.lock(name, holder).await
     }
+
+    async fn read_own(&self, name: &str, file: &Path) -> Result<Option<String>, EndpointError> {
+        self.inner.read_own(name, file).await
+    }
+
+    async fn write_own(
+        &self,
+        name: &str,
+        file: &Path,
+        tag: Option<&str>,
+    ) -> Result<String, EndpointError> {
+        self.inner.write_own(name, file, tag).await
+    }
 }

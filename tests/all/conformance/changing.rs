@@ -171,3 +171,36 @@ pub(super) fn a_lock_is_held_by_one_run_at_a_time_where_locks_are_kept(f: Fixtur
         "the lock blob is not data"
     );
 }
+
+/// blobsync's own blobs (a two-way sync's state in the container) are written whole
+/// from a file and read back into one, in pieces, each write conditional on the version
+/// read; they are never listed as data. A folder keeps none.
+pub(super) fn own_blobs_are_kept_apart_from_the_data(f: Fixture) {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, back) = (dir.path().join("state"), dir.path().join("back"));
+    // Over two of the pieces a large state is written in.
+    let data: Vec<u8> = (0..(9u32 << 20) + 17).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    let name = "state/conformance";
+    let read = |f: &Fixture| f.rt.block_on(f.endpoint.read_own(name, &back));
+    let write =
+        |f: &Fixture, tag: Option<&str>| f.rt.block_on(f.endpoint.write_own(name, &file, tag));
+    if !f.is_blob() {
+        let e = read(&f).unwrap_err();
+        assert_eq!(e.class(), ErrorClass::Usage, "{e}");
+        assert_eq!(write(&f, None).unwrap_err().class(), ErrorClass::Usage);
+        return;
+    }
+    assert_eq!(read(&f).unwrap(), None, "none yet");
+    f.rt.block_on(f.endpoint.prepare_for_writes()).unwrap();
+    let tag = write(&f, None).unwrap();
+    assert!(f.list(None, &[]).unwrap().paths().is_empty(), "not data");
+    assert_eq!(read(&f).unwrap().as_deref(), Some(tag.as_str()));
+    assert!(std::fs::read(&back).unwrap() == data, "read back whole");
+    let e = write(&f, None).unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Changed, "one is there now: {e}");
+    let newer = write(&f, Some(&tag)).unwrap();
+    assert_ne!(newer, tag);
+    let e = write(&f, Some(&tag)).unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Changed, "a stale version: {e}");
+}

@@ -415,6 +415,7 @@ macro_rules! every_backend {
             moves_only_the_listed_version_where_entries_can_move,
             updates_change_only_the_listed_blob,
             a_lock_is_held_by_one_run_at_a_time_where_locks_are_kept,
+            own_blobs_are_kept_apart_from_the_data,
             // errors.rs
             refused_credentials_are_auth_errors,
             a_missing_location_is_not_found,

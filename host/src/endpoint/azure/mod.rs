@@ -12,6 +12,7 @@ mod list;
 mod location;
 mod lock;
 mod names;
+mod own;
 mod read;
 mod retry;
 mod server_copy;
@@ -22,6 +23,7 @@ mod update;
 mod url_forms;
 mod write;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -40,8 +42,8 @@ use errors::azure_error;
 
 use crate::endpoint::{
     BlobUpdate, Capabilities, CopySource, CopyWriter, DeleteTarget, Endpoint, EndpointError,
-    EndpointKind, ErrorClass, Item, ListOrder, ListRequest, Lister, Lock, Reader, SkipKind,
-    SnapshotPolicy, WriteShape, WriteTarget, Writer, Written,
+    EndpointKind, ErrorClass, Item, ListOrder, ListRequest, Lister, Lock, RESERVED_PREFIX, Reader,
+    SkipKind, SnapshotPolicy, WriteShape, WriteTarget, Writer, Written,
 };
 
 /// A container, or a virtual directory in one.
@@ -304,6 +306,16 @@ impl AzureEndpoint {
     }
 }
 
+impl AzureEndpoint {
+    /// One of blobsync's own blobs, for messages.
+    fn own_described(&self, blob: &str) -> String {
+        format!(
+            "{blob} (blobsync's own, in the container of {})",
+            self.location
+        )
+    }
+}
+
 #[async_trait::async_trait]
 impl Endpoint for AzureEndpoint {
     fn capabilities(&self) -> Capabilities {
@@ -543,5 +555,26 @@ impl Endpoint for AzureEndpoint {
         )
         .await
         .map_err(|e| self.explain_auth(e))
+    }
+
+    async fn read_own(&self, name: &str, file: &Path) -> Result<Option<String>, EndpointError> {
+        let blob = format!("{RESERVED_PREFIX}{name}");
+        let client = self.container.blob_client(&blob);
+        own::read_own(&client, file, &self.own_described(&blob))
+            .await
+            .map_err(|e| self.explain_auth(e))
+    }
+
+    async fn write_own(
+        &self,
+        name: &str,
+        file: &Path,
+        tag: Option<&str>,
+    ) -> Result<String, EndpointError> {
+        let blob = format!("{RESERVED_PREFIX}{name}");
+        let client = self.container.blob_client(&blob);
+        own::write_own(&client, file, tag, &self.own_described(&blob))
+            .await
+            .map_err(|e| self.explain_auth(e))
     }
 }
