@@ -305,6 +305,7 @@ async fn run_two_way(
         resync: two_way.resync,
         backup1: two_way.backup1.as_deref().cloned(),
         check_access: two_way.check_access.clone(),
+        state_in_container: two_way.state_in_container,
     };
     let opened = tokio::select! {
         opened = TwoWaySession::open(config, database) => Some(opened),

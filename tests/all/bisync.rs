@@ -366,3 +366,63 @@ fn renames_are_moved_on_the_other_side_not_copied_again() {
     assert_eq!(plain.done("upload"), ["d3.bin"], "{}", plain.dump());
     assert_eq!(plain.done("delete"), ["d2.bin"]);
 }
+
+/// A run as a new pod would make it: a database of its own, empty at first.
+fn in_pod(data: &Path, args: &[&str]) -> Outcome {
+    let mut command = blobsync_json_command(args);
+    command.env("BLOBSYNC_DATA_DIR", data);
+    Outcome::of(command.output().expect("run blobsync").into())
+}
+
+#[test]
+fn the_state_kept_in_the_container_outlives_the_database() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("bi-pod");
+    blobs.create_container(&container);
+    let url = az.url(&container);
+    let dir = tempfile::tempdir().unwrap();
+    for (i, name) in ["a.txt", "b.txt", "c.txt"].iter().enumerate() {
+        set_mtime(
+            &write(dir.path(), name, name.as_bytes()),
+            1_700_000_000 + i as u64,
+            0,
+        );
+    }
+    let args = ["bisync", s(dir.path()), &url, "--state-in-container"];
+    let pods: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let first = in_pod(pods[0].path(), &args).ok();
+    assert_eq!(first.total("copied"), 3, "{}", first.dump());
+    assert!(
+        blobs
+            .names(&container)
+            .iter()
+            .any(|n| n.starts_with(".blobsync/state/")),
+        "the state is in the container"
+    );
+    // Changes on both sides, then a new pod with an empty database: the state read
+    // from the container makes them one-sided changes, not conflicts.
+    set_mtime(&write(dir.path(), "a.txt", b"a, changed"), 1_800_000_000, 0);
+    blobs.delete(&container, "b.txt");
+    let second = in_pod(pods[1].path(), &args).ok();
+    assert_eq!(second.done("upload"), ["a.txt"], "{}", second.dump());
+    assert_eq!(second.done("delete"), ["b.txt"]);
+    assert_eq!(second.of_type("conflict").count(), 0);
+    assert_eq!(data(&blobs, &container), ["a.txt", "c.txt"]);
+    assert!(!dir.path().join("b.txt").exists());
+    let third = in_pod(pods[2].path(), &args).ok();
+    assert_eq!(
+        third.total("copied") + third.total("deleted"),
+        0,
+        "{}",
+        third.dump()
+    );
+    // Without the container's state, a new database is a first run.
+    let lost = in_pod(tempfile::tempdir().unwrap().path(), &args[..3]).ok();
+    assert_eq!(
+        lost.total("copied") + lost.total("deleted"),
+        0,
+        "{}",
+        lost.dump()
+    );
+}

@@ -147,7 +147,7 @@ struct TwoWay {
     conflicts: Vec<(String, [Vec<u8>; 2])>,
 }
 
-fn changed_pair(blobs: &Blobs) -> TwoWay {
+fn changed_pair(blobs: &Blobs, extra: &[&str]) -> TwoWay {
     let container = unique_container("bicrash");
     blobs.create_container(&container);
     let url = azurite().url(&container);
@@ -160,7 +160,9 @@ fn changed_pair(blobs: &Blobs) -> TwoWay {
         set_mtime(&write(root, &name(i), &data), 1_700_000_000 + i, 0);
         settled.insert(name(i), data);
     }
-    blobsync(&["bisync", s(root), &url]).ok();
+    let mut first = vec!["bisync", s(root), &url];
+    first.extend(extra);
+    blobsync(&first).ok();
     let local = |path: String, data: Vec<u8>, settled: &mut std::collections::BTreeMap<_, _>| {
         set_mtime(&write(root, &path, &data), 1_800_000_000, 0);
         settled.insert(path, data);
@@ -263,7 +265,7 @@ impl TwoWay {
 /// on both sides: after each, a plain rerun (no `--resync`) ends with exit 0 and leaves
 /// both sides identical with every version kept, and the run after it has nothing to do.
 /// `BLOBSYNC_KILL_SWEEP=N` runs N moments per test instead.
-fn bisync_killed_at_random_moments(moments: u64) {
+fn bisync_killed_at_random_moments(moments: u64, extra: &[&str]) {
     let moments = std::env::var("BLOBSYNC_KILL_SWEEP")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -271,15 +273,18 @@ fn bisync_killed_at_random_moments(moments: u64) {
     let blobs = Blobs::new(azurite());
     let mut rng = Rng::new();
     for round in 0..moments {
-        let pair = changed_pair(&blobs);
-        let run = ["bisync", s(pair.dir.path()), &pair.url, "--cap-mbps", "48"];
+        let pair = changed_pair(&blobs, extra);
+        let mut plain = vec!["bisync", s(pair.dir.path()), &pair.url];
+        plain.extend(extra);
+        let mut run = plain.clone();
+        run.extend(["--cap-mbps", "48"]);
         let after = 20 + rng.below(600);
         let mut child = spawn_blobsync(&run);
         std::thread::sleep(Duration::from_millis(after));
         let _ = child.kill();
         let _ = child.wait();
         let moment = format!("round {round}, killed after {after} ms");
-        let rerun = blobsync(&run[..3]);
+        let rerun = blobsync(&plain);
         assert_eq!(
             rerun.code, 0,
             "{moment}: the rerun\n{}\n{}",
@@ -287,7 +292,7 @@ fn bisync_killed_at_random_moments(moments: u64) {
         );
         eprintln!("{moment}: the rerun copied {}", rerun.summary("Copied:"));
         pair.check(&blobs, &moment);
-        let quiet = blobsync_json(&run[..3]).ok();
+        let quiet = blobsync_json(&plain).ok();
         assert_eq!(
             quiet.total("copied") + quiet.total("deleted"),
             0,
@@ -299,20 +304,25 @@ fn bisync_killed_at_random_moments(moments: u64) {
 
 #[test]
 fn bisync_killed_at_random_moments_converges_1() {
-    bisync_killed_at_random_moments(5);
+    bisync_killed_at_random_moments(5, &[]);
 }
 
 #[test]
 fn bisync_killed_at_random_moments_converges_2() {
-    bisync_killed_at_random_moments(5);
+    bisync_killed_at_random_moments(5, &[]);
 }
 
 #[test]
 fn bisync_killed_at_random_moments_converges_3() {
-    bisync_killed_at_random_moments(5);
+    bisync_killed_at_random_moments(5, &[]);
 }
 
 #[test]
 fn bisync_killed_at_random_moments_converges_4() {
-    bisync_killed_at_random_moments(5);
+    bisync_killed_at_random_moments(5, &[]);
+}
+
+#[test]
+fn bisync_killed_at_random_moments_with_the_state_in_the_container_converges() {
+    bisync_killed_at_random_moments(5, &["--state-in-container"]);
 }

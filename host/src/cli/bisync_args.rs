@@ -101,6 +101,11 @@ pub struct TwoWayArgs {
     #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = clap::ArgAction::Set)]
     pub track_renames: bool,
+    /// Keep the state of the last run in the container (PATH1's, when both are
+    /// containers; below the reserved `.blobsync/`) instead of the database: for pods and
+    /// machines without a lasting disk.
+    #[arg(long)]
+    pub state_in_container: bool,
     /// Refuse to run (exit 7) unless both sides hold a --check-filename file, at the
     /// same relative paths: a guard against a wrong or unmounted folder or container.
     #[arg(long)]
@@ -145,6 +150,8 @@ pub struct TwoWaySettings {
     pub backup1: Option<Box<BackupConfig>>,
     /// `--check-access`: the check files' name.
     pub check_access: Option<String>,
+    /// `--state-in-container`.
+    pub state_in_container: bool,
 }
 
 /// Validates `blobsync bisync` flags: the groups it shares with `sync` as `sync` reads
@@ -217,6 +224,7 @@ pub fn bisync_settings(args: &BisyncArgs, env: &Environment) -> Result<TwoWaySet
         resync: two_way.resync,
         backup1: backup1.map(Box::new),
         check_access: two_way.check_access.then(|| two_way.check_filename.clone()),
+        state_in_container: two_way.state_in_container,
     })
 }
 

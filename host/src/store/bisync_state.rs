@@ -12,7 +12,7 @@ use super::{Store, StoreError, Write};
 const PAGE: i64 = 1000;
 
 /// One side's entry as it was when last synced.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Facts {
     /// Size in bytes.
     pub size: u64,
@@ -27,7 +27,7 @@ pub struct Facts {
 }
 
 /// The state of one path: both sides' facts when it was last synced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Known {
     /// The path, relative to both roots.
     pub path: String,

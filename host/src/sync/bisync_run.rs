@@ -13,6 +13,7 @@ use super::bisync_moves::move_round;
 use super::bisync_plan::TwoWayPairs;
 use super::bisync_record::StateRecorder;
 use super::bisync_rounds::{copy_round, delete_round};
+use super::bisync_state_blob::ContainerState;
 use super::blob_md5::BlobHasher;
 use super::collide::Collisions;
 use super::context::RunContext;
@@ -51,6 +52,9 @@ pub struct TwoWayConfig {
     /// `--check-access`: the name of the check files both sides must hold at the same
     /// paths.
     pub check_access: Option<String>,
+    /// Keep the state in the container (path1's, if both sides are containers) instead
+    /// of the database (`--state-in-container`).
+    pub state_in_container: bool,
 }
 
 /// A two-way sync, ready to run.
@@ -65,6 +69,9 @@ pub struct TwoWaySession {
     plan: PlanOptions,
     max_share: f64,
     check_access: Option<String>,
+    /// The state kept in a container (`--state-in-container`).
+    in_container: Option<ContainerState>,
+    resync: bool,
 }
 
 /// The same sync the other way round: path2 → path1, keeping path1's entries in
@@ -80,6 +87,28 @@ fn reversed(config: &TwoWayConfig) -> Result<SyncConfig, RunError> {
         backup: config.backup1.clone(),
         ..sync.clone()
     })
+}
+
+/// Where `--state-in-container` keeps the state: path1's container, else path2's.
+fn state_keeper(
+    config: &TwoWayConfig,
+    forward: &Parts,
+    lock: &str,
+) -> Result<Option<ContainerState>, RunError> {
+    if !config.state_in_container {
+        return Ok(None);
+    }
+    let container = [&forward.source, &forward.destination]
+        .into_iter()
+        .find(|e| e.capabilities().kind == EndpointKind::Blob)
+        .ok_or_else(|| {
+            RunError::Usage(
+                "--state-in-container keeps the state in a container, and neither \
+                 location is one"
+                    .into(),
+            )
+        })?;
+    Ok(Some(ContainerState::new(container.clone(), lock)))
 }
 
 /// What names a location in the state: a local folder's absolute path, a blob
@@ -167,16 +196,20 @@ impl TwoWaySession {
                 .bisync_rekey(pair.id, &order_name, |p| order.sort_key(p))
                 .map_err(failed)?;
         }
+        let lock = lock_name(&path1, &path2);
+        let in_container = state_keeper(&config, &forward, &lock)?;
         Ok(TwoWaySession {
             forward,
             backward,
             http: None,
             store,
             pair: pair.id,
-            lock: lock_name(&path1, &path2),
+            lock,
             plan: config.plan,
             max_share: config.max_share,
             check_access: config.check_access,
+            in_container,
+            resync: config.resync,
         })
     }
 
@@ -290,6 +323,15 @@ impl TwoWaySession {
 
     /// Plans, checks the plan against the guards, and carries it out.
     async fn execute(&self, ctx: &Arc<RunContext>, recorder: &StateRecorder, values: &RunValues) {
+        if let Some(state) = &self.in_container {
+            let order = self.forward.order;
+            match state.load(&self.store, self.pair, order, self.resync).await {
+                Ok(paths) => {
+                    tracing::info!("the state of {paths} paths was read from the container")
+                }
+                Err(e) => return ctx.fail(e),
+            }
+        }
         let Some(plan) = self.plan(ctx, values).await else {
             return;
         };
@@ -308,6 +350,29 @@ impl TwoWaySession {
             self.report(ctx, &plan);
             return;
         }
+        self.carry_out(ctx, recorder, values, plan).await;
+        self.save_state(ctx).await;
+    }
+
+    /// Writes the state to the container, where it is kept there: after the run, and
+    /// after each round of copies, so that a run cut short leaves its progress.
+    async fn save_state(&self, ctx: &RunContext) {
+        if let Some(state) = &self.in_container
+            && let Err(e) = state.save(&self.store, self.pair).await
+        {
+            ctx.fail(e);
+        }
+    }
+
+    /// Carries the plan out: the settled and forgotten paths' state, the moves, the
+    /// copies in three rounds, the deletes.
+    async fn carry_out(
+        &self,
+        ctx: &Arc<RunContext>,
+        recorder: &StateRecorder,
+        values: &RunValues,
+        plan: Plan,
+    ) {
         for known in &plan.settled {
             recorder.record(known);
             ctx.up_to_date(&known.path, "the same content on both sides");
@@ -331,9 +396,13 @@ impl TwoWaySession {
         ];
         for (parts, toward, copies) in rounds {
             ctx.set_toward(Some(toward));
+            let any = !copies.is_empty();
             copy_round(parts, ctx, recorder, values, copies).await;
             if ctx.stopped() || ctx.control.fatal().is_some() {
                 return;
+            }
+            if any {
+                self.save_state(ctx).await;
             }
         }
         let [on1, on2] = plan.deletes;

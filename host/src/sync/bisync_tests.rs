@@ -48,6 +48,7 @@ fn config() -> TwoWayConfig {
         resync: false,
         backup1: None,
         check_access: None,
+        state_in_container: false,
     }
 }
 

@@ -12,6 +12,7 @@ mod bisync_plan;
 mod bisync_record;
 mod bisync_rounds;
 mod bisync_run;
+mod bisync_state_blob;
 #[cfg(test)]
 mod bisync_tests;
 mod blob_md5;
