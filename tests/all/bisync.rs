@@ -426,3 +426,65 @@ fn the_state_kept_in_the_container_outlives_the_database() {
         lost.dump()
     );
 }
+
+#[test]
+fn a_write_by_another_client_between_listing_and_write_is_never_overwritten() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("bi-race");
+    blobs.create_container(&container);
+    let proxy = FaultProxy::start(az.port);
+    let url = format!("{}/devstoreaccount1/{container}", proxy.url());
+    let dir = tempfile::tempdir().unwrap();
+    set_mtime(&write(dir.path(), "doc.txt", b"original"), 1_700_000_000, 0);
+    blobsync_json(&["bisync", s(dir.path()), &url]).ok();
+    set_mtime(
+        &write(dir.path(), "doc.txt", b"the local edit"),
+        1_800_000_000,
+        0,
+    );
+    set_mtime(&write(dir.path(), "new.txt", b"new here"), 1_800_000_000, 0);
+    // The uploads reach the service two seconds late; another client writes both blobs
+    // in between, after blobsync listed them (changed, and absent).
+    for path in ["/doc.txt", "/new.txt"] {
+        let delay = Fault::DelayBefore {
+            duration: std::time::Duration::from_secs(2),
+        };
+        proxy.add(Rule::new(Match::any().method("PUT").path(path), delay).times(1));
+    }
+    let child = spawn_blobsync(&["bisync", s(dir.path()), &url, "--output-type", "json"]);
+    assert!(
+        wait_for(std::time::Duration::from_secs(20), || proxy.stats().faults
+            >= 2),
+        "both uploads were held"
+    );
+    blobs.put(&container, "doc.txt", b"the other client's edit", &[]);
+    blobs.put(&container, "new.txt", b"new there", &[]);
+    let raced = Outcome::of(child.wait_with_output().unwrap().into()).code(1);
+    assert_eq!(raced.total("failed"), 2, "{}", raced.dump());
+    assert_eq!(blobs.get(&container, "doc.txt"), b"the other client's edit");
+    assert_eq!(blobs.get(&container, "new.txt"), b"new there");
+    // The next run finds both changed on both sides: conflicts, every version kept.
+    let next = blobsync_json(&["bisync", s(dir.path()), &url]).ok();
+    assert_eq!(next.of_type("conflict").count(), 2, "{}", next.dump());
+    let names = data(&blobs, &container);
+    assert_eq!(names.len(), 4, "{names:?}");
+    let mut versions: Vec<Vec<u8>> = names.iter().map(|n| blobs.get(&container, n)).collect();
+    versions.sort();
+    let mut want: Vec<Vec<u8>> = [
+        "new here",
+        "new there",
+        "the local edit",
+        "the other client's edit",
+    ]
+    .map(|v| v.as_bytes().to_vec())
+    .to_vec();
+    want.sort();
+    assert_eq!(versions, want);
+    for name in &names {
+        assert_eq!(
+            std::fs::read(dir.path().join(name)).unwrap(),
+            blobs.get(&container, name)
+        );
+    }
+}

@@ -269,6 +269,12 @@ pub enum Fault {
         /// How many body bytes to send first.
         after: usize,
     },
+    /// Wait `duration`, then forward: the request reaches Azurite that much later (time
+    /// for another client to change what it addresses first).
+    DelayBefore {
+        /// How long to wait.
+        duration: Duration,
+    },
     /// Forward, then wait `duration` before sending the response head.
     StallHead {
         /// How long to wait.
@@ -843,6 +849,10 @@ impl FaultConnection {
             }
             Fault::ResetResponseBody { after } => {
                 self.pass(request, Plan::cut(after, Ending::Reset)).await
+            }
+            Fault::DelayBefore { duration } => {
+                tokio::time::sleep(duration).await;
+                self.pass(request, Plan::default()).await
             }
             Fault::StallHead { duration } => {
                 let response = self.forward(request).await?;
