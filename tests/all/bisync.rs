@@ -488,3 +488,96 @@ fn a_write_by_another_client_between_listing_and_write_is_never_overwritten() {
         );
     }
 }
+
+#[test]
+fn equal_changes_settle_a_change_beats_a_delete_and_deletes_on_both_are_forgotten() {
+    let files = [
+        ("same.txt", "1"),
+        ("kept.txt", "2"),
+        ("gone.txt", "3"),
+        ("x.txt", "4"),
+    ];
+    let (dir, container, blobs) = synced("bi-cases", &files);
+    let url = azurite().url(&container);
+    // The same edit on both sides.
+    set_mtime(
+        &write(dir.path(), "same.txt", b"edited alike"),
+        1_800_000_000,
+        0,
+    );
+    blobs.put(&container, "same.txt", b"edited alike", &[]);
+    // Changed here, deleted there: the change is kept.
+    set_mtime(
+        &write(dir.path(), "kept.txt", b"changed here"),
+        1_800_000_000,
+        0,
+    );
+    blobs.delete(&container, "kept.txt");
+    // Deleted on both sides.
+    std::fs::remove_file(dir.path().join("gone.txt")).unwrap();
+    blobs.delete(&container, "gone.txt");
+    let run = blobsync_json(&["bisync", s(dir.path()), &url]).ok();
+    assert_eq!(run.done("upload"), ["kept.txt"], "{}", run.dump());
+    assert_eq!(run.done("download"), Vec::<String>::new());
+    assert_eq!(run.done("delete"), Vec::<String>::new());
+    assert_eq!(run.of_type("conflict").count(), 0);
+    assert_eq!(blobs.get(&container, "kept.txt"), b"changed here");
+    assert_eq!(data(&blobs, &container), ["kept.txt", "same.txt", "x.txt"]);
+    let again = blobsync_json(&["bisync", s(dir.path()), &url]).ok();
+    assert_eq!(
+        again.total("copied") + again.total("deleted"),
+        0,
+        "{}",
+        again.dump()
+    );
+}
+
+#[test]
+fn two_trees_never_synced_or_a_lost_state_make_conflicts_not_overwrites() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("bi-first");
+    blobs.create_container(&container);
+    let url = az.url(&container);
+    let dir = tempfile::tempdir().unwrap();
+    set_mtime(
+        &write(dir.path(), "both-same.txt", b"same"),
+        1_700_000_000,
+        0,
+    );
+    set_mtime(
+        &write(dir.path(), "both-differ.txt", b"local"),
+        1_700_000_000,
+        0,
+    );
+    set_mtime(
+        &write(dir.path(), "only-here.txt", b"here"),
+        1_700_000_000,
+        0,
+    );
+    blobs.put(&container, "both-same.txt", b"same", &[]);
+    blobs.put(&container, "both-differ.txt", b"in the container", &[]);
+    blobs.put(&container, "only-there.txt", b"there", &[]);
+    // A first run with a database of its own (a lost state behaves the same).
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut command = blobsync_json_command(&["bisync", s(dir.path()), &url]);
+    command.env("BLOBSYNC_DATA_DIR", data_dir.path());
+    let run = Outcome::of(command.output().unwrap().into()).ok();
+    let conflicts: Vec<_> = run.of_type("conflict").collect();
+    assert_eq!(conflicts.len(), 1, "{}", run.dump());
+    assert_eq!(conflicts[0]["path"], "both-differ.txt");
+    let names = data(&blobs, &container);
+    assert_eq!(names.len(), 5, "{names:?}");
+    for name in &names {
+        assert_eq!(
+            std::fs::read(dir.path().join(name)).unwrap(),
+            blobs.get(&container, name)
+        );
+    }
+    let differ: Vec<Vec<u8>> = names
+        .iter()
+        .filter(|n| n.starts_with("both-differ"))
+        .map(|n| blobs.get(&container, n))
+        .collect();
+    assert!(differ.contains(&b"local".to_vec()) && differ.contains(&b"in the container".to_vec()));
+}
