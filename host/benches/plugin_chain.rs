@@ -86,6 +86,7 @@ fn main() {
                 filters,
                 comparator,
                 annotators: vec![],
+                resolvers: vec![],
                 hooks: vec![],
             },
         )
@@ -195,6 +196,7 @@ fn language_runtime(path: PathBuf, kind: PluginKind, entries: &[Entry]) {
         },
         comparator: self::spec(PluginKind::Comparator, "mtime-compare", &[]),
         annotators: vec![],
+        resolvers: vec![],
         hooks: if kind == PluginKind::Hook {
             vec![spec]
         } else {

@@ -46,9 +46,9 @@ pub mod bindings {
         export_macro_name: "__blobsync_export_annotator_world",
         default_bindings_module: "blobsync_plugin::annotator::bindings",
         with: {
-            "blobsync:plugin/types@0.2.0": crate::filter::bindings::blobsync::plugin::types,
-            "blobsync:plugin/host@0.2.0": crate::filter::bindings::blobsync::plugin::host,
-            "blobsync:plugin/content@0.2.0": crate::filter::bindings::blobsync::plugin::content,
+            "blobsync:plugin/types@0.2.1": crate::filter::bindings::blobsync::plugin::types,
+            "blobsync:plugin/host@0.2.1": crate::filter::bindings::blobsync::plugin::host,
+            "blobsync:plugin/content@0.2.1": crate::filter::bindings::blobsync::plugin::content,
         },
     });
 }

@@ -47,8 +47,8 @@ pub mod bindings {
         export_macro_name: "__blobsync_export_comparator_world",
         default_bindings_module: "blobsync_plugin::comparator::bindings",
         with: {
-            "blobsync:plugin/types@0.2.0": crate::filter::bindings::blobsync::plugin::types,
-            "blobsync:plugin/host@0.2.0": crate::filter::bindings::blobsync::plugin::host,
+            "blobsync:plugin/types@0.2.1": crate::filter::bindings::blobsync::plugin::types,
+            "blobsync:plugin/host@0.2.1": crate::filter::bindings::blobsync::plugin::host,
         },
     });
 }

@@ -52,8 +52,8 @@ pub mod bindings {
         export_macro_name: "__blobsync_export_hook_world",
         default_bindings_module: "blobsync_plugin::hook::bindings",
         with: {
-            "blobsync:plugin/types@0.2.0": crate::filter::bindings::blobsync::plugin::types,
-            "blobsync:plugin/host@0.2.0": crate::filter::bindings::blobsync::plugin::host,
+            "blobsync:plugin/types@0.2.1": crate::filter::bindings::blobsync::plugin::types,
+            "blobsync:plugin/host@0.2.1": crate::filter::bindings::blobsync::plugin::host,
         },
     });
 }

@@ -47,6 +47,7 @@ pub mod content;
 pub mod filter;
 pub mod hook;
 pub mod http;
+pub mod resolver;
 
 pub use config::{Config, JOB_ID_KEY, PRECISION_KEY, STARTED_KEY};
 pub use entries::{
@@ -62,7 +63,7 @@ pub use bindings::blobsync::plugin::types::{
 pub(crate) use filter::bindings;
 
 /// The version of the WIT package `blobsync:plugin` this SDK builds against.
-pub const INTERFACE_VERSION: &str = "0.2.0";
+pub const INTERFACE_VERSION: &str = "0.2.1";
 
 /// The WIT contract (`wit/plugin.wit`), for tools that want to read it.
 pub const WIT: &str = include_str!("../wit/plugin.wit");

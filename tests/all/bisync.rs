@@ -581,3 +581,53 @@ fn two_trees_never_synced_or_a_lost_state_make_conflicts_not_overwrites() {
         .collect();
     assert!(differ.contains(&b"local".to_vec()) && differ.contains(&b"in the container".to_vec()));
 }
+
+#[test]
+fn a_resolver_plugin_settles_conflicts_before_the_flags() {
+    let files = [("content/page.md", "draft"), ("notes.txt", "a")];
+    let (dir, container, blobs) = synced("bi-resolver", &files);
+    let url = azurite().url(&container);
+    // Both changed on both sides, the folder's edits later than the container's: by
+    // --conflict-resolve newer the folder would win both.
+    set_mtime(
+        &write(dir.path(), "content/page.md", b"folder edit"),
+        4_000_000_000,
+        0,
+    );
+    blobs.put(&container, "content/page.md", b"cms edit", &[]);
+    set_mtime(
+        &write(dir.path(), "notes.txt", b"folder notes"),
+        4_000_000_000,
+        0,
+    );
+    blobs.put(&container, "notes.txt", b"cms notes", &[]);
+    let manifest = repo_root().join("examples/cms-resolver.toml");
+    let run = blobsync_json(&["bisync", s(dir.path()), &url, "--plugins", s(&manifest)]).ok();
+    let winner = |path: &str| {
+        let c = run
+            .of_type("conflict")
+            .find(|c| c["path"] == path)
+            .unwrap_or_else(|| panic!("no conflict for {path}: {}", run.dump()));
+        (
+            c["winner"].as_str().unwrap().to_string(),
+            c["reason"].to_string(),
+        )
+    };
+    let (page, why) = winner("content/page.md");
+    assert_eq!(page, "path2", "the CMS owns content/");
+    assert!(why.contains("cms: path2 owns content/"), "{why}");
+    let (notes, why) = winner("notes.txt");
+    assert_eq!(notes, "path1", "the newer elsewhere");
+    assert!(why.contains("cms: path1's is newer"), "{why}");
+    assert_eq!(blobs.get(&container, "content/page.md"), b"cms edit");
+    assert_eq!(read(dir.path(), "content/page.md"), "cms edit");
+    assert_eq!(blobs.get(&container, "notes.txt"), b"folder notes");
+    let names = data(&blobs, &container);
+    assert_eq!(names.len(), 4, "both losers kept: {names:?}");
+    for name in &names {
+        assert_eq!(
+            std::fs::read(dir.path().join(name)).unwrap(),
+            blobs.get(&container, name)
+        );
+    }
+}

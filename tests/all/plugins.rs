@@ -341,7 +341,7 @@ fn a_digest_mismatch_refuses_to_load() {
 fn an_incompatible_interface_version_names_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     let wit = plugin_wit().replace(
-        "package blobsync:plugin@0.2.0;",
+        "package blobsync:plugin@0.2.1;",
         "package blobsync:plugin@1.0.0;",
     );
     let path = dir.path().join("future.wasm");
@@ -358,7 +358,7 @@ fn an_incompatible_interface_version_names_both_versions() {
             "[[filter]]\nname = \"future\"\nsource = {:?}\n",
             path.display().to_string()
         ),
-        "built against blobsync:plugin@1.0.0, but this blobsync implements blobsync:plugin@0.2.0 \
+        "built against blobsync:plugin@1.0.0, but this blobsync implements blobsync:plugin@0.2.1 \
          (and still loads @0.1.0)",
     );
 }
@@ -490,7 +490,7 @@ fn inspect_shows_world_version_and_sha256() {
     };
     assert!(run.stdout.contains("world:     filter"), "{}", run.stdout);
     assert!(
-        run.stdout.contains("interface: blobsync:plugin@0.2.0"),
+        run.stdout.contains("interface: blobsync:plugin@0.2.1"),
         "{}",
         run.stdout
     );

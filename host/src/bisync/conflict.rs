@@ -36,6 +36,18 @@ pub enum Loser {
     Backup,
 }
 
+/// What a resolver plugin says of one conflict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// This side's version keeps the name, for this reason.
+    Wins(Which, String),
+    /// The policy's winner keeps the name, and the other is kept under its conflict name
+    /// whatever `--conflict-loser` says, for this reason.
+    KeepBoth(String),
+    /// The policy decides.
+    Policy,
+}
+
 impl Resolve {
     /// The side whose version wins, and why; ties go to path1.
     pub fn winner(self, one: &Item, two: &Item) -> (Which, String) {

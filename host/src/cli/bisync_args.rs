@@ -219,6 +219,8 @@ pub fn bisync_settings(args: &BisyncArgs, env: &Environment) -> Result<TwoWaySet
             resolve: two_way.conflict_resolve,
             loser: two_way.conflict_loser,
             track_renames: two_way.track_renames,
+            // Set once the plugins are known (the session).
+            resolvers: false,
         },
         max_share: two_way.max_changes,
         resync: two_way.resync,

@@ -63,6 +63,7 @@ fn plugin_set(req: &TryRequest) -> Result<PluginSet, String> {
         filters: vec![],
         comparator: comparator(),
         annotators: vec![],
+        resolvers: vec![],
         hooks: vec![],
     };
     if req.plugin.extension().is_some_and(|e| e == "toml") {
@@ -77,6 +78,9 @@ fn plugin_set(req: &TryRequest) -> Result<PluginSet, String> {
         set.filters = m.filters;
         set.annotators = m.annotators;
         set.hooks = m.hooks;
+        if !m.resolvers.is_empty() {
+            return Err(resolvers_need_bisync());
+        }
         if let Some(c) = m.comparator {
             set.comparator = c;
         }
@@ -88,8 +92,16 @@ fn plugin_set(req: &TryRequest) -> Result<PluginSet, String> {
         PluginKind::Comparator => set.comparator = spec,
         PluginKind::Annotator => set.annotators.push(spec),
         PluginKind::Hook => set.hooks.push(spec),
+        PluginKind::Resolver => return Err(resolvers_need_bisync()),
     }
     Ok(set)
+}
+
+/// `plugin try` runs a one-way sync, where there are no conflicts to resolve.
+fn resolvers_need_bisync() -> String {
+    "a resolver settles two-way conflicts, which `plugin try` (a one-way sync) never \
+     has; try it with `blobsync bisync PATH1 PATH2 --plugins MANIFEST --dry-run`"
+        .into()
 }
 
 /// The spec of the component `req.plugin`, its kind read from the component, with the

@@ -11,11 +11,12 @@ use super::error::PluginError;
 use super::filter_chain::FilterChain;
 use super::hook::HookInstance;
 use super::load::Loaded;
+use super::resolver_chain::ResolverChain;
 use super::runtime::Runtime;
 use super::spec::PluginSet;
 use super::tolerated::{PluginFailures, Tolerated};
 use super::values::RunValues;
-use super::world::{Annotator, Comparator, Filter, Hook, World};
+use super::world::{Annotator, Comparator, Filter, Hook, Resolver, World};
 
 /// Every plugin of a run, loaded, compiled and probed. Immutable once built.
 pub struct PluginHost {
@@ -27,6 +28,7 @@ pub struct PluginHost {
     comparator: Arc<Loaded<Comparator>>,
     comparator_info: ComparatorInfo,
     annotators: Vec<Arc<Loaded<Annotator>>>,
+    resolvers: Vec<Arc<Loaded<Resolver>>>,
     hooks: Vec<Arc<Loaded<Hook>>>,
 }
 
@@ -39,6 +41,7 @@ impl fmt::Debug for PluginHost {
             .field("filters", &names(&self.filters))
             .field("comparator", &self.comparator.spec.name)
             .field("annotators", &names(&self.annotators))
+            .field("resolvers", &names(&self.resolvers))
             .field("hooks", &names(&self.hooks))
             .finish()
     }
@@ -65,6 +68,7 @@ impl PluginHost {
         let filters = load_all::<Filter>(runtime, &set.filters)?;
         let comparator = Arc::new(Loaded::load(runtime, &set.comparator)?);
         let annotators = load_all::<Annotator>(runtime, &set.annotators)?;
+        let resolvers = load_all::<Resolver>(runtime, &set.resolvers)?;
         let hooks = load_all::<Hook>(runtime, &set.hooks)?;
 
         // Probe every plugin once so configuration errors surface at start-up.
@@ -74,6 +78,7 @@ impl PluginHost {
         let comparator_info =
             ComparatorInstance::new(&comparator, tolerated.clone(), &probe).probe()?;
         Chain::new(&annotators, tolerated.clone(), &probe).probe()?;
+        Chain::new(&resolvers, tolerated.clone(), &probe).probe()?;
         for hook in &hooks {
             HookInstance::new(hook, &probe).probe()?;
         }
@@ -84,6 +89,7 @@ impl PluginHost {
             comparator,
             comparator_info,
             annotators,
+            resolvers,
             hooks,
         })
     }
@@ -123,6 +129,11 @@ impl PluginHost {
     /// True when there are annotators (uploads then need [`AnnotatorChain::annotate`]).
     pub fn has_annotators(&self) -> bool {
         !self.annotators.is_empty()
+    }
+
+    /// The run's resolvers (`blobsync bisync`), configured for the run.
+    pub fn resolver_chain_for(&self, values: &RunValues) -> ResolverChain {
+        ResolverChain(Chain::new(&self.resolvers, self.tolerated.clone(), values))
     }
 
     /// One instance of each hook, configured for the run. In watch mode, where hooks
@@ -165,6 +176,9 @@ impl PluginHost {
         );
         if !self.annotators.is_empty() {
             text.push_str(&format!(", annotators [{}]", names(&self.annotators)));
+        }
+        if !self.resolvers.is_empty() {
+            text.push_str(&format!(", resolvers [{}]", names(&self.resolvers)));
         }
         text.push_str(&format!(", hooks [{}]", names(&self.hooks)));
         text

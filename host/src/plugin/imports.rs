@@ -64,7 +64,7 @@ const WASI: &[(&str, &[&str])] = &[
 /// blobsync's interfaces by `blobsync:plugin` minor version.
 const BLOBSYNC: &[(&str, &[&str])] = &[
     ("0.1.", &["host", "output", "types"]),
-    ("0.2.", &["host", "output", "types", "content"]),
+    ("0.2.", &["host", "output", "types", "content", "two-way"]),
 ];
 
 /// Accepts an import name (`wasi:io/poll@0.2.9`) or says why it is refused.

@@ -95,6 +95,7 @@ pub fn describe(bytes: &[u8]) -> Result<ComponentInfo, String> {
             "comparator-plugin" => PluginKind::Comparator,
             "hook-plugin" => PluginKind::Hook,
             "annotator-plugin" => PluginKind::Annotator,
+            "resolver-plugin" => PluginKind::Resolver,
             _ => continue,
         };
         if plugin.is_some() {
@@ -121,7 +122,7 @@ fn split_name(name: &str) -> Option<(&str, &str)> {
 }
 
 /// The `blobsync:plugin` versions this host loads, newest first.
-pub const SUPPORTED_VERSIONS: [&str; 2] = ["0.2.0", "0.1.0"];
+pub const SUPPORTED_VERSIONS: [&str; 2] = ["0.2.1", "0.1.0"];
 
 /// Which version of the contract a plugin was built against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +141,7 @@ pub(crate) fn loadability(info: &ComponentInfo) -> Result<(PluginKind, Interface
         return Err(format!(
             "the component exports no blobsync plugin interface (it exports: {}); build it \
              with `blobsync plugin build` against blobsync's WIT (one of the worlds filter, \
-             comparator, annotator or hook)",
+             comparator, annotator, resolver or hook)",
             if info.exports.is_empty() {
                 "nothing".into()
             } else {
@@ -150,7 +151,9 @@ pub(crate) fn loadability(info: &ComponentInfo) -> Result<(PluginKind, Interface
     };
     let interface = if compatible(&version, SUPPORTED_VERSIONS[0]) {
         Interface::V2
-    } else if compatible(&version, SUPPORTED_VERSIONS[1]) && kind != PluginKind::Annotator {
+    } else if compatible(&version, SUPPORTED_VERSIONS[1])
+        && !matches!(kind, PluginKind::Annotator | PluginKind::Resolver)
+    {
         Interface::V1
     } else {
         return Err(format!(

@@ -66,6 +66,8 @@ pub struct Manifest {
     pub comparator: Option<PluginSpec>,
     /// `[[annotator]]` entries in order.
     pub annotators: Vec<PluginSpec>,
+    /// `[[resolver]]` entries in order (`blobsync bisync`).
+    pub resolvers: Vec<PluginSpec>,
     /// `[[hook]]` entries in order.
     pub hooks: Vec<PluginSpec>,
 }
@@ -79,6 +81,8 @@ struct RawManifest {
     comparator: Option<RawPlugin>,
     #[serde(default)]
     annotator: Vec<RawPlugin>,
+    #[serde(default)]
+    resolver: Vec<RawPlugin>,
     #[serde(default)]
     hook: Vec<RawPlugin>,
 }
@@ -145,7 +149,10 @@ impl Manifest {
                 raw.version
             )));
         }
-        let count = raw.filter.len() + raw.hook.len() + usize::from(raw.comparator.is_some());
+        let count = raw.filter.len()
+            + raw.resolver.len()
+            + raw.hook.len()
+            + usize::from(raw.comparator.is_some());
         if count > MAX_PLUGINS {
             return Err(err(format!(
                 "it lists {count} plugins; a manifest may list at most {MAX_PLUGINS} (each is \
@@ -187,6 +194,12 @@ impl Manifest {
             .enumerate()
             .map(|(i, p)| convert(PluginKind::Annotator, i, p))
             .collect::<Result<Vec<_>, _>>()?;
+        let resolvers = raw
+            .resolver
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| convert(PluginKind::Resolver, i, p))
+            .collect::<Result<Vec<_>, _>>()?;
         let hooks = raw
             .hook
             .into_iter()
@@ -197,6 +210,7 @@ impl Manifest {
             filters,
             comparator,
             annotators,
+            resolvers,
             hooks,
         })
     }

@@ -57,6 +57,7 @@ impl PluginSources {
             filters,
             comparator,
             annotators,
+            resolvers: manifest.resolvers,
             hooks: manifest.hooks,
         })
     }

@@ -16,6 +16,8 @@ pub enum PluginKind {
     Comparator,
     /// Says what headers, tier, metadata and tags uploads get (`[[annotator]]`).
     Annotator,
+    /// Settles a two-way sync's conflicts (`[[resolver]]`).
+    Resolver,
     /// Observes what was done (`[[hook]]`).
     Hook,
 }
@@ -27,6 +29,7 @@ impl PluginKind {
             PluginKind::Filter => "[[filter]]",
             PluginKind::Comparator => "[comparator]",
             PluginKind::Annotator => "[[annotator]]",
+            PluginKind::Resolver => "[[resolver]]",
             PluginKind::Hook => "[[hook]]",
         }
     }
@@ -36,9 +39,10 @@ impl PluginKind {
     /// observes.
     pub fn default_failure(self) -> FailurePolicy {
         match self {
-            PluginKind::Filter | PluginKind::Comparator | PluginKind::Annotator => {
-                FailurePolicy::FailClosed
-            }
+            PluginKind::Filter
+            | PluginKind::Comparator
+            | PluginKind::Annotator
+            | PluginKind::Resolver => FailurePolicy::FailClosed,
             PluginKind::Hook => FailurePolicy::FailOpen,
         }
     }
@@ -49,15 +53,17 @@ impl PluginKind {
             PluginKind::Filter => "filter",
             PluginKind::Comparator => "comparator",
             PluginKind::Annotator => "annotator",
+            PluginKind::Resolver => "resolver",
             PluginKind::Hook => "hook",
         }
     }
 
     /// Every kind.
-    pub const ALL: [PluginKind; 4] = [
+    pub const ALL: [PluginKind; 5] = [
         PluginKind::Filter,
         PluginKind::Comparator,
         PluginKind::Annotator,
+        PluginKind::Resolver,
         PluginKind::Hook,
     ];
 }
@@ -208,6 +214,9 @@ pub struct PluginSet {
     /// Annotators, applied in order to files about to be uploaded; a later one overrides
     /// an earlier one field by field.
     pub annotators: Vec<PluginSpec>,
+    /// Resolvers of a two-way sync's conflicts, asked in order: the first with an
+    /// opinion on a conflict settles it.
+    pub resolvers: Vec<PluginSpec>,
     /// Hooks, each on its own worker.
     pub hooks: Vec<PluginSpec>,
 }
@@ -219,6 +228,7 @@ impl PluginSet {
             .iter()
             .chain(std::iter::once(&self.comparator))
             .chain(&self.annotators)
+            .chain(&self.resolvers)
             .chain(&self.hooks)
     }
 

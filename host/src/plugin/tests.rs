@@ -35,6 +35,7 @@ fn host(filter: PluginSpec, comparator: &'static str) -> Result<PluginHost, Plug
         filters: vec![filter],
         comparator: builtin_spec(PluginKind::Comparator, comparator, &[]),
         annotators: vec![],
+        resolvers: vec![],
         hooks: vec![],
     };
     PluginHost::new(&runtime, &set)

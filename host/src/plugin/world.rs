@@ -10,7 +10,7 @@ use wasmtime::component::InstancePre;
 use wasmtime::{Engine, Store};
 
 use super::bindings::types::{Annotation, Decision, Entries, EntryFields, Event, Side, Summary};
-use super::bindings::{self, annotator, comparator, filter, hook};
+use super::bindings::{self, annotator, comparator, filter, hook, resolver};
 use super::inspect::Interface;
 use super::legacy;
 use super::spec::PluginKind;
@@ -99,6 +99,8 @@ generated_worlds! {
         Annotator at V2, blobsync_plugin_annotator_plugin, |fields| fields;
     bindings::hook::{Hook, HookPre}:
         Hook at V2, blobsync_plugin_hook_plugin, |()| EntryFields::empty();
+    bindings::resolver::{Resolver, ResolverPre}:
+        Resolver at V2, blobsync_plugin_resolver_plugin, |()| EntryFields::empty();
     legacy::hook::{Hook, HookPre}:
         Hook at V1, blobsync_plugin_hook_plugin, |()| EntryFields::empty();
 }
@@ -171,6 +173,8 @@ pub(crate) type Filter = Versioned<legacy::filter::Filter, filter::Filter>;
 pub(crate) type Comparator = Versioned<legacy::comparator::Comparator, comparator::Comparator>;
 /// An annotator (0.2 only).
 pub(crate) type Annotator = annotator::Annotator;
+/// A resolver (0.2.1 on).
+pub(crate) type Resolver = resolver::Resolver;
 /// A hook, at either interface version.
 pub(crate) type Hook = Versioned<legacy::hook::Hook, hook::Hook>;
 
@@ -233,6 +237,22 @@ impl Annotator {
             .call_annotate(store, entries)
     }
 }
+
+impl Resolver {
+    pub(crate) fn resolve(
+        &self,
+        store: &mut Store<StoreState>,
+        conflicts: &[TwoWayConflict],
+    ) -> wasmtime::Result<Vec<Resolution>> {
+        self.blobsync_plugin_resolver_plugin()
+            .call_resolve(store, conflicts)
+    }
+}
+
+/// The resolver world's records.
+pub use resolver::blobsync::plugin::two_way::{
+    Choice, Conflict as TwoWayConflict, Facts as TwoWayFacts, Resolution,
+};
 
 impl Hook {
     pub(crate) fn on_events(

@@ -10,8 +10,10 @@ use super::hashing::Hashing;
 use super::observer::Side;
 use super::plan::Pairs;
 use crate::bisync::Which;
+use crate::bisync::conflict::Decision;
 use crate::bisync::plan::{Plan, PlanOptions, Triple};
 use crate::endpoint::{Item, ListOrder};
+use crate::plugin::{Choice, Conflict, ConflictFacts, Resolution, ResolverChain};
 use crate::store::{Known, StoreError};
 
 /// Pairs hashed at once.
@@ -72,6 +74,8 @@ pub(crate) struct TwoWayPairs<'a, I: Iterator<Item = Result<Known, StoreError>>>
     kept: Vec<String>,
     /// `--check-access`: the check files' name.
     check_name: Option<String>,
+    /// The resolver plugins, if any.
+    resolvers: Option<ResolverChain>,
     pub(crate) plan: Plan,
 }
 
@@ -83,11 +87,13 @@ impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
         options: PlanOptions,
         hashing: Hashing,
         check_name: Option<String>,
+        resolvers: Option<ResolverChain>,
     ) -> Self {
         let mut plan = Plan::default();
         plan.check_files = check_name.as_ref().map(|_| Default::default());
         TwoWayPairs {
             check_name,
+            resolvers: resolvers.filter(|r| !r.is_empty()),
             ctx,
             order,
             state: StateCursor::new(state),
@@ -116,6 +122,9 @@ impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
         if self.pending.len() >= HASH_BATCH {
             self.hash();
         }
+        if self.plan.undecided() >= HASH_BATCH {
+            self.resolve()?;
+        }
         self.state.error()
     }
 
@@ -141,6 +150,26 @@ impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
                 two: None,
             });
         }
+    }
+
+    /// Asks the resolver plugins about the conflicts waiting for them, and plans each as
+    /// they decided.
+    fn resolve(&mut self) -> Result<(), RunError> {
+        let undecided = self.plan.take_undecided();
+        if undecided.is_empty() {
+            return Ok(());
+        }
+        let conflicts: Vec<Conflict> = undecided.iter().map(|(t, _)| conflict_of(t)).collect();
+        let resolutions = match &mut self.resolvers {
+            Some(chain) => chain.resolve(&conflicts)?,
+            None => Vec::new(),
+        };
+        let mut resolutions = resolutions.into_iter();
+        for (t, reason) in undecided {
+            let decision = resolutions.next().map_or(Decision::Policy, decision_of);
+            self.plan.decided(&self.options, t, reason, decision);
+        }
+        Ok(())
     }
 
     /// Notes where `--check-access`'s files are.
@@ -209,6 +238,7 @@ impl<I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'_, I> {
             self.pass_state_before(None);
         }
         self.hash();
+        self.resolve()?;
         self.state.error()?;
         for (which, side) in [
             (Which::Path1, Side::Source),
@@ -254,5 +284,40 @@ impl<I: Iterator<Item = Result<Known, StoreError>>> Pairs for TwoWayPairs<'_, I>
         if path.ends_with('/') {
             self.kept.push(path.to_string());
         }
+    }
+}
+
+/// A conflict as the resolver plugins see it.
+fn conflict_of(t: &Triple) -> Conflict {
+    let md5 = |m: Option<[u8; 16]>| m.map(|m| m.to_vec());
+    let now = |i: &Option<Item>| {
+        let i = i.as_ref().expect("a conflict is on both sides");
+        ConflictFacts {
+            size: i.size,
+            mtime_ns: i.preserved_mtime_ns(),
+            md5: md5(i.md5),
+        }
+    };
+    let last = |f: &crate::store::Facts| ConflictFacts {
+        size: f.size,
+        mtime_ns: f.mtime_ns,
+        md5: md5(f.md5),
+    };
+    Conflict {
+        path: t.path.clone(),
+        last_path1: t.known.as_ref().map(|k| last(&k.path1)),
+        last_path2: t.known.as_ref().map(|k| last(&k.path2)),
+        path1: now(&t.one),
+        path2: now(&t.two),
+    }
+}
+
+/// What a resolver's answer means for the plan.
+fn decision_of(r: Resolution) -> Decision {
+    match r.choice {
+        Choice::Path1 => Decision::Wins(Which::Path1, r.reason),
+        Choice::Path2 => Decision::Wins(Which::Path2, r.reason),
+        Choice::KeepBoth => Decision::KeepBoth(r.reason),
+        Choice::Policy => Decision::Policy,
     }
 }

@@ -205,7 +205,10 @@ impl TwoWaySession {
             store,
             pair: pair.id,
             lock,
-            plan: config.plan,
+            plan: PlanOptions {
+                resolvers: !config.sync.plugins.resolvers.is_empty(),
+                ..config.plan
+            },
             max_share: config.max_share,
             check_access: config.check_access,
             in_container,
@@ -429,6 +432,7 @@ impl TwoWaySession {
         let collisions = Collisions::for_destination(&self.forward.destination.capabilities());
         let (options, hashing, task_ctx) = (self.plan, self.hashing(ctx), ctx.clone());
         let check_name = self.check_access.clone();
+        let resolvers = self.forward.plugins.resolver_chain_for(values);
         let planned = tokio::task::spawn_blocking(move || {
             let ctx = &*task_ctx;
             let mut pairs = TwoWayPairs::new(
@@ -438,6 +442,7 @@ impl TwoWaySession {
                 options,
                 hashing,
                 check_name,
+                Some(resolvers),
             );
             let outcome = merge(
                 path1.into_iter(),

@@ -382,6 +382,7 @@ impl Default for SyncConfig {
                     "the default",
                 ),
                 annotators: Vec::new(),
+                resolvers: Vec::new(),
                 hooks: Vec::new(),
             },
             delete: DeleteMode::default(),

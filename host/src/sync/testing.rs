@@ -74,6 +74,7 @@ pub(crate) fn upload_config(delete: DeleteMode) -> SyncConfig {
                 "test",
             ),
             annotators: vec![],
+            resolvers: vec![],
             hooks: vec![],
         },
         delete,

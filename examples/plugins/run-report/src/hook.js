@@ -5,8 +5,8 @@
 // Config:
 //   columns   which columns to write, `;`-separated, from time;action;outcome;bytes;path;error
 //             (default: all of them)
-import { log } from 'blobsync:plugin/host@0.2.0';
-import { writeLine } from 'blobsync:plugin/output@0.2.0';
+import { log } from 'blobsync:plugin/host@0.2.1';
+import { writeLine } from 'blobsync:plugin/output@0.2.1';
 
 const ALL = ['time', 'action', 'outcome', 'bytes', 'path', 'error'];
 let columns = ALL;

@@ -36,6 +36,8 @@ fn template(lang: Lang, kind: PluginKind) -> (&'static str, &'static str) {
         (Lang::Rust, Comparator) => (include_str!("templates/rust/comparator.rs"), ""),
         (Lang::Rust, Annotator) => (include_str!("templates/rust/annotator.rs"), ""),
         (Lang::Rust, Hook) => (include_str!("templates/rust/hook.rs"), ""),
+        // Refused by `create` before it gets here.
+        (_, Resolver) => ("", ""),
         (Lang::Python, Filter) => (
             include_str!("templates/python/filter.py"),
             include_str!("templates/python/test_filter.py"),
@@ -80,6 +82,7 @@ fn manifest(name: &str, kind: PluginKind) -> String {
             "[[annotator]]",
             "config = { cache-control = \"no-cache\" }\n",
         ),
+        PluginKind::Resolver => ("[[resolver]]", ""),
         PluginKind::Hook => (
             "[[hook]]",
             "output = \"out/events.txt\"   # the only file it may write (append-only)\n",
@@ -99,7 +102,7 @@ fn testdata(kind: PluginKind) -> &'static [(&'static str, &'static str)] {
         PluginKind::Filter => &[("keep.txt", "keep\n"), ("scratch.tmp", "scratch\n")],
         PluginKind::Comparator => &[("a.txt", "a\n")],
         PluginKind::Annotator => &[("index.html", "<p>hi</p>\n"), ("style.css", "p {}\n")],
-        PluginKind::Hook => &[("a.txt", "a\n"), ("b.txt", "bb\n")],
+        PluginKind::Hook | PluginKind::Resolver => &[("a.txt", "a\n"), ("b.txt", "bb\n")],
     }
 }
 
@@ -130,6 +133,13 @@ pub fn create(
     data_dir: Option<&Path>,
 ) -> Result<Created, String> {
     check_name(name)?;
+    if kind == PluginKind::Resolver {
+        return Err(
+            "`plugin new` makes filters, comparators, annotators and hooks; start a \
+                    resolver from examples/plugins/cms-resolver"
+                .into(),
+        );
+    }
     let dir = std::path::absolute(parent.join(name)).map_err(|e| e.to_string())?;
     if dir.exists() {
         return Err(format!("{} already exists", dir.display()));
@@ -291,6 +301,11 @@ mod tests {
         for lang in [Lang::Rust, Lang::Python, Lang::Js] {
             for kind in PluginKind::ALL {
                 let name = format!("p-{}-{}", kind.world(), lang as u8);
+                if kind == PluginKind::Resolver {
+                    let refused = create(&name, kind, lang, dir.path(), Some(dir.path()));
+                    assert!(refused.unwrap_err().contains("cms-resolver"));
+                    continue;
+                }
                 let made = create(&name, kind, lang, dir.path(), Some(dir.path())).unwrap();
                 let manifest = std::fs::read_to_string(made.dir.join("plugins.toml")).unwrap();
                 assert!(manifest.contains(kind.manifest_section()), "{manifest}");

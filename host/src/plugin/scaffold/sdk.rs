@@ -43,6 +43,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../../../plugin-sdk/src/hook.rs"),
     ),
     (
+        "src/resolver.rs",
+        include_str!("../../../../plugin-sdk/src/resolver.rs"),
+    ),
+    (
         "src/content.rs",
         include_str!("../../../../plugin-sdk/src/content.rs"),
     ),
@@ -76,7 +80,7 @@ const FILES: &[(&str, &str)] = &[
 const CARGO_TOML: &str = r#"[package]
 name = "blobsync-plugin"
 description = "The WIT contract and Rust guest SDK for blobsync plugins"
-version = "0.2.0"
+version = "0.2.1"
 edition = "2024"
 license = "MIT OR Apache-2.0"
 publish = false

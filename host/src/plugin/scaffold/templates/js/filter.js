@@ -1,6 +1,6 @@
 // @NAME@: a blobsync filter. It excludes files whose names end with `suffix` (config;
 // default `.tmp`), on both sides: they are neither uploaded nor deleted.
-import { log } from 'blobsync:plugin/host@0.2.0';
+import { log } from 'blobsync:plugin/host@0.2.1';
 
 const DIRECTORY = 1; // bit 0 of an entry's attributes
 let suffix = '.tmp';

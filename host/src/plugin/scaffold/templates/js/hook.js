@@ -1,8 +1,8 @@
 // @NAME@: a blobsync hook. It appends one line per upload, download or delete to the
 // output file its manifest grants (`output = "out/events.txt"`), and a line at the end of
 // each run.
-import { log } from 'blobsync:plugin/host@0.2.0';
-import { writeLine } from 'blobsync:plugin/output@0.2.0';
+import { log } from 'blobsync:plugin/host@0.2.1';
+import { writeLine } from 'blobsync:plugin/output@0.2.1';
 
 function write(line) {
   try {
