@@ -115,7 +115,7 @@ print(f"\n== medians over the no-op runs, {n} files")
 for name in ("sync_noop", "bisync_noop", "rclone_noop"):
     if med(name, "rss_kib") is None:
         continue
-    print(f"{name:12s} peak RSS {med(name, 'rss_kib') / 1024:6.0f} MiB ({med(name, "rss_kib") * 1024 / n:5.0f} bytes per path, base included)  "
+    print(f"{name:12s} peak RSS {med(name, 'rss_kib') / 1024:6.0f} MiB ({med(name, 'rss_kib') * 1024 / n:5.0f} bytes per path, base included)  "
           f"wall {med(name, 'wall_s'):7.2f} s  cpu {med(name, 'cpu_s'):7.2f} s  load1 {med(name, 'load1_before'):.2f}")
 bad = [r["name"] for r in rows if r["exit"] != "0"]
 ratio = med("bisync_noop", "rss_kib") / med("sync_noop", "rss_kib")
