@@ -10,11 +10,15 @@ ops (each must leave the destination identical to the source):
   down         container -> local ctx['dst'] (empty dir)
   up_md5_init  local -> empty container, store Content-MD5 on every blob
   up_hash      local -> container, decide "changed" by MD5 not mtime
+  bisync_init  two-way, first run of the pair ctx['src'] <-> container (bisync.py)
+  bisync       two-way, a later run of the same pair (its state from bisync_init)
 Return None for an op the tool cannot do (the harness records 'n/a').
 
 ctx keys: src, dst, url (container URL with SAS, no trailing slash before '?'),
 container, endpoint, account, key, sas (token without '?'), state (a scratch dir
-for this tool: logs, plan files, config), threads (None = tool default).
+for this tool: logs, plan files, config), threads (None = tool default),
+bisync_dir (two-way ops only: the pair's state, kept across the steps of one
+chain and wiped before the next chain).
 """
 import os
 import subprocess
@@ -89,6 +93,10 @@ def tool_rclone(op, ctx):
         env["RCLONE_CONFIG_AZ2_SAS_URL"] = ctx["url2"]
         return [RCLONE, "copy", "--server-side-across-configs", remote,
                 "az2:" + ctx["container2"]] + extra, env
+    if op == "bisync_init":  # the first run must be a resync (path1 wins; path2 is empty here)
+        return [RCLONE, "bisync", ctx["src"], remote, "--workdir", ctx["bisync_dir"], "--resync"] + extra, env
+    if op == "bisync":
+        return [RCLONE, "bisync", ctx["src"], remote, "--workdir", ctx["bisync_dir"]] + extra, env
     return None
 
 
@@ -129,6 +137,14 @@ def tool_blobsync(op, ctx, binary=BLOBSYNC, name="blobsync"):
         return up + ["--compare-hash=MD5"], env
     if op == "copy":
         return base + [ctx["url"], ctx["url2"]] + extra, env
+    if op in ("bisync_init", "bisync"):
+        # The pair's state lives in the database: one per chain, so each chain's first run
+        # is a first run (no --resync needed). JSON output: the summary is kept in the log.
+        env = {
+            "BLOBSYNC_DATA_DIR": os.path.join(ctx["bisync_dir"], "data"),
+            "BLOBSYNC_CACHE_DIR": os.path.join(ctx["bisync_dir"], "cache"),
+        }
+        return [binary, "bisync", ctx["src"], ctx["url"], "--output-type", "json"] + extra, env
     return None
 
 
