@@ -66,6 +66,7 @@ fn changes_on_either_side_reach_the_other_and_a_rerun_does_nothing() {
         "{}",
         again.dump()
     );
+    assert_eq!(again.total("up_to_date"), 3, "every path is up to date");
 }
 
 #[test]

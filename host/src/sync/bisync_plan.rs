@@ -14,7 +14,10 @@ use crate::bisync::conflict::Decision;
 use crate::bisync::plan::{Plan, PlanOptions, Triple};
 use crate::endpoint::{Item, ListOrder};
 use crate::plugin::{Choice, Conflict, ConflictFacts, Resolution, ResolverChain};
-use crate::store::{Known, StoreError};
+use std::sync::Arc;
+
+use crate::bisync::decide::{Action, decide};
+use crate::store::{Known, Store, StoreError};
 
 /// Pairs hashed at once.
 const HASH_BATCH: usize = 256;
@@ -76,6 +79,9 @@ pub(crate) struct TwoWayPairs<'a, I: Iterator<Item = Result<Known, StoreError>>>
     check_name: Option<String>,
     /// The resolver plugins, if any.
     resolvers: Option<ResolverChain>,
+    /// Where settled paths are recorded as they are found (the database and the pair),
+    /// unless this is a dry run.
+    settle_into: Option<(Arc<Store>, i64)>,
     pub(crate) plan: Plan,
 }
 
@@ -88,12 +94,14 @@ impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
         hashing: Hashing,
         check_name: Option<String>,
         resolvers: Option<ResolverChain>,
+        settle_into: Option<(Arc<Store>, i64)>,
     ) -> Self {
         let mut plan = Plan::default();
         plan.check_files = check_name.as_ref().map(|_| Default::default());
         TwoWayPairs {
             check_name,
             resolvers: resolvers.filter(|r| !r.is_empty()),
+            settle_into,
             ctx,
             order,
             state: StateCursor::new(state),
@@ -187,8 +195,28 @@ impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
     }
 
     fn add(&mut self, t: Triple) {
+        let (one, two) = (t.one.as_ref(), t.two.as_ref());
+        if one.is_some() && two.is_some() && decide(t.known.as_ref(), one, two) == Action::Nothing {
+            self.ctx
+                .up_to_date(&t.path, "unchanged on both sides since the last run");
+        }
         if let Some(t) = self.plan.add(&self.options, t) {
             self.pending.push(t);
+        }
+        self.record_settled();
+    }
+
+    /// Records the paths found to hold the same content on both sides at once (not in a
+    /// dry run), instead of keeping them all in the plan until it is carried out: a first
+    /// run over two trees already alike settles every path.
+    fn record_settled(&mut self) {
+        let Some((store, pair)) = &self.settle_into else {
+            return;
+        };
+        for known in self.plan.settled.drain(..) {
+            store.bisync_record(*pair, self.order.sort_key(&known.path), &known);
+            self.ctx
+                .up_to_date(&known.path, "the same content on both sides");
         }
     }
 
@@ -226,6 +254,7 @@ impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
                 },
             );
         }
+        self.record_settled();
     }
 }
 

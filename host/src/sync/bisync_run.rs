@@ -433,6 +433,7 @@ impl TwoWaySession {
         let (options, hashing, task_ctx) = (self.plan, self.hashing(ctx), ctx.clone());
         let check_name = self.check_access.clone();
         let resolvers = self.forward.plugins.resolver_chain_for(values);
+        let settle_into = (!self.config().dry_run).then(|| (self.store.clone(), self.pair));
         let planned = tokio::task::spawn_blocking(move || {
             let ctx = &*task_ctx;
             let mut pairs = TwoWayPairs::new(
@@ -443,6 +444,7 @@ impl TwoWaySession {
                 hashing,
                 check_name,
                 Some(resolvers),
+                settle_into,
             );
             let outcome = merge(
                 path1.into_iter(),
