@@ -115,6 +115,29 @@ pub struct Plan {
     pub check_files: Option<[Vec<String>; 2]>,
 }
 
+/// Which side wins a conflict, why, and the options its loser is kept by: as a resolver
+/// plugin decided, else as `--conflict-resolve` picks.
+fn ruling(
+    options: &PlanOptions,
+    decision: Decision,
+    one: &Item,
+    two: &Item,
+) -> (Which, String, PlanOptions) {
+    let policy = || options.resolve.winner(one, two);
+    let (winner, why, loser) = match decision {
+        Decision::Wins(side, why) => (side, why, options.loser),
+        Decision::KeepBoth(said) => {
+            let (winner, why) = policy();
+            (winner, format!("{said}; {why}, both kept"), Loser::Rename)
+        }
+        Decision::Policy => {
+            let (winner, why) = policy();
+            (winner, why, options.loser)
+        }
+    };
+    (winner, why, PlanOptions { loser, ..*options })
+}
+
 fn at(side: Which) -> usize {
     match side {
         Which::Path1 => 0,
@@ -237,19 +260,8 @@ impl Plan {
 
     fn conflict(&mut self, options: &PlanOptions, t: Triple, reason: String, decision: Decision) {
         let (one, two) = (t.one.expect("path1"), t.two.expect("path2"));
-        let policy = || options.resolve.winner(&one, &two);
-        let ((winner, why), loser_kept) = match decision {
-            Decision::Wins(side, why) => ((side, why), options.loser),
-            Decision::KeepBoth(said) => {
-                let (winner, why) = policy();
-                ((winner, format!("{said}; {why}, both kept")), Loser::Rename)
-            }
-            Decision::Policy => (policy(), options.loser),
-        };
-        let options = &PlanOptions {
-            loser: loser_kept,
-            ..*options
-        };
+        let (winner, why, options) = ruling(options, decision, &one, &two);
+        let options = &options;
         let loser = winner.other();
         let reason = match options.loser {
             Loser::Backup => format!(

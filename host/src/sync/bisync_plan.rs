@@ -85,17 +85,32 @@ pub(crate) struct TwoWayPairs<'a, I: Iterator<Item = Result<Known, StoreError>>>
     pub(crate) plan: Plan,
 }
 
+/// What the two-way plan stage is given besides the state and the hash service.
+pub(crate) struct PlanStage {
+    /// How conflicts are settled.
+    pub(crate) options: PlanOptions,
+    /// `--check-access`: the check files' name.
+    pub(crate) check_name: Option<String>,
+    /// The resolver plugins.
+    pub(crate) resolvers: Option<ResolverChain>,
+    /// Where settled paths are recorded as they are found; `None` in a dry run.
+    pub(crate) settle_into: Option<(Arc<Store>, i64)>,
+}
+
 impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
     pub(crate) fn new(
         ctx: &'a RunContext,
         order: ListOrder,
         state: I,
-        options: PlanOptions,
         hashing: Hashing,
-        check_name: Option<String>,
-        resolvers: Option<ResolverChain>,
-        settle_into: Option<(Arc<Store>, i64)>,
+        stage: PlanStage,
     ) -> Self {
+        let PlanStage {
+            options,
+            check_name,
+            resolvers,
+            settle_into,
+        } = stage;
         let mut plan = Plan::default();
         plan.check_files = check_name.as_ref().map(|_| Default::default());
         TwoWayPairs {

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use super::bisync_lock::{lock_name, lock_pair};
 use super::bisync_moves::move_round;
-use super::bisync_plan::TwoWayPairs;
+use super::bisync_plan::{PlanStage, TwoWayPairs};
 use super::bisync_record::StateRecorder;
 use super::bisync_rounds::{copy_round, delete_round};
 use super::bisync_state_blob::ContainerState;
@@ -436,16 +436,13 @@ impl TwoWaySession {
         let settle_into = (!self.config().dry_run).then(|| (self.store.clone(), self.pair));
         let planned = tokio::task::spawn_blocking(move || {
             let ctx = &*task_ctx;
-            let mut pairs = TwoWayPairs::new(
-                ctx,
-                order,
-                store.bisync_known(pair),
+            let stage = PlanStage {
                 options,
-                hashing,
                 check_name,
-                Some(resolvers),
+                resolvers: Some(resolvers),
                 settle_into,
-            );
+            };
+            let mut pairs = TwoWayPairs::new(ctx, order, store.bisync_known(pair), hashing, stage);
             let outcome = merge(
                 path1.into_iter(),
                 path2.into_iter(),
