@@ -205,6 +205,23 @@ impl<E: Endpoint> Endpoint for Faulty<E> {
     async fn lock(&self, name: &str, holder: &str) -> Result<super::Lock, EndpointError> {
         self.inner.lock(name, holder).await
     }
+
+    async fn read_own(
+        &self,
+        name: &str,
+        file: &std::path::Path,
+    ) -> Result<Option<String>, EndpointError> {
+        self.inner.read_own(name, file).await
+    }
+
+    async fn write_own(
+        &self,
+        name: &str,
+        file: &std::path::Path,
+        tag: Option<&str>,
+    ) -> Result<String, EndpointError> {
+        self.inner.write_own(name, file, tag).await
+    }
 }
 
 /// A listing in which scripted paths come out as not listable.
