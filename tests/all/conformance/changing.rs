@@ -203,4 +203,8 @@ pub(super) fn own_blobs_are_kept_apart_from_the_data(f: Fixture) {
     assert_ne!(newer, tag);
     let e = write(&f, Some(&tag)).unwrap_err();
     assert_eq!(e.class(), ErrorClass::Changed, "a stale version: {e}");
+    std::fs::write(&file, b"").unwrap();
+    let empty = write(&f, Some(&newer)).unwrap();
+    assert_eq!(read(&f).unwrap().as_deref(), Some(empty.as_str()));
+    assert!(std::fs::read(&back).unwrap().is_empty(), "an empty one too");
 }

@@ -84,7 +84,8 @@ pub(super) async fn write_own(
                 n => len += n,
             }
         }
-        if len == 0 && !ids.is_empty() {
+        if len == 0 {
+            // The end (or an empty file: an empty block list makes an empty blob).
             break;
         }
         buf.truncate(len);
