@@ -16,13 +16,18 @@ fn read(root: &Path, rel: &str) -> String {
     std::fs::read_to_string(root.join(rel)).unwrap()
 }
 
+/// An empty local folder and an empty container, never synced.
+fn unsynced(name: &str) -> (tempfile::TempDir, String, Blobs) {
+    let blobs = Blobs::new(azurite());
+    let container = unique_container(name);
+    blobs.create_container(&container);
+    (tempfile::tempdir().unwrap(), container, blobs)
+}
+
 /// A local folder and a container, synced once.
 fn synced(name: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, String, Blobs) {
     let az = azurite();
-    let blobs = Blobs::new(az);
-    let container = unique_container(name);
-    blobs.create_container(&container);
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, container, blobs) = unsynced(name);
     for (i, (path, content)) in files.iter().enumerate() {
         let file = write(dir.path(), path, content.as_bytes());
         set_mtime(&file, 1_700_000_000 + i as u64, 0);
@@ -377,12 +382,8 @@ fn in_pod(data: &Path, args: &[&str]) -> Outcome {
 
 #[test]
 fn the_state_kept_in_the_container_outlives_the_database() {
-    let az = azurite();
-    let blobs = Blobs::new(az);
-    let container = unique_container("bi-pod");
-    blobs.create_container(&container);
-    let url = az.url(&container);
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, container, blobs) = unsynced("bi-pod");
+    let url = azurite().url(&container);
     for (i, name) in ["a.txt", "b.txt", "c.txt"].iter().enumerate() {
         set_mtime(
             &write(dir.path(), name, name.as_bytes()),
@@ -430,13 +431,9 @@ fn the_state_kept_in_the_container_outlives_the_database() {
 
 #[test]
 fn a_write_by_another_client_between_listing_and_write_is_never_overwritten() {
-    let az = azurite();
-    let blobs = Blobs::new(az);
-    let container = unique_container("bi-race");
-    blobs.create_container(&container);
-    let proxy = FaultProxy::start(az.port);
+    let (dir, container, blobs) = unsynced("bi-race");
+    let proxy = FaultProxy::start(azurite().port);
     let url = format!("{}/devstoreaccount1/{container}", proxy.url());
-    let dir = tempfile::tempdir().unwrap();
     set_mtime(&write(dir.path(), "doc.txt", b"original"), 1_700_000_000, 0);
     blobsync_json(&["bisync", s(dir.path()), &url]).ok();
     set_mtime(
@@ -535,12 +532,8 @@ fn equal_changes_settle_a_change_beats_a_delete_and_deletes_on_both_are_forgotte
 
 #[test]
 fn two_trees_never_synced_or_a_lost_state_make_conflicts_not_overwrites() {
-    let az = azurite();
-    let blobs = Blobs::new(az);
-    let container = unique_container("bi-first");
-    blobs.create_container(&container);
-    let url = az.url(&container);
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, container, blobs) = unsynced("bi-first");
+    let url = azurite().url(&container);
     set_mtime(
         &write(dir.path(), "both-same.txt", b"same"),
         1_700_000_000,

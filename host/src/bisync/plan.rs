@@ -236,7 +236,7 @@ impl Plan {
                 if options.resolvers {
                     self.undecided.push((t, reason));
                 } else {
-                    self.conflict(options, t, reason, Decision::Policy);
+                    self.decided(options, t, reason, Decision::Policy);
                 }
                 None
             }
@@ -253,12 +253,14 @@ impl Plan {
         std::mem::take(&mut self.undecided)
     }
 
-    /// Plans a conflict as a resolver plugin decided it.
-    pub fn decided(&mut self, options: &PlanOptions, t: Triple, reason: String, d: Decision) {
-        self.conflict(options, t, reason, d);
-    }
-
-    fn conflict(&mut self, options: &PlanOptions, t: Triple, reason: String, decision: Decision) {
+    /// Plans a conflict as `decision` settles it (a resolver plugin's, or the policy).
+    pub fn decided(
+        &mut self,
+        options: &PlanOptions,
+        t: Triple,
+        reason: String,
+        decision: Decision,
+    ) {
         let (one, two) = (t.one.expect("path1"), t.two.expect("path2"));
         let (winner, why, options) = ruling(options, decision, &one, &two);
         let options = &options;
