@@ -11,15 +11,21 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use crate::bisync::Which;
+use crate::bisync::plan::Conflict;
+use crate::endpoint::Item;
 use crate::plugin::{self, FailurePolicy, HookInstance, PluginError};
 use crate::sync::{
-    Action, Completion, Event, Observer, RunControl, RunError, RunInfo, RunOutcome, Status,
+    Action, Completion, Event, ItemDone, Observer, RunControl, RunError, RunInfo, RunOutcome,
+    Status,
 };
 
 enum Message {
     /// A run starts: hooks are (re)configured with its job id and start time.
     Run(plugin::RunValues),
-    Events(Arc<Vec<plugin::Event>>),
+    Events(Arc<Vec<plugin::DirectedEvent>>),
+    /// A two-way run's conflicts, as settled.
+    Conflicts(Arc<Vec<plugin::SettledConflict>>),
     /// The run's summary, and where to say whether a fail-closed hook failed on it.
     Complete(Box<plugin::Summary>, Sender<Option<PluginError>>),
 }
@@ -37,10 +43,17 @@ struct HookWorker {
     thread: Option<JoinHandle<()>>,
 }
 
+/// What is waiting to be delivered.
+#[derive(Default)]
+struct Pending {
+    events: Vec<plugin::DirectedEvent>,
+    conflicts: Vec<plugin::SettledConflict>,
+}
+
 /// The hooks of a session.
 pub struct HookDispatcher {
     workers: Vec<HookWorker>,
-    pending: Mutex<Vec<plugin::Event>>,
+    pending: Mutex<Pending>,
     /// The current run's control, for fail-closed failures.
     run: Arc<Mutex<Option<RunControl>>>,
     /// Fail-open (and fail-closed) hook failures, by hook, since the run started.
@@ -71,17 +84,14 @@ impl HookDispatcher {
         }
         Ok(HookDispatcher {
             workers,
-            pending: Mutex::new(Vec::new()),
+            pending: Mutex::default(),
             run,
             failures,
         })
     }
 
-    fn deliver(&self, events: Vec<plugin::Event>) {
-        if events.is_empty() {
-            return;
-        }
-        let batch = Arc::new(events);
+    /// Queues a message for every hook, without waiting.
+    fn deliver(&self, message: impl Fn() -> Message) {
         for w in &self.workers {
             let depth = w.queued.fetch_add(1, Ordering::Relaxed) + 1;
             if depth > BACKLOG_WARNING && !w.warned.swap(true, Ordering::Relaxed) {
@@ -91,13 +101,41 @@ impl HookDispatcher {
                     w.name
                 );
             }
-            let _ = w.tx.send(Message::Events(batch.clone()));
+            let _ = w.tx.send(message());
         }
     }
 
+    fn deliver_events(&self, events: Vec<plugin::DirectedEvent>) {
+        if !events.is_empty() {
+            let batch = Arc::new(events);
+            self.deliver(|| Message::Events(batch.clone()));
+        }
+    }
+
+    fn deliver_conflicts(&self, conflicts: Vec<plugin::SettledConflict>) {
+        if !conflicts.is_empty() {
+            let batch = Arc::new(conflicts);
+            self.deliver(|| Message::Conflicts(batch.clone()));
+        }
+    }
+
+    /// Sends what is pending: conflicts first (they are settled before the copies that
+    /// carry them out).
     fn flush(&self) {
-        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        self.deliver(batch);
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        self.deliver_conflicts(pending.conflicts);
+        self.deliver_events(pending.events);
+    }
+
+    /// Holds `add`'s item back until a batch is full.
+    fn queue(&self, add: impl FnOnce(&mut Pending) -> bool) {
+        let full = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            add(&mut pending)
+        };
+        if full {
+            self.flush();
+        }
     }
 }
 
@@ -132,36 +170,19 @@ impl Observer for HookDispatcher {
     fn event(&self, event: &Event<'_>) {
         match event {
             Event::Done(item) => {
-                let event = plugin::Event {
-                    path: item.path.clone(),
-                    action: match item.action {
-                        // A blob → blob copy writes the destination, as an upload does
-                        // (the hook interface has no copy action).
-                        Action::Upload | Action::Copy => plugin::EventAction::Upload,
-                        Action::Download => plugin::EventAction::Download,
-                        Action::Delete => plugin::EventAction::Delete,
-                        // Hooks hear of content changes only.
-                        Action::Update | Action::Rehydrate => return,
-                    },
-                    bytes: item.bytes,
-                    outcome: if item.error.is_some() {
-                        plugin::Outcome::Failure
-                    } else {
-                        plugin::Outcome::Success
-                    },
-                    reason: item.reason.clone(),
-                    error: item.error.clone(),
-                    md5: item.md5.map(|m| m.to_vec()),
-                    time_ms: crate::sync::now_ms() as u64,
-                };
-                let full = {
-                    let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-                    pending.push(event);
-                    (pending.len() >= EVENT_BATCH).then(|| std::mem::take(&mut *pending))
-                };
-                if let Some(batch) = full {
-                    self.deliver(batch);
+                if let Some(event) = directed_event(item) {
+                    self.queue(|p| {
+                        p.events.push(event);
+                        p.events.len() >= EVENT_BATCH
+                    });
                 }
+            }
+            Event::Conflict(conflict) => {
+                let conflict = settled_conflict(conflict);
+                self.queue(|p| {
+                    p.conflicts.push(conflict);
+                    p.conflicts.len() >= EVENT_BATCH
+                });
             }
             // A few times a second: what is queued goes out.
             Event::Progress(_) => self.flush(),
@@ -192,6 +213,60 @@ impl Observer for HookDispatcher {
             plugin_failures: self.failures.take(),
             error,
         }
+    }
+}
+
+/// The event hooks receive for a finished item, with its direction in a two-way run;
+/// `None` for what hooks do not hear of.
+fn directed_event(item: &ItemDone) -> Option<plugin::DirectedEvent> {
+    let action = match item.action {
+        // A blob → blob copy writes the destination, as an upload does (the hook
+        // interface has no copy action).
+        Action::Upload | Action::Copy => plugin::EventAction::Upload,
+        Action::Download => plugin::EventAction::Download,
+        Action::Delete => plugin::EventAction::Delete,
+        // Hooks hear of content changes only.
+        Action::Update | Action::Rehydrate => return None,
+    };
+    let event = plugin::Event {
+        path: item.path.clone(),
+        action,
+        bytes: item.bytes,
+        outcome: if item.error.is_some() {
+            plugin::Outcome::Failure
+        } else {
+            plugin::Outcome::Success
+        },
+        reason: item.reason.clone(),
+        error: item.error.clone(),
+        md5: item.md5.map(|m| m.to_vec()),
+        time_ms: crate::sync::now_ms() as u64,
+    };
+    let direction = item.toward.map(|side| match side {
+        Which::Path2 => plugin::Direction::Path1ToPath2,
+        Which::Path1 => plugin::Direction::Path2ToPath1,
+    });
+    Some(plugin::DirectedEvent { event, direction })
+}
+
+/// A two-way run's conflict as two-way hooks receive it.
+fn settled_conflict(c: &Conflict) -> plugin::SettledConflict {
+    let facts = |item: &Item| plugin::ConflictFacts {
+        size: item.size,
+        mtime_ns: item.preserved_mtime_ns(),
+        md5: item.md5.map(|m| m.to_vec()),
+    };
+    plugin::SettledConflict {
+        path: c.path.clone(),
+        path1: facts(&c.path1),
+        path2: facts(&c.path2),
+        winner: match c.winner {
+            Which::Path1 => plugin::PairSide::Path1,
+            Which::Path2 => plugin::PairSide::Path2,
+        },
+        reason: c.reason.clone(),
+        kept_as: c.kept_as.clone(),
+        time_ms: crate::sync::now_ms() as u64,
     }
 }
 
@@ -248,9 +323,14 @@ fn run_hook(
     while let Ok(message) = rx.recv() {
         match message {
             Message::Run(values) => hook.begin_run(&values),
-            Message::Events(batch) => {
+            Message::Events(_) | Message::Conflicts(_) => {
                 queued.fetch_sub(1, Ordering::Relaxed);
-                if let Err(e) = hook.on_events(&batch)
+                let delivered = match &message {
+                    Message::Events(batch) => hook.on_events(batch),
+                    Message::Conflicts(batch) => hook.on_conflicts(batch),
+                    _ => Ok(()),
+                };
+                if let Err(e) = delivered
                     && let Some(e) = report(e, &hook)
                     && let Some(control) = &*run.lock().unwrap_or_else(|p| p.into_inner())
                 {

@@ -5,6 +5,12 @@
 //! worker: a slow hook never stalls transfers. By default a failing hook is logged and
 //! counted, and the run goes on (`failure = "fail-open"`).
 //!
+//! A hook exported with [`export_two_way_hook!`](crate::export_two_way_hook) instead
+//! targets the `two-way-hook` world: it also hears which way each item of a two-way sync
+//! (`blobsync bisync`) went ([`Hook::on_directed_event`]) and how each conflict was
+//! settled ([`Hook::on_conflict`]). It receives one-way runs' events too, with no
+//! direction. The same [`Hook`] trait serves both worlds.
+//!
 //! A hook has no file system. To get records out, the manifest grants it an append-only
 //! output file (`output = "audit.jsonl"`), which [`write_line`] appends to, or origins it
 //! may send HTTP requests to (`allowed-outbound-hosts`), which [`crate::http`] uses.
@@ -58,10 +64,32 @@ pub mod bindings {
     });
 }
 
+#[doc(hidden)]
+#[allow(missing_docs)]
+pub mod two_way_bindings {
+    wit_bindgen::generate!({
+        world: "two-way-hook",
+        path: "wit",
+        pub_export_macro: true,
+        export_macro_name: "__blobsync_export_two_way_hook_world",
+        default_bindings_module: "blobsync_plugin::hook::two_way_bindings",
+        with: {
+            "blobsync:plugin/types@0.2.1": crate::filter::bindings::blobsync::plugin::types,
+            "blobsync:plugin/host@0.2.1": crate::filter::bindings::blobsync::plugin::host,
+            "blobsync:plugin/output@0.2.1": crate::hook::bindings::blobsync::plugin::output,
+            "blobsync:plugin/two-way@0.2.1": crate::resolver::bindings::blobsync::plugin::two_way,
+        },
+    });
+}
+
 pub use crate::bindings::blobsync::plugin::types::{
     Event, EventAction, Outcome, RunStatus, Summary,
 };
+pub use crate::resolver::bindings::blobsync::plugin::two_way::{
+    DirectedEvent, Direction, Facts, PairSide, SettledConflict,
+};
 use bindings::exports::blobsync::plugin::hook_plugin::Guest;
+use two_way_bindings::exports::blobsync::plugin::two_way_hook_plugin::Guest as TwoWayGuest;
 
 /// Appends `line` (and a newline) to the output file the manifest granted this hook.
 ///
@@ -104,6 +132,20 @@ pub trait Hook: Sized + 'static {
         }
     }
 
+    /// A two-way hook's ([`export_two_way_hook!`](crate::export_two_way_hook)) event, with
+    /// the way it went in a two-way sync (`None` in a one-way sync). The default calls
+    /// [`Hook::on_event`].
+    fn on_directed_event(&mut self, event: &Event, direction: Option<Direction>) {
+        let _ = direction;
+        self.on_event(event);
+    }
+
+    /// A two-way hook's conflict, as the run settled it (before the copies that carry it
+    /// out). Never called for a hook exported with [`export_hook!`](crate::export_hook).
+    fn on_conflict(&mut self, conflict: &SettledConflict) {
+        let _ = conflict;
+    }
+
     /// Called once at the end of the run.
     fn on_complete(&mut self, summary: &Summary) {
         let _ = summary;
@@ -129,6 +171,52 @@ impl<T: Hook> Guest for Adapter<T> {
     }
 }
 
+impl<T: Hook> TwoWayGuest for Adapter<T> {
+    fn configure(config: Vec<(String, String)>) -> Result<(), String> {
+        <Self as Guest>::configure(config)
+    }
+
+    fn on_events(events: Vec<DirectedEvent>) {
+        crate::state::with(|plugin: &mut T| {
+            for e in &events {
+                plugin.on_directed_event(&e.event, e.direction);
+            }
+        })
+    }
+
+    fn on_conflicts(conflicts: Vec<SettledConflict>) {
+        crate::state::with(|plugin: &mut T| {
+            for c in &conflicts {
+                plugin.on_conflict(c);
+            }
+        })
+    }
+
+    fn on_complete(summary: Summary) {
+        <Self as Guest>::on_complete(summary)
+    }
+}
+
+impl Direction {
+    /// `path1-to-path2` or `path2-to-path1`, as in `--output-type json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Path1ToPath2 => "path1-to-path2",
+            Direction::Path2ToPath1 => "path2-to-path1",
+        }
+    }
+}
+
+impl PairSide {
+    /// `path1` or `path2`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PairSide::Path1 => "path1",
+            PairSide::Path2 => "path2",
+        }
+    }
+}
+
 /// Exports a [`Hook`] implementation as the component's hook.
 ///
 /// Call it once, at the top level of the plugin crate.
@@ -139,6 +227,21 @@ macro_rules! export_hook {
         type __BlobsyncHookAdapter = $crate::hook::Adapter<$plugin>;
         $crate::hook::bindings::__blobsync_export_hook_world!(
             __BlobsyncHookAdapter with_types_in $crate::hook::bindings
+        );
+    };
+}
+
+/// Exports a [`Hook`] implementation as a two-way hook: one that also receives each
+/// item's direction in a two-way sync ([`Hook::on_directed_event`]) and each conflict
+/// ([`Hook::on_conflict`]). Use it instead of [`export_hook!`](crate::export_hook), once,
+/// at the top level of the plugin crate.
+#[macro_export]
+macro_rules! export_two_way_hook {
+    ($plugin:ty) => {
+        #[doc(hidden)]
+        type __BlobsyncTwoWayHookAdapter = $crate::hook::Adapter<$plugin>;
+        $crate::hook::two_way_bindings::__blobsync_export_two_way_hook_world!(
+            __BlobsyncTwoWayHookAdapter with_types_in $crate::hook::two_way_bindings
         );
     };
 }

@@ -1,13 +1,14 @@
 //! Write [blobsync](https://github.com/blobsync/blobsync) plugins in Rust.
 //!
-//! blobsync delegates four decisions to sandboxed WebAssembly components:
+//! blobsync delegates its decisions to sandboxed WebAssembly components:
 //!
 //! | kind | trait | export macro | decides |
 //! |---|---|---|---|
 //! | filter | [`filter::Filter`] | [`export_filter!`] | which paths take part in a sync |
 //! | comparator | [`comparator::Comparator`] | [`export_comparator!`] | which paths present on both sides are copied |
 //! | annotator | [`annotator::Annotator`] | [`export_annotator!`] | the headers, tier, metadata and tags uploads get |
-//! | hook | [`hook::Hook`] | [`export_hook!`] | nothing: it observes what was done |
+//! | resolver | [`resolver::Resolver`] | [`export_resolver!`] | which version of a two-way sync's conflict keeps the name |
+//! | hook | [`hook::Hook`] | [`export_hook!`] (or [`export_two_way_hook!`]) | nothing: it observes what was done (and which way, and the conflicts) |
 //!
 //! A plugin is a small `cdylib` crate that implements **one** of the traits and calls its
 //! export macro once (a component targets exactly one world). `blobsync plugin build DIR`

@@ -625,3 +625,52 @@ fn a_resolver_plugin_settles_conflicts_before_the_flags() {
         );
     }
 }
+
+#[test]
+fn a_two_way_hook_hears_each_direction_and_each_conflict() {
+    let files = [("up.txt", "1"), ("down.txt", "2"), ("both.txt", "3")];
+    let (dir, container, blobs) = synced("bi-hook", &files);
+    let url = azurite().url(&container);
+    write(dir.path(), "up.txt", b"local change");
+    blobs.put(&container, "down.txt", b"container change", &[]);
+    set_mtime(&write(dir.path(), "both.txt", b"local"), 1_700_000_100, 0);
+    blobs.put(&container, "both.txt", b"container", &[]);
+    // The example audit hook (a two-way hook), writing next to a scratch manifest.
+    let work = tempfile::tempdir().unwrap();
+    let component = component_path("examples/plugins/dist/audit-hook.wasm");
+    let manifest = std::fs::read_to_string(repo_root().join("examples/audit.toml"))
+        .unwrap()
+        .replace(
+            "\"plugins/dist/audit-hook.wasm\"",
+            &format!("{:?}", component.display().to_string()),
+        );
+    std::fs::write(work.path().join("audit.toml"), manifest).unwrap();
+    let plugins = work.path().join("audit.toml");
+    let run = blobsync_json(&["bisync", s(dir.path()), &url, "--plugins", s(&plugins)]).ok();
+    let log = std::fs::read_to_string(work.path().join("audit.jsonl")).unwrap();
+    let records = json_lines(&log);
+    let event = |path: &str| {
+        records
+            .iter()
+            .find(|r| r["record"] == "event" && r["path"] == path)
+            .unwrap_or_else(|| panic!("no event for {path}: {log}"))
+    };
+    assert_eq!(event("up.txt")["direction"], "path1-to-path2", "{log}");
+    assert_eq!(event("down.txt")["direction"], "path2-to-path1", "{log}");
+    let conflicts: Vec<_> = records
+        .iter()
+        .filter(|r| r["record"] == "conflict")
+        .collect();
+    assert_eq!(conflicts.len(), 1, "{log}");
+    let (c, reported) = (conflicts[0], run.of_type("conflict").next().unwrap());
+    assert_eq!(c["path"], "both.txt");
+    assert_eq!(c["winner"], reported["winner"]);
+    assert_eq!(c["kept_as"], reported["kept_as"]);
+    assert_eq!(c["path1"]["size"], 5);
+    assert_eq!(c["path2"]["md5"], md5_hex(b"container"));
+    // Every event of the run came with a direction; the run record closes the log.
+    let events = records.iter().filter(|r| r["record"] == "event");
+    assert!(events.clone().all(|r| r["direction"].is_string()), "{log}");
+    assert_eq!(events.count() as u64, run.total("copied"), "{log}");
+    assert_eq!(records.last().unwrap()["record"], "run", "{log}");
+}

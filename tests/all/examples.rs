@@ -123,6 +123,10 @@ fn the_audit_hook_records_every_transfer_and_the_run() {
             .unwrap_or_else(|| panic!("no record for {p}: {log}"));
         assert_eq!(r["record"], "event");
         assert_eq!(r["action"], "upload");
+        assert!(
+            r["direction"].is_null(),
+            "a one-way run has no direction: {r}"
+        );
         assert_eq!(r["outcome"], "success");
         assert_eq!(r["bytes"], data.len());
         assert_eq!(r["md5"], md5_hex(data));

@@ -9,9 +9,9 @@ use std::process::ExitCode;
 
 use crate::plugin::manifest::Manifest;
 use crate::plugin::{
-    Annotation, AnnotatorChain, EndpointKind, Entry, Event, EventAction, FilterChain, Grants,
-    Outcome, Pair, PluginHost, PluginKind, PluginSet, PluginSource, PluginSpec, RunStatus,
-    RunValues, Runtime, Side, Summary,
+    Annotation, AnnotatorChain, DirectedEvent, EndpointKind, Entry, Event, EventAction,
+    FilterChain, Grants, Outcome, Pair, PluginHost, PluginKind, PluginSet, PluginSource,
+    PluginSpec, RunStatus, RunValues, Runtime, Side, Summary,
 };
 
 /// What `plugin try` was asked.
@@ -320,17 +320,20 @@ fn hooks(
     req: &TryRequest,
     kept: &[Entry],
 ) -> Result<(), String> {
-    let events: Vec<Event> = kept
+    let events: Vec<DirectedEvent> = kept
         .iter()
-        .map(|e| Event {
-            path: e.path.clone(),
-            action: EventAction::Upload,
-            bytes: e.size,
-            outcome: Outcome::Success,
-            reason: "plugin try".into(),
-            error: None,
-            md5: None,
-            time_ms: values.started_ms,
+        .map(|e| DirectedEvent {
+            event: Event {
+                path: e.path.clone(),
+                action: EventAction::Upload,
+                bytes: e.size,
+                outcome: Outcome::Success,
+                reason: "plugin try".into(),
+                error: None,
+                md5: None,
+                time_ms: values.started_ms,
+            },
+            direction: None,
         })
         .collect();
     let summary = Summary {

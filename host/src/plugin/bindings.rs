@@ -66,3 +66,16 @@ pub mod resolver {
 }
 
 pub use filter::blobsync::plugin::content;
+
+pub mod two_way_hook {
+    wasmtime::component::bindgen!({
+        world: "two-way-hook",
+        path: "../plugin-sdk/wit",
+        with: {
+            "blobsync:plugin/types": super::hook::blobsync::plugin::types,
+            "blobsync:plugin/host": super::hook::blobsync::plugin::host,
+            "blobsync:plugin/output": super::hook::blobsync::plugin::output,
+            "blobsync:plugin/two-way": super::resolver::blobsync::plugin::two_way,
+        },
+    });
+}

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use super::bindings::types::{Event, Summary};
+use super::bindings::types::Summary;
 use super::error::PluginError;
 use super::instance::Slot;
 use super::load::Loaded;
 use super::spec::FailurePolicy;
 use super::values::RunValues;
-use super::world::Hook;
+use super::world::{DirectedEvent, Hook, SettledConflict};
 
 /// One hook, on its own worker.
 pub struct HookInstance {
@@ -43,14 +43,22 @@ impl HookInstance {
         self.slot.set_values(values);
     }
 
-    /// Delivers a batch of events.
+    /// Delivers a batch of events (their directions reach two-way hooks only).
     ///
     /// Call it from a thread that may block (the hook's worker).
-    pub fn on_events(&mut self, events: &[Event]) -> Result<(), PluginError> {
+    pub fn on_events(&mut self, events: &[DirectedEvent]) -> Result<(), PluginError> {
         if events.is_empty() {
             return Ok(());
         }
         self.slot.call(|w, store| w.on_events(store, events))
+    }
+
+    /// Delivers a batch of a two-way run's conflicts (to two-way hooks only).
+    pub fn on_conflicts(&mut self, conflicts: &[SettledConflict]) -> Result<(), PluginError> {
+        if conflicts.is_empty() {
+            return Ok(());
+        }
+        self.slot.call(|w, store| w.on_conflicts(store, conflicts))
     }
 
     /// Delivers the run's summary.

@@ -29,7 +29,15 @@ impl fmt::Display for ComponentInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.plugin {
             Some((kind, version)) => {
-                writeln!(f, "world:     {kind}")?;
+                let two_way = self
+                    .exports
+                    .iter()
+                    .any(|e| e.contains("/two-way-hook-plugin@"));
+                if two_way {
+                    writeln!(f, "world:     two-way-hook")?;
+                } else {
+                    writeln!(f, "world:     {kind}")?;
+                }
                 writeln!(f, "interface: blobsync:plugin@{version}")?;
             }
             None => writeln!(f, "world:     (not a blobsync plugin)")?,
@@ -93,7 +101,7 @@ pub fn describe(bytes: &[u8]) -> Result<ComponentInfo, String> {
         let kind = match interface {
             "filter-plugin" => PluginKind::Filter,
             "comparator-plugin" => PluginKind::Comparator,
-            "hook-plugin" => PluginKind::Hook,
+            "hook-plugin" | "two-way-hook-plugin" => PluginKind::Hook,
             "annotator-plugin" => PluginKind::Annotator,
             "resolver-plugin" => PluginKind::Resolver,
             _ => continue,
@@ -101,7 +109,7 @@ pub fn describe(bytes: &[u8]) -> Result<ComponentInfo, String> {
         if plugin.is_some() {
             return Err(
                 "it exports more than one plugin interface; a plugin is exactly one \
-                        of filter, comparator, annotator or hook"
+                        of filter, comparator, annotator, resolver or hook"
                     .into(),
             );
         }
@@ -141,7 +149,7 @@ pub(crate) fn loadability(info: &ComponentInfo) -> Result<(PluginKind, Interface
         return Err(format!(
             "the component exports no blobsync plugin interface (it exports: {}); build it \
              with `blobsync plugin build` against blobsync's WIT (one of the worlds filter, \
-             comparator, annotator, resolver or hook)",
+             comparator, annotator, resolver, hook or two-way-hook)",
             if info.exports.is_empty() {
                 "nothing".into()
             } else {

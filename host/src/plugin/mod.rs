@@ -73,6 +73,7 @@ pub use sources::PluginSources;
 pub use spec::{FailurePolicy, Grants, Limits, PluginKind, PluginSet, PluginSource, PluginSpec};
 pub use tolerated::{PluginFailures, Tolerated, combine as combine_failures};
 pub use values::{JOB_ID_KEY, PRECISION_KEY, RunValues, STARTED_KEY};
+pub use world::{DirectedEvent, Direction, PairSide, SettledConflict};
 
 /// The WIT package version this host implements (it also loads 0.1.x plugins).
 pub const INTERFACE_VERSION: &str = inspect::SUPPORTED_VERSIONS[0];

@@ -10,7 +10,7 @@ use wasmtime::component::InstancePre;
 use wasmtime::{Engine, Store};
 
 use super::bindings::types::{Annotation, Decision, Entries, EntryFields, Event, Side, Summary};
-use super::bindings::{self, annotator, comparator, filter, hook, resolver};
+use super::bindings::{self, annotator, comparator, filter, hook, resolver, two_way_hook};
 use super::inspect::Interface;
 use super::legacy;
 use super::spec::PluginKind;
@@ -101,8 +101,65 @@ generated_worlds! {
         Hook at V2, blobsync_plugin_hook_plugin, |()| EntryFields::empty();
     bindings::resolver::{Resolver, ResolverPre}:
         Resolver at V2, blobsync_plugin_resolver_plugin, |()| EntryFields::empty();
+    bindings::two_way_hook::{TwoWayHook, TwoWayHookPre}:
+        Hook at V2, blobsync_plugin_two_way_hook_plugin, |()| EntryFields::empty();
     legacy::hook::{Hook, HookPre}:
         Hook at V1, blobsync_plugin_hook_plugin, |()| EntryFields::empty();
+}
+
+/// A 0.2 hook: of the `hook` world, or of the `two-way-hook` world, which also hears
+/// directions and conflicts.
+pub(crate) enum HookV2 {
+    Plain(hook::Hook),
+    TwoWay(two_way_hook::TwoWayHook),
+}
+
+/// The pre-instance of a [`HookV2`].
+pub(crate) enum HookV2Pre {
+    Plain(<hook::Hook as World>::Pre),
+    TwoWay(<two_way_hook::TwoWayHook as World>::Pre),
+}
+
+impl World for HookV2 {
+    const KIND: PluginKind = PluginKind::Hook;
+    type Pre = HookV2Pre;
+
+    fn pre(pre: InstancePre<StoreState>, interface: Interface) -> wasmtime::Result<Self::Pre> {
+        // Which of the two worlds: the one whose export the component has.
+        match <two_way_hook::TwoWayHook as World>::pre(pre.clone(), interface) {
+            Ok(p) => Ok(HookV2Pre::TwoWay(p)),
+            Err(_) => Ok(HookV2Pre::Plain(<hook::Hook as World>::pre(
+                pre, interface,
+            )?)),
+        }
+    }
+
+    fn engine(pre: &Self::Pre) -> &Engine {
+        match pre {
+            HookV2Pre::Plain(p) => <hook::Hook as World>::engine(p),
+            HookV2Pre::TwoWay(p) => <two_way_hook::TwoWayHook as World>::engine(p),
+        }
+    }
+
+    fn instantiate(pre: &Self::Pre, store: &mut Store<StoreState>) -> wasmtime::Result<Self> {
+        Ok(match pre {
+            HookV2Pre::Plain(p) => HookV2::Plain(<hook::Hook as World>::instantiate(p, store)?),
+            HookV2Pre::TwoWay(p) => {
+                HookV2::TwoWay(<two_way_hook::TwoWayHook as World>::instantiate(p, store)?)
+            }
+        })
+    }
+
+    fn configure(
+        &self,
+        store: &mut Store<StoreState>,
+        config: &[(String, String)],
+    ) -> wasmtime::Result<Result<EntryFields, String>> {
+        match self {
+            HookV2::Plain(w) => w.configure(store, config),
+            HookV2::TwoWay(w) => w.configure(store, config),
+        }
+    }
 }
 
 /// A kind that exists at both interface versions: the 0.1 or the 0.2 world, as the
@@ -176,7 +233,7 @@ pub(crate) type Annotator = annotator::Annotator;
 /// A resolver (0.2.1 on).
 pub(crate) type Resolver = resolver::Resolver;
 /// A hook, at either interface version.
-pub(crate) type Hook = Versioned<legacy::hook::Hook, hook::Hook>;
+pub(crate) type Hook = Versioned<legacy::hook::Hook, HookV2>;
 
 impl Filter {
     /// A 0.2 filter's verdicts on a column batch: `None` includes, `Some(reason)` excludes.
@@ -251,24 +308,45 @@ impl Resolver {
 
 /// The resolver world's records.
 pub use resolver::blobsync::plugin::two_way::{
-    Choice, Conflict as TwoWayConflict, Facts as TwoWayFacts, Resolution,
+    Choice, Conflict as TwoWayConflict, DirectedEvent, Direction, Facts as TwoWayFacts, PairSide,
+    Resolution, SettledConflict,
 };
 
 impl Hook {
+    /// Delivers events: with their directions to a two-way hook, without to the others.
     pub(crate) fn on_events(
         &self,
         store: &mut Store<StoreState>,
-        events: &[Event],
+        events: &[DirectedEvent],
     ) -> wasmtime::Result<()> {
         match self {
-            Versioned::V2(h) => h
-                .blobsync_plugin_hook_plugin()
+            Versioned::V2(HookV2::TwoWay(h)) => h
+                .blobsync_plugin_two_way_hook_plugin()
                 .call_on_events(store, events),
-            Versioned::V1(h) => {
-                let events: Vec<_> = events.iter().map(legacy::event).collect();
+            Versioned::V2(HookV2::Plain(h)) => {
+                let events: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
                 h.blobsync_plugin_hook_plugin()
                     .call_on_events(store, &events)
             }
+            Versioned::V1(h) => {
+                let events: Vec<_> = events.iter().map(|e| legacy::event(&e.event)).collect();
+                h.blobsync_plugin_hook_plugin()
+                    .call_on_events(store, &events)
+            }
+        }
+    }
+
+    /// Delivers conflicts to a two-way hook; the others do not hear of them.
+    pub(crate) fn on_conflicts(
+        &self,
+        store: &mut Store<StoreState>,
+        conflicts: &[SettledConflict],
+    ) -> wasmtime::Result<()> {
+        match self {
+            Versioned::V2(HookV2::TwoWay(h)) => h
+                .blobsync_plugin_two_way_hook_plugin()
+                .call_on_conflicts(store, conflicts),
+            _ => Ok(()),
         }
     }
 
@@ -278,7 +356,10 @@ impl Hook {
         summary: &Summary,
     ) -> wasmtime::Result<()> {
         match self {
-            Versioned::V2(h) => h
+            Versioned::V2(HookV2::TwoWay(h)) => h
+                .blobsync_plugin_two_way_hook_plugin()
+                .call_on_complete(store, summary),
+            Versioned::V2(HookV2::Plain(h)) => h
                 .blobsync_plugin_hook_plugin()
                 .call_on_complete(store, summary),
             Versioned::V1(h) => h
