@@ -206,3 +206,68 @@ fn a_python_exception_and_a_javascript_throw_are_shown_as_the_plugin_said_them()
         );
     }
 }
+
+/// A JavaScript hook of the `two-way-hook` world, as the author's guide describes it.
+const TWO_WAY_HOOK_JS: &str = r#"import { writeLine } from 'blobsync:plugin/output@0.2.1';
+
+export const twoWayHookPlugin = {
+  configure(config) {},
+  onEvents(events) {
+    for (const { event, direction } of events) {
+      writeLine(`${event.action} ${event.path} ${direction ?? 'none'}`);
+    }
+  },
+  onConflicts(conflicts) {
+    for (const c of conflicts) {
+      writeLine(`conflict ${c.path} ${c.winner} ${c.keptAs} ${c.path1.size} ${c.path2.size}`);
+    }
+  },
+  onComplete(summary) {
+    writeLine(`done copied=${summary.copied}`);
+  },
+};
+"#;
+
+#[test]
+fn a_javascript_two_way_hook_hears_directions_and_conflicts() {
+    let project = tempfile::tempdir().unwrap();
+    let dir = project.path().join("js-two-way-hook");
+    write(
+        &dir,
+        "package.json",
+        br#"{"name": "js-two-way-hook", "version": "0.1.0", "private": true, "type": "module",
+  "blobsync": {"kind": "two-way-hook", "main": "src/plugin.js"}}"#,
+    );
+    write(&dir, "src/plugin.js", TWO_WAY_HOOK_JS.as_bytes());
+    let component = build_project(&dir);
+    let blobs = Blobs::new(azurite());
+    let container = unique_container("js-two-way");
+    blobs.create_container(&container);
+    let url = azurite().url(&container);
+    let local = tempfile::tempdir().unwrap();
+    for name in ["up.txt", "down.txt", "both.txt"] {
+        set_mtime(&write(local.path(), name, b"1"), 1_700_000_000, 0);
+    }
+    blobsync(&["bisync", s(local.path()), &url]).ok();
+    write(local.path(), "up.txt", b"local change");
+    blobs.put(&container, "down.txt", b"container change", &[]);
+    set_mtime(&write(local.path(), "both.txt", b"local"), 1_700_000_100, 0);
+    blobs.put(&container, "both.txt", b"container", &[]);
+    let work = tempfile::tempdir().unwrap();
+    let m = manifest(
+        work.path(),
+        "[[hook]]\nname = \"js\"\nsource = @SOURCE@\noutput = \"events.txt\"\n",
+        &component,
+    );
+    blobsync(&["bisync", s(local.path()), &url, "--plugins", &m]).ok();
+    let out = std::fs::read_to_string(work.path().join("events.txt")).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.contains(&"upload up.txt path1-to-path2"), "{out}");
+    assert!(lines.contains(&"download down.txt path2-to-path1"), "{out}");
+    let kept = "both.conflict-path1-20231114T221500.txt";
+    assert!(
+        lines.contains(&format!("conflict both.txt path2 {kept} 5 9").as_str()),
+        "{out}"
+    );
+    assert!(lines.last().unwrap().starts_with("done copied="), "{out}");
+}

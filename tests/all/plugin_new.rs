@@ -66,24 +66,41 @@ fn build_into_dist(dir: &Path, name: &str, target: Option<&Path>) {
 }
 
 #[test]
-fn a_new_rust_filter_and_hook_build_and_pass_their_tests() {
+fn a_new_rust_filter_hook_and_resolver_build_and_pass_their_tests() {
     let parent = tempfile::tempdir().unwrap();
-    // One target directory for both (std is built from source once).
+    // One target directory for all (std is built from source once).
     let target = cache_dir().with_file_name("plugin-new-target");
-    for (name, kind) in [("my-filter", "filter"), ("my-hook", "hook")] {
+    let kinds = [
+        ("my-filter", "filter"),
+        ("my-hook", "hook"),
+        ("my-resolver", "resolver"),
+    ];
+    for (name, kind) in kinds {
         let dir = new_project(parent.path(), name, kind, "rust");
         own_test(&dir, "cargo", &["test", "-q", "--target-dir", s(&target)]);
         build_into_dist(&dir, name, Some(&target));
-        let run = blobsync(&[
-            "plugin",
-            "try",
-            s(&dir.join("plugins.toml")),
-            s(&dir.join("testdata")),
-        ])
-        .ok();
+        let manifest = dir.join("plugins.toml");
+        let (data, path1, path2) = (
+            dir.join("testdata"),
+            dir.join("testdata/path1"),
+            dir.join("testdata/path2"),
+        );
+        let mut args = vec!["plugin", "try", s(&manifest)];
+        match kind {
+            "resolver" => args.extend([s(&path1), "--against", s(&path2)]),
+            _ => args.push(s(&data)),
+        }
+        let run = blobsync(&args).ok();
         match kind {
             "filter" => assert!(
                 run.stdout.contains("excluded by my-filter: ends with .tmp"),
+                "{}",
+                run.stdout
+            ),
+            "resolver" => assert!(
+                run.stdout.contains(
+                    "conflict: path2's version keeps the name (my-resolver: path2 owns content/)"
+                ),
                 "{}",
                 run.stdout
             ),
@@ -113,4 +130,23 @@ fn a_new_javascript_filter_builds_and_passes_its_test() {
     std::fs::create_dir_all(dir.join("dist")).unwrap();
     std::fs::copy(&component, dir.join("dist/js-filter.wasm")).unwrap();
     own_test(&dir, "node", &["--test"]);
+}
+
+#[test]
+fn a_new_python_and_javascript_resolver_build_and_pass_their_tests() {
+    let parent = tempfile::tempdir().unwrap();
+    for (name, lang, test) in [
+        (
+            "py-resolver",
+            "python",
+            ["python3", "-m", "unittest", "-v"].as_slice(),
+        ),
+        ("js-resolver", "js", ["node", "--test"].as_slice()),
+    ] {
+        let dir = new_project(parent.path(), name, "resolver", lang);
+        let component = build_project(&dir);
+        std::fs::create_dir_all(dir.join("dist")).unwrap();
+        std::fs::copy(&component, dir.join(format!("dist/{name}.wasm"))).unwrap();
+        own_test(&dir, test[0], &test[1..]);
+    }
 }

@@ -23,6 +23,7 @@ mod network_flags;
 mod plugin_flags;
 mod plugin_new;
 mod plugin_try;
+mod plugin_try_resolve;
 mod plugins;
 mod scope_flags;
 mod selection_args;

@@ -20,6 +20,7 @@ pub fn run_new(
         NewKind::Filter => PluginKind::Filter,
         NewKind::Comparator => PluginKind::Comparator,
         NewKind::Annotator => PluginKind::Annotator,
+        NewKind::Resolver => PluginKind::Resolver,
         NewKind::Hook => PluginKind::Hook,
     };
     let lang = match lang {

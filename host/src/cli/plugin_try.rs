@@ -1,12 +1,15 @@
 //! `blobsync plugin try PLUGIN DIR`: run a manifest's plugins (or one component) on a
 //! local folder, without Azure, and print what each would do to each file: the filters'
 //! exclusions, the comparator's decisions (against `--against DIR2`, or each file against
-//! itself), the annotators' headers, tier, metadata and tags; hooks receive an upload
-//! event per included file and a dry-run summary.
+//! itself), the annotators' headers, tier, metadata and tags, the resolvers' rulings on
+//! the files that differ from `--against`'s; hooks receive an upload event per included
+//! file and a dry-run summary.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::plugin_try_resolve::Ruling;
 use crate::plugin::manifest::Manifest;
 use crate::plugin::{
     Annotation, AnnotatorChain, DirectedEvent, EndpointKind, Entry, Event, EventAction,
@@ -35,7 +38,7 @@ pub struct TryRequest {
 
 /// The most entries `plugin try` reads from a folder.
 const MAX_ENTRIES: usize = 100_000;
-const BATCH: usize = 1024;
+pub(super) const BATCH: usize = 1024;
 
 /// Runs `blobsync plugin try`.
 pub fn run_try(req: &TryRequest) -> ExitCode {
@@ -78,30 +81,28 @@ fn plugin_set(req: &TryRequest) -> Result<PluginSet, String> {
         set.filters = m.filters;
         set.annotators = m.annotators;
         set.hooks = m.hooks;
-        if !m.resolvers.is_empty() {
-            return Err(resolvers_need_bisync());
-        }
+        set.resolvers = m.resolvers;
         if let Some(c) = m.comparator {
             set.comparator = c;
         }
-        return Ok(set);
+    } else {
+        let spec = component_spec(req)?;
+        match spec.kind {
+            PluginKind::Filter => set.filters.push(spec),
+            PluginKind::Comparator => set.comparator = spec,
+            PluginKind::Annotator => set.annotators.push(spec),
+            PluginKind::Hook => set.hooks.push(spec),
+            PluginKind::Resolver => set.resolvers.push(spec),
+        }
     }
-    let spec = component_spec(req)?;
-    match spec.kind {
-        PluginKind::Filter => set.filters.push(spec),
-        PluginKind::Comparator => set.comparator = spec,
-        PluginKind::Annotator => set.annotators.push(spec),
-        PluginKind::Hook => set.hooks.push(spec),
-        PluginKind::Resolver => return Err(resolvers_need_bisync()),
+    if !set.resolvers.is_empty() && req.against.is_none() {
+        return Err(
+            "a resolver settles the conflicts between two folders: give PATH2's files with \
+             `--against DIR2` (the files of DIR that differ from DIR2's are the conflicts)"
+                .into(),
+        );
     }
     Ok(set)
-}
-
-/// `plugin try` runs a one-way sync, where there are no conflicts to resolve.
-fn resolvers_need_bisync() -> String {
-    "a resolver settles two-way conflicts, which `plugin try` (a one-way sync) never \
-     has; try it with `blobsync bisync PATH1 PATH2 --plugins MANIFEST --dry-run`"
-        .into()
 }
 
 /// The spec of the component `req.plugin`, its kind read from the component, with the
@@ -172,15 +173,27 @@ fn try_plugins(req: &TryRequest) -> Result<(), String> {
 
     // Decisions are shown when a comparator is being tried or there is something to
     // compare with; the default comparator against the files themselves says nothing.
-    let show_decisions =
-        req.against.is_some() || set.comparator.source != PluginSource::Builtin("mtime-compare");
+    // With resolvers, `--against` is PATH2 rather than a destination to compare with.
+    let default_comparator = set.comparator.source == PluginSource::Builtin("mtime-compare");
+    let show_decisions = (req.against.is_some() && set.resolvers.is_empty()) || !default_comparator;
     let mut decisions = compare(&host, &values, req, &kept)?;
     if !show_decisions {
         decisions.iter_mut().for_each(|d| *d = None);
     }
     let mut annotators = host.annotator_chain_for(&values);
     let annotations = annotate(&mut annotators, &kept)?;
-    print_verdicts(req, &host, &files, decisions, annotations);
+    let rulings = match &req.against {
+        Some(against) if !set.resolvers.is_empty() => {
+            super::plugin_try_resolve::rulings(&host, &values, &root, against, &kept)?
+        }
+        _ => Default::default(),
+    };
+    let kept_results = KeptResults {
+        decisions,
+        annotations,
+        rulings,
+    };
+    print_verdicts(req, &host, &files, kept_results);
     hooks(&host, &values, req, &kept)
 }
 
@@ -231,21 +244,36 @@ fn annotate(chain: &mut AnnotatorChain, kept: &[Entry]) -> Result<Vec<Annotation
     Ok(annotations)
 }
 
-/// Prints a line for each entry: an excluded one with why, a kept one with its decision
-/// and annotation (`decisions` and `annotations` are the kept files', in order).
-fn print_verdicts(
-    req: &TryRequest,
-    host: &PluginHost,
-    files: &[Verdict],
+/// What the plugins said of the kept files: the comparator's decisions and the
+/// annotations (one each, in order), the resolvers' rulings (by path, for conflicts).
+struct KeptResults {
     decisions: Vec<Option<String>>,
     annotations: Vec<Annotation>,
-) {
-    let mut kept_results = decisions.into_iter().zip(annotations);
+    rulings: HashMap<String, Ruling>,
+}
+
+/// What is shown of one entry.
+#[derive(Default)]
+struct Shown<'a> {
+    excluded: Option<&'a str>,
+    decision: Option<&'a str>,
+    annotation: Option<&'a Annotation>,
+    ruling: Option<&'a Ruling>,
+}
+
+/// Prints a line for each entry: an excluded one with why, a kept one with its decision,
+/// annotation and ruling.
+fn print_verdicts(req: &TryRequest, host: &PluginHost, files: &[Verdict], kept: KeptResults) {
+    let mut kept_results = kept.decisions.into_iter().zip(kept.annotations);
     for (entry, why) in files {
         if entry.is_dir {
             // An excluded folder, shown with a trailing `/`.
             let folder = Entry::dir(format!("{}/", entry.path), 0, EndpointKind::Local);
-            print_line(req.json, &folder, why.as_deref(), None, None);
+            let shown = Shown {
+                excluded: why.as_deref(),
+                ..Shown::default()
+            };
+            print_line(req.json, &folder, shown);
             continue;
         }
         let (decision, annotation) = match why {
@@ -255,13 +283,16 @@ fn print_verdicts(
                 None => (None, None),
             },
         };
-        print_line(
-            req.json,
-            entry,
-            why.as_deref(),
-            decision.as_deref(),
-            annotation.as_ref(),
-        );
+        let shown = Shown {
+            excluded: why.as_deref(),
+            decision: decision.as_deref(),
+            annotation: annotation.as_ref(),
+            ruling: why
+                .is_none()
+                .then(|| kept.rulings.get(&entry.path))
+                .flatten(),
+        };
+        print_line(req.json, entry, shown);
     }
 }
 
@@ -367,13 +398,13 @@ fn hooks(
     Ok(())
 }
 
-fn print_line(
-    json: bool,
-    e: &Entry,
-    excluded: Option<&str>,
-    decision: Option<&str>,
-    annotation: Option<&Annotation>,
-) {
+fn print_line(json: bool, e: &Entry, shown: Shown<'_>) {
+    let Shown {
+        excluded,
+        decision,
+        annotation,
+        ruling,
+    } = shown;
     if json {
         let a = annotation.map(|a| {
             serde_json::json!({
@@ -394,6 +425,9 @@ fn print_line(
                 "excluded": excluded,
                 "decision": decision,
                 "annotation": a,
+                "resolution": ruling.map(|r| serde_json::json!({
+                    "choice": r.choice, "reason": r.reason,
+                })),
             })
         );
         return;
@@ -408,6 +442,9 @@ fn print_line(
     }
     if let Some(a) = annotation {
         parts.push(describe(a));
+    }
+    if let Some(r) = ruling {
+        parts.push(r.describe());
     }
     println!("{:<40} {}", e.path, parts.join("; "));
 }
@@ -488,7 +525,7 @@ fn list(root: &Path, folder: &str) -> Result<Vec<Entry>, String> {
 }
 
 /// Every file and folder below `root`.
-fn walk(root: &Path) -> Result<Vec<Entry>, String> {
+pub(super) fn walk(root: &Path) -> Result<Vec<Entry>, String> {
     let mut out = Vec::new();
     let mut folders = vec![String::new()];
     while let Some(folder) = folders.pop() {

@@ -131,7 +131,7 @@ pub enum PluginCommand {
     Try {
         /// A manifest (.toml) or a component (.wasm).
         plugin: PathBuf,
-        /// The folder whose files are the source side.
+        /// The folder whose files are the source side (for resolvers: PATH1).
         dir: PathBuf,
         /// A component's configuration (repeatable).
         #[arg(long = "config", short = 'c', value_name = "KEY=VALUE")]
@@ -139,7 +139,8 @@ pub enum PluginCommand {
         /// Grant a component `read-content` with this many bytes.
         #[arg(long, value_name = "BYTES")]
         read_content: Option<u64>,
-        /// A folder to compare with, as the destination (comparators).
+        /// A folder to compare with, as the destination (comparators); for resolvers,
+        /// PATH2: the files that differ from DIR's are the conflicts put to them.
         #[arg(long, value_name = "DIR")]
         against: Option<PathBuf>,
         /// One JSON object per file.
@@ -157,6 +158,8 @@ pub enum NewKind {
     Comparator,
     /// Sets headers, tier, metadata and tags on uploads.
     Annotator,
+    /// Settles a two-way sync's conflicts.
+    Resolver,
     /// Observes what a run did.
     Hook,
 }

@@ -16,9 +16,8 @@
 
 use std::path::Path;
 
-use super::project::{BuildError, BuildOptions, Built, kind};
+use super::project::{BuildError, BuildOptions, Built, world};
 use super::tool::{Tool, build_with_tool, invalid, project_dir, project_name, read_project_file};
-use crate::plugin::spec::PluginKind;
 
 /// The componentize-js version blobsync is tested with.
 pub(crate) const COMPONENTIZE_JS: &str = "0.23.0";
@@ -41,7 +40,7 @@ const TOOL: Tool = Tool {
 /// What `package.json` says about the plugin.
 struct Package {
     /// `"blobsync"."kind"`.
-    kind: PluginKind,
+    world: &'static str,
     /// The entry module (`"blobsync"."main"`, else `"main"`).
     main: String,
     /// `"name"`, else the directory's.
@@ -59,7 +58,7 @@ pub(super) fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
             .arg("--wit")
             .arg(wit)
             .arg("--world-name")
-            .arg(package.kind.world())
+            .arg(package.world)
             .args(["-d", "http", "fetch-event"])
             .arg("--out")
             .arg(out);
@@ -80,7 +79,7 @@ fn read_package(dir: &Path) -> Result<Package, BuildError> {
                 .into(),
         )
     })?;
-    let kind = kind(
+    let world = world(
         dir,
         blobsync.get("kind").and_then(|v| v.as_str()),
         "package.json",
@@ -96,7 +95,7 @@ fn read_package(dir: &Path) -> Result<Package, BuildError> {
     }
     let declared = doc.get("name").and_then(|n| n.as_str());
     Ok(Package {
-        kind,
+        world,
         main: main.to_string(),
         name: project_name(dir, declared),
     })

@@ -5,7 +5,6 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use crate::plugin::inspect::{self, ComponentInfo};
-use crate::plugin::spec::PluginKind;
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -159,32 +158,39 @@ impl WitDir {
     }
 }
 
-/// The kind a project declares (`filter`, `comparator`, `annotator`, `hook`).
-pub(super) fn kind(
+/// The WIT worlds a project may target.
+pub(super) const WORLDS: [&str; 6] = [
+    "filter",
+    "comparator",
+    "annotator",
+    "resolver",
+    "hook",
+    "two-way-hook",
+];
+
+/// The world a project declares it targets (its kind: `filter`, `comparator`,
+/// `annotator`, `resolver`, `hook` or `two-way-hook`).
+pub(super) fn world(
     dir: &Path,
     value: Option<&str>,
     file: &str,
     key: &str,
-) -> Result<PluginKind, BuildError> {
+) -> Result<&'static str, BuildError> {
     let bad = |reason: String| BuildError::Crate {
         dir: dir.display().to_string(),
         reason,
     };
+    let all = WORLDS.join(", ");
     let value = value.ok_or_else(|| {
         bad(format!(
-            "{file} does not say which kind of plugin this is: set {key} to filter, \
-             comparator, annotator or hook"
+            "{file} does not say which kind of plugin this is: set {key} to one of {all}"
         ))
     })?;
-    PluginKind::ALL
-        .into_iter()
-        .find(|k| k.world() == value)
-        .ok_or_else(|| {
-            bad(format!(
-                "{file}: {key} = {value:?} is not a plugin kind (filter, comparator, \
-                 annotator or hook)"
-            ))
-        })
+    WORLDS.into_iter().find(|w| *w == value).ok_or_else(|| {
+        bad(format!(
+            "{file}: {key} = {value:?} is not a plugin kind (one of {all})"
+        ))
+    })
 }
 
 /// Finds a tool: an environment variable naming it, the project's own copy, or PATH.

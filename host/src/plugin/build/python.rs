@@ -7,7 +7,7 @@
 //! name = "my-filter"
 //!
 //! [tool.blobsync]
-//! kind = "filter"      # the WIT world: filter, comparator, annotator or hook
+//! kind = "filter"      # the WIT world: filter, comparator, annotator, resolver, hook, two-way-hook
 //! module = "app"       # the module holding the export class (default: app)
 //! ```
 //!
@@ -17,9 +17,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::project::{BuildError, BuildOptions, Built, kind};
+use super::project::{BuildError, BuildOptions, Built, world};
 use super::tool::{Tool, build_with_tool, invalid, project_dir, project_name, read_project_file};
-use crate::plugin::spec::PluginKind;
 
 /// The componentize-py version blobsync is tested with.
 pub(crate) const COMPONENTIZE_PY: &str = "0.25.1";
@@ -42,7 +41,7 @@ const TOOL: Tool = Tool {
 /// What `pyproject.toml` says about the plugin.
 struct PyProject {
     /// `[tool.blobsync] kind`.
-    kind: PluginKind,
+    world: &'static str,
     /// `[tool.blobsync] module`: the module holding the export class.
     module: String,
     /// `[project] name`, else the directory's.
@@ -57,7 +56,7 @@ pub(super) fn build(opts: &BuildOptions) -> Result<Built, BuildError> {
         cmd.arg("-d")
             .arg(wit)
             .arg("-w")
-            .arg(project.kind.world())
+            .arg(project.world)
             .arg("componentize")
             .arg(&project.module)
             .arg("-p")
@@ -87,7 +86,7 @@ fn read_pyproject(dir: &Path) -> Result<PyProject, BuildError> {
                     .into(),
             )
         })?;
-    let kind = kind(
+    let world = world(
         dir,
         table.get("kind").and_then(|v| v.as_str()),
         "pyproject.toml",
@@ -107,7 +106,7 @@ fn read_pyproject(dir: &Path) -> Result<PyProject, BuildError> {
         .and_then(|p| p.get("name"))
         .and_then(|n| n.as_str());
     Ok(PyProject {
-        kind,
+        world,
         module: module.to_string(),
         name: project_name(dir, declared),
     })

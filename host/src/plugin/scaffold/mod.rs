@@ -36,8 +36,15 @@ fn template(lang: Lang, kind: PluginKind) -> (&'static str, &'static str) {
         (Lang::Rust, Comparator) => (include_str!("templates/rust/comparator.rs"), ""),
         (Lang::Rust, Annotator) => (include_str!("templates/rust/annotator.rs"), ""),
         (Lang::Rust, Hook) => (include_str!("templates/rust/hook.rs"), ""),
-        // Refused by `create` before it gets here.
-        (_, Resolver) => ("", ""),
+        (Lang::Rust, Resolver) => (include_str!("templates/rust/resolver.rs"), ""),
+        (Lang::Python, Resolver) => (
+            include_str!("templates/python/resolver.py"),
+            include_str!("templates/python/test_resolver.py"),
+        ),
+        (Lang::Js, Resolver) => (
+            include_str!("templates/js/resolver.js"),
+            include_str!("templates/js/test_resolver.mjs"),
+        ),
         (Lang::Python, Filter) => (
             include_str!("templates/python/filter.py"),
             include_str!("templates/python/test_filter.py"),
@@ -82,15 +89,25 @@ fn manifest(name: &str, kind: PluginKind) -> String {
             "[[annotator]]",
             "config = { cache-control = \"no-cache\" }\n",
         ),
-        PluginKind::Resolver => ("[[resolver]]", ""),
+        PluginKind::Resolver => ("[[resolver]]", "config = { path2-owns = \"content/\" }\n"),
         PluginKind::Hook => (
             "[[hook]]",
             "output = \"out/events.txt\"   # the only file it may write (append-only)\n",
         ),
     };
+    let (use_it, try_it) = match kind {
+        PluginKind::Resolver => (
+            "blobsync bisync PATH1 PATH2 --plugins plugins.toml",
+            "blobsync plugin try plugins.toml FOLDER1 --against FOLDER2",
+        ),
+        _ => (
+            "blobsync sync SOURCE DESTINATION --plugins plugins.toml",
+            "blobsync plugin try plugins.toml FOLDER",
+        ),
+    };
     format!(
-        "# Use it with: blobsync sync SOURCE DESTINATION --plugins plugins.toml\n\
-         # Try it:      blobsync plugin try plugins.toml FOLDER\n\
+        "# Use it with: {use_it}\n\
+         # Try it:      {try_it}\n\
          version = 1\n\n{section}\nname = \"{name}\"\nsource = \"dist/{name}.wasm\"   \
          # relative to this manifest\n{extra}"
     )
@@ -102,7 +119,16 @@ fn testdata(kind: PluginKind) -> &'static [(&'static str, &'static str)] {
         PluginKind::Filter => &[("keep.txt", "keep\n"), ("scratch.tmp", "scratch\n")],
         PluginKind::Comparator => &[("a.txt", "a\n")],
         PluginKind::Annotator => &[("index.html", "<p>hi</p>\n"), ("style.css", "p {}\n")],
-        PluginKind::Hook | PluginKind::Resolver => &[("a.txt", "a\n"), ("b.txt", "bb\n")],
+        PluginKind::Hook => &[("a.txt", "a\n"), ("b.txt", "bb\n")],
+        // The two sides of a first two-way run: two conflicts, one path alike.
+        PluginKind::Resolver => &[
+            ("path1/content/page.md", "draft\n"),
+            ("path2/content/page.md", "published\n"),
+            ("path1/notes.txt", "mine\n"),
+            ("path2/notes.txt", "theirs\n"),
+            ("path1/same.txt", "same\n"),
+            ("path2/same.txt", "same\n"),
+        ],
     }
 }
 
@@ -133,13 +159,6 @@ pub fn create(
     data_dir: Option<&Path>,
 ) -> Result<Created, String> {
     check_name(name)?;
-    if kind == PluginKind::Resolver {
-        return Err(
-            "`plugin new` makes filters, comparators, annotators and hooks; start a \
-                    resolver from examples/plugins/cms-resolver"
-                .into(),
-        );
-    }
     let dir = std::path::absolute(parent.join(name)).map_err(|e| e.to_string())?;
     if dir.exists() {
         return Err(format!("{} already exists", dir.display()));
@@ -169,6 +188,25 @@ impl Placeholders<'_> {
             .replace("@KIND@", self.kind.world())
             .replace("@JSVER@", COMPONENTIZE_JS)
             .replace("@PYVER@", COMPONENTIZE_PY)
+            .replace("@TRYDIR@", try_dir(self.kind))
+    }
+}
+
+/// The folder the project's test and try command run the plugin on.
+fn try_dir(kind: PluginKind) -> &'static str {
+    match kind {
+        PluginKind::Resolver => "testdata/path1",
+        _ => "testdata",
+    }
+}
+
+/// The command that tries the built plugin on the test data.
+fn try_command(kind: PluginKind) -> String {
+    match kind {
+        PluginKind::Resolver => {
+            "blobsync plugin try plugins.toml testdata/path1 --against testdata/path2".into()
+        }
+        _ => "blobsync plugin try plugins.toml testdata".into(),
     }
 }
 
@@ -209,8 +247,8 @@ fn rust_files(
         format!("cd {}", dir.display()),
         "cargo test".into(),
         format!(
-            "blobsync plugin build . --out dist/{name}.wasm && blobsync plugin try \
-             plugins.toml testdata"
+            "blobsync plugin build . --out dist/{name}.wasm && {}",
+            try_command(placeholders.kind)
         ),
     ])
 }
@@ -235,7 +273,10 @@ fn python_files(
             "python3 -m venv .venv && .venv/bin/pip install componentize-py=={COMPONENTIZE_PY}   \
              # once"
         ),
-        "blobsync plugin build . && blobsync plugin try plugins.toml testdata".into(),
+        format!(
+            "blobsync plugin build . && {}",
+            try_command(placeholders.kind)
+        ),
         "python3 -m unittest".into(),
     ]
 }
@@ -257,7 +298,10 @@ fn js_files(
     vec![
         format!("cd {}", dir.display()),
         "npm install   # once: componentize-js".into(),
-        "blobsync plugin build . && blobsync plugin try plugins.toml testdata".into(),
+        format!(
+            "blobsync plugin build . && {}",
+            try_command(placeholders.kind)
+        ),
         "node --test".into(),
     ]
 }
@@ -280,13 +324,22 @@ fn readme(name: &str, kind: PluginKind, lang: Lang, next: &[String]) -> String {
         Lang::Python => "Python (componentize-py)",
         Lang::Js => "JavaScript (componentize-js)",
     };
+    let usage = match kind {
+        PluginKind::Resolver => {
+            "`blobsync plugin try plugins.toml FOLDER1 --against FOLDER2` puts the files that \
+             differ between two folders to it as conflicts and shows its ruling on each; \
+             `blobsync bisync PATH1 PATH2 --plugins plugins.toml` uses it in a two-way sync."
+        }
+        _ => {
+            "`blobsync plugin try plugins.toml FOLDER` runs it on any folder and shows what it \
+             does to each file; `blobsync sync SOURCE DESTINATION --plugins plugins.toml` uses \
+             it in a sync."
+        }
+    };
     format!(
         "# {name}\n\nA blobsync {kind} plugin in {language}, made by `blobsync plugin new`.\n\n\
-         ```sh\n{}\n```\n\n\
-         `blobsync plugin try plugins.toml FOLDER` runs it on any folder and shows what it does \
-         to each file; `blobsync sync SOURCE DESTINATION --plugins plugins.toml` uses it in a \
-         sync. `plugins.toml` is its manifest: the capabilities it is granted and its \
-         configuration. The plugin author's guide is in blobsync's README.\n",
+         ```sh\n{}\n```\n\n{usage} `plugins.toml` is its manifest: the capabilities it is \
+         granted and its configuration. The plugin author's guide is in blobsync's README.\n",
         next.join("\n")
     )
 }
@@ -301,17 +354,12 @@ mod tests {
         for lang in [Lang::Rust, Lang::Python, Lang::Js] {
             for kind in PluginKind::ALL {
                 let name = format!("p-{}-{}", kind.world(), lang as u8);
-                if kind == PluginKind::Resolver {
-                    let refused = create(&name, kind, lang, dir.path(), Some(dir.path()));
-                    assert!(refused.unwrap_err().contains("cms-resolver"));
-                    continue;
-                }
                 let made = create(&name, kind, lang, dir.path(), Some(dir.path())).unwrap();
                 let manifest = std::fs::read_to_string(made.dir.join("plugins.toml")).unwrap();
                 assert!(manifest.contains(kind.manifest_section()), "{manifest}");
                 for entry in walk(&made.dir) {
                     let text = std::fs::read_to_string(&entry).unwrap_or_default();
-                    for placeholder in ["@NAME@", "@KIND@", "@SDK@", "@JSVER@"] {
+                    for placeholder in ["@NAME@", "@KIND@", "@SDK@", "@JSVER@", "@TRYDIR@"] {
                         assert!(!text.contains(placeholder), "{}", entry.display());
                     }
                 }

@@ -12,7 +12,7 @@ const blobsync = process.env.BLOBSYNC || 'blobsync';
 
 function tryPlugin(...extra) {
   const out = execFileSync(blobsync,
-    ['plugin', 'try', join(here, 'plugins.toml'), join(here, 'testdata'), '--json', ...extra],
+    ['plugin', 'try', join(here, 'plugins.toml'), join(here, '@TRYDIR@'), '--json', ...extra],
     { encoding: 'utf8' });
   return Object.fromEntries(out.trim().split('\n').map((l) => JSON.parse(l)).map((r) => [r.path, r]));
 }

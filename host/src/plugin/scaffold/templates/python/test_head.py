@@ -16,7 +16,7 @@ BLOBSYNC = os.environ.get("BLOBSYNC") or shutil.which("blobsync") or "blobsync"
 def run_try(*extra: str) -> dict[str, dict]:
     done = subprocess.run(
         [BLOBSYNC, "plugin", "try", os.path.join(HERE, "plugins.toml"),
-         os.path.join(HERE, "testdata"), "--json", *extra],
+         os.path.join(HERE, "@TRYDIR@"), "--json", *extra],
         capture_output=True, text=True, check=False,
     )
     if done.returncode != 0:
