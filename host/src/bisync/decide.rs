@@ -42,9 +42,9 @@ pub enum Action {
     /// Deleted on both sides: the state forgets it.
     Forget,
     /// Copy one side's entry over the other's.
-    Copy { from: Which, reason: String },
+    Copy { from: Which, reason: Reason },
     /// Delete the entry on one side.
-    Delete { on: Which, reason: String },
+    Delete { on: Which, reason: Reason },
     /// Changed on both sides (or found on both without state): the same content is
     /// settled quietly, different content is a conflict ([`settle`]).
     Compare { reason: String },
@@ -55,7 +55,7 @@ pub fn decide(known: Option<&Known>, one: Option<&Item>, two: Option<&Item>) -> 
     use Change::*;
     let c1 = change(known.map(|k| &k.path1), one);
     let c2 = change(known.map(|k| &k.path2), two);
-    let copy = |from: Which, reason: String| Action::Copy { from, reason };
+    let copy = |from: Which, reason: Reason| Action::Copy { from, reason };
     match (c1, c2) {
         // (A state always holds both sides: Absent never meets Unchanged.)
         (Unchanged | Absent, Unchanged | Absent) => Action::Nothing,
@@ -83,21 +83,26 @@ pub fn decide(known: Option<&Known>, one: Option<&Item>, two: Option<&Item>) -> 
     }
 }
 
-fn since(change: Change, side: Which) -> String {
-    let what = match change {
-        Change::New => "new",
-        Change::Changed => "changed",
-        _ => "deleted",
-    };
-    format!("{what} on {} since the last run", side.name())
+/// Why an action: one of a few fixed reasons (held by many planned items, so not
+/// allocated for each), or for a conflict one of its own.
+pub type Reason = std::borrow::Cow<'static, str>;
+
+fn since(change: Change, side: Which) -> Reason {
+    Reason::Borrowed(match (change, side) {
+        (Change::New, Which::Path1) => "new on path1 since the last run",
+        (Change::New, Which::Path2) => "new on path2 since the last run",
+        (Change::Changed, Which::Path1) => "changed on path1 since the last run",
+        (Change::Changed, Which::Path2) => "changed on path2 since the last run",
+        (_, Which::Path1) => "deleted on path1 since the last run",
+        (_, Which::Path2) => "deleted on path2 since the last run",
+    })
 }
 
-fn kept(changed: Which) -> String {
-    format!(
-        "changed on {} and deleted on {}: the change is kept",
-        changed.name(),
-        changed.other().name()
-    )
+fn kept(changed: Which) -> Reason {
+    Reason::Borrowed(match changed {
+        Which::Path1 => "changed on path1 and deleted on path2: the change is kept",
+        Which::Path2 => "changed on path2 and deleted on path1: the change is kept",
+    })
 }
 
 /// Whether two entries found changed on both sides hold the same content.

@@ -6,7 +6,7 @@
 
 use super::Which;
 use super::conflict::{Decision, Loser, Resolve, conflict_name, is_conflict_name};
-use super::decide::{Action, Settled, decide, settle};
+use super::decide::{Action, Reason, Settled, decide, settle};
 use super::facts::{Facts, Known};
 use super::renames::{Move, Renames};
 use crate::endpoint::Item;
@@ -44,9 +44,9 @@ pub struct Copy {
     /// Its path on the other side.
     pub to: String,
     /// The entry it replaces there, as listed: the write is conditional on it.
-    pub replaces: Option<Item>,
+    pub replaces: Option<Box<Item>>,
     /// Why.
-    pub reason: String,
+    pub reason: Reason,
     /// Record the path's state once the copy is done (not for the first half of a
     /// conflict copy, whose other half records it).
     pub record: bool,
@@ -65,7 +65,7 @@ pub struct Delete {
     /// The entry, as listed: the delete is conditional on it.
     pub item: Item,
     /// Why.
-    pub reason: String,
+    pub reason: Reason,
 }
 
 /// A conflict, as reported.
@@ -197,7 +197,7 @@ impl Plan {
         }
     }
 
-    fn copy(&mut self, t: Triple, from: Which, reason: String) {
+    fn copy(&mut self, t: Triple, from: Which, reason: Reason) {
         let (item, replaces) = match from {
             Which::Path1 => (t.one, t.two),
             Which::Path2 => (t.two, t.one),
@@ -208,7 +208,7 @@ impl Plan {
             from,
             to: t.path,
             item,
-            replaces,
+            replaces: replaces.map(Box::new),
             reason,
             record: true,
             relist: false,
@@ -290,7 +290,7 @@ impl Plan {
                 item: lost.clone(),
                 to: name.clone(),
                 replaces: None,
-                reason: format!("{reason}: the losing version is kept as {name}"),
+                reason: format!("{reason}: the losing version is kept as {name}").into(),
                 record: false,
                 relist: false,
                 first: false,
@@ -304,7 +304,7 @@ impl Plan {
                 item: written,
                 to: name.clone(),
                 replaces: None,
-                reason: format!("{reason}: the losing version is kept as {name}"),
+                reason: format!("{reason}: the losing version is kept as {name}").into(),
                 record: true,
                 relist: true,
                 first: false,
@@ -316,8 +316,8 @@ impl Plan {
             from: winner,
             item: won,
             to: t.path.clone(),
-            replaces: Some(lost),
-            reason: reason.clone(),
+            replaces: Some(Box::new(lost)),
+            reason: reason.clone().into(),
             record: true,
             relist: false,
             first: false,

@@ -51,6 +51,14 @@ impl StateRecorder {
         *self.expected.lock().unwrap_or_else(|e| e.into_inner()) = items;
     }
 
+    /// More items of the phase under way (the next chunk of a round).
+    pub(crate) fn expect_more(&self, items: HashMap<String, Expected>) {
+        self.expected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(items);
+    }
+
     /// Records `known` at once (a path settled without a transfer).
     pub(crate) fn record(&self, known: &Known) {
         let key = self.order.sort_key(&known.path);

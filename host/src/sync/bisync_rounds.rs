@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::DeleteMode;
 use super::RunError;
+use super::annotations::Annotator;
 use super::bisync_record::{Expected, StateRecorder};
 use super::context::RunContext;
 use super::delete::{DeletePolicy, delete_all};
@@ -19,6 +20,10 @@ use crate::endpoint::{BlobSettings, Item, ListRequest, Listed, Version};
 use crate::plugin::RunValues;
 use crate::store::{Facts, Known};
 
+/// Copies prepared (listed again, annotated) at a time while the earlier ones transfer,
+/// so that a round of many copies never holds them all prepared at once.
+const CHUNK: usize = 1024;
+
 /// One round of copies, in `parts`' direction.
 pub(crate) async fn copy_round(
     parts: &Parts,
@@ -30,26 +35,38 @@ pub(crate) async fn copy_round(
     if copies.is_empty() {
         return;
     }
-    let copies = relisted(parts, ctx, copies).await;
-    let expected = copies
-        .iter()
-        .filter(|c| c.record)
-        .map(|c| (c.to.clone(), Expected::Record(known_after(c))))
-        .collect();
-    recorder.expect(expected);
-    let work = match planned_copies(parts, values, copies).await {
-        Ok(work) => work,
-        Err(e) => {
-            ctx.fail(e);
-            return;
+    recorder.expect(HashMap::new());
+    let (tx, rx) = tokio::sync::mpsc::channel(CHUNK);
+    let feed = async move {
+        let mut annotator = parts.annotator(values);
+        let mut copies = copies.into_iter();
+        loop {
+            let chunk: Vec<Copy> = copies.by_ref().take(CHUNK).collect();
+            if chunk.is_empty() || ctx.stopped() {
+                return;
+            }
+            let chunk = relisted(parts, ctx, chunk).await;
+            let expected = chunk
+                .iter()
+                .filter(|c| c.record)
+                .map(|c| (c.to.clone(), Expected::Record(known_after(c))))
+                .collect();
+            recorder.expect_more(expected);
+            let work = match planned_copies(parts, &mut annotator, chunk).await {
+                Ok(work) => work,
+                Err(e) => {
+                    ctx.fail(e);
+                    return;
+                }
+            };
+            for w in work {
+                if tx.send(w).await.is_err() {
+                    return;
+                }
+            }
         }
     };
-    let (tx, rx) = tokio::sync::mpsc::channel(work.len().max(1));
-    for w in work {
-        let _ = tx.try_send(w);
-    }
-    drop(tx);
-    transfer_all(parts, ctx, rx).await;
+    tokio::join!(feed, transfer_all(parts, ctx, rx));
 }
 
 /// The copies of a round with every source written earlier in the run listed again
@@ -124,43 +141,44 @@ fn known_after(copy: &Copy) -> Known {
 /// entry listed at the destination, or on there being none.
 async fn planned_copies(
     parts: &Parts,
-    values: &RunValues,
+    annotator: &mut Option<Annotator>,
     copies: Vec<Copy>,
 ) -> Result<Vec<Work>, RunError> {
-    let annotator = parts.annotator(values);
     let items: Vec<Item> = copies.iter().map(|c| c.item.clone()).collect();
     // The annotator plugins are called where blocking is allowed.
-    let (annotator, wanted) = tokio::task::spawn_blocking(move || {
+    let mut taken = annotator.take();
+    let (taken, wanted) = tokio::task::spawn_blocking(move || {
         let mut items = items;
-        let mut annotator = annotator;
-        let wanted = match &mut annotator {
+        let wanted = match &mut taken {
             Some(annotator) => annotator.wanted(&mut items),
             None => Ok(Vec::new()),
         };
-        (annotator, wanted)
+        (taken, wanted)
     })
     .await
     .map_err(|e| RunError::Internal(format!("the annotators failed: {e}")))?;
+    *annotator = taken;
+    let annotator = &*annotator;
     let wanted = wanted?;
     let mut wanted = wanted.into_iter();
     let backups = parts.backup.is_some();
     Ok(copies
         .into_iter()
         .map(|c| {
-            let (settings, metadata) = match (&annotator, wanted.next()) {
-                (Some(annotator), Some(w)) => annotator.for_copy(w, &c.item, c.replaces.as_ref()),
+            let (settings, metadata) = match (annotator, wanted.next()) {
+                (Some(annotator), Some(w)) => annotator.for_copy(w, &c.item, c.replaces.as_deref()),
                 _ => (
                     BlobSettings::default(),
-                    super::metadata::for_copy(&c.item, c.replaces.as_ref()),
+                    super::metadata::for_copy(&c.item, c.replaces.as_deref()),
                 ),
             };
             Work::Copy(PlannedCopy {
                 to: (c.to != c.item.path).then_some(c.to),
-                replaces: c.replaces.as_ref().map(Version::of),
+                replaces: c.replaces.as_deref().map(Version::of),
                 // Kept first where the side has a backup location (--backup-dir1/2).
-                backup: backups.then(|| c.replaces.clone().map(Box::new)).flatten(),
+                backup: backups.then(|| c.replaces.clone()).flatten(),
                 delete_first: false,
-                reason: c.reason,
+                reason: c.reason.into_owned(),
                 item: c.item,
                 metadata,
                 settings,
@@ -188,7 +206,7 @@ pub(crate) async fn delete_round(
     );
     let reasons: HashMap<String, String> = deletes
         .iter()
-        .map(|d| (d.item.path.clone(), d.reason.clone()))
+        .map(|d| (d.item.path.clone(), d.reason.to_string()))
         .collect();
     let items: Vec<Item> = deletes.into_iter().map(|d| d.item).collect();
     let policy = DeletePolicy {
