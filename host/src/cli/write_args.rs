@@ -74,7 +74,8 @@ pub struct TransferArgs {
     /// Downloads: what to do when the data's MD5 differs from the blob's Content-MD5.
     #[arg(long, value_enum, default_value_t = TransferOptions::default().check_md5)]
     pub check_md5: CheckMd5,
-    /// Block size for large files, in MiB.
+    /// Block size for large files, in MiB (downloads: the range one GET fetches of a blob
+    /// with a Content-MD5; others are read in checked ranges of up to 4 MiB).
     #[arg(long, value_name = "MIB",
           default_value_t = f64::from(TransferOptions::DEFAULT_BLOCK_MIB))]
     pub block_size_mb: f64,

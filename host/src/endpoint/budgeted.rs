@@ -96,6 +96,15 @@ impl Reader for BudgetedReader {
         }))
     }
 
+    async fn read_checked(&self, offset: u64, len: usize) -> Result<Bytes, EndpointError> {
+        let permit = self.budget.acquire(len as u64).await;
+        let data = self.inner.read_checked(offset, len).await?;
+        Ok(Bytes::from_owner(Held {
+            data,
+            _permit: permit,
+        }))
+    }
+
     async fn finish(&self) -> Result<(), EndpointError> {
         self.inner.finish().await
     }

@@ -267,24 +267,43 @@ struct FaultyReader {
 #[async_trait::async_trait]
 impl Reader for FaultyReader {
     async fn read(&self, offset: u64, len: usize) -> Result<Bytes, EndpointError> {
-        let fault = strike(&self.rules, Op::Read, &self.path);
-        if let Some(Fault::Error(class)) = fault {
-            return Err(injected(class, Op::Read, &self.path));
-        }
+        let fault = self.fault()?;
         let bytes = self.inner.read(offset, len).await?;
-        Ok(match fault {
-            Some(Fault::ShortRead) => bytes.slice(..bytes.len().saturating_sub(1)),
-            Some(Fault::Corrupt) if !bytes.is_empty() => {
-                let mut flipped = bytes.to_vec();
-                flipped[0] ^= 0xff;
-                Bytes::from(flipped)
-            }
-            _ => bytes,
-        })
+        Ok(spoil(fault, bytes))
+    }
+
+    async fn read_checked(&self, offset: u64, len: usize) -> Result<Bytes, EndpointError> {
+        let fault = self.fault()?;
+        let bytes = self.inner.read_checked(offset, len).await?;
+        Ok(spoil(fault, bytes))
     }
 
     async fn finish(&self) -> Result<(), EndpointError> {
         self.inner.finish().await
+    }
+}
+
+impl FaultyReader {
+    /// The fault of this read, if it strikes; an injected error is returned at once.
+    fn fault(&self) -> Result<Option<Fault>, EndpointError> {
+        let fault = strike(&self.rules, Op::Read, &self.path);
+        if let Some(Fault::Error(class)) = fault {
+            return Err(injected(class, Op::Read, &self.path));
+        }
+        Ok(fault)
+    }
+}
+
+/// What a read returns when `fault` strikes it.
+fn spoil(fault: Option<Fault>, bytes: Bytes) -> Bytes {
+    match fault {
+        Some(Fault::ShortRead) => bytes.slice(..bytes.len().saturating_sub(1)),
+        Some(Fault::Corrupt) if !bytes.is_empty() => {
+            let mut flipped = bytes.to_vec();
+            flipped[0] ^= 0xff;
+            Bytes::from(flipped)
+        }
+        _ => bytes,
     }
 }
 

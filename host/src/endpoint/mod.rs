@@ -259,8 +259,16 @@ pub trait CopyWriter: Send + Sync {
 /// Reads one entry.
 #[async_trait::async_trait]
 pub trait Reader: Send + Sync {
-    /// Reads `len` bytes at `offset`.
+    /// Reads `len` bytes at `offset`. A blob with a Content-MD5 is read without checks of
+    /// its own: the copy checks the whole against it, and reads again with
+    /// [`Reader::read_checked`] where it does not match.
     async fn read(&self, offset: u64, len: usize) -> Result<Bytes, EndpointError>;
+    /// Reads `len` bytes at `offset`, every piece checked on its way (a blob: ranges of up
+    /// to 4 MiB, each against the checksum the service sends, a bad one fetched again).
+    /// By default the same as [`Reader::read`].
+    async fn read_checked(&self, offset: u64, len: usize) -> Result<Bytes, EndpointError> {
+        self.read(offset, len).await
+    }
     /// Confirms the entry did not change while it was read.
     async fn finish(&self) -> Result<(), EndpointError>;
 }

@@ -82,6 +82,11 @@ impl Reader for ThrottledReader {
         self.inner.read(offset, len).await
     }
 
+    async fn read_checked(&self, offset: u64, len: usize) -> Result<Bytes, EndpointError> {
+        self.rate.take(len as u64).await;
+        self.inner.read_checked(offset, len).await
+    }
+
     async fn finish(&self) -> Result<(), EndpointError> {
         self.inner.finish().await
     }

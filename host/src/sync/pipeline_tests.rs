@@ -157,6 +157,23 @@ fn a_download_whose_bytes_do_not_match_their_md5_is_never_committed() {
 }
 
 #[test]
+fn a_download_corrupted_once_on_its_way_is_read_again_and_committed_whole() {
+    let source = MemoryEndpoint::new(EndpointKind::Blob);
+    source.insert("a.txt", b"alpha", T);
+    let destination = MemoryEndpoint::new(EndpointKind::Local);
+    let faulty = Faulty::new(source).fail(Op::Read, "a.txt", Fault::Corrupt, 1);
+    let mut config = upload_config(DeleteMode::False);
+    config.source =
+        Location::Blob(BlobLocation::parse("http://127.0.0.1:1/devstoreaccount1/memory").unwrap());
+    config.destination = Location::Local("/memory/destination".into());
+    config.direction = Direction::Download;
+    let session = session_of(config, arc(faulty), arc(destination.clone()));
+    let (outcome, events) = run_once(&session);
+    assert_eq!(outcome.status, Status::Completed, "{:?}", events.lines());
+    assert_eq!(destination.get("a.txt").unwrap(), &b"alpha"[..]);
+}
+
+#[test]
 fn a_source_that_reads_short_is_never_committed_truncated() {
     let (source, destination) = sides();
     let faulty = Faulty::new(source).fail(Op::Read, "a.txt", Fault::ShortRead, usize::MAX);

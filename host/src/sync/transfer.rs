@@ -170,7 +170,7 @@ async fn stream(
         on_moved,
     } = copy;
     let size = item.size;
-    let shape = write_shape(size, &shared.options, shared.max_read);
+    let shape = write_shape(size, &shared.options, max_read(item, shared));
     let replaces_name = replaces.as_ref().and_then(|v| v.listed_as.clone());
     let reader = source.open_reader(item).await?;
     let writer = destination
@@ -182,7 +182,7 @@ async fn stream(
             resume_tag: item.etag.as_deref().map(String::from),
         })
         .await?;
-    let md5 = match move_blocks(item, shape, &*reader, &*writer, shared, on_moved).await {
+    let md5 = match moved_and_checked(item, shape, &*reader, &*writer, shared, on_moved).await {
         Ok(moved) => moved,
         Err(e) => {
             writer.abort().await;
@@ -281,6 +281,77 @@ async fn move_blocks(
                 }
                 Ok(())
             }
+        })
+        .try_buffer_unordered(in_flight)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(md5.finalize().into())
+}
+
+/// The largest range one read of `item` fetches: the block size for a blob whose
+/// Content-MD5 checks the whole copy, else what the session's reads are checked in
+/// (`Shared::max_read`: ranges the service checksums, for blobs without one).
+fn max_read(item: &Item, shared: &Shared) -> u64 {
+    if shared.check_source_md5 && item.md5.is_some() {
+        shared.options.block_size
+    } else {
+        shared.max_read
+    }
+}
+
+/// Moves every block (see [`move_blocks`]); where the source's Content-MD5 checks the
+/// copy and the whole does not match it, every block is read again, each piece checked on
+/// its way ([`Reader::read_checked`]), and written again: a range corrupted in transit is
+/// replaced. What the blob holds is then judged by the whole-file check.
+async fn moved_and_checked(
+    item: &Item,
+    shape: WriteShape,
+    reader: &dyn Reader,
+    writer: &dyn Writer,
+    shared: &Shared,
+    on_moved: &(dyn Fn(u64) + Sync),
+) -> Result<[u8; 16], EndpointError> {
+    let md5 = move_blocks(item, shape, reader, writer, shared, on_moved).await?;
+    let Some(stored) = item.md5.filter(|_| shared.check_source_md5) else {
+        return Ok(md5);
+    };
+    if stored == md5 {
+        return Ok(md5);
+    }
+    tracing::debug!(
+        path = %item.path,
+        "the copy's MD5 differs from the blob's Content-MD5; reading it again in checked ranges"
+    );
+    rewrite_checked(item, shape, reader, writer, shared).await
+}
+
+/// Reads every block again with [`Reader::read_checked`] and writes it again, in order;
+/// returns the MD5 of what was written.
+async fn rewrite_checked(
+    item: &Item,
+    shape: WriteShape,
+    reader: &dyn Reader,
+    writer: &dyn Writer,
+    shared: &Shared,
+) -> Result<[u8; 16], EndpointError> {
+    let size = item.size;
+    let (block, blocks) = match shape {
+        WriteShape::Single => (size.max(1), 1),
+        WriteShape::Blocks { size, count } => (size, count),
+    };
+    let in_flight = shared.options.blocks_in_flight.max(1);
+    let mut md5 = Md5::new();
+    futures::stream::iter(0..blocks)
+        .map(|index| async move {
+            let offset = index * block;
+            let len = block.min(size - offset.min(size));
+            let data = reader.read_checked(offset, len as usize).await?;
+            Ok::<_, EndpointError>((index, offset, data))
+        })
+        .buffered(in_flight)
+        .map_ok(|(index, offset, data)| {
+            md5.update(&data);
+            writer.write_block(index, offset, data)
         })
         .try_buffer_unordered(in_flight)
         .try_collect::<Vec<()>>()

@@ -394,7 +394,8 @@ impl Endpoint for AzureEndpoint {
             described: self.describe_path(&item.path),
             retry: self.http.settings.retry.clone(),
             retries: self.http.retries.clone(),
-            whole: item.md5.map(|md5| (item.size, md5)),
+            size: item.size,
+            trusted: item.md5.is_some(),
         }))
     }
 

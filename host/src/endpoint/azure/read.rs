@@ -1,8 +1,12 @@
-//! Reading a blob for a download: ranged GETs, each conditional on the listed ETag. A
-//! range of up to 4 MiB asks the service for its MD5 and checks it — except a read of a
-//! whole blob that has a Content-MD5, which is checked against that (a plain GET: the
-//! service has no hash to compute); a body that resets, stalls, comes back short or fails
-//! its check is fetched again — that range only — with backoff, up to the retry budget.
+//! Reading a blob for a download: ranged GETs, each conditional on the listed ETag.
+//!
+//! A blob with a Content-MD5 is read in plain GETs: the copy hashes what it reads, in
+//! order, and checks the whole against the Content-MD5 once. Only when that check fails
+//! (rare) does it read again with [`Reader::read_checked`]: ranges of up to 4 MiB, each
+//! checked against the MD5 the service sends, a corrupted one fetched again on its own. A
+//! blob without a Content-MD5 is always read that way. A body that resets, stalls or
+//! comes back short is fetched again — that range only — with backoff, up to the retry
+//! budget.
 
 use std::sync::Arc;
 
@@ -10,7 +14,7 @@ use azure_core::http::StatusCode;
 use azure_storage_blob::BlobClient;
 use azure_storage_blob::models::{BlobClientDownloadOptions, HttpRange};
 use base64::Engine as _;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use md5::{Digest, Md5};
 
 use super::errors::{azure_error, describe_error};
@@ -26,8 +30,10 @@ pub(super) struct BlobReader {
     pub(super) described: String,
     pub(super) retry: RetrySettings,
     pub(super) retries: Arc<RetryCounter>,
-    /// The blob's size and stored Content-MD5, when it has one.
-    pub(super) whole: Option<(u64, [u8; 16])>,
+    /// The blob's size.
+    pub(super) size: u64,
+    /// The blob has a Content-MD5, which the copy checks the whole against: plain reads.
+    pub(super) trusted: bool,
 }
 
 /// Why one try of a range failed.
@@ -41,54 +47,23 @@ enum Failure {
 }
 
 impl BlobReader {
-    /// One GET of the range; with `verify`, checked against the MD5 the service sends.
-    async fn try_read(&self, offset: u64, len: usize, verify: bool) -> Result<Bytes, Failure> {
+    /// One GET of the range; with `checked` (a range of at most 4 MiB), checked against
+    /// the MD5 the service sends. A read of a whole blob with a Content-MD5 sends no range
+    /// (checked, against that).
+    async fn try_read(&self, offset: u64, len: usize, checked: bool) -> Result<Bytes, Failure> {
         let mut buf = vec![0u8; len];
-        // The whole blob in one read: its own Content-MD5 checks it.
-        let whole = self
-            .whole
-            .filter(|(size, _)| offset == 0 && *size == len as u64)
-            .map(|(_, md5)| md5);
-        let checked = verify && whole.is_none() && len <= MAX_CHECKED_RANGE;
+        let whole = self.trusted && offset == 0 && len as u64 == self.size;
         let options = BlobClientDownloadOptions {
-            range: whole.is_none().then(|| HttpRange::new(offset, len as u64)),
+            range: (!whole).then(|| HttpRange::new(offset, len as u64)),
             if_match: self.etag.clone(),
-            range_get_content_md5: checked.then_some(true),
+            range_get_content_md5: (checked && !whole).then_some(true),
             parallel: std::num::NonZero::new(1),
             partition_size: std::num::NonZero::new(len),
             ..Default::default()
         };
         let result = match self.client.download_into(&mut buf, Some(options)).await {
             Ok(r) => r,
-            Err(e) if e.http_status() == Some(StatusCode::PreconditionFailed) => {
-                return Err(Failure::Fatal(
-                    EndpointError::new(
-                        ErrorClass::Changed,
-                        format!(
-                            "{} changed while it was being downloaded; it will be picked up by \
-                             the next run",
-                            self.described
-                        ),
-                    )
-                    .at(&self.described),
-                ));
-            }
-            // A status the request's own retries gave up on, or a refusal.
-            Err(e) if e.http_status().is_some() => {
-                return Err(Failure::Fatal(azure_error(
-                    "cannot read",
-                    &self.described,
-                    e,
-                )));
-            }
-            Err(e) if format!("{e:?}").contains("retry policy expired") => {
-                return Err(Failure::Fatal(azure_error(
-                    "cannot read",
-                    &self.described,
-                    e,
-                )));
-            }
-            Err(e) => return Err(Failure::Retry(describe_error(&e))),
+            Err(e) => return Err(self.failure(e)),
         };
         if result.len != len {
             return Err(Failure::Retry(format!(
@@ -96,20 +71,18 @@ impl BlobReader {
                 result.len
             )));
         }
-        if verify && let Some(expected) = whole {
-            let got: [u8; 16] = Md5::digest(&buf).into();
-            if expected != got {
-                return Err(Failure::Mismatch(got));
-            }
-        }
-        if checked
-            && let Some(expected) = result
-                .headers
-                .get_optional_str(&azure_core::http::headers::HeaderName::from_static(
-                    "content-md5",
-                ))
-                .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
-        {
+        // A range's transactional MD5, or a whole blob's stored Content-MD5.
+        let sent = checked
+            .then(|| {
+                result
+                    .headers
+                    .get_optional_str(&azure_core::http::headers::HeaderName::from_static(
+                        "content-md5",
+                    ))
+                    .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
+            })
+            .flatten();
+        if let Some(expected) = sent {
             let got: [u8; 16] = Md5::digest(&buf).into();
             if expected.as_slice() != got {
                 return Err(Failure::Mismatch(got));
@@ -117,25 +90,48 @@ impl BlobReader {
         }
         Ok(Bytes::from(buf))
     }
-}
 
-#[async_trait::async_trait]
-impl Reader for BlobReader {
-    async fn read(&self, offset: u64, len: usize) -> Result<Bytes, EndpointError> {
-        if len == 0 {
-            return Ok(Bytes::new());
+    /// What a failed GET means for the range.
+    fn failure(&self, e: azure_core::Error) -> Failure {
+        if e.http_status() == Some(StatusCode::PreconditionFailed) {
+            return Failure::Fatal(
+                EndpointError::new(
+                    ErrorClass::Changed,
+                    format!(
+                        "{} changed while it was being downloaded; it will be picked up by the \
+                         next run",
+                        self.described
+                    ),
+                )
+                .at(&self.described),
+            );
         }
+        // A status the request's own retries gave up on, or a refusal.
+        if e.http_status().is_some() || format!("{e:?}").contains("retry policy expired") {
+            return Failure::Fatal(azure_error("cannot read", &self.described, e));
+        }
+        Failure::Retry(describe_error(&e))
+    }
+
+    /// Reads a range, fetching it again (with backoff) until it comes whole and, with
+    /// `checked`, matching its checksum — or the retry budget is spent.
+    async fn read_range(
+        &self,
+        offset: u64,
+        len: usize,
+        checked: bool,
+    ) -> Result<Bytes, EndpointError> {
         let mut retries = 0;
         let mut mismatched: Option<[u8; 16]> = None;
         loop {
-            let why = match self.try_read(offset, len, true).await {
+            let why = match self.try_read(offset, len, checked).await {
                 Ok(data) => return Ok(data),
                 Err(Failure::Fatal(e)) => return Err(e),
                 Err(Failure::Retry(why)) => why,
                 // The same bytes twice, disagreeing with the checksum both times: that is
-                // what the blob holds (its stored Content-MD5 is wrong, which a whole-blob
-                // range reports), not corruption in transit. The whole-file check decides
-                // what to do with it (--check-md5).
+                // what the blob holds (a whole blob's stored Content-MD5 is wrong), not
+                // corruption in transit. The whole-file check decides what to do with it
+                // (--check-md5).
                 Err(Failure::Mismatch(got)) if mismatched == Some(got) => {
                     match self.try_read(offset, len, false).await {
                         Ok(data) => return Ok(data),
@@ -170,6 +166,39 @@ impl Reader for BlobReader {
             );
             tokio::time::sleep(self.retry.backoff(retries)).await;
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl Reader for BlobReader {
+    async fn read(&self, offset: u64, len: usize) -> Result<Bytes, EndpointError> {
+        if len == 0 {
+            return Ok(Bytes::new());
+        }
+        if self.trusted || len > MAX_CHECKED_RANGE {
+            // Checked as a whole by the copy (a range over 4 MiB has no transactional MD5
+            // to ask for: the copy's reads are at most 4 MiB for such blobs).
+            return self.read_range(offset, len, false).await;
+        }
+        self.read_range(offset, len, true).await
+    }
+
+    async fn read_checked(&self, offset: u64, len: usize) -> Result<Bytes, EndpointError> {
+        // Asked for when what was read does not match the blob's Content-MD5: reading it
+        // again is a retry.
+        self.retries.add();
+        if len <= MAX_CHECKED_RANGE {
+            return self.read_range(offset, len, true).await;
+        }
+        let mut out = BytesMut::with_capacity(len);
+        let end = offset + len as u64;
+        let mut at = offset;
+        while at < end {
+            let piece = (end - at).min(MAX_CHECKED_RANGE as u64) as usize;
+            out.extend_from_slice(&self.read_range(at, piece, true).await?);
+            at += piece as u64;
+        }
+        Ok(out.freeze())
     }
 
     async fn finish(&self) -> Result<(), EndpointError> {

@@ -223,6 +223,12 @@ impl Partial {
                 format!("cannot create {name} in {PARTIAL_DIR}"),
             )
         })?;
+        // A file written in one piece is not resumable, but an earlier run may have left
+        // one of blocks for the same path (with other block sizes): it is of no use now.
+        // (Only a file larger than the smallest block can have been written in blocks.)
+        if size > MIN_RESUMABLE {
+            remove_others(&folder, &key, &name);
+        }
         // Sizing up front only helps the file system place the file; some cannot
         // (fusefat refuses ftruncate), and writes at offsets grow the file anyway.
         if size > 0
@@ -395,6 +401,10 @@ fn open_in(dir: &OwnedFd, name: &str, flags: OFlags) -> std::io::Result<File> {
 
 /// Removes the temporary files of earlier downloads of the same target (another version,
 /// or another block size) that no process holds: this download supersedes them.
+/// The smallest block size (`--block-size-mb`): a file no larger was never written in
+/// blocks.
+const MIN_RESUMABLE: u64 = 64 << 10;
+
 fn remove_others(dir: &OwnedFd, key: &str, ours: &str) {
     let prefix = format!("{key}.");
     for name in names_in(dir) {
