@@ -9,9 +9,10 @@ pub mod decide;
 pub mod facts;
 pub mod plan;
 pub mod renames;
+pub mod spool;
 
 /// One of the two locations of a two-way sync.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Which {
     /// The first location given.
     Path1,

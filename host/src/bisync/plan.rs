@@ -9,6 +9,7 @@ use super::conflict::{Decision, Loser, Resolve, conflict_name, is_conflict_name}
 use super::decide::{Action, Reason, Settled, decide, settle};
 use super::facts::{Facts, Known};
 use super::renames::{Move, Renames};
+use super::spool::Spool;
 use crate::endpoint::Item;
 
 /// One path, as the state and each side have it.
@@ -35,7 +36,7 @@ pub struct PlanOptions {
 }
 
 /// One copy from one side to the other.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Copy {
     /// The side copied from.
     pub from: Which,
@@ -86,8 +87,12 @@ pub struct Conflict {
 /// The plan of one run.
 #[derive(Debug, Default)]
 pub struct Plan {
-    /// Copies in rounds: path1 → path2, then path2 → path1, then path1 → path2.
-    pub rounds: [Vec<Copy>; 3],
+    /// Copies in rounds: path1 → path2, then path2 → path1, then path1 → path2. Most are
+    /// written to a temporary file past the first few thousand; those the planner may
+    /// still change (a conflict's, a possible rename's new name) stay in memory.
+    pub rounds: [Spool<Copy>; 3],
+    /// There is no state (a first run): no copy can be a rename's new name.
+    pub first_run: bool,
     /// Deletes on each side (path1, path2).
     pub deletes: [Vec<Delete>; 2],
     /// Entries moved within each side (path1, path2): renames on the other side.
@@ -204,7 +209,7 @@ impl Plan {
         };
         let item = item.expect("a copy has its source");
         let first = t.known.is_none() && replaces.is_none();
-        self.rounds[at(from)].push(Copy {
+        let copy = Copy {
             from,
             to: t.path,
             item,
@@ -213,7 +218,13 @@ impl Plan {
             record: true,
             relist: false,
             first,
-        });
+        };
+        // A new entry may be a rename's new name (paired in `finish`): kept at hand.
+        if first && !self.first_run {
+            self.rounds[at(from)].hold(copy);
+        } else {
+            self.rounds[at(from)].push(copy);
+        }
     }
 
     fn compare(&mut self, options: &PlanOptions, t: Triple, why: String) -> Option<Triple> {
@@ -285,7 +296,7 @@ impl Plan {
             // The losing version goes to the winner's side under its conflict name
             // (before the winner replaces it), then back to its own side.
             let first = if loser == Which::Path1 { 0 } else { 1 };
-            self.rounds[first].push(Copy {
+            self.rounds[first].hold(Copy {
                 from: loser,
                 item: lost.clone(),
                 to: name.clone(),
@@ -299,7 +310,7 @@ impl Plan {
                 path: name.clone(),
                 ..Item::default()
             };
-            self.rounds[first + 1].push(Copy {
+            self.rounds[first + 1].hold(Copy {
                 from: winner,
                 item: written,
                 to: name.clone(),
@@ -312,7 +323,7 @@ impl Plan {
         }
         // The winner replaces the loser after the loser was read.
         let round = if loser == Which::Path1 { 1 } else { 2 };
-        self.rounds[round].push(Copy {
+        self.rounds[round].hold(Copy {
             from: winner,
             item: won,
             to: t.path.clone(),
@@ -355,7 +366,9 @@ impl Plan {
         for round in &mut self.rounds {
             // The conflict's own halves of the copy: to its name, not from the same
             // path on the other side (that one is the path's own plan).
-            round.retain(|c| !(made.contains(c.to.as_str()) && (c.relist || c.item.path != c.to)));
+            round
+                .held_mut()
+                .retain(|c| !(made.contains(c.to.as_str()) && (c.relist || c.item.path != c.to)));
         }
     }
 
@@ -367,6 +380,7 @@ impl Plan {
             return Vec::new();
         }
         self.rounds[at(side)]
+            .held_mut()
             .iter_mut()
             .filter(|c| c.first && c.item.md5.is_none() && sizes.contains(&c.item.size))
             .map(|c| &mut c.item)
@@ -378,11 +392,12 @@ impl Plan {
     fn pair_renames(&mut self, side: Which) {
         let other = side.other();
         let new = self.rounds[at(side)]
+            .held()
             .iter()
             .filter(|c| c.first)
             .map(|c| (c.to.as_str(), c.item.size, c.item.md5));
         for (old, new) in self.renames.matches(side, new) {
-            let copies = &mut self.rounds[at(side)];
+            let copies = self.rounds[at(side)].held_mut();
             let deletes = &mut self.deletes[at(other)];
             let (Some(c), Some(d)) = (
                 copies.iter().position(|c| c.first && c.to == new),

@@ -14,7 +14,7 @@ pub const MTIME_KEY: &str = "mtime";
 pub const FOLDER_KEY: &str = "hdi_isfolder";
 
 /// One listed file or blob.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Item {
     /// Path relative to the synced root, `/`-separated.
     pub path: String,
@@ -92,7 +92,7 @@ impl Item {
 /// What identifies one version of a local file besides its path, size and time: if any of
 /// these change, a cached hash is stale. The change time catches rewrites that restore the
 /// modification time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileIdentity {
     /// Device.
     pub dev: u64,

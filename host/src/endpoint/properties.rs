@@ -2,7 +2,7 @@
 //! blob index tags — and what a write or an update sets of them.
 
 /// The standard content headers of a blob.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ContentHeaders {
     /// `Content-Type`.
     pub content_type: Option<String>,
@@ -45,7 +45,7 @@ impl ContentHeaders {
 }
 
 /// A block blob's access tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Tier {
     /// Frequent access.
     Hot,
@@ -81,7 +81,7 @@ impl Tier {
 }
 
 /// What a blob carries besides its content and metadata.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BlobProps {
     /// Its content headers.
     pub headers: ContentHeaders,

@@ -113,13 +113,15 @@ impl<'a, I: Iterator<Item = Result<Known, StoreError>>> TwoWayPairs<'a, I> {
         } = stage;
         let mut plan = Plan::default();
         plan.check_files = check_name.as_ref().map(|_| Default::default());
+        let state = StateCursor::new(state);
+        plan.first_run = state.next.is_none() && state.error.is_none();
         TwoWayPairs {
             check_name,
             resolvers: resolvers.filter(|r| !r.is_empty()),
             settle_into,
             ctx,
             order,
-            state: StateCursor::new(state),
+            state,
             options,
             hashing,
             pending: Vec::new(),

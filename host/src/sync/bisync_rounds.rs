@@ -16,6 +16,7 @@ use super::transfer_stage::transfer_all;
 use super::work::{PlannedCopy, Work};
 use crate::bisync::Which;
 use crate::bisync::plan::{Copy, Delete};
+use crate::bisync::spool::Spool;
 use crate::endpoint::{BlobSettings, Item, ListRequest, Listed, Version};
 use crate::plugin::RunValues;
 use crate::store::{Facts, Known};
@@ -30,7 +31,7 @@ pub(crate) async fn copy_round(
     ctx: &Arc<RunContext>,
     recorder: &StateRecorder,
     values: &RunValues,
-    copies: Vec<Copy>,
+    copies: Spool<Copy>,
 ) {
     if copies.is_empty() {
         return;
@@ -39,12 +40,14 @@ pub(crate) async fn copy_round(
     let (tx, rx) = tokio::sync::mpsc::channel(CHUNK);
     let feed = async move {
         let mut annotator = parts.annotator(values);
-        let mut copies = copies.into_iter();
-        loop {
-            let chunk: Vec<Copy> = copies.by_ref().take(CHUNK).collect();
-            if chunk.is_empty() || ctx.stopped() {
+        for chunk in copies.into_chunks(CHUNK) {
+            if ctx.stopped() {
                 return;
             }
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => return ctx.fail(RunError::Internal(e)),
+            };
             let chunk = relisted(parts, ctx, chunk).await;
             let expected = chunk
                 .iter()

@@ -335,7 +335,7 @@ impl TwoWaySession {
                 Err(e) => return ctx.fail(e),
             }
         }
-        let Some(plan) = self.plan(ctx, values).await else {
+        let Some(mut plan) = self.plan(ctx, values).await else {
             return;
         };
         let access = self.check_access.as_deref();
@@ -350,7 +350,7 @@ impl TwoWaySession {
             ctx.conflict(conflict);
         }
         if self.config().dry_run {
-            self.report(ctx, &plan);
+            self.report(ctx, &mut plan);
             return;
         }
         self.carry_out(ctx, recorder, values, plan).await;
@@ -506,18 +506,23 @@ impl TwoWaySession {
     }
 
     /// What a dry run reports: each copy and delete with its reason.
-    fn report(&self, ctx: &RunContext, plan: &Plan) {
+    fn report(&self, ctx: &RunContext, plan: &mut Plan) {
         let (one, two) = (&self.forward.source, &self.forward.destination);
         let side = |w: Which| -> &Arc<dyn Endpoint> { if w == Which::Path1 { one } else { two } };
-        for copy in plan.rounds.iter().flatten() {
-            ctx.planned(
-                Planned::Copy,
-                &side(copy.from).describe_path(&copy.item.path),
-                Some(&side(copy.from.other()).describe_path(&copy.to)),
-                &copy.reason,
-                copy.item.size,
-                "",
-            );
+        for round in &mut plan.rounds {
+            let read = round.for_each(|copy| {
+                ctx.planned(
+                    Planned::Copy,
+                    &side(copy.from).describe_path(&copy.item.path),
+                    Some(&side(copy.from.other()).describe_path(&copy.to)),
+                    &copy.reason,
+                    copy.item.size,
+                    "",
+                );
+            });
+            if let Err(e) = read {
+                return ctx.fail(RunError::Internal(e));
+            }
         }
         for m in plan.moves.iter().flatten() {
             let at = side(m.on);

@@ -117,6 +117,35 @@ fn a_first_run_joins_both_trees_and_the_next_finds_nothing_to_do() {
 }
 
 #[test]
+fn rounds_larger_than_memory_holds_are_read_back_whole_from_their_file() {
+    let p = pair();
+    // More copies than a round keeps in memory, both on a first run and as changes.
+    let n = 6000;
+    for i in 0..n {
+        p.one
+            .insert(&format!("f{i:05}"), format!("{i}").as_bytes(), SECOND);
+    }
+    let (first, lines) = p.run();
+    assert_eq!(first.status, Status::Completed, "{:?}", lines.lines());
+    assert_eq!(first.totals.copied, n);
+    p.assert_same();
+    for i in 0..n {
+        p.two.insert(
+            &format!("f{i:05}"),
+            format!("{i}, changed").as_bytes(),
+            5 * SECOND,
+        );
+    }
+    let (second, lines) = p.run();
+    assert_eq!(second.status, Status::Completed, "{:?}", lines.lines());
+    assert_eq!(second.totals.copied, n);
+    assert_eq!(p.content(&p.one, "f05999"), "5999, changed");
+    p.assert_same();
+    let (again, _) = p.run();
+    assert_eq!(again.totals.copied + again.totals.deleted, 0);
+}
+
+#[test]
 fn one_sided_changes_and_deletes_propagate_both_ways() {
     let p = pair();
     for name in ["a", "b", "c", "d"] {

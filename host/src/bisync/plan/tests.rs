@@ -23,8 +23,9 @@ fn triple(known: Option<(&Item, &Item)>, one: Option<&Item>, two: Option<&Item>)
     }
 }
 
-fn paths(copies: &[Copy]) -> Vec<(String, String)> {
+fn paths(copies: &Spool<Copy>) -> Vec<(String, String)> {
     copies
+        .held()
         .iter()
         .map(|c| (c.item.path.clone(), c.to.clone()))
         .collect()
@@ -91,7 +92,7 @@ fn a_conflict_keeps_the_loser_on_both_sides_under_its_conflict_name() {
     // version replaces it on path2 and the kept copy goes back to path2.
     assert!(plan.rounds[0].is_empty());
     assert_eq!(paths(&plan.rounds[1]), [("doc.txt".into(), name.clone())]);
-    assert_eq!(plan.rounds[1][0].from, Which::Path2);
+    assert_eq!(plan.rounds[1].held()[0].from, Which::Path2);
     assert_eq!(
         paths(&plan.rounds[2]),
         [
@@ -99,7 +100,7 @@ fn a_conflict_keeps_the_loser_on_both_sides_under_its_conflict_name() {
             ("doc.txt".into(), "doc.txt".into())
         ]
     );
-    assert_eq!(plan.rounds[2][1].replaces.as_ref().unwrap().size, 3);
+    assert_eq!(plan.rounds[2].held()[1].replaces.as_ref().unwrap().size, 3);
     assert_eq!(plan.losses, [0, 0], "the loser is kept");
 }
 
@@ -126,7 +127,7 @@ fn a_conflict_copy_made_by_a_run_cut_short_is_not_made_again() {
         let all: Vec<(String, String, Which)> = plan
             .rounds
             .iter()
-            .flatten()
+            .flat_map(|r| r.held())
             .map(|c| (c.item.path.clone(), c.to.clone(), c.from))
             .collect();
         assert_eq!(
