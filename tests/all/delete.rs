@@ -267,3 +267,86 @@ fn an_empty_source_does_not_empty_the_destination_unless_told_to() {
     assert_eq!(allowed.total("deleted"), before.len() as u64);
     drop(src);
 }
+
+#[test]
+fn deletes_go_in_batches_and_a_blob_changed_meanwhile_is_kept() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("batchdelete");
+    let src = tempfile::tempdir().unwrap();
+    for i in 0..601 {
+        write(src.path(), &format!("d{}/f{i:04}.txt", i % 7), b"x");
+    }
+    blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    for i in 1..601 {
+        std::fs::remove_file(src.path().join(format!("d{}/f{i:04}.txt", i % 7))).unwrap();
+    }
+    // The first batch reaches the service two seconds late; another client rewrites one of
+    // its blobs in between, after blobsync listed it.
+    let proxy = FaultProxy::start(az.port);
+    let url = format!("{}/devstoreaccount1/{container}", proxy.url());
+    let delay = Fault::DelayBefore {
+        duration: std::time::Duration::from_secs(2),
+    };
+    proxy.add(Rule::new(Match::any().method("POST").query("comp=batch"), delay).times(1));
+    let child = blobsync_json_command(&["sync", s(src.path()), &url, "--delete-destination=true"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_for(std::time::Duration::from_secs(30), || proxy.stats().faults
+            >= 1),
+        "a batch was sent"
+    );
+    // Blobs are listed in name order: the first batch holds d1/… (f0001, f0008, …).
+    blobs.put(&container, "d1/f0001.txt", b"rewritten meanwhile", &[]);
+    let run = Outcome::of(child.wait_with_output().unwrap().into());
+    let stats = proxy.stats();
+    assert!(
+        stats.count("POST batch") <= 10,
+        "600 deletes in at most 10 requests: {:?}",
+        stats.by_kind
+    );
+    assert!(stats.count("DELETE blob") <= 2, "{:?}", stats.by_kind);
+    assert_eq!(run.total("deleted"), 599, "{}", run.dump());
+    assert_eq!(
+        blobs.names(&container),
+        ["d0/f0000.txt", "d1/f0001.txt"],
+        "the rewritten blob was not deleted"
+    );
+    assert_eq!(
+        blobs.get(&container, "d1/f0001.txt"),
+        b"rewritten meanwhile"
+    );
+}
+
+#[test]
+fn batched_deletes_work_under_a_container_sas_and_an_account_sas() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    for account in [false, true] {
+        let container = unique_container("sasdelete");
+        let src = tempfile::tempdir().unwrap();
+        for i in 0..40 {
+            write(src.path(), &format!("f{i:02}.txt"), b"x");
+        }
+        blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+        for i in 1..40 {
+            std::fs::remove_file(src.path().join(format!("f{i:02}.txt"))).unwrap();
+        }
+        let sas = if account {
+            account_sas()
+        } else {
+            container_sas(&container, "racwdl")
+        };
+        let url = format!("{}?{sas}", az.url(&container));
+        let run = blobsync_json(&["sync", s(src.path()), &url, "--delete-destination=true"]).ok();
+        assert_eq!(run.total("deleted"), 39, "{}", run.dump());
+        assert_eq!(
+            blobs.names(&container),
+            ["f00.txt"],
+            "account SAS: {account}"
+        );
+    }
+}

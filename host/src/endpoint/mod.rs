@@ -464,6 +464,22 @@ pub trait Endpoint: Send + Sync + 'static {
     /// Deletes the entry, if it is still the listed version; one already gone is deleted.
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError>;
 
+    /// How many entries [`Endpoint::delete_many`] deletes to good effect at once (1: one
+    /// by one).
+    fn delete_batch_size(&self) -> usize {
+        1
+    }
+
+    /// Deletes several entries, each as [`Endpoint::delete`] does; each one's result, in
+    /// order. By default one by one; a container sends them in batches.
+    async fn delete_many(&self, targets: &[DeleteTarget]) -> Vec<Result<(), EndpointError>> {
+        let mut results = Vec::with_capacity(targets.len());
+        for target in targets {
+            results.push(self.delete(target).await);
+        }
+        results
+    }
+
     /// Moves the listed version of an entry to `to` (a relative path) below
     /// `backup_root`, a folder on the same file system (`--backup-dir`), replacing what is
     /// there; fails with [`ErrorClass::Changed`] if the entry changed since it was listed.

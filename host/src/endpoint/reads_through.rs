@@ -105,6 +105,14 @@ impl<E: Endpoint, L: ReadLimit> Endpoint for ReadsThrough<E, L> {
         self.inner.delete(target).await
     }
 
+    fn delete_batch_size(&self) -> usize {
+        self.inner.delete_batch_size()
+    }
+
+    async fn delete_many(&self, targets: &[DeleteTarget]) -> Vec<Result<(), EndpointError>> {
+        self.inner.delete_many(targets).await
+    }
+
     async fn move_to(
         &self,
         target: &DeleteTarget,

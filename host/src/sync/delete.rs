@@ -140,10 +140,12 @@ fn report_planned(
     }
 }
 
-/// Deletes the targets, `--concurrency` at a time until the run stops, each kept in the
-/// backup location first when there is one; reports each.
+/// Batches of deletes in flight at once, where the destination deletes in batches.
+const BATCHES_IN_FLIGHT: usize = 4;
+
 /// Deletes every target (each backed up first with `--backup-dir`), `reason` saying why
-/// each goes.
+/// each goes, until the run stops: `--concurrency` at a time, or in batches where the
+/// destination takes them (a container: 256 a request).
 pub(crate) async fn delete_all(
     policy: &DeletePolicy<'_>,
     targets: &[Item],
@@ -151,35 +153,64 @@ pub(crate) async fn delete_all(
     ctx: &RunContext,
     reason: &(dyn Fn(&Item) -> String + Sync),
 ) {
-    let results = futures::stream::iter(targets)
+    let batch = destination.delete_batch_size().max(1);
+    let in_flight = match batch {
+        1 => policy.concurrency.max(1),
+        _ => BATCHES_IN_FLIGHT,
+    };
+    let results = futures::stream::iter(targets.chunks(batch))
         .take_while(|_| std::future::ready(!ctx.stopped()))
-        .map(|d| async move {
-            if let Some((backup, shared)) = policy.backup
-                && let Err(e) = backup.keep(destination, d, shared, ctx).await
-            {
-                return (d, Err(e));
-            }
-            (d, destination.delete(&DeleteTarget::of(d)).await)
-        })
-        .buffer_unordered(policy.concurrency.max(1));
+        .map(|chunk| delete_chunk(policy, chunk, destination, ctx))
+        .buffer_unordered(in_flight);
     futures::pin_mut!(results);
-    while let Some((target, result)) = results.next().await {
-        if let Err(e) = &result
-            && let Some(kind) = super::transfer_stage::skip_kind(e.class())
-        {
-            ctx.skipped(&target.path, e.message(), kind);
-            continue;
+    while let Some(done) = results.next().await {
+        for (target, result) in done {
+            if let Err(e) = &result
+                && let Some(kind) = super::transfer_stage::skip_kind(e.class())
+            {
+                ctx.skipped(&target.path, e.message(), kind);
+                continue;
+            }
+            ctx.done(ItemDone {
+                path: target.path.clone(),
+                action: Action::Delete,
+                bytes: 0,
+                reason: reason(target),
+                error: result.err().map(|e| e.to_string()),
+                md5: None,
+                toward: None,
+            });
         }
-        ctx.done(ItemDone {
-            path: target.path.clone(),
-            action: Action::Delete,
-            bytes: 0,
-            reason: reason(target),
-            error: result.err().map(|e| e.to_string()),
-            md5: None,
-            toward: None,
-        });
     }
+}
+
+/// Deletes one chunk of targets (one request where the destination batches), each kept
+/// in the backup location first where there is one: a target whose backup failed is not
+/// deleted.
+async fn delete_chunk<'a>(
+    policy: &DeletePolicy<'_>,
+    chunk: &'a [Item],
+    destination: &dyn Endpoint,
+    ctx: &RunContext,
+) -> Vec<(&'a Item, Result<(), crate::endpoint::EndpointError>)> {
+    let kept: Vec<(&Item, Result<(), _>)> = futures::stream::iter(chunk)
+        .map(|d| async move {
+            match policy.backup {
+                Some((backup, shared)) => (d, backup.keep(destination, d, shared, ctx).await),
+                None => (d, Ok(())),
+            }
+        })
+        .buffered(policy.concurrency.max(1))
+        .collect()
+        .await;
+    let (going, mut out): (Vec<_>, Vec<_>) = kept.into_iter().partition(|(_, kept)| kept.is_ok());
+    let targets: Vec<DeleteTarget> = going.iter().map(|(d, _)| DeleteTarget::of(d)).collect();
+    let results = match targets.as_slice() {
+        [one] => vec![destination.delete(one).await],
+        many => destination.delete_many(many).await,
+    };
+    out.extend(going.into_iter().map(|(d, _)| d).zip(results));
+    out
 }
 
 /// Asks on the terminal about each delete (`--delete-destination=prompt`), like azcopy:

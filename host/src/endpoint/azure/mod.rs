@@ -4,6 +4,8 @@
 //! ([`write`]) and error mapping ([`errors`]).
 
 mod auth;
+mod batch;
+mod batch_wire;
 mod copy_source;
 mod credentials;
 mod entra;
@@ -65,6 +67,10 @@ pub struct AzureEndpoint {
     with_stubs: bool,
     /// Lists the container in parallel ranges (`--list-parallelism`).
     splitter: split_list::Splitter,
+    /// Deletes go in batches (until the service refuses one).
+    batches: std::sync::atomic::AtomicBool,
+    /// The pipeline batches are sent through: the session's policies, one try.
+    batch_pipeline: azure_core::http::Pipeline,
 }
 
 impl std::fmt::Debug for AzureEndpoint {
@@ -130,6 +136,18 @@ impl AzureEndpoint {
             option_env!("CARGO_PKG_VERSION"),
             options.client_options.clone(),
             Vec::new(),
+            per_try.clone(),
+            None,
+        );
+        // A batch is tried once: where it fails, its entries are deleted one by one (each
+        // with its retries).
+        let mut once = options.client_options.clone();
+        once.retry = azure_core::http::RetryOptions::none();
+        let batch_pipeline = azure_core::http::Pipeline::new(
+            option_env!("CARGO_PKG_NAME"),
+            option_env!("CARGO_PKG_VERSION"),
+            once,
+            Vec::new(),
             per_try,
             None,
         );
@@ -148,6 +166,8 @@ impl AzureEndpoint {
             location,
             auth,
             container: Arc::new(container),
+            batches: std::sync::atomic::AtomicBool::new(true),
+            batch_pipeline,
             runtime,
             http: http.clone(),
             container_state: Arc::new(AtomicU8::new(ContainerState::Unknown as u8)),
@@ -481,6 +501,14 @@ impl Endpoint for AzureEndpoint {
             }
             Err(_) => false,
         }
+    }
+
+    fn delete_batch_size(&self) -> usize {
+        if self.batches() { batch::MAX_BATCH } else { 1 }
+    }
+
+    async fn delete_many(&self, targets: &[DeleteTarget]) -> Vec<Result<(), EndpointError>> {
+        self.delete_all(targets).await
     }
 
     async fn delete(&self, target: &DeleteTarget) -> Result<(), EndpointError> {
