@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use blobsync::plugin::{
-    EndpointKind, Entry, Event, EventAction, Outcome, Pair, PluginHost, PluginKind, PluginSet,
-    PluginSource, PluginSpec, Runtime, Side,
+    DirectedEvent, EndpointKind, Entry, Event, EventAction, Outcome, Pair, PluginHost, PluginKind,
+    PluginSet, PluginSource, PluginSpec, Runtime, Side,
 };
 
 fn spec(kind: PluginKind, name: &'static str, config: &[(&str, &str)]) -> PluginSpec {
@@ -239,18 +239,21 @@ fn language_runtime(path: PathBuf, kind: PluginKind, entries: &[Entry]) {
             );
         }
         _ => {
-            let events: Vec<Event> = entries
+            let events: Vec<DirectedEvent> = entries
                 .iter()
                 .take(256)
-                .map(|e| Event {
-                    path: e.path.clone(),
-                    action: EventAction::Upload,
-                    bytes: e.size,
-                    outcome: Outcome::Success,
-                    reason: "bench".into(),
-                    error: None,
-                    md5: None,
-                    time_ms: 0,
+                .map(|e| DirectedEvent {
+                    event: Event {
+                        path: e.path.clone(),
+                        action: EventAction::Upload,
+                        bytes: e.size,
+                        outcome: Outcome::Success,
+                        reason: "bench".into(),
+                        error: None,
+                        md5: None,
+                        time_ms: 0,
+                    },
+                    direction: None,
                 })
                 .collect();
             let mut hooks = host.hooks();
