@@ -120,37 +120,8 @@ impl AzureEndpoint {
             Auth::Token { credential: c, .. } => credential = Some(c.clone()),
             Auth::Sas | Auth::Anonymous => {}
         }
-        // The delimiter listing (which the client has no call for) goes through a pipeline
-        // of the same policies.
-        let mut per_try: Vec<Arc<dyn azure_core::http::policies::Policy>> = Vec::new();
-        if let Some(credential) = &credential {
-            per_try.push(Arc::new(
-                azure_core::http::policies::auth::BearerTokenAuthorizationPolicy::new(
-                    credential.clone(),
-                    vec!["https://storage.azure.com/.default"],
-                ),
-            ));
-        }
-        let pipeline = azure_core::http::Pipeline::new(
-            option_env!("CARGO_PKG_NAME"),
-            option_env!("CARGO_PKG_VERSION"),
-            options.client_options.clone(),
-            Vec::new(),
-            per_try.clone(),
-            None,
-        );
-        // A batch is tried once: where it fails, its entries are deleted one by one (each
-        // with its retries).
-        let mut once = options.client_options.clone();
-        once.retry = azure_core::http::RetryOptions::none();
-        let batch_pipeline = azure_core::http::Pipeline::new(
-            option_env!("CARGO_PKG_NAME"),
-            option_env!("CARGO_PKG_VERSION"),
-            once,
-            Vec::new(),
-            per_try,
-            None,
-        );
+        let (pipeline, batch_pipeline) =
+            transport::raw_pipelines(&options.client_options, credential.as_ref());
         let container =
             BlobContainerClient::new(location.container_url(), credential, Some(options))
                 .map_err(|e| azure_error("cannot use", &location.to_string(), e))

@@ -139,3 +139,35 @@ impl azure_core::http::policies::Policy for PermanentTransportErrors {
         }
     }
 }
+
+/// The pipelines for the requests the blob clients have no call for, with the session's
+/// policies (`options`, and a bearer token where there is a credential): one for the
+/// delimiter listing, and one that tries once, for batches (where a batch fails, its
+/// entries are sent one by one, each with its retries).
+pub(super) fn raw_pipelines(
+    options: &azure_core::http::ClientOptions,
+    credential: Option<&Arc<dyn azure_core::credentials::TokenCredential>>,
+) -> (azure_core::http::Pipeline, azure_core::http::Pipeline) {
+    let mut per_try: Vec<Arc<dyn azure_core::http::policies::Policy>> = Vec::new();
+    if let Some(credential) = credential {
+        per_try.push(Arc::new(
+            azure_core::http::policies::auth::BearerTokenAuthorizationPolicy::new(
+                credential.clone(),
+                vec!["https://storage.azure.com/.default"],
+            ),
+        ));
+    }
+    let pipeline = |options: azure_core::http::ClientOptions| {
+        azure_core::http::Pipeline::new(
+            option_env!("CARGO_PKG_NAME"),
+            option_env!("CARGO_PKG_VERSION"),
+            options,
+            Vec::new(),
+            per_try.clone(),
+            None,
+        )
+    };
+    let mut once = options.clone();
+    once.retry = azure_core::http::RetryOptions::none();
+    (pipeline(options.clone()), pipeline(once))
+}
