@@ -314,3 +314,30 @@ fn include_directory_stub_syncs_stubs_as_folders_both_ways() {
     .ok();
     assert_eq!(noop.total("copied"), 0, "{}", noop.dump());
 }
+
+#[test]
+fn up_to_date_blobs_move_to_another_tier_in_batches() {
+    let az = azurite();
+    let blobs = Blobs::new(az);
+    let container = unique_container("retier");
+    let src = tempfile::tempdir().unwrap();
+    for i in 0..60 {
+        write(src.path(), &format!("f{i:02}.txt"), b"x");
+    }
+    blobsync(&["sync", s(src.path()), &az.url(&container)]).ok();
+    let proxy = FaultProxy::start(az.port);
+    let url = format!("{}/devstoreaccount1/{container}", proxy.url());
+    let run = blobsync_json(&["sync", s(src.path()), &url, "--block-blob-tier", "Cool"]).ok();
+    assert_eq!(run.total("copied"), 0, "{}", run.dump());
+    assert_eq!(run.total("updated"), 60, "{}", run.dump());
+    let stats = proxy.stats();
+    assert!(stats.count("POST batch") >= 1, "{:?}", stats.by_kind);
+    assert!(
+        stats.count("PUT tier") < 10,
+        "most tier changes went in batches: {:?}",
+        stats.by_kind
+    );
+    for name in ["f00.txt", "f31.txt", "f59.txt"] {
+        assert_eq!(blobs.tier(&container, name), "Cool", "{name}");
+    }
+}

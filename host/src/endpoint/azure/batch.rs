@@ -25,7 +25,7 @@ pub(crate) const MAX_BATCH: usize = 256;
 const SINGLE_DELETES_IN_FLIGHT: usize = 16;
 
 /// Why a batch was not taken.
-enum Refused {
+pub(super) enum Refused {
     /// It may be taken another time (a server error, a lost connection).
     Transient(String),
     /// It will not be (the service or the credentials do not allow batches).
@@ -45,23 +45,30 @@ impl AzureEndpoint {
     /// was not taken; one the service refuses (rather than fails) turns batches off for
     /// the session.
     pub(super) async fn delete_in_batch(&self, targets: &[DeleteTarget]) -> Option<Vec<Answer>> {
-        match self.send_batch(targets).await {
+        self.taken(self.send_batch(targets).await)
+    }
+
+    /// A batch's answers; `None` when it was not taken (batches are then off for the
+    /// session if the service refused it rather than failed).
+    pub(super) fn taken(&self, result: Result<Vec<Answer>, Refused>) -> Option<Vec<Answer>> {
+        match result {
             Ok(answers) => Some(answers),
             Err(Refused::Transient(why)) => {
-                tracing::debug!("a batch of deletes failed ({why}); deleting them one by one");
+                tracing::debug!("a batch failed ({why}); its requests go one by one");
                 None
             }
             Err(Refused::Always(why)) => {
-                tracing::debug!("deletes go one by one from now on: a batch was refused ({why})");
+                tracing::debug!("requests go one by one from now on: a batch was refused ({why})");
                 self.batches.store(false, Ordering::Relaxed);
                 None
             }
         }
     }
 
-    async fn send_batch(&self, targets: &[DeleteTarget]) -> Result<Vec<Answer>, Refused> {
-        let bearer = match &self.auth {
-            Auth::Token { credential, .. } => Some(
+    /// The token each sub-request carries, with Entra ID.
+    pub(super) async fn bearer(&self) -> Result<Option<String>, Refused> {
+        match &self.auth {
+            Auth::Token { credential, .. } => Ok(Some(
                 credential
                     .get_token(&["https://storage.azure.com/.default"], None)
                     .await
@@ -69,15 +76,25 @@ impl AzureEndpoint {
                     .token
                     .secret()
                     .to_string(),
-            ),
-            _ => None,
-        };
+            )),
+            _ => Ok(None),
+        }
+    }
+
+    async fn send_batch(&self, targets: &[DeleteTarget]) -> Result<Vec<Answer>, Refused> {
+        let bearer = self.bearer().await?;
         let date = azure_core::time::to_rfc7231(&azure_core::time::OffsetDateTime::now_utc());
         let requests = targets
             .iter()
             .map(|t| self.delete_request(t, &date, bearer.as_deref()))
             .collect::<Result<Vec<_>, String>>()
             .map_err(Refused::Always)?;
+        self.send(requests).await
+    }
+
+    /// Sends `requests` as one batch: each one's answer, in order.
+    pub(super) async fn send(&self, requests: Vec<SubRequest>) -> Result<Vec<Answer>, Refused> {
+        let count = requests.len();
         let boundary = format!("batch_{}", uuid::Uuid::new_v4());
         let mut url = self.location.container_url();
         url.query_pairs_mut()
@@ -114,7 +131,7 @@ impl AzureEndpoint {
         let content_type = headers
             .get_optional_str(&azure_core::http::headers::CONTENT_TYPE)
             .unwrap_or_default();
-        batch_wire::answers(content_type, body.as_ref(), targets.len())
+        batch_wire::answers(content_type, body.as_ref(), count)
             .ok_or_else(|| Refused::Always("the batch was refused as a whole".into()))
     }
 
@@ -154,11 +171,7 @@ impl AzureEndpoint {
         date: &str,
         bearer: Option<&str>,
     ) -> Result<SubRequest, String> {
-        let name = self
-            .location
-            .blob_name_as(&target.path, target.version.listed_as.as_deref());
-        let url = self.container.blob_client(&name).url().clone();
-        let mut headers: Vec<(String, String)> = vec![("x-ms-date".into(), date.into())];
+        let mut headers: Vec<(String, String)> = Vec::new();
         match self.snapshots {
             SnapshotPolicy::Include => {
                 headers.push(("x-ms-delete-snapshots".into(), "include".into()))
@@ -169,15 +182,38 @@ impl AzureEndpoint {
         if let Some(etag) = &target.version.etag {
             headers.push(("If-Match".into(), etag.to_string()));
         }
+        let name = self
+            .location
+            .blob_name_as(&target.path, target.version.listed_as.as_deref());
+        self.sub_request(Method::Delete, &name, None, headers, date, bearer)
+    }
+
+    /// A sub-request on the blob `name` (`query` added to its URL), with `headers`, dated
+    /// and authorised as a request on its own would be.
+    pub(super) fn sub_request(
+        &self,
+        method: Method,
+        name: &str,
+        query: Option<(&str, &str)>,
+        extra: Vec<(String, String)>,
+        date: &str,
+        bearer: Option<&str>,
+    ) -> Result<SubRequest, String> {
+        let mut url = self.container.blob_client(name).url().clone();
+        if let Some((key, value)) = query {
+            url.query_pairs_mut().append_pair(key, value);
+        }
+        let mut headers: Vec<(String, String)> = vec![("x-ms-date".into(), date.into())];
+        headers.extend(extra);
         match (&self.auth, bearer) {
             (Auth::SharedKey { account, key, .. }, _) => {
-                let mut signed = Request::new(url.clone(), Method::Delete);
+                let mut signed = Request::new(url.clone(), method);
                 for (name, value) in &headers {
                     signed.insert_header(name.to_ascii_lowercase(), value.clone());
                 }
-                let signature =
-                    azure_core::hmac::hmac_sha256(&string_to_sign(&signed, account), key)
-                        .map_err(|e| format!("cannot sign: {e}"))?;
+                let to_sign = string_to_sign(&signed, account);
+                let signature = azure_core::hmac::hmac_sha256(&to_sign, key)
+                    .map_err(|e| format!("cannot sign: {e}"))?;
                 headers.push((
                     "Authorization".into(),
                     format!("SharedKey {account}:{signature}"),
@@ -192,7 +228,11 @@ impl AzureEndpoint {
             None => url.path().to_string(),
         };
         Ok(SubRequest {
-            method: "DELETE",
+            method: if method == Method::Delete {
+                "DELETE"
+            } else {
+                "PUT"
+            },
             target,
             headers,
         })

@@ -5,6 +5,7 @@
 
 mod auth;
 mod batch;
+mod batch_tier;
 mod batch_wire;
 mod copy_source;
 mod credentials;
@@ -71,6 +72,8 @@ pub struct AzureEndpoint {
     batches: std::sync::atomic::AtomicBool,
     /// The pipeline batches are sent through: the session's policies, one try.
     batch_pipeline: azure_core::http::Pipeline,
+    /// Tier changes gathered for a batch.
+    tiers: batch_tier::TierQueue,
 }
 
 impl std::fmt::Debug for AzureEndpoint {
@@ -139,6 +142,7 @@ impl AzureEndpoint {
             container: Arc::new(container),
             batches: std::sync::atomic::AtomicBool::new(true),
             batch_pipeline,
+            tiers: Default::default(),
             runtime,
             http: http.clone(),
             container_state: Arc::new(AtomicU8::new(ContainerState::Unknown as u8)),
@@ -535,6 +539,13 @@ impl Endpoint for AzureEndpoint {
     }
 
     async fn update(&self, update: &BlobUpdate) -> Result<(), EndpointError> {
+        let tier_only = update.headers.is_none()
+            && update.metadata.is_none()
+            && update.tags.is_none()
+            && update.tier.is_some();
+        if tier_only && self.set_tier_gathered(update).await {
+            return Ok(());
+        }
         let client = self.container.blob_client(
             &self
                 .location
