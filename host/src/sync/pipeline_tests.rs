@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::observer::Status;
 use super::testing::{run_once, session_of, upload_config};
-use super::{DeleteMode, Direction, Location};
+use super::{DeleteMode, Direction, Location, SyncConfig};
 use crate::endpoint::azure::BlobLocation;
 use crate::endpoint::faulty::{Fault, Faulty, Op};
 use crate::endpoint::{Endpoint, EndpointKind, ErrorClass, MemoryEndpoint};
@@ -132,6 +132,16 @@ fn a_failed_commit_leaves_the_old_version_and_the_next_run_copies_it() {
     assert_eq!(destination.get("a.txt").unwrap(), &b"alpha, new"[..]);
 }
 
+/// A download from an in-memory container to an in-memory folder.
+fn download_config() -> SyncConfig {
+    let mut config = upload_config(DeleteMode::False);
+    config.source =
+        Location::Blob(BlobLocation::parse("http://127.0.0.1:1/devstoreaccount1/memory").unwrap());
+    config.destination = Location::Local("/memory/destination".into());
+    config.direction = Direction::Download;
+    config
+}
+
 #[test]
 fn a_download_whose_bytes_do_not_match_their_md5_is_never_committed() {
     let source = MemoryEndpoint::new(EndpointKind::Blob);
@@ -139,12 +149,7 @@ fn a_download_whose_bytes_do_not_match_their_md5_is_never_committed() {
     source.insert("b.txt", b"beta", T);
     let destination = MemoryEndpoint::new(EndpointKind::Local);
     let faulty = Faulty::new(source).fail(Op::Read, "a.txt", Fault::Corrupt, usize::MAX);
-    let mut config = upload_config(DeleteMode::False);
-    config.source =
-        Location::Blob(BlobLocation::parse("http://127.0.0.1:1/devstoreaccount1/memory").unwrap());
-    config.destination = Location::Local("/memory/destination".into());
-    config.direction = Direction::Download;
-    let session = session_of(config, arc(faulty), arc(destination.clone()));
+    let session = session_of(download_config(), arc(faulty), arc(destination.clone()));
     let (outcome, events) = run_once(&session);
     assert_eq!(
         outcome.status,
@@ -162,12 +167,7 @@ fn a_download_corrupted_once_on_its_way_is_read_again_and_committed_whole() {
     source.insert("a.txt", b"alpha", T);
     let destination = MemoryEndpoint::new(EndpointKind::Local);
     let faulty = Faulty::new(source).fail(Op::Read, "a.txt", Fault::Corrupt, 1);
-    let mut config = upload_config(DeleteMode::False);
-    config.source =
-        Location::Blob(BlobLocation::parse("http://127.0.0.1:1/devstoreaccount1/memory").unwrap());
-    config.destination = Location::Local("/memory/destination".into());
-    config.direction = Direction::Download;
-    let session = session_of(config, arc(faulty), arc(destination.clone()));
+    let session = session_of(download_config(), arc(faulty), arc(destination.clone()));
     let (outcome, events) = run_once(&session);
     assert_eq!(outcome.status, Status::Completed, "{:?}", events.lines());
     assert_eq!(destination.get("a.txt").unwrap(), &b"alpha"[..]);

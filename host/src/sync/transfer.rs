@@ -237,10 +237,7 @@ async fn move_blocks(
     on_moved: &(dyn Fn(u64) + Sync),
 ) -> Result<[u8; 16], EndpointError> {
     let size = item.size;
-    let (block, blocks) = match shape {
-        WriteShape::Single => (size.max(1), 1),
-        WriteShape::Blocks { size, count } => (size, count),
-    };
+    let (block, blocks) = blocks_of(shape, size);
     let single = shape == WriteShape::Single;
     let mut md5 = Md5::new();
     let in_flight = shared.options.blocks_in_flight.max(1);
@@ -248,8 +245,7 @@ async fn move_blocks(
         .map(|index| async move { Ok((index, writer.resumed(index).await?)) })
         .buffered(in_flight)
         .map_ok(|(index, resumed)| {
-            let offset = index * block;
-            let len = block.min(size - offset.min(size));
+            let (offset, len) = range_of(index, block, size);
             async move {
                 // A block a killed attempt already wrote is neither read nor written again.
                 match resumed {
@@ -286,6 +282,21 @@ async fn move_blocks(
         .try_collect::<Vec<()>>()
         .await?;
     Ok(md5.finalize().into())
+}
+
+/// The block size and the number of blocks of an entry of `size` bytes written as
+/// `shape`.
+fn blocks_of(shape: WriteShape, size: u64) -> (u64, u64) {
+    match shape {
+        WriteShape::Single => (size.max(1), 1),
+        WriteShape::Blocks { size, count } => (size, count),
+    }
+}
+
+/// Block `index`'s offset and length, blocks of `block` bytes in `size`.
+fn range_of(index: u64, block: u64, size: u64) -> (u64, u64) {
+    let offset = index * block;
+    (offset, block.min(size - offset.min(size)))
 }
 
 /// The largest range one read of `item` fetches: the block size for a blob whose
@@ -335,16 +346,12 @@ async fn rewrite_checked(
     shared: &Shared,
 ) -> Result<[u8; 16], EndpointError> {
     let size = item.size;
-    let (block, blocks) = match shape {
-        WriteShape::Single => (size.max(1), 1),
-        WriteShape::Blocks { size, count } => (size, count),
-    };
+    let (block, blocks) = blocks_of(shape, size);
     let in_flight = shared.options.blocks_in_flight.max(1);
     let mut md5 = Md5::new();
     futures::stream::iter(0..blocks)
         .map(|index| async move {
-            let offset = index * block;
-            let len = block.min(size - offset.min(size));
+            let (offset, len) = range_of(index, block, size);
             let data = reader.read_checked(offset, len as usize).await?;
             Ok::<_, EndpointError>((index, offset, data))
         })
