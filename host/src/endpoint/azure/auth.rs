@@ -5,6 +5,9 @@ use std::sync::Arc;
 
 use azure_core::credentials::{Secret, TokenCredential};
 
+/// The scope of an Entra ID token for Azure Storage.
+pub(super) const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
+
 /// How requests are authorised.
 #[derive(Clone)]
 pub enum Auth {

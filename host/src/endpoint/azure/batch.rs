@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 
 use azure_core::http::{Context, Method, Request, StatusCode};
 
-use super::auth::Auth;
+use super::auth::{Auth, STORAGE_SCOPE};
 use super::batch_wire::{self, Answer, SubRequest};
 use super::shared_key::string_to_sign;
 use super::{AzureEndpoint, SnapshotPolicy};
@@ -70,7 +70,7 @@ impl AzureEndpoint {
         match &self.auth {
             Auth::Token { credential, .. } => Ok(Some(
                 credential
-                    .get_token(&["https://storage.azure.com/.default"], None)
+                    .get_token(&[STORAGE_SCOPE], None)
                     .await
                     .map_err(|e| Refused::Transient(format!("no token: {e}")))?
                     .token
@@ -228,11 +228,7 @@ impl AzureEndpoint {
             None => url.path().to_string(),
         };
         Ok(SubRequest {
-            method: if method == Method::Delete {
-                "DELETE"
-            } else {
-                "PUT"
-            },
+            method,
             target,
             headers,
         })

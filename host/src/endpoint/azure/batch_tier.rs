@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use super::AzureEndpoint;
 use super::batch::MAX_BATCH;
-use crate::endpoint::{BlobUpdate, RehydratePriority};
+use crate::endpoint::BlobUpdate;
 
 /// How long the first caller waits for others to join its batch.
 const GATHER: Duration = Duration::from_millis(10);
@@ -97,11 +97,7 @@ impl AzureEndpoint {
                 let (tier, priority) = update.tier?;
                 let mut headers = vec![("x-ms-access-tier".to_string(), tier.name().to_string())];
                 if let Some(p) = priority {
-                    let p = match p {
-                        RehydratePriority::Standard => "Standard",
-                        RehydratePriority::High => "High",
-                    };
-                    headers.push(("x-ms-rehydrate-priority".into(), p.into()));
+                    headers.push(("x-ms-rehydrate-priority".into(), p.name().into()));
                 }
                 let name = self
                     .location

@@ -1,10 +1,12 @@
 //! The Blob Batch wire format: a `multipart/mixed` body of HTTP sub-requests, and the
 //! `multipart/mixed` answer with one HTTP response per sub-request.
 
+use azure_core::http::Method;
+
 /// One sub-request, as it is written into the batch.
 pub(super) struct SubRequest {
     /// `DELETE` or `PUT`.
-    pub method: &'static str,
+    pub method: Method,
     /// The path and query as they go on the request line (`/container/blob?comp=tier`),
     /// percent-encoded.
     pub target: String,
@@ -19,7 +21,8 @@ pub(super) fn body(boundary: &str, requests: &[SubRequest]) -> Vec<u8> {
         out.push_str(&format!(
             "--{boundary}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: \
              binary\r\nContent-ID: {i}\r\n\r\n{} {} HTTP/1.1\r\n",
-            r.method, r.target
+            r.method.as_ref(),
+            r.target
         ));
         for (name, value) in &r.headers {
             out.push_str(&format!("{name}: {value}\r\n"));
@@ -116,7 +119,7 @@ mod tests {
     #[test]
     fn a_body_has_a_part_per_sub_request_and_a_closing_boundary() {
         let requests = [SubRequest {
-            method: "DELETE",
+            method: Method::Delete,
             target: "/c/a%20b.txt".into(),
             headers: vec![("x-ms-date".into(), "now".into())],
         }];

@@ -14,15 +14,12 @@ use std::time::Duration;
 use azure_core::credentials::Secret;
 use azure_core::time::OffsetDateTime;
 
-use super::auth::Auth;
+use super::auth::{Auth, STORAGE_SCOPE};
 use super::location::BlobLocation;
 use crate::endpoint::{CopySource, EndpointError, ErrorClass, Item};
 
 /// The service SAS version signed (the layout of its string-to-sign).
 const SAS_VERSION: &str = "2021-08-06";
-
-/// The scope of an Entra ID token for Azure Storage.
-const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
 
 /// How long a signed SAS stays valid: an hour, plus an hour per 100 GiB (a server-side
 /// copy of a huge blob reads its last block late).

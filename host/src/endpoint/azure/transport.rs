@@ -153,7 +153,7 @@ pub(super) fn raw_pipelines(
         per_try.push(Arc::new(
             azure_core::http::policies::auth::BearerTokenAuthorizationPolicy::new(
                 credential.clone(),
-                vec!["https://storage.azure.com/.default"],
+                vec![super::auth::STORAGE_SCOPE],
             ),
         ));
     }
