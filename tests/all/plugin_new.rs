@@ -67,8 +67,14 @@ fn build_into_dist(dir: &Path, name: &str, target: Option<&Path>) {
 
 #[test]
 fn a_new_rust_filter_hook_and_resolver_build_and_pass_their_tests() {
+    // The three projects in one git work tree, as plugins in a repository are: with one
+    // target directory, the standard library and the SDK are built for them once.
     let parent = tempfile::tempdir().unwrap();
-    // One target directory for all (std is built from source once).
+    let git = Command::new("git")
+        .args(["init", "-q", s(parent.path())])
+        .status()
+        .expect("run git init");
+    assert!(git.success());
     let target = cache_dir().with_file_name("plugin-new-target");
     let kinds = [
         ("my-filter", "filter"),
