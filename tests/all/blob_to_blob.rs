@@ -120,6 +120,9 @@ fn a_container_syncs_to_another_server_side_with_every_property() {
     );
     assert!(stats.count("PUT block") >= 6, "{stats:?}");
     assert_eq!(stats.count("GET blob"), 0, "{stats:?}");
+    // Each small blob is one Copy Blob From URL; only the big one is staged and committed.
+    assert_eq!(stats.count("PUT blob"), 3, "{stats:?}");
+    assert_eq!(stats.count("PUT blocklist"), 1, "{stats:?}");
 
     assert_eq!(
         blobs.names(&dst),

@@ -254,6 +254,12 @@ pub trait CopyWriter: Send + Sync {
     async fn copy_block(&self, index: u64, offset: u64, len: u64) -> Result<(), EndpointError>;
     /// Makes the entry visible, all at once.
     async fn commit(self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError>;
+    /// Copies the whole entry, `size` bytes in one block, and commits it — in one request
+    /// where the service has one. Asked only when the content headers stay the source's.
+    async fn copy_whole(self: Box<Self>, size: u64, info: CommitInfo) -> Result<(), EndpointError> {
+        self.copy_block(0, 0, size).await?;
+        self.commit(info).await
+    }
 }
 
 /// Reads one entry.

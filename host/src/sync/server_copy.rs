@@ -136,25 +136,7 @@ impl ServerCopies {
         let Some(writer) = destination.open_copy_writer(target, &from).await? else {
             return Ok(false);
         };
-        let (block, blocks) = match target.shape {
-            WriteShape::Single => (target.size.max(1), 1),
-            WriteShape::Blocks { size, count } => (size, count),
-        };
         let size = target.size;
-        futures::stream::iter(0..blocks)
-            .map(|index| {
-                let offset = index * block;
-                let len = block.min(size - offset.min(size));
-                let writer = &writer;
-                async move {
-                    writer.copy_block(index, offset, len).await?;
-                    on_moved(len);
-                    Ok::<(), EndpointError>(())
-                }
-            })
-            .buffer_unordered(in_flight.max(1))
-            .try_collect::<Vec<()>>()
-            .await?;
         let written = crate::endpoint::Written {
             path: target.path.clone(),
             listed_as: target.replaces.as_ref().and_then(|v| v.listed_as.clone()),
@@ -162,12 +144,61 @@ impl ServerCopies {
             md5: info.md5,
             mtime_ns: info.mtime_ns,
         };
-        match &self.committing {
-            Some(committing) => committing.commit(written, writer.commit(info)).await?,
-            None => writer.commit(info).await?,
+        // One block, the source's headers: the service may copy and commit in one request.
+        let same_headers = item
+            .blob
+            .as_ref()
+            .is_some_and(|b| b.headers == info.settings.headers);
+        if target.shape == WriteShape::Single && same_headers {
+            self.committed(written, writer.copy_whole(size, info))
+                .await?;
+            on_moved(size);
+            return Ok(true);
         }
+        copy_blocks(writer.as_ref(), target, in_flight, on_moved).await?;
+        self.committed(written, writer.commit(info)).await?;
         Ok(true)
     }
+
+    /// Waits for `commit`, remembered in the run's commits until its answer comes.
+    async fn committed(
+        &self,
+        written: crate::endpoint::Written,
+        commit: impl std::future::Future<Output = Result<(), EndpointError>>,
+    ) -> Result<(), EndpointError> {
+        match &self.committing {
+            Some(committing) => committing.commit(written, commit).await,
+            None => commit.await,
+        }
+    }
+}
+
+/// Has the service copy every block of `target`, `in_flight` at a time.
+async fn copy_blocks(
+    writer: &dyn crate::endpoint::CopyWriter,
+    target: &WriteTarget,
+    in_flight: usize,
+    on_moved: &(dyn Fn(u64) + Sync),
+) -> Result<(), EndpointError> {
+    let size = target.size;
+    let (block, blocks) = match target.shape {
+        WriteShape::Single => (size.max(1), 1),
+        WriteShape::Blocks { size, count } => (size, count),
+    };
+    futures::stream::iter(0..blocks)
+        .map(|index| {
+            let offset = index * block;
+            let len = block.min(size - offset.min(size));
+            async move {
+                writer.copy_block(index, offset, len).await?;
+                on_moved(len);
+                Ok::<(), EndpointError>(())
+            }
+        })
+        .buffer_unordered(in_flight.max(1))
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -32,9 +32,6 @@ pub(super) enum Refused {
     Always(String),
 }
 
-/// The API version batches are sent with (the outer request only: sub-requests carry none).
-const VERSION: &str = "2026-04-06";
-
 impl AzureEndpoint {
     /// Whether deletes may go in batches (until one is refused).
     pub(super) fn batches(&self) -> bool {
@@ -101,7 +98,7 @@ impl AzureEndpoint {
             .append_pair("restype", "container")
             .append_pair("comp", "batch");
         let mut request = Request::new(url, Method::Post);
-        request.insert_header("x-ms-version", VERSION);
+        request.insert_header("x-ms-version", super::transport::API_VERSION);
         request.insert_header(
             "content-type",
             format!("multipart/mixed; boundary={boundary}"),

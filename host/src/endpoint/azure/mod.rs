@@ -458,6 +458,7 @@ impl Endpoint for AzureEndpoint {
         Ok(Some(Box::new(server_copy::CopyBlobWriter {
             writer: self.blob_writer(target).await?,
             source: source.clone(),
+            pipeline: self.splitter.pipeline.clone(),
         })))
     }
 

@@ -2,10 +2,13 @@
 //! content passes through blobsync. Blocks are staged with Put Block From URL (each a
 //! range of the source, conditional on its listed ETag) and committed with the same Put
 //! Block List as an upload ([`super::write`]), carrying the source's Content-MD5, the
-//! metadata (with the source's modification time), headers, tier and tags. A small blob
-//! is one block and a commit: Put Blob From URL would save the second request, but the
-//! emulator answers it 501 (500 under a SAS, which is retried as a server error), so the
-//! one path that is tested serves every size.
+//! metadata (with the source's modification time), headers, tier and tags.
+//!
+//! A blob of one block whose content headers stay the source's is copied in one request
+//! instead: Copy Blob From URL (`x-ms-requires-sync: true`, sources up to 256 MiB), which
+//! takes the source's content headers and Content-MD5 and sets the metadata, tier and tags
+//! as a commit would, conditional on both the source's listed ETag and the destination's.
+//! (Put Blob From URL would too, but the emulator answers it 501.)
 //!
 //! Block IDs have the upload's layout and length, with a hash of the source's ETag and
 //! size where an upload puts the block's CRC-64: a retry, or the next run, reuses the
@@ -23,14 +26,19 @@ use azure_core::http::{Etag, StatusCode};
 use azure_storage_blob::models::{BlockBlobClientStageBlockFromUrlOptions, HttpRange};
 
 use super::errors::{azure_error, describe_error, error_code};
-use super::write::{BlobWriter, Commit, block_id};
+use super::write::{BlobWriter, Commit, Failed, block_id};
 use crate::endpoint::{CommitInfo, CopySource, CopyWriter, EndpointError, ErrorClass, crc64};
 
 /// A blob written by the service from a [`CopySource`].
 pub(super) struct CopyBlobWriter {
     pub(super) writer: BlobWriter,
     pub(super) source: CopySource,
+    /// The session's pipeline, for Copy Blob From URL (the blob client has no call for it).
+    pub(super) pipeline: azure_core::http::Pipeline,
 }
+
+/// The largest source Copy Blob From URL takes.
+const MAX_COPY_FROM_URL: u64 = 256 << 20;
 
 impl CopyBlobWriter {
     /// What stands for a block's content in its ID: the source version and size. `None`
@@ -140,5 +148,108 @@ impl CopyWriter for CopyBlobWriter {
         let commit = Commit::of(&info, self.writer.replaces.as_ref());
         let result = self.writer.commit_blocks(&info, &commit).await?;
         self.writer.settle(result, &info, commit).await
+    }
+
+    async fn copy_whole(self: Box<Self>, size: u64, info: CommitInfo) -> Result<(), EndpointError> {
+        if size > MAX_COPY_FROM_URL {
+            self.copy_block(0, 0, size).await?;
+            return self.commit(info).await;
+        }
+        let commit = Commit::of(&info, self.writer.replaces.as_ref());
+        let result = match self.copy_from_url(&commit).await {
+            // The source not found where the destination's service looked (the emulator's
+            // answer for a source in another instance): the blocks' path tells why.
+            Err((_, e)) if e.http_status() == Some(StatusCode::NotFound) => {
+                tracing::debug!(
+                    "{}: {}; copying by blocks",
+                    self.writer.described,
+                    describe_error(&e)
+                );
+                self.copy_block(0, 0, size).await?;
+                return self.commit(info).await;
+            }
+            Err((_, e)) if self.is_copy_error(&e) => {
+                return Err(self.copy_error("cannot copy", e));
+            }
+            other => other,
+        };
+        self.writer.settle(result, &info, commit).await
+    }
+}
+
+impl CopyBlobWriter {
+    /// One Copy Blob From URL: the source's content, content headers and Content-MD5,
+    /// with `commit`'s metadata, tier, tags and conditions.
+    async fn copy_from_url(&self, commit: &Commit) -> Result<(), Failed> {
+        use azure_core::http::{Context, Method, Request};
+        let mut request = Request::new(self.writer.client.url().clone(), Method::Put);
+        request.insert_header("x-ms-version", super::transport::API_VERSION);
+        request.insert_header("x-ms-copy-source", self.source.url.clone());
+        request.insert_header("x-ms-requires-sync", "true");
+        if let Some(authorization) = &self.source.authorization {
+            request.insert_header("x-ms-copy-source-authorization", authorization.clone());
+        }
+        if let Some(etag) = &self.source.etag {
+            request.insert_header("x-ms-source-if-match", etag.to_string());
+        }
+        if let Some(etag) = &commit.if_match {
+            request.insert_header("if-match", etag.to_string());
+        }
+        if let Some(etag) = &commit.if_none_match {
+            request.insert_header("if-none-match", etag.to_string());
+        }
+        for (key, value) in &commit.metadata {
+            request.insert_header(format!("x-ms-meta-{key}"), value.clone());
+        }
+        if let Some(tier) = &commit.tier {
+            request.insert_header("x-ms-access-tier", tier.to_string());
+        }
+        if let Some(tags) = commit.header_tags() {
+            request.insert_header("x-ms-tags", encode_tags(&tags));
+        }
+        request.insert_header("content-length", "0");
+        self.pipeline
+            .send(&Context::new(), &mut request, None)
+            .await
+            .map(|_| ())
+            .map_err(|e| ("cannot copy", e))
+    }
+
+    /// True for a failure of the copy itself (the source unreadable, changed, or no copy
+    /// from a URL at all), rather than of the write.
+    fn is_copy_error(&self, e: &azure_core::Error) -> bool {
+        error_code(e) == Some("CannotVerifyCopySource")
+            || unsupported(e)
+            || (e.http_status() == Some(StatusCode::PreconditionFailed)
+                && error_code(e) == Some("SourceConditionNotMet"))
+    }
+}
+
+/// Tags as `x-ms-tags` carries them: a query string, each key and value percent-encoded.
+fn encode_tags(tags: &std::collections::HashMap<String, String>) -> String {
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    let mut pairs: Vec<String> = tags
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(k, NON_ALPHANUMERIC),
+                utf8_percent_encode(v, NON_ALPHANUMERIC)
+            )
+        })
+        .collect();
+    pairs.sort();
+    pairs.join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tags_are_a_percent_encoded_query_in_a_fixed_order() {
+        let tags = [("team", "web ops"), ("path", "a/b=c")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into_iter()
+            .collect();
+        assert_eq!(super::encode_tags(&tags), "path=a%2Fb%3Dc&team=web%20ops");
     }
 }

@@ -24,8 +24,6 @@ use crate::endpoint::ListOrder;
 /// One page of a listing, `None` at its end.
 pub(super) type Page = Result<Option<ListBlobsResponse>, azure_core::Error>;
 
-/// The service version of the delimiter listing (the SDK's own).
-const VERSION: &str = "2026-04-06";
 /// Pages a range may hold ahead of the one being passed on.
 const AHEAD: usize = 2;
 
@@ -147,7 +145,7 @@ impl Splitter {
         }
         let mut request = Request::new(url, Method::Get);
         request.insert_header("accept", "application/xml");
-        request.insert_header("x-ms-version", VERSION);
+        request.insert_header("x-ms-version", super::transport::API_VERSION);
         let response = self
             .pipeline
             .send(&Context::new(), &mut request, None)

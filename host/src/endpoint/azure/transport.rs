@@ -140,6 +140,9 @@ impl azure_core::http::policies::Policy for PermanentTransportErrors {
     }
 }
 
+/// The API version of the requests the blob clients have no call for (the clients' own).
+pub(super) const API_VERSION: &str = "2026-04-06";
+
 /// The pipelines for the requests the blob clients have no call for, with the session's
 /// policies (`options`, and a bearer token where there is a credential): one for the
 /// delimiter listing, and one that tries once, for batches (where a batch fails, its
