@@ -2,14 +2,18 @@
 //! for uploads ([`read`]) and written through temporary files for downloads ([`write`]).
 
 mod collide;
+mod folder;
 mod group_sync;
 mod names;
 mod partial;
 mod posix;
 mod precision;
 mod read;
+mod read_ahead;
 mod remove;
 mod walk;
+#[cfg(test)]
+mod walk_tests;
 mod write;
 
 use std::ffi::OsStr;
@@ -45,6 +49,8 @@ pub(crate) struct LocalOptions {
     /// Each folder is also listed as a folder stub, and folder stubs are written as
     /// folders (`--include-directory-stub`).
     pub(crate) directory_stubs: bool,
+    /// The walk reads each folder as it enters it, none ahead on other threads.
+    pub(crate) serial_walk: bool,
 }
 
 /// A local folder.
@@ -99,6 +105,13 @@ impl LocalEndpoint {
             latest_time: std::sync::atomic::AtomicI64::new(i64::MAX),
             files: OnceLock::new(),
         }
+    }
+
+    /// Whether listings read folders ahead of the walk on other threads (the default), or
+    /// each folder only as the walk enters it.
+    pub fn with_read_ahead(mut self, on: bool) -> Self {
+        self.options.serial_walk = !on;
+        self
     }
 
     /// Keeps owners, groups, modes and times in blob metadata, and restores them

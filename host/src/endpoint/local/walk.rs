@@ -3,49 +3,24 @@
 //! holding either side in memory. A batch ends after each folder, and a folder the
 //! consumer skips is never read.
 
+use std::collections::VecDeque;
 use std::fs;
 use std::path::PathBuf;
 
-use std::os::unix::ffi::OsStrExt;
-
 use super::LocalOptions;
-use super::partial::{self, is_partial_dir};
-use super::posix::{SYMLINK_KEY, status_metadata};
+use super::folder::{Child, DirKey, Folder, Reading};
+use super::partial;
+use super::read_ahead::ReadAhead;
 use crate::endpoint::{
-    Dir, EndpointError, ErrorClass, FOLDER_KEY, FileIdentity, Item, ListOrder, Listed, Lister,
-    SkipKind, mtime_ns,
+    Dir, EndpointError, ErrorClass, ListOrder, Listed, Lister, SkipKind, mtime_ns,
 };
-use crate::localfs::raw_names;
 
-/// A (device, inode) pair: what makes a folder its own ancestor through a link.
-type DirKey = (u64, u64);
-
-/// One child of a folder being walked.
-enum Child {
-    File(Item),
-    /// A folder; `key` is its relative path with a trailing `/`.
-    Dir {
-        key: String,
-        mtime_ns: i64,
-        dir_key: DirKey,
-    },
-    Other(Listed),
-}
-
-impl Child {
-    fn key(&self) -> std::borrow::Cow<'_, str> {
-        match self {
-            Child::File(item) => item.path.as_str().into(),
-            Child::Dir { key, .. } => key.as_str().into(),
-            Child::Other(listed) => listed.key(),
-        }
-    }
-}
-
-/// A folder being visited: its sorted children and the folders above it.
+/// A folder being visited: its sorted children, the folders above it, and its
+/// subfolders not yet asked to be read ahead.
 struct Frame {
     children: std::vec::IntoIter<Child>,
     ancestors: Vec<DirKey>,
+    ahead: VecDeque<String>,
 }
 
 /// Where the walk is.
@@ -62,9 +37,8 @@ enum State {
 }
 
 pub(super) struct LocalLister {
-    root: PathBuf,
-    options: LocalOptions,
-    order: ListOrder,
+    /// How folders are read, and those read ahead.
+    ahead: ReadAhead,
     /// Scopes still to list, in order.
     scopes: std::collections::VecDeque<String>,
     /// Folders offered above scopes (offered once) and those the consumer skipped.
@@ -85,9 +59,11 @@ impl LocalLister {
         scopes: &[String],
     ) -> Self {
         LocalLister {
-            root,
-            options,
-            order,
+            ahead: ReadAhead::new(Reading {
+                root,
+                options,
+                order,
+            }),
             scopes: scopes
                 .iter()
                 .map(|s| s.trim_matches('/').to_string())
@@ -104,14 +80,23 @@ impl LocalLister {
 
     /// The full path of `relative` (its names as the file system has them).
     fn abs(&self, relative: &str) -> PathBuf {
-        self.root
-            .join(std::ffi::OsStr::from_bytes(&raw_names::to_os(relative)))
+        self.ahead.reading().abs(relative)
+    }
+
+    /// Folders read ahead and not yet taken or forgotten.
+    #[cfg(test)]
+    pub(super) fn waiting(&self) -> usize {
+        self.ahead.waiting()
+    }
+
+    fn root(&self) -> &std::path::Path {
+        &self.ahead.reading().root
     }
 
     /// Checks the root; `Err` ends the listing.
     fn start(&mut self) -> Result<(), EndpointError> {
-        let meta = fs::metadata(&self.root).map_err(|e| {
-            EndpointError::io("cannot read the folder", &self.root, e)
+        let meta = fs::metadata(self.root()).map_err(|e| {
+            EndpointError::io("cannot read the folder", self.root(), e)
                 .explain("; nothing was copied or deleted")
         })?;
         if !meta.is_dir() {
@@ -119,7 +104,7 @@ impl LocalLister {
                 ErrorClass::Usage,
                 format!(
                     "{} is not a folder; blobsync syncs folders",
-                    self.root.display()
+                    self.root().display()
                 ),
             ));
         }
@@ -128,14 +113,11 @@ impl LocalLister {
             std::os::unix::fs::MetadataExt::ino(&meta),
         );
         if self.scopes.is_empty() {
-            let children = self.read_dir("").map_err(|e| {
+            let folder = self.ahead.take("").map_err(|e| {
                 e.reclassify(ErrorClass::Usage)
                     .explain("; nothing was copied or deleted")
             })?;
-            self.stack.push(Frame {
-                children: children.into_iter(),
-                ancestors: vec![self.root_key],
-            });
+            self.push_frame(folder, vec![self.root_key]);
             self.state = State::Walk;
         } else {
             self.next_scope();
@@ -191,7 +173,7 @@ impl LocalLister {
             // Gone: nothing is listed, so what is at the other side becomes a delete.
             return false;
         }
-        match self.classify(abs, scope) {
+        match self.ahead.reading().classify(abs, scope) {
             Child::Dir {
                 key,
                 mtime_ns,
@@ -215,134 +197,69 @@ impl LocalLister {
         }
     }
 
-    /// Reads and sorts one folder's children (`rel_dir` ends with `/`, or is empty).
-    fn read_dir(&self, rel_dir: &str) -> Result<Vec<Child>, EndpointError> {
-        let abs = self.abs(rel_dir);
-        let entries =
-            fs::read_dir(&abs).map_err(|e| EndpointError::io("cannot read folder", &abs, e))?;
-        let mut children = Vec::new();
-        for entry in entries {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    children.push(Child::Other(Listed::Error {
-                        path: format!("{rel_dir}\u{fffd}"),
-                        error: EndpointError::io("cannot read an entry of", &abs, e),
-                    }));
-                    continue;
-                }
-            };
-            let os_name = entry.file_name();
-            if is_partial_dir(&os_name) {
-                // blobsync's temporary downloads: never data.
-                if self.options.clean_partials {
-                    partial::clean(&entry.path());
-                }
-                continue;
-            }
-            // A name that is not valid UTF-8 travels as rclone writes it (`‛FF`).
-            let name = raw_names::from_os(os_name.as_bytes());
-            let child = self.classify(entry.path(), format!("{rel_dir}{name}"));
-            if let (true, Child::Dir { key, .. }) = (self.options.directory_stubs, &child) {
-                // The folder as a stub too: it pairs with a stub blob, so empty folders
-                // are synced.
-                children.push(Child::File(Item {
-                    metadata: vec![(FOLDER_KEY.to_string(), "true".to_string())],
-                    ..Item::new(&key[..key.len() - 1], 0, 0)
-                }));
-            }
-            children.push(child);
-        }
-        let order = self.order;
-        children.sort_unstable_by(|a, b| order.cmp(&a.key(), &b.key()));
-        Ok(children)
-    }
-
-    /// What the entry at `abs` (relative path `path`) is.
-    fn classify(&self, abs: PathBuf, path: String) -> Child {
-        let meta = match fs::symlink_metadata(&abs) {
-            Ok(m) => m,
-            Err(e) => {
-                return Child::Other(Listed::Error {
-                    path,
-                    error: EndpointError::io("cannot stat", &abs, e),
-                });
-            }
-        };
-        let meta = if meta.file_type().is_symlink() {
-            if self.options.symlinks {
-                // The link itself: its target is its content.
-                let mut metadata = vec![(SYMLINK_KEY.to_string(), "true".to_string())];
-                if self.options.posix {
-                    metadata.extend(status_metadata(&meta));
-                    metadata.sort();
-                }
-                return Child::File(Item {
-                    size: meta.len(),
-                    mtime_ns: mtime_ns(&meta),
-                    identity: Some(FileIdentity::of(&meta)),
-                    metadata,
-                    ..Item::new(path, 0, 0)
-                });
-            }
-            if !self.options.follow_symlinks {
-                return Child::Other(Listed::Skipped {
-                    path,
-                    reason: "symbolic link (use --follow-symlinks to follow links)".into(),
-                    kind: SkipKind::Symlink,
-                });
-            }
-            match fs::metadata(&abs) {
-                Ok(m) => m,
-                Err(e) => {
-                    return Child::Other(Listed::Error {
-                        path,
-                        error: EndpointError::io("broken symbolic link", &abs, e),
-                    });
-                }
-            }
-        } else {
-            meta
-        };
-        if meta.is_dir() {
-            use std::os::unix::fs::MetadataExt;
-            Child::Dir {
-                key: format!("{path}/"),
-                mtime_ns: mtime_ns(&meta),
-                dir_key: (meta.dev(), meta.ino()),
-            }
-        } else if meta.is_file() {
-            Child::File(Item {
-                size: meta.len(),
-                mtime_ns: mtime_ns(&meta),
-                identity: Some(FileIdentity::of(&meta)),
-                metadata: if self.options.posix {
-                    status_metadata(&meta)
-                } else {
-                    Vec::new()
-                },
-                ..Item::new(path, 0, 0)
-            })
-        } else {
-            Child::Other(Listed::Skipped {
-                path,
-                reason: "not a regular file (socket, FIFO or device)".into(),
-                kind: SkipKind::Special,
-            })
-        }
-    }
-
     /// Reads the folder emitted last, unless it was skipped.
     fn enter_pending(&mut self, batch: &mut Vec<Listed>) {
         let Some((key, ancestors)) = self.enter.take() else {
             return;
         };
-        match self.read_dir(&key) {
-            Ok(children) => self.stack.push(Frame {
-                children: children.into_iter(),
-                ancestors,
-            }),
+        self.passed(&key);
+        match self.ahead.take(&key) {
+            Ok(folder) => self.push_frame(folder, ancestors),
             Err(error) => batch.push(Listed::Error { path: key, error }),
+        }
+    }
+
+    /// Visits `folder` next (below `ancestors`), and asks for the folders to enter after
+    /// it to be read ahead.
+    fn push_frame(&mut self, folder: Folder, ancestors: Vec<DirKey>) {
+        for dir in &folder.partials {
+            partial::clean(dir);
+        }
+        let ahead = folder
+            .children
+            .iter()
+            .filter_map(|child| match child {
+                Child::Dir { key, dir_key, .. } if !ancestors.contains(dir_key) => {
+                    Some(key.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        self.stack.push(Frame {
+            children: folder.children.into_iter(),
+            ancestors,
+            ahead,
+        });
+        self.read_ahead();
+    }
+
+    /// The walk is at folder `key`, a child of the folder it visits: the subfolders before
+    /// it, and it, are no longer to be asked for.
+    fn passed(&mut self, key: &str) {
+        let order = self.ahead.reading().order;
+        if let Some(frame) = self.stack.last_mut() {
+            while frame
+                .ahead
+                .front()
+                .is_some_and(|k| order.cmp(k, key) != std::cmp::Ordering::Greater)
+            {
+                frame.ahead.pop_front();
+            }
+        }
+    }
+
+    /// Asks for the next folders the walk will enter, nearest first, while there is room.
+    fn read_ahead(&mut self) {
+        for frame in self.stack.iter_mut().rev() {
+            while self.ahead.has_room() {
+                let Some(key) = frame.ahead.pop_front() else {
+                    break;
+                };
+                self.ahead.ask(key);
+            }
+            if !self.ahead.has_room() {
+                return;
+            }
         }
     }
 }
@@ -410,6 +327,8 @@ impl Lister for LocalLister {
         {
             self.enter = None;
         }
+        self.passed(&format!("{dir}/"));
+        self.ahead.forget(dir);
         self.skipped.push(dir.to_string());
         if let State::Scope { scope, .. } = &self.state
             && (scope == dir || scope.starts_with(&format!("{dir}/")))
