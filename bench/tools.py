@@ -10,6 +10,7 @@ ops (each must leave the destination identical to the source):
   down         container -> local ctx['dst'] (empty dir)
   up_md5_init  local -> empty container, store Content-MD5 on every blob
   up_hash      local -> container, decide "changed" by MD5 not mtime
+  retier       every blob of the (up-to-date) container to the Cool tier, none rewritten
   bisync_init  two-way, first run of the pair ctx['src'] <-> container (bisync.py)
   bisync       two-way, a later run of the same pair (its state from bisync_init)
 Return None for an op the tool cannot do (the harness records 'n/a').
@@ -51,6 +52,9 @@ def tool_azcopy(op, ctx):
         return up + ["--put-md5"], env
     if op == "copy":
         return base + [ctx["url"], ctx["url2"], "--from-to=BlobBlob"], env
+    if op == "retier":
+        return [AZCOPY, "set-properties", ctx["url"], "--block-blob-tier=Cool", "--recursive",
+                "--from-to=BlobNone"], env
     if op == "up_hash":
         # hashes of local files are cached in user.* xattrs (default
         # --local-hash-storage-mode=XAttr); --put-md5 keeps MD5 on re-uploads.
@@ -93,6 +97,8 @@ def tool_rclone(op, ctx):
         env["RCLONE_CONFIG_AZ2_SAS_URL"] = ctx["url2"]
         return [RCLONE, "copy", "--server-side-across-configs", remote,
                 "az2:" + ctx["container2"]] + extra, env
+    if op == "retier":
+        return [RCLONE, "settier", "Cool", remote] + extra, env
     if op == "bisync_init":  # the first run must be a resync (path1 wins; path2 is empty here)
         return [RCLONE, "bisync", ctx["src"], remote, "--workdir", ctx["bisync_dir"], "--resync"] + extra, env
     if op == "bisync":
@@ -137,6 +143,8 @@ def tool_blobsync(op, ctx, binary=BLOBSYNC, name="blobsync"):
         return up + ["--compare-hash=MD5"], env
     if op == "copy":
         return base + [ctx["url"], ctx["url2"]] + extra, env
+    if op == "retier":  # the container is up to date: only the tier changes (in batches)
+        return up + ["--block-blob-tier=Cool"], env
     if op in ("bisync_init", "bisync"):
         # The pair's state lives in the database: one per chain, so each chain's first run
         # is a first run (no --resync needed). JSON output: the summary is kept in the log.

@@ -6,8 +6,9 @@
 #   - exfat-fuse, exfatprogs, fusefat, dosfstools and e2fsprogs, for the tests on other
 #     file systems;
 #   - systemd, for `systemd-analyze verify` of the example units;
-#   - mdBook (not packaged by Debian), with `cargo install --locked`, once per machine:
-#     the tests build the book in docs/ and check its links;
+#   - mdBook (not packaged by Debian), with `cargo install --locked --debug`, once per
+#     machine: the tests build the book in docs/ and check its links (an unoptimised build
+#     compiles in half the time and builds this book as fast);
 #   - Azurite (the Azure Storage emulator) and azcopy from npm, into .tools/;
 #   - the Python and JavaScript plugin toolchains: componentize-py from PyPI into a venv
 #     at .tools/venv, componentize-js from npm into .tools/js (its own prefix: it relies
@@ -59,7 +60,7 @@ cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
 if ! "$cargo_bin/mdbook" --version 2>/dev/null | grep -q "v$MDBOOK_VERSION" \
   && ! mdbook --version 2>/dev/null | grep -q "v$MDBOOK_VERSION"; then
   echo "setup: installing mdbook $MDBOOK_VERSION (cargo install, once per machine)"
-  cargo install --quiet --locked mdbook --version "$MDBOOK_VERSION"
+  cargo install --quiet --locked --debug mdbook --version "$MDBOOK_VERSION"
 fi
 
 tools="$root/.tools"
