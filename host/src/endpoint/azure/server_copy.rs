@@ -152,8 +152,7 @@ impl CopyWriter for CopyBlobWriter {
 
     async fn copy_whole(self: Box<Self>, size: u64, info: CommitInfo) -> Result<(), EndpointError> {
         if size > MAX_COPY_FROM_URL {
-            self.copy_block(0, 0, size).await?;
-            return self.commit(info).await;
+            return self.by_blocks(size, info).await;
         }
         let commit = Commit::of(&info, self.writer.replaces.as_ref());
         let result = match self.copy_from_url(&commit).await {
@@ -165,8 +164,7 @@ impl CopyWriter for CopyBlobWriter {
                     self.writer.described,
                     describe_error(&e)
                 );
-                self.copy_block(0, 0, size).await?;
-                return self.commit(info).await;
+                return self.by_blocks(size, info).await;
             }
             Err((_, e)) if self.is_copy_error(&e) => {
                 return Err(self.copy_error("cannot copy", e));
@@ -178,6 +176,12 @@ impl CopyWriter for CopyBlobWriter {
 }
 
 impl CopyBlobWriter {
+    /// The whole blob as one block staged from the source, then committed.
+    async fn by_blocks(self: Box<Self>, size: u64, info: CommitInfo) -> Result<(), EndpointError> {
+        self.copy_block(0, 0, size).await?;
+        self.commit(info).await
+    }
+
     /// One Copy Blob From URL: the source's content, content headers and Content-MD5,
     /// with `commit`'s metadata, tier, tags and conditions.
     async fn copy_from_url(&self, commit: &Commit) -> Result<(), Failed> {
