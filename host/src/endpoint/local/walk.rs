@@ -1,7 +1,8 @@
 //! The local walk: depth-first, each folder's children sorted in the requested order
 //! (folders keyed as `name/`), so the stream can be merged with a blob listing without
 //! holding either side in memory. A batch ends after each folder, and a folder the
-//! consumer skips is never read.
+//! consumer skips is never entered (it may have been read ahead, its own children only:
+//! [`super::read_ahead`]).
 
 use std::collections::VecDeque;
 use std::fs;
