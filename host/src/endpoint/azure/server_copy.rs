@@ -123,59 +123,7 @@ impl CopyBlobWriter {
         }
         e
     }
-}
 
-/// True when the service has no copy from a URL — or answers one with a server error
-/// that names no storage error (see the retry policy, which does not retry those).
-fn unsupported(e: &azure_core::Error) -> bool {
-    e.http_status() == Some(StatusCode::NotImplemented)
-        || (e.http_status().is_some_and(|s| s.is_server_error()) && error_code(e).is_none())
-        || matches!(
-            error_code(e),
-            Some("APINotImplemented" | "NotImplemented" | "FeatureNotSupported")
-        )
-}
-
-#[async_trait::async_trait]
-impl CopyWriter for CopyBlobWriter {
-    async fn copy_block(&self, index: u64, offset: u64, len: u64) -> Result<(), EndpointError> {
-        let id = self.stage_adopting(index, offset, len).await?;
-        self.writer.record(index, id);
-        Ok(())
-    }
-
-    async fn commit(self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError> {
-        let commit = Commit::of(&info, self.writer.replaces.as_ref());
-        let result = self.writer.commit_blocks(&info, &commit).await?;
-        self.writer.settle(result, &info, commit).await
-    }
-
-    async fn copy_whole(self: Box<Self>, size: u64, info: CommitInfo) -> Result<(), EndpointError> {
-        if size > MAX_COPY_FROM_URL {
-            return self.by_blocks(size, info).await;
-        }
-        let commit = Commit::of(&info, self.writer.replaces.as_ref());
-        let result = match self.copy_from_url(&commit).await {
-            // The source not found where the destination's service looked (the emulator's
-            // answer for a source in another instance): the blocks' path tells why.
-            Err((_, e)) if e.http_status() == Some(StatusCode::NotFound) => {
-                tracing::debug!(
-                    "{}: {}; copying by blocks",
-                    self.writer.described,
-                    describe_error(&e)
-                );
-                return self.by_blocks(size, info).await;
-            }
-            Err((_, e)) if self.is_copy_error(&e) => {
-                return Err(self.copy_error("cannot copy", e));
-            }
-            other => other,
-        };
-        self.writer.settle(result, &info, commit).await
-    }
-}
-
-impl CopyBlobWriter {
     /// The whole blob as one block staged from the source, then committed.
     async fn by_blocks(self: Box<Self>, size: u64, info: CommitInfo) -> Result<(), EndpointError> {
         self.copy_block(0, 0, size).await?;
@@ -226,6 +174,56 @@ impl CopyBlobWriter {
             || unsupported(e)
             || (e.http_status() == Some(StatusCode::PreconditionFailed)
                 && error_code(e) == Some("SourceConditionNotMet"))
+    }
+}
+
+/// True when the service has no copy from a URL — or answers one with a server error
+/// that names no storage error (see the retry policy, which does not retry those).
+fn unsupported(e: &azure_core::Error) -> bool {
+    e.http_status() == Some(StatusCode::NotImplemented)
+        || (e.http_status().is_some_and(|s| s.is_server_error()) && error_code(e).is_none())
+        || matches!(
+            error_code(e),
+            Some("APINotImplemented" | "NotImplemented" | "FeatureNotSupported")
+        )
+}
+
+#[async_trait::async_trait]
+impl CopyWriter for CopyBlobWriter {
+    async fn copy_block(&self, index: u64, offset: u64, len: u64) -> Result<(), EndpointError> {
+        let id = self.stage_adopting(index, offset, len).await?;
+        self.writer.record(index, id);
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>, info: CommitInfo) -> Result<(), EndpointError> {
+        let commit = Commit::of(&info, self.writer.replaces.as_ref());
+        let result = self.writer.commit_blocks(&info, &commit).await?;
+        self.writer.settle(result, &info, commit).await
+    }
+
+    async fn copy_whole(self: Box<Self>, size: u64, info: CommitInfo) -> Result<(), EndpointError> {
+        if size > MAX_COPY_FROM_URL {
+            return self.by_blocks(size, info).await;
+        }
+        let commit = Commit::of(&info, self.writer.replaces.as_ref());
+        let result = match self.copy_from_url(&commit).await {
+            // The source not found where the destination's service looked (the emulator's
+            // answer for a source in another instance): the blocks' path tells why.
+            Err((_, e)) if e.http_status() == Some(StatusCode::NotFound) => {
+                tracing::debug!(
+                    "{}: {}; copying by blocks",
+                    self.writer.described,
+                    describe_error(&e)
+                );
+                return self.by_blocks(size, info).await;
+            }
+            Err((_, e)) if self.is_copy_error(&e) => {
+                return Err(self.copy_error("cannot copy", e));
+            }
+            other => other,
+        };
+        self.writer.settle(result, &info, commit).await
     }
 }
 
