@@ -91,10 +91,9 @@ impl ReadAhead {
 
     /// Forgets the folders asked for at or below `dir` (the walk will not enter them).
     pub(super) fn forget(&mut self, dir: &str) {
-        let dir = dir.trim_end_matches('/');
-        self.pending.retain(|key, _| {
-            !(key.trim_end_matches('/') == dir || key.starts_with(&format!("{dir}/")))
-        });
+        // Keys end with `/`: the folder's own key starts with it too.
+        let below = format!("{}/", dir.trim_end_matches('/'));
+        self.pending.retain(|key, _| !key.starts_with(&below));
     }
 
     /// The job queue, starting the threads on first use.
