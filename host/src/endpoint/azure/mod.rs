@@ -16,6 +16,7 @@ mod location;
 mod lock;
 mod names;
 mod own;
+mod range_buffers;
 mod read;
 mod retry;
 mod server_copy;

@@ -3,6 +3,10 @@
 //! time in the kernel. Instead, files finished at about the same time share one `syncfs`
 //! of their file system: the first to arrive starts it, the others wait for it (or for the
 //! next one, if theirs was written after it started), then each renames its own file.
+//!
+//! A large file is synced on its own (`fdatasync`): `syncfs` writes back everything dirty
+//! on the file system, which for a large file can be far more than the gathering saves —
+//! another program's writes, or the download's own other large files still in flight.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -30,6 +34,10 @@ struct State {
 /// How long the first file of a group waits for others before the sync starts.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(3);
 
+/// Files of at least this size are synced on their own. Writing one back takes longer
+/// than the journal commit an `fsync` of its own adds.
+const OWN_SYNC: u64 = 4 << 20;
+
 /// One group per file system (device).
 static GROUPS: LazyLock<Mutex<HashMap<u64, Arc<Group>>>> = LazyLock::new(Default::default);
 
@@ -39,9 +47,28 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Returns once everything written to `file` before the call is durable.
 pub(super) fn sync(file: &File) -> std::io::Result<()> {
-    let device = file.metadata()?.dev();
+    let meta = file.metadata()?;
+    if meta.len() >= OWN_SYNC {
+        return file.sync_all();
+    }
+    let device = meta.dev();
     let group = lock(&GROUPS).entry(device).or_default().clone();
     group.sync(file)
+}
+
+/// Starts writing a block of a large file back to disk, without waiting for it: the
+/// final sync then finds most of the file already written instead of all of it.
+pub(super) fn start_writeback(file: &File, offset: u64, len: usize) {
+    // SAFETY: sync_file_range on an open file descriptor we own for the call; it only
+    // schedules write-back of the range's dirty pages.
+    let _ = unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        )
+    };
 }
 
 impl Group {

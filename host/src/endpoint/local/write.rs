@@ -382,6 +382,7 @@ impl Writer for LocalWriter {
                     EndpointError::io("cannot write", &handle.files.full_path(&handle.path), e)
                 })?;
             opened.partial.record(index, &data);
+            super::group_sync::start_writeback(&opened.partial.file, offset, data.len());
             Ok::<_, EndpointError>(())
         })
         .await
