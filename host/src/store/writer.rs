@@ -1,7 +1,7 @@
 //! The store's writer thread: statements arrive on a channel and are committed in
 //! batches.
 
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior, params};
@@ -40,6 +40,9 @@ pub enum Write {
 const WRITE_BATCH: usize = 500;
 /// The longest a queued write waits for its transaction.
 const WRITE_DELAY: Duration = Duration::from_millis(200);
+/// How long the writer lets writes gather between looks, once one is waiting (and so
+/// the longest a flush waits to be seen).
+const GATHER: Duration = Duration::from_millis(10);
 
 pub(super) fn write_loop(mut conn: Connection, rx: Receiver<Write>, label: String) {
     let mut pending: Vec<Write> = Vec::new();
@@ -55,18 +58,21 @@ pub(super) fn write_loop(mut conn: Connection, rx: Receiver<Write>, label: Strin
                 Err(_) => break,
             },
             Some(since) => {
+                // Writes arriving meanwhile wait in the channel rather than wake this
+                // thread one at a time (a wake-up cost more than the write).
                 let left = WRITE_DELAY.saturating_sub(since.elapsed());
-                match rx.recv_timeout(left) {
+                std::thread::sleep(left.min(GATHER));
+                match rx.try_recv() {
                     Ok(w) => Some(w),
-                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
-                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => {
                         commit(&mut conn, &mut pending, &label, &mut warned);
                         break;
                     }
                 }
             }
         };
-        let mut flush_now = first.is_none();
+        let mut flush_now = false;
         if let Some(w) = first {
             match w {
                 Write::Flush(ack) => {
