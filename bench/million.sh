@@ -49,7 +49,7 @@ peak_kib() {  # peak RSS (KiB) and wall seconds of a command, output discarded
   # stdin is an open pipe that is never written (with stdin at end of file azcopy spins).
   local log fifo; log=$(mktemp); fifo=$(mktemp -u); mkfifo "$fifo"
   sleep 1000000 >"$fifo" & local writer=$!
-  /usr/bin/time -v "$@" <"$fifo" >/dev/null 2>"$log" || true
+  /usr/bin/time -v "$@" <"$fifo" >"${PEAK_OUT:-/dev/null}" 2>"$log" || true
   kill "$writer" 2>/dev/null; rm -f "$fifo"
   local rss wall; rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log")
@@ -82,11 +82,24 @@ if [ "${MILLION_NOOP:-0}" = 1 ]; then
   secs() { /usr/bin/time -f "%e" "$@" 2>&1 >/dev/null | tail -1; }
   walk=$(secs find "$TREE" -type f -printf '%s %T@\n')
   listing=$(secs python3 "$H/azblob.py" count-metadata million-noop)
-  for p in 1 4 8; do
+  for p in ${MILLION_PARALLELISM:-1 4 8}; do
     read -r peak wall <<<"$(peak_kib "$BLOBSYNC" sync "$TREE" "$NOOP" --quiet --list-parallelism "$p")"
     printf 'no-op, --list-parallelism %d: wall %s, peak RSS %d MiB (%d bytes/entry)\n' \
       "$p" "$wall" $((peak / 1024)) $((peak * 1024 / N))
   done
+  if [ "${MILLION_PEERS:-0}" = 1 ]; then
+    logs="$LAB/work/million-logs"; mkdir -p "$logs"
+    RCLONE=${BENCH_RCLONE:-$LAB/venv/bin/rclone}
+    read -r peak wall <<<"$(PEAK_OUT="$logs/azcopy-$N.log" AZCOPY_LOG_LOCATION="$state/azlogs" \
+      AZCOPY_JOB_PLAN_LOCATION="$state/azplans" AZCOPY_DISABLE_SYSLOG=true \
+      peak_kib "$AZCOPY" sync "$TREE" "$NOOP" --from-to=LocalBlob)"
+    printf 'no-op, azcopy sync: wall %s, peak RSS %d MiB (log: %s)\n' "$wall" $((peak / 1024)) "$logs/azcopy-$N.log"
+    : >"$state/rclone.conf"
+    read -r peak wall <<<"$(PEAK_OUT="$logs/rclone-$N.log" RCLONE_CONFIG="$state/rclone.conf" \
+      RCLONE_CONFIG_AZ_TYPE=azureblob RCLONE_CONFIG_AZ_SAS_URL="$NOOP" \
+      peak_kib "$RCLONE" copy "$TREE" az:million-noop -v --log-file "$logs/rclone-$N.log")"
+    printf 'no-op, rclone copy: wall %s, peak RSS %d MiB (log: %s)\n' "$wall" $((peak / 1024)) "$logs/rclone-$N.log"
+  fi
   pages=$(( (N + 4999) / 5000 ))
   printf 'local walk (find): %s s; flat blob listing with metadata (%d pages): %s s = %s list requests/s\n' \
     "$walk" "$pages" "$listing" "$(python3 -c "print(round($pages / $listing, 1))")"
@@ -94,7 +107,7 @@ fi
 rm -rf "$state"
 if [ "${MILLION_NOOP:-0}" = 1 ]; then
   # The same no-op without job item records (1,000,000 skips are 1,000,000 rows by default).
-  for p in 1 4; do
+  for p in ${MILLION_PARALLELISM:-1 4}; do
     read -r peak wall <<<"$(peak_kib "$BLOBSYNC" sync "$TREE" "$NOOP" --quiet --list-parallelism "$p" --job-items none)"
     printf 'no-op, --list-parallelism %d, --job-items none: wall %s, peak RSS %d MiB\n' \
       "$p" "$wall" $((peak / 1024))

@@ -128,7 +128,7 @@ impl FilterStage {
             Err(e) => {
                 let error = match e.class() {
                     ErrorClass::NotFound | ErrorClass::Usage if self.side == Side::Source => {
-                        let mut message = format!("the source {e}");
+                        let mut message = format!("the source: {e}");
                         if !message.contains("nothing was copied") {
                             message.push_str("; nothing was copied or deleted");
                         }
