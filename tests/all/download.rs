@@ -270,7 +270,13 @@ fn a_missing_source_container_is_an_error_and_deletes_nothing() {
         "--delete-destination=true",
     ]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+    // Says which side, names the container, and that nothing happened.
+    assert!(
+        run.stderr.contains("the source: the container")
+            && run.stderr.contains("does not exist; nothing was copied or deleted"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(files(dst.path()), ["precious.txt"]);
 }
 
