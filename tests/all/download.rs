@@ -273,7 +273,9 @@ fn a_missing_source_container_is_an_error_and_deletes_nothing() {
     // Says which side, names the container, and that nothing happened.
     assert!(
         run.stderr.contains("the source: the container")
-            && run.stderr.contains("does not exist; nothing was copied or deleted"),
+            && run
+                .stderr
+                .contains("does not exist; nothing was copied or deleted"),
         "{}",
         run.stderr
     );

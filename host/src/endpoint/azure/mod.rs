@@ -16,7 +16,6 @@ mod location;
 mod lock;
 mod names;
 mod own;
-mod range_buffers;
 mod read;
 mod retry;
 mod server_copy;
