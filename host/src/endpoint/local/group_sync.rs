@@ -4,7 +4,7 @@
 //! of their file system: the first to arrive starts it, the others wait for it (or for the
 //! next one, if theirs was written after it started), then each renames its own file.
 //!
-//! A large file is synced on its own (`fdatasync`): `syncfs` writes back everything dirty
+//! A large file is synced on its own (`fsync`): `syncfs` writes back everything dirty
 //! on the file system, which for a large file can be far more than the gathering saves —
 //! another program's writes, or the download's own other large files still in flight.
 
