@@ -56,9 +56,13 @@ pub(super) fn sync(file: &File) -> std::io::Result<()> {
     group.sync(file)
 }
 
-/// Starts writing a block of a large file back to disk, without waiting for it: the
-/// final sync then finds most of the file already written instead of all of it.
-pub(super) fn start_writeback(file: &File, offset: u64, len: usize) {
+/// Starts writing a block of a large file (`size` bytes; one [`sync`] gives its own
+/// `fsync`) back to disk, without waiting for it: that sync then finds most of the file
+/// already written instead of all of it. A smaller file's blocks wait for the shared sync.
+pub(super) fn start_writeback(file: &File, size: u64, offset: u64, len: usize) {
+    if size < OWN_SYNC {
+        return;
+    }
     // SAFETY: sync_file_range on an open file descriptor we own for the call; it only
     // schedules write-back of the range's dirty pages.
     let _ = unsafe {

@@ -382,7 +382,12 @@ impl Writer for LocalWriter {
                     EndpointError::io("cannot write", &handle.files.full_path(&handle.path), e)
                 })?;
             opened.partial.record(index, &data);
-            super::group_sync::start_writeback(&opened.partial.file, offset, data.len());
+            super::group_sync::start_writeback(
+                &opened.partial.file,
+                handle.size,
+                offset,
+                data.len(),
+            );
             Ok::<_, EndpointError>(())
         })
         .await
